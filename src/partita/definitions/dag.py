@@ -1,0 +1,377 @@
+"""``DAG`` and ``@dag``: a named graph of tasks with its schedule, defaults and params.
+
+A DAG is pure data. Edges are recorded as tasks are linked; the whole graph
+is checked for cycles when the ``with DAG`` block or the ``@dag`` function
+ends (and again, cheaply, before any run), so a broken DAG is rejected where
+it is defined. ``dag.test()`` runs it in-process through a runner that the
+top-level package installs, so this layer imports no engine code.
+"""
+
+from __future__ import annotations
+
+import functools
+import graphlib
+import inspect
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from croniter import croniter
+
+from partita.definitions import authoring
+from partita.definitions.taskgroup import TaskGroup
+from partita.definitions.xcom_arg import DagParam
+from partita.exceptions import CycleError, DefinitionError, DuplicateTaskError, PartitaError
+
+if TYPE_CHECKING:
+    from partita.definitions.baseoperator import BaseOperator, Callback
+
+PRESETS = {
+    "@once": None,
+    "@continuous": None,
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+_UNSET: Any = object()
+
+
+class DagTestRunner(Protocol):
+    """Runs a DAG in-process; installed by ``partita/__init__.py``."""
+
+    def __call__(
+        self,
+        dag: DAG,
+        *,
+        run_conf: Mapping[str, Any] | None,
+        logical_date: datetime | None,
+        storage: Any,
+    ) -> Any: ...
+
+
+_test_runner: DagTestRunner | None = None
+
+
+def set_test_runner(runner: DagTestRunner) -> None:
+    """Install the function behind ``DAG.test()`` (done once by ``import partita``)."""
+    global _test_runner
+    _test_runner = runner
+
+
+def _check_schedule(dag_id: str, schedule: Any) -> Any:
+    if schedule is None or isinstance(schedule, timedelta):
+        return schedule
+    if isinstance(schedule, str):
+        if schedule in PRESETS:
+            return schedule
+        if croniter.is_valid(schedule):
+            return schedule
+        raise DefinitionError(
+            f"DAG {dag_id!r}: schedule {schedule!r} is neither a cron expression "
+            f"(like '0 * * * *') nor a preset ({', '.join(PRESETS)})"
+        )
+    raise DefinitionError(
+        f"DAG {dag_id!r}: schedule must be None, a cron string, a preset or a timedelta, "
+        f"got {schedule!r}"
+    )
+
+
+def _caller_file() -> str | None:
+    frame = sys._getframe(1)
+    package_dir = str(Path(__file__).resolve().parent.parent)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(package_dir) and not filename.startswith("<frozen"):
+            return filename
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+class DAG:
+    """A directed acyclic graph of tasks. Use as ``with DAG("etl", ...) as dag:``."""
+
+    def __init__(
+        self,
+        dag_id: str,
+        description: str | None = None,
+        *,
+        schedule: str | timedelta | None = None,
+        schedule_interval: str | timedelta | None = _UNSET,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        default_args: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        catchup: bool = False,
+        max_active_runs: int = 16,
+        max_active_tasks: int = 16,
+        dagrun_timeout: timedelta | None = None,
+        on_success_callback: Callback | Sequence[Callback] | None = None,
+        on_failure_callback: Callback | Sequence[Callback] | None = None,
+        doc_md: str | None = None,
+        template_searchpath: str | Sequence[str] | None = None,
+        render_template_as_native_obj: bool = False,
+        user_defined_macros: Mapping[str, Any] | None = None,
+        user_defined_filters: Mapping[str, Callable[..., Any]] | None = None,
+        depends_on_past: bool | None = None,
+        owner_links: Mapping[str, str] | None = None,
+        is_paused_upon_creation: bool | None = None,
+        fileloc: str | None = None,
+    ) -> None:
+        if not isinstance(dag_id, str) or not dag_id or len(dag_id) > 250:
+            raise DefinitionError(
+                f"dag_id must be a non-empty string of at most 250, got {dag_id!r}"
+            )
+        bad = sorted({c for c in dag_id if not (c.isalnum() or c in "_-.")})
+        if bad:
+            raise DefinitionError(
+                f"DAG {dag_id!r}: dag_id may hold only letters, digits, '_', '-' and '.', "
+                f"not {''.join(bad)!r}"
+            )
+        self.dag_id = dag_id
+        self.description = description
+        if schedule_interval is not _UNSET:
+            if schedule is not None:
+                raise DefinitionError(
+                    f"DAG {dag_id!r}: give schedule or schedule_interval (its old name), not both"
+                )
+            schedule = schedule_interval
+        self.schedule = _check_schedule(dag_id, schedule)
+        self.start_date = start_date
+        self.end_date = end_date
+        self.default_args: dict[str, Any] = dict(default_args or {})
+        if depends_on_past is not None:
+            self.default_args.setdefault("depends_on_past", depends_on_past)
+        self.params: dict[str, Any] = dict(params or {})
+        self.tags = list(tags or [])
+        self.catchup = catchup
+        self.max_active_runs = max_active_runs
+        self.max_active_tasks = max_active_tasks
+        self.dagrun_timeout = dagrun_timeout
+        self.on_success_callback = _as_callbacks(on_success_callback, dag_id, "on_success_callback")
+        self.on_failure_callback = _as_callbacks(on_failure_callback, dag_id, "on_failure_callback")
+        self.doc_md = doc_md
+        if isinstance(template_searchpath, str):
+            template_searchpath = [template_searchpath]
+        self.template_searchpath = list(template_searchpath or [])
+        self.render_template_as_native_obj = render_template_as_native_obj
+        self.user_defined_macros = dict(user_defined_macros or {})
+        self.user_defined_filters = dict(user_defined_filters or {})
+        self.owner_links = dict(owner_links or {})
+        self.is_paused_upon_creation = is_paused_upon_creation
+        self.fileloc = fileloc or _caller_file()
+        self.task_dict: dict[str, BaseOperator] = {}
+        self.task_group = TaskGroup(None, dag=self, _root=True)
+        self._edges_version = 0
+        self._checked_version = -1
+        self._group_labels: dict[tuple[int, str], int] = {}
+        authoring.register_dag(self)
+
+    # -- tasks --------------------------------------------------------------------
+    def add_task(self, task: BaseOperator) -> None:
+        """Add a task (normally done by creating it inside ``with dag:``)."""
+        if task.dag is self:
+            return
+        if task.dag is not None:
+            raise DefinitionError(
+                f"task {task.task_id!r} already belongs to DAG {task.dag.dag_id!r}; "
+                f"it cannot also join DAG {self.dag_id!r}"
+            )
+        if task.task_id in self.task_dict:
+            raise DuplicateTaskError(
+                f"DAG {self.dag_id!r}: task id {task.task_id!r} is used twice; give each task "
+                "its own task_id"
+            )
+        self.task_dict[task.task_id] = task
+        task.dag = self
+        if task.task_group is None:
+            task.task_group = self.task_group
+            self.task_group.add_child(task)
+        elif task.task_group.dag is None:
+            task.task_group.dag = self
+        self._edges_version += 1
+        task.adopt_floating_relatives()
+
+    def add_tasks(self, tasks: Sequence[BaseOperator]) -> None:
+        for task in tasks:
+            self.add_task(task)
+
+    def edges_changed(self) -> None:
+        self._edges_version += 1
+
+    @property
+    def tasks(self) -> list[BaseOperator]:
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.task_dict)
+
+    def has_task(self, task_id: str) -> bool:
+        return task_id in self.task_dict
+
+    def get_task(self, task_id: str) -> BaseOperator:
+        try:
+            return self.task_dict[task_id]
+        except KeyError:
+            known = ", ".join(sorted(self.task_dict)[:20]) or "none"
+            raise PartitaError(
+                f"DAG {self.dag_id!r} has no task {task_id!r}; its tasks are: {known}"
+            ) from None
+
+    @property
+    def roots(self) -> list[BaseOperator]:
+        return [t for t in self.task_dict.values() if not t.upstream_task_ids]
+
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        return [t for t in self.task_dict.values() if not t.downstream_task_ids]
+
+    def unique_group_label(self, label: str, parent: TaskGroup | None) -> str:
+        """``label`` the first time in ``parent``, then ``label__1``, ``label__2``..."""
+        key = (id(parent or self.task_group), label)
+        n = self._group_labels.get(key, 0)
+        self._group_labels[key] = n + 1
+        return label if n == 0 else f"{label}__{n}"
+
+    def unique_task_label(self, label: str, group: TaskGroup | None) -> str:
+        """The first free of ``label``, ``label__1``, ``label__2``... in ``group``."""
+        group = group or self.task_group
+        if group.child_id(label) not in self.task_dict:
+            return label
+        n = 1
+        while group.child_id(f"{label}__{n}") in self.task_dict:
+            n += 1
+        return f"{label}__{n}"
+
+    # -- checks -----------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise ``CycleError`` naming the tasks of a cycle, if there is one."""
+        if self._checked_version == self._edges_version:
+            return
+        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for task_id, task in self.task_dict.items():
+            sorter.add(task_id, *task.upstream_task_ids)
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            cycle = list(exc.args[1])
+            raise CycleError(
+                f"DAG {self.dag_id!r} has a cycle: {' -> '.join(reversed(cycle))}; "
+                "remove one of these dependencies"
+            ) from None
+        self._checked_version = self._edges_version
+
+    def topological_order(self) -> list[str]:
+        """Task ids, each after all its upstream tasks (ties in definition order)."""
+        self.validate()
+        indegree = {t: len(task.upstream_task_ids) for t, task in self.task_dict.items()}
+        ready = [t for t, n in indegree.items() if n == 0]
+        order: list[str] = []
+        while ready:
+            current = ready.pop(0)
+            order.append(current)
+            for down in self.task_dict[current].downstream_task_ids:
+                indegree[down] -= 1
+                if indegree[down] == 0:
+                    ready.append(down)
+        return order
+
+    # -- running ---------------------------------------------------------------------
+    def test(
+        self,
+        run_conf: Mapping[str, Any] | None = None,
+        logical_date: datetime | None = None,
+        *,
+        storage: Any = None,
+    ) -> Any:
+        """Run the whole DAG in this process now and return its ``RunResult``.
+
+        Uses an ephemeral in-memory store unless ``storage`` is given.
+        """
+        if _test_runner is None:
+            raise PartitaError("dag.test() needs the engine: import partita first")
+        self.validate()
+        return _test_runner(self, run_conf=run_conf, logical_date=logical_date, storage=storage)
+
+    # -- context manager --------------------------------------------------------------
+    def __enter__(self) -> DAG:
+        authoring.push_dag(self)
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        authoring.pop_dag()
+        if exc_type is None:
+            self.validate()
+
+    def __repr__(self) -> str:
+        return f"<DAG: {self.dag_id}>"
+
+
+def _as_callbacks(value: Any, dag_id: str, what: str) -> tuple[Callable[..., Any], ...]:
+    if value is None:
+        return ()
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if not callable(item):
+            raise DefinitionError(f"DAG {dag_id!r}: {what} must be callable, got {item!r}")
+    return tuple(items)
+
+
+class DagFactory:
+    """What ``@dag`` returns: calling it builds the DAG (its id is the function name)."""
+
+    def __init__(self, function: Callable[..., Any], dag_kwargs: dict[str, Any]) -> None:
+        functools.update_wrapper(self, function)
+        self.function = function
+        self.dag_kwargs = dag_kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> DAG:
+        signature = inspect.signature(self.function)
+        bound = signature.bind_partial(*args, **kwargs)
+        bound.apply_defaults()
+        params = dict(self.dag_kwargs.get("params") or {})
+        call_args: dict[str, Any] = {}
+        for name, param in signature.parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            if name not in bound.arguments:
+                raise DefinitionError(
+                    f"@dag {self.function.__name__}: parameter {name!r} needs a default value "
+                    "(it becomes a DAG param)"
+                )
+            params.setdefault(name, bound.arguments[name])
+            call_args[name] = DagParam(name, bound.arguments[name])
+        options = {k: v for k, v in self.dag_kwargs.items() if k not in ("dag_id", "params")}
+        options.setdefault("description", (self.function.__doc__ or "").strip() or None)
+        options.setdefault("fileloc", self.function.__code__.co_filename)
+        dag_id = self.dag_kwargs.get("dag_id") or self.function.__name__
+        with DAG(dag_id, params=params, **options) as built:
+            self.function(**call_args)
+        return built
+
+
+def dag(python_callable: Callable[..., Any] | None = None, **dag_kwargs: Any) -> Any:
+    """Decorate a function that builds tasks; calling it returns the ``DAG``.
+
+    Takes exactly the keyword arguments of ``DAG`` (``dag_id`` defaults to the
+    function's name); the function's parameters become DAG params.
+    """
+    accepted = set(inspect.signature(DAG.__init__).parameters) - {"self"}
+    unknown = sorted(set(dag_kwargs) - accepted)
+    if unknown:
+        raise DefinitionError(
+            f"@dag got unknown argument(s) {', '.join(unknown)}; check the spelling"
+        )
+    if python_callable is not None:
+        return DagFactory(python_callable, dag_kwargs)
+    return lambda fn: DagFactory(fn, dag_kwargs)
+
+
+__all__ = ["DAG", "DagFactory", "dag", "set_test_runner"]

@@ -1,0 +1,61 @@
+"""The serialized structure of a DAG and its version hash.
+
+The structure holds what decides how a run behaves (tasks, their operators,
+edges, trigger rules, retry policy, schedule), not the code inside the
+callables. Two DAGs with the same structure have the same version, so the
+metadata database stores each structure once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from partita.definitions.dag import DAG
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    return repr(value)
+
+
+def serialize_dag(dag: DAG) -> dict[str, Any]:
+    """A JSON-compatible description of the DAG's structure."""
+    tasks = []
+    for task in dag.task_dict.values():
+        group = task.task_group.group_id if task.task_group is not None else None
+        tasks.append(
+            {
+                "task_id": task.task_id,
+                "operator": task.operator_name,
+                "module": type(task).__module__,
+                "upstream": sorted(task.upstream_task_ids),
+                "trigger_rule": task.trigger_rule.value,
+                "retries": task.retries,
+                "group": group,
+                "template_fields": list(task.template_fields),
+            }
+        )
+    return {
+        "dag_id": dag.dag_id,
+        "description": dag.description,
+        "schedule": _plain(dag.schedule),
+        "tags": list(dag.tags),
+        "params": _plain(dag.params),
+        "tasks": tasks,
+    }
+
+
+def dag_version(serialized: dict[str, Any]) -> str:
+    """A short stable hash of a serialized DAG."""
+    canonical = json.dumps(serialized, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+__all__ = ["dag_version", "serialize_dag"]

@@ -1,0 +1,335 @@
+"""``RunDriver``: drives one DAG run from start to end through an executor.
+
+The loop is: take the tasks the state machine says are ready, submit them,
+poll the executor for outcomes, feed each outcome back to the state machine,
+record what changed. Records are written in batches (a flush every
+``flush_interval`` seconds or ``flush_size`` events, and at the end), each
+batch in one transaction. If the driver itself is interrupted or crashes,
+every unfinished task instance is recorded as cancelled and the run as
+failed before the exception goes on, so no run is left half-recorded.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from partita.definitions.dag import DAG
+from partita.definitions.serialize import dag_version, serialize_dag
+from partita.definitions.states import RunState, TaskState
+from partita.engine.active_run import ActiveRun, InvalidTransition, TaskSpec
+from partita.engine.outputs import StoreOutputAccess
+from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
+from partita.engine.result import RunResult
+from partita.engine.runtime import run_context
+from partita.engine.task_runner import HOSTNAME, run_callbacks
+from partita.engine.work import Executor, LogLine, RunInfo, TaskOutcome, TaskWork
+from partita.storage.base import Storage
+from partita.storage.records import (
+    DagRunRecord,
+    DagVersionRecord,
+    EventKind,
+    EventRecord,
+    TaskInstanceRecord,
+    WriteBatch,
+)
+
+_EVENT_STATES = frozenset(
+    {
+        TaskState.RUNNING,
+        TaskState.SUCCESS,
+        TaskState.FAILED,
+        TaskState.SKIPPED,
+        TaskState.UP_FOR_RETRY,
+        TaskState.UPSTREAM_FAILED,
+        TaskState.CANCELLED,
+    }
+)
+
+
+class RunListener(Protocol):
+    """Watches a run as it goes (the CLI's progress display)."""
+
+    def run_started(self, run: DagRunRecord, total: int) -> None: ...
+
+    def task_changed(self, ti: TaskInstanceRecord) -> None: ...
+
+    def run_finished(self, run: DagRunRecord) -> None: ...
+
+
+class RunDriver:
+    """Runs one DAG once. Build it, then call ``run()``."""
+
+    def __init__(
+        self,
+        dag: DAG,
+        executor: Executor,
+        storage: Storage,
+        *,
+        run_conf: Mapping[str, Any] | None = None,
+        logical_date: datetime | None = None,
+        run_type: str = "manual",
+        run_id: str | None = None,
+        listener: RunListener | None = None,
+        flush_interval: float = 0.25,
+        flush_size: int = 2000,
+    ) -> None:
+        dag.validate()
+        self.dag = dag
+        self.executor = executor
+        self.storage = storage
+        self.listener = listener
+        self.flush_interval = flush_interval
+        self.flush_size = flush_size
+        conf = check_conf(dag, run_conf)
+        ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
+        start, end = data_interval(dag, ld)
+        self.info = RunInfo(
+            run_id=run_id or new_run_id(run_type, ld),
+            dag_id=dag.dag_id,
+            run_type=run_type,
+            logical_date=ld,
+            data_interval_start=start,
+            data_interval_end=end,
+            conf=conf,
+            params=resolve_params(dag, conf),
+            dag_fileloc=dag.fileloc,
+        )
+        self._batch = WriteBatch()
+        self._dirty: dict[tuple[str, int], TaskInstanceRecord] = {}
+        self._last_flush = time.monotonic()
+        self._retries: list[tuple[datetime, str]] = []
+        self._in_flight = 0
+
+    # -- public ---------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Run the DAG to the end and return its result."""
+        self._begin()
+        try:
+            self._loop()
+        except BaseException as exc:
+            self._abort(exc)
+            raise
+        self._end()
+        return RunResult(self.storage, self.info.run_id)
+
+    # -- phases -----------------------------------------------------------------------
+    def _begin(self) -> None:
+        serialized = serialize_dag(self.dag)
+        version = dag_version(serialized)
+        now = datetime.now(UTC)
+        info = self.info
+        self.record = DagRunRecord(
+            run_id=info.run_id, dag_id=info.dag_id, dag_version=version,
+            state=RunState.RUNNING, run_type=info.run_type, logical_date=info.logical_date,
+            data_interval_start=info.data_interval_start,
+            data_interval_end=info.data_interval_end, conf=info.conf, queued_at=now,
+            start_date=now, hostname=HOSTNAME, pid=os.getpid(),
+        )  # fmt: skip
+        self.tis = {
+            (t.task_id, -1): TaskInstanceRecord(
+                info.run_id, t.task_id, -1, 0, t.retries, TaskState.NONE, t.operator_name
+            )
+            for t in self.dag.task_dict.values()
+        }
+        batch = self._batch
+        batch.dag_versions.append(DagVersionRecord(info.dag_id, version, serialized, now))
+        batch.runs.append(self.record)
+        batch.task_instances.extend(self.tis.values())
+        self._run_event(RunState.RUNNING)
+        self._flush()
+        self.active = ActiveRun(
+            TaskSpec(t.task_id, tuple(t.upstream_task_ids), tuple(t.downstream_task_ids),
+                     t.trigger_rule)
+            for t in self.dag.task_dict.values()
+        )  # fmt: skip
+        self.outputs = StoreOutputAccess(self.storage, info.run_id)
+        self.base_context = run_context(self.info, self.dag)
+        if self.listener is not None:
+            self.listener.run_started(self.record, len(self.tis))
+        self.executor.start(self.info, self.dag, self.outputs, self._on_started)
+        self._apply_changes(self.active.start(), now)
+
+    def _loop(self) -> None:
+        active = self.active
+        while not active.finished:
+            self._release_due_retries()
+            for task_id in active.take_ready():
+                self._submit(task_id)
+            if self._in_flight == 0:
+                if not self._retries:
+                    raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
+                self._maybe_flush()
+                wait = (self._retries[0][0] - datetime.now(UTC)).total_seconds()
+                time.sleep(min(max(wait, 0.0), self.flush_interval))
+                continue
+            timeout = None
+            if self._retries:
+                timeout = max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+            for outcome in self.executor.poll(timeout):
+                self._in_flight -= 1
+                self._apply_outcome(outcome)
+            self._maybe_flush()
+
+    def _end(self) -> None:
+        self.executor.shutdown()
+        state = self.active.run_state()
+        self._finish_run(state)
+        reason = "success" if state is RunState.SUCCESS else "task_failure"
+        callbacks = (
+            self.dag.on_success_callback if state is RunState.SUCCESS
+            else self.dag.on_failure_callback
+        )  # fmt: skip
+        if callbacks:
+            self._dag_callbacks(callbacks, reason)
+        self._flush()
+        if self.listener is not None:
+            self.listener.run_finished(self.record)
+
+    def _abort(self, exc: BaseException) -> None:
+        """Record the run as failed and every unfinished task as cancelled."""
+        try:
+            self.executor.shutdown()
+        finally:
+            if hasattr(self, "active"):
+                now = datetime.now(UTC)
+                self._apply_changes(self.active.cancel_unfinished(), now)
+                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "engine error"
+                self._finish_run(RunState.FAILED, f"{reason}: {type(exc).__name__}: {exc}")
+                self._flush()
+
+    # -- steps --------------------------------------------------------------------------
+    def _submit(self, task_id: str) -> None:
+        ti = self.tis[(task_id, -1)]
+        ti.try_number += 1
+        ti.state = TaskState.QUEUED
+        ti.retry_at = None
+        self._dirty[ti.key] = ti
+        self._in_flight += 1
+        self.executor.submit(TaskWork(task_id, -1, ti.try_number))
+
+    def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
+        self.active.mark_running(work.task_id)
+        ti = self.tis[(work.task_id, work.map_index)]
+        ti.state = TaskState.RUNNING
+        ti.start_date = when
+        ti.end_date = None
+        ti.duration = None
+        ti.hostname = hostname
+        self._task_event(ti, when)
+
+    def _apply_outcome(self, outcome: TaskOutcome) -> None:
+        ti = self.tis[(outcome.task_id, outcome.map_index)]
+        end = outcome.end_date
+        ti.state = outcome.state
+        ti.start_date = outcome.start_date
+        ti.end_date = end
+        ti.duration = outcome.duration
+        ti.hostname = outcome.hostname
+        batch = self._batch
+        if outcome.logs:
+            batch.events.append(self._log_event(ti, outcome.logs))
+        if outcome.outputs:
+            batch.outputs.extend(outcome.outputs)
+        if outcome.error is not None:
+            batch.events.append(EventRecord(
+                ti.run_id, EventKind.TASK_ERROR, end, ti.task_id, ti.map_index, ti.try_number,
+                {"error": outcome.error, "traceback": outcome.traceback,
+                 "metadata": outcome.error_metadata},
+            ))  # fmt: skip
+        self._task_event(ti, end)
+        if outcome.state is TaskState.UP_FOR_RETRY:
+            retry_at = outcome.retry_at or end
+            ti.retry_at = retry_at
+            self.active.mark_up_for_retry(ti.task_id)
+            heapq.heappush(self._retries, (retry_at, ti.task_id))
+            return
+        changes = self.active.finish(ti.task_id, outcome.state, outcome.skip_downstream)
+        self._apply_changes(changes, end)
+
+    def _apply_changes(self, changes: list[tuple[str, TaskState]], when: datetime) -> None:
+        for task_id, state in changes:
+            ti = self.tis[(task_id, -1)]
+            ti.state = state
+            if state.finished:
+                ti.end_date = when
+            self._task_event(ti, when)
+
+    def _release_due_retries(self) -> None:
+        if not self._retries:
+            return
+        now = datetime.now(UTC)
+        while self._retries and self._retries[0][0] <= now:
+            _, task_id = heapq.heappop(self._retries)
+            self.active.retry_now(task_id)
+
+    def _finish_run(self, state: RunState, message: str | None = None) -> None:
+        self.record.state = state
+        self.record.end_date = datetime.now(UTC)
+        self._batch.runs.append(self.record)
+        self._run_event(state, message)
+
+    def _dag_callbacks(self, callbacks: Any, reason: str) -> None:
+        context = dict(self.base_context)
+        context["reason"] = reason
+        context["task_instances"] = list(self.tis.values())
+        lines: list[LogLine] = []
+        run_callbacks(callbacks, context, lines, "DAG callback")  # type: ignore[arg-type]
+        for line in lines:
+            self._batch.events.append(EventRecord(
+                self.info.run_id, EventKind.CALLBACK_ERROR, line.timestamp,
+                payload={"message": line.message},
+            ))  # fmt: skip
+
+    # -- records ------------------------------------------------------------------------
+    def _task_event(self, ti: TaskInstanceRecord, when: datetime) -> None:
+        self._dirty[ti.key] = ti
+        if ti.state in _EVENT_STATES:
+            payload: dict[str, Any] = {"state": ti.state.value}
+            if ti.duration is not None and ti.state.finished:
+                payload["duration"] = ti.duration
+            self._batch.events.append(EventRecord(
+                ti.run_id, EventKind.TASK_STATE, when, ti.task_id, ti.map_index, ti.try_number,
+                payload,
+            ))  # fmt: skip
+        if self.listener is not None:
+            self.listener.task_changed(ti)
+
+    def _log_event(self, ti: TaskInstanceRecord, logs: list[LogLine]) -> EventRecord:
+        lines = [[line.timestamp.isoformat(), line.level, line.message] for line in logs]
+        return EventRecord(
+            ti.run_id, EventKind.LOG, logs[0].timestamp, ti.task_id, ti.map_index,
+            ti.try_number, {"lines": lines},
+        )  # fmt: skip
+
+    def _run_event(self, state: RunState, message: str | None = None) -> None:
+        payload: dict[str, Any] = {"state": state.value}
+        if message:
+            payload["message"] = message
+        self._batch.events.append(
+            EventRecord(self.info.run_id, EventKind.RUN_STATE, datetime.now(UTC), payload=payload)
+        )
+
+    def _maybe_flush(self) -> None:
+        if (
+            len(self._batch.events) >= self.flush_size
+            or time.monotonic() - self._last_flush >= self.flush_interval
+        ):
+            self._flush()
+
+    def _flush(self) -> None:
+        batch = self._batch
+        if self._dirty:
+            batch.task_instances.extend(self._dirty.values())
+            self._dirty = {}
+        if batch:
+            self.storage.write(batch)
+        self._batch = WriteBatch()
+        self._last_flush = time.monotonic()
+
+
+__all__ = ["RunDriver", "RunListener"]

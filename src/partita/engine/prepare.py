@@ -1,0 +1,62 @@
+"""Everything decided before a run starts: run id, dates, data interval, params.
+
+Bad input (a conf that is not a JSON object, a logical date that is not a
+date) raises ``RunConfigError`` here, before any task instance exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from croniter import croniter
+
+from partita.definitions.dag import DAG, PRESETS
+from partita.exceptions import RunConfigError
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timezone-aware datetime; naive values are taken to be UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def data_interval(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]:
+    """The interval a run at ``logical_date`` covers: from it to the next scheduled time."""
+    schedule = dag.schedule
+    if isinstance(schedule, timedelta):
+        return logical_date, logical_date + schedule
+    if isinstance(schedule, str):
+        cron = PRESETS.get(schedule, schedule)
+        if cron is not None:
+            nxt = croniter(cron, logical_date).get_next(datetime)
+            return logical_date, as_utc(nxt)
+    return logical_date, logical_date
+
+
+def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's params: the DAG's defaults, overridden by the run conf (as in Airflow)."""
+    params = {name: conf.get(name, default) for name, default in dag.params.items()}
+    for name, value in conf.items():
+        params.setdefault(name, value)
+    return params
+
+
+def check_conf(dag: DAG, conf: Any) -> dict[str, Any]:
+    if conf is None:
+        return {}
+    if not isinstance(conf, Mapping):
+        raise RunConfigError(
+            f"DAG {dag.dag_id!r}: run conf must be a JSON object (a dict), got "
+            f"{type(conf).__name__}"
+        )
+    return dict(conf)
+
+
+def new_run_id(run_type: str, logical_date: datetime) -> str:
+    """``manual__2025-01-01T00:00:00+00:00__3fa2c1``: readable, and unique per call."""
+    return f"{run_type}__{logical_date.isoformat()}__{secrets.token_hex(3)}"
+
+
+__all__ = ["as_utc", "check_conf", "data_interval", "new_run_id", "resolve_params"]

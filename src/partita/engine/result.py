@@ -1,0 +1,105 @@
+"""``RunResult``: what ``dag.test()`` and ``partita run`` give back about a finished run.
+
+It reads everything from the storage the run was recorded in, so a result
+built for a run recorded by another process (``partita runs show``) answers
+the same questions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partita.definitions.states import RunState, TaskState
+from partita.definitions.xcom_arg import RETURN_KEY
+from partita.exceptions import PartitaError
+from partita.storage.base import Storage
+from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
+
+
+def log_lines(storage: Storage, run_id: str, task_id: str, map_index: int = -1) -> list[str]:
+    """The log of one task instance, every try, one string per line."""
+    lines: list[str] = []
+    events = storage.events.read_events(
+        run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.LOG]
+    )
+    for event in events:
+        for ts, level, message in event.payload.get("lines", ()):
+            lines.append(f"[{ts}] {level} - {message}")
+    return lines
+
+
+class RunResult:
+    """The outcome of one DAG run: its state, each task's state, outputs and logs."""
+
+    def __init__(self, storage: Storage, run_id: str) -> None:
+        self._storage = storage
+        self.run: DagRunRecord = storage.runs.get_run(run_id)
+        self.task_instances: list[TaskInstanceRecord] = storage.runs.get_task_instances(run_id)
+        self._by_key = {(ti.task_id, ti.map_index): ti for ti in self.task_instances}
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def dag_id(self) -> str:
+        return self.run.dag_id
+
+    @property
+    def state(self) -> RunState:
+        return self.run.state
+
+    @property
+    def success(self) -> bool:
+        return self.run.state is RunState.SUCCESS
+
+    @property
+    def duration(self) -> float:
+        """Wall time of the run in seconds."""
+        if self.run.start_date is None or self.run.end_date is None:
+            return 0.0
+        return (self.run.end_date - self.run.start_date).total_seconds()
+
+    @property
+    def task_states(self) -> dict[str, TaskState]:
+        """Task id -> state (for a mapped task, the state of its first instance)."""
+        states: dict[str, TaskState] = {}
+        for ti in self.task_instances:
+            states.setdefault(ti.task_id, ti.state)
+        return states
+
+    def _ti(self, task_id: str, map_index: int) -> TaskInstanceRecord:
+        try:
+            return self._by_key[(task_id, map_index)]
+        except KeyError:
+            known = ", ".join(sorted({t.task_id for t in self.task_instances})[:20])
+            raise PartitaError(
+                f"run {self.run_id!r} has no task instance {task_id!r}"
+                + (f" [{map_index}]" if map_index >= 0 else "")
+                + f"; its tasks are: {known}"
+            ) from None
+
+    def output(self, task_id: str, key: str = RETURN_KEY, map_index: int = -1) -> Any:
+        """The value the task returned (or pushed under ``key``); None if it stored none."""
+        self._ti(task_id, map_index)
+        record = self._storage.outputs.get_record(self.run_id, task_id, map_index, key)
+        return None if record is None else self._storage.outputs.load(record)
+
+    def logs(self, task_id: str, map_index: int = -1) -> str:
+        """The task instance's log, all tries, one line per log record."""
+        self._ti(task_id, map_index)
+        return "\n".join(log_lines(self._storage, self.run_id, task_id, map_index))
+
+    def error(self, task_id: str, map_index: int = -1) -> str | None:
+        """The traceback of the task's last failed try, if it failed."""
+        self._ti(task_id, map_index)
+        events = self._storage.events.read_events(
+            self.run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.TASK_ERROR]
+        )
+        return events[-1].payload.get("traceback") if events else None
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.dag_id} {self.run_id}: {self.state}>"
+
+
+__all__ = ["RunResult", "log_lines"]

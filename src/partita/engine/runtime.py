@@ -1,0 +1,254 @@
+"""What a running task touches: ``ti`` (with xcom_push / xcom_pull), its logger, its context.
+
+A task's log lines are collected per task instance from three sources: the
+``log`` in its context, anything it prints, and records of the standard
+``logging`` module emitted while it runs (routed by a ``ContextVar``, with one
+handler installed per process, not one per task).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from partita.definitions.context import Context
+from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.work import LogLine, OutputAccess, RunInfo
+from partita.storage.records import OutputRecord
+
+if TYPE_CHECKING:
+    from partita.definitions.baseoperator import BaseOperator
+
+_current_sink: ContextVar[list[LogLine] | None] = ContextVar("partita_log_sink", default=None)
+
+
+class TaskLogger:
+    """``context['log']``: a small logger whose lines land in this task instance's log."""
+
+    __slots__ = ("lines", "name")
+
+    def __init__(self, lines: list[LogLine], name: str) -> None:
+        self.lines = lines
+        self.name = name
+
+    def log(self, level: str, msg: object, *args: object) -> None:
+        text = str(msg) % args if args else str(msg)
+        self.lines.append(LogLine(datetime.now(UTC), level, text))
+
+    def debug(self, msg: object, *args: object) -> None:
+        self.log("DEBUG", msg, *args)
+
+    def info(self, msg: object, *args: object) -> None:
+        self.log("INFO", msg, *args)
+
+    def warning(self, msg: object, *args: object) -> None:
+        self.log("WARNING", msg, *args)
+
+    def error(self, msg: object, *args: object) -> None:
+        self.log("ERROR", msg, *args)
+
+    def critical(self, msg: object, *args: object) -> None:
+        self.log("CRITICAL", msg, *args)
+
+    def exception(self, msg: object, *args: object) -> None:
+        import traceback
+
+        self.log("ERROR", f"{msg}\n{traceback.format_exc()}" if not args else msg, *args)
+
+
+class _StreamToLog(io.TextIOBase):
+    """A text stream that turns what is written to it into log lines."""
+
+    def __init__(self, lines: list[LogLine], level: str) -> None:
+        self._lines = lines
+        self._level = level
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        text = self._partial + text
+        *complete, self._partial = text.split("\n")
+        now = datetime.now(UTC)
+        for line in complete:
+            self._lines.append(LogLine(now, self._level, line))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._lines.append(LogLine(datetime.now(UTC), self._level, self._partial))
+            self._partial = ""
+
+
+class _RoutingHandler(logging.Handler):
+    """Sends log records emitted inside a task to that task instance's log."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _current_sink.get()
+        if sink is not None:
+            ts = datetime.fromtimestamp(record.created, UTC)
+            sink.append(LogLine(ts, record.levelname, f"{record.name}: {record.getMessage()}"))
+
+
+_handler_installed = False
+
+
+def install_log_routing() -> None:
+    """Add the routing handler to the root logger once per process."""
+    global _handler_installed
+    if not _handler_installed:
+        logging.getLogger().addHandler(_RoutingHandler(level=logging.INFO))
+        _handler_installed = True
+
+
+class CapturedOutput:
+    """Within ``with``: stdout, stderr and ``logging`` records go to ``lines``."""
+
+    __slots__ = ("_err", "_out", "_saved", "_token", "lines")
+
+    def __init__(self, lines: list[LogLine]) -> None:
+        self.lines = lines
+        self._out = _StreamToLog(lines, "INFO")
+        self._err = _StreamToLog(lines, "WARNING")
+
+    def __enter__(self) -> CapturedOutput:
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stdout, sys.stderr = self._out, self._err
+        self._token = _current_sink.set(self.lines)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._out.flush()
+        self._err.flush()
+        sys.stdout, sys.stderr = self._saved
+        _current_sink.reset(self._token)
+
+
+class RuntimeTaskInstance:
+    """``context['ti']``: the running task instance, with the classic XCom calls."""
+
+    __slots__ = (
+        "_outputs",
+        "_pushed",
+        "dag_id",
+        "map_index",
+        "max_tries",
+        "run_id",
+        "task",
+        "task_id",
+        "try_number",
+    )
+
+    def __init__(
+        self,
+        task: BaseOperator,
+        run: RunInfo,
+        map_index: int,
+        try_number: int,
+        outputs: OutputAccess,
+        pushed: list[OutputRecord],
+    ) -> None:
+        self.task = task
+        self.task_id = task.task_id
+        self.dag_id = run.dag_id
+        self.run_id = run.run_id
+        self.map_index = map_index
+        self.try_number = try_number
+        self.max_tries = task.retries
+        self._outputs = outputs
+        self._pushed = pushed
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Store ``value`` as this task instance's output ``key``."""
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"xcom_push: key must be a non-empty string, got {key!r}")
+        self._pushed.append(self._outputs.push(self.task_id, self.map_index, key, value))
+
+    def xcom_pull(
+        self,
+        task_ids: str | Iterable[str] | None = None,
+        key: str = RETURN_KEY,
+        map_indexes: int | Iterable[int] | None = None,
+        default: Any = None,
+    ) -> Any:
+        """Output ``key`` of ``task_ids`` in this run; a list when ``task_ids`` is a list.
+
+        A task that was skipped or stored nothing gives ``default``.
+        """
+        if task_ids is None:
+            task_ids = self.task_id
+        indexes = -1 if map_indexes is None else map_indexes
+        if isinstance(task_ids, str):
+            return self._pull_one(task_ids, key, indexes, default)
+        return [self._pull_one(t, key, indexes, default) for t in task_ids]
+
+    def _pull_one(self, task_id: str, key: str, indexes: int | Iterable[int], default: Any) -> Any:
+        if isinstance(indexes, int):
+            found, value = self._outputs.pull(task_id, indexes, key)
+            return value if found else default
+        values = []
+        for index in indexes:
+            found, value = self._outputs.pull(task_id, index, key)
+            values.append(value if found else default)
+        return values
+
+    def __repr__(self) -> str:
+        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [try {self.try_number}]>"
+
+
+def run_context(run: RunInfo, dag: Any) -> Context:
+    """The part of the context shared by every task instance of a run (built once)."""
+    ld = run.logical_date
+    return Context(
+        dag=dag,
+        dag_run=run,
+        run_id=run.run_id,
+        logical_date=ld,
+        execution_date=ld,
+        data_interval_start=run.data_interval_start,
+        data_interval_end=run.data_interval_end,
+        ds=ld.strftime("%Y-%m-%d"),
+        ds_nodash=ld.strftime("%Y%m%d"),
+        ts=ld.isoformat(),
+        ts_nodash=ld.strftime("%Y%m%dT%H%M%S"),
+        params=run.params,
+        conf=run.conf,
+    )
+
+
+def task_context(
+    base: Context,
+    ti: RuntimeTaskInstance,
+    task: BaseOperator,
+    log: TaskLogger,
+) -> Context:
+    """The full context of one task instance: the run's part plus the task's."""
+    ctx = Context(base)
+    ctx["ti"] = ti
+    ctx["task_instance"] = ti
+    ctx["task"] = task
+    ctx["map_index"] = ti.map_index
+    ctx["try_number"] = ti.try_number
+    ctx["log"] = log
+    if task.params:  # task params override the DAG's; the run's conf overrides both
+        conf = base["conf"]
+        ctx["params"] = {
+            **base["params"],
+            **{k: v for k, v in task.params.items() if k not in conf},
+        }
+    return ctx
+
+
+__all__ = [
+    "CapturedOutput",
+    "RuntimeTaskInstance",
+    "TaskLogger",
+    "install_log_routing",
+    "run_context",
+    "task_context",
+]

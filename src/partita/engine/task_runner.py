@@ -1,0 +1,164 @@
+"""Run one try of one task instance: the boundary between partita and user code.
+
+Everything user code can do wrong is caught here and turned into a
+``TaskOutcome``: the exception and traceback, a skip, a retry decision with
+its time, the outputs stored. Callbacks run here too (as in Airflow, where
+the task runs); an exception inside a callback is logged and changes no
+state. This function is what every executor calls, in whatever process.
+"""
+
+from __future__ import annotations
+
+import socket
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from partita.definitions.context import Context, reset_current_context, set_current_context
+from partita.definitions.states import TaskState
+from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
+from partita.engine.timeout import time_limit
+from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
+from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
+from partita.storage.records import OutputRecord
+
+if TYPE_CHECKING:
+    from partita.definitions.baseoperator import BaseOperator
+
+HOSTNAME = socket.gethostname()
+MAX_RETRY_DELAY = timedelta(hours=24)
+
+
+def retry_delay(task: BaseOperator, try_number: int, override: float | None = None) -> timedelta:
+    """How long to wait after try ``try_number`` failed (exponential backoff if asked)."""
+    if override is not None:
+        return timedelta(seconds=override)
+    delay = task.retry_delay or timedelta(0)
+    if task.retry_exponential_backoff:
+        delay = delay * (2 ** max(try_number - 1, 0))
+    cap = task.max_retry_delay or MAX_RETRY_DELAY
+    return min(delay, cap)
+
+
+def run_callbacks(
+    callbacks: Sequence[Callable[..., Any]], context: Context, lines: list[LogLine], what: str
+) -> None:
+    """Call each callback with the context; log, never raise, what they raise."""
+    for callback in callbacks:
+        try:
+            callback(context)
+        except Exception as exc:
+            name = getattr(callback, "__name__", repr(callback))
+            lines.append(
+                LogLine(
+                    datetime.now(UTC),
+                    "ERROR",
+                    f"{what} {name} raised {type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+                )
+            )
+
+
+def _store_outputs(
+    task: BaseOperator, ti: RuntimeTaskInstance, value: Any, outputs: OutputAccess
+) -> list[OutputRecord]:
+    records: list[OutputRecord] = []
+    if not task.do_xcom_push or value is None:
+        return records
+    if task.multiple_outputs:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise PartitaError(
+                f"task {task.task_id!r} has multiple_outputs=True, so it must return a dict "
+                f"with string keys; it returned {type(value).__name__}"
+            )
+        for key, item in value.items():
+            records.append(outputs.push(task.task_id, ti.map_index, key, item))
+    records.append(outputs.push(task.task_id, ti.map_index, RETURN_KEY, value))
+    return records
+
+
+def run_task_instance(
+    task: BaseOperator,
+    work: TaskWork,
+    run: RunInfo,
+    base_context: Context,
+    outputs: OutputAccess,
+) -> TaskOutcome:
+    """Run ``task.execute`` once and report how it ended."""
+    lines: list[LogLine] = []
+    pushed: list[OutputRecord] = []
+    ti = RuntimeTaskInstance(task, run, work.map_index, work.try_number, outputs, pushed)
+    context = task_context(base_context, ti, task, TaskLogger(lines, task.task_id))
+    outcome = TaskOutcome(
+        task.task_id, work.map_index, work.try_number, TaskState.RUNNING,
+        datetime.now(UTC), datetime.now(UTC), HOSTNAME, pushed, lines,
+    )  # fmt: skip
+    token = set_current_context(context)
+    timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
+    try:
+        with CapturedOutput(lines):
+            if task.on_execute_callback:
+                run_callbacks(task.on_execute_callback, context, lines, "on_execute_callback")
+            try:
+                with time_limit(timeout):
+                    value = task.execute(context)
+                pushed.extend(_store_outputs(task, ti, value, outputs))
+            except SkipTask as exc:
+                outcome.state = TaskState.SKIPPED
+                if str(exc):
+                    lines.append(LogLine(datetime.now(UTC), "INFO", f"skipped: {exc}"))
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # the user-code boundary: sys.exit() fails the task too
+                if isinstance(exc, TaskTimeoutError):
+                    task.on_kill()
+                _record_failure(task, work, exc, outcome, context)
+            else:
+                outcome.state = TaskState.SUCCESS
+                if task.on_success_callback:
+                    run_callbacks(task.on_success_callback, context, lines, "on_success_callback")
+    finally:
+        reset_current_context(token)
+    outcome.end_date = datetime.now(UTC)
+    return outcome
+
+
+def _record_failure(
+    task: BaseOperator, work: TaskWork, exc: BaseException, outcome: TaskOutcome, context: Context
+) -> None:
+    lines = outcome.logs
+    outcome.error = f"{type(exc).__name__}: {exc}"
+    outcome.traceback = "".join(traceback.format_exception(exc))
+    lines.append(LogLine(datetime.now(UTC), "ERROR", f"task failed: {outcome.error}"))
+    context["exception"] = exc
+    max_tries = task.retries
+    override = None
+    if isinstance(exc, FailTask):
+        outcome.error_metadata = dict(exc.metadata)
+        max_tries = 0
+    elif isinstance(exc, RetryTask):
+        if exc.max_retries is not None:
+            max_tries = exc.max_retries
+        override = exc.seconds_to_wait
+    if work.try_number <= max_tries:
+        outcome.state = TaskState.UP_FOR_RETRY
+        wait = retry_delay(task, work.try_number, override)
+        outcome.retry_at = datetime.now(UTC) + wait
+        lines.append(
+            LogLine(
+                datetime.now(UTC),
+                "WARNING",
+                f"try {work.try_number} of {max_tries + 1} failed; retrying in "
+                f"{wait.total_seconds():g}s",
+            )
+        )
+        if task.on_retry_callback:
+            run_callbacks(task.on_retry_callback, context, lines, "on_retry_callback")
+    else:
+        outcome.state = TaskState.FAILED
+        if task.on_failure_callback:
+            run_callbacks(task.on_failure_callback, context, lines, "on_failure_callback")
+
+
+__all__ = ["HOSTNAME", "retry_delay", "run_callbacks", "run_task_instance"]

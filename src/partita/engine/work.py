@@ -1,0 +1,108 @@
+"""What crosses between the engine and an executor: run facts, work items, outcomes.
+
+All of it is plain, picklable data, because an executor may run the task in
+another process or on another machine: the engine never assumes the task
+runs where the DAG was loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from partita.definitions.states import TaskState
+from partita.storage.records import OutputRecord
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """The facts of a run every task instance of it sees (also ``context['dag_run']``)."""
+
+    run_id: str
+    dag_id: str
+    run_type: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: dict[str, Any]
+    params: dict[str, Any]
+    dag_fileloc: str | None = None
+    start_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWork:
+    """One try of one task instance to run."""
+
+    task_id: str
+    map_index: int
+    try_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a task instance's log."""
+
+    timestamp: datetime
+    level: str
+    message: str
+
+
+@dataclass(slots=True)
+class TaskOutcome:
+    """How one try of a task instance ended, as the executor reports it."""
+
+    task_id: str
+    map_index: int
+    try_number: int
+    state: TaskState
+    start_date: datetime
+    end_date: datetime
+    hostname: str
+    outputs: list[OutputRecord] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
+    error: str | None = None
+    traceback: str | None = None
+    error_metadata: dict[str, Any] = field(default_factory=dict)
+    retry_at: datetime | None = None
+    skip_downstream: list[str] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return (self.end_date - self.start_date).total_seconds()
+
+
+class OutputAccess(Protocol):
+    """How a running task stores its outputs and reads other tasks' outputs of the run."""
+
+    def push(self, task_id: str, map_index: int, key: str, value: Any) -> OutputRecord: ...
+
+    def pull(self, task_id: str, map_index: int, key: str) -> tuple[bool, Any]: ...
+
+
+class Executor(Protocol):
+    """Runs task instances somewhere: ``submit`` work, ``poll`` for outcomes.
+
+    ``start`` is called once per run before any ``submit``; ``on_started`` is
+    called by the executor when a task instance begins, so the engine can
+    record it as running.
+    """
+
+    def start(
+        self,
+        run: RunInfo,
+        dag: Any,
+        outputs: OutputAccess,
+        on_started: Callable[[TaskWork, datetime, str], None],
+    ) -> None: ...
+
+    def submit(self, work: TaskWork) -> None: ...
+
+    def poll(self, timeout: float | None) -> list[TaskOutcome]: ...
+
+    def shutdown(self) -> None: ...
+
+
+__all__ = ["Executor", "LogLine", "OutputAccess", "RunInfo", "TaskOutcome", "TaskWork"]

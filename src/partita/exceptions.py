@@ -1,0 +1,131 @@
+"""Every exception partita raises or understands, in one documented tree.
+
+    PartitaError                  base of everything partita raises
+    ├── DefinitionError           a DAG or task is built wrongly (raised when it is defined)
+    │   ├── CycleError            the dependencies form a cycle
+    │   └── DuplicateTaskError    two tasks share an id in one DAG
+    ├── DagLoadError              a DAG file, module or folder cannot be loaded
+    ├── DagNotFoundError          no DAG with that id in what was loaded
+    ├── RunNotFoundError          no run with that id in the metadata database
+    ├── RunConfigError            run conf or params are invalid; raised before any task starts
+    ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
+    ├── StorageError              the metadata database or an output store failed
+    └── TaskTimeoutError          a task ran past its execution_timeout
+
+    TaskSignal                    raised *by user code* inside a task to steer it
+    ├── SkipTask                  mark the task skipped (Airflow's AirflowSkipException)
+    ├── FailTask                  fail now, without retrying (AirflowFailException, Dagster Failure)
+    └── RetryTask                 ask for a retry (Dagster's RetryRequested)
+
+The design decision: user-facing errors carry a message that names the object
+(DAG, task, file, run) and says what to do, so the CLI can print ``str(exc)``
+as a one-line error and never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class PartitaError(Exception):
+    """Base class of every error partita raises."""
+
+
+class DefinitionError(PartitaError):
+    """A DAG, task or dependency was defined wrongly."""
+
+
+class CycleError(DefinitionError):
+    """The dependencies of a DAG contain a cycle."""
+
+
+class DuplicateTaskError(DefinitionError):
+    """Two tasks in one DAG have the same task id."""
+
+
+class DagLoadError(PartitaError):
+    """A file, module or folder of DAGs could not be loaded."""
+
+
+class DagNotFoundError(PartitaError):
+    """A DAG id was asked for that the loaded code does not define."""
+
+
+class RunNotFoundError(PartitaError):
+    """A run id was asked for that the metadata database does not hold."""
+
+
+class RunConfigError(PartitaError):
+    """The run conf or the DAG's params are invalid for this run."""
+
+
+class ConfigurationError(PartitaError):
+    """partita's own configuration (partita.yaml, environment variables) is invalid."""
+
+
+class StorageError(PartitaError):
+    """The metadata database or an output store could not do what was asked."""
+
+
+class TaskTimeoutError(PartitaError):
+    """A task ran longer than its execution_timeout and was stopped."""
+
+
+class TaskSignal(Exception):
+    """Base of the exceptions user code raises to steer its own task instance."""
+
+
+class SkipTask(TaskSignal):
+    """Raise inside a task to mark it skipped; downstream tasks follow their trigger rules."""
+
+
+class FailTask(TaskSignal):
+    """Raise inside a task to fail it at once, without using its remaining retries.
+
+    ``metadata`` is stored with the failure and shown by ``partita runs show``.
+    """
+
+    def __init__(self, description: str = "", metadata: Mapping[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.metadata = dict(metadata or {})
+
+
+class RetryTask(TaskSignal):
+    """Raise inside a task to ask for a retry.
+
+    ``max_retries`` overrides the task's ``retries`` for this decision;
+    ``seconds_to_wait`` overrides its ``retry_delay``.
+    """
+
+    def __init__(
+        self,
+        description: str = "",
+        *,
+        max_retries: int | None = None,
+        seconds_to_wait: float | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.max_retries = max_retries
+        self.seconds_to_wait = seconds_to_wait
+
+
+__all__ = [
+    "ConfigurationError",
+    "CycleError",
+    "DagLoadError",
+    "DagNotFoundError",
+    "DefinitionError",
+    "DuplicateTaskError",
+    "FailTask",
+    "PartitaError",
+    "RetryTask",
+    "RunConfigError",
+    "RunNotFoundError",
+    "SkipTask",
+    "StorageError",
+    "TaskSignal",
+    "TaskTimeoutError",
+]

@@ -1,0 +1,121 @@
+"""``BashOperator``: runs a bash command; exit 0 succeeds, 99 skips, anything else fails.
+
+The command runs in its own process group, so a timeout or a cancel stops it
+and everything it started. stdout and stderr are merged and every line goes
+to the task's log as it arrives; the last line is the task's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from partita.definitions.baseoperator import BaseOperator
+from partita.definitions.context import Context
+from partita.exceptions import DefinitionError, PartitaError, SkipTask
+
+
+class BashCommandError(PartitaError):
+    """The bash command exited with a code that is neither 0 nor a skip code."""
+
+
+class BashOperator(BaseOperator):
+    """Run ``bash_command`` with ``bash -c``."""
+
+    template_fields = ("bash_command", "env", "cwd")
+    template_ext = (".sh", ".bash")
+    ui_color = "#f0ede4"
+
+    def __init__(
+        self,
+        *,
+        bash_command: str,
+        env: Mapping[str, str] | None = None,
+        append_env: bool = False,
+        cwd: str | None = None,
+        skip_on_exit_code: int | Iterable[int] | None = 99,
+        output_encoding: str = "utf-8",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(bash_command, str) or not bash_command.strip():
+            raise DefinitionError(f"{self._where()}: bash_command must be a non-empty string")
+        self.bash_command = bash_command
+        self.env = dict(env) if env is not None else None
+        self.append_env = append_env
+        self.cwd = cwd
+        if skip_on_exit_code is None:
+            self.skip_on_exit_code: tuple[int, ...] = ()
+        elif isinstance(skip_on_exit_code, int):
+            self.skip_on_exit_code = (skip_on_exit_code,)
+        else:
+            self.skip_on_exit_code = tuple(skip_on_exit_code)
+        self.output_encoding = output_encoding
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _environment(self, context: Context) -> dict[str, str]:
+        if self.env is None:
+            env = dict(os.environ)
+        elif self.append_env:
+            env = {**os.environ, **self.env}
+        else:
+            env = dict(self.env)
+        ti = context.get("ti")
+        env["PARTITA_CTX_DAG_ID"] = str(getattr(context.get("dag"), "dag_id", ""))
+        env["PARTITA_CTX_TASK_ID"] = self.task_id
+        env["PARTITA_CTX_RUN_ID"] = str(context.get("run_id", ""))
+        env["PARTITA_CTX_LOGICAL_DATE"] = str(context.get("ts", ""))
+        env["PARTITA_CTX_TRY_NUMBER"] = str(getattr(ti, "try_number", ""))
+        return env
+
+    def execute(self, context: Context) -> Any:
+        if self.cwd is not None and not Path(self.cwd).is_dir():
+            raise PartitaError(f"cwd {self.cwd!r} of task {self.task_id!r} is not a directory")
+        log = context["log"]
+        log.info("running command: %s", self.bash_command)
+        last_line = ""
+        process = subprocess.Popen(
+            ["bash", "-c", self.bash_command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self._environment(context),
+            cwd=self.cwd,
+            start_new_session=True,
+        )
+        self._process = process
+        try:
+            for raw in process.stdout or ():
+                line = raw.decode(self.output_encoding, errors="replace").rstrip("\n")
+                last_line = line
+                log.info("%s", line)
+            code = process.wait()
+        finally:
+            self._kill()
+        log.info("command exited with return code %d", code)
+        if code in self.skip_on_exit_code:
+            raise SkipTask(f"bash command exited with code {code}; the task is skipped")
+        if code != 0:
+            raise BashCommandError(
+                f"bash command failed: it exited with code {code} (0 succeeds, "
+                f"{', '.join(map(str, self.skip_on_exit_code)) or 'none'} skips)"
+            )
+        return last_line if self.do_xcom_push else None
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def on_kill(self) -> None:
+        self._kill()
+
+
+__all__ = ["BashCommandError", "BashOperator"]

@@ -1,0 +1,126 @@
+"""The storage interfaces: four small read interfaces and one atomic writer.
+
+``Storage`` bundles a run store, an event log, an output store and a DAG
+version store. Reads go through the part that owns them; every write goes
+through ``Storage.write(batch)``, applied in a single transaction, so that a
+crash or a kill never leaves a run half-recorded. Each backend (memory, SQL)
+passes the same contract tests in ``tests/storage/``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from partita.definitions.states import RunState
+from partita.storage.records import (
+    DagRunRecord,
+    DagVersionRecord,
+    EventKind,
+    EventRecord,
+    OutputRecord,
+    TaskInstanceRecord,
+    WriteBatch,
+)
+
+
+class RunStore(ABC):
+    """Reads DAG runs and their task instances."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> DagRunRecord:
+        """Return the run, or raise ``RunNotFoundError`` naming the id."""
+
+    @abstractmethod
+    def list_runs(
+        self,
+        dag_id: str | None = None,
+        *,
+        states: Iterable[RunState] | None = None,
+        limit: int = 50,
+    ) -> list[DagRunRecord]:
+        """Runs, newest first (by queued time, then run id)."""
+
+    @abstractmethod
+    def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
+        """Task instances of a run, ordered by task id then map index."""
+
+
+class EventLog(ABC):
+    """Reads the append-only event log."""
+
+    @abstractmethod
+    def read_events(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        kinds: Sequence[EventKind] | None = None,
+        after_id: int | None = None,
+    ) -> list[EventRecord]:
+        """Events of a run in the order they were written, optionally filtered."""
+
+
+class OutputStore(ABC):
+    """Serializes task outputs and loads them back.
+
+    ``encode`` turns a value into an ``OutputRecord`` (which the caller writes
+    in a batch); ``load`` turns a stored record back into the value.
+    """
+
+    @abstractmethod
+    def encode(
+        self, run_id: str, task_id: str, map_index: int, key: str, value: Any
+    ) -> OutputRecord:
+        """Serialize ``value``; large values may be written to their own file right away."""
+
+    @abstractmethod
+    def get_record(
+        self, run_id: str, task_id: str, map_index: int, key: str
+    ) -> OutputRecord | None:
+        """The stored record for that output, or None if nothing was stored."""
+
+    @abstractmethod
+    def load(self, record: OutputRecord) -> Any:
+        """The value a record points to."""
+
+    @abstractmethod
+    def list_records(self, run_id: str) -> list[OutputRecord]:
+        """All output records of a run."""
+
+
+class DagStore(ABC):
+    """Reads stored DAG versions (serialized structure, keyed by hash)."""
+
+    @abstractmethod
+    def get_dag_version(self, dag_id: str, version: str) -> DagVersionRecord | None:
+        """The stored version, or None."""
+
+
+class Storage(ABC):
+    """A metadata store: four read interfaces and one transactional writer."""
+
+    runs: RunStore
+    events: EventLog
+    outputs: OutputStore
+    dags: DagStore
+    #: True when what is written outlives this process (SQL); False for the memory store.
+    persistent: bool = False
+
+    @abstractmethod
+    def write(self, batch: WriteBatch) -> None:
+        """Apply a batch atomically: all of it or none of it."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and files."""
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["DagStore", "EventLog", "OutputStore", "RunStore", "Storage"]

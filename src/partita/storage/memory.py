@@ -1,0 +1,162 @@
+"""An in-memory ``Storage``: the ephemeral store of ``dag.test()`` and the twin of the SQL one.
+
+Nothing is serialized: outputs are kept as the objects themselves, so a test
+run costs no pickling and leaves no files. Records are copied on write so
+that later mutation by the engine cannot change what was "stored".
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from partita.definitions.states import RunState
+from partita.exceptions import RunNotFoundError
+from partita.storage.base import DagStore, EventLog, OutputStore, RunStore, Storage
+from partita.storage.records import (
+    DagRunRecord,
+    DagVersionRecord,
+    EventKind,
+    EventRecord,
+    OutputRecord,
+    TaskInstanceRecord,
+    WriteBatch,
+)
+
+_OutputKey = tuple[str, str, int, str]
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+class _MemoryRuns(RunStore):
+    def __init__(self) -> None:
+        self.runs: dict[str, DagRunRecord] = {}
+        self.tis: dict[str, dict[tuple[str, int], TaskInstanceRecord]] = {}
+
+    def get_run(self, run_id: str) -> DagRunRecord:
+        try:
+            return copy.copy(self.runs[run_id])
+        except KeyError:
+            raise RunNotFoundError(
+                f"no run with id {run_id!r}; 'partita runs list' shows the known runs"
+            ) from None
+
+    def list_runs(
+        self,
+        dag_id: str | None = None,
+        *,
+        states: Iterable[RunState] | None = None,
+        limit: int = 50,
+    ) -> list[DagRunRecord]:
+        wanted = set(states) if states is not None else None
+        found = [
+            r
+            for r in self.runs.values()
+            if (dag_id is None or r.dag_id == dag_id) and (wanted is None or r.state in wanted)
+        ]
+        found.sort(key=_newest_first_key, reverse=True)
+        return [copy.copy(r) for r in found[:limit]]
+
+    def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
+        tis = self.tis.get(run_id, {})
+        return [copy.copy(tis[k]) for k in sorted(tis)]
+
+
+def _newest_first_key(run: DagRunRecord) -> tuple[bool, datetime, str]:
+    """Sort key (reversed) of ``list_runs``: by queued time, unqueued runs last, then run id."""
+    return (run.queued_at is not None, run.queued_at or _NEVER, run.run_id)
+
+
+class _MemoryEvents(EventLog):
+    def __init__(self) -> None:
+        self.by_run: dict[str, list[EventRecord]] = {}
+        self.next_id = 1
+
+    def read_events(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        kinds: Sequence[EventKind] | None = None,
+        after_id: int | None = None,
+    ) -> list[EventRecord]:
+        wanted = set(kinds) if kinds is not None else None
+        return [
+            e
+            for e in self.by_run.get(run_id, ())
+            if (task_id is None or e.task_id == task_id)
+            and (map_index is None or e.map_index == map_index)
+            and (wanted is None or e.kind in wanted)
+            and (after_id is None or (e.id is not None and e.id > after_id))
+        ]
+
+
+class _MemoryOutputs(OutputStore):
+    def __init__(self) -> None:
+        self.records: dict[_OutputKey, OutputRecord] = {}
+        self.values: dict[str, Any] = {}
+
+    def encode(
+        self, run_id: str, task_id: str, map_index: int, key: str, value: Any
+    ) -> OutputRecord:
+        location = f"memory://{run_id}/{task_id}/{map_index}/{key}"
+        self.values[location] = value
+        return OutputRecord(run_id, task_id, map_index, key, location)
+
+    def get_record(
+        self, run_id: str, task_id: str, map_index: int, key: str
+    ) -> OutputRecord | None:
+        return self.records.get((run_id, task_id, map_index, key))
+
+    def load(self, record: OutputRecord) -> Any:
+        return self.values[record.location]
+
+    def list_records(self, run_id: str) -> list[OutputRecord]:
+        return [r for k, r in sorted(self.records.items()) if k[0] == run_id]
+
+
+class _MemoryDags(DagStore):
+    def __init__(self) -> None:
+        self.versions: dict[tuple[str, str], DagVersionRecord] = {}
+
+    def get_dag_version(self, dag_id: str, version: str) -> DagVersionRecord | None:
+        return self.versions.get((dag_id, version))
+
+
+class MemoryStorage(Storage):
+    """Keeps everything in dictionaries of this process; thread-safe for writes."""
+
+    persistent = False
+
+    def __init__(self) -> None:
+        self._runs = _MemoryRuns()
+        self._events = _MemoryEvents()
+        self._outputs = _MemoryOutputs()
+        self._dags = _MemoryDags()
+        self.runs = self._runs
+        self.events = self._events
+        self.outputs = self._outputs
+        self.dags = self._dags
+        self._lock = threading.Lock()
+
+    def write(self, batch: WriteBatch) -> None:
+        with self._lock:
+            for run in batch.runs:
+                self._runs.runs[run.run_id] = copy.copy(run)
+            tis = self._runs.tis
+            for ti in batch.task_instances:
+                tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = copy.copy(ti)
+            for event in batch.events:
+                event.id = self._events.next_id
+                self._events.next_id += 1
+                self._events.by_run.setdefault(event.run_id, []).append(event)
+            for out in batch.outputs:
+                self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
+            for version in batch.dag_versions:
+                self._dags.versions.setdefault((version.dag_id, version.version), version)
+
+
+__all__ = ["MemoryStorage"]

@@ -1,0 +1,131 @@
+"""Plain records that cross the storage boundary: runs, task instances, events, outputs.
+
+They are dataclasses with slots, not ORM objects: the engine builds and mutates
+them freely, and a store copies what it needs. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from partita.definitions.states import RunState, TaskState
+
+
+class EventKind(StrEnum):
+    """What an event in the append-only event log records."""
+
+    RUN_STATE = "run_state"  # payload: state, [message]
+    TASK_STATE = "task_state"  # payload: state, [duration], [hostname]
+    LOG = "log"  # payload: level, message
+    TASK_ERROR = "task_error"  # payload: error, traceback, [metadata]
+    OUTPUT_STORED = "output_stored"  # payload: key, location, size
+    RETRY = "retry"  # payload: retry_at, error
+    CALLBACK_ERROR = "callback_error"  # payload: callback, error, traceback
+
+
+@dataclass(slots=True)
+class DagRunRecord:
+    """One run of one DAG."""
+
+    run_id: str
+    dag_id: str
+    dag_version: str
+    state: RunState
+    run_type: str = "manual"
+    logical_date: datetime | None = None
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+    conf: dict[str, Any] = field(default_factory=dict)
+    queued_at: datetime | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    hostname: str | None = None
+    pid: int | None = None
+
+
+@dataclass(slots=True)
+class TaskInstanceRecord:
+    """The current state of one (run, task, map index); earlier tries live in the event log."""
+
+    run_id: str
+    task_id: str
+    map_index: int = -1
+    try_number: int = 0
+    max_tries: int = 0
+    state: TaskState = TaskState.NONE
+    operator: str = ""
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    duration: float | None = None
+    hostname: str | None = None
+    retry_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.map_index)
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One entry of the append-only event log. ``id`` is given by the store, in order."""
+
+    run_id: str
+    kind: EventKind
+    timestamp: datetime
+    task_id: str | None = None
+    map_index: int = -1
+    try_number: int = 0
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class OutputRecord:
+    """Where one output value of a task instance is stored.
+
+    ``location`` names the place (``inline``, ``memory://...`` or a file path);
+    ``payload`` holds the serialized bytes when they are stored inline in the
+    metadata database.
+    """
+
+    run_id: str
+    task_id: str
+    map_index: int
+    key: str
+    location: str
+    size: int = 0
+    payload: bytes | None = None
+
+
+@dataclass(slots=True)
+class DagVersionRecord:
+    """The serialized structure of a DAG and its hash, stored once per distinct structure."""
+
+    dag_id: str
+    version: str
+    serialized: dict[str, Any]
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Everything one flush of the engine writes; a store applies it in one transaction.
+
+    Runs and task instances are upserted by their keys, events are appended,
+    outputs are upserted by (run, task, map index, key), DAG versions are
+    inserted if new.
+    """
+
+    runs: list[DagRunRecord] = field(default_factory=list)
+    task_instances: list[TaskInstanceRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    outputs: list[OutputRecord] = field(default_factory=list)
+    dag_versions: list[DagVersionRecord] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.runs or self.task_instances or self.events or self.outputs or self.dag_versions
+        )
