@@ -8,9 +8,14 @@
     ├── DagNotFoundError          no DAG with that id in what was loaded
     ├── RunNotFoundError          no run with that id in the metadata database
     ├── RunConfigError            run conf or params are invalid; raised before any task starts
+    │   └── ParamValidationError  a param's value breaks its rule (definitions/params.py)
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
     ├── StorageError              the metadata database or an output store failed
-    └── TaskTimeoutError          a task ran past its execution_timeout
+    ├── TaskTimeoutError          a task ran past its execution_timeout
+    ├── TemplateRenderError       a task's template failed to render (engine/templating.py)
+    ├── BranchChoiceError         a branch chose a task it cannot follow (operators/branch.py)
+    ├── BashCommandError          a bash command exited non-zero (operators/bash.py)
+    └── MapInputError             a mapped task's input cannot be expanded (definitions/mapping.py)
 
     TaskSignal                    raised *by user code* inside a task to steer it
     ├── SkipTask                  mark the task skipped (Airflow's AirflowSkipException)

@@ -65,6 +65,19 @@ def collect_dags() -> Iterator[list[DAG]]:
         _collectors.remove(collected)
 
 
+@contextmanager
+def isolated() -> Iterator[None]:
+    """No DAG or group is current inside the block (to build detached operators at run time)."""
+    saved_dags, saved_groups = _dag_stack[:], _group_stack[:]
+    _dag_stack.clear()
+    _group_stack.clear()
+    try:
+        yield
+    finally:
+        _dag_stack[:] = saved_dags
+        _group_stack[:] = saved_groups
+
+
 def describe(obj: Any) -> str:
     """A short name for an object in an error message."""
     task_id = getattr(obj, "task_id", None)

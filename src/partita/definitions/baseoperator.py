@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 
 Callback = Callable[..., Any]
 _TASK_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+PartialFactory = Callable[[type, dict[str, Any]], Any]
+_partial_factory: PartialFactory | None = None
+
+
+def set_partial_factory(factory: PartialFactory) -> None:
+    """Install what ``BaseOperator.partial`` builds (done by ``definitions.mapping``)."""
+    global _partial_factory
+    _partial_factory = factory
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -210,6 +218,13 @@ class BaseOperator(DependencyMixin):
         if dag is not None:
             dag.add_task(self)
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """Fix the arguments every instance of a mapped task shares; then call ``expand``."""
+        if _partial_factory is None:
+            raise DefinitionError("dynamic task mapping needs partita.definitions.mapping")
+        return _partial_factory(cls, kwargs)
+
     # -- what a subclass implements -------------------------------------------------
     def execute(self, context: Context) -> Any:
         """Do the work of one task instance; the return value is its output."""
@@ -260,6 +275,24 @@ class BaseOperator(DependencyMixin):
         for rel in relatives:
             if rel.dag is None and self.dag is not None:
                 self.dag.add_task(rel)
+
+    def get_direct_relative_ids(self, upstream: bool = False) -> set[str]:
+        """Ids of the tasks directly downstream of this one (upstream if ``upstream``)."""
+        return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
+
+    def get_flat_relative_ids(self, upstream: bool = False) -> set[str]:
+        """Ids of every task downstream of this one, at any distance (upstream if ``upstream``)."""
+        tasks = self._require_dag().task_dict
+        found: set[str] = set()
+        stack = list(self.upstream_task_ids if upstream else self.downstream_task_ids)
+        while stack:
+            current = stack.pop()
+            if current in found:
+                continue
+            found.add(current)
+            task = tasks[current]
+            stack.extend(task.upstream_task_ids if upstream else task.downstream_task_ids)
+        return found
 
     @property
     def upstream_list(self) -> list[BaseOperator]:

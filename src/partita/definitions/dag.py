@@ -13,6 +13,7 @@ import functools
 import graphlib
 import inspect
 import sys
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -261,9 +262,9 @@ class DAG:
         try:
             sorter.prepare()
         except graphlib.CycleError as exc:
-            cycle = list(exc.args[1])
+            cycle = list(exc.args[1])  # each task is upstream of the next one
             raise CycleError(
-                f"DAG {self.dag_id!r} has a cycle: {' -> '.join(reversed(cycle))}; "
+                f"DAG {self.dag_id!r} has a cycle: {' -> '.join(cycle)}; "
                 "remove one of these dependencies"
             ) from None
         self._checked_version = self._edges_version
@@ -272,10 +273,10 @@ class DAG:
         """Task ids, each after all its upstream tasks (ties in definition order)."""
         self.validate()
         indegree = {t: len(task.upstream_task_ids) for t, task in self.task_dict.items()}
-        ready = [t for t, n in indegree.items() if n == 0]
+        ready = deque(t for t, n in indegree.items() if n == 0)
         order: list[str] = []
         while ready:
-            current = ready.pop(0)
+            current = ready.popleft()
             order.append(current)
             for down in self.task_dict[current].downstream_task_ids:
                 indegree[down] -= 1

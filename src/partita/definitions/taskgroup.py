@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from partita.definitions import authoring
 from partita.definitions.dependencies import DependencyMixin
+from partita.definitions.mapped_group import GroupPartial
 from partita.exceptions import DefinitionError, DuplicateTaskError
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
     from partita.definitions.dag import DAG
+    from partita.definitions.mapping import ExpandInput
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,6 +43,8 @@ class TaskGroup(DependencyMixin):
         _root: bool = False,
     ) -> None:
         self.children: dict[str, BaseOperator | TaskGroup] = {}
+        #: set on a mapped group (``group_fn.expand(...)``): what it expands over
+        self.expand_input: ExpandInput | None = None
         self.default_args: dict[str, Any] = dict(default_args or {})
         self.tooltip = tooltip
         self.prefix_group_id = prefix_group_id
@@ -76,6 +80,15 @@ class TaskGroup(DependencyMixin):
             where = f"DAG {self.dag.dag_id!r}: " if self.dag is not None else ""
             raise DuplicateTaskError(f"{where}{authoring.describe(child)} is defined twice")
         self.children[key] = child
+
+    def mapped_group(self) -> TaskGroup | None:
+        """The nearest enclosing mapped group (this one included), if any."""
+        group: TaskGroup | None = self
+        while group is not None:
+            if group.expand_input is not None:
+                return group
+            group = group.parent_group
+        return None
 
     def merged_default_args(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
@@ -149,6 +162,18 @@ class TaskGroupFactory(Generic[P, R]):
             returned = self.function(*args, **kwargs)
         # Like Airflow: when the function returns a task or output, edges bind to it.
         return group if returned is None else returned
+
+    def partial(self, **fixed: Any) -> GroupPartial:
+        """Fix some arguments for every instance of a mapped group; then call ``expand``."""
+        return GroupPartial(self.function, self.group_kwargs, fixed, TaskGroup)
+
+    def expand(self, **mapped: Any) -> Any:
+        """Build the group once, run it once per element (cross product over several)."""
+        return self.partial().expand(**mapped)
+
+    def expand_kwargs(self, kwargs_list: Any) -> Any:
+        """Run the group once per dict of arguments."""
+        return self.partial().expand_kwargs(kwargs_list)
 
 
 @overload

@@ -8,7 +8,8 @@ when the task runs. ``DagParam`` does the same for the parameters of a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from partita.definitions.dependencies import DependencyMixin
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
 RETURN_KEY = "return_value"
+_NO_FILL: Any = object()
 
 
 class XComArg(DependencyMixin):
@@ -43,8 +45,86 @@ class XComArg(DependencyMixin):
     def dependency_leaves(self) -> list[BaseOperator]:
         return [self.operator]
 
+    def operators(self) -> list[BaseOperator]:
+        """Every task whose output this reference reads."""
+        return [self.operator]
+
+    def resolve(self, pull: Callable[[str, str], Any]) -> Any:
+        """The value at run time; ``pull(task_id, key)`` reads one stored output."""
+        return pull(self.operator.task_id, self.key)
+
+    def map(self, fn: Callable[[Any], Any]) -> XComArg:
+        """This output with ``fn`` applied to each element, lazily, when it is expanded over."""
+        return MapXComArg(self, fn)
+
+    def zip(self, *others: XComArg, fillvalue: Any = _NO_FILL) -> XComArg:
+        """Tuples pairing this output element-wise with ``others`` (shortest, or padded)."""
+        return ZipXComArg((self, *others), fillvalue)
+
     def __repr__(self) -> str:
         return f"XComArg({self.operator.task_id!r}, key={self.key!r})"
+
+
+class MapXComArg(XComArg):
+    """``output.map(fn)``: each element of an output transformed by ``fn``."""
+
+    __slots__ = ("base", "fn")
+
+    def __init__(self, base: XComArg, fn: Callable[[Any], Any]) -> None:
+        super().__init__(base.operator, base.key)
+        self.base = base
+        self.fn = fn
+
+    def operators(self) -> list[BaseOperator]:
+        return self.base.operators()
+
+    def resolve(self, pull: Callable[[str, str], Any]) -> Any:
+        return _LazyMapped(self.base.resolve(pull), self.fn)
+
+
+class ZipXComArg(XComArg):
+    """``a.zip(b, c)``: tuples of the elements at the same position."""
+
+    __slots__ = ("args", "fillvalue")
+
+    def __init__(self, args: tuple[XComArg, ...], fillvalue: Any) -> None:
+        super().__init__(args[0].operator, args[0].key)
+        self.args = args
+        self.fillvalue = fillvalue
+
+    def operators(self) -> list[BaseOperator]:
+        return [op for arg in self.args for op in arg.operators()]
+
+    def dependency_roots(self) -> list[BaseOperator]:
+        return self.operators()
+
+    def dependency_leaves(self) -> list[BaseOperator]:
+        return self.operators()
+
+    def resolve(self, pull: Callable[[str, str], Any]) -> Any:
+        values = [list(arg.resolve(pull)) for arg in self.args]
+        if self.fillvalue is _NO_FILL:
+            return list(zip(*values, strict=False))
+        return list(itertools.zip_longest(*values, fillvalue=self.fillvalue))
+
+
+class _LazyMapped(Sequence[Any]):
+    """A read-only sequence applying ``fn`` to each element of ``base`` when read."""
+
+    def __init__(self, base: Any, fn: Callable[[Any], Any]) -> None:
+        self._base = list(base.items()) if isinstance(base, dict) else base
+        self._fn = fn
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._fn(v) for v in self._base[index]]
+        return self._fn(self._base[index])
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 class DagParam:

@@ -1,25 +1,30 @@
 """``ActiveRun``: the pure state machine of one DAG run.
 
-It knows the graph (upstream and downstream ids, trigger rules) and the state
-of every task instance, and nothing else: no clock, no I/O, no task code.
-Readiness is incremental: each task keeps counters of how its direct
-upstreams finished, and a finished task updates only its direct downstreams,
-so a run of N tasks costs O(N + edges), never a rescan per finished task.
+It knows the graph (upstream and downstream ids, trigger rules, which tasks
+are mapped) and the state of every task instance, and nothing else: no
+clock, no I/O, no task code. Readiness is incremental: each task keeps
+counters of how its direct upstream *instances* finished, and a finished
+instance updates only its direct downstreams, so a run costs
+O(instances + edges), never a rescan per finished task.
 
-The driver asks for ready tasks, reports what happened to each, and receives
-the state changes that followed from it (skips and upstream failures that
-propagate by trigger rule).
+Task instances are keyed ``(task_id, map_index)``; an unmapped task has the
+single index -1. A mapped task starts as one unexpanded unit at -1. When its
+trigger rule lets it run, it is handed to the driver to *expand* (the driver
+knows its input's length); ``expand(task_id, n)`` replaces the unit by ``n``
+ready instances, or skips the task when ``n`` is 0. Downstream counters then
+count each instance, as Airflow's trigger rules do.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from partita.definitions.states import FAILED_TASK_STATES, RunState, TaskState, TriggerRule
-from partita.engine.trigger_rules import RUN, SKIP, UPSTREAM_FAILED, WAIT, decide
+from partita.engine.trigger_rules import RUN, SKIP, WAIT, decide
 
+TIKey = tuple[str, int]
 _SUCCESS, _SKIPPED, _FAILED, _UPSTREAM_FAILED = 0, 1, 2, 3
 _COUNTER_OF = {
     TaskState.SUCCESS: _SUCCESS,
@@ -28,6 +33,7 @@ _COUNTER_OF = {
     TaskState.UPSTREAM_FAILED: _UPSTREAM_FAILED,
     TaskState.CANCELLED: _FAILED,
 }
+_NONE = TaskState.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,9 @@ class TaskSpec:
     upstream: tuple[str, ...]
     downstream: tuple[str, ...]
     trigger_rule: TriggerRule
+    mapped: bool = False
+    max_active: int | None = None  # max_active_tis_per_dagrun
+    group: str | None = None  # the mapped task group it belongs to, if any
 
 
 class InvalidTransition(RuntimeError):
@@ -49,77 +58,177 @@ class ActiveRun:
 
     def __init__(self, specs: Iterable[TaskSpec]) -> None:
         self.specs: dict[str, TaskSpec] = {s.task_id: s for s in specs}
-        self.states: dict[str, TaskState] = dict.fromkeys(self.specs, TaskState.NONE)
+        self.states: dict[TIKey, TaskState] = {(t, -1): _NONE for t in self.specs}
+        self.map_lengths: dict[str, int] = {}
         self._counts: dict[str, list[int]] = {t: [0, 0, 0, 0] for t in self.specs}
-        self._ready: deque[str] = deque()
+        # In a mapped group, edges between members are per instance ("inner"); the
+        # task-level counters count only the other ("outer") upstreams.
+        self._inner_up: dict[str, int] = {
+            t: sum(1 for u in s.upstream if self._same_group(t, u)) for t, s in self.specs.items()
+        }
+        self._totals: dict[str, int] = {
+            t: len(s.upstream) - self._inner_up[t] for t, s in self.specs.items()
+        }
+        self._inner_counts: dict[TIKey, list[int]] = {}
+        self._broadcast: dict[str, list[int]] = {}
+        self._open_instances: dict[str, int] = {}
+        self._ready: deque[TIKey] = deque()
+        self._deferred: deque[TIKey] = deque()
+        self._to_expand: list[str] = []
+        self._running: dict[str, int] = {}
         self._unfinished = len(self.specs)
         self._leaves = [t for t, s in self.specs.items() if not s.downstream]
         self._started = False
 
     # -- driving ------------------------------------------------------------------
-    def start(self) -> list[tuple[str, TaskState]]:
-        """Mark the tasks that can run at once as ready; returns any state changes."""
+    def start(self) -> list[tuple[TIKey, TaskState]]:
+        """Mark what can run at once as ready; returns the state changes."""
         if self._started:
             raise InvalidTransition("the run was already started")
         self._started = True
-        changes: list[tuple[str, TaskState]] = []
+        changes: list[tuple[TIKey, TaskState]] = []
         for task_id, spec in self.specs.items():
-            if not spec.upstream or spec.trigger_rule is TriggerRule.ALWAYS:
+            if self._totals[task_id] == 0 or spec.trigger_rule is TriggerRule.ALWAYS:
                 self._make_ready(task_id, changes)
         return changes
 
-    def take_ready(self, limit: int | None = None) -> list[str]:
-        """Ready task ids, in the order they became ready; they become ``queued``."""
-        out: list[str] = []
-        ready = self._ready
-        states = self.states
-        while ready and (limit is None or len(out) < limit):
-            task_id = ready.popleft()
-            states[task_id] = TaskState.QUEUED
-            out.append(task_id)
+    def take_expandable(self) -> list[str]:
+        """Mapped tasks whose trigger rule passed: the driver must call ``expand`` for each."""
+        out, self._to_expand = self._to_expand, []
         return out
 
-    def mark_running(self, task_id: str) -> None:
-        if self.states[task_id] not in (TaskState.QUEUED, TaskState.UP_FOR_RETRY):
-            raise InvalidTransition(f"{task_id!r} is {self.states[task_id]}, not queued")
-        self.states[task_id] = TaskState.RUNNING
-
-    def mark_up_for_retry(self, task_id: str) -> None:
-        """The task failed and will be tried again later (the driver keeps the clock)."""
-        self.states[task_id] = TaskState.UP_FOR_RETRY
-
-    def retry_now(self, task_id: str) -> None:
-        """Its retry delay is over: queue the task again."""
-        if self.states[task_id] is not TaskState.UP_FOR_RETRY:
-            raise InvalidTransition(f"{task_id!r} is {self.states[task_id]}, not up_for_retry")
-        self.states[task_id] = TaskState.SCHEDULED
-        self._ready.append(task_id)
-
-    def finish(
-        self, task_id: str, state: TaskState, skip_downstream: Sequence[str] = ()
-    ) -> list[tuple[str, TaskState]]:
-        """A task instance ended in ``state``; returns the states this decided for others.
-
-        ``skip_downstream`` (from a branch) names direct downstream tasks to skip.
-        """
-        if self.states[task_id].finished:
-            raise InvalidTransition(f"{task_id!r} already finished as {self.states[task_id]}")
-        changes: list[tuple[str, TaskState]] = []
-        for down in skip_downstream:
-            if down in self.specs[task_id].downstream and not self.states[down].finished:
-                self._set_finished(down, TaskState.SKIPPED, changes, report_first=True)
-        self._set_finished(task_id, state, changes, report_first=False)
+    def expand(self, task_id: str, length: int) -> list[tuple[TIKey, TaskState]]:
+        """Replace the unexpanded unit of ``task_id`` by ``length`` ready instances."""
+        key = (task_id, -1)
+        if self.states.get(key) is not TaskState.SCHEDULED or not self.specs[task_id].mapped:
+            raise InvalidTransition(f"{task_id!r} is not a mapped task waiting to expand")
+        changes: list[tuple[TIKey, TaskState]] = []
+        if length == 0:
+            self._set_finished(key, TaskState.SKIPPED, changes, report_first=True)
+            return changes
+        del self.states[key]
+        self.map_lengths[task_id] = length
+        self._open_instances[task_id] = length
+        self._unfinished += length - 1
+        for down in self.specs[task_id].downstream:
+            if not self._same_group(task_id, down):
+                self._totals[down] += length - 1
+        states, ready = self.states, self._ready
+        if not self._inner_up[task_id]:
+            for index in range(length):
+                states[(task_id, index)] = TaskState.SCHEDULED
+                ready.append((task_id, index))
+            return changes
+        for index in range(length):  # wait for the same instance of inner upstreams
+            states[(task_id, index)] = _NONE
+        for index in range(length):
+            self._evaluate_instance((task_id, index), changes)
         return changes
 
-    def cancel_unfinished(self) -> list[tuple[str, TaskState]]:
+    def _evaluate_instance(self, key: TIKey, changes: list[tuple[TIKey, TaskState]]) -> None:
+        """Decide one waiting instance of a mapped-group member from outer + inner counts."""
+        if self.states.get(key) is not _NONE:
+            return
+        task_id = key[0]
+        spec = self.specs[task_id]
+        outer = self._counts[task_id]
+        inner = self._inner_counts.get(key) or (0, 0, 0, 0)
+        extra = self._broadcast.get(task_id) or (0, 0, 0, 0)
+        c = [outer[i] + inner[i] + extra[i] for i in range(4)]
+        total = self._totals[task_id] + self._inner_up[task_id]
+        decision = decide(spec.trigger_rule, total, c[0], c[1], c[2], c[3])
+        if decision is WAIT:
+            return
+        if decision is RUN:
+            self.states[key] = TaskState.SCHEDULED
+            self._ready.append(key)
+            changes.append((key, TaskState.SCHEDULED))
+            return
+        self.states[key] = TaskState.SCHEDULED
+        final = TaskState.SKIPPED if decision is SKIP else TaskState.UPSTREAM_FAILED
+        self._set_finished(key, final, changes, report_first=True)
+
+    def _same_group(self, a: str, b: str) -> bool:
+        group = self.specs[a].group
+        return group is not None and group == self.specs[b].group
+
+    def fail_expansion(self, task_id: str, state: TaskState) -> list[tuple[TIKey, TaskState]]:
+        """The mapped task could not expand (bad input): finish its unit as ``state``."""
+        changes: list[tuple[TIKey, TaskState]] = []
+        self._set_finished((task_id, -1), state, changes, report_first=True)
+        return changes
+
+    def take_ready(self, limit: int | None = None) -> list[TIKey]:
+        """Ready instances, in the order they became ready; they become ``queued``.
+
+        Instances of a task already running ``max_active`` instances wait.
+        """
+        out: list[TIKey] = []
+        ready, states, specs, running = self._ready, self.states, self.specs, self._running
+        if self._deferred:
+            ready.extendleft(reversed(self._deferred))
+            self._deferred.clear()
+        while ready and (limit is None or len(out) < limit):
+            key = ready.popleft()
+            cap = specs[key[0]].max_active
+            if cap is not None:
+                if running.get(key[0], 0) >= cap:
+                    self._deferred.append(key)
+                    continue
+                running[key[0]] = running.get(key[0], 0) + 1
+            states[key] = TaskState.QUEUED
+            out.append(key)
+        return out
+
+    def mark_running(self, key: TIKey) -> None:
+        if self.states[key] is not TaskState.QUEUED:
+            raise InvalidTransition(f"{key} is {self.states[key]}, not queued")
+        self.states[key] = TaskState.RUNNING
+
+    def mark_up_for_retry(self, key: TIKey) -> None:
+        """The instance failed and will be tried again later (the driver keeps the clock)."""
+        self._release_slot(key[0])
+        self.states[key] = TaskState.UP_FOR_RETRY
+
+    def retry_now(self, key: TIKey) -> None:
+        """Its retry delay is over: queue the instance again."""
+        if self.states[key] is not TaskState.UP_FOR_RETRY:
+            raise InvalidTransition(f"{key} is {self.states[key]}, not up_for_retry")
+        self.states[key] = TaskState.SCHEDULED
+        self._ready.append(key)
+
+    def finish(
+        self, key: TIKey, state: TaskState, skip: Sequence[str] = ()
+    ) -> list[tuple[TIKey, TaskState]]:
+        """An instance ended in ``state``; returns the states this decided for others.
+
+        ``skip`` (from a branch or short circuit) names tasks downstream of this
+        one to skip whatever their trigger rules say; tasks already decided
+        keep their state.
+        """
+        if self.states[key].finished:
+            raise InvalidTransition(f"{key} already finished as {self.states[key]}")
+        self._release_slot(key[0])
+        changes: list[tuple[TIKey, TaskState]] = []
+        claimed = [(t, -1) for t in skip if self.states.get((t, -1)) is _NONE]
+        for target in claimed:  # claim first, so propagation cannot start them
+            self.states[target] = TaskState.SCHEDULED
+        for target in claimed:
+            self._set_finished(target, TaskState.SKIPPED, changes, report_first=True)
+        self._set_finished(key, state, changes, report_first=False)
+        return changes
+
+    def cancel_unfinished(self) -> list[tuple[TIKey, TaskState]]:
         """Cancel everything not finished (the run was stopped)."""
-        changes: list[tuple[str, TaskState]] = []
-        for task_id, state in self.states.items():
+        changes: list[tuple[TIKey, TaskState]] = []
+        for key, state in self.states.items():
             if not state.finished:
-                self.states[task_id] = TaskState.CANCELLED
-                self._unfinished -= 1
-                changes.append((task_id, TaskState.CANCELLED))
+                self.states[key] = TaskState.CANCELLED
+                changes.append((key, TaskState.CANCELLED))
+        self._unfinished = 0
         self._ready.clear()
+        self._deferred.clear()
+        self._to_expand.clear()
         return changes
 
     # -- queries --------------------------------------------------------------------
@@ -129,40 +238,51 @@ class ActiveRun:
 
     @property
     def has_ready(self) -> bool:
-        return bool(self._ready)
+        return bool(self._ready or self._deferred)
+
+    def task_state(self, task_id: str) -> TaskState:
+        """One state for a task: its instance's, or an aggregate of its mapped instances."""
+        if task_id in self.map_lengths:
+            return aggregate_state(
+                self.states[(task_id, i)] for i in range(self.map_lengths[task_id])
+            )
+        return self.states[(task_id, -1)]
 
     def run_state(self) -> RunState:
-        """``running`` until every task finished; then failed if a leaf failed (Airflow's rule)."""
+        """``running`` until every instance finished; then failed if a leaf failed (Airflow)."""
         if self._unfinished:
             return RunState.RUNNING
-        if any(self.states[t] is TaskState.CANCELLED for t in self.states):
+        if any(s is TaskState.CANCELLED for s in self.states.values()):
             return RunState.FAILED
-        if any(self.states[t] in FAILED_TASK_STATES for t in self._leaves):
+        if any(self.task_state(t) in FAILED_TASK_STATES for t in self._leaves):
             return RunState.FAILED
         return RunState.SUCCESS
 
-    def counts(self) -> Mapping[TaskState, int]:
-        out: dict[TaskState, int] = {}
-        for state in self.states.values():
-            out[state] = out.get(state, 0) + 1
-        return out
-
     # -- internals ----------------------------------------------------------------------
-    def _make_ready(self, task_id: str, changes: list[tuple[str, TaskState]]) -> None:
-        self.states[task_id] = TaskState.SCHEDULED
-        self._ready.append(task_id)
-        changes.append((task_id, TaskState.SCHEDULED))
+    def _release_slot(self, task_id: str) -> None:
+        if self.specs[task_id].max_active is not None:
+            self._running[task_id] -= 1
+
+    def _make_ready(self, task_id: str, changes: list[tuple[TIKey, TaskState]]) -> None:
+        key = (task_id, -1)
+        self.states[key] = TaskState.SCHEDULED
+        if self.specs[task_id].mapped:
+            self._to_expand.append(task_id)
+        else:
+            self._ready.append(key)
+            changes.append((key, TaskState.SCHEDULED))
 
     def _set_finished(
         self,
-        task_id: str,
+        key: TIKey,
         state: TaskState,
-        changes: list[tuple[str, TaskState]],
+        changes: list[tuple[TIKey, TaskState]],
         report_first: bool,
     ) -> None:
-        """Finish one task and propagate, iteratively (no recursion limit on long chains)."""
-        stack = [(task_id, state)]
-        specs, states, counts = self.specs, self.states, self._counts
+        """Finish one instance and propagate, iteratively (no recursion limit on long chains)."""
+        stack = [(key, state)]
+        specs, states, counts, totals = self.specs, self.states, self._counts, self._totals
+        open_instances = self._open_instances
         report = report_first
         while stack:
             current, new_state = stack.pop()
@@ -171,24 +291,62 @@ class ActiveRun:
             if report:
                 changes.append((current, new_state))
             report = True
+            task_id = current[0]
+            if current[1] >= 0:
+                open_instances[task_id] -= 1
             slot = _COUNTER_OF[new_state]
-            for down in specs[current].downstream:
-                if states[down] is not TaskState.NONE:
-                    continue  # already decided (eager rules) or running
+            for down in specs[task_id].downstream:
+                if specs[down].group is not None and self._same_group(task_id, down):
+                    self._inner_finished(down, current[1], slot, changes)
+                    continue
+                down_key = (down, -1)
+                if states.get(down_key) is not _NONE:
+                    continue  # already decided (eager rules), running or expanded
                 c = counts[down]
                 c[slot] += 1
                 spec = specs[down]
-                decision = decide(spec.trigger_rule, len(spec.upstream), c[0], c[1], c[2], c[3])
+                decision = decide(spec.trigger_rule, totals[down], c[0], c[1], c[2], c[3])
                 if decision is WAIT:
                     continue
                 if decision is RUN:
                     self._make_ready(down, changes)
-                elif decision is SKIP:
-                    states[down] = TaskState.SCHEDULED  # claimed; finished when popped
-                    stack.append((down, TaskState.SKIPPED))
-                elif decision is UPSTREAM_FAILED:
-                    states[down] = TaskState.SCHEDULED
-                    stack.append((down, TaskState.UPSTREAM_FAILED))
+                else:
+                    states[down_key] = TaskState.SCHEDULED  # claimed; finished when popped
+                    final = TaskState.SKIPPED if decision is SKIP else TaskState.UPSTREAM_FAILED
+                    stack.append((down_key, final))
+
+    def _inner_finished(
+        self, down: str, index: int, slot: int, changes: list[tuple[TIKey, TaskState]]
+    ) -> None:
+        """An upstream in the same mapped group finished: instance ``index``, or all (-1)."""
+        if index < 0:  # the upstream ended as a whole, without expanding: counts for every instance
+            self._broadcast.setdefault(down, [0, 0, 0, 0])[slot] += 1
+            for i in range(self.map_lengths.get(down, 0)):
+                self._evaluate_instance((down, i), changes)
+            return
+        key = (down, index)
+        self._inner_counts.setdefault(key, [0, 0, 0, 0])[slot] += 1
+        if down in self.map_lengths:
+            self._evaluate_instance(key, changes)
 
 
-__all__ = ["ActiveRun", "InvalidTransition", "TaskSpec"]
+def aggregate_state(states: Iterable[TaskState]) -> TaskState:
+    """The state shown for a mapped task: the most telling of its instances' states."""
+    seen = set(states)
+    for state in (
+        TaskState.FAILED,
+        TaskState.UPSTREAM_FAILED,
+        TaskState.RUNNING,
+        TaskState.UP_FOR_RETRY,
+        TaskState.QUEUED,
+        TaskState.SCHEDULED,
+        TaskState.NONE,
+        TaskState.CANCELLED,
+        TaskState.SUCCESS,
+    ):
+        if state in seen:
+            return state
+    return TaskState.SKIPPED
+
+
+__all__ = ["ActiveRun", "InvalidTransition", "TIKey", "TaskSpec", "aggregate_state"]

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from partita.definitions.dag import DAG
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
-from partita.engine.active_run import ActiveRun, InvalidTransition, TaskSpec
+from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
 from partita.engine.result import RunResult
@@ -57,6 +58,8 @@ class RunListener(Protocol):
     def run_started(self, run: DagRunRecord, total: int) -> None: ...
 
     def task_changed(self, ti: TaskInstanceRecord) -> None: ...
+
+    def task_expanded(self, task_id: str, length: int) -> None: ...
 
     def run_finished(self, run: DagRunRecord) -> None: ...
 
@@ -102,7 +105,7 @@ class RunDriver:
         self._batch = WriteBatch()
         self._dirty: dict[tuple[str, int], TaskInstanceRecord] = {}
         self._last_flush = time.monotonic()
-        self._retries: list[tuple[datetime, str]] = []
+        self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
 
     # -- public ---------------------------------------------------------------------
@@ -130,11 +133,10 @@ class RunDriver:
             data_interval_end=info.data_interval_end, conf=info.conf, queued_at=now,
             start_date=now, hostname=HOSTNAME, pid=os.getpid(),
         )  # fmt: skip
-        self.tis = {
-            (t.task_id, -1): TaskInstanceRecord(
-                info.run_id, t.task_id, -1, 0, t.retries, TaskState.NONE, t.operator_name
-            )
+        self.tis: dict[TIKey, TaskInstanceRecord] = {
+            (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
             for t in self.dag.task_dict.values()
+            if not is_mapped(t)
         }
         batch = self._batch
         batch.dag_versions.append(DagVersionRecord(info.dag_id, version, serialized, now))
@@ -142,24 +144,23 @@ class RunDriver:
         batch.task_instances.extend(self.tis.values())
         self._run_event(RunState.RUNNING)
         self._flush()
-        self.active = ActiveRun(
-            TaskSpec(t.task_id, tuple(t.upstream_task_ids), tuple(t.downstream_task_ids),
-                     t.trigger_rule)
-            for t in self.dag.task_dict.values()
-        )  # fmt: skip
+        self.active = ActiveRun(task_spec(t) for t in self.dag.task_dict.values())
         self.outputs = StoreOutputAccess(self.storage, info.run_id)
+        self.resolver = InstanceResolver(self.dag, self._pull)
+        self.map_sources = map_sources(self.dag)
         self.base_context = run_context(self.info, self.dag)
         if self.listener is not None:
             self.listener.run_started(self.record, len(self.tis))
         self.executor.start(self.info, self.dag, self.outputs, self._on_started)
         self._apply_changes(self.active.start(), now)
+        self._expand_ready()
 
     def _loop(self) -> None:
         active = self.active
         while not active.finished:
             self._release_due_retries()
-            for task_id in active.take_ready():
-                self._submit(task_id)
+            for key in active.take_ready():
+                self._submit(key)
             if self._in_flight == 0:
                 if not self._retries:
                     raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
@@ -203,18 +204,60 @@ class RunDriver:
                 self._flush()
 
     # -- steps --------------------------------------------------------------------------
-    def _submit(self, task_id: str) -> None:
-        ti = self.tis[(task_id, -1)]
+    def _new_ti(self, task_id: str, map_index: int, state: TaskState) -> TaskInstanceRecord:
+        task = self.dag.task_dict[task_id]
+        return TaskInstanceRecord(
+            self.info.run_id, task_id, map_index, 0, task.retries, state, task.operator_name
+        )
+
+    def _ti(self, key: TIKey) -> TaskInstanceRecord:
+        ti = self.tis.get(key)
+        if ti is None:  # a mapped task that ended without expanding
+            ti = self.tis[key] = self._new_ti(key[0], key[1], TaskState.NONE)
+        return ti
+
+    def _pull(self, task_id: str, key: str) -> Any:
+        return self.outputs.pull(task_id, -1, key)[1]
+
+    def _expand_ready(self) -> None:
+        """Expand the mapped tasks whose trigger rule passed, now that their input is known."""
+        while expandable := self.active.take_expandable():
+            for task_id in expandable:
+                self._expand(task_id)
+
+    def _expand(self, task_id: str) -> None:
+        task = self.dag.task_dict[task_id]
+        now = datetime.now(UTC)
+        try:
+            length = self.resolver.length(task)
+        except Exception as exc:
+            ti = self._ti((task_id, -1))
+            self._error_event(ti, now, f"{type(exc).__name__}: {exc}", None, {})
+            self._apply_changes(self.active.fail_expansion(task_id, TaskState.FAILED), now)
+            return
+        changes = self.active.expand(task_id, length)
+        if length:
+            self.outputs.map_lengths[task_id] = length
+            for index in range(length):
+                ti = self.tis[(task_id, index)] = self._new_ti(task_id, index, TaskState.SCHEDULED)
+                self._dirty[(task_id, index)] = ti
+            if self.listener is not None:
+                self.listener.task_expanded(task_id, length)
+        self._apply_changes(changes, now)
+
+    def _submit(self, key: TIKey) -> None:
+        ti = self.tis[key]
         ti.try_number += 1
         ti.state = TaskState.QUEUED
         ti.retry_at = None
-        self._dirty[ti.key] = ti
+        self._dirty[key] = ti
         self._in_flight += 1
-        self.executor.submit(TaskWork(task_id, -1, ti.try_number))
+        self.executor.submit(TaskWork(key[0], key[1], ti.try_number))
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
-        self.active.mark_running(work.task_id)
-        ti = self.tis[(work.task_id, work.map_index)]
+        key = (work.task_id, work.map_index)
+        self.active.mark_running(key)
+        ti = self.tis[key]
         ti.state = TaskState.RUNNING
         ti.start_date = when
         ti.end_date = None
@@ -223,7 +266,10 @@ class RunDriver:
         self._task_event(ti, when)
 
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
-        ti = self.tis[(outcome.task_id, outcome.map_index)]
+        key = (outcome.task_id, outcome.map_index)
+        ti = self.tis[key]
+        if self.map_sources and outcome.state is TaskState.SUCCESS:
+            self._check_map_source(outcome)
         end = outcome.end_date
         ti.state = outcome.state
         ti.start_date = outcome.start_date
@@ -236,36 +282,75 @@ class RunDriver:
         if outcome.outputs:
             batch.outputs.extend(outcome.outputs)
         if outcome.error is not None:
-            batch.events.append(EventRecord(
-                ti.run_id, EventKind.TASK_ERROR, end, ti.task_id, ti.map_index, ti.try_number,
-                {"error": outcome.error, "traceback": outcome.traceback,
-                 "metadata": outcome.error_metadata},
-            ))  # fmt: skip
-        self._task_event(ti, end)
+            self._error_event(ti, end, outcome.error, outcome.traceback, outcome.error_metadata)
+        extra: dict[str, Any] | None = None
+        if outcome.followed_branches is not None or outcome.skip_downstream:
+            extra = {"skipped_downstream": list(outcome.skip_downstream)}
+            if outcome.followed_branches is not None:
+                extra["followed"] = list(outcome.followed_branches)
+        self._task_event(ti, end, extra)
         if outcome.state is TaskState.UP_FOR_RETRY:
             retry_at = outcome.retry_at or end
             ti.retry_at = retry_at
-            self.active.mark_up_for_retry(ti.task_id)
-            heapq.heappush(self._retries, (retry_at, ti.task_id))
+            self.active.mark_up_for_retry(key)
+            heapq.heappush(self._retries, (retry_at, key))
             return
-        changes = self.active.finish(ti.task_id, outcome.state, outcome.skip_downstream)
-        self._apply_changes(changes, end)
+        changes = self.active.finish(key, outcome.state, outcome.skip_downstream)
+        skipped = set(outcome.skip_downstream)
+        self._apply_changes(changes, end, skipped_by=ti.task_id if skipped else None, only=skipped)
+        self._expand_ready()
 
-    def _apply_changes(self, changes: list[tuple[str, TaskState]], when: datetime) -> None:
-        for task_id, state in changes:
-            ti = self.tis[(task_id, -1)]
+    def _check_map_source(self, outcome: TaskOutcome) -> None:
+        """A task whose output is expanded over must return a list or a dict (else it fails)."""
+        for (task_id, out_key), mapped in self.map_sources.items():
+            if task_id != outcome.task_id:
+                continue
+            found, value = self.outputs.pull(task_id, outcome.map_index, out_key)
+            if not isinstance(value, (list, tuple, dict)):
+                got = type(value).__name__ if found else "nothing"
+                outcome.state = TaskState.FAILED
+                outcome.error = (
+                    f"MapInputError: task {task_id!r} returned {got}, but task {mapped!r} "
+                    f"expands over its output {out_key!r}; return a list or a dict"
+                )
+                outcome.traceback = None
+                return
+
+    def _error_event(
+        self,
+        ti: TaskInstanceRecord,
+        when: datetime,
+        error: str,
+        traceback: str | None,
+        metadata: dict[str, Any],
+    ) -> None:
+        self._batch.events.append(EventRecord(
+            ti.run_id, EventKind.TASK_ERROR, when, ti.task_id, ti.map_index, ti.try_number,
+            {"error": error, "traceback": traceback, "metadata": metadata},
+        ))  # fmt: skip
+
+    def _apply_changes(
+        self,
+        changes: list[tuple[TIKey, TaskState]],
+        when: datetime,
+        skipped_by: str | None = None,
+        only: set[str] | None = None,
+    ) -> None:
+        for key, state in changes:
+            ti = self._ti(key)
             ti.state = state
             if state.finished:
                 ti.end_date = when
-            self._task_event(ti, when)
+            marked = skipped_by is not None and only is not None and key[0] in only
+            self._task_event(ti, when, {"skipped_by": skipped_by} if marked else None)
 
     def _release_due_retries(self) -> None:
         if not self._retries:
             return
         now = datetime.now(UTC)
         while self._retries and self._retries[0][0] <= now:
-            _, task_id = heapq.heappop(self._retries)
-            self.active.retry_now(task_id)
+            _, key = heapq.heappop(self._retries)
+            self.active.retry_now(key)
 
     def _finish_run(self, state: RunState, message: str | None = None) -> None:
         self.record.state = state
@@ -286,12 +371,16 @@ class RunDriver:
             ))  # fmt: skip
 
     # -- records ------------------------------------------------------------------------
-    def _task_event(self, ti: TaskInstanceRecord, when: datetime) -> None:
+    def _task_event(
+        self, ti: TaskInstanceRecord, when: datetime, extra: dict[str, Any] | None = None
+    ) -> None:
         self._dirty[ti.key] = ti
         if ti.state in _EVENT_STATES:
             payload: dict[str, Any] = {"state": ti.state.value}
             if ti.duration is not None and ti.state.finished:
                 payload["duration"] = ti.duration
+            if extra:
+                payload.update(extra)
             self._batch.events.append(EventRecord(
                 ti.run_id, EventKind.TASK_STATE, when, ti.task_id, ti.map_index, ti.try_number,
                 payload,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from partita.engine.mapping import LazyOutputs
 from partita.storage.base import Storage
 from partita.storage.records import OutputRecord
 
@@ -22,6 +23,8 @@ class StoreOutputAccess:
         self._storage = storage
         self._run_id = run_id
         self._cache: dict[tuple[str, int, str], Any] = {}
+        #: task id -> number of instances, for mapped tasks that expanded (set by the driver)
+        self.map_lengths: dict[str, int] = {}
 
     def push(self, task_id: str, map_index: int, key: str, value: Any) -> OutputRecord:
         record = self._storage.outputs.encode(self._run_id, task_id, map_index, key, value)
@@ -29,6 +32,8 @@ class StoreOutputAccess:
         return record
 
     def pull(self, task_id: str, map_index: int, key: str) -> tuple[bool, Any]:
+        if map_index == -1 and task_id in self.map_lengths:
+            return True, self.all_instances(task_id, key)
         cache_key = (task_id, map_index, key)
         if cache_key in self._cache:
             return True, self._cache[cache_key]
@@ -38,6 +43,14 @@ class StoreOutputAccess:
         value = self._storage.outputs.load(record)
         self._cache[cache_key] = value
         return True, value
+
+    def all_instances(self, task_id: str, key: str) -> LazyOutputs:
+        """Every instance's output ``key`` of a mapped task, loaded lazily, in order."""
+
+        def load(index: int) -> Any:
+            return self.pull(task_id, index, key)[1]
+
+        return LazyOutputs(load, self.map_lengths[task_id], task_id)
 
 
 __all__ = ["StoreOutputAccess"]

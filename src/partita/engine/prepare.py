@@ -1,7 +1,8 @@
 """Everything decided before a run starts: run id, dates, data interval, params.
 
 Bad input (a conf that is not a JSON object, a logical date that is not a
-date) raises ``RunConfigError`` here, before any task instance exists.
+date, a param value that breaks its ``Param`` rule, a required param with no
+value) raises ``RunConfigError`` here, before any task instance exists.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from croniter import croniter
 
 from partita.definitions.dag import DAG, PRESETS
+from partita.definitions.params import ParamValidationError, resolve_param_values
 from partita.exceptions import RunConfigError
 
 
@@ -36,8 +38,22 @@ def data_interval(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]
 
 
 def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's params: the DAG's defaults, overridden by the run conf (as in Airflow)."""
-    params = {name: conf.get(name, default) for name, default in dag.params.items()}
+    """The run's params: the DAG's defaults, overridden by the run conf (as in Airflow).
+
+    Every ``Param`` is validated, the DAG's and each task's own, so that an
+    invalid or missing value stops the run here. Conf keys that no param
+    declares are added as they are (Airflow's ``dag_run_conf_overrides_params``).
+    """
+    try:
+        params = resolve_param_values(dag.params, conf)
+    except ParamValidationError as exc:
+        raise RunConfigError(f"DAG {dag.dag_id!r}: {exc}") from None
+    for task in dag.task_dict.values():
+        if task.params:
+            try:
+                resolve_param_values(task.params, conf)
+            except ParamValidationError as exc:
+                raise RunConfigError(f"DAG {dag.dag_id!r}: task {task.task_id!r}: {exc}") from None
     for name, value in conf.items():
         params.setdefault(name, value)
     return params

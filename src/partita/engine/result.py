@@ -11,6 +11,7 @@ from typing import Any
 
 from partita.definitions.states import RunState, TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.active_run import aggregate_state
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
@@ -62,16 +63,32 @@ class RunResult:
 
     @property
     def task_states(self) -> dict[str, TaskState]:
-        """Task id -> state (for a mapped task, the state of its first instance)."""
-        states: dict[str, TaskState] = {}
+        """Task id -> state; for a mapped task, the most telling state of its instances."""
+        grouped: dict[str, list[TaskState]] = {}
         for ti in self.task_instances:
-            states.setdefault(ti.task_id, ti.state)
-        return states
+            grouped.setdefault(ti.task_id, []).append(ti.state)
+        return {
+            task_id: states[0] if len(states) == 1 else aggregate_state(states)
+            for task_id, states in grouped.items()
+        }
+
+    def map_indexes(self, task_id: str) -> list[int]:
+        """The map indexes of a task's instances ([-1] for an unmapped task)."""
+        indexes = [ti.map_index for ti in self.task_instances if ti.task_id == task_id]
+        if not indexes:
+            self._ti(task_id, -1)
+        return indexes
 
     def _ti(self, task_id: str, map_index: int) -> TaskInstanceRecord:
         try:
             return self._by_key[(task_id, map_index)]
         except KeyError:
+            indexes = sorted(i for t, i in self._by_key if t == task_id)
+            if indexes and indexes[0] >= 0:
+                raise PartitaError(
+                    f"task {task_id!r} of run {self.run_id!r} is mapped into "
+                    f"{len(indexes)} instances; pass map_index= (0 to {indexes[-1]})"
+                ) from None
             known = ", ".join(sorted({t.task_id for t in self.task_instances})[:20])
             raise PartitaError(
                 f"run {self.run_id!r} has no task instance {task_id!r}"
@@ -79,9 +96,20 @@ class RunResult:
                 + f"; its tasks are: {known}"
             ) from None
 
-    def output(self, task_id: str, key: str = RETURN_KEY, map_index: int = -1) -> Any:
-        """The value the task returned (or pushed under ``key``); None if it stored none."""
+    def output(self, task_id: str, key: str = RETURN_KEY, map_index: int | None = None) -> Any:
+        """The value the task returned (or pushed under ``key``); None if it stored none.
+
+        For a mapped task without ``map_index``: the list of every instance's value.
+        """
+        if map_index is None:
+            indexes = self.map_indexes(task_id)
+            if indexes != [-1]:
+                return [self._load(task_id, i, key) for i in indexes]
+            map_index = -1
         self._ti(task_id, map_index)
+        return self._load(task_id, map_index, key)
+
+    def _load(self, task_id: str, map_index: int, key: str) -> Any:
         record = self._storage.outputs.get_record(self.run_id, task_id, map_index, key)
         return None if record is None else self._storage.outputs.load(record)
 
@@ -91,12 +119,15 @@ class RunResult:
         return "\n".join(log_lines(self._storage, self.run_id, task_id, map_index))
 
     def error(self, task_id: str, map_index: int = -1) -> str | None:
-        """The traceback of the task's last failed try, if it failed."""
+        """The traceback (or, with none, the error) of the task's last failed try."""
         self._ti(task_id, map_index)
         events = self._storage.events.read_events(
             self.run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.TASK_ERROR]
         )
-        return events[-1].payload.get("traceback") if events else None
+        if not events:
+            return None
+        payload = events[-1].payload
+        return payload.get("traceback") or payload.get("error")
 
     def __repr__(self) -> str:
         return f"<RunResult {self.dag_id} {self.run_id}: {self.state}>"

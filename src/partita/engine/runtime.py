@@ -4,6 +4,11 @@ A task's log lines are collected per task instance from three sources: the
 ``log`` in its context, anything it prints, and records of the standard
 ``logging`` module emitted while it runs (routed by a ``ContextVar``, with one
 handler installed per process, not one per task).
+
+A task that decides to skip tasks downstream of it (a branch, a short
+circuit, ``LatestOnlyOperator``) says so with ``ti.skip_downstream(ids)``;
+the decision is data the runner hands to the engine in the task's outcome,
+never a write of other tasks' states from user code.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import traceback
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from partita import macros
 from partita.definitions.context import Context
+from partita.definitions.params import resolve_param_values
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.work import LogLine, OutputAccess, RunInfo
+from partita.exceptions import PartitaError
 from partita.storage.records import OutputRecord
 
 if TYPE_CHECKING:
@@ -56,9 +65,8 @@ class TaskLogger:
         self.log("CRITICAL", msg, *args)
 
     def exception(self, msg: object, *args: object) -> None:
-        import traceback
-
-        self.log("ERROR", f"{msg}\n{traceback.format_exc()}" if not args else msg, *args)
+        text = str(msg) % args if args else str(msg)
+        self.log("ERROR", f"{text}\n{traceback.format_exc()}")
 
 
 class _StreamToLog(io.TextIOBase):
@@ -86,23 +94,41 @@ class _StreamToLog(io.TextIOBase):
 
 
 class _RoutingHandler(logging.Handler):
-    """Sends log records emitted inside a task to that task instance's log."""
+    """Sends log records emitted inside a task to that task instance's log.
+
+    Outside a task, when it is the root logger's only handler, it passes
+    warnings on to ``logging.lastResort`` as Python would without it.
+    """
 
     def emit(self, record: logging.LogRecord) -> None:
         sink = _current_sink.get()
         if sink is not None:
             ts = datetime.fromtimestamp(record.created, UTC)
             sink.append(LogLine(ts, record.levelname, f"{record.name}: {record.getMessage()}"))
+        elif (
+            record.levelno >= logging.WARNING
+            and logging.lastResort is not None
+            and logging.getLogger().handlers == [self]
+        ):
+            logging.lastResort.handle(record)
 
 
 _handler_installed = False
 
 
 def install_log_routing() -> None:
-    """Add the routing handler to the root logger once per process."""
+    """Add the routing handler to the root logger once per process.
+
+    When logging is not configured (root at WARNING with no handlers), the
+    root level becomes INFO so that ``logging.info`` inside a task reaches
+    the task's log, as in Airflow; a configured root level is respected.
+    """
     global _handler_installed
     if not _handler_installed:
-        logging.getLogger().addHandler(_RoutingHandler(level=logging.INFO))
+        root = logging.getLogger()
+        if not root.handlers and root.level == logging.WARNING:
+            root.setLevel(logging.INFO)
+        root.addHandler(_RoutingHandler(level=logging.INFO))
         _handler_installed = True
 
 
@@ -136,9 +162,11 @@ class RuntimeTaskInstance:
         "_outputs",
         "_pushed",
         "dag_id",
+        "followed_branches",
         "map_index",
         "max_tries",
         "run_id",
+        "skipped_downstream",
         "task",
         "task_id",
         "try_number",
@@ -162,6 +190,32 @@ class RuntimeTaskInstance:
         self.max_tries = task.retries
         self._outputs = outputs
         self._pushed = pushed
+        self.skipped_downstream: list[str] = []
+        self.followed_branches: list[str] | None = None
+
+    def skip_downstream(
+        self, task_ids: Iterable[str], *, followed: Iterable[str] | None = None
+    ) -> None:
+        """Skip ``task_ids`` (tasks downstream of this one) when this task instance ends.
+
+        ``followed`` records, for a branch, the task ids it chose; it is shown
+        with the run. Tasks further downstream follow their trigger rules.
+        """
+        ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
+        if ids:
+            allowed = self.task.get_flat_relative_ids(upstream=False)
+            wrong = [t for t in ids if t not in allowed]
+            if wrong:
+                raise PartitaError(
+                    f"task {self.task_id!r} cannot skip {', '.join(map(repr, wrong))}: only "
+                    f"tasks downstream of it can be skipped "
+                    f"({', '.join(map(repr, sorted(allowed))) or 'it has none'})"
+                )
+        for task_id in ids:
+            if task_id not in self.skipped_downstream:
+                self.skipped_downstream.append(task_id)
+        if followed is not None:
+            self.followed_branches = list(followed)
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` as this task instance's output ``key``."""
@@ -218,6 +272,7 @@ def run_context(run: RunInfo, dag: Any) -> Context:
         ts_nodash=ld.strftime("%Y%m%dT%H%M%S"),
         params=run.params,
         conf=run.conf,
+        macros=macros,
     )
 
 
@@ -236,11 +291,7 @@ def task_context(
     ctx["try_number"] = ti.try_number
     ctx["log"] = log
     if task.params:  # task params override the DAG's; the run's conf overrides both
-        conf = base["conf"]
-        ctx["params"] = {
-            **base["params"],
-            **{k: v for k, v in task.params.items() if k not in conf},
-        }
+        ctx["params"] = {**base["params"], **resolve_param_values(task.params, base["conf"])}
     return ctx
 
 

@@ -2,9 +2,14 @@
 
 Everything user code can do wrong is caught here and turned into a
 ``TaskOutcome``: the exception and traceback, a skip, a retry decision with
-its time, the outputs stored. Callbacks run here too (as in Airflow, where
-the task runs); an exception inside a callback is logged and changes no
-state. This function is what every executor calls, in whatever process.
+its time, the outputs stored, the downstream tasks a branch decided to skip.
+Callbacks run here too (as in Airflow, where the task runs); an exception
+inside a callback is logged and changes no state. This function is what
+every executor calls, in whatever process.
+
+The order within one try is Airflow's: render the template fields (on a
+copy of the task, see ``templating``), run ``on_execute_callback``, then
+``execute``. A template error fails the try like any other error.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from partita.definitions.context import Context, reset_current_context, set_curr
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
+from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
@@ -98,11 +104,12 @@ def run_task_instance(
     timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
     try:
         with CapturedOutput(lines):
-            if task.on_execute_callback:
-                run_callbacks(task.on_execute_callback, context, lines, "on_execute_callback")
             try:
+                runnable = _rendered(task, ti, context)
+                if task.on_execute_callback:
+                    run_callbacks(task.on_execute_callback, context, lines, "on_execute_callback")
                 with time_limit(timeout):
-                    value = task.execute(context)
+                    value = runnable.execute(context)
                 pushed.extend(_store_outputs(task, ti, value, outputs))
             except SkipTask as exc:
                 outcome.state = TaskState.SKIPPED
@@ -112,7 +119,7 @@ def run_task_instance(
                 raise
             except BaseException as exc:  # the user-code boundary: sys.exit() fails the task too
                 if isinstance(exc, TaskTimeoutError):
-                    task.on_kill()
+                    ti.task.on_kill()
                 _record_failure(task, work, exc, outcome, context)
             else:
                 outcome.state = TaskState.SUCCESS
@@ -120,8 +127,20 @@ def run_task_instance(
                     run_callbacks(task.on_success_callback, context, lines, "on_success_callback")
     finally:
         reset_current_context(token)
+    if outcome.state in (TaskState.SUCCESS, TaskState.SKIPPED):
+        outcome.skip_downstream = list(ti.skipped_downstream)
+        outcome.followed_branches = ti.followed_branches
     outcome.end_date = datetime.now(UTC)
     return outcome
+
+
+def _rendered(task: BaseOperator, ti: RuntimeTaskInstance, context: Context) -> BaseOperator:
+    """The task to execute: ``task``, or a copy with rendered template fields (then in context)."""
+    runnable = render_task(task, context)
+    if runnable is not task:
+        ti.task = runnable
+        context["task"] = runnable
+    return runnable
 
 
 def _record_failure(

@@ -68,6 +68,8 @@ class TaskOutcome:
     error_metadata: dict[str, Any] = field(default_factory=dict)
     retry_at: datetime | None = None
     skip_downstream: list[str] = field(default_factory=list)
+    #: For a branch task: the downstream task ids it chose to follow (None for other tasks).
+    followed_branches: list[str] | None = None
 
     @property
     def duration(self) -> float:

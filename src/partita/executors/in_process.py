@@ -18,6 +18,7 @@ from typing import Any
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.engine.driver import RunDriver, RunListener
+from partita.engine.mapping import InstanceResolver
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
 from partita.engine.task_runner import HOSTNAME, run_task_instance
@@ -46,6 +47,9 @@ class InProcessExecutor:
         self._outputs = outputs
         self._on_started = on_started
         self._base: Context = run_context(run, dag)
+        self._resolver = InstanceResolver(
+            dag, lambda t, k: outputs.pull(t, -1, k)[1], lambda t, i, k: outputs.pull(t, i, k)[1]
+        )
 
     def submit(self, work: TaskWork) -> None:
         self._queue.append(work)
@@ -53,13 +57,12 @@ class InProcessExecutor:
     def poll(self, timeout: float | None) -> list[TaskOutcome]:
         outcomes: list[TaskOutcome] = []
         deadline = time.monotonic() + self.slice_seconds
-        queue, tasks = self._queue, self._dag.task_dict
+        queue, operator = self._queue, self._resolver.operator
         while queue:
             work = queue.popleft()
             self._on_started(work, datetime.now(UTC), HOSTNAME)
-            outcomes.append(
-                run_task_instance(tasks[work.task_id], work, self._run, self._base, self._outputs)
-            )
+            task = operator(work.task_id, work.map_index)
+            outcomes.append(run_task_instance(task, work, self._run, self._base, self._outputs))
             if time.monotonic() >= deadline:
                 break
         return outcomes

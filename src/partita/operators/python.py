@@ -5,6 +5,9 @@ takes ``**kwargs``, and the whole context through a parameter named
 ``context`` or annotated ``Context`` (Airflow's rules, plus partita's
 ``context`` parameter). What a callable accepts is read from its signature
 once, when the task is defined, not on every run.
+
+``op_args``, ``op_kwargs`` and ``templates_dict`` are template fields: the
+engine renders them before ``execute`` (``engine/templating.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.context import Context
 from partita.definitions.xcom_arg import DagParam, XComArg, find_refs, resolve_refs
-from partita.exceptions import DefinitionError
+from partita.exceptions import DefinitionError, SkipTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +84,13 @@ class PythonOperator(BaseOperator):
         op_args: Sequence[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: Mapping[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
         show_return_value_in_logs: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if templates_exts:  # template values ending so are read from template files
+            self.template_ext = tuple(templates_exts)  # type: ignore[misc]
         if not callable(python_callable):
             raise DefinitionError(
                 f"{self._where()}: python_callable must be callable, got {python_callable!r}"
@@ -108,16 +114,39 @@ class PythonOperator(BaseOperator):
         return self.op_args, self.op_kwargs
 
 
+@dataclass(frozen=True, slots=True)
+class RunCondition:
+    """A ``@task.run_if`` / ``@task.skip_if`` check: ``condition(context)`` decides whether to run.
+
+    The task runs when ``bool(condition(context)) == run_when``; otherwise it is
+    skipped with ``message``.
+    """
+
+    condition: Callable[[Context], Any]
+    run_when: bool
+    message: str
+
+    def check(self, context: Context) -> None:
+        if bool(self.condition(context)) is not self.run_when:
+            raise SkipTask(self.message)
+
+
 class DecoratedPythonOperator(PythonOperator):
     """The operator a ``@task`` call creates: arguments may be other tasks' outputs."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, run_conditions: Sequence[RunCondition] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.run_conditions = tuple(run_conditions)
         refs = list(find_refs(self.op_args)) + list(find_refs(self.op_kwargs))
         self.has_refs = bool(refs)
         for ref in refs:
             if isinstance(ref, XComArg):
                 self.set_upstream(ref.operator)
+
+    def execute(self, context: Context) -> Any:
+        for condition in self.run_conditions:
+            condition.check(context)
+        return super().execute(context)
 
     def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
         if not self.has_refs:
@@ -128,9 +157,9 @@ class DecoratedPythonOperator(PythonOperator):
         def resolve(ref: XComArg | DagParam) -> Any:
             if isinstance(ref, DagParam):
                 return params.get(ref.name, ref.default)
-            return ti.xcom_pull(task_ids=ref.operator.task_id, key=ref.key)
+            return ref.resolve(lambda task_id, key: ti.xcom_pull(task_ids=task_id, key=key))
 
         return resolve_refs(self.op_args, resolve), resolve_refs(self.op_kwargs, resolve)
 
 
-__all__ = ["CallSpec", "DecoratedPythonOperator", "PythonOperator"]
+__all__ = ["CallSpec", "DecoratedPythonOperator", "PythonOperator", "RunCondition"]

@@ -5,6 +5,11 @@ Calling a decorated function returns an ``XComArg`` (its future output), so
 value. Calling it twice in one DAG gives ``name`` and ``name__1``. The
 decorator takes the keyword arguments of ``PythonOperator`` and
 ``BaseOperator``; they are checked by those classes, not listed here again.
+
+Variants: ``@task.branch`` (returns the task ids to follow),
+``@task.short_circuit`` (a falsy result skips what follows), and the
+conditions ``@task.run_if(cond)`` / ``@task.skip_if(cond)``, written above
+any of them, which skip the task when ``cond(context)`` says so.
 """
 
 from __future__ import annotations
@@ -15,8 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 from partita.definitions import authoring
+from partita.definitions.context import Context
 from partita.definitions.xcom_arg import XComArg
-from partita.operators.python import DecoratedPythonOperator
+from partita.exceptions import DefinitionError
+from partita.operators.branch import DecoratedBranchOperator, DecoratedShortCircuitOperator
+from partita.operators.mapped_task import TaskPartial
+from partita.operators.python import DecoratedPythonOperator, RunCondition
+
+Condition = Callable[[Context], Any]
 
 
 def _returns_dict(fn: Callable[..., Any]) -> bool:
@@ -34,10 +45,16 @@ class TaskDecorator:
 
     operator_class: type[DecoratedPythonOperator] = DecoratedPythonOperator
 
-    def __init__(self, function: Callable[..., Any], task_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        task_kwargs: dict[str, Any],
+        conditions: tuple[RunCondition, ...] = (),
+    ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
         self.task_kwargs = task_kwargs
+        self.conditions = conditions
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         options = dict(self.task_kwargs)
@@ -47,6 +64,8 @@ class TaskDecorator:
             label = dag.unique_task_label(label, authoring.current_group())
         if options.get("multiple_outputs") is None:
             options["multiple_outputs"] = _returns_dict(self.function)
+        if self.conditions:
+            options["run_conditions"] = self.conditions
         operator = self.operator_class(
             task_id=label,
             python_callable=self.function,
@@ -56,24 +75,101 @@ class TaskDecorator:
         )
         return XComArg(operator)
 
+    def partial(self, **fixed: Any) -> TaskPartial:
+        """Fix some of the function's arguments for every instance of a mapped task."""
+        return TaskPartial(self, fixed)
+
+    def expand(self, **mapped: Any) -> XComArg:
+        """One task instance per element (cross product over several arguments)."""
+        return TaskPartial(self, {}).expand(**mapped)
+
+    def expand_kwargs(self, kwargs_list: Any) -> XComArg:
+        """One task instance per dict of arguments."""
+        return TaskPartial(self, {}).expand_kwargs(kwargs_list)
+
     def override(self, **task_kwargs: Any) -> TaskDecorator:
         """The same function with some task arguments changed (``task_id``, ``retries``...)."""
-        return type(self)(self.function, {**self.task_kwargs, **task_kwargs})
+        return type(self)(self.function, {**self.task_kwargs, **task_kwargs}, self.conditions)
+
+    def with_condition(self, condition: RunCondition) -> TaskDecorator:
+        """The same task, checking ``condition`` before it runs (conditions apply top first)."""
+        return type(self)(self.function, self.task_kwargs, (condition, *self.conditions))
+
+
+class BranchDecorator(TaskDecorator):
+    """``@task.branch``: the function returns the task id(s) to follow."""
+
+    operator_class = DecoratedBranchOperator
+
+
+class ShortCircuitDecorator(TaskDecorator):
+    """``@task.short_circuit``: a falsy return value skips the tasks downstream."""
+
+    operator_class = DecoratedShortCircuitOperator
+
+
+def _decorate(
+    kind: type[TaskDecorator], python_callable: Callable[..., Any] | None, task_kwargs: Any
+) -> Any:
+    if python_callable is not None:
+        return kind(python_callable, task_kwargs)
+    return lambda fn: kind(fn, task_kwargs)
+
+
+def _condition_decorator(
+    what: str, condition: Condition, run_when: bool, message: str
+) -> Callable[[TaskDecorator], TaskDecorator]:
+    if not callable(condition):
+        raise DefinitionError(
+            f"@task.{what} needs a callable that takes the context, got {condition!r}"
+        )
+
+    def apply(decorated: TaskDecorator) -> TaskDecorator:
+        if not isinstance(decorated, TaskDecorator):
+            raise DefinitionError(
+                f"@task.{what} must be written above @task (or @task.branch...), not below it: "
+                f"it applies to a task, and {decorated!r} is not one yet"
+            )
+        return decorated.with_condition(RunCondition(condition, run_when, message))
+
+    return apply
 
 
 class _TaskFactory:
-    """``task`` itself: ``@task``, ``@task(...)`` and ``@task.python``."""
+    """``task`` itself: ``@task``, ``@task(...)``, ``@task.python`` and the variants."""
 
     def __call__(
         self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any
     ) -> Any:
-        if python_callable is not None:
-            return TaskDecorator(python_callable, task_kwargs)
-        return lambda fn: TaskDecorator(fn, task_kwargs)
+        return _decorate(TaskDecorator, python_callable, task_kwargs)
 
     python = __call__
+
+    def branch(self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
+        """``@task.branch``: return a task id, a list of them, or None (skip all)."""
+        return _decorate(BranchDecorator, python_callable, task_kwargs)
+
+    def short_circuit(
+        self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any
+    ) -> Any:
+        """``@task.short_circuit``: a falsy result skips the tasks downstream."""
+        return _decorate(ShortCircuitDecorator, python_callable, task_kwargs)
+
+    def run_if(
+        self, condition: Condition, skip_message: str | None = None
+    ) -> Callable[[TaskDecorator], TaskDecorator]:
+        """Run the task only if ``condition(context)`` is true; otherwise it is skipped."""
+        message = skip_message or "run_if condition is false; the task is skipped"
+        return _condition_decorator("run_if", condition, True, message)
+
+    def skip_if(
+        self, condition: Condition, skip_message: str | None = None
+    ) -> Callable[[TaskDecorator], TaskDecorator]:
+        """Skip the task if ``condition(context)`` is true."""
+        message = skip_message or "skip_if condition is true; the task is skipped"
+        return _condition_decorator("skip_if", condition, False, message)
 
 
 task = _TaskFactory()
 
-__all__ = ["TaskDecorator", "task"]
+__all__ = ["BranchDecorator", "ShortCircuitDecorator", "TaskDecorator", "task"]

@@ -7,7 +7,6 @@ that later mutation by the engine cannot change what was "stored".
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from partita.storage.records import (
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
+    clone,
 )
 
 _OutputKey = tuple[str, str, int, str]
@@ -37,7 +37,7 @@ class _MemoryRuns(RunStore):
 
     def get_run(self, run_id: str) -> DagRunRecord:
         try:
-            return copy.copy(self.runs[run_id])
+            return clone(self.runs[run_id])
         except KeyError:
             raise RunNotFoundError(
                 f"no run with id {run_id!r}; 'partita runs list' shows the known runs"
@@ -57,11 +57,11 @@ class _MemoryRuns(RunStore):
             if (dag_id is None or r.dag_id == dag_id) and (wanted is None or r.state in wanted)
         ]
         found.sort(key=_newest_first_key, reverse=True)
-        return [copy.copy(r) for r in found[:limit]]
+        return [clone(r) for r in found[:limit]]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         tis = self.tis.get(run_id, {})
-        return [copy.copy(tis[k]) for k in sorted(tis)]
+        return [clone(tis[k]) for k in sorted(tis)]
 
 
 def _newest_first_key(run: DagRunRecord) -> tuple[bool, datetime, str]:
@@ -145,10 +145,10 @@ class MemoryStorage(Storage):
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
             for run in batch.runs:
-                self._runs.runs[run.run_id] = copy.copy(run)
+                self._runs.runs[run.run_id] = clone(run)
             tis = self._runs.tis
             for ti in batch.task_instances:
-                tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = copy.copy(ti)
+                tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = clone(ti)
             for event in batch.events:
                 event.id = self._events.next_id
                 self._events.next_id += 1

@@ -110,6 +110,15 @@ class DagVersionRecord:
     created_at: datetime | None = None
 
 
+def clone(record: Any) -> Any:
+    """A shallow copy of a slotted record, several times faster than ``copy.copy``."""
+    cls = type(record)
+    new = object.__new__(cls)
+    for name in cls.__slots__:
+        object.__setattr__(new, name, getattr(record, name))
+    return new
+
+
 @dataclass(slots=True)
 class WriteBatch:
     """Everything one flush of the engine writes; a store applies it in one transaction.

@@ -1,0 +1,157 @@
+"""The ``partita`` command: the Click group, its subcommands, and how errors become exit codes.
+
+The design decision: no command catches errors itself. ``PartitaGroup.main``
+runs the command and maps what escapes it: a user mistake (``PartitaError``,
+a bad option, a missing file) prints one line ``Error: ...`` on stderr and
+exits 2; anything else is a bug, which prints one line and exits 1, or the
+full traceback with ``--debug``. ``CliRunner`` goes through the same path as
+the installed script, so tests see exactly what users see.
+
+Exit codes: 0 success; 1 a run or an import failed (or an internal error);
+2 bad input; 130 interrupted (143 for SIGTERM during ``partita run``).
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from partita import __version__
+from partita.exceptions import PartitaError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+#: Subcommand -> "module:attribute". A command's module is imported only when it runs, so
+#: ``partita dags list`` does not pay for SQLAlchemy and Alembic (about a second).
+SUBCOMMANDS = {
+    "dags": "partita.cli.dags:dags",
+    "db": "partita.cli.db:db",
+    "logs": "partita.cli.runs:logs",
+    "run": "partita.cli.run:run",
+    "runs": "partita.cli.runs:runs",
+}
+
+
+@dataclass
+class CliState:
+    """What the top-level options set, read back when an error escapes a command."""
+
+    debug: bool = False
+
+
+class PartitaGroup(click.Group):
+    """A Click group whose ``main`` prints errors as one line and picks the exit code.
+
+    Its subcommands are loaded from ``SUBCOMMANDS`` when asked for (Click's lazy group).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):  # pragma: no cover - a typo in SUBCOMMANDS
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        state = CliState()
+        extra.setdefault("obj", state)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException as exc:
+            code = report_error(exc, debug=state.debug)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def report_error(exc: BaseException, *, debug: bool) -> int:
+    """Print ``exc`` for a person (one line; a traceback with ``debug``); return the exit code."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 0
+    if isinstance(exc, click.UsageError):
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _print_error(exc.format_message() + hint)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, click.ClickException):
+        _print_error(exc.format_message())
+        return EXIT_BAD_INPUT
+    if isinstance(exc, (click.Abort, KeyboardInterrupt)):
+        click.echo("Aborted.", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        return 1  # the reader of our output went away (``partita runs list | head``)
+    if isinstance(exc, (PartitaError, OSError)):
+        if debug:
+            traceback.print_exception(exc)
+        _print_error(str(exc))
+        return EXIT_BAD_INPUT
+    if debug:
+        traceback.print_exception(exc)
+        _print_error(f"internal error: {type(exc).__name__}: {exc}")
+    else:
+        _print_error(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug in partita; run with 'partita --debug ...' to see the traceback)"
+        )
+    return EXIT_INTERNAL_ERROR
+
+
+def _print_error(message: str) -> None:
+    one_line = " ".join(part.strip() for part in message.strip().splitlines() if part.strip())
+    click.echo(f"Error: {one_line}", err=True)
+
+
+@click.group("partita", cls=PartitaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="partita")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="PARTITA_DEBUG",
+    help="Show the full traceback of errors (also PARTITA_DEBUG=1).",
+)
+@click.pass_obj
+def cli(state: CliState, debug: bool) -> None:
+    """partita: run and inspect workflows (DAGs of tasks).
+
+    DAGs are loaded from a .py file, a folder of them, or a dotted module
+    name. Runs are recorded in the metadata database named by the settings
+    ($PARTITA_HOME/partita.db by default; PARTITA_DATABASE_URL for PostgreSQL).
+    """
+    state.debug = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script ``partita``."""
+    cli.main(argv, prog_name="partita")
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["CliState", "PartitaGroup", "cli", "main", "report_error"]

@@ -1,0 +1,189 @@
+"""``partita run PATH DAG_ID``: run one DAG in this process, recorded in the metadata database.
+
+The design decision: the run is the in-process executor's (``run_dag``); this
+command only adds a progress bar (a ``RunListener``) and makes SIGTERM behave
+like Ctrl-C, so the driver records the run as failed and its unfinished tasks
+as cancelled before the process exits. A ``kill -9`` cannot be handled; the
+next command that opens the database records that run as failed instead
+(``partita.cli.recovery``).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from partita.cli.console import format_duration, make_console, state_text, task_table, ti_label
+from partita.cli.params import ISO_DATETIME, JSON_OBJECT
+from partita.cli.store import metadata_store
+from partita.definitions.states import TaskState
+from partita.engine.result import RunResult
+from partita.executors.in_process import run_dag
+from partita.loader import get_dag
+from partita.storage.base import Storage
+from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
+
+
+class ProgressDisplay:
+    """A ``RunListener`` that draws a progress bar of finished task instances (terminals only)."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not console.is_terminal,
+        )
+        self._bar: TaskID | None = None
+        self._total = 0
+        self._finished: set[tuple[str, int]] = set()
+        self._dag_id = ""
+
+    def run_started(self, run: DagRunRecord, total: int) -> None:
+        self._dag_id = run.dag_id
+        self._total = total
+        self.progress.start()
+        self._bar = self.progress.add_task(run.dag_id, total=total)
+
+    def task_changed(self, ti: TaskInstanceRecord) -> None:
+        if self._bar is None:
+            return
+        if ti.state.finished:
+            self._finished.add((ti.task_id, ti.map_index))
+        description = f"{self._dag_id}: {ti_label(ti)} {ti.state}"
+        self.progress.update(self._bar, completed=len(self._finished), description=description)
+
+    def task_expanded(self, task_id: str, length: int) -> None:
+        if self._bar is None:
+            return
+        self._total += length - 1
+        self.progress.update(self._bar, total=self._total)
+
+    def run_finished(self, run: DagRunRecord) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[list[int]]:
+    """Within the block SIGTERM raises ``KeyboardInterrupt``; yields the signals received."""
+    received: list[int] = []
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.command()
+@click.argument("path")
+@click.argument("dag_id")
+@click.option(
+    "--conf",
+    type=JSON_OBJECT,
+    default=None,
+    help='Run conf as a JSON object, e.g. \'{"day": "2025-01-31"}\'; it overrides DAG params.',
+)
+@click.option(
+    "--logical-date",
+    type=ISO_DATETIME,
+    default=None,
+    help="Logical date of the run (ISO 8601; UTC when no zone is given). Default: now.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    path: str,
+    dag_id: str,
+    conf: dict[str, Any] | None,
+    logical_date: datetime | None,
+) -> None:
+    """Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.
+
+    Prints the run id and a table of its tasks. Exits 0 when the run succeeds
+    and 1 when it fails.
+    """
+    dag = get_dag(path, dag_id)
+    out, err = make_console(), make_console(stderr=True)
+    display = ProgressDisplay(err)
+    with metadata_store() as storage, _sigterm_interrupts() as signals:
+        try:
+            result = run_dag(
+                dag, storage=storage, run_conf=conf, logical_date=logical_date, listener=display
+            )
+        except KeyboardInterrupt:
+            display.stop()
+            signum = signals[0] if signals else signal.SIGINT
+            err.print(
+                Text(
+                    f"Interrupted ({signal.Signals(signum).name}): the run was recorded as "
+                    "failed if it had started; 'partita runs list' shows it",
+                    style="bold red",
+                )
+            )
+            ctx.exit(128 + signum)
+        finally:
+            display.stop()
+        _print_result(out, result, storage)
+    if not result.success:
+        ctx.exit(1)
+
+
+def _print_result(console: Console, result: RunResult, storage: Storage) -> None:
+    header = Text("Run ")
+    header.append(result.run_id, style="bold")
+    header.append(f" of DAG {result.dag_id}: ")
+    header.append_text(state_text(result.state))
+    header.append(f" in {format_duration(result.duration)}")
+    console.print(header)
+    console.print(task_table(result.task_instances))
+    failed = [ti for ti in result.task_instances if ti.state is TaskState.FAILED]
+    for ti in failed:
+        events = storage.events.read_events(
+            result.run_id, task_id=ti.task_id, map_index=ti.map_index, kinds=[EventKind.TASK_ERROR]
+        )
+        if events:
+            line = Text(f"{ti_label(ti)}: ", style="bold red")
+            line.append(str(events[-1].payload.get("error", "")))
+            console.print(line)
+    if failed:
+        first = failed[0]
+        console.print(
+            Text(
+                f"See a task's log with: partita logs {result.run_id} {first.task_id}",
+                style="dim",
+            )
+        )
+
+
+__all__ = ["ProgressDisplay", "run"]

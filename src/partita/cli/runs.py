@@ -1,0 +1,221 @@
+"""``partita runs list``, ``partita runs show`` and ``partita logs``: read recorded runs.
+
+The design decision: everything shown comes from the store's records and
+event log (run and task state, ``task_error`` payloads with their failure
+metadata, ``log`` events); nothing is parsed out of text logs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from partita.cli.console import (
+    format_duration,
+    format_time,
+    make_console,
+    state_text,
+    task_table,
+    ti_label,
+)
+from partita.cli.store import metadata_store
+from partita.definitions.states import TaskState
+from partita.exceptions import PartitaError
+from partita.storage.base import Storage
+from partita.storage.records import DagRunRecord, EventKind, EventRecord, TaskInstanceRecord
+
+
+@click.group()
+def runs() -> None:
+    """List recorded runs, or show one."""
+
+
+@runs.command("list")
+@click.option("--dag", "dag_id", default=None, help="Only runs of this DAG id.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many runs to show, newest first.",
+)
+def list_runs(dag_id: str | None, limit: int) -> None:
+    """List recorded runs, newest first."""
+    with metadata_store() as storage:
+        records = storage.runs.list_runs(dag_id, limit=limit)
+    console = make_console()
+    if not records:
+        where = f" of DAG {dag_id!r}" if dag_id else ""
+        console.print(Text(f"No runs{where} recorded yet."))
+        return
+    console.print(_runs_table(records))
+
+
+@runs.command("show")
+@click.argument("run_id")
+def show_run(run_id: str) -> None:
+    """Show RUN_ID: its facts, its tasks, and why failed tasks failed."""
+    with metadata_store() as storage:
+        run = storage.runs.get_run(run_id)
+        tis = storage.runs.get_task_instances(run_id)
+        events = storage.events.read_events(
+            run_id, kinds=[EventKind.RUN_STATE, EventKind.TASK_ERROR, EventKind.CALLBACK_ERROR]
+        )
+    console = make_console()
+    console.print(_facts(run))
+    for event in events:
+        if event.kind is EventKind.RUN_STATE and event.payload.get("message"):
+            line = Text("note: ", style="bold")
+            line.append(f"{event.payload.get('state')}: {event.payload['message']}")
+            console.print(line)
+    console.print()
+    console.print(task_table(tis))
+    _print_failures(console, tis, events)
+
+
+@click.command()
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option(
+    "--map-index",
+    type=int,
+    default=-1,
+    show_default=True,
+    help="Which instance of a mapped task (-1: the task is not mapped).",
+)
+@click.option(
+    "--try", "try_number", type=click.IntRange(min=1), default=None, help="Only this try."
+)
+def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> None:
+    """Print the log of TASK_ID in RUN_ID (every try, or only --try N)."""
+    with metadata_store() as storage:
+        ti = _task_instance(storage, run_id, task_id, map_index)
+        if try_number is not None and try_number > max(ti.try_number, 0):
+            tries = f"tries 1 to {ti.try_number}" if ti.try_number else "no tries yet"
+            raise PartitaError(
+                f"task {ti_label(ti)!r} of run {run_id!r} has {tries}, not try {try_number}; "
+                "omit --try to see every try"
+            )
+        events = storage.events.read_events(
+            run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.LOG]
+        )
+    if try_number is not None:
+        events = [e for e in events if e.try_number == try_number]
+    _print_log(events, several_tries=try_number is None and ti.try_number > 1)
+    if not events:
+        click.echo(f"(no log lines recorded for {ti_label(ti)} in run {run_id})", err=True)
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _runs_table(records: Iterable[DagRunRecord]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("run_id", overflow="fold")
+    table.add_column("dag_id", overflow="fold")
+    table.add_column("state")
+    table.add_column("type")
+    table.add_column("started (UTC)")
+    table.add_column("duration", justify="right")
+    for run in records:
+        table.add_row(
+            Text(run.run_id),
+            Text(run.dag_id),
+            state_text(run.state),
+            run.run_type,
+            format_time(run.start_date),
+            format_duration(_run_duration(run)),
+        )
+    return table
+
+
+def _run_duration(run: DagRunRecord) -> float | None:
+    if run.start_date is None or run.end_date is None:
+        return None
+    return (run.end_date - run.start_date).total_seconds()
+
+
+def _facts(run: DagRunRecord) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    interval = f"{format_time(run.data_interval_start)} to {format_time(run.data_interval_end)}"
+    host = f"{run.hostname or '-'} (pid {run.pid})" if run.pid is not None else run.hostname or "-"
+    rows: list[tuple[str, Text | str]] = [
+        ("run", Text(run.run_id)),
+        ("dag", Text(f"{run.dag_id} (version {run.dag_version})")),
+        ("state", state_text(run.state)),
+        ("type", run.run_type),
+        ("logical date", format_time(run.logical_date)),
+        ("data interval", interval),
+        ("conf", Text(json.dumps(run.conf, default=str) if run.conf else "{}")),
+        ("started", format_time(run.start_date)),
+        ("ended", format_time(run.end_date)),
+        ("duration", format_duration(_run_duration(run))),
+        ("host", Text(host)),
+    ]
+    for name, value in rows:
+        grid.add_row(name, value)
+    return grid
+
+
+def _print_failures(
+    console: Console, tis: list[TaskInstanceRecord], events: list[EventRecord]
+) -> None:
+    errors: dict[tuple[str, int], EventRecord] = {}
+    for event in events:
+        if event.kind is EventKind.TASK_ERROR and event.task_id is not None:
+            errors[(event.task_id, event.map_index)] = event  # the last try's error wins
+    failed = [
+        ti for ti in tis if (ti.task_id, ti.map_index) in errors and ti.state is TaskState.FAILED
+    ]
+    if failed:
+        console.print(Text("\nFailed tasks:", style="bold red"))
+    for ti in failed:
+        event = errors[(ti.task_id, ti.map_index)]
+        line = Text(f"  {ti_label(ti)} (try {event.try_number}): ", style="bold")
+        line.append(str(event.payload.get("error") or "failed"))
+        console.print(line)
+        metadata = event.payload.get("metadata") or {}
+        for key, value in metadata.items():
+            console.print(Text(f"      {key}: {json.dumps(value, default=str)}"))
+    callback_errors = [e for e in events if e.kind is EventKind.CALLBACK_ERROR]
+    if callback_errors:
+        console.print(Text("\nCallback errors:", style="bold yellow"))
+    for event in callback_errors:
+        first = str(event.payload.get("message") or event.payload.get("error") or "")
+        console.print(Text(f"  {first.splitlines()[0] if first else '(no message)'}"))
+
+
+def _task_instance(
+    storage: Storage, run_id: str, task_id: str, map_index: int
+) -> TaskInstanceRecord:
+    storage.runs.get_run(run_id)  # RunNotFoundError names the run id
+    tis = storage.runs.get_task_instances(run_id)
+    for ti in tis:
+        if ti.task_id == task_id and ti.map_index == map_index:
+            return ti
+    indexes = sorted(ti.map_index for ti in tis if ti.task_id == task_id)
+    if indexes:
+        raise PartitaError(
+            f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
+            f"its map indexes are: {', '.join(map(str, indexes))} (use --map-index N)"
+        )
+    known = ", ".join(sorted({ti.task_id for ti in tis})[:30]) or "none"
+    raise PartitaError(f"run {run_id!r} has no task {task_id!r}; its tasks are: {known}")
+
+
+def _print_log(events: list[EventRecord], *, several_tries: bool) -> None:
+    current_try: int | None = None
+    for event in events:
+        if several_tries and event.try_number != current_try:
+            current_try = event.try_number
+            click.echo(f"--- try {current_try} ---")
+        for timestamp, level, message in event.payload.get("lines", ()):
+            click.echo(f"[{timestamp}] {level} - {message}")
+
+
+__all__ = ["logs", "runs"]

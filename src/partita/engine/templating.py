@@ -1,0 +1,333 @@
+"""Jinja2 rendering of a task's ``template_fields``, just before the task instance executes.
+
+As in Airflow: each name in ``task.template_fields`` is rendered with the
+task's context (``{{ ds }}``, ``{{ params.x }}``, ``{{ ti.xcom_pull(...) }}``,
+``{{ macros.ds_add(ds, 7) }}``...), recursively through lists, tuples, sets,
+dict values and objects that declare their own ``template_fields``. A string
+ending with one of the task's ``template_ext`` (``.sh``, ``.sql``...) names a
+template file, looked up in the DAG file's folder and then in the DAG's
+``template_searchpath``. Undefined names are errors (``StrictUndefined``,
+Airflow's default); templates render in a sandbox, or with Jinja's
+``NativeEnvironment`` when the DAG (or the task) sets
+``render_template_as_native_obj=True``. A failure raises
+``TemplateRenderError`` naming the task, the field, the template and the line.
+
+The design decision: rendering never changes the task object the DAG holds,
+because an in-process run reuses it across runs, tries and map indexes.
+``render_task`` returns the task itself when nothing needed rendering (the
+common, fast case: no markup anywhere) and otherwise a shallow copy carrying
+the rendered values, which the runner executes in its place. A string with no
+Jinja markup is left as it is, except in native mode, where Airflow turns
+``"123"`` into ``123`` and so does partita.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import traceback
+import weakref
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.nativetypes
+import jinja2.sandbox
+
+from partita.definitions.baseoperator import BaseOperator
+from partita.definitions.dag import DAG
+from partita.definitions.dependencies import DependencyMixin
+from partita.definitions.xcom_arg import DagParam
+from partita.exceptions import PartitaError, TaskSignal
+
+_MARKERS = ("{{", "{%", "{#")
+_INLINE = "<template>"
+
+
+class TemplateRenderError(PartitaError):
+    """A template field of a task could not be rendered (syntax, undefined name, missing file)."""
+
+    def __init__(self, message: str, *, field: str, template: str | None, line: int | None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.template = template
+        self.line = line
+
+
+# -- filters (Airflow's names) ------------------------------------------------------------
+def _ds(value: date | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d")
+
+
+def _ds_nodash(value: date | None) -> str | None:
+    return None if value is None else value.strftime("%Y%m%d")
+
+
+def _ts(value: date | time | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _ts_nodash(value: date | None) -> str | None:
+    return None if value is None else value.strftime("%Y%m%dT%H%M%S")
+
+
+def _ts_nodash_with_tz(value: date | time | None) -> str | None:
+    return None if value is None else value.isoformat().replace("-", "").replace(":", "")
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "ds": _ds,
+    "ds_nodash": _ds_nodash,
+    "ts": _ts,
+    "ts_nodash": _ts_nodash,
+    "ts_nodash_with_tz": _ts_nodash_with_tz,
+}
+
+
+class _SandboxedEnvironment(jinja2.sandbox.SandboxedEnvironment):
+    """The sandbox, but attributes with one leading underscore stay readable (as in Airflow)."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return not jinja2.sandbox.is_internal_attribute(obj, attr) and not attr.startswith("__")
+
+
+class TemplateEnvironment:
+    """A Jinja environment for one DAG, with a cache of compiled inline templates."""
+
+    def __init__(self, dag: DAG | None, native: bool) -> None:
+        options: dict[str, Any] = {
+            "undefined": jinja2.StrictUndefined,
+            "extensions": ["jinja2.ext.do"],
+            "loader": jinja2.FileSystemLoader(template_searchpath(dag)),
+        }
+        env_class = jinja2.nativetypes.NativeEnvironment if native else _SandboxedEnvironment
+        self.env: jinja2.Environment = env_class(**options)
+        self.env.filters.update(FILTERS)
+        if dag is not None:
+            self.env.globals.update(dag.user_defined_macros)
+            self.env.filters.update(dag.user_defined_filters)
+        self.native = native
+        self.from_string: Callable[[str], jinja2.Template] = functools.lru_cache(maxsize=512)(
+            self.env.from_string
+        )
+
+
+def template_searchpath(dag: DAG | None) -> list[str]:
+    """Where template files are looked for: the DAG file's folder, then its template_searchpath."""
+    paths: list[str] = []
+    if dag is not None and dag.fileloc:
+        folder = Path(dag.fileloc).parent
+        if folder.is_dir():
+            paths.append(str(folder))
+    if dag is not None:
+        paths.extend(str(p) for p in dag.template_searchpath)
+    return paths
+
+
+_environments: weakref.WeakKeyDictionary[DAG, dict[bool, TemplateEnvironment]] = (
+    weakref.WeakKeyDictionary()
+)
+_no_dag_environments: dict[bool, TemplateEnvironment] = {}
+_lock = threading.Lock()
+
+
+def template_environment(dag: DAG | None, native: bool) -> TemplateEnvironment:
+    """The environment of ``dag`` (built once per DAG object and mode, then reused)."""
+    with _lock:
+        per_dag = _no_dag_environments if dag is None else _environments.setdefault(dag, {})
+        env = per_dag.get(native)
+        if env is None:
+            env = per_dag[native] = TemplateEnvironment(dag, native)
+        return env
+
+
+def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
+    """``task``, or a shallow copy of it with its template fields rendered for ``context``."""
+    if not task.template_fields:
+        return task
+    renderer = _Renderer(task, context)
+    rendered: dict[str, Any] = {}
+    for name in task.template_fields:
+        try:
+            value = getattr(task, name)
+        except AttributeError:
+            raise TemplateRenderError(
+                f"{_where(task)}: template field {name!r} is listed in template_fields of "
+                f"{type(task).__name__} but the task has no attribute {name!r}; set it in "
+                "__init__ or remove it from template_fields",
+                field=name, template=None, line=None,
+            ) from None  # fmt: skip
+        new = renderer.render(value, name)
+        if new is not value:
+            rendered[name] = new
+    if not rendered:
+        return task
+    task_copy = copy.copy(task)
+    for name, new in rendered.items():
+        setattr(task_copy, name, new)
+    return task_copy
+
+
+def _where(task: BaseOperator) -> str:
+    if task.dag is not None:
+        return f"DAG {task.dag.dag_id!r}: task {task.task_id!r}"
+    return f"task {task.task_id!r}"
+
+
+class _Renderer:
+    """Renders the values of one task's fields; returns the very same object when unchanged."""
+
+    def __init__(self, task: BaseOperator, context: Mapping[str, Any]) -> None:
+        self.task = task
+        self.context = context
+        native = getattr(task, "render_template_as_native_obj", None)
+        if native is None:
+            native = task.dag.render_template_as_native_obj if task.dag is not None else False
+        self.native = bool(native)
+        self.template_ext = tuple(task.template_ext)
+        self._env: TemplateEnvironment | None = None
+        self._seen: set[int] = set()
+
+    @property
+    def env(self) -> TemplateEnvironment:
+        if self._env is None:
+            self._env = template_environment(self.task.dag, self.native)
+        return self._env
+
+    def render(self, value: Any, path: str) -> Any:
+        if isinstance(value, str):
+            return self._string(value, path)
+        if value is None or isinstance(value, (int, float, bool, bytes, datetime, date)):
+            return value
+        if isinstance(value, (DependencyMixin, DagParam, type)) or callable(value):
+            return value  # task outputs, operators, classes and functions are never templates
+        if isinstance(value, list):
+            items = [self.render(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        if isinstance(value, tuple):
+            items = [self.render(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            if all(a is b for a, b in zip(items, value, strict=True)):
+                return value
+            return tuple(items) if type(value) is tuple else type(value)(*items)
+        if isinstance(value, dict):
+            rendered = {k: self.render(v, f"{path}[{k!r}]") for k, v in value.items()}
+            same = all(rendered[k] is v for k, v in value.items())
+            return value if same else rendered
+        if isinstance(value, (set, frozenset)):
+            members = [(v, self.render(v, f"{path}{{...}}")) for v in value]
+            return value if all(a is b for a, b in members) else type(value)(b for _, b in members)
+        return self._nested(value, path)
+
+    def _nested(self, value: Any, path: str) -> Any:
+        """An object with its own ``template_fields``: a rendered copy of it."""
+        fields = getattr(value, "template_fields", None)
+        if not fields or id(value) in self._seen:
+            return value
+        self._seen.add(id(value))
+        changes = {}
+        for name in fields:
+            old = getattr(value, name, None)
+            new = self.render(old, f"{path}.{name}")
+            if new is not old:
+                changes[name] = new
+        if not changes:
+            return value
+        value_copy = copy.copy(value)
+        for name, new in changes.items():
+            setattr(value_copy, name, new)
+        return value_copy
+
+    def _string(self, text: str, path: str) -> Any:
+        env = self.env if self.native else None
+        if self.template_ext and text.endswith(self.template_ext):
+            template = self._file_template(text, path)
+        elif env is not None or any(marker in text for marker in _MARKERS):
+            template = self._inline_template(text, path)
+        else:
+            return text
+        try:
+            return template.render(self.context)
+        except TaskSignal:
+            raise
+        except Exception as exc:
+            raise self._error(path, template, text, exc) from exc
+
+    def _file_template(self, name: str, path: str) -> jinja2.Template:
+        try:
+            return self.env.env.get_template(name)
+        except jinja2.TemplateNotFound as exc:
+            searched = template_searchpath(self.task.dag)
+            raise TemplateRenderError(
+                f"{_where(self.task)}: template field {path!r}: template file {name!r} was not "
+                f"found (looked in {', '.join(searched) or 'no folder'}); put it next to the DAG "
+                "file or add its folder to the DAG's template_searchpath",
+                field=path, template=name, line=None,
+            ) from exc  # fmt: skip
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(path, name, exc) from exc
+
+    def _inline_template(self, text: str, path: str) -> jinja2.Template:
+        try:
+            return self.env.from_string(text)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(path, None, exc) from exc
+
+    def _syntax_error(
+        self, path: str, name: str | None, exc: jinja2.TemplateSyntaxError
+    ) -> TemplateRenderError:
+        template = exc.name or name
+        source_line = _source_line(exc.source, exc.lineno)
+        return TemplateRenderError(
+            f"{_where(self.task)}: template field {path!r} ({_describe(template, exc.lineno)}"
+            f"{source_line}): syntax error: {exc.message}",
+            field=path, template=template, line=exc.lineno,
+        )  # fmt: skip
+
+    def _error(
+        self, path: str, template: jinja2.Template, text: str, exc: Exception
+    ) -> TemplateRenderError:
+        """A failure while rendering; the line is the template's frame in the traceback."""
+        filename = template.filename or _INLINE
+        line = None
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename == filename:
+                line = frame.lineno
+        name = template.name
+        source: str | None = text
+        if name is not None and template.filename:
+            try:
+                source = Path(template.filename).read_text()
+            except OSError:
+                source = None
+        return TemplateRenderError(
+            f"{_where(self.task)}: template field {path!r} ({_describe(name, line)}"
+            f"{_source_line(source, line)}): {type(exc).__name__}: {exc}",
+            field=path, template=name, line=line,
+        )  # fmt: skip
+
+
+def _describe(template: str | None, line: int | None) -> str:
+    what = f"template file {template!r}" if template else "inline template"
+    return what if line is None else f"{what}, line {line}"
+
+
+def _source_line(source: str | None, line: int | None) -> str:
+    if not source or not line:
+        return ""
+    lines = source.splitlines()
+    if 0 < line <= len(lines):
+        return f": {lines[line - 1].strip()!r}"
+    return ""
+
+
+__all__ = [
+    "FILTERS",
+    "TemplateEnvironment",
+    "TemplateRenderError",
+    "render_task",
+    "template_environment",
+    "template_searchpath",
+]

@@ -1,0 +1,382 @@
+"""Load DAGs from a Python file, a dotted module name or a folder of DAG files.
+
+The design decision: a file that cannot be loaded never stops the others.
+Each file is imported on its own, under a module name unique to its path
+(``partita_dagfile_<hash>_<stem>``), with a time limit; whatever goes wrong
+(a syntax error, an exception, a hang, a DAG defined wrongly) becomes an entry
+of ``LoadResult.errors`` keyed by the file, and every other file still loads.
+DAGs are collected while the file imports (``authoring.collect_dags``), so a
+DAG built in a factory and never bound to a global is found too.
+
+``extract_dags`` is the one place that decides which DAGs a module defines;
+a module-level ``Definitions`` object will be read there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, ModuleType, TracebackType
+
+from partita.definitions import authoring
+from partita.definitions.dag import DAG, DagFactory
+from partita.exceptions import DagLoadError, DagNotFoundError, DefinitionError
+
+DEFAULT_IMPORT_TIMEOUT = 30.0
+MODULE_PREFIX = "partita_dagfile_"
+_IMPORTLIB_DIR = os.path.dirname(importlib.__file__ or "<importlib>")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+@dataclass
+class LoadResult:
+    """What loading found: DAGs by id, and the sources that failed.
+
+    ``errors`` maps a file path (or module name) to a message whose first line
+    is a one-line summary; the lines after it, if any, are the traceback.
+    ``sources`` maps each DAG id to the file or module it was loaded from.
+    """
+
+    dags: dict[str, DAG] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def add_error(self, source: str, message: str) -> None:
+        previous = self.errors.get(source)
+        self.errors[source] = message if previous is None else f"{previous}\n{message}"
+
+
+class ImportTimeout(BaseException):
+    """Raised inside a DAG file that imports for longer than the time limit.
+
+    A ``BaseException`` so that ``except Exception`` in the file does not swallow it.
+    """
+
+
+def load_dags(
+    path_or_module: str | os.PathLike[str], *, import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT
+) -> LoadResult:
+    """Load every DAG of a ``.py`` file, a folder (recursively) or a dotted module name.
+
+    In a folder, files and folders whose names start with ``_`` or ``.`` are
+    skipped (so ``__init__.py`` and helper modules like ``_common.py`` are not
+    loaded as DAG files); the others load in sorted order. Raises
+    ``DagLoadError`` only when the path or module does not exist.
+    """
+    result = LoadResult()
+    target = os.fspath(path_or_module)
+    path = Path(target)
+    if path.is_dir():
+        root = path.resolve()
+        for file in dag_files(root):
+            _load_file(file, result, import_timeout, extra_path=root)
+    elif path.is_file():
+        if path.suffix != ".py":
+            raise DagLoadError(
+                f"{target!r} is not a Python file; give a .py file, a folder or a module"
+            )
+        _load_file(path.resolve(), result, import_timeout, extra_path=None)
+    elif _DOTTED_NAME.match(target) and not target.endswith(".py"):
+        _load_module(target, result, import_timeout)
+    else:
+        raise DagLoadError(f"no such file, folder or module: {target!r}")
+    return result
+
+
+def get_dag(
+    path_or_module: str | os.PathLike[str],
+    dag_id: str,
+    *,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+) -> DAG:
+    """The DAG ``dag_id`` defined in ``path_or_module``; ``DagNotFoundError`` lists what exists."""
+    result = load_dags(path_or_module, import_timeout=import_timeout)
+    try:
+        return result.dags[dag_id]
+    except KeyError:
+        raise DagNotFoundError(
+            _not_found_message(os.fspath(path_or_module), dag_id, result)
+        ) from None
+
+
+def dag_files(folder: Path) -> list[Path]:
+    """The ``.py`` files under ``folder`` that are loaded as DAG files, in sorted order."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        found.extend(
+            Path(current, name)
+            for name in sorted(files)
+            if name.endswith(".py") and not name.startswith(("_", "."))
+        )
+    return found
+
+
+def module_name_for(path: Path) -> str:
+    """The unique module name a DAG file is imported under."""
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    stem = re.sub(r"\W", "_", path.stem)
+    return f"{MODULE_PREFIX}{digest}_{stem}"
+
+
+def extract_dags(module: ModuleType, created: list[DAG]) -> list[DAG]:
+    """The DAGs ``module`` defines: those created while it imported and its global DAGs.
+
+    A ``@dag`` function defined in the module whose DAG was never built (the
+    function was not called) is called once here, with its default params.
+    """
+    found: dict[int, DAG] = {id(d): d for d in created}
+    namespace = vars(module)
+    for value in namespace.values():
+        if isinstance(value, DAG):
+            found.setdefault(id(value), value)
+    built = {d.dag_id for d in found.values()}
+    for value in list(namespace.values()):
+        if (
+            isinstance(value, DagFactory)
+            and value.function.__module__ == module.__name__
+            and (value.dag_kwargs.get("dag_id") or value.function.__name__) not in built
+        ):
+            dag = value()
+            built.add(dag.dag_id)
+            found.setdefault(id(dag), dag)
+    return list(found.values())
+
+
+# -- loading one source -----------------------------------------------------------------
+def _load_file(
+    path: Path, result: LoadResult, timeout: float | None, extra_path: Path | None
+) -> None:
+    source = str(path)
+    name = module_name_for(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    loader = spec.loader if spec is not None else None
+    if spec is None or loader is None:  # pragma: no cover - only for non-.py paths
+        result.add_error(source, f"cannot import {source}: not a Python source file")
+        return
+    module = importlib.util.module_from_spec(spec)
+
+    def execute() -> ModuleType:
+        sys.modules[name] = module
+        loader.exec_module(module)
+        return module
+
+    search = [str(path.parent)] + ([str(extra_path)] if extra_path is not None else [])
+    try:
+        _make_importable(search)
+        dags = _import_dags(execute, timeout)
+    except _ImportFailed as failed:
+        sys.modules.pop(name, None)
+        result.add_error(source, _format_error(failed.error, path, timeout))
+        return
+    _add_dags(dags, source, result)
+
+
+def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
+    """Import a dotted module name (the working directory is importable, as with ``-m``)."""
+
+    def execute() -> ModuleType:
+        if name in sys.modules:  # imported before: run it again so its DAGs are rebuilt
+            return importlib.reload(sys.modules[name])
+        return importlib.import_module(name)
+
+    _make_importable([os.getcwd()])
+    try:
+        found = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        found = None
+    except Exception as exc:  # a parent package failed to import
+        result.add_error(name, _format_error(exc, None, timeout))
+        return
+    if found is None:
+        raise DagLoadError(f"no such file, folder or module: {name!r}")
+    try:
+        dags = _import_dags(execute, timeout)
+    except _ImportFailed as failed:
+        sys.modules.pop(name, None)
+        origin = Path(found.origin) if found.origin else None
+        result.add_error(name, _format_error(failed.error, origin, timeout))
+        return
+    _add_dags(dags, name, result)
+
+
+class _ImportFailed(Exception):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _import_dags(execute: Callable[[], ModuleType], timeout: float | None) -> list[DAG]:
+    """Run ``execute`` under a time limit; return the module's DAGs, each validated."""
+    try:
+        with authoring.collect_dags() as created, _time_limit(timeout):
+            module = execute()
+            dags = extract_dags(module, created)
+        for dag in dags:
+            dag.validate()
+    except (Exception, SystemExit, ImportTimeout) as exc:
+        raise _ImportFailed(exc) from None
+    return dags
+
+
+def _add_dags(dags: list[DAG], source: str, result: LoadResult) -> None:
+    seen: dict[str, DAG] = {}
+    for dag in dags:
+        if dag.dag_id in seen:
+            result.add_error(
+                source,
+                f"DuplicateDagError: DAG id {dag.dag_id!r} is defined twice in {source}; "
+                "give each DAG its own dag_id",
+            )
+            continue
+        seen[dag.dag_id] = dag
+    for dag_id, dag in seen.items():
+        known = result.dags.get(dag_id)
+        if known is None:
+            result.dags[dag_id] = dag
+            result.sources[dag_id] = source
+        elif _same_definition(known, dag):
+            # The same DAG reached twice (one file imports another): keep the one
+            # loaded from the file that defines it.
+            if dag.fileloc is not None and _same_file(dag.fileloc, source):
+                result.dags[dag_id] = dag
+                result.sources[dag_id] = source
+        else:
+            first = result.sources[dag_id]
+            result.add_error(
+                source,
+                f"DuplicateDagError: DAG id {dag_id!r} is defined in both {first} and {source}; "
+                f"give one of them another dag_id (the DAG from {first} is kept)",
+            )
+
+
+def _same_definition(a: DAG, b: DAG) -> bool:
+    return a.fileloc is not None and b.fileloc is not None and _same_file(a.fileloc, b.fileloc)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a == b
+
+
+def _not_found_message(target: str, dag_id: str, result: LoadResult) -> str:
+    known = ", ".join(sorted(result.dags)[:30]) or "none"
+    message = f"no DAG {dag_id!r} in {target!r}; the DAGs found there are: {known}"
+    if result.errors:
+        count = len(result.errors)
+        files = f"{count} file{'s' if count > 1 else ''}"
+        message += (
+            f"; {files} failed to import (it may be in one of them): "
+            f"run 'partita dags list {target}' to see the errors"
+        )
+    return message
+
+
+# -- error messages --------------------------------------------------------------------------
+def _format_error(exc: BaseException, path: Path | None, timeout: float | None) -> str:
+    """A one-line summary, then (except for definition errors) the traceback from user code."""
+    tb = _user_traceback(exc.__traceback__)
+    line = _line_in(tb, path)
+    where = f" (line {line})" if line is not None else ""
+    if isinstance(exc, ImportTimeout):
+        summary = (
+            f"ImportTimeout: importing took longer than {timeout:g}s and was stopped{where}; "
+            "move slow work (network, large files) out of module level"
+        )
+    elif isinstance(exc, SyntaxError):
+        file = (
+            f"{exc.filename}, "
+            if exc.filename and (path is None or exc.filename != str(path))
+            else ""
+        )
+        summary = f"SyntaxError: {exc.msg} ({file}line {exc.lineno})"
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        summary = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        summary += where
+    if isinstance(exc, DefinitionError):
+        return summary
+    details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+    return f"{summary}\n{details}"
+
+
+def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` without the leading frames of this module and of importlib."""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename == __file__ or filename.startswith(("<frozen", _IMPORTLIB_DIR))):
+            break
+        tb = tb.tb_next
+    return tb
+
+
+def _line_in(tb: TracebackType | None, path: Path | None) -> int | None:
+    """The line of the innermost frame of ``tb`` that is in ``path``."""
+    if path is None:
+        return None
+    line = None
+    wanted = str(path)
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == wanted:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+# -- import environment -----------------------------------------------------------------------
+def _make_importable(folders: list[str]) -> None:
+    """Put ``folders`` first on ``sys.path`` unless they are on it already.
+
+    They stay there: a task that imports a sibling module when it *runs* (an
+    import inside the function) needs the folder as much as the file did.
+    """
+    sys.path[:0] = [f for f in dict.fromkeys(folders) if f not in sys.path]
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ``ImportTimeout`` after ``seconds`` (SIGALRM; only in the main thread)."""
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        raise ImportTimeout(f"importing took longer than {seconds:g}s")
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if previous_timer[0] > 0:
+            remaining = previous_timer[0] - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3), previous_timer[1])
+
+
+__all__ = [
+    "DEFAULT_IMPORT_TIMEOUT",
+    "ImportTimeout",
+    "LoadResult",
+    "dag_files",
+    "extract_dags",
+    "get_dag",
+    "load_dags",
+    "module_name_for",
+]

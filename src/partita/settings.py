@@ -1,0 +1,158 @@
+"""partita's own settings: where its home is, which metadata database, where outputs go.
+
+The design decision: settings are read once, by ``load_settings``, into a
+frozen ``Settings`` object that is passed down; nothing else reads the
+environment or ``partita.yaml``, and nothing is read at import time. For every
+field the order is: environment variable, then ``$PARTITA_HOME/partita.yaml``,
+then the default.
+
+    PARTITA_HOME                 home folder (default ``./.partita``, relative to cwd)
+    PARTITA_DATABASE_URL         ``database_url:``        (default ``sqlite:///<home>/partita.db``)
+    PARTITA_STORAGE_DIR          ``storage_dir:``         (default ``<home>/storage``)
+    PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
+
+Relative paths given in the environment are resolved against the working
+directory; relative paths given in ``partita.yaml`` against the home folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from partita.exceptions import ConfigurationError
+
+CONFIG_FILE_NAME = "partita.yaml"
+DEFAULT_HOME = ".partita"
+DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+
+
+class Settings(BaseModel):
+    """partita's resolved settings; build it with ``load_settings``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path
+    database_url: str
+    storage_dir: Path
+    inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+
+    @property
+    def config_file(self) -> Path:
+        """Where ``partita.yaml`` is looked for."""
+        return self.home / CONFIG_FILE_NAME
+
+
+class _FileSettings(BaseModel):
+    """What ``partita.yaml`` may hold; every key is optional and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str | None = Field(default=None, min_length=1)
+    storage_dir: Path | None = None
+    inline_output_limit: int | None = Field(default=None, ge=0)
+
+
+def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read the environment (default ``os.environ``) and ``partita.yaml`` into ``Settings``.
+
+    Raises ``ConfigurationError`` naming the file or variable and the fix when
+    either holds something partita cannot use.
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    home = (cwd / Path(env.get("PARTITA_HOME") or DEFAULT_HOME).expanduser()).resolve()
+    from_file = _read_config_file(home / CONFIG_FILE_NAME)
+
+    database_url = env.get("PARTITA_DATABASE_URL") or from_file.database_url
+    storage_dir = _path_setting(env, "PARTITA_STORAGE_DIR", cwd, from_file.storage_dir, home)
+    return Settings(
+        home=home,
+        database_url=database_url or f"sqlite:///{home / 'partita.db'}",
+        storage_dir=storage_dir or home / "storage",
+        inline_output_limit=_int_setting(
+            env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
+        ),
+    )
+
+
+def _path_setting(
+    env: Mapping[str, str], name: str, cwd: Path, from_file: Path | None, home: Path
+) -> Path | None:
+    if env.get(name):
+        return (cwd / Path(env[name]).expanduser()).resolve()
+    if from_file is not None:
+        return (home / from_file.expanduser()).resolve()
+    return None
+
+
+def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> int:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_INLINE_OUTPUT_LIMIT if from_file is None else from_file
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a number of bytes; "
+            f"set it to a whole number >= 0 or unset it"
+        )
+    return value
+
+
+def _read_config_file(path: Path) -> _FileSettings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _FileSettings()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{path}: cannot be read ({exc.strerror}); fix its permissions"
+        ) from exc
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(
+            f"{path}: is not valid YAML ({_first_line(exc)}); fix the syntax at that line"
+        ) from None
+    if data is None:
+        return _FileSettings()
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}: must be a mapping of settings such as 'database_url: ...', "
+            f"not a {type(data).__name__}"
+        )
+    try:
+        return _FileSettings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe_errors(path, exc)) from None
+
+
+def _describe_errors(path: Path, exc: ValidationError) -> str:
+    known = ", ".join(_FileSettings.model_fields)
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "<top level>"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown key {key!r} (known keys: {known}); remove or rename it")
+        else:
+            problems.append(f"key {key!r}: {error['msg']}; fix its value")
+    return f"{path}: " + "; ".join(problems)
+
+
+def _first_line(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None:
+        return f"{problem}, line {mark.line + 1} column {mark.column + 1}"
+    return str(problem)
+
+
+__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]

@@ -1,0 +1,32 @@
+"""Open the metadata store that partita's settings name.
+
+The design decision: callers above the storage layer (CLI, scheduler, server)
+never pick a backend class themselves; they pass ``Settings`` (or a URL) here
+and get a ``Storage``. Only the SQL store is persistent, so it is the only one
+opened from settings; the in-memory store is built directly by ``dag.test()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings
+from partita.storage.base import Storage
+from partita.storage.sql.store import SqlStorage
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The metadata store of ``settings.database_url``, migrated to the newest schema."""
+    return SqlStorage.from_settings(settings)
+
+
+def open_storage_url(
+    url: str | URL, storage_dir: Path, inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT
+) -> Storage:
+    """The metadata store at ``url``, with large outputs written under ``storage_dir``."""
+    return SqlStorage(url, storage_dir, inline_output_limit)
+
+
+__all__ = ["open_storage", "open_storage_url"]

@@ -1,0 +1,15 @@
+"""The SQL metadata store: SQLAlchemy models, Alembic migrations, SQLite and PostgreSQL engines.
+
+The design decision: everything SQL lives below this package (and the
+migrations beside it); the layers above see only the ``Storage`` interface
+and the plain records, so ``SqlStorage`` and ``MemoryStorage`` are
+interchangeable.
+"""
+
+from __future__ import annotations
+
+from partita.storage.sql.engine import create_sql_engine
+from partita.storage.sql.migrate import upgrade
+from partita.storage.sql.store import SqlStorage
+
+__all__ = ["SqlStorage", "create_sql_engine", "upgrade"]

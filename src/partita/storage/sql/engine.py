@@ -1,0 +1,155 @@
+"""Create a SQLAlchemy engine for partita's metadata database: SQLite or PostgreSQL.
+
+The design decision: SQLite is tuned once per connection (WAL, synchronous
+NORMAL, foreign keys, a busy timeout) and pysqlite's own transaction handling
+is switched off so that SQLAlchemy emits ``BEGIN`` itself. That makes DDL
+transactional (a failed migration rolls back) and lets a writer take the write
+lock up front with ``BEGIN IMMEDIATE`` (``WRITE_LOCK_OPTION``), so concurrent
+writers wait on the busy timeout instead of failing on a lock upgrade.
+PostgreSQL always goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from enum import Enum
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from partita.exceptions import ConfigurationError
+
+#: Execution option: on SQLite, start the transaction with ``BEGIN IMMEDIATE``.
+WRITE_LOCK_OPTION = "partita_write_lock"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_ACCEPTED = (
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory), "
+    "postgresql://user:password@host:5432/dbname"
+)
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@/]*@")
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with any password replaced by ``***``."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+def create_sql_engine(url: str | URL) -> Engine:
+    """An engine for ``url``; raises ``ConfigurationError`` for URLs partita cannot use."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(parsed)
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        json_serializer=dumps_json,
+    )
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url`` and pin the driver: pysqlite for SQLite, psycopg 3 for PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"database URL {mask_url(url)!r} cannot be parsed; accepted forms: {_ACCEPTED}"
+        ) from None
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        return parsed
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ConfigurationError(
+        f"database URL {mask_url(parsed)!r} is not supported (backend {parsed.drivername!r}); "
+        f"accepted forms: {_ACCEPTED}"
+    )
+
+
+def dumps_json(value: Any) -> str:
+    """JSON for event payloads and run conf; datetimes become ISO text, other objects str().
+
+    The same text as ``json.dumps(value, default=..., ensure_ascii=False)``, through a
+    C encoder built once (``json.dumps`` builds one per call, which is most of the cost
+    for a small payload). A circular structure goes the slow way, which names the error.
+    """
+    if _fast_encode is not None:
+        try:
+            return "".join(_fast_encode(value, 0))
+        except RecursionError:
+            pass
+    return _ENCODER.encode(value)
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False)
+# The arguments JSONEncoder.iterencode gives the C encoder for _ENCODER's settings, without
+# the circular-reference markers (a cycle recurses until RecursionError, then goes slow).
+_fast_encode = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(
+        None, _json_default, encode_basestring, None, ": ", ", ", False, False, True
+    )
+)
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or str(url.database).startswith("file::memory:")
+
+
+def _create_sqlite_engine(url: URL) -> Engine:
+    if _is_memory_sqlite(url):
+        engine = create_engine(
+            url,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            json_serializer=dumps_json,
+        )
+    else:
+        if not url.query.get("uri"):  # a file: URI names its own path; leave it alone
+            Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, json_serializer=dumps_json)
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _on_sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(WRITE_LOCK_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "dumps_json", "mask_url", "normalize_url"]

@@ -1,0 +1,59 @@
+"""Turn database failures into ``StorageError`` that names the database and the operation.
+
+The design decision: callers of a store never see SQLAlchemy or driver
+exceptions. The message keeps the driver's own one-line reason and drops the
+SQL text and bound parameters SQLAlchemy appends (a batch insert would print
+hundreds of rows); the original stays chained as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from alembic.util import CommandError
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError, StatementError
+
+from partita.exceptions import StorageError
+from partita.storage.sql.engine import mask_url
+
+
+class UnstorableValueError(ValueError):
+    """A record holds a value the database cannot store (a naive datetime)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """The first line of the underlying reason of a database error."""
+    reason: BaseException = exc
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        reason = exc.orig
+    text = str(reason).strip().splitlines()
+    first = text[0] if text else type(reason).__name__
+    return f"{type(reason).__name__}: {first}"
+
+
+@contextmanager
+def wrap_db_errors(url: URL, operation: str | Callable[[], str]) -> Iterator[None]:
+    """Re-raise database and migration errors, and unstorable values, as ``StorageError``.
+
+    ``operation`` says what was being done ("read run 'x'"); pass a callable
+    when building that text costs something, so it is only built on failure.
+    """
+    try:
+        yield
+    except (SQLAlchemyError, CommandError, UnstorableValueError) as exc:
+        what = operation if isinstance(operation, str) else operation()
+        raise StorageError(
+            f"database {mask_url(url)}: could not {what}: {describe_error(exc)}"
+        ) from exc
+
+
+@contextmanager
+def connect(engine: Engine, operation: str | Callable[[], str]) -> Iterator[Connection]:
+    """A connection of ``engine`` whose errors surface as ``StorageError`` naming ``operation``."""
+    with wrap_db_errors(engine.url, operation), engine.connect() as connection:
+        yield connection
+
+
+__all__ = ["UnstorableValueError", "connect", "describe_error", "wrap_db_errors"]

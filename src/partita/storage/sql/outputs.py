@@ -1,0 +1,158 @@
+"""Task outputs for the SQL store: pickled, small ones inline in the database, large ones in files.
+
+The design decision: ``encode`` decides where a value lives from the size of
+its pickle. Up to ``inline_output_limit`` bytes the pickle rides in the
+``task_output`` row (location ``inline``); above it, it is written right away,
+atomically (temporary file, then ``os.replace``), to
+``<storage_dir>/outputs/<run>/<task>/<map index>/<key>.pkl`` and the row only
+holds the path. Either way the record is committed by the caller's batch, so
+a value becomes visible exactly when the batch that names it does.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Engine, Row, select
+
+from partita.exceptions import StorageError
+from partita.storage.base import OutputStore
+from partita.storage.records import OutputRecord
+from partita.storage.sql.errors import connect
+from partita.storage.sql.models import task_output_table as outputs
+
+INLINE = "inline"
+
+
+class SqlOutputStore(OutputStore):
+    """Output records in the ``task_output`` table; values pickled inline or to files."""
+
+    def __init__(self, engine: Engine, storage_dir: Path, inline_output_limit: int) -> None:
+        self._engine = engine
+        self.storage_dir = Path(storage_dir)
+        self.inline_output_limit = inline_output_limit
+
+    def encode(
+        self, run_id: str, task_id: str, map_index: int, key: str, value: Any
+    ) -> OutputRecord:
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise StorageError(
+                f"run {run_id!r}, task {task_id!r} (map index {map_index}): output {key!r} of "
+                f"type {type(value).__name__} cannot be pickled ({exc}); return a value that "
+                f"pickle can store, or use an IO manager that knows its type"
+            ) from exc
+        if len(data) <= self.inline_output_limit:
+            return OutputRecord(run_id, task_id, map_index, key, INLINE, len(data), data)
+        path = self.output_path(run_id, task_id, map_index, key)
+        _write_atomically(path, data)
+        return OutputRecord(run_id, task_id, map_index, key, str(path), len(data), None)
+
+    def output_path(self, run_id: str, task_id: str, map_index: int, key: str) -> Path:
+        """Where a large output of that task instance is written."""
+        parts = (run_id, task_id, str(map_index))
+        folder = self.storage_dir.joinpath("outputs", *(_path_part(p) for p in parts))
+        return folder / f"{_path_part(key)}.pkl"
+
+    def get_record(
+        self, run_id: str, task_id: str, map_index: int, key: str
+    ) -> OutputRecord | None:
+        query = select(outputs).where(
+            outputs.c.run_id == run_id,
+            outputs.c.task_id == task_id,
+            outputs.c.map_index == map_index,
+            outputs.c.key == key,
+        )
+        with connect(self._engine, "read an output record") as connection:
+            row = connection.execute(query).one_or_none()
+        return None if row is None else _to_record(row)
+
+    def list_records(self, run_id: str) -> list[OutputRecord]:
+        """All output records of a run; inline payloads are left out (``load`` fetches them)."""
+        columns = [c for c in outputs.c if c.name != "payload"]
+        query = select(*columns).where(outputs.c.run_id == run_id)
+        with connect(self._engine, "list output records") as connection:
+            rows = connection.execute(query).all()
+        records = [
+            OutputRecord(r.run_id, r.task_id, r.map_index, r.key, r.location, r.size) for r in rows
+        ]
+        records.sort(key=lambda r: (r.task_id, r.map_index, r.key))
+        return records
+
+    def load(self, record: OutputRecord) -> Any:
+        if record.payload is not None:
+            return pickle.loads(record.payload)
+        if record.location == INLINE:
+            stored = self.get_record(record.run_id, record.task_id, record.map_index, record.key)
+            if stored is None or stored.payload is None:
+                raise StorageError(f"{_describe(record)} is not stored in the metadata database")
+            return pickle.loads(stored.payload)
+        if "://" in record.location:
+            raise StorageError(
+                f"{_describe(record)} is at {record.location!r}, which this store cannot read; "
+                f"it was written by another kind of store (e.g. the in-memory one)"
+            )
+        return _read_file(record)
+
+
+def _to_record(row: Row[Any]) -> OutputRecord:
+    return OutputRecord(
+        row.run_id, row.task_id, row.map_index, row.key, row.location, row.size, row.payload
+    )
+
+
+def _describe(record: OutputRecord) -> str:
+    return (
+        f"output {record.key!r} of run {record.run_id!r}, task {record.task_id!r} "
+        f"(map index {record.map_index})"
+    )
+
+
+def _path_part(text: str) -> str:
+    """One safe path component: no separators, no '.' or '..', readable where possible."""
+    part = quote(text, safe=" +-_=@,;")
+    return part.replace(".", "%2E") if part in (".", "..") else part
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write output file {path}: {exc.strerror or exc}; check that the storage "
+            f"folder is writable and has free space (PARTITA_STORAGE_DIR sets where it is)"
+        ) from exc
+
+
+def _read_file(record: OutputRecord) -> Any:
+    try:
+        data = Path(record.location).read_bytes()
+    except FileNotFoundError:
+        raise StorageError(
+            f"{_describe(record)}: file {record.location} is missing; it was deleted or the "
+            f"storage folder moved (PARTITA_STORAGE_DIR); re-run the task to produce it again"
+        ) from None
+    except OSError as exc:
+        raise StorageError(
+            f"{_describe(record)}: file {record.location} cannot be read ({exc.strerror or exc})"
+        ) from exc
+    return pickle.loads(data)
+
+
+__all__ = ["INLINE", "SqlOutputStore"]

@@ -1,0 +1,96 @@
+"""Shared pytest fixtures.
+
+Fixtures here are shared by several test folders; each block below is owned
+by one part of the code base and its fixture names carry a prefix, so blocks
+can be added without collisions.
+"""
+
+from __future__ import annotations
+
+# --- storage fixtures (prefixes pg_ / sqlite_) ------------------------------------------
+#
+# PostgreSQL tests run only when PARTITA_TEST_POSTGRES_URL names a server
+# (e.g. postgresql://postgres@127.0.0.1:5432/test). The session gets a database
+# of its own, ``partita_test_<random hex>``, created through the server's
+# ``postgres`` database and dropped at the end, so concurrent sessions never
+# share state and nothing is left behind.
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PG_URL_VARIABLE = "PARTITA_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def _pg_temporary_database(server_url: str) -> Iterator[str]:
+    """Create a fresh, uniquely named database on the server; drop it afterwards."""
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"partita_test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """The PostgreSQL server the tests may use; skips the test when none is configured."""
+    url = os.environ.get(PG_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"set {PG_URL_VARIABLE} to a PostgreSQL URL to run the PostgreSQL tests")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(pg_server_url: str) -> Iterator[str]:
+    """A database of this test session alone (created empty, dropped at the end)."""
+    with _pg_temporary_database(pg_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_clean_database_url(pg_database_url: str) -> str:
+    """The session's database with every table (except alembic_version) emptied."""
+    engine = create_engine(make_url(pg_database_url))
+    try:
+        with engine.begin() as connection:
+            tables = connection.scalars(
+                text(
+                    "SELECT quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+                )
+            ).all()
+            if tables:
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return pg_database_url
+
+
+@pytest.fixture
+def pg_fresh_database_url(pg_server_url: str) -> Iterator[str]:
+    """A new empty database for one test (slower: use it only to test migrations)."""
+    with _pg_temporary_database(pg_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a SQLite file (not yet created) in the test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'partita.db'}"
+
+
+# --- end of storage fixtures -----------------------------------------------------------

@@ -1,0 +1,386 @@
+"""The storage contract: one suite that every backend passes (memory, SQLite, PostgreSQL).
+
+A backend is correct when it behaves here exactly as ``MemoryStorage`` does;
+the few places where backends differ on purpose (how outputs are kept, whether
+a failed batch can be undone) branch on ``storage.persistent``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from partita.definitions.states import RunState, TaskState
+from partita.exceptions import RunNotFoundError, StorageError
+from partita.storage.base import Storage
+from partita.storage.memory import MemoryStorage
+from partita.storage.records import (
+    DagRunRecord,
+    DagVersionRecord,
+    EventKind,
+    EventRecord,
+    TaskInstanceRecord,
+    WriteBatch,
+)
+from partita.storage.sql import SqlStorage
+
+T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+INLINE_LIMIT = 1024
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "memory":
+        yield MemoryStorage()
+        return
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("pg_clean_database_url")
+    with SqlStorage(url, tmp_path / "storage", inline_output_limit=INLINE_LIMIT) as store:
+        yield store
+
+
+def make_run(run_id: str, dag_id: str = "etl", **changes: object) -> DagRunRecord:
+    run = DagRunRecord(run_id, dag_id, "v1", RunState.QUEUED, queued_at=T0)
+    for name, value in changes.items():
+        setattr(run, name, value)
+    return run
+
+
+def make_event(
+    run_id: str, kind: EventKind, task_id: str | None = None, **rest: Any
+) -> EventRecord:
+    return EventRecord(run_id, kind, T0, task_id, **rest)
+
+
+# --- runs ------------------------------------------------------------------------------
+
+
+def test_get_run_returns_every_field(storage: Storage) -> None:
+    run = DagRunRecord(
+        run_id="r1",
+        dag_id="etl",
+        dag_version="abc123",
+        state=RunState.RUNNING,
+        run_type="scheduled",
+        logical_date=T0,
+        data_interval_start=T0 - timedelta(days=1),
+        data_interval_end=T0,
+        conf={"limit": 3, "tables": ["a", "b"], "nested": {"x": None}},
+        queued_at=T0,
+        start_date=T0 + timedelta(seconds=1),
+        end_date=None,
+        hostname="worker-1",
+        pid=4242,
+    )
+    storage.write(WriteBatch(runs=[run]))
+
+    got = storage.runs.get_run("r1")
+    assert got == run
+    assert isinstance(got.state, RunState)
+
+
+def test_get_unknown_run_raises_run_not_found(storage: Storage) -> None:
+    with pytest.raises(RunNotFoundError, match="no run with id 'missing'; 'partita runs list'"):
+        storage.runs.get_run("missing")
+
+
+def test_writing_a_run_again_updates_it(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[make_run("r1")]))
+    storage.write(WriteBatch(runs=[make_run("r1", state=RunState.SUCCESS, end_date=T0)]))
+
+    got = storage.runs.get_run("r1")
+    assert (got.state, got.end_date) == (RunState.SUCCESS, T0)
+    assert len(storage.runs.list_runs()) == 1
+
+
+def test_list_runs_is_newest_first(storage: Storage) -> None:
+    runs = [make_run(f"r{i}", queued_at=T0 + timedelta(minutes=i)) for i in range(6)]
+    runs.append(make_run("never-queued", queued_at=None))
+    runs.append(make_run("r5-tie", queued_at=T0 + timedelta(minutes=5)))
+    random.Random(7).shuffle(runs)
+    for run in runs:
+        storage.write(WriteBatch(runs=[run]))
+
+    ids = [r.run_id for r in storage.runs.list_runs()]
+    assert ids == ["r5-tie", "r5", "r4", "r3", "r2", "r1", "r0", "never-queued"]
+
+
+def test_list_runs_filters_by_dag_states_and_limit(storage: Storage) -> None:
+    storage.write(
+        WriteBatch(
+            runs=[
+                make_run("a1", "a", queued_at=T0, state=RunState.SUCCESS),
+                make_run("a2", "a", queued_at=T0 + timedelta(1), state=RunState.FAILED),
+                make_run("a3", "a", queued_at=T0 + timedelta(2), state=RunState.RUNNING),
+                make_run("b1", "b", queued_at=T0 + timedelta(3), state=RunState.FAILED),
+            ]
+        )
+    )
+    list_runs = storage.runs.list_runs
+
+    assert [r.run_id for r in list_runs("a")] == ["a3", "a2", "a1"]
+    assert [r.run_id for r in list_runs(states=[RunState.FAILED])] == ["b1", "a2"]
+    finished = {RunState.SUCCESS, RunState.FAILED}
+    assert [r.run_id for r in list_runs("a", states=finished)] == ["a2", "a1"]
+    assert [r.run_id for r in list_runs(limit=2)] == ["b1", "a3"]
+    assert list_runs("nope") == []
+    assert list_runs(states=[]) == []
+
+
+# --- task instances --------------------------------------------------------------------
+
+
+def test_task_instance_upsert_updates_the_row(storage: Storage) -> None:
+    ti = TaskInstanceRecord("r1", "load", try_number=1, max_tries=3, state=TaskState.RUNNING)
+    storage.write(WriteBatch(runs=[make_run("r1")], task_instances=[ti]))
+    retried = TaskInstanceRecord(
+        "r1",
+        "load",
+        try_number=2,
+        max_tries=3,
+        state=TaskState.UP_FOR_RETRY,
+        operator="PythonOperator",
+        start_date=T0,
+        end_date=T0 + timedelta(seconds=2),
+        duration=2.0,
+        hostname="worker-2",
+        retry_at=T0 + timedelta(minutes=5),
+    )
+    storage.write(WriteBatch(task_instances=[retried]))
+
+    assert storage.runs.get_task_instances("r1") == [retried]
+    assert isinstance(storage.runs.get_task_instances("r1")[0].state, TaskState)
+
+
+def test_task_instances_are_ordered_by_task_then_map_index(storage: Storage) -> None:
+    keys = [("b", -1), ("a", 10), ("a", 2), ("a", 0), ("c", 1), ("a", 1), ("c", 0)]
+    tis = [TaskInstanceRecord("r1", task, index) for task, index in keys]
+    storage.write(WriteBatch(runs=[make_run("r1"), make_run("r2")], task_instances=tis))
+    storage.write(WriteBatch(task_instances=[TaskInstanceRecord("r2", "other")]))
+
+    got = [ti.key for ti in storage.runs.get_task_instances("r1")]
+    assert got == [("a", 0), ("a", 1), ("a", 2), ("a", 10), ("b", -1), ("c", 0), ("c", 1)]
+    assert storage.runs.get_task_instances("unknown-run") == []
+
+
+def test_the_last_copy_of_a_task_instance_in_a_batch_wins(storage: Storage) -> None:
+    queued = TaskInstanceRecord("r1", "t", state=TaskState.QUEUED)
+    running = TaskInstanceRecord("r1", "t", try_number=1, state=TaskState.RUNNING)
+    storage.write(
+        WriteBatch(runs=[make_run("r1"), make_run("r1")], task_instances=[queued, running])
+    )
+
+    assert storage.runs.get_task_instances("r1") == [running]
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+def _write_sample_events(storage: Storage) -> list[EventRecord]:
+    events = [
+        make_event("r1", EventKind.RUN_STATE, payload={"state": "running"}),
+        make_event("r1", EventKind.TASK_STATE, "extract", payload={"state": "running"}),
+        make_event("r1", EventKind.LOG, "extract", payload={"level": "info", "message": "hi"}),
+        make_event("r1", EventKind.TASK_STATE, "load", map_index=0, try_number=1),
+        make_event("r1", EventKind.TASK_STATE, "load", map_index=1, try_number=1),
+        make_event("r1", EventKind.TASK_ERROR, "load", map_index=1, payload={"error": "boom"}),
+        make_event("r1", EventKind.RUN_STATE, payload={"state": "failed"}),
+    ]
+    storage.write(WriteBatch(runs=[make_run("r1")], events=events[:3]))
+    storage.write(WriteBatch(events=[make_event("r2", EventKind.LOG, "extract")]))
+    storage.write(WriteBatch(events=events[3:]))
+    return events
+
+
+def test_events_are_appended_in_order_with_increasing_ids(storage: Storage) -> None:
+    written = _write_sample_events(storage)
+
+    events = storage.events.read_events("r1")
+    assert [(e.kind, e.task_id, e.map_index, e.payload) for e in events] == [
+        (e.kind, e.task_id, e.map_index, e.payload) for e in written
+    ]
+    ids = [e.id for e in events]
+    assert all(isinstance(i, int) for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert [e.id for e in written] == ids
+    assert all(isinstance(e.kind, EventKind) and e.timestamp == T0 for e in events)
+    assert storage.events.read_events("no-such-run") == []
+
+
+def test_event_ids_follow_the_order_of_a_large_batch(storage: Storage) -> None:
+    events = [make_event("r1", EventKind.LOG, f"t{i % 7}", payload={"n": i}) for i in range(2500)]
+    storage.write(WriteBatch(events=events))
+
+    stored = storage.events.read_events("r1")
+    assert [e.payload["n"] for e in stored] == list(range(2500))
+    assert [e.id for e in stored] == [e.id for e in events]
+
+
+def test_read_events_filters(storage: Storage) -> None:
+    _write_sample_events(storage)
+    read = storage.events.read_events
+
+    def shape(events: list[EventRecord]) -> list[tuple[str, str | None, int]]:
+        return [(e.kind.value, e.task_id, e.map_index) for e in events]
+
+    assert shape(read("r1", task_id="extract")) == [
+        ("task_state", "extract", -1),
+        ("log", "extract", -1),
+    ]
+    assert shape(read("r1", map_index=1)) == [("task_state", "load", 1), ("task_error", "load", 1)]
+    assert shape(read("r1", task_id="load", map_index=0)) == [("task_state", "load", 0)]
+    assert shape(read("r1", kinds=[EventKind.RUN_STATE, EventKind.TASK_ERROR])) == [
+        ("run_state", None, -1),
+        ("task_error", "load", 1),
+        ("run_state", None, -1),
+    ]
+    all_events = read("r1")
+    after = read("r1", after_id=all_events[3].id)
+    assert after == all_events[4:]
+    assert read("r1", after_id=all_events[-1].id) == []
+    assert shape(
+        read("r1", task_id="load", kinds=[EventKind.TASK_STATE], after_id=all_events[3].id)
+    ) == [("task_state", "load", 1)]
+    assert read("r1", kinds=[]) == []
+
+
+# --- outputs ---------------------------------------------------------------------------
+
+
+def test_small_output_round_trip(storage: Storage) -> None:
+    value = {"rows": [1, 2, 3], "when": T0}
+    record = storage.outputs.encode("r1", "extract", -1, "return_value", value)
+    storage.write(WriteBatch(runs=[make_run("r1")], outputs=[record]))
+
+    stored = storage.outputs.get_record("r1", "extract", -1, "return_value")
+    assert stored is not None
+    assert (stored.run_id, stored.task_id, stored.map_index, stored.key) == (
+        "r1",
+        "extract",
+        -1,
+        "return_value",
+    )
+    assert storage.outputs.load(stored) == value
+    if storage.persistent:
+        assert stored.location == "inline"
+        assert stored.size == len(stored.payload or b"") > 0
+
+
+def test_large_output_round_trip(storage: Storage, tmp_path: Path) -> None:
+    value = bytes(range(256)) * (4 * INLINE_LIMIT)
+    record = storage.outputs.encode("r1", "big", 3, "return_value", value)
+    storage.write(WriteBatch(outputs=[record]))
+
+    stored = storage.outputs.get_record("r1", "big", 3, "return_value")
+    assert stored is not None
+    loaded = storage.outputs.load(stored)
+    if storage.persistent:
+        assert loaded == value
+        assert stored.payload is None and stored.size > INLINE_LIMIT
+        path = Path(stored.location)
+        assert path.is_file() and path.is_relative_to(tmp_path / "storage")
+        assert path.name == "return_value.pkl"
+    else:
+        assert loaded is value
+
+
+def test_outputs_are_upserted_listed_and_missing_ones_are_none(storage: Storage) -> None:
+    outputs = storage.outputs
+    first = outputs.encode("r1", "t", -1, "return_value", 1)
+    storage.write(WriteBatch(outputs=[first]))
+    storage.write(
+        WriteBatch(
+            outputs=[
+                outputs.encode("r1", "t", -1, "return_value", 2),
+                outputs.encode("r1", "t", 0, "extra", "x"),
+                outputs.encode("r1", "a", 5, "return_value", "y"),
+                outputs.encode("r2", "t", -1, "return_value", "other run"),
+            ]
+        )
+    )
+
+    stored = outputs.get_record("r1", "t", -1, "return_value")
+    assert stored is not None and outputs.load(stored) == 2
+    listed = outputs.list_records("r1")
+    assert [(r.task_id, r.map_index, r.key) for r in listed] == [
+        ("a", 5, "return_value"),
+        ("t", -1, "return_value"),
+        ("t", 0, "extra"),
+    ]
+    assert [outputs.load(r) for r in listed] == ["y", 2, "x"]
+    assert outputs.get_record("r1", "t", -1, "missing") is None
+    assert outputs.list_records("no-such-run") == []
+
+
+# --- DAG versions ----------------------------------------------------------------------
+
+
+def test_dag_versions_are_inserted_only_if_absent(storage: Storage) -> None:
+    first = DagVersionRecord("etl", "h1", {"tasks": ["a", "b"]}, created_at=T0)
+    storage.write(WriteBatch(dag_versions=[first]))
+    again = DagVersionRecord("etl", "h1", {"tasks": ["changed"]}, created_at=T0 + timedelta(1))
+    other = DagVersionRecord("etl", "h2", {"tasks": ["a"]}, created_at=None)
+    storage.write(WriteBatch(dag_versions=[again, other, again]))
+
+    assert storage.dags.get_dag_version("etl", "h1") == first
+    assert storage.dags.get_dag_version("etl", "h2") == other
+    assert storage.dags.get_dag_version("etl", "h3") is None
+    assert storage.dags.get_dag_version("other", "h1") is None
+
+
+# --- transactions and time -------------------------------------------------------------
+
+
+def test_a_failing_batch_writes_nothing(storage: Storage) -> None:
+    if not storage.persistent:
+        pytest.skip("the memory store has no constraints that can fail a batch midway")
+    storage.write(WriteBatch(runs=[make_run("r0")]))
+    bad = WriteBatch(
+        runs=[make_run("r1")],
+        task_instances=[TaskInstanceRecord("r1", "ok"), TaskInstanceRecord("ghost-run", "t")],
+        events=[make_event("r1", EventKind.LOG)],
+        dag_versions=[DagVersionRecord("etl", "h1", {})],
+    )
+
+    with pytest.raises(StorageError, match="could not write a batch"):
+        storage.write(bad)
+
+    with pytest.raises(RunNotFoundError):
+        storage.runs.get_run("r1")
+    assert storage.runs.get_task_instances("r1") == []
+    assert storage.events.read_events("r1") == []
+    assert storage.dags.get_dag_version("etl", "h1") is None
+    assert bad.events[0].id is None
+    assert [r.run_id for r in storage.runs.list_runs()] == ["r0"]
+
+
+def test_empty_batch_is_a_no_op(storage: Storage) -> None:
+    storage.write(WriteBatch())
+    assert storage.runs.list_runs() == []
+
+
+def test_aware_datetimes_round_trip_equal(storage: Storage) -> None:
+    seoul = datetime(2024, 11, 3, 1, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Seoul"))
+    new_york = datetime(2024, 7, 4, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+    run = make_run("r1", logical_date=seoul, queued_at=new_york, start_date=T0)
+    ti = TaskInstanceRecord("r1", "t", start_date=seoul, retry_at=new_york)
+    event = make_event("r1", EventKind.LOG)
+    event.timestamp = seoul
+    storage.write(WriteBatch(runs=[run], task_instances=[ti], events=[event]))
+
+    got = storage.runs.get_run("r1")
+    got_ti = storage.runs.get_task_instances("r1")[0]
+    got_event = storage.events.read_events("r1")[0]
+    assert (got.logical_date, got.queued_at, got.start_date) == (seoul, new_york, T0)
+    assert (got_ti.start_date, got_ti.retry_at) == (seoul, new_york)
+    assert got_event.timestamp == seoul
+    for moment in (got.logical_date, got.queued_at, got_ti.start_date, got_event.timestamp):
+        assert moment is not None and moment.utcoffset() is not None

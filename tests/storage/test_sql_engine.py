@@ -1,0 +1,74 @@
+"""Which database URLs partita accepts, and how it says no."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from partita.exceptions import ConfigurationError
+from partita.storage.sql import create_sql_engine
+from partita.storage.sql.engine import mask_url, normalize_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:pw@db:5432/partita",
+        "postgres://u:pw@db:5432/partita",
+        "postgresql+psycopg://u:pw@db:5432/partita",
+    ],
+)
+def test_postgresql_urls_use_psycopg_3(url: str) -> None:
+    normalized = normalize_url(url)
+    assert normalized.drivername == "postgresql+psycopg"
+    assert (normalized.host, normalized.database) == ("db", "partita")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://admin:hunter2@db/partita",
+        "postgresql+psycopg2://admin:hunter2@db/partita",
+        "sqlite+aiosqlite:///x.db",
+    ],
+)
+def test_unsupported_backends_are_configuration_errors(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="not supported") as caught:
+        create_sql_engine(url)
+    message = str(caught.value)
+    assert "hunter2" not in message
+    assert "sqlite:///" in message and "postgresql://" in message
+
+
+def test_an_unparsable_url_is_a_configuration_error_with_the_password_masked() -> None:
+    with pytest.raises(ConfigurationError, match="cannot be parsed") as caught:
+        create_sql_engine("not a url://admin:hunter2@")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_mask_url_hides_passwords_in_text() -> None:
+    assert mask_url("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+    assert mask_url("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_sqlite_engine_creates_the_parent_folder(tmp_path: Path) -> None:
+    database = tmp_path / "deep" / "er" / "partita.db"
+    engine = create_sql_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+    assert database.is_file()
+
+
+def test_in_memory_sqlite_keeps_one_database_across_connections() -> None:
+    engine = create_sql_engine("sqlite://")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    finally:
+        engine.dispose()

@@ -1,0 +1,121 @@
+"""Settings: environment over partita.yaml over defaults, and clear errors for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from partita.exceptions import ConfigurationError
+from partita.settings import Settings, load_settings
+
+
+def _write_config(home: Path, text: str) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "partita.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_live_under_dot_partita_in_the_working_directory(tmp_path: Path) -> None:
+    settings = load_settings(env={}, cwd=tmp_path)
+
+    home = tmp_path.resolve() / ".partita"
+    assert settings == Settings(
+        home=home,
+        database_url=f"sqlite:///{home / 'partita.db'}",
+        storage_dir=home / "storage",
+        inline_output_limit=262144,
+    )
+    assert settings.config_file == home / "partita.yaml"
+    assert not home.exists(), "loading settings must not create anything"
+
+
+def test_partita_home_relative_to_the_working_directory(tmp_path: Path) -> None:
+    settings = load_settings(env={"PARTITA_HOME": "state/here"}, cwd=tmp_path)
+
+    assert settings.home == tmp_path.resolve() / "state" / "here"
+    assert settings.storage_dir == settings.home / "storage"
+
+
+def test_the_config_file_is_used_when_the_environment_says_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(
+        home,
+        "database_url: postgresql://db/partita\nstorage_dir: blobs\ninline_output_limit: 1024\n",
+    )
+
+    settings = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+
+    assert settings.database_url == "postgresql://db/partita"
+    assert settings.storage_dir == home.resolve() / "blobs"
+    assert settings.inline_output_limit == 1024
+
+
+def test_the_environment_wins_over_the_config_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(home, "database_url: postgresql://db/partita\ninline_output_limit: 1024\n")
+    env = {
+        "PARTITA_HOME": str(home),
+        "PARTITA_DATABASE_URL": "sqlite:///other.db",
+        "PARTITA_STORAGE_DIR": "out",
+        "PARTITA_INLINE_OUTPUT_LIMIT": "0",
+    }
+
+    settings = load_settings(env=env, cwd=tmp_path)
+
+    assert settings.database_url == "sqlite:///other.db"
+    assert settings.storage_dir == tmp_path.resolve() / "out"
+    assert settings.inline_output_limit == 0
+
+
+def test_os_environ_and_cwd_are_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PARTITA_HOME", "h")
+    monkeypatch.setenv("PARTITA_DATABASE_URL", "sqlite:///x.db")
+
+    settings = load_settings()
+
+    assert settings.home == tmp_path.resolve() / "h"
+    assert settings.database_url == "sqlite:///x.db"
+
+
+def test_an_empty_config_file_means_defaults(tmp_path: Path) -> None:
+    _write_config(tmp_path / ".partita", "# nothing yet\n")
+
+    assert load_settings(env={}, cwd=tmp_path) == load_settings(env={}, cwd=tmp_path / "x" / "..")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("database_url: [unclosed\n", r"is not valid YAML .*line 2"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("databse_url: sqlite:///x.db\n", r"unknown key 'databse_url' \(known keys: database_url"),
+        ("inline_output_limit: lots\n", "key 'inline_output_limit'.*fix its value"),
+        ("inline_output_limit: -5\n", "key 'inline_output_limit'.*greater than or equal to 0"),
+    ],
+)
+def test_a_bad_config_file_names_the_file_and_the_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = _write_config(tmp_path / ".partita", text)
+
+    with pytest.raises(ConfigurationError, match=expected) as caught:
+        load_settings(env={}, cwd=tmp_path)
+    assert str(caught.value).startswith(f"{path.resolve()}: ")
+
+
+def test_a_bad_limit_in_the_environment_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="PARTITA_INLINE_OUTPUT_LIMIT='big'"):
+        load_settings(env={"PARTITA_INLINE_OUTPUT_LIMIT": "big"}, cwd=tmp_path)
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(env={}, cwd=tmp_path)
+
+    with pytest.raises(ValidationError):
+        settings.database_url = "sqlite:///elsewhere.db"  # type: ignore[misc]
