@@ -141,7 +141,7 @@ def test_stdout_is_restored_after_a_run() -> None:
     assert (sys.stdout, sys.stderr) == before
 
 
-def test_many_tasks_run_quickly_enough_to_need_no_threads() -> None:
+def test_a_wide_dag_of_300_tasks_and_a_join() -> None:
     # 300 independent tasks and a join: the driver's slices and batches handle them.
     with DAG("wide") as dag:
         join = EmptyOperator(task_id="join")

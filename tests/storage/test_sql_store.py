@@ -1,13 +1,15 @@
-"""What only the SQL store does: persistence, files for large outputs, error wrapping, speed."""
+"""What only the SQL store does: persistence, files, error wrapping, speed, SQLAlchemy agreement."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert, select
 
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import StorageError
@@ -21,6 +23,7 @@ from partita.storage.records import (
     WriteBatch,
 )
 from partita.storage.sql import SqlStorage
+from partita.storage.sql.models import dag_run_table, event_table, task_instance_table
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -162,3 +165,137 @@ def test_batched_writes_are_fast_on_sqlite(sqlite_url: str, tmp_path: Path) -> N
         assert len(store.events.read_events("r1")) == 2 * tasks
     # ~0.1 ms per task on a laptop; the bound only catches a fall back to row-at-a-time writes.
     assert elapsed < 2.0, f"{tasks} tasks took {elapsed:.2f} s"
+
+
+# --- the driver-level write and read paths agree with SQLAlchemy's column types ----------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_url(request: pytest.FixtureRequest) -> str:
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+SEOUL = datetime(2024, 11, 3, 1, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Seoul"))
+
+
+def test_rows_written_by_the_store_read_back_through_sqlalchemy(
+    sql_url: str, tmp_path: Path
+) -> None:
+    run = DagRunRecord("r1", "etl", "v1", RunState.RUNNING, conf={"k": [1]}, queued_at=SEOUL)
+    ti = TaskInstanceRecord("r1", "t", 3, 1, 2, TaskState.RUNNING, "op", SEOUL, None, 1.5, "h")
+    event = EventRecord("r1", EventKind.LOG, SEOUL, "t", 3, 1, {"lines": [["x", "INFO", "é"]]})
+    with SqlStorage(sql_url, tmp_path / "storage") as store:
+        store.write(WriteBatch(runs=[run], task_instances=[ti], events=[event]))
+        with store.engine.connect() as connection:
+            run_row = connection.execute(select(dag_run_table)).one()
+            ti_row = connection.execute(select(task_instance_table)).one()
+            event_row = connection.execute(select(event_table)).one()
+
+    assert (run_row.queued_at, run_row.conf, run_row.state) == (SEOUL, {"k": [1]}, "running")
+    assert (ti_row.start_date, ti_row.end_date, ti_row.duration) == (SEOUL, None, 1.5)
+    assert (event_row.timestamp, event_row.payload, event_row.id) == (
+        SEOUL,
+        {"lines": [["x", "INFO", "é"]]},
+        event.id,
+    )
+    for moment in (run_row.queued_at, ti_row.start_date, event_row.timestamp):
+        assert moment.tzinfo is not None and moment.utcoffset() == timedelta(0)
+
+
+def test_rows_written_through_sqlalchemy_read_back_through_the_store(
+    sql_url: str, tmp_path: Path
+) -> None:
+    with SqlStorage(sql_url, tmp_path / "storage") as store:
+        with store.engine.begin() as connection:
+            connection.execute(
+                insert(task_instance_table),
+                [
+                    {
+                        "run_id": "r1",
+                        "task_id": "t",
+                        "map_index": -1,
+                        "try_number": 2,
+                        "max_tries": 3,
+                        "state": "up_for_retry",
+                        "operator": "op",
+                        "start_date": SEOUL,
+                        "retry_at": SEOUL + timedelta(minutes=5),
+                    }
+                ],
+            )
+            connection.execute(
+                insert(event_table),
+                [
+                    {
+                        "run_id": "r1",
+                        "task_id": None,
+                        "map_index": -1,
+                        "try_number": 0,
+                        "kind": "run_state",
+                        "timestamp": SEOUL,
+                        "payload": {"state": "failed"},
+                    }
+                ],
+            )
+        (ti,) = store.runs.get_task_instances("r1")
+        (event,) = store.events.read_events("r1")
+
+    assert (ti.state, ti.try_number, ti.start_date, ti.end_date) == (
+        TaskState.UP_FOR_RETRY,
+        2,
+        SEOUL,
+        None,
+    )
+    assert ti.retry_at == SEOUL + timedelta(minutes=5)
+    assert (event.kind, event.timestamp, event.payload) == (
+        EventKind.RUN_STATE,
+        SEOUL,
+        {"state": "failed"},
+    )
+    for moment in (ti.start_date, ti.retry_at, event.timestamp):
+        assert moment is not None and moment.tzinfo is UTC
+
+
+def test_sqlite_stores_times_as_utc_text_in_sqlalchemys_format(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    on_the_hour = datetime(2024, 1, 1, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    ti = TaskInstanceRecord("r1", "t", start_date=SEOUL, end_date=on_the_hour)
+    with SqlStorage(sqlite_url, tmp_path / "storage") as store:
+        store.write(WriteBatch(runs=[_run("r1")], task_instances=[ti]))
+        with store.engine.connect() as connection:
+            stored = connection.exec_driver_sql(
+                "SELECT start_date, end_date FROM task_instance"
+            ).one()
+    assert tuple(stored) == ("2024-11-02 16:30:15.123456", "2024-01-01 08:00:00.000000")
+
+
+def test_a_circular_payload_is_a_storage_error(sqlite_url: str, tmp_path: Path) -> None:
+    payload: dict[str, object] = {}
+    payload["self"] = payload
+    with (
+        SqlStorage(sqlite_url, tmp_path / "storage") as store,
+        pytest.raises(StorageError, match=r"could not write a batch of run 'r1'.*Circular"),
+    ):
+        store.write(WriteBatch(events=[EventRecord("r1", EventKind.LOG, T0, payload=payload)]))
+
+
+@pytest.mark.postgres
+def test_a_failing_event_copy_on_postgres_writes_nothing(
+    pg_clean_database_url: str, tmp_path: Path
+) -> None:
+    too_long = "t" * 300  # task ids are VARCHAR(250)
+    events = [
+        EventRecord("r1", EventKind.LOG, T0, "ok"),
+        EventRecord("r1", EventKind.LOG, T0, too_long),
+    ]
+    with SqlStorage(pg_clean_database_url, tmp_path / "storage") as store:
+        with pytest.raises(StorageError, match=r"could not write a batch of run 'r1'.*too long"):
+            store.write(WriteBatch(runs=[_run("r1")], events=events))
+        assert store.events.read_events("r1") == []
+        assert store.runs.list_runs() == []
+        assert events[0].id is None
+        store.write(WriteBatch(runs=[_run("r1")], events=events[:1]))
+        assert [e.task_id for e in store.events.read_events("r1")] == ["ok"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -20,7 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.definitions.states import RunState, TaskState
-from partita.storage.records import TaskInstanceRecord
+from partita.engine.active_run import aggregate_state
+from partita.storage.records import EventKind, EventRecord, TaskInstanceRecord
 
 #: Width used when the output is not a terminal (a pipe, a file, a test), so ids are never cut.
 PIPE_WIDTH = 200
@@ -104,25 +106,87 @@ def in_run_order(tis: Iterable[TaskInstanceRecord]) -> list[TaskInstanceRecord]:
     )
 
 
-def task_table(tis: Iterable[TaskInstanceRecord]) -> Table:
-    """Task id, state (coloured), try number and duration of each task instance."""
+def task_table(
+    tis: Iterable[TaskInstanceRecord],
+    notes: Mapping[str, str] | None = None,
+    *,
+    expand_mapped: bool = False,
+) -> Table:
+    """Task id, state (coloured), try number, duration and a note for each task.
+
+    The instances of a mapped task make one row, ``add [6]``, with the most
+    telling state and how many instances ended in each state, unless
+    ``expand_mapped`` asks for a row per instance.
+    """
+    notes = notes or {}
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("task", overflow="fold")
     table.add_column("state")
     table.add_column("try", justify="right")
     table.add_column("duration", justify="right")
-    for ti in in_run_order(tis):
+    table.add_column("note", overflow="fold")
+    ordered = in_run_order(tis)
+    mapped: dict[str, list[TaskInstanceRecord]] = {}
+    for ti in ordered:
+        if ti.map_index >= 0 and not expand_mapped:
+            mapped.setdefault(ti.task_id, []).append(ti)
+    shown: set[str] = set()
+    for ti in ordered:
+        if ti.task_id in mapped:
+            if ti.task_id not in shown:
+                shown.add(ti.task_id)
+                table.add_row(*_mapped_row(ti.task_id, mapped[ti.task_id], notes))
+            continue
         table.add_row(
             Text(ti_label(ti)),
             state_text(ti.state),
             str(ti.try_number) if ti.try_number else "-",
             format_duration(ti.duration),
+            Text(notes.get(ti.task_id, "")),
         )
     return table
 
 
+def _mapped_row(
+    task_id: str, instances: list[TaskInstanceRecord], notes: Mapping[str, str]
+) -> tuple[Text, Text, str, str, Text]:
+    counts = Counter(str(ti.state) for ti in instances)
+    state = aggregate_state(ti.state for ti in instances)
+    summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    bad = [str(ti.map_index) for ti in instances if ti.state is not TaskState.SUCCESS]
+    if bad and len(counts) > 1:
+        shown = ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
+        summary += f" (not success: [{shown}])"
+    note = notes.get(task_id, "")
+    durations = [ti.duration for ti in instances if ti.duration is not None]
+    tries = max(ti.try_number for ti in instances)
+    return (
+        Text(f"{task_id} [{len(instances)}]"),
+        state_text(state),
+        str(tries) if tries else "-",
+        format_duration(sum(durations) if durations else None),
+        Text(f"{summary}; {note}" if note else summary),
+    )
+
+
+def branch_notes(events: Iterable[EventRecord]) -> dict[str, str]:
+    """Notes from task-state events: the branch a task followed, who skipped a task."""
+    notes: dict[str, str] = {}
+    for event in events:
+        if event.kind is not EventKind.TASK_STATE or event.task_id is None:
+            continue
+        payload = event.payload
+        if payload.get("followed") is not None:
+            followed = payload["followed"]
+            notes[event.task_id] = "→ " + (", ".join(followed) if followed else "(nothing)")
+        elif payload.get("skipped_by"):
+            notes[event.task_id] = f"skipped by {payload['skipped_by']}"
+    return notes
+
+
 __all__ = [
     "STATE_STYLES",
+    "branch_notes",
     "format_duration",
     "format_time",
     "in_run_order",

@@ -30,7 +30,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from partita.cli.console import format_duration, make_console, state_text, task_table, ti_label
+from partita.cli.console import (
+    branch_notes,
+    format_duration,
+    make_console,
+    state_text,
+    task_table,
+    ti_label,
+)
 from partita.cli.params import ISO_DATETIME, JSON_OBJECT
 from partita.cli.store import metadata_store
 from partita.definitions.states import TaskState
@@ -166,9 +173,13 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
     header.append_text(state_text(result.state))
     header.append(f" in {format_duration(result.duration)}")
     console.print(header)
-    console.print(task_table(result.task_instances))
+    notes: dict[str, str] = {}
+    if any(ti.state is TaskState.SKIPPED for ti in result.task_instances):
+        events = storage.events.read_events(result.run_id, kinds=[EventKind.TASK_STATE])
+        notes = branch_notes(events)  # which branch was followed, who skipped what
+    console.print(task_table(result.task_instances, notes))
     failed = [ti for ti in result.task_instances if ti.state is TaskState.FAILED]
-    for ti in failed:
+    for ti in failed[:20]:
         events = storage.events.read_events(
             result.run_id, task_id=ti.task_id, map_index=ti.map_index, kinds=[EventKind.TASK_ERROR]
         )
@@ -180,7 +191,8 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
         first = failed[0]
         console.print(
             Text(
-                f"See a task's log with: partita logs {result.run_id} {first.task_id}",
+                f"See a task's log with: partita logs {result.run_id} {first.task_id}"
+                + (f" --map-index {first.map_index}" if first.map_index >= 0 else ""),
                 style="dim",
             )
         )

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.cli.console import (
+    branch_notes,
     format_duration,
     format_time,
     make_console,
@@ -58,13 +59,22 @@ def list_runs(dag_id: str | None, limit: int) -> None:
 
 @runs.command("show")
 @click.argument("run_id")
-def show_run(run_id: str) -> None:
+@click.option(
+    "--instances", is_flag=True, help="One row per instance of a mapped task, not one per task."
+)
+def show_run(run_id: str, instances: bool) -> None:
     """Show RUN_ID: its facts, its tasks, and why failed tasks failed."""
     with metadata_store() as storage:
         run = storage.runs.get_run(run_id)
         tis = storage.runs.get_task_instances(run_id)
         events = storage.events.read_events(
-            run_id, kinds=[EventKind.RUN_STATE, EventKind.TASK_ERROR, EventKind.CALLBACK_ERROR]
+            run_id,
+            kinds=[
+                EventKind.RUN_STATE,
+                EventKind.TASK_STATE,
+                EventKind.TASK_ERROR,
+                EventKind.CALLBACK_ERROR,
+            ],
         )
     console = make_console()
     console.print(_facts(run))
@@ -74,7 +84,7 @@ def show_run(run_id: str) -> None:
             line.append(f"{event.payload.get('state')}: {event.payload['message']}")
             console.print(line)
     console.print()
-    console.print(task_table(tis))
+    console.print(task_table(tis, branch_notes(events), expand_mapped=instances))
     _print_failures(console, tis, events)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -44,14 +45,16 @@ def _alarm(seconds: float) -> Iterator[None]:
         raise TaskTimeoutError(_message(seconds))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
+    started = time.monotonic()
     previous_timer = signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6))
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        if previous_timer[0] > 0:
-            signal.setitimer(signal.ITIMER_REAL, *previous_timer)
+        if previous_timer[0] > 0:  # an outer timer keeps its deadline
+            remaining = previous_timer[0] - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-6), previous_timer[1])
 
 
 @contextmanager

@@ -13,9 +13,11 @@ payloads and run conf are JSON: values JSON cannot hold are stored as text
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, Row, select
 from sqlalchemy.engine import URL
@@ -32,6 +34,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine
 from partita.storage.sql.errors import connect, wrap_db_errors
 from partita.storage.sql.migrate import ensure_schema
@@ -42,7 +45,7 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
-from partita.storage.sql.writes import BatchWriter
+from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
 
 
 class SqlRunStore(RunStore):
@@ -50,6 +53,11 @@ class SqlRunStore(RunStore):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._codec = codec_for(engine.dialect)
+        self._select_task_instances = (
+            f"SELECT {', '.join(TASK_INSTANCE_COLUMNS)} FROM {task_instance_table.name} "
+            f"WHERE run_id = {self._codec.placeholder}"
+        )
 
     def get_run(self, run_id: str) -> DagRunRecord:
         query = select(dag_run_table).where(dag_run_table.c.run_id == run_id)
@@ -79,10 +87,19 @@ class SqlRunStore(RunStore):
             return [_run_record(row) for row in connection.execute(query)]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
-        query = select(task_instance_table).where(task_instance_table.c.run_id == run_id)
+        # A mapped run has as many rows as instances: driver rows, converted by hand.
+        load_time, states = self._codec.load_time, _TASK_STATES
         with connect(self._engine, f"read the task instances of run {run_id!r}") as connection:
-            records = [_task_instance_record(row) for row in connection.execute(query)]
-        records.sort(key=lambda ti: (ti.task_id, ti.map_index))
+            rows = connection.exec_driver_sql(self._select_task_instances, (run_id,)).all()
+        records = [
+            TaskInstanceRecord(
+                run, task, index, tries, max_tries, states.get(state) or TaskState(state),
+                operator, load_time(start), load_time(end), duration, host, load_time(retry),
+            )
+            for run, task, index, tries, max_tries, state, operator, start, end, duration, host,
+            retry in rows
+        ]  # fmt: skip
+        records.sort(key=_TASK_INSTANCE_ORDER)
         return records
 
 
@@ -91,6 +108,12 @@ class SqlEventLog(EventLog):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._codec = codec_for(engine.dialect)
+        #: In the order of EventRecord's fields.
+        self._select = (
+            f"SELECT run_id, kind, timestamp, task_id, map_index, try_number, payload, id "
+            f"FROM {event_table.name} WHERE run_id = {self._codec.placeholder}"
+        )
 
     def read_events(
         self,
@@ -101,19 +124,35 @@ class SqlEventLog(EventLog):
         kinds: Sequence[EventKind] | None = None,
         after_id: int | None = None,
     ) -> list[EventRecord]:
-        events = event_table.c
-        query = select(event_table).where(events.run_id == run_id)
-        if task_id is not None:
-            query = query.where(events.task_id == task_id)
-        if map_index is not None:
-            query = query.where(events.map_index == map_index)
+        mark = self._codec.placeholder
+        sql: list[str] = [self._select]
+        params: list[Any] = [run_id]
+        for column, operator, value in (
+            ("task_id", "=", task_id),
+            ("map_index", "=", map_index),
+            ("id", ">", after_id),
+        ):
+            if value is not None:
+                sql.append(f"AND {column} {operator} {mark}")
+                params.append(value)
         if kinds is not None:
-            query = query.where(events.kind.in_([str(k) for k in kinds]))
-        if after_id is not None:
-            query = query.where(events.id > after_id)
-        query = query.order_by(events.id)
+            if not kinds:
+                return []
+            sql.append(f"AND kind IN ({', '.join([mark] * len(kinds))})")
+            params.extend(str(kind) for kind in kinds)
+        sql.append("ORDER BY id")
+        # timestamp is NOT NULL, so it never loads as None.
+        load_time = cast(Callable[[Any], datetime], self._codec.load_time)
+        load_json, event_kinds = self._codec.load_json, _KINDS
         with connect(self._engine, f"read the events of run {run_id!r}") as connection:
-            return [_event_record(row) for row in connection.execute(query)]
+            rows = connection.exec_driver_sql(" ".join(sql), tuple(params)).all()
+        return [
+            EventRecord(
+                run, event_kinds.get(kind) or EventKind(kind), load_time(timestamp), task, index,
+                tries, load_json(payload), event_id,
+            )
+            for run, kind, timestamp, task, index, tries, payload, event_id in rows
+        ]  # fmt: skip
 
 
 class SqlDagStore(DagStore):
@@ -225,34 +264,9 @@ def _run_record(row: Row[Any]) -> DagRunRecord:
     )
 
 
-def _task_instance_record(row: Row[Any]) -> TaskInstanceRecord:
-    return TaskInstanceRecord(
-        run_id=row.run_id,
-        task_id=row.task_id,
-        map_index=row.map_index,
-        try_number=row.try_number,
-        max_tries=row.max_tries,
-        state=TaskState(row.state),
-        operator=row.operator,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        duration=row.duration,
-        hostname=row.hostname,
-        retry_at=row.retry_at,
-    )
-
-
-def _event_record(row: Row[Any]) -> EventRecord:
-    return EventRecord(
-        run_id=row.run_id,
-        kind=EventKind(row.kind),
-        timestamp=row.timestamp,
-        task_id=row.task_id,
-        map_index=row.map_index,
-        try_number=row.try_number,
-        payload=row.payload,
-        id=row.id,
-    )
+_TASK_STATES = {state.value: state for state in TaskState}
+_KINDS = {kind.value: kind for kind in EventKind}
+_TASK_INSTANCE_ORDER = attrgetter("task_id", "map_index")
 
 
 __all__ = ["SqlDagStore", "SqlEventLog", "SqlRunStore", "SqlStorage"]

@@ -5,13 +5,10 @@ and per-parameter type processing, which cost more than the database itself
 for thousands of small rows. Each table's insert (an upsert via ``ON
 CONFLICT``, which SQLite and PostgreSQL both speak) is rendered once per
 dialect; each record becomes a tuple through one small function per table;
-values are converted by per-dialect functions that bind exactly what the
-column types of ``models`` would, so reads through SQLAlchemy round-trip:
-
-* SQLite: times as UTC wall-clock text ``YYYY-MM-DD HH:MM:SS.ffffff`` (the
-  storage format of SQLAlchemy's SQLite ``DATETIME``), JSON as text.
-* PostgreSQL: aware datetimes (psycopg binds ``timestamptz``), JSON as text
-  cast to ``jsonb``; events are appended with ``COPY``, psycopg's fastest path.
+values are converted by the per-dialect functions of ``codec``, which bind
+exactly what the column types of ``models`` would, so reads through
+SQLAlchemy round-trip. On PostgreSQL events are appended with ``COPY``,
+psycopg's fastest path.
 
 Rows go through one ``executemany`` per table, in record order, so the last
 copy of a key in a batch wins (the first, for DAG versions). Event ids are
@@ -22,9 +19,8 @@ all; on PostgreSQL they are drawn from the sequence before the ``COPY``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Dialect, Table
@@ -39,6 +35,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.sql.codec import TimeConverter, codec_for
 from partita.storage.sql.engine import dumps_json
 from partita.storage.sql.errors import UnstorableValueError
 from partita.storage.sql.models import (
@@ -50,40 +47,6 @@ from partita.storage.sql.models import (
 )
 
 Row = tuple[Any, ...]
-TimeConverter = Callable[[datetime | None], Any]
-
-
-# --- values ----------------------------------------------------------------------------
-
-
-def _naive(value: datetime) -> UnstorableValueError:
-    return UnstorableValueError(
-        f"naive datetime {value.isoformat()} cannot be stored: partita stores "
-        f"timezone-aware times; use datetime.now(UTC) or attach a tzinfo"
-    )
-
-
-def sqlite_time(value: datetime | None) -> str | None:
-    """The text SQLAlchemy's SQLite ``DATETIME`` stores for ``value`` in UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise _naive(value)
-        value = value.astimezone(UTC)
-    # An aware UTC time always ends in "+00:00"; what precedes it is the stored format.
-    return value.isoformat(" ", "microseconds")[:-6]
-
-
-def postgres_time(value: datetime | None) -> datetime | None:
-    """``value`` itself (psycopg binds aware datetimes as ``timestamptz``); naive ones refused."""
-    if (
-        value is not None
-        and value.tzinfo is not UTC
-        and (value.tzinfo is None or value.utcoffset() is None)
-    ):
-        raise _naive(value)
-    return value
 
 
 # --- rows: one function per table, its columns in the order of the tuple ------------------
@@ -201,11 +164,9 @@ def render_insert(
     if missing or not set(columns) <= set(table.columns.keys()):
         raise AssertionError(f"the {table.name} row does not match its columns: {sorted(missing)}")
     quote = dialect.identifier_preparer.quote
-    if dialect.name == "postgresql":
-        json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
-        values = ["%s::jsonb" if name in json_columns else "%s" for name in columns]
-    else:
-        values = ["?"] * len(columns)
+    codec = codec_for(dialect)
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    values = [codec.json_placeholder if c in json_columns else codec.placeholder for c in columns]
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(values)})"
@@ -236,7 +197,7 @@ class BatchWriter:
 
     def __init__(self, dialect: Dialect) -> None:
         self.postgres = dialect.name == "postgresql"
-        self._time: TimeConverter = postgres_time if self.postgres else sqlite_time
+        self._time = codec_for(dialect).dump_time
         self._dag_versions = render_insert(
             dialect, dag_version_table, DAG_VERSION_COLUMNS, "nothing"
         )
@@ -257,13 +218,18 @@ class BatchWriter:
     def prepare(self, batch: WriteBatch) -> PreparedBatch:
         """Convert every record; raises ``UnstorableValueError`` before touching the database."""
         time = self._time
-        return PreparedBatch(
-            dag_versions=[_dag_version_row(v, time) for v in batch.dag_versions],
-            runs=[_run_row(r, time) for r in batch.runs],
-            task_instances=[_task_instance_row(t, time) for t in batch.task_instances],
-            events=[_event_row(e, time) for e in batch.events],
-            outputs=[_output_row(o, time) for o in batch.outputs],
-        )
+        try:
+            return PreparedBatch(
+                dag_versions=[_dag_version_row(v, time) for v in batch.dag_versions],
+                runs=[_run_row(r, time) for r in batch.runs],
+                task_instances=[_task_instance_row(t, time) for t in batch.task_instances],
+                events=[_event_row(e, time) for e in batch.events],
+                outputs=[_output_row(o, time) for o in batch.outputs],
+            )
+        except UnstorableValueError:
+            raise
+        except ValueError as exc:  # JSON that refers to itself: "Circular reference detected"
+            raise UnstorableValueError(f"a JSON value cannot be stored: {exc}") from exc
 
     def execute(self, connection: Connection, rows: PreparedBatch) -> Sequence[int]:
         """Execute the rows on ``connection`` (inside its transaction); return the event ids."""
@@ -303,4 +269,4 @@ class BatchWriter:
         return ids
 
 
-__all__ = ["BatchWriter", "PreparedBatch", "postgres_time", "render_insert", "sqlite_time"]
+__all__ = ["BatchWriter", "PreparedBatch", "render_insert"]
