@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cli_helpers import Invoke, run_id_of, table_rows
 
-DAG_FILE = '''
+DAG_FILE = """
 from partita import DAG, BranchPythonOperator, EmptyOperator, task
 
 with DAG("mapped_and_branch") as dag:
@@ -21,7 +21,7 @@ with DAG("mapped_and_branch") as dag:
         return x + 10
 
     add.expand(x=[1, 2, 3, 4])
-'''
+"""
 
 
 def _write(tmp_path: Path) -> Path:
