@@ -6,6 +6,12 @@ least 3), and reports the median with min and max of: the run's time
 measured inside the process, the whole process's wall time including
 imports, time per task instance, and peak RSS. Results go to stdout as
 Markdown and to ``bench/results/partita-<date>.json``.
+
+``python bench/run.py --peers`` runs the same workloads in Apache Airflow,
+Dagster and Prefect too (each in its own venv, made on first use by
+``bench/setup_peers.py``) and prints partita's ratio to each and the
+issue's targets with pass/fail; see ``docs/benchmarks.md`` for the method.
+Filters: ``--only W1 W3``, ``--frameworks airflow dagster``.
 """
 
 from __future__ import annotations
@@ -13,15 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import subprocess
+import re
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from measure import run_once, summarize
+
 HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs" / "benchmarks.md"
 DEFAULT_SET = [
     ("chain100", "memory"),
     ("chain100", "sqlite"),
@@ -38,40 +45,22 @@ DEFAULT_SET = [
     ("data50mb", "memory"),
     ("data50mb", "sqlite"),
 ]
+# The issue's workload names, for --only in partita-only mode too.
+W_ALIASES = {
+    "W1": {"chain100"},
+    "W2": {"fan500"},
+    "W3": {"map1k", "map1k_noop"},
+    "W4": {"data50mb"},
+    "W4L": {"data_list50mb"},
+    "W5": {"independent10k", "map100k_noop"},
+    "W5a": {"independent10k"},
+    "W5b": {"map100k_noop"},
+}
 
 
 def measure(name: str, store: str, timeout: float) -> dict[str, Any]:
-    """Run one workload once in a fresh interpreter."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "workloads.py"), name, store],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    data["process_s"] = wall
-    return data
-
-
-def summarize(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    ok = [s for s in samples if "error" not in s]
-    if not ok:
-        return {"error": samples[-1]["error"]}
-    runs = [s["run_s"] for s in ok]
-    n = ok[0]["instances"]
-    return {
-        "instances": n,
-        "run_s": {"median": statistics.median(runs), "min": min(runs), "max": max(runs)},
-        "process_s": statistics.median(s["process_s"] for s in ok),
-        "per_task_us": statistics.median(runs) / n * 1e6,
-        "peak_mb": max(s["peak_mb"] for s in ok),
-        "failures": len(samples) - len(ok),
-    }
+    """Run one partita workload once in a fresh interpreter."""
+    return run_once([sys.executable, str(HERE / "workloads.py"), name, store], timeout)
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -94,24 +83,24 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per workload (>= 3)")
-    parser.add_argument("--only", nargs="*", help="workload names to run (default: all)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
-    parser.add_argument("--peers", action="store_true", help="also run Airflow, Dagster, Prefect")
-    args = parser.parse_args()
-    if args.peers:
-        raise SystemExit("--peers is not built yet (issue 6); run without it")
-    repeat = max(args.repeat, 3)
-    chosen = [(n, s) for n, s in DEFAULT_SET if not args.only or n in args.only]
+def run_partita(only: list[str] | None, repeat: int, timeout: float) -> None:
+    from workloads import WORKLOADS
+
+    wanted: set[str] = set()
+    for name in only or []:
+        wanted |= W_ALIASES.get(name, {name})
+    unknown = sorted(wanted - set(WORKLOADS))
+    if unknown:
+        raise SystemExit(
+            f"--only: unknown workload(s) {', '.join(unknown)}; use {', '.join(WORKLOADS)}"
+        )
+    chosen = [(n, s) for n, s in DEFAULT_SET if not wanted or n in wanted]
+    listed = {n for n, _ in DEFAULT_SET}
+    chosen += [(n, s) for n in sorted(wanted - listed) for s in ("memory", "sqlite")]
     samples: dict[str, list[dict[str, Any]]] = {f"{n}/{s}": [] for n, s in chosen}
     for _ in range(repeat):  # interleave workloads so machine noise hits them alike
         for name, store in chosen:
-            try:
-                samples[f"{name}/{store}"].append(measure(name, store, args.timeout))
-            except subprocess.TimeoutExpired:
-                samples[f"{name}/{store}"].append({"error": f"timed out after {args.timeout}s"})
+            samples[f"{name}/{store}"].append(measure(name, store, timeout))
     results = {key: summarize(s) for key, s in samples.items()}
     stamp = datetime.now(UTC)
     print(
@@ -124,6 +113,86 @@ def main() -> None:
     out = out_dir / f"partita-{stamp:%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps({"date": stamp.isoformat(), "results": results}, indent=2))
     print(f"\nJSON: {out}")
+
+
+def write_docs(markdown: str) -> None:
+    """Replace the generated section of docs/benchmarks.md with the new report."""
+    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    text = DOCS.read_text() if DOCS.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    if start not in text or end not in text:
+        raise SystemExit(
+            f"{DOCS}: markers {start} / {end} not found; add them where the table goes"
+        )
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    DOCS.write_text(pattern.sub(lambda _: f"{start}\n{markdown}\n{end}", text))
+    print(f"updated {DOCS}", file=sys.stderr)
+
+
+def run_peers(args: argparse.Namespace, repeat: int) -> None:
+    import peer_bench
+
+    keys = peer_bench.WORKLOAD_KEYS
+    if args.only:
+        expanded = [k for o in args.only for k in (["W5a", "W5b"] if o == "W5" else [o])]
+        unknown = sorted(set(expanded) - set(keys))
+        if unknown:
+            raise SystemExit(
+                f"--only: unknown workload(s) {', '.join(unknown)}; use {', '.join(keys)}"
+            )
+        keys = [k for k in keys if k in expanded]
+    frameworks = set(args.frameworks or ["airflow", "dagster", "prefect"])
+    unknown = sorted(frameworks - {"airflow", "dagster", "prefect", "partita"})
+    if unknown:
+        raise SystemExit(f"--frameworks: unknown {', '.join(unknown)}; use airflow dagster prefect")
+    meta = peer_bench.main(keys, frameworks, repeat, args.scale_repeat, args.timeout)
+    print(meta["markdown"])
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = meta["date"]
+    out = out_dir / f"peers-{stamp:%Y%m%dT%H%M%S}.json"
+    meta["date"] = stamp.isoformat()
+    out.write_text(json.dumps(meta, indent=2, default=str))
+    print(f"\nJSON: {out}")
+    if args.docs:
+        write_docs(meta["markdown"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per workload (>= 3)")
+    parser.add_argument(
+        "--only", nargs="*", help="workloads: W1 W2 W3 W4 W4L W5a W5b (or partita workload names)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per run (default 300; Airflow W2-W4L: 2x)",
+    )
+    parser.add_argument("--peers", action="store_true", help="also run Airflow, Dagster, Prefect")
+    parser.add_argument(
+        "--frameworks", nargs="*", help="with --peers: which peers (airflow dagster prefect)"
+    )
+    parser.add_argument(
+        "--scale-repeat", type=int, default=1, help="with --peers: runs per peer on W5 (default 1)"
+    )
+    parser.add_argument(
+        "--docs", action="store_true", help="with --peers: update docs/benchmarks.md"
+    )
+    parser.add_argument("--wipe", action="store_true", help="delete the peers' venvs and scratch")
+    args = parser.parse_args()
+    repeat = max(args.repeat, 3)
+    if args.wipe:
+        from setup_peers import wipe
+
+        wipe()
+        if not args.peers:
+            return
+    if args.peers:
+        args.timeout = args.timeout or 300.0
+        run_peers(args, repeat)
+    else:
+        run_partita(args.only, repeat, args.timeout or 300.0)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 ``python bench/setup_peers.py`` installs pinned Apache Airflow, Dagster and
 Prefect from the package registry, each into its own venv under one scratch
 folder (``$PARTITA_BENCH_HOME``, default ``bench/.peers/``), and prepares each
-peer's home there (Airflow's SQLite database migrated once; Prefect's and
-Dagster's homes). ``--wipe`` deletes that whole folder first. ``bench/run.py
+peer's home there (Airflow's and Prefect's SQLite databases migrated once,
+to be copied fresh for every benchmark run; Dagster's home). ``--wipe`` deletes that whole folder first. ``bench/run.py
 --peers`` calls :func:`ensure` itself, so running this script is optional.
 
 Design decision: a venv counts as ready only when its ``.ready`` marker holds
@@ -80,7 +80,6 @@ def peer_env(peer: Peer) -> dict[str, str]:
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{peer.home / 'airflow.db'}",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(peer.home / "dags"),
-                "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
                 "SCARF_ANALYTICS": "false",
                 "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
             }
@@ -92,7 +91,6 @@ def peer_env(peer: Peer) -> dict[str, str]:
             {
                 "PREFECT_HOME": str(peer.home),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_LOGGING_LEVEL": "WARNING",
             }
         )
     return env
@@ -137,6 +135,11 @@ def _prepare_home(peer: Peer) -> None:
         _run([peer.venv / "bin" / "airflow", "db", "migrate"], env=peer_env(peer))
     elif peer.name == "dagster":
         (peer.home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    elif peer.name == "prefect":
+        _run(
+            [peer.venv / "bin" / "prefect", "server", "database", "upgrade", "-y"],
+            env=peer_env(peer),
+        )
 
 
 def ensure(peer: Peer) -> None:

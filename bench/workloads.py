@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from partita import DAG, EmptyOperator, PythonOperator, task
-from partita.executors.in_process import run_dag
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 from partita.storage.sql import SqlStorage
@@ -113,6 +112,29 @@ def data(stages: int = 5, megabytes: int = 50) -> DAG:
     return dag
 
 
+def data_list(stages: int = 5, megabytes: int = 50) -> DAG:
+    """W4 as a list: a chain passing a list of ints whose pointer array is ``megabytes`` MiB.
+
+    Airflow's XCom rejects bytes, so the peer comparison also runs W4 with
+    this list (6,553,600 ints for 50 MiB) in every framework.
+    """
+    items = megabytes * 1024 * 1024 // 8
+    with DAG("w4_data_list") as dag:
+
+        @task
+        def make() -> list[int]:
+            return list(range(items))
+
+        @task
+        def passthrough(blob: list[int]) -> list[int]:
+            return blob
+
+        value = make()
+        for _ in range(stages - 1):
+            value = passthrough(value)
+    return dag
+
+
 WORKLOADS: dict[str, tuple[Callable[[], DAG], int]] = {
     "chain100": (chain, 100),
     "fan500": (fan, 502),
@@ -122,6 +144,7 @@ WORKLOADS: dict[str, tuple[Callable[[], DAG], int]] = {
     "map1k_noop": (lambda: mapped_noop(1000), 1000),
     "map100k_noop": (mapped_noop, 100_000),
     "data50mb": (data, 5),
+    "data_list50mb": (data_list, 5),
 }
 
 
@@ -139,7 +162,7 @@ def main(name: str, store: str) -> None:
     with tempfile.TemporaryDirectory(prefix="partita-bench-") as scratch:
         storage = open_store(store, Path(scratch))
         start = time.perf_counter()
-        result = run_dag(dag, storage=storage)
+        result = dag.test(storage=storage)  # the in-process test run, as a user calls it
         seconds = time.perf_counter() - start
         storage.close()
     if not result.success:

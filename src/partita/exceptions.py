@@ -7,10 +7,14 @@
     ├── DagLoadError              a DAG file, module or folder cannot be loaded
     ├── DagNotFoundError          no DAG with that id in what was loaded
     ├── RunNotFoundError          no run with that id in the metadata database
-    ├── RunConfigError            run conf or params are invalid; raised before any task starts
-    │   └── ParamValidationError  a param's value breaks its rule (definitions/params.py)
+    ├── RunConfigError            run conf, params or config are invalid; raised before a run
+    │   ├── ParamValidationError  a param's value breaks its rule (definitions/params.py)
+    │   └── ResourceError         a resource is missing, misconfigured, or failed to open
+    ├── TypeCheckError            a task's input or output is not of its annotated type
+    ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
     ├── StorageError              the metadata database or an output store failed
+    │   └── ValueNotFoundError    an IO manager has nothing stored under that asset or output
     ├── TaskTimeoutError          a task ran past its execution_timeout
     ├── TemplateRenderError       a task's template failed to render (engine/templating.py)
     ├── BranchChoiceError         a branch chose a task it cannot follow (operators/branch.py)
@@ -65,12 +69,28 @@ class RunConfigError(PartitaError):
     """The run conf or the DAG's params are invalid for this run."""
 
 
+class ResourceError(RunConfigError):
+    """A resource a task needs is not provided, cannot be configured, or failed to open."""
+
+
+class TypeCheckError(PartitaError):
+    """A task's input or output is not of its annotated type (raised inside the task)."""
+
+
+class AssetNotMaterializedError(PartitaError):
+    """An asset needs an upstream asset whose value was never stored."""
+
+
 class ConfigurationError(PartitaError):
     """partita's own configuration (partita.yaml, environment variables) is invalid."""
 
 
 class StorageError(PartitaError):
     """The metadata database or an output store could not do what was asked."""
+
+
+class ValueNotFoundError(StorageError):
+    """An IO manager has no value stored under the asset or output asked for."""
 
 
 class TaskTimeoutError(PartitaError):
@@ -118,6 +138,7 @@ class RetryTask(TaskSignal):
 
 
 __all__ = [
+    "AssetNotMaterializedError",
     "ConfigurationError",
     "CycleError",
     "DagLoadError",
@@ -126,6 +147,7 @@ __all__ = [
     "DuplicateTaskError",
     "FailTask",
     "PartitaError",
+    "ResourceError",
     "RetryTask",
     "RunConfigError",
     "RunNotFoundError",
@@ -133,4 +155,6 @@ __all__ = [
     "StorageError",
     "TaskSignal",
     "TaskTimeoutError",
+    "TypeCheckError",
+    "ValueNotFoundError",
 ]

@@ -186,7 +186,8 @@ def test_rows_written_by_the_store_read_back_through_sqlalchemy(
     run = DagRunRecord("r1", "etl", "v1", RunState.RUNNING, conf={"k": [1]}, queued_at=SEOUL)
     ti = TaskInstanceRecord("r1", "t", 3, 1, 2, TaskState.RUNNING, "op", SEOUL, None, 1.5, "h")
     event = EventRecord("r1", EventKind.LOG, SEOUL, "t", 3, 1, {"lines": [["x", "INFO", "é"]]})
-    with SqlStorage(sql_url, tmp_path / "storage") as store:
+    store = SqlStorage(sql_url, tmp_path / "storage")
+    with store:
         store.write(WriteBatch(runs=[run], task_instances=[ti], events=[event]))
         with store.engine.connect() as connection:
             run_row = connection.execute(select(dag_run_table)).one()
@@ -207,7 +208,9 @@ def test_rows_written_by_the_store_read_back_through_sqlalchemy(
 def test_rows_written_through_sqlalchemy_read_back_through_the_store(
     sql_url: str, tmp_path: Path
 ) -> None:
-    with SqlStorage(sql_url, tmp_path / "storage") as store:
+    store = SqlStorage(sql_url, tmp_path / "storage")
+    with store:
+        store.write(WriteBatch(runs=[_run("r1")]))
         with store.engine.begin() as connection:
             connection.execute(
                 insert(task_instance_table),
@@ -263,7 +266,8 @@ def test_sqlite_stores_times_as_utc_text_in_sqlalchemys_format(
 ) -> None:
     on_the_hour = datetime(2024, 1, 1, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
     ti = TaskInstanceRecord("r1", "t", start_date=SEOUL, end_date=on_the_hour)
-    with SqlStorage(sqlite_url, tmp_path / "storage") as store:
+    store = SqlStorage(sqlite_url, tmp_path / "storage")
+    with store:
         store.write(WriteBatch(runs=[_run("r1")], task_instances=[ti]))
         with store.engine.connect() as connection:
             stored = connection.exec_driver_sql(

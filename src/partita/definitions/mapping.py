@@ -224,6 +224,7 @@ class MappedOperator(BaseOperator):
 def _shallow_copy(op: BaseOperator) -> BaseOperator:
     new = object.__new__(type(op))
     new.__dict__.update(op.__dict__)
+    new.__dict__.pop("_partita_no_templates", None)  # its field values are about to change
     return new
 
 

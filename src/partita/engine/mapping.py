@@ -169,6 +169,7 @@ class InstanceResolver:
         op = object.__new__(type(task))
         fields = op.__dict__
         fields.update(task.__dict__)
+        fields.pop("_partita_no_templates", None)  # its field values are about to change
         if "op_args" in fields:
             fields["op_args"] = [_deep(v, substitute) for v in fields["op_args"]]
             fields["op_kwargs"] = {k: _deep(v, substitute) for k, v in fields["op_kwargs"].items()}

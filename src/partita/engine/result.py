@@ -35,8 +35,21 @@ class RunResult:
     def __init__(self, storage: Storage, run_id: str) -> None:
         self._storage = storage
         self.run: DagRunRecord = storage.runs.get_run(run_id)
-        self.task_instances: list[TaskInstanceRecord] = storage.runs.get_task_instances(run_id)
-        self._by_key = {(ti.task_id, ti.map_index): ti for ti in self.task_instances}
+        self._tis: list[TaskInstanceRecord] | None = None
+        self._keyed: dict[tuple[str, int], TaskInstanceRecord] | None = None
+
+    @property
+    def task_instances(self) -> list[TaskInstanceRecord]:
+        """Every task instance of the run (read from the store on first use)."""
+        if self._tis is None:
+            self._tis = self._storage.runs.get_task_instances(self.run_id)
+        return self._tis
+
+    @property
+    def _by_key(self) -> dict[tuple[str, int], TaskInstanceRecord]:
+        if self._keyed is None:
+            self._keyed = {(ti.task_id, ti.map_index): ti for ti in self.task_instances}
+        return self._keyed
 
     @property
     def run_id(self) -> str:

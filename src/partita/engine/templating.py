@@ -144,10 +144,25 @@ def template_environment(dag: DAG | None, native: bool) -> TemplateEnvironment:
         return env
 
 
+_ABSENT: Any = object()
+#: Set on a task whose template fields hold no template, so later runs skip the scan.
+PLAIN_MARK = "_partita_no_templates"
+
+
 def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     """``task``, or a shallow copy of it with its template fields rendered for ``context``."""
-    if not task.template_fields:
+    if not task.template_fields or task.__dict__.get(PLAIN_MARK):
         return task
+    if not getattr(task, "render_template_as_native_obj", None) and not (
+        task.dag is not None and task.dag.render_template_as_native_obj
+    ):
+        exts = tuple(task.template_ext)
+        fields = task.template_fields
+        if not any(_may_hold_template(getattr(task, n, _ABSENT), exts) for n in fields):
+            # The common case: nothing to render, so no copy and no Jinja. Remember it on
+            # the task; a copy that changes field values (a mapped instance) drops the mark.
+            task.__dict__[PLAIN_MARK] = True
+            return task
     renderer = _Renderer(task, context)
     rendered: dict[str, Any] = {}
     for name in task.template_fields:
@@ -169,6 +184,23 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     for name, new in rendered.items():
         setattr(task_copy, name, new)
     return task_copy
+
+
+def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
+    """A quick scan: could rendering change this value? (False means certainly not.)"""
+    if isinstance(value, str):
+        return (
+            "{{" in value or "{%" in value or "{#" in value or (bool(exts) and value.endswith(exts))
+        )
+    if value is None or isinstance(value, (int, float, bool, bytes)):
+        return False
+    if value is _ABSENT:
+        return True  # let the full render report the missing attribute
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_may_hold_template(v, exts) for v in value)
+    if isinstance(value, dict):
+        return any(_may_hold_template(v, exts) for v in value.values())
+    return bool(getattr(value, "template_fields", None))
 
 
 def _where(task: BaseOperator) -> str:

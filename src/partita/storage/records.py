@@ -6,7 +6,8 @@ them freely, and a store copies what it needs. Times are timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -110,13 +111,16 @@ class DagVersionRecord:
     created_at: datetime | None = None
 
 
+_getters: dict[type, Any] = {}
+
+
 def clone(record: Any) -> Any:
-    """A shallow copy of a slotted record, several times faster than ``copy.copy``."""
+    """A shallow copy of a record (a dataclass), several times faster than ``copy.copy``."""
     cls = type(record)
-    new = object.__new__(cls)
-    for name in cls.__slots__:
-        object.__setattr__(new, name, getattr(record, name))
-    return new
+    getter = _getters.get(cls)
+    if getter is None:
+        getter = _getters[cls] = operator.attrgetter(*(f.name for f in fields(cls)))
+    return cls(*getter(record))
 
 
 @dataclass(slots=True)

@@ -48,13 +48,23 @@ def sqlite_time(value: datetime | None) -> str | None:
         if value.tzinfo is None or value.utcoffset() is None:
             raise _naive(value)
         value = value.astimezone(UTC)
-    # An aware UTC time always ends in "+00:00"; what precedes it is the stored format.
-    return value.isoformat(" ", "microseconds")[:-6]
+    # SQLAlchemy's format, verbatim; %-formatting is twice as fast as an f-string or
+    # isoformat (which also formats the offset) here.
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
 
 
 def load_sqlite_time(text: str | None) -> datetime | None:
     """The aware UTC datetime stored as ``text`` by ``sqlite_time`` (or SQLAlchemy)."""
-    return None if text is None else _from_text(text).replace(tzinfo=UTC)
+    # Parsing the offset is far cheaper than datetime.replace(tzinfo=UTC) afterwards.
+    return None if text is None else _from_text(text + "+00:00")
 
 
 def postgres_time(value: datetime | None) -> datetime | None:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError, StatementError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from partita.exceptions import StorageError
 from partita.storage.sql.engine import mask_url
@@ -50,10 +50,30 @@ def wrap_db_errors(url: URL, operation: str | Callable[[], str]) -> Iterator[Non
 
 
 @contextmanager
+def driver_errors(connection: Connection, statement: str) -> Iterator[None]:
+    """Wrap errors of DB-API calls made beside SQLAlchemy (a raw cursor, a ``COPY``).
+
+    They become the ``DBAPIError`` SQLAlchemy would have raised, so ``wrap_db_errors``
+    reports them like any other.
+    """
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+
+
+@contextmanager
 def connect(engine: Engine, operation: str | Callable[[], str]) -> Iterator[Connection]:
     """A connection of ``engine`` whose errors surface as ``StorageError`` naming ``operation``."""
     with wrap_db_errors(engine.url, operation), engine.connect() as connection:
         yield connection
 
 
-__all__ = ["UnstorableValueError", "connect", "describe_error", "wrap_db_errors"]
+__all__ = [
+    "UnstorableValueError",
+    "connect",
+    "describe_error",
+    "driver_errors",
+    "wrap_db_errors",
+]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Engine, Row, select
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError
@@ -36,7 +36,7 @@ from partita.storage.records import (
 )
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine
-from partita.storage.sql.errors import connect, wrap_db_errors
+from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
 from partita.storage.sql.migrate import ensure_schema
 from partita.storage.sql.models import (
     dag_run_table,
@@ -90,7 +90,7 @@ class SqlRunStore(RunStore):
         # A mapped run has as many rows as instances: driver rows, converted by hand.
         load_time, states = self._codec.load_time, _TASK_STATES
         with connect(self._engine, f"read the task instances of run {run_id!r}") as connection:
-            rows = connection.exec_driver_sql(self._select_task_instances, (run_id,)).all()
+            rows = _driver_rows(connection, self._select_task_instances, (run_id,))
         records = [
             TaskInstanceRecord(
                 run, task, index, tries, max_tries, states.get(state) or TaskState(state),
@@ -145,7 +145,7 @@ class SqlEventLog(EventLog):
         load_time = cast(Callable[[Any], datetime], self._codec.load_time)
         load_json, event_kinds = self._codec.load_json, _KINDS
         with connect(self._engine, f"read the events of run {run_id!r}") as connection:
-            rows = connection.exec_driver_sql(" ".join(sql), tuple(params)).all()
+            rows = _driver_rows(connection, " ".join(sql), tuple(params))
         return [
             EventRecord(
                 run, event_kinds.get(kind) or EventKind(kind), load_time(timestamp), task, index,
@@ -262,6 +262,17 @@ def _run_record(row: Row[Any]) -> DagRunRecord:
         hostname=row.hostname,
         pid=row.pid,
     )
+
+
+def _driver_rows(connection: Connection, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+    """The rows of a query as the driver returns them: tuples, no SQLAlchemy ``Row``s."""
+    cursor = connection.connection.cursor()
+    try:
+        with driver_errors(connection, sql):
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 _TASK_STATES = {state.value: state for state in TaskState}

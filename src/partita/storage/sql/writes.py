@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import JSON, Dialect, Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from partita.storage.records import (
     DagRunRecord,
@@ -37,7 +36,7 @@ from partita.storage.records import (
 )
 from partita.storage.sql.codec import TimeConverter, codec_for
 from partita.storage.sql.engine import dumps_json
-from partita.storage.sql.errors import UnstorableValueError
+from partita.storage.sql.errors import UnstorableValueError, driver_errors
 from partita.storage.sql.models import (
     dag_run_table,
     dag_version_table,
@@ -257,15 +256,14 @@ class BatchWriter:
         ids = list(connection.exec_driver_sql(self._next_event_ids, (count,)).scalars())
         driver_connection = connection.connection.driver_connection
         assert driver_connection is not None
-        try:
-            with driver_connection.cursor() as cursor, cursor.copy(self._copy_events) as copy:
-                write_row = copy.write_row
-                for event_id, row in zip(ids, events, strict=True):
-                    write_row((event_id, *row))
-        except connection.dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(
-                self._copy_events, None, exc, connection.dialect.loaded_dbapi.Error
-            ) from exc
+        with (
+            driver_errors(connection, self._copy_events),
+            driver_connection.cursor() as cursor,
+            cursor.copy(self._copy_events) as copy,
+        ):
+            write_row = copy.write_row
+            for event_id, row in zip(ids, events, strict=True):
+                write_row((event_id, *row))
         return ids
 
 
