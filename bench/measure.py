@@ -15,6 +15,7 @@ run's result instead of the run being dropped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -88,10 +89,8 @@ def run_once(
         done.set()
         if sample_memory:
             sampler.join()
-        try:  # helpers a run left behind (its own process group) go with it
+        with contextlib.suppress(ProcessLookupError):  # helpers it left behind go too
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         return {"error": f"exit {proc.returncode}: {_last_error(stderr, stdout)}"}

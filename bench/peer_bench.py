@@ -82,8 +82,9 @@ def _peer_argv(framework: str, *extra: str, only: set[str] | None = None) -> Cal
     def build(w: Workload) -> list[str] | None:
         if only is not None and w.key not in only:
             return None
-        arg = w.key + ("-annotated" if "annotated" in extra else "")
-        flags = [e for e in extra if e != "annotated"]
+        suffixes = [e for e in extra if not e.startswith("--")]
+        arg = "-".join([w.key, *suffixes])
+        flags = [e for e in extra if e.startswith("--")]
         script = HERE / "peers" / f"{framework}_bench.py"
         return [str(PEERS[framework].python), str(script), arg, *flags]
 
@@ -118,9 +119,15 @@ VARIANTS: list[Variant] = [
         "an untimed warm-up flow started the temporary API server first",
     ),
     Variant(
+        "Prefect, list wrapped in quote()",
+        "prefect",
+        _peer_argv("prefect", "quoted", "--warm", only={"W4L"}),
+        "quote() is Prefect's documented way to stop it visiting every element",
+    ),
+    Variant(
         "Prefect flow call (incl. temporary server start)",
         "prefect",
-        _peer_argv("prefect", only={"W1", "W2", "W3", "W4", "W4L"}),
+        _peer_argv("prefect", only={"W1"}),
         "the timed call is the process's first flow call, which starts the server",
     ),
 ]
@@ -198,7 +205,12 @@ def _scale_skip(
 
 
 def run_matrix(
-    keys: list[str], frameworks: set[str], repeat: int, scale_repeat: int, base_limit: float
+    keys: list[str],
+    frameworks: set[str],
+    repeat: int,
+    scale_repeat: int,
+    base_limit: float,
+    slow: float,
 ) -> dict[str, dict[str, Any]]:
     chosen = [w for w in WORKLOADS if w.key in keys]
     variants = [v for v in VARIANTS if v.framework in frameworks]
@@ -232,6 +244,8 @@ def run_matrix(
                     done = samples[key]
                     if any(s.get("timed_out") for s in done):
                         continue  # one time-out is the answer; do not spend the limit again
+                    if v.framework != "partita" and any(s.get("run_s", 0) > slow for s in done):
+                        continue  # a peer run over `slow` seconds is measured once
                     if w.scale_from and v.framework != "partita" and len(done) >= scale_repeat:
                         continue
                     argv = v.argv(w)
@@ -250,7 +264,9 @@ def run_matrix(
         for key, s in samples.items():
             results[key] = summarize(s)
             if any(x.get("timed_out") for x in s):
-                results[key]["timed_out"] = True
+                results[key]["timed_out"] = next(x["error"] for x in s if x.get("timed_out"))
+            if len(s) < repeat and any(x.get("run_s", 0) > slow for x in s):
+                results[key]["not_repeated"] = f"over {slow:.0f} s: not repeated"
         for key, reason in skips.items():
             results[key] = {"skipped": reason}
     return results
@@ -300,21 +316,26 @@ def workload_table(w: Workload, results: dict[str, dict[str, Any]]) -> str:
             lines.append(f"| {v.label} | 0 | {r['skipped']} | | | | |")
             continue
         if "per_task_ms" not in r:
-            lines.append(f"| {v.label} | 0 | **failed**: {r['error']} | | | | |")
+            what = "**timed out**" if r.get("timed_out") else "**failed**"
+            lines.append(f"| {v.label} | 0 | {what}: {r['error']} | | | | |")
             continue
         run = r["run_s"]
         runs = f"{r['runs']}" + (f" (+{r['failures']} failed)" if r["failures"] else "")
         if r.get("timed_out"):
-            runs += " (+1 timed out)"
+            runs += f" (+1 {r['timed_out']})"
+        if r.get("not_repeated"):
+            runs += f" ({r['not_repeated']})"
         ratio = ""
         if v.framework != "partita":
             parts = [_ratio(r, mem), _ratio(r, sql)]
             ratio = " / ".join(
-                f"{p:,.0f}×" if p and p >= 10 else (f"{p:.2f}×" if p else "–") for p in parts
+                f"{p:,.0f}x" if p and p >= 10 else (f"{p:.2f}x" if p else "-") for p in parts
             )
-        extra = f" (server start {r['server_s']:.1f} s, untimed)" if "server_s" in r else ""
+        label = v.label
+        if "server_s" in r:
+            label = label.replace(")", f"; warm-up incl. server start {r['server_s']:.1f} s)")
         lines.append(
-            f"| {v.label}{extra} | {runs} | {run['median']:.4g} [{run['min']:.4g}-{run['max']:.4g}] "
+            f"| {label} | {runs} | {run['median']:.4g} [{run['min']:.4g}-{run['max']:.4g}] "
             f"| {r['process_s']:.2f} | {_fmt_ms(r['per_task_ms'])} | {r['peak_mb']:.0f} | {ratio} |"
         )
     return "\n".join(lines)
@@ -358,17 +379,18 @@ def targets_table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         need = row["needed"]
         what = (
-            f"{row['workload']}: ≥ {need:.0f}× faster per task"
+            f"{row['workload']}: ≥ {need:.0f}x faster per task"
             if need > 1
             else f"{row['workload']}: no slower than the fastest peer"
         )
         if "ratio" not in row:
             lines.append(f"| {what} | | | | | | {row['result']} |")
             continue
-        sqlite = f"{row['ratio_sqlite']:,.1f}×" if row.get("ratio_sqlite") else "–"
+        sqlite = f"{row['ratio_sqlite']:,.1f}x" if row.get("ratio_sqlite") else "-"
         lines.append(
             f"| {what} | {row['fastest_peer']} | {_fmt_ms(row['peer_ms'])} "
-            f"| {_fmt_ms(row['partita_ms'])} | {row['ratio']:,.1f}× | {sqlite} | **{row['result']}** |"
+            f"| {_fmt_ms(row['partita_ms'])} | {row['ratio']:,.1f}x | {sqlite} "
+            f"| **{row['result']}** |"
         )
     return "\n".join(lines)
 
@@ -379,7 +401,8 @@ def report(meta: dict[str, Any], results: dict[str, dict[str, Any]], keys: list[
     head = [
         f"Run {meta['date']:%Y-%m-%d %H:%M} UTC on {meta['machine']} (Python "
         f"{meta['python']}); partita {v.get('partita')}; {peers or 'no peers'}. "
-        f"{meta['repeat']} repetitions per cell (W5 peers: {meta['scale_repeat']}), "
+        f"{meta['repeat']} repetitions per cell (W5 peers: {meta['scale_repeat']}; a peer run "
+        f"over {meta['slow']:.0f} s is not repeated), "
         f"base time limit {meta['limit']:.0f} s per run; load average "
         f"{meta['load_start']} at start, {meta['load_end']} at end.",
         "",
@@ -395,7 +418,12 @@ def report(meta: dict[str, Any], results: dict[str, dict[str, Any]], keys: list[
 
 
 def main(
-    keys: list[str], frameworks: set[str], repeat: int, scale_repeat: int, limit: float
+    keys: list[str],
+    frameworks: set[str],
+    repeat: int,
+    scale_repeat: int,
+    limit: float,
+    slow: float,
 ) -> dict[str, Any]:
     frameworks = frameworks | {"partita"}
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -406,11 +434,12 @@ def main(
         "repeat": repeat,
         "scale_repeat": scale_repeat,
         "limit": limit,
+        "slow": slow,
         "load_start": load_start,
         "bench_home": str(HOME),
     }
     print(f"peers home: {HOME}", file=sys.stderr)
-    results = run_matrix(keys, frameworks, repeat, scale_repeat, limit)
+    results = run_matrix(keys, frameworks, repeat, scale_repeat, limit, slow)
     meta["versions"] = versions(frameworks)
     meta["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     meta["targets"] = targets(results, keys)

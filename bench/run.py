@@ -144,7 +144,7 @@ def run_peers(args: argparse.Namespace, repeat: int) -> None:
     unknown = sorted(frameworks - {"airflow", "dagster", "prefect", "partita"})
     if unknown:
         raise SystemExit(f"--frameworks: unknown {', '.join(unknown)}; use airflow dagster prefect")
-    meta = peer_bench.main(keys, frameworks, repeat, args.scale_repeat, args.timeout)
+    meta = peer_bench.main(keys, frameworks, repeat, args.scale_repeat, args.timeout, args.slow)
     print(meta["markdown"])
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
@@ -175,6 +175,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--scale-repeat", type=int, default=1, help="with --peers: runs per peer on W5 (default 1)"
+    )
+    parser.add_argument(
+        "--slow",
+        type=float,
+        default=60.0,
+        help="with --peers: a peer run longer than this many seconds is not repeated",
     )
     parser.add_argument(
         "--docs", action="store_true", help="with --peers: update docs/benchmarks.md"

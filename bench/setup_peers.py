@@ -4,8 +4,9 @@
 Prefect from the package registry, each into its own venv under one scratch
 folder (``$PARTITA_BENCH_HOME``, default ``bench/.peers/``), and prepares each
 peer's home there (Airflow's and Prefect's SQLite databases migrated once,
-to be copied fresh for every benchmark run; Dagster's home). ``--wipe`` deletes that whole folder first. ``bench/run.py
---peers`` calls :func:`ensure` itself, so running this script is optional.
+to be copied fresh for every benchmark run; Dagster's home). ``--wipe``
+deletes that whole folder first. ``bench/run.py --peers`` calls
+:func:`ensure` itself, so running this script is optional.
 
 Design decision: a venv counts as ready only when its ``.ready`` marker holds
 the exact pin it was built with, so a changed pin rebuilds it and an

@@ -2,17 +2,36 @@
 
 The public API of the package is what this module exports (pinned by
 ``tests/test_public_api.py``). Importing it also installs the in-process
-runner behind ``DAG.test()``, which keeps the definitions layer free of
-engine imports.
+runner behind ``DAG.test()`` and the task of an asset in asset jobs
+(``operators/asset.py``), which keeps the definitions layer free of engine
+and operator imports.
 """
 
+from partita.definitions.asset import (
+    AssetIn,
+    AssetOut,
+    AssetsDefinition,
+    MaterializeResult,
+    Output,
+    asset,
+    multi_asset,
+)
+from partita.definitions.asset_job import define_asset_job
+from partita.definitions.asset_key import AssetKey
+from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.baseoperator import BaseOperator
+from partita.definitions.config import Config, ConfigMapping, RunConfig, config_mapping
 from partita.definitions.context import Context, get_current_context
 from partita.definitions.dag import DAG, dag, set_test_runner
+from partita.definitions.definitions import Definitions
 from partita.definitions.dependencies import chain, cross_downstream
+from partita.definitions.io_manager import InputContext, IOManager, OutputContext
+from partita.definitions.metadata import MetadataValue
 from partita.definitions.params import Param
+from partita.definitions.resources import ConfigurableResource, EnvVar, Resource, ResourceParam
 from partita.definitions.states import RunState, TaskState, TriggerRule
 from partita.definitions.taskgroup import TaskGroup, task_group
+from partita.definitions.types import PartitaType
 from partita.definitions.xcom_arg import XComArg
 from partita.engine.result import RunResult
 from partita.exceptions import (
@@ -22,12 +41,15 @@ from partita.exceptions import (
     SkipTask,
 )
 from partita.executors.in_process import run_dag, test_runner
+from partita.executors.materialize import materialize
+from partita.operators.asset import AssetOperator
 from partita.operators.bash import BashOperator
 from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
 from partita.operators.empty import DummyOperator, EmptyOperator
 from partita.operators.latest_only import LatestOnlyOperator
 from partita.operators.python import PythonOperator
 from partita.operators.taskflow import task
+from partita.storage.io_managers import FilesystemIOManager, InMemoryIOManager
 
 set_test_runner(test_runner)
 
@@ -35,19 +57,42 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DAG",
+    "AssetIn",
+    "AssetKey",
+    "AssetOperator",
+    "AssetOut",
+    "AssetSelection",
+    "AssetsDefinition",
     "BaseBranchOperator",
     "BaseOperator",
     "BashOperator",
     "BranchPythonOperator",
+    "Config",
+    "ConfigMapping",
+    "ConfigurableResource",
     "Context",
+    "Definitions",
     "DummyOperator",
     "EmptyOperator",
+    "EnvVar",
     "FailTask",
+    "FilesystemIOManager",
+    "IOManager",
+    "InMemoryIOManager",
+    "InputContext",
     "LatestOnlyOperator",
+    "MaterializeResult",
+    "MetadataValue",
+    "Output",
+    "OutputContext",
     "Param",
     "PartitaError",
+    "PartitaType",
     "PythonOperator",
+    "Resource",
+    "ResourceParam",
     "RetryTask",
+    "RunConfig",
     "RunResult",
     "RunState",
     "ShortCircuitOperator",
@@ -56,10 +101,15 @@ __all__ = [
     "TaskState",
     "TriggerRule",
     "XComArg",
+    "asset",
     "chain",
+    "config_mapping",
     "cross_downstream",
     "dag",
+    "define_asset_job",
     "get_current_context",
+    "materialize",
+    "multi_asset",
     "run_dag",
     "task",
     "task_group",

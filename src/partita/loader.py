@@ -8,8 +8,12 @@ of ``LoadResult.errors`` keyed by the file, and every other file still loads.
 DAGs are collected while the file imports (``authoring.collect_dags``), so a
 DAG built in a factory and never bound to a global is found too.
 
-``extract_dags`` is the one place that decides which DAGs a module defines;
-a module-level ``Definitions`` object will be read there.
+``extract_definitions`` is the one place that decides what a module
+defines: when it has a module-level ``Definitions`` (a code location, usually
+``defs``), exactly the DAGs and asset jobs that object holds; otherwise its
+DAGs, plus, when it defines ``@asset``s or ``define_asset_job``s at module
+level, an implicit ``Definitions`` of those (so a plain file of assets works
+with ``partita assets ...``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
 
 from partita.definitions import authoring
+from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_job import UnresolvedAssetJob
 from partita.definitions.dag import DAG, DagFactory
+from partita.definitions.definitions import Definitions
 from partita.exceptions import DagLoadError, DagNotFoundError, DefinitionError
 
 DEFAULT_IMPORT_TIMEOUT = 30.0
@@ -47,11 +54,26 @@ class LoadResult:
     ``errors`` maps a file path (or module name) to a message whose first line
     is a one-line summary; the lines after it, if any, are the traceback.
     ``sources`` maps each DAG id to the file or module it was loaded from.
+    ``definitions`` maps a source to its ``Definitions`` (when it has assets or one).
     """
 
     dags: dict[str, DAG] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, Definitions] = field(default_factory=dict)
+
+    def merged_definitions(self, target: str) -> Definitions:
+        """Everything loaded, as one ``Definitions`` (assets of every file together)."""
+        found = list(self.definitions.values())
+        if not any(d.assets for d in found):
+            message = f"no assets in {target!r}: define @asset functions (or a Definitions)"
+            if self.errors:
+                message += (
+                    f"; {len(self.errors)} file(s) failed to import: run "
+                    f"'partita dags list {target}' to see the errors"
+                )
+            raise DagLoadError(message)
+        return found[0] if len(found) == 1 else Definitions.merge(*found)
 
     def add_error(self, source: str, message: str) -> None:
         previous = self.errors.get(source)
@@ -95,6 +117,19 @@ def load_dags(
     return result
 
 
+def load_definitions(
+    path_or_module: str | os.PathLike[str],
+    *,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+) -> tuple[Definitions, LoadResult]:
+    """The assets (and the rest) of ``path_or_module`` as one ``Definitions``, with the load result.
+
+    Raises ``DagLoadError`` when nothing loaded defines an asset.
+    """
+    result = load_dags(path_or_module, import_timeout=import_timeout)
+    return result.merged_definitions(os.fspath(path_or_module)), result
+
+
 def get_dag(
     path_or_module: str | os.PathLike[str],
     dag_id: str,
@@ -129,6 +164,29 @@ def module_name_for(path: Path) -> str:
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     stem = re.sub(r"\W", "_", path.stem)
     return f"{MODULE_PREFIX}{digest}_{stem}"
+
+
+def extract_definitions(
+    module: ModuleType, created: list[DAG]
+) -> tuple[list[DAG], Definitions | None]:
+    """The DAGs ``module`` defines and its ``Definitions`` (explicit, implicit, or None)."""
+    namespace = vars(module)
+    explicit = [v for v in namespace.values() if isinstance(v, Definitions)]
+    if len({id(d) for d in explicit}) > 1:
+        names = [k for k, v in namespace.items() if isinstance(v, Definitions)]
+        raise DefinitionError(
+            f"the module defines {len(names)} Definitions objects ({', '.join(names)}); a code "
+            "location has one: merge them with Definitions.merge(...)"
+        )
+    if explicit:
+        return explicit[0].dags, explicit[0]
+    dags = extract_dags(module, created)
+    assets = [v for v in namespace.values() if isinstance(v, AssetsDefinition)]
+    jobs = [v for v in namespace.values() if isinstance(v, UnresolvedAssetJob)]
+    if not assets and not jobs:
+        return dags, None
+    implicit = Definitions(assets=assets, jobs=jobs, fileloc=getattr(module, "__file__", None))
+    return dags + implicit.dags, implicit
 
 
 def extract_dags(module: ModuleType, created: list[DAG]) -> list[DAG]:
@@ -176,12 +234,14 @@ def _load_file(
     search = [str(path.parent)] + ([str(extra_path)] if extra_path is not None else [])
     try:
         _make_importable(search)
-        dags = _import_dags(execute, timeout)
+        dags, definitions = _import_dags(execute, timeout)
     except _ImportFailed as failed:
         sys.modules.pop(name, None)
         result.add_error(source, _format_error(failed.error, path, timeout))
         return
     _add_dags(dags, source, result)
+    if definitions is not None:
+        result.definitions[source] = definitions
 
 
 def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
@@ -203,13 +263,15 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
     if found is None:
         raise DagLoadError(f"no such file, folder or module: {name!r}")
     try:
-        dags = _import_dags(execute, timeout)
+        dags, definitions = _import_dags(execute, timeout)
     except _ImportFailed as failed:
         sys.modules.pop(name, None)
         origin = Path(found.origin) if found.origin else None
         result.add_error(name, _format_error(failed.error, origin, timeout))
         return
     _add_dags(dags, name, result)
+    if definitions is not None:
+        result.definitions[name] = definitions
 
 
 class _ImportFailed(Exception):
@@ -218,17 +280,19 @@ class _ImportFailed(Exception):
         self.error = error
 
 
-def _import_dags(execute: Callable[[], ModuleType], timeout: float | None) -> list[DAG]:
-    """Run ``execute`` under a time limit; return the module's DAGs, each validated."""
+def _import_dags(
+    execute: Callable[[], ModuleType], timeout: float | None
+) -> tuple[list[DAG], Definitions | None]:
+    """Run ``execute`` under a time limit; return the module's DAGs (validated), Definitions."""
     try:
         with authoring.collect_dags() as created, _time_limit(timeout):
             module = execute()
-            dags = extract_dags(module, created)
+            dags, definitions = extract_definitions(module, created)
         for dag in dags:
             dag.validate()
     except (Exception, SystemExit, ImportTimeout) as exc:
         raise _ImportFailed(exc) from None
-    return dags
+    return dags, definitions
 
 
 def _add_dags(dags: list[DAG], source: str, result: LoadResult) -> None:
@@ -376,7 +440,9 @@ __all__ = [
     "LoadResult",
     "dag_files",
     "extract_dags",
+    "extract_definitions",
     "get_dag",
     "load_dags",
+    "load_definitions",
     "module_name_for",
 ]

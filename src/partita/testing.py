@@ -25,10 +25,12 @@ from partita.definitions import authoring
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
+from partita.definitions.resources import ResourcesView
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY, XComArg
 from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
 from partita.engine.result import RunResult
+from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import (
     RuntimeTaskInstance,
     TaskLogger,
@@ -51,9 +53,10 @@ def run_dag(
     dag: DAG,
     conf: Mapping[str, Any] | None = None,
     logical_date: datetime | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run ``dag`` in this process with an ephemeral in-memory store (``dag.test()``)."""
-    result: RunResult = dag.test(run_conf=conf, logical_date=logical_date)
+    result: RunResult = dag.test(run_conf=conf, logical_date=logical_date, resources=resources)
     return result
 
 
@@ -191,12 +194,14 @@ def _run_info(
         start, end = data_interval(dag, ld)
         # ``params`` stand for the DAG's defaults in this run; the conf beats them.
         run_params = resolve_params(dag, {**(params or {}), **run_conf})
+        task_config = resolve_run_config(dag, run_conf).tasks
     else:
         if conf is not None and not isinstance(conf, Mapping):
             raise PartitaError(f"conf must be a dict, got {type(conf).__name__}")
         run_conf = dict(conf or {})
         start = end = ld
         run_params = {**(params or {}), **run_conf}
+        task_config = {}
     return RunInfo(
         run_id=new_run_id("test", ld),
         dag_id=dag.dag_id if dag is not None else NO_DAG_ID,
@@ -207,6 +212,7 @@ def _run_info(
         conf=run_conf,
         params=run_params,
         dag_fileloc=dag.fileloc if dag is not None else None,
+        task_config=task_config,
     )
 
 
@@ -218,6 +224,7 @@ def run_task(
     upstream_outputs: Mapping[Any, Any] | None = None,
     params: Mapping[str, Any] | None = None,
     try_number: int = 1,
+    resources: Mapping[str, Any] | None = None,
 ) -> TaskRunResult:
     """Run one try of one task, with its upstream outputs given instead of computed.
 
@@ -227,6 +234,8 @@ def run_task(
     ``params`` are taken as the DAG's param values for this run; a task's own
     params and the run ``conf`` override them, as in a real run.
     A task with retries left that fails ends ``up_for_retry``, as its try would.
+    ``resources`` are given to the task as they are (context managers are not
+    entered); its config comes from ``conf`` as in a real run.
     """
     operator = _resolve_task(task)
     dag = operator.dag
@@ -234,7 +243,8 @@ def run_task(
     outputs = GivenOutputs(run.run_id, dag, upstream_outputs)
     install_log_routing()
     work = TaskWork(operator.task_id, -1, try_number)
-    outcome = run_task_instance(operator, work, run, run_context(run, dag), outputs)
+    view = ResourcesView(resources) if resources is not None else None
+    outcome = run_task_instance(operator, work, run, run_context(run, dag, view), outputs)
     return TaskRunResult(
         task_id=operator.task_id,
         state=outcome.state,

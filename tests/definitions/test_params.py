@@ -156,7 +156,7 @@ def test_params_in_templates_and_dag_function_params() -> None:
     @dag(params={"n": Param(2, type="integer")})
     def doubled(factor: int = 3) -> None:
         @task
-        def compute(n: int, factor: int) -> int:
+        def compute(n: str, factor: int) -> str:  # a rendered template is a string
             return n * factor
 
         compute("{{ params.n }}", factor)

@@ -181,6 +181,23 @@ def test_the_last_copy_of_a_task_instance_in_a_batch_wins(storage: Storage) -> N
     assert storage.runs.get_task_instances("r1") == [running]
 
 
+def test_the_last_copy_wins_across_a_large_batch(storage: Storage) -> None:
+    # Large enough that SQL stores split the rows over several statements.
+    tis: list[TaskInstanceRecord] = []
+    for try_number in (1, 2, 3):
+        tis.extend(
+            TaskInstanceRecord("r1", "t", index, try_number, state=TaskState.RUNNING)
+            for index in range(250)
+        )
+    tis[-1] = TaskInstanceRecord("r1", "t", 249, 4, state=TaskState.SUCCESS)
+    storage.write(WriteBatch(runs=[make_run("r1")], task_instances=tis))
+
+    got = storage.runs.get_task_instances("r1")
+    assert [ti.map_index for ti in got] == list(range(250))
+    assert [ti.try_number for ti in got] == [3] * 249 + [4]
+    assert got[-1].state is TaskState.SUCCESS
+
+
 # --- events ----------------------------------------------------------------------------
 
 

@@ -22,13 +22,21 @@ from partita.storage.sql.migrate import (
 )
 from partita.storage.sql.models import Base
 
-TABLES = {"dag_version", "dag_run", "task_instance", "event_log", "task_output"}
+TABLES = {
+    "dag_version",
+    "dag_run",
+    "task_instance",
+    "event_log",
+    "task_output",
+    "asset_materialization",
+}
 
 
 def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
     assert set(Base.metadata.tables) == TABLES
 
 

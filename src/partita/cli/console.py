@@ -119,12 +119,7 @@ def task_table(
     ``expand_mapped`` asks for a row per instance.
     """
     notes = notes or {}
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("task", overflow="fold")
-    table.add_column("state")
-    table.add_column("try", justify="right")
-    table.add_column("duration", justify="right")
-    table.add_column("note", overflow="fold")
+    rows: list[tuple[Text, Text, str, str, Text]] = []
     ordered = in_run_order(tis)
     mapped: dict[str, list[TaskInstanceRecord]] = {}
     for ti in ordered:
@@ -135,15 +130,27 @@ def task_table(
         if ti.task_id in mapped:
             if ti.task_id not in shown:
                 shown.add(ti.task_id)
-                table.add_row(*_mapped_row(ti.task_id, mapped[ti.task_id], notes))
+                rows.append(_mapped_row(ti.task_id, mapped[ti.task_id], notes))
             continue
-        table.add_row(
-            Text(ti_label(ti)),
-            state_text(ti.state),
-            str(ti.try_number) if ti.try_number else "-",
-            format_duration(ti.duration),
-            Text(notes.get(ti.task_id, "")),
+        rows.append(
+            (
+                Text(ti_label(ti)),
+                state_text(ti.state),
+                str(ti.try_number) if ti.try_number else "-",
+                format_duration(ti.duration),
+                Text(notes.get(ti.task_id, "")),
+            )
         )
+    with_notes = any(row[4].plain for row in rows)
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("task", overflow="fold")
+    table.add_column("state")
+    table.add_column("try", justify="right")
+    table.add_column("duration", justify="right")
+    if with_notes:
+        table.add_column("note", overflow="fold")
+    for row in rows:
+        table.add_row(*(row if with_notes else row[:4]))
     return table
 
 

@@ -32,6 +32,7 @@ EXIT_INTERRUPTED = 130
 #: Subcommand -> "module:attribute". A command's module is imported only when it runs, so
 #: ``partita dags list`` does not pay for SQLAlchemy and Alembic (about a second).
 SUBCOMMANDS = {
+    "assets": "partita.cli.assets:assets",
     "dags": "partita.cli.dags:dags",
     "db": "partita.cli.db:db",
     "logs": "partita.cli.runs:logs",
@@ -136,10 +137,11 @@ def _print_error(message: str) -> None:
 )
 @click.pass_obj
 def cli(state: CliState, debug: bool) -> None:
-    """partita: run and inspect workflows (DAGs of tasks).
+    """partita: run and inspect workflows (DAGs of tasks) and data assets.
 
-    DAGs are loaded from a .py file, a folder of them, or a dotted module
-    name. Runs are recorded in the metadata database named by the settings
+    DAGs and assets are loaded from a .py file, a folder of them, or a dotted
+    module name (its module-level Definitions, if it has one). Runs are
+    recorded in the metadata database named by the settings
     ($PARTITA_HOME/partita.db by default; PARTITA_DATABASE_URL for PostgreSQL).
     """
     state.debug = debug

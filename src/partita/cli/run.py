@@ -40,6 +40,7 @@ from partita.cli.console import (
 )
 from partita.cli.params import ISO_DATETIME, JSON_OBJECT
 from partita.cli.store import metadata_store
+from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
 from partita.engine.result import RunResult
 from partita.executors.in_process import run_dag
@@ -140,7 +141,13 @@ def run(
     Prints the run id and a table of its tasks. Exits 0 when the run succeeds
     and 1 when it fails.
     """
-    dag = get_dag(path, dag_id)
+    run_and_report(ctx, get_dag(path, dag_id), conf, logical_date)
+
+
+def run_and_report(
+    ctx: click.Context, dag: DAG, conf: dict[str, Any] | None, logical_date: datetime | None
+) -> None:
+    """Run ``dag`` recorded in the metadata DB (with a progress bar), print it; exit 1 if failed."""
     out, err = make_console(), make_console(stderr=True)
     display = ProgressDisplay(err)
     with metadata_store() as storage, _sigterm_interrupts() as signals:
@@ -187,6 +194,15 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
             line = Text(f"{ti_label(ti)}: ", style="bold red")
             line.append(str(events[-1].payload.get("error", "")))
             console.print(line)
+    materializations = result.materializations
+    if materializations:
+        console.print(Text("Materialized:", style="bold"))
+        for m in materializations:
+            line = Text(f"  {m.asset_key.to_user_string()}", style="green")
+            line.append(f"  data version {m.data_version or '-'}")
+            if m.location:
+                line.append(f"  at {m.location}", style="dim")
+            console.print(line)
     if failed:
         first = failed[0]
         console.print(
@@ -198,4 +214,4 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
         )
 
 
-__all__ = ["ProgressDisplay", "run"]
+__all__ = ["ProgressDisplay", "run", "run_and_report"]

@@ -25,10 +25,17 @@ from partita.cli.console import (
     ti_label,
 )
 from partita.cli.store import metadata_store
+from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
-from partita.storage.records import DagRunRecord, EventKind, EventRecord, TaskInstanceRecord
+from partita.storage.records import (
+    AssetMaterializationRecord,
+    DagRunRecord,
+    EventKind,
+    EventRecord,
+    TaskInstanceRecord,
+)
 
 
 @click.group()
@@ -76,6 +83,7 @@ def show_run(run_id: str, instances: bool) -> None:
                 EventKind.CALLBACK_ERROR,
             ],
         )
+        materializations = storage.assets.list_materializations(run_id=run_id, limit=1000)
     console = make_console()
     console.print(_facts(run))
     for event in events:
@@ -86,6 +94,7 @@ def show_run(run_id: str, instances: bool) -> None:
     console.print()
     console.print(task_table(tis, branch_notes(events), expand_mapped=instances))
     _print_failures(console, tis, events)
+    _print_materializations(console, materializations)
 
 
 @click.command()
@@ -191,13 +200,29 @@ def _print_failures(
         console.print(line)
         metadata = event.payload.get("metadata") or {}
         for key, value in metadata.items():
-            console.print(Text(f"      {key}: {json.dumps(value, default=str)}"))
+            console.print(Text(f"      {key}: {display_metadata_value(value)}"))
     callback_errors = [e for e in events if e.kind is EventKind.CALLBACK_ERROR]
     if callback_errors:
         console.print(Text("\nCallback errors:", style="bold yellow"))
     for event in callback_errors:
         first = str(event.payload.get("message") or event.payload.get("error") or "")
         console.print(Text(f"  {first.splitlines()[0] if first else '(no message)'}"))
+
+
+def _print_materializations(
+    console: Console, materializations: list[AssetMaterializationRecord]
+) -> None:
+    if not materializations:
+        return
+    console.print(Text("\nMaterialized assets:", style="bold green"))
+    for m in reversed(materializations):
+        line = Text(f"  {m.asset_key.to_user_string()}", style="bold")
+        line.append(f" (task {m.task_id}, data version {m.data_version or '-'})")
+        console.print(line)
+        if m.location:
+            console.print(Text(f"      stored at {m.location}"))
+        for key, value in m.metadata.items():
+            console.print(Text(f"      {key}: {display_metadata_value(value)}"))
 
 
 def _task_instance(

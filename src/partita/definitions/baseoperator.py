@@ -31,6 +31,7 @@ from partita.exceptions import CycleError, DefinitionError
 if TYPE_CHECKING:
     from partita.definitions.context import Context
     from partita.definitions.dag import DAG
+    from partita.definitions.resources import ResourceRequirement
     from partita.definitions.taskgroup import TaskGroup
 
 Callback = Callable[..., Any]
@@ -133,6 +134,10 @@ class BaseOperator(DependencyMixin):
     template_ext: ClassVar[Sequence[str]] = ()
     #: Colour of the task in the UI.
     ui_color: ClassVar[str] = "#ffffff"
+    #: The ``Config`` class of the task's run config, if it takes config (definitions/config.py).
+    config_class: type | None = None
+    #: The resources the task needs; checked before a run starts (definitions/resources.py).
+    resource_requirements: tuple[ResourceRequirement, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -224,6 +229,13 @@ class BaseOperator(DependencyMixin):
         if _partial_factory is None:
             raise DefinitionError("dynamic task mapping needs partita.definitions.mapping")
         return _partial_factory(cls, kwargs)
+
+    @classmethod
+    def partial_requirements(
+        cls, partial_kwargs: Mapping[str, Any]
+    ) -> tuple[type | None, tuple[ResourceRequirement, ...]]:
+        """The config class and resources of a mapped task of this class (from its kwargs)."""
+        return None, ()
 
     # -- what a subclass implements -------------------------------------------------
     def execute(self, context: Context) -> Any:

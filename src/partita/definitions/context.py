@@ -12,9 +12,34 @@ from typing import Any
 
 from partita.exceptions import PartitaError
 
+#: The keys a task's context may hold. A ``@task`` parameter with one of these names
+#: receives the context's value; any other unbound parameter is looked up as a resource.
+CONTEXT_KEYS = frozenset(
+    {
+        "dag", "dag_run", "run_id", "logical_date", "execution_date", "data_interval_start",
+        "data_interval_end", "ds", "ds_nodash", "ts", "ts_nodash", "params", "conf", "macros",
+        "ti", "task_instance", "task", "map_index", "try_number", "log", "templates_dict",
+        "config", "resources", "exception",
+    }
+)  # fmt: skip
+
 
 class Context(dict[str, Any]):
-    """The keys Airflow gives a task: ti, task, dag, dag_run, run_id, logical_date, ds, ..."""
+    """The keys Airflow gives a task: ti, task, dag, dag_run, run_id, logical_date, ds, ...
+
+    Keys read as attributes too, as in Dagster: ``context.log.info(...)``,
+    ``context.run_id``, ``context.resources.db``, ``context.config``.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(
+                f"the task context has no {name!r}; its keys are: {', '.join(sorted(self))}"
+            ) from None
 
 
 _current: ContextVar[Context | None] = ContextVar("partita_current_context", default=None)
@@ -40,4 +65,4 @@ def reset_current_context(token: Token[Context | None]) -> None:
     _current.reset(token)
 
 
-__all__ = ["Context", "get_current_context"]
+__all__ = ["CONTEXT_KEYS", "Context", "get_current_context"]

@@ -27,6 +27,8 @@ from partita.definitions.xcom_arg import DagParam
 from partita.exceptions import CycleError, DefinitionError, DuplicateTaskError, PartitaError
 
 if TYPE_CHECKING:
+    from partita.definitions.asset_graph import AssetGraph
+    from partita.definitions.asset_key import AssetKey
     from partita.definitions.baseoperator import BaseOperator, Callback
 
 PRESETS = {
@@ -53,6 +55,7 @@ class DagTestRunner(Protocol):
         run_conf: Mapping[str, Any] | None,
         logical_date: datetime | None,
         storage: Any,
+        resources: Mapping[str, Any] | None = None,
     ) -> Any: ...
 
 
@@ -83,7 +86,8 @@ def _check_schedule(dag_id: str, schedule: Any) -> Any:
     )
 
 
-def _caller_file() -> str | None:
+def caller_file() -> str | None:
+    """The file of the innermost caller outside partita (where a DAG is being defined)."""
     frame = sys._getframe(1)
     package_dir = str(Path(__file__).resolve().parent.parent)
     while frame is not None:
@@ -124,6 +128,8 @@ class DAG:
         owner_links: Mapping[str, str] | None = None,
         is_paused_upon_creation: bool | None = None,
         fileloc: str | None = None,
+        config: Any = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not dag_id or len(dag_id) > 250:
             raise DefinitionError(
@@ -166,7 +172,14 @@ class DAG:
         self.user_defined_filters = dict(user_defined_filters or {})
         self.owner_links = dict(owner_links or {})
         self.is_paused_upon_creation = is_paused_upon_creation
-        self.fileloc = fileloc or _caller_file()
+        self.fileloc = fileloc or caller_file()
+        #: Run config defaults (a dict or ``RunConfig``), or a ``ConfigMapping`` (config.py).
+        self.config = config
+        #: Resources its tasks get, by key (``Definitions(resources=...)`` adds its own).
+        self.resources: dict[str, Any] = dict(resources or {})
+        #: For an asset job: the asset graph it was built from, and asset key -> task id.
+        self.asset_graph: AssetGraph | None = None
+        self.asset_tasks: dict[AssetKey, str] = {}
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_group = TaskGroup(None, dag=self, _root=True)
         self._edges_version = 0
@@ -291,15 +304,20 @@ class DAG:
         logical_date: datetime | None = None,
         *,
         storage: Any = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> Any:
         """Run the whole DAG in this process now and return its ``RunResult``.
 
-        Uses an ephemeral in-memory store unless ``storage`` is given.
+        Uses an ephemeral in-memory store unless ``storage`` is given;
+        ``resources`` add to (and override) the DAG's own.
         """
         if _test_runner is None:
             raise PartitaError("dag.test() needs the engine: import partita first")
         self.validate()
-        return _test_runner(self, run_conf=run_conf, logical_date=logical_date, storage=storage)
+        return _test_runner(
+            self, run_conf=run_conf, logical_date=logical_date, storage=storage,
+            resources=resources,
+        )  # fmt: skip
 
     # -- context manager --------------------------------------------------------------
     def __enter__(self) -> DAG:
@@ -375,4 +393,4 @@ def dag(python_callable: Callable[..., Any] | None = None, **dag_kwargs: Any) ->
     return lambda fn: DagFactory(fn, dag_kwargs)
 
 
-__all__ = ["DAG", "DagFactory", "dag", "set_test_runner"]
+__all__ = ["DAG", "DagFactory", "caller_file", "dag", "set_test_runner"]

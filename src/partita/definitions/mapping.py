@@ -164,6 +164,9 @@ class MappedOperator(BaseOperator):
         self.ui_color = operator_class.ui_color  # type: ignore[misc]
         self._template: BaseOperator | None = None
         self._copyable: frozenset[str] = frozenset()
+        self.config_class, self.resource_requirements = operator_class.partial_requirements(
+            self.partial_kwargs
+        )
         for ref in list(expand_input.refs()) + [
             r for r in find_refs(self.partial_kwargs) if isinstance(r, XComArg)
         ]:

@@ -98,7 +98,7 @@ def display_metadata_value(value: Any) -> str:
         inner = value["value"]
         text = inner if isinstance(inner, str) else json.dumps(inner, default=str)
         return f"{text} ({value['type']})"
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    return json.dumps(value, default=str)
 
 
 __all__ = ["MetadataValue", "display_metadata_value", "normalize_metadata"]

@@ -18,10 +18,12 @@ function without annotations gets an empty tuple and pays nothing per run.
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -75,6 +77,9 @@ def _positional_count(fn: Callable[..., Any]) -> int:
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
+#: A class attribute of lazily loaded sequences (a mapped task's outputs) that pass for a list.
+LAZY_SEQUENCE_MARK = "__partita_lazy_sequence__"
+
 Checker = Callable[[Any], tuple[bool, Any]]
 """Returns (passed, value to use): the value may be converted (a dict into a pydantic model)."""
 
@@ -93,6 +98,12 @@ def _isinstance_checker(classes: tuple[type, ...]) -> Checker:
         classes = (float, int)  # PEP 484: an int is acceptable where a float is expected
     elif classes == (complex,):
         classes = (complex, float, int)
+    if list in classes or tuple in classes:
+        # The outputs of a mapped task arrive as a lazy sequence that stands for a list.
+        return lambda value: (
+            isinstance(value, classes) or getattr(type(value), LAZY_SEQUENCE_MARK, False),
+            value,
+        )
     return lambda value: (isinstance(value, classes), value)
 
 
@@ -184,7 +195,7 @@ def _is_model(cls: Any) -> bool:
 def describe_annotation(annotation: Any) -> str:
     """The annotation as a person wrote it: ``int``, ``list[int]``, ``Even``."""
     if isinstance(annotation, PartitaType):
-        return annotation.name
+        return str(annotation.name)
     if isinstance(annotation, type) and typing.get_origin(annotation) is None:
         return annotation.__qualname__
     return repr(annotation).replace("typing.", "")
@@ -198,22 +209,43 @@ def describe_value(value: Any) -> str:
 
 
 def resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    """The function's annotations with string annotations resolved where possible."""
+    """The function's annotations with string annotations resolved where possible.
+
+    Names are looked up in the function's module, then in the frames that are
+    defining it (so a class declared in the enclosing function resolves too).
+    """
     try:
         return typing.get_type_hints(fn, include_extras=True)
     except Exception:
         pass
+    local_names = _calling_locals()
+    try:
+        return typing.get_type_hints(fn, localns=local_names, include_extras=True)
+    except Exception:
+        pass
     hints: dict[str, Any] = {}
     raw = getattr(fn, "__annotations__", {}) or {}
-    namespace = getattr(fn, "__globals__", {})
+    namespace = {**getattr(fn, "__globals__", {}), **local_names}
     for name, value in raw.items():
         if isinstance(value, str):
             try:
-                value = eval(value, namespace)  # noqa: S307 - the function's own annotation
+                value = eval(value, namespace)
             except Exception:
                 continue
         hints[name] = value
     return hints
+
+
+def _calling_locals(depth: int = 12) -> dict[str, Any]:
+    """Local names of the frames up the stack, the nearest first (only on the slow path)."""
+    found: dict[str, Any] = {}
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and depth > 0:
+        for name, value in frame.f_locals.items():
+            found.setdefault(name, value)
+        frame = frame.f_back
+        depth -= 1
+    return found
 
 
 def build_checks(hints: dict[str, Any], names: list[str]) -> tuple[tuple[Check, ...], Check | None]:
@@ -232,33 +264,39 @@ def build_checks(hints: dict[str, Any], names: list[str]) -> tuple[tuple[Check, 
     return tuple(inputs), output
 
 
-def check_inputs(checks: tuple[Check, ...], kwargs: dict[str, Any], where: str) -> None:
-    """Check (and where a model validates, convert) the arguments in ``kwargs``."""
+def check_inputs(
+    checks: tuple[Check, ...], kwargs: dict[str, Any], where: Callable[[], str]
+) -> None:
+    """Check (and where a model validates, convert) the arguments in ``kwargs``.
+
+    ``where()`` names the task in the error (called only when a check fails).
+    """
     for check in checks:
         if check.name not in kwargs:
             continue
         ok, value = check.run(kwargs[check.name])
         if not ok:
             raise TypeCheckError(
-                f"{where}: input {check.name!r} expected type {check.expected}, got "
+                f"{where()}: input {check.name!r} expected type {check.expected}, got "
                 f"{describe_value(kwargs[check.name])}; pass a value of that type or change "
                 "the annotation"
             )
         kwargs[check.name] = value
 
 
-def check_output(check: Check, value: Any, where: str) -> Any:
+def check_output(check: Check, value: Any, where: Callable[[], str]) -> Any:
     """``value`` if it passes the return check (converted for a model); else ``TypeCheckError``."""
     ok, converted = check.run(value)
     if not ok:
         raise TypeCheckError(
-            f"{where}: output expected type {check.expected}, got {describe_value(value)}; "
+            f"{where()}: output expected type {check.expected}, got {describe_value(value)}; "
             "return a value of that type or change the return annotation"
         )
     return converted
 
 
 __all__ = [
+    "LAZY_SEQUENCE_MARK",
     "Check",
     "PartitaType",
     "TypeCheckError",

@@ -111,6 +111,8 @@ class ZipXComArg(XComArg):
 class _LazyMapped(Sequence[Any]):
     """A read-only sequence applying ``fn`` to each element of ``base`` when read."""
 
+    __partita_lazy_sequence__ = True  # passes a ``list`` type check (definitions/types.py)
+
     def __init__(self, base: Any, fn: Callable[[Any], Any]) -> None:
         self._base = list(base.items()) if isinstance(base, dict) else base
         self._fn = fn

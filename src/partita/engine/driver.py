@@ -7,6 +7,10 @@ record what changed. Records are written in batches (a flush every
 batch in one transaction. If the driver itself is interrupted or crashes,
 every unfinished task instance is recorded as cancelled and the run as
 failed before the exception goes on, so no run is left half-recorded.
+
+Run config and resources are checked when the driver is built, before
+anything is recorded (``run_config``, ``resources``); resources are opened
+once at the start of ``run()`` and closed at its end, whatever happened.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import heapq
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -25,12 +29,15 @@ from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
+from partita.engine.resources import RunResources
 from partita.engine.result import RunResult
+from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
 from partita.engine.task_runner import HOSTNAME, run_callbacks
 from partita.engine.work import Executor, LogLine, RunInfo, TaskOutcome, TaskWork
 from partita.storage.base import Storage
 from partita.storage.records import (
+    AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -80,6 +87,7 @@ class RunDriver:
         listener: RunListener | None = None,
         flush_interval: float = 0.25,
         flush_size: int = 2000,
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         dag.validate()
         self.dag = dag
@@ -89,6 +97,9 @@ class RunDriver:
         self.flush_interval = flush_interval
         self.flush_size = flush_size
         conf = check_conf(dag, run_conf)
+        # Run config and resources are checked here, before anything of the run is recorded.
+        run_config = resolve_run_config(dag, conf)
+        self.resources = RunResources(dag, storage, resources, run_config.resources)
         ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
         start, end = data_interval(dag, ld)
         self.info = RunInfo(
@@ -101,6 +112,7 @@ class RunDriver:
             conf=conf,
             params=resolve_params(dag, conf),
             dag_fileloc=dag.fileloc,
+            task_config=run_config.tasks,
         )
         self._batch = WriteBatch()
         self._dirty: dict[tuple[str, int], TaskInstanceRecord] = {}
@@ -111,14 +123,19 @@ class RunDriver:
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
-        self._begin()
+        self.resource_view = self.resources.open()  # once per run; closed whatever happens
         try:
-            self._loop()
-        except BaseException as exc:
-            self._abort(exc)
-            raise
-        self._end()
-        return RunResult(self.storage, self.info.run_id)
+            self._begin()
+            try:
+                self._loop()
+            except BaseException as exc:
+                self._abort(exc)
+                raise
+            self._end()
+        finally:
+            self.resources.close()
+        run_id = self.info.run_id
+        return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
 
     # -- phases -----------------------------------------------------------------------
     def _begin(self) -> None:
@@ -148,10 +165,10 @@ class RunDriver:
         self.outputs = StoreOutputAccess(self.storage, info.run_id)
         self.resolver = InstanceResolver(self.dag, self._pull)
         self.map_sources = map_sources(self.dag)
-        self.base_context = run_context(self.info, self.dag)
+        self.base_context = run_context(self.info, self.dag, self.resource_view)
         if self.listener is not None:
             self.listener.run_started(self.record, len(self.tis))
-        self.executor.start(self.info, self.dag, self.outputs, self._on_started)
+        self.executor.start(self.info, self.dag, self.outputs, self._on_started, self.resource_view)
         self._apply_changes(self.active.start(), now)
         self._expand_ready()
 
@@ -281,6 +298,8 @@ class RunDriver:
             batch.events.append(self._log_event(ti, outcome.logs))
         if outcome.outputs:
             batch.outputs.extend(outcome.outputs)
+        if outcome.materializations:
+            self._materialized(ti, outcome.materializations)
         if outcome.error is not None:
             self._error_event(ti, end, outcome.error, outcome.traceback, outcome.error_metadata)
         extra: dict[str, Any] | None = None
@@ -328,6 +347,20 @@ class RunDriver:
             ti.run_id, EventKind.TASK_ERROR, when, ti.task_id, ti.map_index, ti.try_number,
             {"error": error, "traceback": traceback, "metadata": metadata},
         ))  # fmt: skip
+
+    def _materialized(
+        self, ti: TaskInstanceRecord, records: Sequence[AssetMaterializationRecord]
+    ) -> None:
+        """Add the assets a task instance materialized to the catalog (and the event log)."""
+        batch = self._batch
+        batch.materializations.extend(records)
+        for m in records:
+            batch.events.append(EventRecord(
+                ti.run_id, EventKind.ASSET_MATERIALIZED, m.timestamp, ti.task_id, ti.map_index,
+                ti.try_number,
+                {"asset_key": list(m.asset_key.path), "data_version": m.data_version,
+                 "location": m.location},
+            ))  # fmt: skip
 
     def _apply_changes(
         self,

@@ -29,6 +29,8 @@ from partita.engine.active_run import TaskSpec
 class LazyOutputs(Sequence[Any]):
     """The outputs of every instance of a mapped task, in map-index order, loaded on access."""
 
+    __partita_lazy_sequence__ = True  # passes a ``list`` type check (definitions/types.py)
+
     def __init__(self, load: Callable[[int], Any], length: int, task_id: str) -> None:
         self._load = load
         self._length = length

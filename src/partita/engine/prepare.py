@@ -14,6 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
+from partita.definitions.config import run_config_dict
 from partita.definitions.dag import DAG, PRESETS
 from partita.definitions.params import ParamValidationError, resolve_param_values
 from partita.exceptions import RunConfigError
@@ -60,8 +61,10 @@ def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_conf(dag: DAG, conf: Any) -> dict[str, Any]:
+    """The run conf as a dict (a ``RunConfig`` becomes its dict); an error if not an object."""
     if conf is None:
         return {}
+    conf = run_config_dict(conf)
     if not isinstance(conf, Mapping):
         raise RunConfigError(
             f"DAG {dag.dag_id!r}: run conf must be a JSON object (a dict), got "

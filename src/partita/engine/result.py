@@ -2,19 +2,32 @@
 
 It reads everything from the storage the run was recorded in, so a result
 built for a run recorded by another process (``partita runs show``) answers
-the same questions.
+the same questions. The values of assets (and of tasks with an IO manager)
+are not in the store: a result built by the run itself can load them through
+the run's IO managers (``values``); others return None for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from partita.definitions.asset_key import AssetKey, as_asset_key
 from partita.definitions.states import RunState, TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.active_run import aggregate_state
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
-from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
+from partita.storage.records import (
+    AssetMaterializationRecord,
+    DagRunRecord,
+    EventKind,
+    TaskInstanceRecord,
+)
+
+#: Loads the value of an asset (an ``AssetKey`` or its task id) or of an IO-managed task's
+#: output ``key``: returns (found, value).
+ValueLoader = Callable[[Any, str], tuple[bool, Any]]
 
 
 def log_lines(storage: Storage, run_id: str, task_id: str, map_index: int = -1) -> list[str]:
@@ -32,8 +45,9 @@ def log_lines(storage: Storage, run_id: str, task_id: str, map_index: int = -1) 
 class RunResult:
     """The outcome of one DAG run: its state, each task's state, outputs and logs."""
 
-    def __init__(self, storage: Storage, run_id: str) -> None:
+    def __init__(self, storage: Storage, run_id: str, values: ValueLoader | None = None) -> None:
         self._storage = storage
+        self._values = values
         self.run: DagRunRecord = storage.runs.get_run(run_id)
         self._tis: list[TaskInstanceRecord] | None = None
         self._keyed: dict[tuple[str, int], TaskInstanceRecord] | None = None
@@ -109,11 +123,20 @@ class RunResult:
                 + f"; its tasks are: {known}"
             ) from None
 
-    def output(self, task_id: str, key: str = RETURN_KEY, map_index: int | None = None) -> Any:
+    def output(
+        self, task_id: str | AssetKey, key: str = RETURN_KEY, map_index: int | None = None
+    ) -> Any:
         """The value the task returned (or pushed under ``key``); None if it stored none.
 
         For a mapped task without ``map_index``: the list of every instance's value.
+        ``task_id`` may also be an asset: its task id, its ``AssetKey`` or ``"schema/table"``.
         """
+        if not isinstance(task_id, str) or "/" in task_id:
+            return self._asset_value(as_asset_key(task_id))
+        if self._values is not None and map_index is None:
+            found, value = self._values(task_id, key)
+            if found:
+                return value
         if map_index is None:
             indexes = self.map_indexes(task_id)
             if indexes != [-1]:
@@ -121,6 +144,27 @@ class RunResult:
             map_index = -1
         self._ti(task_id, map_index)
         return self._load(task_id, map_index, key)
+
+    def _asset_value(self, asset_key: AssetKey) -> Any:
+        if self._values is not None:
+            found, value = self._values(asset_key, RETURN_KEY)
+            return value if found else None
+        if not self.materializations_of(asset_key):
+            raise PartitaError(
+                f"run {self.run_id!r} did not materialize asset {asset_key.to_user_string()!r}"
+            )
+        return None
+
+    @property
+    def materializations(self) -> list[AssetMaterializationRecord]:
+        """The assets this run materialized, in the order they were recorded."""
+        records = self._storage.assets.list_materializations(run_id=self.run_id, limit=100_000)
+        return list(reversed(records))
+
+    def materializations_of(self, asset_key: Any) -> list[AssetMaterializationRecord]:
+        """This run's materializations of one asset (a key, ``"schema/table"`` or a list)."""
+        key = as_asset_key(asset_key)
+        return [m for m in self.materializations if m.asset_key == key]
 
     def _load(self, task_id: str, map_index: int, key: str) -> Any:
         record = self._storage.outputs.get_record(self.run_id, task_id, map_index, key)

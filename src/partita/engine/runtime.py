@@ -17,14 +17,16 @@ import io
 import logging
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from partita import macros
+from partita.definitions.asset import AssetMaterialization
 from partita.definitions.context import Context
 from partita.definitions.params import resolve_param_values
+from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.work import LogLine, OutputAccess, RunInfo
 from partita.exceptions import PartitaError
@@ -164,6 +166,7 @@ class RuntimeTaskInstance:
         "dag_id",
         "followed_branches",
         "map_index",
+        "materializations",
         "max_tries",
         "run_id",
         "skipped_downstream",
@@ -192,6 +195,12 @@ class RuntimeTaskInstance:
         self._pushed = pushed
         self.skipped_downstream: list[str] = []
         self.followed_branches: list[str] | None = None
+        #: The assets it materialized; a shared empty tuple until the first (no list per task).
+        self.materializations: Sequence[AssetMaterialization] = ()
+
+    def record_materialization(self, materialization: AssetMaterialization) -> None:
+        """Report that this task instance materialized an asset (recorded in the catalog)."""
+        self.materializations = [*self.materializations, materialization]
 
     def skip_downstream(
         self, task_ids: Iterable[str], *, followed: Iterable[str] | None = None
@@ -255,10 +264,10 @@ class RuntimeTaskInstance:
         return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [try {self.try_number}]>"
 
 
-def run_context(run: RunInfo, dag: Any) -> Context:
+def run_context(run: RunInfo, dag: Any, resources: ResourcesView | None = None) -> Context:
     """The part of the context shared by every task instance of a run (built once)."""
     ld = run.logical_date
-    return Context(
+    context = Context(
         dag=dag,
         dag_run=run,
         run_id=run.run_id,
@@ -274,6 +283,9 @@ def run_context(run: RunInfo, dag: Any) -> Context:
         conf=run.conf,
         macros=macros,
     )
+    if resources is not None:
+        context["resources"] = resources
+    return context
 
 
 def task_context(
@@ -292,7 +304,18 @@ def task_context(
     ctx["log"] = log
     if task.params:  # task params override the DAG's; the run's conf overrides both
         ctx["params"] = {**base["params"], **resolve_param_values(task.params, base["conf"])}
+    if task.config_class is not None:
+        ctx["config"] = ti_config(base, task)
     return ctx
+
+
+def ti_config(base: Context, task: BaseOperator) -> Any:
+    """The task's validated run config (its ``Config`` object)."""
+    run: RunInfo = base["dag_run"]
+    config = run.task_config.get(task.task_id)
+    if config is None and task.config_class is not None:  # e.g. a task run on its own
+        config = task.config_class.model_validate({})  # type: ignore[attr-defined]
+    return config
 
 
 __all__ = [

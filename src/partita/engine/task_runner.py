@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from partita.definitions.context import Context, reset_current_context, set_current_context
+from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
@@ -28,7 +29,7 @@ from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
-from partita.storage.records import OutputRecord
+from partita.storage.records import AssetMaterializationRecord, OutputRecord
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
@@ -96,9 +97,10 @@ def run_task_instance(
     pushed: list[OutputRecord] = []
     ti = RuntimeTaskInstance(task, run, work.map_index, work.try_number, outputs, pushed)
     context = task_context(base_context, ti, task, TaskLogger(lines, task.task_id))
+    started = datetime.now(UTC)
     outcome = TaskOutcome(
         task.task_id, work.map_index, work.try_number, TaskState.RUNNING,
-        datetime.now(UTC), datetime.now(UTC), HOSTNAME, pushed, lines,
+        started, started, HOSTNAME, pushed, lines,
     )  # fmt: skip
     token = set_current_context(context)
     timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
@@ -108,8 +110,11 @@ def run_task_instance(
                 runnable = _rendered(task, ti, context)
                 if task.on_execute_callback:
                     run_callbacks(task.on_execute_callback, context, lines, "on_execute_callback")
-                with time_limit(timeout):
+                if timeout is None:
                     value = runnable.execute(context)
+                else:
+                    with time_limit(timeout):
+                        value = runnable.execute(context)
                 pushed.extend(_store_outputs(task, ti, value, outputs))
             except SkipTask as exc:
                 outcome.state = TaskState.SKIPPED
@@ -127,11 +132,27 @@ def run_task_instance(
                     run_callbacks(task.on_success_callback, context, lines, "on_success_callback")
     finally:
         reset_current_context(token)
+    if ti.materializations:
+        outcome.materializations = _materialization_records(ti, run)
     if outcome.state in (TaskState.SUCCESS, TaskState.SKIPPED):
         outcome.skip_downstream = list(ti.skipped_downstream)
         outcome.followed_branches = ti.followed_branches
     outcome.end_date = datetime.now(UTC)
     return outcome
+
+
+def _materialization_records(
+    ti: RuntimeTaskInstance, run: RunInfo
+) -> list[AssetMaterializationRecord]:
+    """What the task reported materializing, as catalog records of this run and task."""
+    now = datetime.now(UTC)
+    return [
+        AssetMaterializationRecord(
+            m.asset_key, run.run_id, ti.task_id, now, dict(m.metadata), m.code_version,
+            m.data_version, m.location, ti.map_index,
+        )
+        for m in ti.materializations
+    ]  # fmt: skip
 
 
 def _rendered(task: BaseOperator, ti: RuntimeTaskInstance, context: Context) -> BaseOperator:
@@ -154,7 +175,7 @@ def _record_failure(
     max_tries = task.retries
     override = None
     if isinstance(exc, FailTask):
-        outcome.error_metadata = dict(exc.metadata)
+        outcome.error_metadata = normalize_metadata(exc.metadata)
         max_tries = 0
     elif isinstance(exc, RetryTask):
         if exc.max_retries is not None:

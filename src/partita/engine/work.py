@@ -7,13 +7,13 @@ runs where the DAG was loaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from partita.definitions.states import TaskState
-from partita.storage.records import OutputRecord
+from partita.storage.records import AssetMaterializationRecord, OutputRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,8 @@ class RunInfo:
     params: dict[str, Any]
     dag_fileloc: str | None = None
     start_date: datetime | None = None
+    #: Task id -> its validated ``Config`` object, for the tasks that take config.
+    task_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class TaskOutcome:
     skip_downstream: list[str] = field(default_factory=list)
     #: For a branch task: the downstream task ids it chose to follow (None for other tasks).
     followed_branches: list[str] | None = None
+    #: The assets the task instance materialized (recorded in the asset catalog).
+    materializations: Sequence[AssetMaterializationRecord] = ()
 
     @property
     def duration(self) -> float:
@@ -89,7 +93,8 @@ class Executor(Protocol):
 
     ``start`` is called once per run before any ``submit``; ``on_started`` is
     called by the executor when a task instance begins, so the engine can
-    record it as running.
+    record it as running. ``resources`` are the run's opened resources (what
+    ``context["resources"]`` holds), None when the run has none.
     """
 
     def start(
@@ -98,6 +103,7 @@ class Executor(Protocol):
         dag: Any,
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
+        resources: Mapping[str, Any] | None = None,
     ) -> None: ...
 
     def submit(self, work: TaskWork) -> None: ...

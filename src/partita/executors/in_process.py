@@ -17,6 +17,7 @@ from typing import Any
 
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
+from partita.definitions.resources import ResourcesView
 from partita.engine.driver import RunDriver, RunListener
 from partita.engine.mapping import InstanceResolver
 from partita.engine.result import RunResult
@@ -40,13 +41,16 @@ class InProcessExecutor:
         dag: Any,
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         install_log_routing()
         self._run = run
         self._dag: DAG = dag
         self._outputs = outputs
         self._on_started = on_started
-        self._base: Context = run_context(run, dag)
+        if resources is not None and not isinstance(resources, ResourcesView):
+            resources = ResourcesView(resources)
+        self._base: Context = run_context(run, dag, resources)
         self._resolver = InstanceResolver(
             dag, lambda t, k: outputs.pull(t, -1, k)[1], lambda t, i, k: outputs.pull(t, i, k)[1]
         )
@@ -79,8 +83,12 @@ def run_dag(
     logical_date: datetime | None = None,
     run_type: str = "manual",
     listener: RunListener | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Run ``dag`` in this process, recording it in ``storage`` (a fresh memory store if None)."""
+    """Run ``dag`` in this process, recording it in ``storage`` (a fresh memory store if None).
+
+    ``resources`` add to (and override) the DAG's own resources for this run.
+    """
     driver = RunDriver(
         dag,
         InProcessExecutor(),
@@ -89,17 +97,24 @@ def run_dag(
         logical_date=logical_date,
         run_type=run_type,
         listener=listener,
+        resources=resources,
     )
     return driver.run()
 
 
 def test_runner(
-    dag: DAG, *, run_conf: Mapping[str, Any] | None, logical_date: datetime | None, storage: Any
+    dag: DAG,
+    *,
+    run_conf: Mapping[str, Any] | None,
+    logical_date: datetime | None,
+    storage: Any,
+    resources: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """What ``DAG.test()`` calls."""
     return run_dag(
-        dag, storage=storage, run_conf=run_conf, logical_date=logical_date, run_type="test"
-    )
+        dag, storage=storage, run_conf=run_conf, logical_date=logical_date, run_type="test",
+        resources=resources,
+    )  # fmt: skip
 
 
 __all__ = ["InProcessExecutor", "run_dag", "test_runner"]

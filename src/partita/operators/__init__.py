@@ -1,0 +1,1 @@
+"""Operators: Python, Bash, Empty, branching and TaskFlow ``@task``; they use only definitions."""

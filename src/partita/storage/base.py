@@ -1,9 +1,9 @@
-"""The storage interfaces: four small read interfaces and one atomic writer.
+"""The storage interfaces: five small read interfaces and one atomic writer.
 
-``Storage`` bundles a run store, an event log, an output store and a DAG
-version store. Reads go through the part that owns them; every write goes
-through ``Storage.write(batch)``, applied in a single transaction, so that a
-crash or a kill never leaves a run half-recorded. Each backend (memory, SQL)
+``Storage`` bundles a run store, an event log, an output store, a DAG
+version store and the asset catalog. Reads go through the part that owns
+them; every write goes through ``Storage.write(batch)``, applied in a single
+transaction, so that a crash or a kill never leaves a run half-recorded. Each backend (memory, SQL)
 passes the same contract tests in ``tests/storage/``.
 """
 
@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.storage.records import (
+    AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -99,15 +102,43 @@ class DagStore(ABC):
         """The stored version, or None."""
 
 
+class AssetCatalog(ABC):
+    """Reads the history of asset materializations (written through ``WriteBatch``)."""
+
+    @abstractmethod
+    def latest_materializations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[AssetKey, AssetMaterializationRecord]:
+        """The newest materialization of each key (of ``asset_keys``, or of every key)."""
+
+    @abstractmethod
+    def list_materializations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetMaterializationRecord]:
+        """Materializations, newest first, optionally of one key and/or one run."""
+
+    @abstractmethod
+    def asset_keys(self) -> list[AssetKey]:
+        """Every key materialized at least once, sorted."""
+
+
 class Storage(ABC):
-    """A metadata store: four read interfaces and one transactional writer."""
+    """A metadata store: five read interfaces and one transactional writer."""
 
     runs: RunStore
     events: EventLog
     outputs: OutputStore
     dags: DagStore
+    assets: AssetCatalog
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
+    #: The folder for files next to the database (large outputs; the default filesystem
+    #: IO manager's values); None for a store that keeps no files.
+    storage_dir: Path | None = None
 
     @abstractmethod
     def write(self, batch: WriteBatch) -> None:
@@ -123,4 +154,4 @@ class Storage(ABC):
         self.close()
 
 
-__all__ = ["DagStore", "EventLog", "OutputStore", "RunStore", "Storage"]
+__all__ = ["AssetCatalog", "DagStore", "EventLog", "OutputStore", "RunStore", "Storage"]

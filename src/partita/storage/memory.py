@@ -12,10 +12,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.exceptions import RunNotFoundError
-from partita.storage.base import DagStore, EventLog, OutputStore, RunStore, Storage
+from partita.storage.base import AssetCatalog, DagStore, EventLog, OutputStore, RunStore, Storage
 from partita.storage.records import (
+    AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -126,6 +128,39 @@ class _MemoryDags(DagStore):
         return self.versions.get((dag_id, version))
 
 
+class _MemoryAssets(AssetCatalog):
+    def __init__(self) -> None:
+        self.records: list[AssetMaterializationRecord] = []
+        self.latest: dict[AssetKey, AssetMaterializationRecord] = {}
+
+    def latest_materializations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[AssetKey, AssetMaterializationRecord]:
+        if asset_keys is None:
+            return {k: clone(r) for k, r in self.latest.items()}
+        return {k: clone(self.latest[k]) for k in asset_keys if k in self.latest}
+
+    def list_materializations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetMaterializationRecord]:
+        found: list[AssetMaterializationRecord] = []
+        for record in reversed(self.records):
+            if len(found) >= limit:
+                break
+            if (asset_key is None or record.asset_key == asset_key) and (
+                run_id is None or record.run_id == run_id
+            ):
+                found.append(clone(record))
+        return found
+
+    def asset_keys(self) -> list[AssetKey]:
+        return sorted(self.latest, key=lambda k: k.path)
+
+
 class MemoryStorage(Storage):
     """Keeps everything in dictionaries of this process; thread-safe for writes."""
 
@@ -136,10 +171,12 @@ class MemoryStorage(Storage):
         self._events = _MemoryEvents()
         self._outputs = _MemoryOutputs()
         self._dags = _MemoryDags()
+        self._assets = _MemoryAssets()
         self.runs = self._runs
         self.events = self._events
         self.outputs = self._outputs
         self.dags = self._dags
+        self.assets = self._assets
         self._lock = threading.Lock()
 
     def write(self, batch: WriteBatch) -> None:
@@ -157,6 +194,12 @@ class MemoryStorage(Storage):
                 self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
             for version in batch.dag_versions:
                 self._dags.versions.setdefault((version.dag_id, version.version), version)
+            assets = self._assets
+            for materialization in batch.materializations:
+                stored = clone(materialization)
+                stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
+                assets.records.append(stored)
+                assets.latest[stored.asset_key] = stored
 
 
 __all__ = ["MemoryStorage"]

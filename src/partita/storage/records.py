@@ -1,4 +1,4 @@
-"""Plain records that cross the storage boundary: runs, task instances, events, outputs.
+"""Plain records that cross the storage boundary: runs, task instances, events, outputs, assets.
 
 They are dataclasses with slots, not ORM objects: the engine builds and mutates
 them freely, and a store copies what it needs. Times are timezone-aware UTC.
@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState, TaskState
 
 
@@ -25,6 +26,7 @@ class EventKind(StrEnum):
     OUTPUT_STORED = "output_stored"  # payload: key, location, size
     RETRY = "retry"  # payload: retry_at, error
     CALLBACK_ERROR = "callback_error"  # payload: callback, error, traceback
+    ASSET_MATERIALIZED = "asset_materialized"  # payload: asset_key, data_version, location
 
 
 @dataclass(slots=True)
@@ -114,6 +116,27 @@ class DagVersionRecord:
 _getters: dict[type, Any] = {}
 
 
+@dataclass(slots=True)
+class AssetMaterializationRecord:
+    """One materialization of one asset: the asset catalog's unit of history.
+
+    ``id`` is given by the store, in write order, so the newest materialization of
+    a key is the one with the highest id.
+    """
+
+    asset_key: AssetKey
+    run_id: str
+    task_id: str
+    timestamp: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+    code_version: str | None = None
+    data_version: str | None = None
+    #: Where the IO manager stored the value (None when the asset stored none).
+    location: str | None = None
+    map_index: int = -1
+    id: int | None = None
+
+
 def clone(record: Any) -> Any:
     """A shallow copy of a record (a dataclass), several times faster than ``copy.copy``."""
     cls = type(record)
@@ -129,7 +152,7 @@ class WriteBatch:
 
     Runs and task instances are upserted by their keys, events are appended,
     outputs are upserted by (run, task, map index, key), DAG versions are
-    inserted if new.
+    inserted if new, asset materializations are appended (the asset catalog).
     """
 
     runs: list[DagRunRecord] = field(default_factory=list)
@@ -137,8 +160,14 @@ class WriteBatch:
     events: list[EventRecord] = field(default_factory=list)
     outputs: list[OutputRecord] = field(default_factory=list)
     dag_versions: list[DagVersionRecord] = field(default_factory=list)
+    materializations: list[AssetMaterializationRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
-            self.runs or self.task_instances or self.events or self.outputs or self.dag_versions
+            self.runs
+            or self.task_instances
+            or self.events
+            or self.outputs
+            or self.dag_versions
+            or self.materializations
         )

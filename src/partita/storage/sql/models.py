@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the metadata database: DAG versions, runs, task instances, events, outputs.
+"""SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs, assets.
 
 The design decision: these models describe the schema and nothing else. The
 store reads and writes through Core statements on their tables and converts
@@ -175,13 +175,41 @@ class TaskOutputRow(Base):
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class AssetMaterializationRow(Base):
+    """One materialization of one asset (the asset catalog); ``id`` gives the order.
+
+    ``asset_key`` is the key's segments as a JSON array in text (``["schema", "t"]``),
+    so one indexed column finds a key's history and its newest entry.
+    """
+
+    __tablename__ = "asset_materialization"
+    __table_args__ = (
+        Index("ix_asset_materialization_asset_key_id", "asset_key", "id"),
+        Index("ix_asset_materialization_run_id", "run_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(EventIdType, primary_key=True, autoincrement=True)
+    asset_key: Mapped[str] = mapped_column(String(1024))
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    map_index: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonType)
+    code_version: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    data_version: Mapped[str | None] = mapped_column(String(128))
+    location: Mapped[str | None] = mapped_column(String(1024))
+
+
 dag_version_table: Table = Base.metadata.tables["dag_version"]
 dag_run_table: Table = Base.metadata.tables["dag_run"]
 task_instance_table: Table = Base.metadata.tables["task_instance"]
 event_table: Table = Base.metadata.tables["event_log"]
 task_output_table: Table = Base.metadata.tables["task_output"]
+asset_materialization_table: Table = Base.metadata.tables["asset_materialization"]
 
 __all__ = [
+    "AssetMaterializationRow",
     "Base",
     "DagRunRow",
     "DagVersionRow",
@@ -189,6 +217,7 @@ __all__ = [
     "TaskInstanceRow",
     "TaskOutputRow",
     "UTCDateTime",
+    "asset_materialization_table",
     "dag_run_table",
     "dag_version_table",
     "event_table",

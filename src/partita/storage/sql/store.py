@@ -1,14 +1,16 @@
 """``SqlStorage``: partita's persistent metadata store on SQLite or PostgreSQL.
 
-The design decision: a ``WriteBatch`` becomes at most five driver-level
-statements in one transaction, one per table, each carrying all its rows
-(``writes.BatchWriter``: pre-rendered SQL, rows converted without
-SQLAlchemy's per-parameter machinery), so the cost per task is a few rows,
-not a round trip per row. On SQLite the transaction starts with ``BEGIN
-IMMEDIATE`` so concurrent writers queue on the busy timeout. Reads are plain
-Core selects turned into the records of ``partita.storage.records``. Event
-payloads and run conf are JSON: values JSON cannot hold are stored as text
-(datetimes as ISO 8601).
+The design decision: a ``WriteBatch`` is applied in one transaction with
+pre-rendered SQL straight through the DB-API cursor, a few statements per
+table carrying all its rows (``writes.BatchWriter``; values converted by
+``codec`` rather than SQLAlchemy's per-parameter machinery), so the cost per
+task is a few rows, not a round trip per row. On SQLite the transaction
+starts with ``BEGIN IMMEDIATE`` so concurrent writers queue on the busy
+timeout. The big reads (a run's task instances, its events) are driver
+tuples converted by ``codec`` too; the small ones are plain Core selects.
+Records are those of ``partita.storage.records``. Event payloads and run
+conf are JSON: values JSON cannot hold are stored as text (datetimes as ISO
+8601).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.sql.assets import SqlAssetCatalog
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
@@ -198,6 +201,8 @@ class SqlStorage(Storage):
         self.events = SqlEventLog(self.engine)
         self.outputs = SqlOutputStore(self.engine, storage_dir, inline_output_limit)
         self.dags = SqlDagStore(self.engine)
+        self.assets = SqlAssetCatalog(self.engine)
+        self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
     @classmethod
@@ -234,6 +239,7 @@ def _describe_batch(batch: WriteBatch) -> str:
             ("events", batch.events),
             ("outputs", batch.outputs),
             ("DAG versions", batch.dag_versions),
+            ("asset materializations", batch.materializations),
         )
         if items
     ]

@@ -1,4 +1,4 @@
-"""Apply a ``WriteBatch`` with pre-rendered SQL and one driver-level statement per table.
+"""Apply a ``WriteBatch`` with pre-rendered SQL straight through the DB-API cursor.
 
 The design decision: the write path bypasses SQLAlchemy's statement compilation
 and per-parameter type processing, which cost more than the database itself
@@ -10,7 +10,8 @@ exactly what the column types of ``models`` would, so reads through
 SQLAlchemy round-trip. On PostgreSQL events are appended with ``COPY``,
 psycopg's fastest path.
 
-Rows go through one ``executemany`` per table, in record order, so the last
+Rows go to the driver in record order, one ``executemany`` per table (on
+SQLite, multi-row ``INSERT``s of up to 100 rows: ``Statement``), so the last
 copy of a key in a batch wins (the first, for DAG versions). Event ids are
 still handed back to the records: on SQLite the write lock makes the
 ``AUTOINCREMENT`` ids of one insert consecutive, so the last id gives them
@@ -19,14 +20,18 @@ all; on PostgreSQL they are drawn from the sequence before the ``COPY``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, Dialect, Table
 from sqlalchemy.engine import Connection
 
+from partita.definitions.asset_key import AssetKey
 from partita.storage.records import (
+    AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
     EventRecord,
@@ -38,6 +43,7 @@ from partita.storage.sql.codec import TimeConverter, codec_for
 from partita.storage.sql.engine import dumps_json
 from partita.storage.sql.errors import UnstorableValueError, driver_errors
 from partita.storage.sql.models import (
+    asset_materialization_table,
     dag_run_table,
     dag_version_table,
     event_table,
@@ -142,6 +148,38 @@ def _output_row(o: OutputRecord, time: TimeConverter) -> Row:
     return (o.run_id, o.task_id, o.map_index, o.key, o.location, o.size, o.payload)
 
 
+MATERIALIZATION_COLUMNS = (
+    "asset_key",
+    "run_id",
+    "task_id",
+    "map_index",
+    "timestamp",
+    "metadata",
+    "code_version",
+    "data_version",
+    "location",
+)
+
+
+def asset_key_text(key: AssetKey) -> str:
+    """How an asset key is stored: its segments as a JSON array (``["schema", "t"]``)."""
+    return json.dumps(list(key.path), separators=(",", ":"))
+
+
+def _materialization_row(m: AssetMaterializationRecord, time: TimeConverter) -> Row:
+    return (
+        asset_key_text(m.asset_key),
+        m.run_id,
+        m.task_id,
+        m.map_index,
+        time(m.timestamp),
+        dumps_json(m.metadata),
+        m.code_version,
+        m.data_version,
+        m.location,
+    )
+
+
 DAG_VERSION_COLUMNS = ("dag_id", "version", "serialized", "created_at")
 
 
@@ -153,11 +191,16 @@ def _dag_version_row(v: DagVersionRecord, time: TimeConverter) -> Row:
 
 
 def render_insert(
-    dialect: Dialect, table: Table, columns: Sequence[str], on_conflict: str | None
+    dialect: Dialect,
+    table: Table,
+    columns: Sequence[str],
+    on_conflict: str | None,
+    rows: int = 1,
 ) -> str:
-    """``INSERT`` of ``columns`` in driver paramstyle; ``on_conflict`` is update, nothing or None.
+    """``INSERT`` of ``rows`` rows of ``columns`` in driver paramstyle.
 
-    ``update`` overwrites every non-key column of an existing row (an upsert).
+    ``on_conflict`` is ``update`` (overwrite every non-key column of an existing
+    row: an upsert), ``nothing`` or None.
     """
     missing = set(table.columns.keys()) - set(columns) - {"id"}
     if missing or not set(columns) <= set(table.columns.keys()):
@@ -166,9 +209,10 @@ def render_insert(
     codec = codec_for(dialect)
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
     values = [codec.json_placeholder if c in json_columns else codec.placeholder for c in columns]
+    row = f"({', '.join(values)})"
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(values)})"
+        f"VALUES {', '.join([row] * rows)}"
     )
     if on_conflict is None:
         return sql
@@ -180,6 +224,45 @@ def render_insert(
     return sql + target + f" DO UPDATE SET {changes}"
 
 
+#: Rows per multi-row statement on SQLite: at most 999 parameters (the limit before 3.32).
+SQLITE_MAX_PARAMETERS = 999
+SQLITE_MAX_ROWS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One table's insert: the single-row SQL and, on SQLite, a ``chunk``-row form.
+
+    SQLite runs a multi-row ``INSERT`` faster than as many single-row ones (less
+    work per row in the driver and the VM; about 20-40% on the event log);
+    PostgreSQL keeps single rows (an upsert there cannot touch a row twice in one
+    statement) and psycopg pipelines the ``executemany``.
+    """
+
+    sql: str
+    chunk_sql: str | None = None
+    chunk: int = 1
+
+    @classmethod
+    def render(
+        cls, dialect: Dialect, table: Table, columns: Sequence[str], on_conflict: str | None
+    ) -> Statement:
+        sql = render_insert(dialect, table, columns, on_conflict)
+        if dialect.name != "sqlite":
+            return cls(sql)
+        chunk = min(SQLITE_MAX_ROWS, SQLITE_MAX_PARAMETERS // len(columns))
+        return cls(sql, render_insert(dialect, table, columns, on_conflict, chunk), chunk)
+
+    def run(self, cursor: Any, rows: list[Row]) -> None:
+        """Insert ``rows`` in order with the DB-API ``cursor``."""
+        size = self.chunk
+        full = 0 if self.chunk_sql is None else len(rows) - len(rows) % size
+        for start in range(0, full, size):
+            cursor.execute(self.chunk_sql, tuple(chain.from_iterable(rows[start : start + size])))
+        if full < len(rows):
+            cursor.executemany(self.sql, rows[full:] if full else rows)
+
+
 @dataclass(slots=True)
 class PreparedBatch:
     """A batch turned into driver rows, ready to execute; ``events`` get their ids after."""
@@ -189,6 +272,7 @@ class PreparedBatch:
     task_instances: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     outputs: list[Row] = field(default_factory=list)
+    materializations: list[Row] = field(default_factory=list)
 
 
 class BatchWriter:
@@ -197,15 +281,15 @@ class BatchWriter:
     def __init__(self, dialect: Dialect) -> None:
         self.postgres = dialect.name == "postgresql"
         self._time = codec_for(dialect).dump_time
-        self._dag_versions = render_insert(
-            dialect, dag_version_table, DAG_VERSION_COLUMNS, "nothing"
+        render = Statement.render
+        self._dag_versions = render(dialect, dag_version_table, DAG_VERSION_COLUMNS, "nothing")
+        self._runs = render(dialect, dag_run_table, RUN_COLUMNS, "update")
+        self._task_instances = render(dialect, task_instance_table, TASK_INSTANCE_COLUMNS, "update")
+        self._outputs = render(dialect, task_output_table, OUTPUT_COLUMNS, "update")
+        self._events = render(dialect, event_table, EVENT_COLUMNS, None)
+        self._materializations = render(
+            dialect, asset_materialization_table, MATERIALIZATION_COLUMNS, None
         )
-        self._runs = render_insert(dialect, dag_run_table, RUN_COLUMNS, "update")
-        self._task_instances = render_insert(
-            dialect, task_instance_table, TASK_INSTANCE_COLUMNS, "update"
-        )
-        self._outputs = render_insert(dialect, task_output_table, OUTPUT_COLUMNS, "update")
-        self._events = render_insert(dialect, event_table, EVENT_COLUMNS, None)
         quote = dialect.identifier_preparer.quote
         event_columns = ", ".join(quote(c) for c in ("id", *EVENT_COLUMNS))
         self._copy_events = f"COPY {quote(event_table.name)} ({event_columns}) FROM STDIN"
@@ -224,6 +308,7 @@ class BatchWriter:
                 task_instances=[_task_instance_row(t, time) for t in batch.task_instances],
                 events=[_event_row(e, time) for e in batch.events],
                 outputs=[_output_row(o, time) for o in batch.outputs],
+                materializations=[_materialization_row(m, time) for m in batch.materializations],
             )
         except UnstorableValueError:
             raise
@@ -232,39 +317,47 @@ class BatchWriter:
 
     def execute(self, connection: Connection, rows: PreparedBatch) -> Sequence[int]:
         """Execute the rows on ``connection`` (inside its transaction); return the event ids."""
-        execute = connection.exec_driver_sql
-        if rows.dag_versions:
-            execute(self._dag_versions, rows.dag_versions)
-        if rows.runs:
-            execute(self._runs, rows.runs)
-        if rows.task_instances:
-            execute(self._task_instances, rows.task_instances)
-        event_ids: Sequence[int] = ()
-        if rows.events:
-            if self.postgres:
-                event_ids = self._copy_postgres_events(connection, rows.events)
-            else:
-                execute(self._events, rows.events)
-                last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
-                event_ids = range(last - len(rows.events) + 1, last + 1)
-        if rows.outputs:
-            execute(self._outputs, rows.outputs)
+        cursor = connection.connection.cursor()
+        try:
+            for statement, table_rows in (
+                (self._dag_versions, rows.dag_versions),
+                (self._runs, rows.runs),
+                (self._task_instances, rows.task_instances),
+            ):
+                if table_rows:
+                    with driver_errors(connection, statement.sql):
+                        statement.run(cursor, table_rows)
+            event_ids: Sequence[int] = ()
+            if rows.events:
+                event_ids = self._insert_events(connection, cursor, rows.events)
+            for statement, table_rows in (
+                (self._outputs, rows.outputs),
+                (self._materializations, rows.materializations),
+            ):
+                if table_rows:
+                    with driver_errors(connection, statement.sql):
+                        statement.run(cursor, table_rows)
+        finally:
+            cursor.close()
         return event_ids
 
-    def _copy_postgres_events(self, connection: Connection, events: list[Row]) -> list[int]:
-        count = len(events)
-        ids = list(connection.exec_driver_sql(self._next_event_ids, (count,)).scalars())
-        driver_connection = connection.connection.driver_connection
-        assert driver_connection is not None
-        with (
-            driver_errors(connection, self._copy_events),
-            driver_connection.cursor() as cursor,
-            cursor.copy(self._copy_events) as copy,
-        ):
+    def _insert_events(
+        self, connection: Connection, cursor: Any, events: list[Row]
+    ) -> Sequence[int]:
+        if not self.postgres:
+            with driver_errors(connection, self._events.sql):
+                self._events.run(cursor, events)
+                cursor.execute("SELECT last_insert_rowid()")
+                (last,) = cursor.fetchone()
+            return range(last - len(events) + 1, last + 1)
+        with driver_errors(connection, self._next_event_ids):
+            cursor.execute(self._next_event_ids, (len(events),))
+            ids = [event_id for (event_id,) in cursor.fetchall()]
+        with driver_errors(connection, self._copy_events), cursor.copy(self._copy_events) as copy:
             write_row = copy.write_row
             for event_id, row in zip(ids, events, strict=True):
                 write_row((event_id, *row))
         return ids
 
 
-__all__ = ["BatchWriter", "PreparedBatch", "render_insert"]
+__all__ = ["BatchWriter", "PreparedBatch", "Statement", "render_insert"]

@@ -1,0 +1,133 @@
+"""``Definitions``: everything one code location exposes, in one object.
+
+A module (or file) that defines ``defs = Definitions(assets=[...],
+dags=[...], resources={...})`` is a code location: ``partita dags list``,
+``partita run`` and ``partita assets ...`` read what it holds. Asset jobs
+(``define_asset_job``) are resolved here against its assets, so
+``defs.get_dag(name)`` returns any DAG it holds, asset jobs included.
+
+The design decision: resources given here are bound to every DAG of the code
+location when the ``Definitions`` is built (a DAG's own resources win), so a
+DAG run by ``partita run`` or ``dag.test()`` gets them without knowing where
+it came from. ``schedules`` and ``sensors`` are accepted and kept for the
+scheduler (a later part of partita); nothing runs them yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_graph import AssetGraph
+from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
+from partita.definitions.dag import DAG, DagFactory, caller_file
+from partita.exceptions import DagNotFoundError, DefinitionError
+
+#: The id of the ephemeral DAG ``partita assets materialize`` and ``materialize`` build.
+MATERIALIZE_DAG_ID = "__materialize__"
+
+
+class Definitions:
+    """The assets, DAGs (jobs), schedules, sensors and resources of one code location."""
+
+    def __init__(
+        self,
+        assets: Iterable[AssetsDefinition] | None = None,
+        dags: Iterable[Any] | None = None,
+        jobs: Iterable[Any] | None = None,
+        schedules: Iterable[Any] | None = None,
+        sensors: Iterable[Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        fileloc: str | None = None,
+    ) -> None:
+        #: The file that defines this code location (where asset errors point to).
+        self.fileloc = fileloc or caller_file()
+        self.assets: list[AssetsDefinition] = list(assets or [])
+        self.resources: dict[str, Any] = dict(resources or {})
+        self.schedules: list[Any] = list(schedules or [])
+        self.sensors: list[Any] = list(sensors or [])
+        self.asset_graph = AssetGraph(self.assets)
+        self._jobs: list[Any] = [*(dags or []), *(jobs or [])]
+        self._dags: dict[str, DAG] = {}
+        for item in self._jobs:
+            self._add(self._as_dag(item))
+
+    def _as_dag(self, item: Any) -> DAG:
+        if isinstance(item, UnresolvedAssetJob):
+            return item.resolve(self.asset_graph, self.resources, fileloc=self.fileloc)
+        if isinstance(item, DagFactory):
+            item = item()
+        if isinstance(item, DAG):
+            item.resources = {**self.resources, **item.resources}
+            return item
+        raise DefinitionError(
+            f"Definitions: dags/jobs must be DAGs, @dag functions or define_asset_job(...) "
+            f"jobs, got {item!r}"
+        )
+
+    def _add(self, dag: DAG) -> None:
+        if dag.dag_id in self._dags:
+            raise DefinitionError(
+                f"Definitions: two DAGs are called {dag.dag_id!r}; give each its own id"
+            )
+        self._dags[dag.dag_id] = dag
+
+    @property
+    def dags(self) -> list[DAG]:
+        """Every DAG of the code location, asset jobs included."""
+        return list(self._dags.values())
+
+    def get_dag(self, name: str) -> DAG:
+        """The DAG (or asset job) called ``name``."""
+        try:
+            return self._dags[name]
+        except KeyError:
+            known = ", ".join(sorted(self._dags)) or "none"
+            raise DagNotFoundError(
+                f"Definitions has no DAG or job {name!r}; it has: {known}"
+            ) from None
+
+    #: Dagster's name.
+    get_job_def = get_dag
+
+    def materialize_dag(self, selection: Any = None) -> DAG:
+        """An ephemeral DAG materializing ``selection`` of this location's assets (all if None)."""
+        if not self.assets:
+            raise DefinitionError("Definitions has no assets to materialize")
+        return build_asset_dag(
+            MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
+            fileloc=self.fileloc,
+        )  # fmt: skip
+
+    @staticmethod
+    def merge(*definitions: Definitions) -> Definitions:
+        """One ``Definitions`` holding everything of several (keys and DAG ids must not clash)."""
+        resources: dict[str, Any] = {}
+        for d in definitions:
+            for key, value in d.resources.items():
+                if key in resources and resources[key] is not value:
+                    raise DefinitionError(
+                        f"two code locations define resource {key!r} differently; rename one"
+                    )
+                resources[key] = value
+        merged = Definitions(
+            assets=[a for d in definitions for a in d.assets],
+            schedules=[s for d in definitions for s in d.schedules],
+            sensors=[s for d in definitions for s in d.sensors],
+            resources=resources,
+            fileloc=definitions[0].fileloc if definitions else None,
+        )
+        for d in definitions:
+            for dag in d.dags:
+                merged._add(dag)
+        return merged
+
+    def __repr__(self) -> str:
+        return (
+            f"<Definitions: {len(self.assets)} asset definitions, {len(self._dags)} DAGs, "
+            f"{len(self.resources)} resources>"
+        )
+
+
+__all__ = ["MATERIALIZE_DAG_ID", "Definitions"]

@@ -1,0 +1,116 @@
+"""The IO manager interface: how an asset's (or a task's) value is stored and loaded back.
+
+An IO manager is a resource with two methods::
+
+    class MyIOManager(IOManager):
+        def handle_output(self, context: OutputContext, obj): ...   # store obj
+        def load_input(self, context: InputContext): ...            # return it
+
+An asset's value is handed to the IO manager named by its ``io_manager_key``
+(default ``"io_manager"``) and loaded by that same IO manager for each
+downstream asset, in this run or a later one, in this process or another.
+``context.get_identifier()`` is a stable path for the value: the asset key's
+segments, or ``[dag_id, run_id, task_id, output]`` for a task's output.
+
+The design decision: the interface lives in ``definitions`` (operators call it
+and users subclass it); the built-in filesystem and in-memory IO managers,
+which touch files, live in ``storage/io_managers.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from partita.definitions.asset_key import AssetKey
+
+DEFAULT_IO_MANAGER_KEY = "io_manager"
+
+
+@dataclass
+class OutputContext:
+    """What an IO manager knows about a value it is asked to store."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    name: str = "result"
+    asset_key: AssetKey | None = None
+    map_index: int = -1
+    #: The metadata the asset or output was defined with.
+    definition_metadata: Mapping[str, Any] = field(default_factory=dict)
+    log: Any = None
+    resources: Any = None
+    #: Where the value was stored (set by the IO manager; shown in the asset catalog).
+    location: str | None = None
+    _added_metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self.asset_key is not None
+
+    def get_identifier(self) -> list[str]:
+        """A path naming the value: the asset key, or dag/run/task/output for a task output."""
+        if self.asset_key is not None:
+            return list(self.asset_key.path)
+        parts = [self.dag_id, self.run_id, self.task_id]
+        if self.map_index >= 0:
+            parts.append(str(self.map_index))
+        parts.append(self.name)
+        return parts
+
+    def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Attach metadata (a path, a row count...) to the materialization being recorded."""
+        self._added_metadata.update(metadata)
+
+    @property
+    def added_metadata(self) -> dict[str, Any]:
+        return dict(self._added_metadata)
+
+
+@dataclass
+class InputContext:
+    """What an IO manager knows about a value it is asked to load."""
+
+    #: The asset or output being loaded, as it was stored.
+    upstream_output: OutputContext
+    #: The downstream task and the parameter the value is for.
+    task_id: str
+    name: str
+    dag_id: str = ""
+    run_id: str = ""
+    log: Any = None
+    resources: Any = None
+
+    @property
+    def asset_key(self) -> AssetKey | None:
+        return self.upstream_output.asset_key
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self.upstream_output.asset_key is not None
+
+    def get_identifier(self) -> list[str]:
+        return self.upstream_output.get_identifier()
+
+
+class IOManager(ABC):
+    """Stores values (``handle_output``) and loads them back (``load_input``).
+
+    ``load_input`` should raise ``partita.exceptions.ValueNotFoundError`` (or
+    ``FileNotFoundError``) when nothing is stored for the identifier, so the
+    engine can say which asset was never materialized.
+    """
+
+    @abstractmethod
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Store ``obj``; set ``context.location`` and add metadata if useful."""
+
+    @abstractmethod
+    def load_input(self, context: InputContext) -> Any:
+        """Return the value stored for ``context.upstream_output``."""
+
+
+__all__ = ["DEFAULT_IO_MANAGER_KEY", "IOManager", "InputContext", "OutputContext"]

@@ -1,0 +1,287 @@
+"""``AssetOperator``: the task that materializes one asset definition in a DAG.
+
+It is a ``@task``-style operator whose arguments are the values of its
+upstream assets, each loaded by the IO manager that stored it (in this run
+or an earlier one), and whose return value is handed to the asset's IO
+manager instead of the run's output store. For each asset it produced it
+reports an ``AssetMaterialization`` (metadata, code version, data version,
+where the value went) through ``ti.record_materialization``; the engine
+records it in the asset catalog with the run's other records.
+
+The design decision: the data version of a stored value is the SHA-256 of
+its pickle unless the asset gives one (``Output(data_version=...)``), so two
+materializations of equal data have equal versions whatever the IO manager.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from partita.definitions.asset import (
+    AssetMaterialization,
+    AssetOutputSpec,
+    AssetsDefinition,
+    MaterializeResult,
+    Output,
+)
+from partita.definitions.asset_graph import AssetGraph
+from partita.definitions.asset_job import set_asset_task_factory
+from partita.definitions.asset_key import AssetKey
+from partita.definitions.context import Context
+from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext, IOManager
+from partita.definitions.metadata import normalize_metadata
+from partita.definitions.resources import ResourceRequirement
+from partita.definitions.types import Check, build_checks, check_output, resolved_hints
+from partita.exceptions import AssetNotMaterializedError, PartitaError, ValueNotFoundError
+from partita.operators.io import io_manager_of, output_context
+from partita.operators.python import DecoratedPythonOperator
+
+_NO_VALUE: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInputPlan:
+    """Where one argument of an asset comes from: the upstream key and its IO manager."""
+
+    param: str
+    key: AssetKey
+    io_manager_key: str
+    #: The upstream's definition metadata (given to the IO manager).
+    metadata: dict[str, Any]
+    #: True when no asset of the graph produces the key (loaded from an earlier run only).
+    external: bool
+
+
+def data_version_of(value: Any) -> str | None:
+    """A short SHA-256 of the pickled value; None when it cannot be pickled."""
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _value_check(definition: AssetsDefinition) -> Check | None:
+    """The check of a single asset's value from the return annotation (``Output[X]`` checks X)."""
+    if definition.is_multi:
+        return None
+    annotation = resolved_hints(definition.function).get("return")
+    if annotation is None or annotation is MaterializeResult or annotation is type(None):
+        return None
+    if typing.get_origin(annotation) is Output or annotation is Output:
+        args = typing.get_args(annotation)
+        if not args:
+            return None
+        annotation = args[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and any(
+        a is MaterializeResult or typing.get_origin(a) is Output
+        for a in typing.get_args(annotation)
+    ):
+        return None
+    return build_checks({"return": annotation}, [])[1]
+
+
+class AssetOperator(DecoratedPythonOperator):
+    """Materializes the asset(s) of one ``AssetsDefinition``."""
+
+    ui_color = "#e8f0fe"
+    template_fields: ClassVar[Sequence[str]] = ()
+
+    def __init__(
+        self,
+        *,
+        asset_definition: AssetsDefinition,
+        asset_inputs: tuple[AssetInputPlan, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        placeholders = {plan.param: plan for plan in asset_inputs}
+        kwargs.setdefault("op_kwargs", placeholders)
+        super().__init__(**kwargs)
+        self.asset_definition = asset_definition
+        self.asset_inputs = asset_inputs
+        self.output_check = None  # checked per asset value, after Output is unwrapped
+        self.value_check = _value_check(asset_definition)
+        io_keys = [o.io_manager_key for o in asset_definition.outputs.values()]
+        io_keys += [plan.io_manager_key for plan in asset_inputs]
+        self.resource_requirements = (
+            *self.resource_requirements,
+            *(ResourceRequirement(k, None, IOManager) for k in dict.fromkeys(io_keys)),
+        )
+
+    @property
+    def asset_keys(self) -> list[AssetKey]:
+        return self.asset_definition.keys
+
+    def describe(self) -> str:
+        definition = self.asset_definition
+        if definition.is_multi:
+            return f"multi-asset {definition.name!r}"
+        return f"asset {definition.key.to_user_string()!r}"
+
+    # -- inputs ---------------------------------------------------------------------------
+    def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
+        return [], {plan.param: self._load(context, plan) for plan in self.asset_inputs}
+
+    def _load(self, context: Context, plan: AssetInputPlan) -> Any:
+        manager = io_manager_of(context, plan.io_manager_key, self.describe())
+        upstream = output_context(
+            context,
+            plan.key.to_task_id(),
+            asset_key=plan.key,
+            definition_metadata=plan.metadata,
+        )
+        request = InputContext(
+            upstream, self.task_id, plan.param, upstream.dag_id, upstream.run_id,
+            upstream.log, upstream.resources,
+        )  # fmt: skip
+        try:
+            return manager.load_input(request)
+        except (ValueNotFoundError, FileNotFoundError) as exc:
+            raise AssetNotMaterializedError(self._missing_message(context, plan, exc)) from exc
+
+    def _missing_message(self, context: Context, plan: AssetInputPlan, exc: Exception) -> str:
+        fileloc = getattr(context.get("dag"), "fileloc", None)
+        path = (
+            os.path.relpath(fileloc)
+            if fileloc and fileloc.endswith(".py") and os.path.exists(fileloc)
+            else "PATH"
+        )
+        selection = plan.key.to_user_string()
+        return (
+            f"{self.describe()} needs upstream asset {list(plan.key.path)!r}, which was never "
+            f"materialized (IO manager {plan.io_manager_key!r} has no value for it: {exc}); run "
+            f"`partita assets materialize {path} --select {selection}` first, or include it "
+            "in the assets given to materialize()"
+        )
+
+    # -- outputs --------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        returned = super().execute(context)
+        ti = context["ti"]
+        produced: set[AssetKey] = set()
+        for spec, value, metadata, data_version in self._results(returned):
+            produced.add(spec.key)
+            ti.record_materialization(self._store(context, spec, value, metadata, data_version))
+        missing = [
+            o.key.to_user_string()
+            for o in self.asset_definition.outputs.values()
+            if o.is_required and o.key not in produced
+        ]
+        if missing:
+            raise PartitaError(
+                f"{self.describe()} did not produce asset(s) {', '.join(missing)}; return a "
+                "value for each output (a tuple in the order of outs) or yield Output(value, "
+                "output_name=...) for each"
+            )
+        return None
+
+    def _store(
+        self,
+        context: Context,
+        spec: AssetOutputSpec,
+        value: Any,
+        metadata: dict[str, Any],
+        data_version: str | None,
+    ) -> AssetMaterialization:
+        location = None
+        if value is not _NO_VALUE:
+            if self.value_check is not None:
+                value = check_output(self.value_check, value, self.describe)
+            manager = io_manager_of(context, spec.io_manager_key, self.describe())
+            out = output_context(
+                context,
+                self.task_id,
+                spec.output_name,
+                asset_key=spec.key,
+                definition_metadata=spec.metadata,
+            )
+            manager.handle_output(out, value)
+            location = out.location
+            metadata = {**out.added_metadata, **metadata}
+            if data_version is None:
+                data_version = data_version_of(value)
+        return AssetMaterialization(
+            spec.key, normalize_metadata(metadata), spec.code_version, data_version, location
+        )
+
+    def _results(
+        self, returned: Any
+    ) -> Iterator[tuple[AssetOutputSpec, Any, dict[str, Any], str | None]]:
+        outputs = self.asset_definition.outputs
+        by_key = {o.key: o for o in outputs.values()}
+        specs = list(outputs.values())
+        if isinstance(returned, types.GeneratorType):
+            items = list(returned)
+        elif len(specs) > 1:
+            if not isinstance(returned, tuple) or len(returned) != len(specs):
+                raise PartitaError(
+                    f"{self.describe()} must return a tuple of {len(specs)} values (in the order "
+                    f"of outs: {', '.join(outputs)}) or yield Output(value, output_name=...); it "
+                    f"returned {type(returned).__name__}"
+                )
+            items = list(returned)
+            for spec, item in zip(specs, items, strict=True):
+                if isinstance(item, Output) and item.output_name == "result":
+                    item.output_name = spec.output_name
+        else:
+            items = [returned]
+        for index, item in enumerate(items):
+            found: AssetOutputSpec | None
+            if isinstance(item, MaterializeResult):
+                key = item.asset_key or specs[min(index, len(specs) - 1)].key
+                found = by_key.get(key)
+                if found is None:
+                    raise PartitaError(
+                        f"{self.describe()} returned a MaterializeResult for asset "
+                        f"{key!r}, which it does not define"
+                    )
+                yield found, _NO_VALUE, item.metadata, item.data_version
+            elif isinstance(item, Output):
+                found = outputs.get(item.output_name)
+                if found is None and len(specs) == 1:
+                    found = specs[0]
+                if found is None:
+                    raise PartitaError(
+                        f"{self.describe()} returned Output for {item.output_name!r}, which is not "
+                        f"one of its outputs ({', '.join(outputs)})"
+                    )
+                yield found, item.value, item.metadata, item.data_version
+            else:
+                yield specs[min(index, len(specs) - 1)], item, {}, None
+
+
+def build_asset_task(definition: AssetsDefinition, graph: AssetGraph) -> AssetOperator:
+    """The task of ``definition`` in a DAG built over ``graph``."""
+    plans = []
+    for param, spec in definition.inputs.items():
+        upstream = graph.spec(spec.key)
+        io_key = spec.input_manager_key or (
+            upstream.io_manager_key if upstream is not None else DEFAULT_IO_MANAGER_KEY
+        )
+        metadata = dict(upstream.metadata) if upstream is not None else dict(spec.metadata)
+        plans.append(AssetInputPlan(param, spec.key, io_key, metadata, upstream is None))
+    options: dict[str, Any] = {
+        "doc_md": None if definition.is_multi else definition.spec(definition.key).description,
+        **definition.task_kwargs,
+    }
+    return AssetOperator(
+        task_id=definition.task_id(),
+        python_callable=definition.function,
+        asset_definition=definition,
+        asset_inputs=tuple(plans),
+        config_schema=definition.config_schema,
+        required_resource_keys=definition.required_resource_keys,
+        **options,
+    )
+
+
+set_asset_task_factory(build_asset_task)
+
+__all__ = ["AssetInputPlan", "AssetOperator", "build_asset_task", "data_version_of"]

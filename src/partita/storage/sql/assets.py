@@ -1,0 +1,85 @@
+"""The asset catalog on SQL: reads of the ``asset_materialization`` table.
+
+Rows are written by the batch writer with the run's other records
+(``writes.py``); this module only reads. The newest materialization of each
+key is the row with the highest id for that key, found with one grouped
+subquery over the ``(asset_key, id)`` index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, select
+
+from partita.definitions.asset_key import AssetKey
+from partita.storage.base import AssetCatalog
+from partita.storage.records import AssetMaterializationRecord
+from partita.storage.sql.errors import connect
+from partita.storage.sql.models import asset_materialization_table as table
+from partita.storage.sql.writes import asset_key_text
+
+
+def _record(row: Row[Any]) -> AssetMaterializationRecord:
+    values = row._mapping
+    return AssetMaterializationRecord(
+        asset_key=AssetKey(json.loads(values["asset_key"])),
+        run_id=values["run_id"],
+        task_id=values["task_id"],
+        timestamp=values["timestamp"],
+        metadata=values["metadata"] or {},
+        code_version=values["code_version"],
+        data_version=values["data_version"],
+        location=values["location"],
+        map_index=values["map_index"],
+        id=values["id"],
+    )
+
+
+class SqlAssetCatalog(AssetCatalog):
+    """Asset materializations from the ``asset_materialization`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def latest_materializations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[AssetKey, AssetMaterializationRecord]:
+        newest = select(func.max(table.c.id)).group_by(table.c.asset_key)
+        if asset_keys is not None:
+            texts = [asset_key_text(k) for k in asset_keys]
+            if not texts:
+                return {}
+            newest = newest.where(table.c.asset_key.in_(texts))
+        query = select(table).where(table.c.id.in_(newest.scalar_subquery()))
+        with connect(self._engine, "read the asset catalog") as connection:
+            rows = connection.execute(query).all()
+        records = [_record(row) for row in rows]
+        return {r.asset_key: r for r in records}
+
+    def list_materializations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetMaterializationRecord]:
+        query = select(table)
+        if asset_key is not None:
+            query = query.where(table.c.asset_key == asset_key_text(asset_key))
+        if run_id is not None:
+            query = query.where(table.c.run_id == run_id)
+        query = query.order_by(table.c.id.desc()).limit(limit)
+        with connect(self._engine, "read asset materializations") as connection:
+            return [_record(row) for row in connection.execute(query)]
+
+    def asset_keys(self) -> list[AssetKey]:
+        query = select(table.c.asset_key).distinct()
+        with connect(self._engine, "list the assets of the catalog") as connection:
+            keys = [AssetKey(json.loads(text)) for text in connection.scalars(query)]
+        return sorted(keys, key=lambda k: k.path)
+
+
+__all__ = ["SqlAssetCatalog"]
