@@ -15,10 +15,12 @@ once at the start of ``run()`` and closed at its end, whatever happened.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -57,6 +59,23 @@ _EVENT_STATES = frozenset(
         TaskState.CANCELLED,
     }
 )
+
+
+@contextmanager
+def gc_relaxed() -> Iterator[None]:
+    """Collect cyclic garbage less often during a run, as the previous thresholds allow.
+
+    A run allocates many small records that live until it ends; with Python's
+    default thresholds they trigger a dozen full collections in a 100,000-task
+    run, each scanning every record (a quarter of the run's time). The
+    thresholds are raised, never lowered, and restored afterwards.
+    """
+    saved = gc.get_threshold()
+    gc.set_threshold(max(saved[0], 50_000), max(saved[1], 20), max(saved[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 class RunListener(Protocol):
@@ -125,13 +144,14 @@ class RunDriver:
         """Run the DAG to the end and return its result."""
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
         try:
-            self._begin()
-            try:
-                self._loop()
-            except BaseException as exc:
-                self._abort(exc)
-                raise
-            self._end()
+            with gc_relaxed():
+                self._begin()
+                try:
+                    self._loop()
+                except BaseException as exc:
+                    self._abort(exc)
+                    raise
+                self._end()
         finally:
             self.resources.close()
         run_id = self.info.run_id
