@@ -276,7 +276,7 @@ def run_matrix(
 
 
 def _fmt_ms(ms: float) -> str:
-    return f"{ms:.3g}" if ms >= 0.001 else f"{ms:.2g}"
+    return f"{ms:,.0f}" if ms >= 1000 else f"{ms:.3g}"
 
 
 def _fastest_peer(
@@ -316,8 +316,12 @@ def workload_table(w: Workload, results: dict[str, dict[str, Any]]) -> str:
             lines.append(f"| {v.label} | 0 | {r['skipped']} | | | | |")
             continue
         if "per_task_ms" not in r:
-            what = "**timed out**" if r.get("timed_out") else "**failed**"
-            lines.append(f"| {v.label} | 0 | {what}: {r['error']} | | | | |")
+            what = (
+                f"**{r['error']}** (not repeated)"
+                if r.get("timed_out")
+                else (f"**failed**: {r['error']}")
+            )
+            lines.append(f"| {v.label} | 0 | {what} | | | | |")
             continue
         run = r["run_s"]
         runs = f"{r['runs']}" + (f" (+{r['failures']} failed)" if r["failures"] else "")
@@ -333,7 +337,7 @@ def workload_table(w: Workload, results: dict[str, dict[str, Any]]) -> str:
             )
         label = v.label
         if "server_s" in r:
-            label = label.replace(")", f"; warm-up incl. server start {r['server_s']:.1f} s)")
+            label += f" [untimed warm-up incl. server start: {r['server_s']:.1f} s]"
         lines.append(
             f"| {label} | {runs} | {run['median']:.4g} [{run['min']:.4g}-{run['max']:.4g}] "
             f"| {r['process_s']:.2f} | {_fmt_ms(r['per_task_ms'])} | {r['peak_mb']:.0f} | {ratio} |"

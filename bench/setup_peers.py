@@ -159,6 +159,8 @@ def ensure(peer: Peer) -> None:
             shutil.rmtree(peer.home)
         _prepare_home(peer)
         home_marker.write_text(peer.pin + "\n")
+    # per-run copies a killed (timed-out) run could not delete itself
+    shutil.rmtree(peer.home / "runs", ignore_errors=True)
 
 
 def wipe() -> None:

@@ -21,7 +21,6 @@ from typing import Any
 from partita import DAG, EmptyOperator, PythonOperator, task
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
-from partita.storage.sql import SqlStorage
 
 
 def _noop() -> None:
@@ -151,7 +150,9 @@ WORKLOADS: dict[str, tuple[Callable[[], DAG], int]] = {
 def open_store(kind: str, scratch: Path) -> Storage:
     if kind == "memory":
         return MemoryStorage()
-    if kind == "sqlite":
+    if kind == "sqlite":  # imported here: SQLAlchemy's import is not part of a memory run
+        from partita.storage.sql import SqlStorage
+
         return SqlStorage(f"sqlite:///{scratch / 'partita.db'}", scratch / "storage")
     raise SystemExit(f"unknown store {kind!r}: use memory or sqlite")
 
