@@ -17,9 +17,7 @@ was never materialized".
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from partita.definitions.metadata import MetadataValue
 from partita.definitions.resources import Resource
 from partita.exceptions import StorageError, ValueNotFoundError
 from partita.settings import load_settings
+from partita.storage.files import write_atomically
 
 
 def _part(text: str) -> str:
@@ -85,15 +84,7 @@ def _what(context: OutputContext) -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, data)
     except OSError as exc:
         raise StorageError(
             f"FilesystemIOManager cannot write {path}: {exc.strerror or exc}; check that the "

@@ -11,9 +11,7 @@ a value becomes visible exactly when the batch that names it does.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +20,7 @@ from sqlalchemy import Engine, Row, select
 
 from partita.exceptions import StorageError
 from partita.storage.base import OutputStore
+from partita.storage.files import write_atomically
 from partita.storage.records import OutputRecord
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import task_output_table as outputs
@@ -122,17 +121,7 @@ def _path_part(text: str) -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, data)
     except OSError as exc:
         raise StorageError(
             f"cannot write output file {path}: {exc.strerror or exc}; check that the storage "
