@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.cli.console import format_time, make_console
-from partita.cli.params import ISO_DATETIME, JSON_OBJECT
+from partita.cli.params import conf_option, logical_date_option
 from partita.cli.run import run_and_report
 from partita.cli.store import metadata_store
 from partita.engine.asset_status import AssetStatus, asset_statuses
@@ -67,18 +67,8 @@ def list_assets(path: str | None) -> None:
     help="Which assets: 'a', 'a*' (and downstream), '*a' (and upstream), '+a', 'a+', "
     "'group:name', 'tag:k=v', unions with commas. Default: all.",
 )
-@click.option(
-    "--conf",
-    type=JSON_OBJECT,
-    default=None,
-    help='Run config as a JSON object, e.g. \'{"tasks": {"a": {"config": {"n": 1}}}}\'.',
-)
-@click.option(
-    "--logical-date",
-    type=ISO_DATETIME,
-    default=None,
-    help="Logical date of the run (ISO 8601; UTC when no zone is given). Default: now.",
-)
+@conf_option('Run config as a JSON object, e.g. \'{"tasks": {"a": {"config": {"n": 1}}}}\'.')
+@logical_date_option()
 @click.pass_context
 def materialize_assets(
     ctx: click.Context,

@@ -8,11 +8,13 @@ what is wrong, where, and what a good value looks like.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
+F = TypeVar("F", bound=Callable[..., Any])
 EXAMPLE = """'{"key": "value"}'"""
 _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
@@ -66,5 +68,21 @@ class IsoDateTime(click.ParamType):
 
 JSON_OBJECT = JsonObject()
 ISO_DATETIME = IsoDateTime()
+
+
+def conf_option(help_text: str) -> Callable[[F], F]:
+    """``--conf JSON``: a JSON object for the run."""
+    return click.option("--conf", type=JSON_OBJECT, default=None, help=help_text)
+
+
+def logical_date_option() -> Callable[[F], F]:
+    """``--logical-date DATE``: the run's logical date."""
+    return click.option(
+        "--logical-date",
+        type=ISO_DATETIME,
+        default=None,
+        help="Logical date of the run (ISO 8601; UTC when no zone is given). Default: now.",
+    )
+
 
 __all__ = ["ISO_DATETIME", "JSON_OBJECT", "IsoDateTime", "JsonObject"]

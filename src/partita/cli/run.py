@@ -38,7 +38,7 @@ from partita.cli.console import (
     task_table,
     ti_label,
 )
-from partita.cli.params import ISO_DATETIME, JSON_OBJECT
+from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
@@ -116,18 +116,8 @@ def _sigterm_interrupts() -> Iterator[list[int]]:
 @click.command()
 @click.argument("path")
 @click.argument("dag_id")
-@click.option(
-    "--conf",
-    type=JSON_OBJECT,
-    default=None,
-    help='Run conf as a JSON object, e.g. \'{"day": "2025-01-31"}\'; it overrides DAG params.',
-)
-@click.option(
-    "--logical-date",
-    type=ISO_DATETIME,
-    default=None,
-    help="Logical date of the run (ISO 8601; UTC when no zone is given). Default: now.",
-)
+@conf_option('Run conf as a JSON object, e.g. \'{"day": "2025-01-31"}\'; it overrides DAG params.')
+@logical_date_option()
 @click.pass_context
 def run(
     ctx: click.Context,

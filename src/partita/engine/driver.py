@@ -305,7 +305,7 @@ class RunDriver:
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
         key = (outcome.task_id, outcome.map_index)
         ti = self.tis[key]
-        if self.map_sources and outcome.state is TaskState.SUCCESS:
+        if outcome.state is TaskState.SUCCESS and outcome.task_id in self.map_sources:
             self._check_map_source(outcome)
         end = outcome.end_date
         ti.state = outcome.state
@@ -341,9 +341,8 @@ class RunDriver:
 
     def _check_map_source(self, outcome: TaskOutcome) -> None:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""
-        for (task_id, out_key), mapped in self.map_sources.items():
-            if task_id != outcome.task_id:
-                continue
+        task_id = outcome.task_id
+        for out_key, mapped in self.map_sources[task_id]:
             found, value = self.outputs.pull(task_id, outcome.map_index, out_key)
             if not isinstance(value, (list, tuple, dict)):
                 got = type(value).__name__ if found else "nothing"

@@ -192,9 +192,12 @@ def _deep(value: Any, substitute: Callable[[Any], Any]) -> Any:
     return value
 
 
-def map_sources(dag: DAG) -> dict[tuple[str, str], str]:
-    """(task id, output key) of every unmapped output a mapped task expands over -> that task."""
-    sources: dict[tuple[str, str], str] = {}
+def map_sources(dag: DAG) -> dict[str, list[tuple[str, str]]]:
+    """Task id -> (output key, mapped task) for each of its outputs a mapped task expands over.
+
+    Only unmapped tasks are listed: their output must be a collection.
+    """
+    sources: dict[str, list[tuple[str, str]]] = {}
     for task in dag.task_dict.values():
         group = mapped_group_of(task)
         expand_input = task.expand_input if isinstance(task, MappedOperator) else None
@@ -205,7 +208,7 @@ def map_sources(dag: DAG) -> dict[tuple[str, str], str]:
         for ref in expand_input.refs():
             for op in ref.operators():
                 if not is_mapped(op):
-                    sources[(op.task_id, ref.key)] = task.task_id
+                    sources.setdefault(op.task_id, []).append((ref.key, task.task_id))
     return sources
 
 
