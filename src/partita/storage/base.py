@@ -5,12 +5,20 @@ version store and the asset catalog. Reads go through the part that owns
 them; every write goes through ``Storage.write(batch)``, applied in a single
 transaction, so that a crash or a kill never leaves a run half-recorded. Each backend (memory, SQL)
 passes the same contract tests in ``tests/storage/``.
+
+A writer in another thread (``storage.writer``) uses the split form:
+``prepare(batch)`` snapshots the records in the caller's thread (so the
+engine may change them right after), ``write_prepared`` applies several
+snapshots in one transaction. Two small writes exist for the owner of a run
+and for whoever recovers a dead one: ``heartbeat`` and ``write_if_unchanged``
+(a compare-and-set on the run's state and heartbeat).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +33,10 @@ from partita.storage.records import (
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
+    clone,
 )
+
+_BATCH_FIELDS = ("dag_versions", "runs", "task_instances", "events", "outputs", "materializations")
 
 
 class RunStore(ABC):
@@ -143,6 +154,40 @@ class Storage(ABC):
     @abstractmethod
     def write(self, batch: WriteBatch) -> None:
         """Apply a batch atomically: all of it or none of it."""
+
+    def prepare(self, batch: WriteBatch) -> Any:
+        """A snapshot of ``batch`` for ``write_prepared``; later changes to its records don't count.
+
+        Raises the error ``write`` would raise for a value the store cannot hold.
+        """
+        return WriteBatch(
+            runs=[clone(r) for r in batch.runs],
+            task_instances=[clone(t) for t in batch.task_instances],
+            events=list(batch.events),
+            outputs=list(batch.outputs),
+            dag_versions=list(batch.dag_versions),
+            materializations=list(batch.materializations),
+        )
+
+    def write_prepared(self, prepared: Sequence[Any]) -> None:
+        """Apply snapshots made by ``prepare``, in order, in one transaction."""
+        merged = WriteBatch()
+        for batch in prepared:
+            for name in _BATCH_FIELDS:
+                getattr(merged, name).extend(getattr(batch, name))
+        self.write(merged)
+
+    @abstractmethod
+    def heartbeat(self, run_id: str, at: datetime) -> bool:
+        """Set the run's ``heartbeat_at`` if it is still running; False if it is not."""
+
+    @abstractmethod
+    def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
+        """Apply ``batch`` only if run ``seen.run_id`` still has the state and heartbeat of ``seen``.
+
+        A compare-and-set: of several processes that saw the same run and write at
+        once, exactly one succeeds (True); the others write nothing (False).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files."""

@@ -179,27 +179,46 @@ class MemoryStorage(Storage):
         self.assets = self._assets
         self._lock = threading.Lock()
 
+    def heartbeat(self, run_id: str, at: datetime) -> bool:
+        with self._lock:
+            run = self._runs.runs.get(run_id)
+            if run is None or run.state is not RunState.RUNNING:
+                return False
+            run.heartbeat_at = at
+            return True
+
+    def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
+        with self._lock:
+            run = self._runs.runs.get(seen.run_id)
+            if run is None or (run.state, run.heartbeat_at) != (seen.state, seen.heartbeat_at):
+                return False
+            self._apply(batch)
+            return True
+
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
-            for run in batch.runs:
-                self._runs.runs[run.run_id] = clone(run)
-            tis = self._runs.tis
-            for ti in batch.task_instances:
-                tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = clone(ti)
-            for event in batch.events:
-                event.id = self._events.next_id
-                self._events.next_id += 1
-                self._events.by_run.setdefault(event.run_id, []).append(event)
-            for out in batch.outputs:
-                self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
-            for version in batch.dag_versions:
-                self._dags.versions.setdefault((version.dag_id, version.version), version)
-            assets = self._assets
-            for materialization in batch.materializations:
-                stored = clone(materialization)
-                stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
-                assets.records.append(stored)
-                assets.latest[stored.asset_key] = stored
+            self._apply(batch)
+
+    def _apply(self, batch: WriteBatch) -> None:
+        for run in batch.runs:
+            self._runs.runs[run.run_id] = clone(run)
+        tis = self._runs.tis
+        for ti in batch.task_instances:
+            tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = clone(ti)
+        for event in batch.events:
+            event.id = self._events.next_id
+            self._events.next_id += 1
+            self._events.by_run.setdefault(event.run_id, []).append(event)
+        for out in batch.outputs:
+            self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
+        for version in batch.dag_versions:
+            self._dags.versions.setdefault((version.dag_id, version.version), version)
+        assets = self._assets
+        for materialization in batch.materializations:
+            stored = clone(materialization)
+            stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
+            assets.records.append(stored)
+            assets.latest[stored.asset_key] = stored
 
 
 __all__ = ["MemoryStorage"]

@@ -118,6 +118,7 @@ class DagRunRow(Base):
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hostname: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TaskInstanceRow(Base):

@@ -71,6 +71,7 @@ RUN_COLUMNS = (
     "end_date",
     "hostname",
     "pid",
+    "heartbeat_at",
 )
 
 
@@ -90,6 +91,7 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         time(r.end_date),
         r.hostname,
         r.pid,
+        time(r.heartbeat_at),
     )
 
 
@@ -275,6 +277,21 @@ class PreparedBatch:
     materializations: list[Row] = field(default_factory=list)
 
 
+def merge_prepared(parts: Sequence[PreparedBatch]) -> PreparedBatch:
+    """One batch holding the rows of ``parts`` in order (the last copy of a key still wins)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = PreparedBatch()
+    for part in parts:
+        merged.dag_versions.extend(part.dag_versions)
+        merged.runs.extend(part.runs)
+        merged.task_instances.extend(part.task_instances)
+        merged.events.extend(part.events)
+        merged.outputs.extend(part.outputs)
+        merged.materializations.extend(part.materializations)
+    return merged
+
+
 class BatchWriter:
     """Writes batches on one dialect (``sqlite`` or ``postgresql``) with pre-rendered SQL."""
 
@@ -360,4 +377,4 @@ class BatchWriter:
         return ids
 
 
-__all__ = ["BatchWriter", "PreparedBatch", "Statement", "render_insert"]
+__all__ = ["BatchWriter", "PreparedBatch", "Statement", "merge_prepared", "render_insert"]

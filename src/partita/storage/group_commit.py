@@ -1,0 +1,196 @@
+"""Writers that make batches durable: at once in the caller's thread, or by group commit.
+
+The design decision: a run's records reach the database without the engine
+waiting for it, except where it must. ``GroupCommitWriter`` owns a thread
+that commits, in one transaction, every batch queued since its last commit,
+again and again (at most every ``interval`` seconds unless someone waits).
+``submit`` snapshots a batch in the caller's thread (``Storage.prepare``) and
+returns its sequence number; ``wait(seq)`` returns once that batch is
+committed. Between commits the thread calls ``collect`` (the producer's
+chance to hand over what it has pending, if it can do so without blocking)
+and, every ``heartbeat_interval`` seconds, ``beat`` (the run owner's
+heartbeat). ``ImmediateWriter`` writes in the caller's thread: the memory
+store, where nothing outlives the process anyway.
+
+A failed commit keeps its batches queued: the error is raised to whoever
+waits or submits next, and the batches are tried again with the next ones.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from partita.storage.base import Storage
+from partita.storage.records import WriteBatch
+
+#: Seconds between two heartbeats of a run's owner.
+HEARTBEAT_INTERVAL = 5.0
+#: Seconds between two group commits when nobody waits for one.
+COMMIT_INTERVAL = 0.01
+
+
+class BatchWriter(Protocol):
+    """Takes batches and makes them durable; ``wait(seq)`` blocks until batch ``seq`` is."""
+
+    #: True when ``wait`` means "on disk" (a persistent store).
+    durable: bool
+
+    def submit(self, batch: WriteBatch) -> int: ...
+
+    def wait(self, seq: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ImmediateWriter:
+    """Writes each batch at once, in the caller's thread."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.durable = storage.persistent
+        self._seq = 0
+
+    def submit(self, batch: WriteBatch) -> int:
+        self.storage.write(batch)
+        self._seq += 1
+        return self._seq
+
+    def wait(self, seq: int) -> None:
+        """Nothing to wait for: ``submit`` wrote the batch."""
+
+    def close(self) -> None:
+        """Nothing is pending."""
+
+
+class GroupCommitWriter:
+    """Commits queued batches in a thread of its own, all queued ones in one transaction."""
+
+    durable = True
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        collect: Callable[[], None] | None = None,
+        beat: Callable[[], object] | None = None,
+        interval: float = COMMIT_INTERVAL,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    ) -> None:
+        self.storage = storage
+        self.collect = collect
+        self.beat = beat
+        self.interval = interval
+        self.heartbeat_interval = heartbeat_interval
+        self._cond = threading.Condition()
+        self._queue: list[Any] = []
+        self._submitted = 0
+        self._committed = 0
+        self._waiting = False
+        self._closing = False
+        self._error: BaseException | None = None
+        self._failed_at = -1
+        self._last_beat = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="partita-writer", daemon=True)
+        self._thread.start()
+
+    # -- the producer's side ------------------------------------------------------------
+    def submit(self, batch: WriteBatch) -> int:
+        """Queue a snapshot of ``batch``; returns its sequence number (raises a past failure)."""
+        prepared = self.storage.prepare(batch)
+        with self._cond:
+            self._queue.append(prepared)
+            self._submitted += 1
+            if self._error is not None or self._waiting:
+                self._cond.notify_all()
+            return self._submitted
+
+    def wait(self, seq: int) -> None:
+        """Block until batch ``seq`` is committed; raises the writer's error if it cannot be."""
+        with self._cond:
+            while self._committed < seq:
+                if self._error is not None and self._failed_at >= self._submitted:
+                    raise self._error
+                self._waiting = True
+                self._cond.notify_all()
+                self._cond.wait()
+            self._waiting = False
+
+    def close(self) -> None:
+        """Commit everything queued, stop the thread; raises if the last commit failed."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        if self._error is not None and self._committed < self._submitted:
+            raise self._error
+
+    # -- the thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        # Signals are for the main thread (where Python runs the handlers anyway).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        while True:
+            closing = self._sleep()
+            if self.collect is not None:
+                self.collect()
+            with self._cond:
+                taken, upto = self._queue, self._submitted
+                self._queue = []
+            if taken and not self._commit(taken, upto) and closing:
+                return
+            if time.monotonic() - self._last_beat >= self.heartbeat_interval:
+                self._heartbeat()
+            if closing:
+                with self._cond:
+                    if not self._queue:
+                        return
+
+    def _sleep(self) -> bool:
+        """Wait for the next commit's time (at once if someone waits); True when closing."""
+        deadline = time.monotonic() + self.interval
+        with self._cond:
+            while not self._closing:
+                if self._error is not None and self._failed_at >= self._submitted:
+                    self._cond.wait()  # nothing new to try until the next submit
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._waiting and self._queue):
+                    break
+                self._cond.wait(left)
+            return self._closing
+
+    def _commit(self, taken: list[Any], upto: int) -> bool:
+        try:
+            self.storage.write_prepared(taken)
+        except BaseException as exc:  # kept, raised to the producer, tried again
+            with self._cond:
+                self._queue[:0] = taken
+                self._error = exc
+                self._failed_at = self._submitted
+                self._cond.notify_all()
+            return False
+        with self._cond:
+            self._committed = upto
+            self._error = None
+            self._cond.notify_all()
+        return True
+
+    def _heartbeat(self) -> None:
+        self._last_beat = time.monotonic()
+        if self.beat is not None:
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+                return
+
+
+__all__ = [
+    "COMMIT_INTERVAL",
+    "HEARTBEAT_INTERVAL",
+    "BatchWriter",
+    "GroupCommitWriter",
+    "ImmediateWriter",
+]
