@@ -46,6 +46,12 @@ from partita.storage.group_commit import BatchWriter
 from partita.storage.records import DagRunRecord, DagVersionRecord, TaskInstanceRecord
 
 
+#: A task that ran this long has its end committed before the next task starts; shorter
+#: ones are committed by the next group commit (within milliseconds) or before a
+#: task that depends on them starts.
+SYNC_AFTER_SECONDS = 0.005
+
+
 @contextmanager
 def gc_relaxed() -> Iterator[None]:
     """Collect cyclic garbage less often during a run, as the previous thresholds allow.
@@ -123,6 +129,7 @@ class RunDriver:
         self.outputs = StoreOutputAccess(storage, info.run_id)
         self.resolver = InstanceResolver(dag, self._pull)
         self.map_sources = map_sources(dag)
+        self._upstream = {t: tuple(spec.upstream) for t, spec in self.active.specs.items()}
         self.recorder_options: dict[str, Any] = {
             "flush_interval": flush_interval, "flush_size": flush_size, "writer": writer,
         }  # fmt: skip
@@ -184,10 +191,15 @@ class RunDriver:
             timeout = None
             if self._retries:
                 timeout = max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+            took_time = False
             for outcome in self.executor.poll(timeout):
                 self._in_flight -= 1
                 self._apply_outcome(outcome)
-            recorder.maybe_flush()
+                took_time = took_time or outcome.duration >= SYNC_AFTER_SECONDS
+            if took_time:  # a commit is cheap next to such a task: its end is durable at once
+                recorder.sync()
+            else:
+                recorder.maybe_flush()
 
     def _end(self) -> None:
         self.executor.shutdown()
@@ -270,7 +282,7 @@ class RunDriver:
     def _submit(self, key: TIKey) -> None:
         ti = self.tis[key]
         recorder = self._recorder()
-        recorder.wait_for_tasks(self.active.specs[key[0]].upstream)
+        recorder.wait_for_tasks(self._upstream[key[0]])
         recorder.queued(ti)
         self._in_flight += 1
         self.executor.submit(TaskWork(key[0], key[1], ti.try_number))

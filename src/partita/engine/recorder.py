@@ -4,11 +4,13 @@ Every change of a task instance or of the run goes through one method here,
 which updates the record, adds its event to the pending ``WriteBatch`` and
 notes the change's sequence number, all under one short lock. The pending
 batch goes to a writer (``storage.group_commit``): on a persistent store a
-``GroupCommitWriter`` whose thread collects the pending batch every few
-milliseconds (so a task that started is shown running, and the tasks that
-finished before it are committed, while it runs) and commits in groups; on
-the memory store an ``ImmediateWriter``, flushed every ``flush_interval``
-seconds or ``flush_size`` events.
+``GroupCommitWriter`` whose thread takes the pending batch as soon as the
+engine has recorded nothing for ``IDLE_COMMIT_AFTER`` seconds (so a task
+that started is shown running, and the tasks that finished before it are
+committed, while it runs); the engine itself hands it over every
+``flush_interval`` seconds or ``flush_size`` events (a stream of tiny tasks
+stays a few big transactions). On the memory store an ``ImmediateWriter``
+writes those flushes at once.
 
 The design decision: the engine waits for the database in one place only,
 ``wait_for_tasks``, before it submits a task whose upstream tasks have
@@ -38,6 +40,9 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+
+#: Seconds without a task starting or ending after which the writer commits what is pending.
+IDLE_COMMIT_AFTER = 0.01
 
 _EVENT_STATES = frozenset(
     {
@@ -90,6 +95,9 @@ class RunRecorder:
         self._submitted = 0
         #: Per task id: the sequence number of the batch holding its newest change.
         self._task_seq: dict[str, int] = {}
+        #: When a task instance last started or ended.
+        self._last_change = time.monotonic()
+        self.idle_commit_after = IDLE_COMMIT_AFTER
         self.writer: BatchWriter = writer if writer is not None else self._default_writer()
 
     def _default_writer(self) -> BatchWriter:
@@ -151,6 +159,7 @@ class RunRecorder:
     def started(self, ti: TaskInstanceRecord, when: datetime, hostname: str) -> None:
         """``ti`` began to run."""
         with self._lock:
+            self._last_change = time.monotonic()
             ti.state = TaskState.RUNNING
             ti.start_date = when
             ti.end_date = None
@@ -161,6 +170,7 @@ class RunRecorder:
     def finished(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
         """A try of ``ti`` ended as ``outcome`` says (its logs, outputs, assets, error)."""
         with self._lock:
+            self._last_change = time.monotonic()
             end = outcome.end_date
             ti.state = outcome.state
             ti.start_date = outcome.start_date
@@ -210,12 +220,22 @@ class RunRecorder:
         """Return once every change of these tasks' instances is durable (persistent stores)."""
         if not self.writer.durable:
             return
-        task_seq = self._task_seq
-        needed = max((task_seq.get(t, 0) for t in task_ids), default=0)
+        task_seq, needed = self._task_seq, 0
+        for task_id in task_ids:
+            seq = task_seq.get(task_id, 0)
+            if seq > needed:
+                needed = seq
         if needed > self._submitted:
             self.flush()
         if needed:
             self.writer.wait(needed)
+
+    def sync(self) -> None:
+        """Return once every change recorded so far is durable (persistent stores)."""
+        if not self.writer.durable:
+            return
+        self.flush()
+        self.writer.wait(self._submitted)
 
     def maybe_flush(self) -> None:
         """Flush when the pending batch is big or old enough."""
@@ -231,7 +251,14 @@ class RunRecorder:
             self._flush()
 
     def collect(self) -> None:
-        """The writer thread's call: hand over what is pending."""
+        """The writer thread's call: hand over what is pending once the engine sits still.
+
+        While tasks start and end every few microseconds the engine's own flushes
+        batch them; once it has recorded nothing for ``idle_commit_after`` seconds
+        (a task is running, or it waits), what it recorded is committed.
+        """
+        if time.monotonic() - self._last_change < self.idle_commit_after:
+            return
         with self._lock:
             self._flush()
 
