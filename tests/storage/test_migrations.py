@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,35 @@ def test_database_from_a_newer_partita_is_refused(sqlite_url: str) -> None:
             ensure_schema(engine)
     finally:
         engine.dispose()
+
+
+def _upgrade_a_0002_database_with_a_run(url: str, tmp_path: Path) -> None:
+    engine = create_sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+            connection.exec_driver_sql(
+                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf, pid) "
+                "VALUES ('old', 'etl', 'v', 'running', 'manual', '{}', 42)"
+            )
+        assert "heartbeat_at" not in {c["name"] for c in inspect(engine).get_columns("dag_run")}
+    finally:
+        engine.dispose()
+    with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
+        run = store.runs.get_run("old")
+        assert (run.state, run.pid, run.heartbeat_at) == ("running", 42, None)
+        assert store.heartbeat("old", datetime(2026, 1, 1, tzinfo=UTC))
+        assert store.runs.get_run("old").heartbeat_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_upgrading_a_0002_sqlite_database_adds_the_heartbeat_and_keeps_its_runs(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _upgrade_a_0002_database_with_a_run(sqlite_url, tmp_path)
+
+
+@pytest.mark.postgres
+def test_upgrading_a_0002_postgres_database_adds_the_heartbeat_and_keeps_its_runs(
+    pg_fresh_database_url: str, tmp_path: Path
+) -> None:
+    _upgrade_a_0002_database_with_a_run(pg_fresh_database_url, tmp_path)
