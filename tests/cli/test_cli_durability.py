@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import partita_command, subprocess_env
+from cli_helpers import TEST_DAGS, partita_command, subprocess_env
 
 from partita.cli.recovery import pid_alive
 from partita.definitions.states import RunState, TaskState
@@ -28,9 +28,11 @@ pytestmark = pytest.mark.slow
 DURABLE_DAGS = Path(__file__).resolve().parent / "durable_dags"
 
 
-def start_run(home: Path, dag_id: str, **env: str) -> subprocess.Popen[str]:
+def start_run(
+    home: Path, dag_id: str, folder: Path = DURABLE_DAGS, **env: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        partita_command("run", str(DURABLE_DAGS), dag_id),
+        partita_command("run", str(folder), dag_id),
         env={**subprocess_env(home), **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -59,6 +61,7 @@ def wait_for_states(
 
 
 NAPPING = {"quick": TaskState.SUCCESS, "nap": TaskState.RUNNING}
+WARM = {"warm_up": TaskState.SUCCESS}
 
 
 def test_a_long_task_shows_running_and_the_task_before_it_stays_finished_after_kill_9(
@@ -88,12 +91,12 @@ def test_three_signals_in_quick_succession_still_record_the_run_as_failed(
 ) -> None:
     tries = 10
     homes = [tmp_path / f"home{i}" for i in range(tries)]
-    processes = [start_run(home, "quick_then_long") for home in homes]
+    processes = [start_run(home, "sleepy", TEST_DAGS) for home in homes]
     try:
         run_ids = []
         for home, process in zip(homes, processes, strict=True):
-            with open_home(home) as storage:
-                run_ids.append(wait_for_states(storage, process, "quick_then_long", NAPPING))
+            with open_home(home) as storage:  # warm_up succeeded: nap sleeps
+                run_ids.append(wait_for_states(storage, process, "sleepy", WARM))
         for process in processes:
             for _ in range(3):
                 process.send_signal(signum)
@@ -111,9 +114,9 @@ def test_three_signals_in_quick_succession_still_record_the_run_as_failed(
         with open_home(home) as storage:  # opening runs no recovery: what the run recorded
             run = storage.runs.get_run(run_id)
             states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances(run_id)}
-        recorded.append((run.state, states["quick"], states["nap"]))
-    expected = (RunState.FAILED, TaskState.SUCCESS, TaskState.CANCELLED)
-    assert recorded == [expected] * tries
+        recorded.append((run.state, states["warm_up"], states["nap"], states["after"]))
+    cancelled = TaskState.CANCELLED
+    assert recorded == [(RunState.FAILED, TaskState.SUCCESS, cancelled, cancelled)] * tries
 
 
 def test_kill_9_of_partita_takes_the_bash_grandchild_down(

@@ -111,4 +111,3 @@ def test_a_failed_commit_is_raised_to_the_waiter_and_on_close(
             writer.wait(seq)
         with pytest.raises(StorageError):
             writer.close()
-

@@ -45,7 +45,6 @@ from partita.storage.base import Storage
 from partita.storage.group_commit import BatchWriter
 from partita.storage.records import DagRunRecord, DagVersionRecord, TaskInstanceRecord
 
-
 #: A task that ran this long has its end committed before the next task starts; shorter
 #: ones are committed by the next group commit (within milliseconds) or before a
 #: task that depends on them starts.

@@ -21,8 +21,8 @@ from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
 from partita.engine.driver import RunDriver
-from partita.engine.recorder import RunListener
 from partita.engine.mapping import InstanceResolver
+from partita.engine.recorder import RunListener
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
 from partita.engine.task_runner import HOSTNAME, run_task_instance

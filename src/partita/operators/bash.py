@@ -90,7 +90,7 @@ class BashOperator(BaseOperator):
             env=self._environment(context),
             cwd=self.cwd,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - one prctl call, no locks
+            preexec_fn=die_with_parent,
         )
         self._process = process
         reaper.watch(process.pid)

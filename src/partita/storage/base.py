@@ -183,7 +183,7 @@ class Storage(ABC):
 
     @abstractmethod
     def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
-        """Apply ``batch`` only if run ``seen.run_id`` still has the state and heartbeat of ``seen``.
+        """Apply ``batch`` only if run ``seen.run_id`` still has ``seen``'s state and heartbeat.
 
         A compare-and-set: of several processes that saw the same run and write at
         once, exactly one succeeds (True); the others write nothing (False).

@@ -183,7 +183,7 @@ class GroupCommitWriter:
         if self.beat is not None:
             try:
                 self.beat()
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+            except Exception:
                 return
 
 

@@ -15,7 +15,8 @@ conf are JSON: values JSON cannot hold are stored as text (datetimes as ISO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -228,11 +229,8 @@ class SqlStorage(Storage):
         if not prepared:
             return
         rows = merge_prepared([p.rows for p in prepared])
-        with wrap_db_errors(self.engine.url, lambda: _describe_prepared(prepared)):
-            with self.engine.connect() as connection:
-                connection.execution_options(**{WRITE_LOCK_OPTION: True})
-                with connection.begin():
-                    event_ids = self._writer.execute(connection, rows)
+        with self._transaction(lambda: _describe_prepared(prepared)) as connection:
+            event_ids = self._writer.execute(connection, rows)
         events = (event for p in prepared for event in p.batch.events)
         for event, event_id in zip(events, event_ids, strict=True):
             event.id = event_id
@@ -244,11 +242,8 @@ class SqlStorage(Storage):
             .where(runs.run_id == run_id, runs.state == str(RunState.RUNNING))
             .values(heartbeat_at=at)
         )
-        with wrap_db_errors(self.engine.url, lambda: f"record a heartbeat of run {run_id!r}"):
-            with self.engine.connect() as connection:
-                connection.execution_options(**{WRITE_LOCK_OPTION: True})
-                with connection.begin():
-                    return connection.execute(beat).rowcount == 1
+        with self._transaction(lambda: f"record a heartbeat of run {run_id!r}") as connection:
+            return connection.execute(beat).rowcount == 1
 
     def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
         runs = dag_run_table.c
@@ -265,17 +260,26 @@ class SqlStorage(Storage):
             .values(state=str(seen.state))
         )
         rows = self._writer.prepare(batch)
-        what = f"write {_describe_batch(batch)} if unchanged"
-        with wrap_db_errors(self.engine.url, lambda: what):
-            with self.engine.connect() as connection:
-                connection.execution_options(**{WRITE_LOCK_OPTION: True})
-                with connection.begin():
-                    if connection.execute(claim).rowcount != 1:
-                        return False
-                    event_ids = self._writer.execute(connection, rows)
+        with self._transaction(
+            lambda: f"write {_describe_batch(batch)} if unchanged"
+        ) as connection:
+            if connection.execute(claim).rowcount != 1:
+                return False
+            event_ids = self._writer.execute(connection, rows)
         for event, event_id in zip(batch.events, event_ids, strict=True):
             event.id = event_id
         return True
+
+    @contextmanager
+    def _transaction(self, what: Callable[[], str]) -> Iterator[Connection]:
+        """A write transaction (holding SQLite's write lock); errors name ``what()``."""
+        with (
+            wrap_db_errors(self.engine.url, what),
+            self.engine.connect() as connection,
+        ):
+            connection.execution_options(**{WRITE_LOCK_OPTION: True})
+            with connection.begin():
+                yield connection
 
     def close(self) -> None:
         if self._owns_engine:
