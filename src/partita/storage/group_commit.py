@@ -41,7 +41,30 @@ class BatchWriter(Protocol):
 
     def submit(self, batch: WriteBatch) -> int: ...
 
-    def wait(self, seq: int) -> None: ...
+    def wait(self, seq: int) -> None:
+        """Block until batch ``seq`` is committed; raises the writer's error if it cannot be.
+
+        When the thread is not committing, the caller commits what is queued itself
+        (saving a hand-over between threads); otherwise it waits for the thread.
+        """
+        while True:
+            with self._cond:
+                if self._committed >= seq:
+                    self._waiting = False
+                    return
+                if self._error is not None and self._failed_at >= self._submitted:
+                    raise self._error
+            if self._commit_lock.acquire(blocking=False):
+                try:
+                    self._commit_queued()
+                finally:
+                    self._commit_lock.release()
+                continue
+            with self._cond:
+                if self._committed < seq:
+                    self._waiting = True
+                    self._cond.notify_all()
+                    self._cond.wait()
 
     def close(self) -> None: ...
 
@@ -86,6 +109,8 @@ class GroupCommitWriter:
         self.interval = interval
         self.heartbeat_interval = heartbeat_interval
         self._cond = threading.Condition()
+        #: Held by whoever commits (the thread, or a waiting producer), so commits keep order.
+        self._commit_lock = threading.Lock()
         self._queue: list[Any] = []
         self._submitted = 0
         self._committed = 0
@@ -134,13 +159,11 @@ class GroupCommitWriter:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         while True:
             closing = self._sleep()
-            if self.collect is not None:
-                self.collect()
-            with self._cond:
-                taken, upto = self._queue, self._submitted
-                self._queue = []
-            if taken and not self._commit(taken, upto) and closing:
-                return
+            with self._commit_lock:
+                if self.collect is not None:
+                    self.collect()
+                if not self._commit_queued() and closing:
+                    return
             if time.monotonic() - self._last_beat >= self.heartbeat_interval:
                 self._heartbeat()
             if closing:
@@ -162,7 +185,13 @@ class GroupCommitWriter:
                 self._cond.wait(left)
             return self._closing
 
-    def _commit(self, taken: list[Any], upto: int) -> bool:
+    def _commit_queued(self) -> bool:
+        """Commit everything queued (the caller holds ``_commit_lock``); False if it failed."""
+        with self._cond:
+            taken, upto = self._queue, self._submitted
+            self._queue = []
+        if not taken:
+            return True
         try:
             self.storage.write_prepared(taken)
         except BaseException as exc:  # kept, raised to the producer, tried again
