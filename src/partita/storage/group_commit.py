@@ -41,30 +41,7 @@ class BatchWriter(Protocol):
 
     def submit(self, batch: WriteBatch) -> int: ...
 
-    def wait(self, seq: int) -> None:
-        """Block until batch ``seq`` is committed; raises the writer's error if it cannot be.
-
-        When the thread is not committing, the caller commits what is queued itself
-        (saving a hand-over between threads); otherwise it waits for the thread.
-        """
-        while True:
-            with self._cond:
-                if self._committed >= seq:
-                    self._waiting = False
-                    return
-                if self._error is not None and self._failed_at >= self._submitted:
-                    raise self._error
-            if self._commit_lock.acquire(blocking=False):
-                try:
-                    self._commit_queued()
-                finally:
-                    self._commit_lock.release()
-                continue
-            with self._cond:
-                if self._committed < seq:
-                    self._waiting = True
-                    self._cond.notify_all()
-                    self._cond.wait()
+    def wait(self, seq: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -134,15 +111,29 @@ class GroupCommitWriter:
             return self._submitted
 
     def wait(self, seq: int) -> None:
-        """Block until batch ``seq`` is committed; raises the writer's error if it cannot be."""
-        with self._cond:
-            while self._committed < seq:
+        """Block until batch ``seq`` is committed; raises the writer's error if it cannot be.
+
+        When the thread is not committing, the caller commits what is queued itself
+        (saving a hand-over between threads); otherwise it waits for the thread.
+        """
+        while True:
+            with self._cond:
+                if self._committed >= seq:
+                    self._waiting = False
+                    return
                 if self._error is not None and self._failed_at >= self._submitted:
                     raise self._error
-                self._waiting = True
-                self._cond.notify_all()
-                self._cond.wait()
-            self._waiting = False
+            if self._commit_lock.acquire(blocking=False):
+                try:
+                    self._commit_queued()
+                finally:
+                    self._commit_lock.release()
+                continue
+            with self._cond:
+                if self._committed < seq:
+                    self._waiting = True
+                    self._cond.notify_all()
+                    self._cond.wait()
 
     def close(self) -> None:
         """Commit everything queued, stop the thread; raises if the last commit failed."""
