@@ -50,7 +50,7 @@ with DAG("faulty") as dag:
     tasks = {
         name: PythonOperator(task_id=name, python_callable=work(name, seconds))
         for name, seconds in [("a", 0.02), ("b", 0.3), ("c", 0.05), ("d", 0.8), ("e", 0.02),
-                              ("f", 0.5), ("g", 0.05), ("h", 0.6), ("i", 0.01)]
+                              ("f", 0.5), ("g", 0.05), ("h", 0.6), ("i", 0.02)]
     }
     tasks["a"] >> tasks["b"] >> tasks["c"] >> tasks["d"] >> tasks["e"]
     tasks["g"] >> tasks["h"] >> tasks["i"]

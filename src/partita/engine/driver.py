@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from partita.definitions.dag import DAG
@@ -45,10 +45,10 @@ from partita.storage.base import Storage
 from partita.storage.group_commit import BatchWriter
 from partita.storage.records import DagRunRecord, DagVersionRecord, TaskInstanceRecord
 
-#: A task that ran this long has its end committed before the next task starts; shorter
-#: ones are committed by the next group commit (within milliseconds) or before a
-#: task that depends on them starts.
-SYNC_AFTER_SECONDS = 0.005
+#: A task that ran this long has its end committed before the next task starts (a commit
+#: is cheap next to it); shorter ones go with the next flush, or the writer thread's look
+#: once the engine sits still, and in any case before a task that depends on them starts.
+SYNC_AFTER_SECONDS = 0.02
 
 
 @contextmanager
@@ -176,29 +176,38 @@ class RunDriver:
 
     def _loop(self) -> None:
         active, recorder = self.active, self._recorder()
+        sync_after = timedelta(seconds=SYNC_AFTER_SECONDS)
         while not active.finished:
-            self._release_due_retries()
-            for key in active.take_ready():
-                self._submit(key)
-            if self._in_flight == 0:
-                if not self._retries:
-                    raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
-                recorder.maybe_flush()
-                wait = (self._retries[0][0] - datetime.now(UTC)).total_seconds()
-                time.sleep(min(max(wait, 0.0), recorder.flush_interval))
-                continue
-            timeout = None
             if self._retries:
-                timeout = max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+                self._release_due_retries()
+            if active.has_ready:
+                for key in active.take_ready():
+                    self._submit(key)
+            if self._in_flight == 0:
+                self._wait_for_retry(recorder)
+                continue
             took_time = False
-            for outcome in self.executor.poll(timeout):
+            for outcome in self.executor.poll(self._poll_timeout()):
                 self._in_flight -= 1
                 self._apply_outcome(outcome)
-                took_time = took_time or outcome.duration >= SYNC_AFTER_SECONDS
+                if outcome.end_date - outcome.start_date >= sync_after:
+                    took_time = True
             if took_time:  # a commit is cheap next to such a task: its end is durable at once
                 recorder.sync()
             else:
                 recorder.maybe_flush()
+
+    def _poll_timeout(self) -> float | None:
+        if not self._retries:
+            return None
+        return max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+
+    def _wait_for_retry(self, recorder: RunRecorder) -> None:
+        if not self._retries:
+            raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
+        recorder.maybe_flush()
+        wait = (self._retries[0][0] - datetime.now(UTC)).total_seconds()
+        time.sleep(min(max(wait, 0.0), recorder.flush_interval))
 
     def _end(self) -> None:
         self.executor.shutdown()

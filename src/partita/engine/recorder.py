@@ -42,7 +42,7 @@ from partita.storage.records import (
 )
 
 #: Seconds without a task starting or ending after which the writer commits what is pending.
-IDLE_COMMIT_AFTER = 0.01
+IDLE_COMMIT_AFTER = 0.02
 
 _EVENT_STATES = frozenset(
     {
@@ -95,7 +95,7 @@ class RunRecorder:
         self._submitted = 0
         #: Per task id: the sequence number of the batch holding its newest change.
         self._task_seq: dict[str, int] = {}
-        #: When a task instance last started or ended.
+        #: When a task instance last changed (the engine is busy while this is recent).
         self._last_change = time.monotonic()
         self.idle_commit_after = IDLE_COMMIT_AFTER
         self.writer: BatchWriter = writer if writer is not None else self._default_writer()
@@ -146,6 +146,7 @@ class RunRecorder:
             for ti in tis:
                 self._dirty[ti.key] = ti
                 self._task_seq[ti.task_id] = self._submitted + 1
+            self._last_change = time.monotonic()
 
     def queued(self, ti: TaskInstanceRecord) -> None:
         """A new try of ``ti`` is handed to the executor."""
@@ -205,6 +206,7 @@ class RunRecorder:
     ) -> None:
         """The state machine moved ``ti`` to ``state`` (ready, skipped, cancelled...)."""
         with self._lock:
+            self._last_change = time.monotonic()
             ti.state = state
             if state.finished:
                 ti.end_date = when
@@ -260,14 +262,14 @@ class RunRecorder:
         if time.monotonic() - self._last_change < self.idle_commit_after:
             return
         with self._lock:
-            self._flush()
+            self._flush(from_writer=True)
 
     def close(self) -> None:
         """Flush and wait until everything is durable; the writer stops."""
         self.flush()
         self.writer.close()
 
-    def _flush(self) -> None:
+    def _flush(self, from_writer: bool = False) -> None:
         batch = self._batch
         if self._dirty:
             batch.task_instances.extend(self._dirty.values())
@@ -278,6 +280,8 @@ class RunRecorder:
         # Submitted before it is replaced: if the store cannot hold a value, the batch stays.
         self._submitted = self.writer.submit(batch)
         self._batch = WriteBatch()
+        if not from_writer:
+            self.writer.push()
 
     def _beat(self) -> None:
         self.storage.heartbeat(self.run.run_id, datetime.now(UTC))

@@ -1,19 +1,22 @@
-"""Writers that make batches durable: at once in the caller's thread, or by group commit.
+"""Writers that make batches durable: in the caller's thread, helped by a thread of their own.
 
-The design decision: a run's records reach the database without the engine
-waiting for it, except where it must. ``GroupCommitWriter`` owns a thread
-that commits, in one transaction, every batch queued since its last commit,
-again and again (at most every ``interval`` seconds unless someone waits).
-``submit`` snapshots a batch in the caller's thread (``Storage.prepare``) and
-returns its sequence number; ``wait(seq)`` returns once that batch is
-committed. Between commits the thread calls ``collect`` (the producer's
-chance to hand over what it has pending, if it can do so without blocking)
-and, every ``heartbeat_interval`` seconds, ``beat`` (the run owner's
-heartbeat). ``ImmediateWriter`` writes in the caller's thread: the memory
-store, where nothing outlives the process anyway.
+The design decision: a producer that is busy never waits for a thread, and
+one that is stuck in something long (a task) still gets its records
+committed. ``GroupCommitWriter.submit`` snapshots a batch in the caller's
+thread (``Storage.prepare``) and queues it; ``push`` commits everything
+queued, in one transaction, in the caller's thread, unless a commit is
+already on; ``wait(seq)`` returns once batch ``seq`` is committed (committing
+it itself when the thread is idle). Every ``interval`` seconds the writer's
+thread calls ``collect`` (the producer hands over what it has pending if it
+has been still for a while), commits that and whatever has sat in the queue
+since its previous look, and every ``heartbeat_interval`` seconds calls
+``beat`` (the run owner's heartbeat). ``ImmediateWriter`` writes in the
+caller's thread and has no thread: the memory store, where nothing outlives
+the process anyway.
 
 A failed commit keeps its batches queued: the error is raised to whoever
-waits or submits next, and the batches are tried again with the next ones.
+waits next (or closes), and the batches are tried again with the next ones;
+an interrupt (``KeyboardInterrupt``) during a commit goes on at once.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from partita.storage.records import WriteBatch
 
 #: Seconds between two heartbeats of a run's owner.
 HEARTBEAT_INTERVAL = 5.0
-#: Seconds between two group commits when nobody waits for one.
-COMMIT_INTERVAL = 0.01
+#: Seconds between two looks of the thread at what its producer has pending.
+COMMIT_INTERVAL = 0.025
 
 
 class BatchWriter(Protocol):
@@ -40,6 +43,8 @@ class BatchWriter(Protocol):
     durable: bool
 
     def submit(self, batch: WriteBatch) -> int: ...
+
+    def push(self) -> None: ...
 
     def wait(self, seq: int) -> None: ...
 
@@ -58,6 +63,9 @@ class ImmediateWriter:
         self.storage.write(batch)
         self._seq += 1
         return self._seq
+
+    def push(self) -> None:
+        """Nothing is queued: ``submit`` wrote the batch."""
 
     def wait(self, seq: int) -> None:
         """Nothing to wait for: ``submit`` wrote the batch."""
@@ -95,13 +103,18 @@ class GroupCommitWriter:
         self._closing = False
         self._error: BaseException | None = None
         self._failed_at = -1
+        #: The last sequence number queued when the thread last looked.
+        self._seen = 0
         self._last_beat = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="partita-writer", daemon=True)
         self._thread.start()
 
     # -- the producer's side ------------------------------------------------------------
     def submit(self, batch: WriteBatch) -> int:
-        """Queue a snapshot of ``batch``; returns its sequence number (raises a past failure)."""
+        """Queue a snapshot of ``batch``; returns its sequence number.
+
+        Raises (queueing nothing) when the store cannot hold one of its values.
+        """
         prepared = self.storage.prepare(batch)
         with self._cond:
             self._queue.append(prepared)
@@ -109,6 +122,18 @@ class GroupCommitWriter:
             if self._error is not None or self._waiting:
                 self._cond.notify_all()
             return self._submitted
+
+    def push(self) -> None:
+        """Commit what is queued now, in the caller's thread, unless a commit is already on.
+
+        A failed commit stays queued and is raised by ``wait`` and ``close``; an
+        interrupt (``KeyboardInterrupt``) goes on at once.
+        """
+        if self._commit_lock.acquire(blocking=False):
+            try:
+                self._commit_queued()
+            finally:
+                self._commit_lock.release()
 
     def wait(self, seq: int) -> None:
         """Block until batch ``seq`` is committed; raises the writer's error if it cannot be.
@@ -150,17 +175,36 @@ class GroupCommitWriter:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         while True:
             closing = self._sleep()
-            with self._commit_lock:
-                if self.collect is not None:
-                    self.collect()
-                if not self._commit_queued() and closing:
-                    return
+            most = self._due(closing)
+            if most != 0:
+                with self._commit_lock:
+                    if not self._commit_queued(most) and closing:
+                        return
             if time.monotonic() - self._last_beat >= self.heartbeat_interval:
                 self._heartbeat()
             if closing:
                 with self._cond:
                     if not self._queue:
                         return
+
+    def _due(self, closing: bool) -> int | None:
+        """How many queued batches the thread commits now (None: all of them).
+
+        What ``collect`` hands over, and anything queued since before the previous
+        look (a producer that queued it and went on to something long); not what a
+        busy producer has just queued, which it commits itself.
+        """
+        with self._cond:
+            before = self._submitted
+        if self.collect is not None:
+            self.collect()
+        with self._cond:
+            queued, aged = len(self._queue), max(self._seen - self._committed, 0)
+            collected = self._submitted > before
+            self._seen = self._submitted
+            if closing or self._waiting or collected:
+                return None
+            return min(queued, aged)
 
     def _sleep(self) -> bool:
         """Wait for the next commit's time (at once if someone waits); True when closing."""
@@ -176,11 +220,16 @@ class GroupCommitWriter:
                 self._cond.wait(left)
             return self._closing
 
-    def _commit_queued(self) -> bool:
-        """Commit everything queued (the caller holds ``_commit_lock``); False if it failed."""
+    def _commit_queued(self, most: int | None = None) -> bool:
+        """Commit what is queued, the ``most`` oldest at most (holding ``_commit_lock``).
+
+        Returns False if the commit failed.
+        """
         with self._cond:
-            taken, upto = self._queue, self._submitted
-            self._queue = []
+            # The queue holds batches committed + 1 ... submitted, in order.
+            taken = self._queue[:most]  # a copy (most=None: all of it)
+            del self._queue[: len(taken)]
+            upto = self._committed + len(taken)
         if not taken:
             return True
         try:
@@ -191,6 +240,8 @@ class GroupCommitWriter:
                 self._error = exc
                 self._failed_at = self._submitted
                 self._cond.notify_all()
+            if not isinstance(exc, Exception):  # an interrupt: the producer must see it now
+                raise
             return False
         with self._cond:
             self._committed = upto
