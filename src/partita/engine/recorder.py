@@ -4,8 +4,8 @@ Every change of a task instance or of the run goes through one method here,
 which updates the record, adds its event to the pending ``WriteBatch`` and
 notes the change's sequence number, all under one short lock. The pending
 batch goes to a writer (``storage.group_commit``): on a persistent store a
-``GroupCommitWriter`` whose thread takes the pending batch as soon as the
-engine has recorded nothing for ``IDLE_COMMIT_AFTER`` seconds (so a task
+``GroupCommitWriter`` whose thread takes the pending batch once a task has
+run for ``IDLE_COMMIT_AFTER`` seconds with nothing else recorded (so a task
 that started is shown running, and the tasks that finished before it are
 committed, while it runs); the engine itself hands it over every
 ``flush_interval`` seconds or ``flush_size`` events (a stream of tiny tasks
@@ -98,6 +98,8 @@ class RunRecorder:
         #: When a task instance last changed (the engine is busy while this is recent).
         self._last_change = time.monotonic()
         self.idle_commit_after = IDLE_COMMIT_AFTER
+        #: How many task instances started and have not ended.
+        self._running = 0
         self.writer: BatchWriter = writer if writer is not None else self._default_writer()
 
     def _default_writer(self) -> BatchWriter:
@@ -161,6 +163,7 @@ class RunRecorder:
         """``ti`` began to run."""
         with self._lock:
             self._last_change = time.monotonic()
+            self._running += 1
             ti.state = TaskState.RUNNING
             ti.start_date = when
             ti.end_date = None
@@ -172,6 +175,7 @@ class RunRecorder:
         """A try of ``ti`` ended as ``outcome`` says (its logs, outputs, assets, error)."""
         with self._lock:
             self._last_change = time.monotonic()
+            self._running -= 1
             end = outcome.end_date
             ti.state = outcome.state
             ti.start_date = outcome.start_date
@@ -253,13 +257,14 @@ class RunRecorder:
             self._flush()
 
     def collect(self) -> None:
-        """The writer thread's call: hand over what is pending once the engine sits still.
+        """The writer thread's call: hand over what is pending while a task runs long.
 
         While tasks start and end every few microseconds the engine's own flushes
-        batch them; once it has recorded nothing for ``idle_commit_after`` seconds
-        (a task is running, or it waits), what it recorded is committed.
+        batch them; once a task has run for ``idle_commit_after`` seconds with
+        nothing else recorded, what was recorded before is committed (the engine
+        itself is inside the task, or waits for it).
         """
-        if time.monotonic() - self._last_change < self.idle_commit_after:
+        if not self._running or time.monotonic() - self._last_change < self.idle_commit_after:
             return
         with self._lock:
             self._flush(from_writer=True)
