@@ -110,25 +110,26 @@ class RunDriver:
             dag_fileloc=dag.fileloc,
             task_config=run_config.tasks,
         )
-        self.serialized = serialize_dag(dag)
-        info = self.info
-        self.record = DagRunRecord(
-            run_id=info.run_id, dag_id=info.dag_id, dag_version=dag_version(self.serialized),
-            state=RunState.QUEUED, run_type=info.run_type, logical_date=info.logical_date,
-            data_interval_start=info.data_interval_start,
-            data_interval_end=info.data_interval_end, conf=info.conf,
-            hostname=HOSTNAME, pid=os.getpid(),
-        )  # fmt: skip
-        self.tis: dict[TIKey, TaskInstanceRecord] = {
-            (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
-            for t in dag.task_dict.values()
-            if not is_mapped(t)
-        }
-        self.active = ActiveRun(task_spec(t) for t in dag.task_dict.values())
-        self.outputs = StoreOutputAccess(storage, info.run_id)
-        self.resolver = InstanceResolver(dag, self._pull)
-        self.map_sources = map_sources(dag)
-        self._upstream = {t: tuple(spec.upstream) for t, spec in self.active.specs.items()}
+        with gc_relaxed():  # thousands of records: as cheap as inside the run
+            self.serialized = serialize_dag(dag)
+            info = self.info
+            self.record = DagRunRecord(
+                run_id=info.run_id, dag_id=info.dag_id, dag_version=dag_version(self.serialized),
+                state=RunState.QUEUED, run_type=info.run_type, logical_date=info.logical_date,
+                data_interval_start=info.data_interval_start,
+                data_interval_end=info.data_interval_end, conf=info.conf,
+                hostname=HOSTNAME, pid=os.getpid(),
+            )  # fmt: skip
+            self.tis: dict[TIKey, TaskInstanceRecord] = {
+                (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
+                for t in dag.task_dict.values()
+                if not is_mapped(t)
+            }
+            self.active = ActiveRun(task_spec(t) for t in dag.task_dict.values())
+            self.outputs = StoreOutputAccess(storage, info.run_id)
+            self.resolver = InstanceResolver(dag, self._pull)
+            self.map_sources = map_sources(dag)
+            self._upstream = {t: tuple(spec.upstream) for t, spec in self.active.specs.items()}
         self.recorder_options: dict[str, Any] = {
             "flush_interval": flush_interval, "flush_size": flush_size, "writer": writer,
         }  # fmt: skip
