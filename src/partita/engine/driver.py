@@ -113,13 +113,7 @@ class RunDriver:
         with gc_relaxed():  # thousands of records: as cheap as inside the run
             self.serialized = serialize_dag(dag)
             info = self.info
-            self.record = DagRunRecord(
-                run_id=info.run_id, dag_id=info.dag_id, dag_version=dag_version(self.serialized),
-                state=RunState.QUEUED, run_type=info.run_type, logical_date=info.logical_date,
-                data_interval_start=info.data_interval_start,
-                data_interval_end=info.data_interval_end, conf=info.conf,
-                hostname=HOSTNAME, pid=os.getpid(),
-            )  # fmt: skip
+            self.record = _queued_run(info, dag_version(self.serialized))
             self.tis: dict[TIKey, TaskInstanceRecord] = {
                 (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
                 for t in dag.task_dict.values()
@@ -359,6 +353,16 @@ class RunDriver:
         lines: list[LogLine] = []
         run_callbacks(callbacks, context, lines, "DAG callback")  # type: ignore[arg-type]
         self._recorder().callback_errors(lines)
+
+
+def _queued_run(info: RunInfo, version: str) -> DagRunRecord:
+    """The run's record before it begins, owned by this process."""
+    return DagRunRecord(
+        run_id=info.run_id, dag_id=info.dag_id, dag_version=version, state=RunState.QUEUED,
+        run_type=info.run_type, logical_date=info.logical_date,
+        data_interval_start=info.data_interval_start, data_interval_end=info.data_interval_end,
+        conf=info.conf, hostname=HOSTNAME, pid=os.getpid(),
+    )  # fmt: skip
 
 
 __all__ = ["RunDriver", "RunListener"]
