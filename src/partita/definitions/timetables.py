@@ -1,0 +1,509 @@
+"""Timetables: when a DAG's runs happen and which data interval each run covers.
+
+One object owns the interval math of a schedule: the scheduler asks it for
+the next run (``next_dagrun_info``), a manual run asks it for its data
+interval (``infer_manual_data_interval``), ``LatestOnlyOperator`` asks it for
+the run after this one. The semantics are Airflow 3's, class for class:
+
+- ``CronTriggerTimetable`` (a cron string): a run at each fire time; its
+  logical date is the fire time, its data interval ``[fire - interval, fire]``;
+- ``DeltaTriggerTimetable`` (a ``timedelta``): the same, every ``delta``;
+- ``CronDataIntervalTimetable`` / ``DeltaDataIntervalTimetable``: a run per
+  interval between consecutive fire times, created when the interval ends;
+  its logical date is the interval's start;
+- ``OnceTimetable`` (``@once``) and ``NullTimetable`` (``schedule=None``).
+
+The design decision: timetables are pure. They read no clock unless asked
+(``next_dagrun_info(..., now=...)`` takes the time to decide at), no settings
+and no storage, and every datetime they return is aware. Cron fire times,
+with cron's daylight-saving rule, come from ``definitions/cron.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, ClassVar
+
+from partita.definitions.cron import CronSchedule
+from partita.definitions.timezones import make_aware, parse_timezone, timezone_name
+
+_NO_INTERVAL = timedelta(0)
+
+
+@dataclass(frozen=True)
+class DagRunInfo:
+    """A run a timetable asks for: its logical date and data interval (all aware)."""
+
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+
+    @property
+    def run_after(self) -> datetime:
+        """The earliest time the run may be created: the end of its data interval."""
+        return self.data_interval_end
+
+    @classmethod
+    def exact(cls, at: datetime) -> DagRunInfo:
+        """A run at one instant, with an empty data interval."""
+        return cls(at, at, at)
+
+    @classmethod
+    def interval(cls, start: datetime, end: datetime) -> DagRunInfo:
+        """A run over ``[start, end]``; its logical date is ``start``."""
+        return cls(start, start, end)
+
+
+@dataclass(frozen=True)
+class TimeRestriction:
+    """What limits a DAG's automated runs: ``start_date``, ``end_date`` (inclusive), catchup."""
+
+    earliest: datetime | None
+    latest: datetime | None
+    catchup: bool
+
+
+class Timetable(ABC):
+    """When runs happen. Subclasses set ``kind`` (their name in a serialized DAG)."""
+
+    kind: ClassVar[str] = ""
+    #: False for timetables that never repeat (``None``, ``@once``).
+    periodic: ClassVar[bool] = True
+    _registry: ClassVar[dict[str, type[Timetable]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            Timetable._registry[cls.kind] = cls
+
+    #: The zone naive datetimes given to this timetable are read in.
+    timezone: tzinfo = UTC
+
+    @abstractmethod
+    def next_dagrun_info(
+        self,
+        last_automated: DagRunInfo | None,
+        restriction: TimeRestriction,
+        *,
+        now: datetime | None = None,
+    ) -> DagRunInfo | None:
+        """The next automated run after ``last_automated``; None when there is none.
+
+        ``now`` (default: the clock) matters only when ``restriction.catchup`` is False.
+        """
+
+    @abstractmethod
+    def infer_manual_data_interval(self, run_after: datetime) -> tuple[datetime, datetime]:
+        """The data interval of a run started by hand at ``run_after``."""
+
+    @property
+    @abstractmethod
+    def summary(self) -> str:
+        """A short label: the cron string, the delta, ``@once``..."""
+
+    @property
+    def description(self) -> str:
+        """A sentence saying when runs happen."""
+        return self.summary
+
+    def runs_between(self, start: datetime, end: datetime) -> list[DagRunInfo]:
+        """The runs the scheduler creates with catchup from ``start``, whose logical date < ``end``."""
+        start, end = self._aware(start), self._aware(end)
+        restriction = TimeRestriction(earliest=start, latest=end, catchup=True)
+        runs: list[DagRunInfo] = []
+        info = self.next_dagrun_info(None, restriction)
+        while info is not None and info.logical_date < end:
+            runs.append(info)
+            info = self.next_dagrun_info(info, restriction)
+        return runs
+
+    def serialize(self) -> dict[str, Any]:
+        """A JSON-compatible form that ``deserialize_timetable`` reads back."""
+        return {"type": self.kind, **self._fields()}
+
+    def _fields(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
+        return cls()
+
+    def _aware(self, value: datetime) -> datetime:
+        return make_aware(value, self.timezone).astimezone(UTC)
+
+    def _now(self, now: datetime | None) -> datetime:
+        return datetime.now(UTC) if now is None else self._aware(now)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timetable):
+            return NotImplemented
+        return type(self) is type(other) and self.serialize() == other.serialize()
+
+    def __hash__(self) -> int:
+        return hash(repr(sorted(self.serialize().items())))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.summary!r})"
+
+
+def deserialize_timetable(data: dict[str, Any]) -> Timetable:
+    """The timetable ``Timetable.serialize`` described."""
+    kind = data.get("type")
+    cls = Timetable._registry.get(str(kind))
+    if cls is None:
+        known = ", ".join(sorted(Timetable._registry))
+        raise ValueError(f"unknown timetable type {kind!r}; known types: {known}")
+    return cls._from_fields({k: v for k, v in data.items() if k != "type"})
+
+
+class NullTimetable(Timetable):
+    """``schedule=None``: runs only when started by hand."""
+
+    kind = "none"
+    periodic = False
+
+    def next_dagrun_info(
+        self,
+        last_automated: DagRunInfo | None,
+        restriction: TimeRestriction,
+        *,
+        now: datetime | None = None,
+    ) -> DagRunInfo | None:
+        return None
+
+    def infer_manual_data_interval(self, run_after: datetime) -> tuple[datetime, datetime]:
+        run_after = self._aware(run_after)
+        return run_after, run_after
+
+    @property
+    def summary(self) -> str:
+        return "None"
+
+    @property
+    def description(self) -> str:
+        return "Never, external triggers only"
+
+
+class OnceTimetable(NullTimetable):
+    """``@once``: one run, at the DAG's ``start_date``."""
+
+    kind = "once"
+
+    def next_dagrun_info(
+        self,
+        last_automated: DagRunInfo | None,
+        restriction: TimeRestriction,
+        *,
+        now: datetime | None = None,
+    ) -> DagRunInfo | None:
+        if last_automated is not None or restriction.earliest is None:
+            return None
+        earliest = self._aware(restriction.earliest)
+        if restriction.latest is not None and earliest > self._aware(restriction.latest):
+            return None
+        return DagRunInfo.exact(earliest)
+
+    @property
+    def summary(self) -> str:
+        return "@once"
+
+    @property
+    def description(self) -> str:
+        return "Once, as soon as possible"
+
+
+class _Alignment(Timetable):
+    """The four steps both kinds of periodic timetables are built from."""
+
+    @abstractmethod
+    def _get_next(self, current: datetime) -> datetime:
+        """The first scheduled time after ``current``."""
+
+    @abstractmethod
+    def _get_prev(self, current: datetime) -> datetime:
+        """The last scheduled time before ``current``."""
+
+    @abstractmethod
+    def _align_to_next(self, current: datetime) -> datetime:
+        """``current`` if it is a scheduled time (or the schedule has no grid), else the next."""
+
+    @abstractmethod
+    def _align_to_prev(self, current: datetime) -> datetime:
+        """``current`` if it is a scheduled time (or the schedule has no grid), else the last."""
+
+
+class _CronAlignment(_Alignment):
+    """A grid of cron fire times in a zone."""
+
+    def __init__(self, cron: str, *, timezone: str | tzinfo = "UTC") -> None:
+        self.timezone = parse_timezone(timezone)
+        self._schedule = CronSchedule(cron, self.timezone)
+        self._given = cron.strip()
+
+    @property
+    def expression(self) -> str:
+        """The five cron fields (a preset expanded)."""
+        return self._schedule.expression
+
+    @property
+    def summary(self) -> str:
+        return self._given
+
+    @property
+    def description(self) -> str:
+        return f"cron {self.expression!r} in {timezone_name(self.timezone)}"
+
+    def _get_next(self, current: datetime) -> datetime:
+        return self._schedule.next_after(current)
+
+    def _get_prev(self, current: datetime) -> datetime:
+        return self._schedule.before(current)
+
+    def _align_to_next(self, current: datetime) -> datetime:
+        return self._schedule.at_or_after(current)
+
+    def _align_to_prev(self, current: datetime) -> datetime:
+        return self._schedule.at_or_before(current)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"expression": self._given, "timezone": timezone_name(self.timezone)}
+
+
+class _DeltaAlignment(_Alignment):
+    """Steps of a fixed length, with no grid to align to."""
+
+    def __init__(self, delta: timedelta) -> None:
+        if not isinstance(delta, timedelta) or delta <= _NO_INTERVAL:
+            raise ValueError(f"a schedule delta must be a positive timedelta, got {delta!r}")
+        self.delta = delta
+
+    @property
+    def summary(self) -> str:
+        return str(self.delta)
+
+    @property
+    def description(self) -> str:
+        return f"every {self.delta}"
+
+    def _get_next(self, current: datetime) -> datetime:
+        return current + self.delta
+
+    def _get_prev(self, current: datetime) -> datetime:
+        return current - self.delta
+
+    def _align_to_next(self, current: datetime) -> datetime:
+        return current
+
+    def _align_to_prev(self, current: datetime) -> datetime:
+        return current
+
+    def _fields(self) -> dict[str, Any]:
+        return {"delta": self.delta.total_seconds()}
+
+
+class _TriggerTimetable(_Alignment):
+    """Runs at the scheduled times themselves; the data interval ends at the run."""
+
+    interval: timedelta = _NO_INTERVAL
+
+    def next_dagrun_info(
+        self,
+        last_automated: DagRunInfo | None,
+        restriction: TimeRestriction,
+        *,
+        now: datetime | None = None,
+    ) -> DagRunInfo | None:
+        earliest = None if restriction.earliest is None else self._aware(restriction.earliest)
+        if restriction.catchup:
+            if last_automated is not None:
+                fire = self._get_next(last_automated.data_interval_end)
+            elif earliest is None:
+                fire = self._calc_first_run(self._now(now))
+            else:
+                fire = self._align_to_next(earliest)
+        else:
+            current = self._now(now)
+            candidates = [self._align_to_prev(current)]
+            if last_automated is not None:
+                candidates.append(self._get_next(last_automated.data_interval_end))
+            elif earliest is None:
+                candidates.append(self._calc_first_run(current))
+            if earliest is not None:
+                candidates.append(self._align_to_next(earliest))
+            fire = max(candidates)
+        if restriction.latest is not None and self._aware(restriction.latest) < fire:
+            return None
+        return DagRunInfo.interval(fire - self.interval, fire)
+
+    def _calc_first_run(self, now: datetime) -> datetime:
+        return self._align_to_prev(now)
+
+    def infer_manual_data_interval(self, run_after: datetime) -> tuple[datetime, datetime]:
+        run_after = self._aware(run_after)
+        return run_after - self.interval, run_after
+
+
+class _DataIntervalTimetable(_Alignment):
+    """Runs once per interval between scheduled times, when the interval has ended."""
+
+    def next_dagrun_info(
+        self,
+        last_automated: DagRunInfo | None,
+        restriction: TimeRestriction,
+        *,
+        now: datetime | None = None,
+    ) -> DagRunInfo | None:
+        earliest = None if restriction.earliest is None else self._aware(restriction.earliest)
+        if not restriction.catchup:
+            earliest = self._skip_to_latest(earliest, self._now(now))
+        elif earliest is not None:
+            earliest = self._align_to_next(earliest)
+        if last_automated is None:
+            if earliest is None:
+                return None
+            start = earliest
+        else:
+            start = self._align_to_prev(last_automated.data_interval_end)
+            if earliest is not None:
+                start = max(start, earliest)
+        if restriction.latest is not None and start > self._aware(restriction.latest):
+            return None
+        return DagRunInfo.interval(start, self._get_next(start))
+
+    @abstractmethod
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
+        """Without catchup: the start of the latest interval that has ended by ``now``."""
+
+    def infer_manual_data_interval(self, run_after: datetime) -> tuple[datetime, datetime]:
+        end = self._align_to_prev(self._aware(run_after))
+        return self._get_prev(end), end
+
+
+class CronTriggerTimetable(_CronAlignment, _TriggerTimetable):
+    """A run at each fire time of ``cron`` in ``timezone`` (what a cron ``schedule=`` means).
+
+    ``interval`` makes each run's data interval ``[fire - interval, fire]``.
+    ``run_immediately`` decides the first run of a DAG with no ``start_date``:
+    True runs the latest past fire time, False waits for the next, a
+    ``timedelta`` runs the past one if it is at most that long ago.
+    """
+
+    kind = "cron_trigger"
+
+    def __init__(
+        self,
+        cron: str,
+        *,
+        timezone: str | tzinfo = "UTC",
+        interval: timedelta = _NO_INTERVAL,
+        run_immediately: bool | timedelta = False,
+    ) -> None:
+        super().__init__(cron, timezone=timezone)
+        self.interval = interval
+        self.run_immediately = run_immediately
+
+    def _calc_first_run(self, now: datetime) -> datetime:
+        past, upcoming = self._align_to_prev(now), self._align_to_next(now)
+        if self.run_immediately is True:
+            return past
+        if isinstance(self.run_immediately, timedelta):
+            buffer = self.run_immediately
+        else:  # Airflow's rule for False: within 10% of the period, at least 5 minutes
+            buffer = max((upcoming - past) / 10, timedelta(minutes=5))
+        return past if now - past <= buffer else upcoming
+
+    def _fields(self) -> dict[str, Any]:
+        run_immediately = self.run_immediately
+        return {
+            **super()._fields(),
+            "interval": self.interval.total_seconds(),
+            "run_immediately": (
+                run_immediately.total_seconds()
+                if isinstance(run_immediately, timedelta)
+                else run_immediately
+            ),
+        }
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
+        run_immediately = fields.get("run_immediately", False)
+        if not isinstance(run_immediately, bool):
+            run_immediately = timedelta(seconds=run_immediately)
+        return cls(
+            fields["expression"],
+            timezone=fields["timezone"],
+            interval=timedelta(seconds=fields.get("interval", 0)),
+            run_immediately=run_immediately,
+        )
+
+
+class CronDataIntervalTimetable(_CronAlignment, _DataIntervalTimetable):
+    """A run per interval between consecutive fire times of ``cron`` (Airflow 2's cron meaning)."""
+
+    kind = "cron_data_interval"
+
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
+        last_start = self._get_prev(now)
+        if self._get_next(last_start) == now:  # now is on a boundary
+            latest_start = last_start
+        else:
+            latest_start = self._get_prev(last_start)
+        if earliest is None:
+            return latest_start
+        return max(latest_start, self._align_to_next(earliest))
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
+        return cls(fields["expression"], timezone=fields["timezone"])
+
+
+class DeltaTriggerTimetable(_DeltaAlignment, _TriggerTimetable):
+    """A run every ``delta`` (what a ``timedelta`` ``schedule=`` means); data interval as given."""
+
+    kind = "delta_trigger"
+
+    def __init__(self, delta: timedelta, *, interval: timedelta = _NO_INTERVAL) -> None:
+        super().__init__(delta)
+        self.interval = interval
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "interval": self.interval.total_seconds()}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
+        return cls(
+            timedelta(seconds=fields["delta"]),
+            interval=timedelta(seconds=fields.get("interval", 0)),
+        )
+
+
+class DeltaDataIntervalTimetable(_DeltaAlignment, _DataIntervalTimetable):
+    """A run per ``delta``-long interval, created when the interval ends."""
+
+    kind = "delta_data_interval"
+
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
+        seconds = self.delta.total_seconds()
+        rounded = datetime.fromtimestamp(now.timestamp() - now.timestamp() % seconds, tz=UTC)
+        latest_start = self._get_prev(rounded)
+        return latest_start if earliest is None else max(latest_start, earliest)
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
+        return cls(timedelta(seconds=fields["delta"]))
+
+
+__all__ = [
+    "CronDataIntervalTimetable",
+    "CronTriggerTimetable",
+    "DagRunInfo",
+    "DeltaDataIntervalTimetable",
+    "DeltaTriggerTimetable",
+    "NullTimetable",
+    "OnceTimetable",
+    "TimeRestriction",
+    "Timetable",
+    "deserialize_timetable",
+]
