@@ -109,7 +109,7 @@ class Timetable(ABC):
         return self.summary
 
     def runs_between(self, start: datetime, end: datetime) -> list[DagRunInfo]:
-        """The runs the scheduler creates with catchup from ``start``, whose logical date < ``end``."""
+        """The runs a catchup from ``start`` creates whose logical date is before ``end``."""
         start, end = self._aware(start), self._aware(end)
         restriction = TimeRestriction(earliest=start, latest=end, catchup=True)
         runs: list[DagRunInfo] = []
