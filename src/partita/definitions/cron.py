@@ -2,9 +2,9 @@
 
 ``croniter`` matches the five fields on naive wall-clock times; this module
 turns those wall times into real instants of one zone. The design decision:
-the DST rule is ours, not croniter's (which, like Airflow, fires a 02:30 job
-at 03:30 on a spring-forward day). It is the rule of Vixie cron, by the kind
-of hour field:
+the DST rule is ours, not croniter's (which fires a fixed 02:30 twice on an
+autumn day) nor Airflow's (which fires it at 03:30 on a spring-forward day).
+It is the rule of Vixie cron, by the kind of hour field:
 
 - a *fixed* hour (``30 2 * * *``, ``0 1-5 * * *``): a wall time that does not
   exist fires once, at the first instant after the gap (03:00 in Berlin); a
@@ -19,6 +19,7 @@ released once no later wall time can give an earlier instant.
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -88,6 +89,13 @@ class CronSchedule:
         self.zone = zone
         self.wildcard_hour = _is_wildcard_hour(self.expression)
         self._gap_ends: dict[datetime, datetime] = {}
+        self._parsed = croniter(self.expression, datetime(2000, 1, 1))
+
+    def _walls_from(self, wall: datetime) -> croniter:
+        """A croniter positioned at ``wall`` (a copy of the parsed one: parsing is slow)."""
+        walker = copy.copy(self._parsed)
+        walker.set_current(wall, force=True)
+        return walker
 
     # -- wall time -> instants ---------------------------------------------------------
     def _instants_of(self, wall: datetime) -> tuple[datetime | None, datetime | None]:
@@ -140,7 +148,7 @@ class CronSchedule:
             _local_wall(after, self.zone),
             _local_wall(after, self.zone) - self._offset_drop(after),
         )
-        walls = croniter(self.expression, start_wall - _ONE_MINUTE)
+        walls = self._walls_from(start_wall - _ONE_MINUTE)
         pending: list[datetime] = []
         last: datetime | None = None
         while True:
@@ -180,8 +188,8 @@ class CronSchedule:
                 latest = instant
             if latest is not None:
                 return latest
-            earlier_wall = croniter(self.expression, _local_wall(moment - window, self.zone))
-            previous = earlier_wall.get_prev(datetime).replace(tzinfo=UTC)
+            walls = self._walls_from(_local_wall(moment - window, self.zone))
+            previous = walls.get_prev(datetime).replace(tzinfo=UTC)
             window = (moment - previous) + timedelta(days=1)
 
     def before(self, moment: datetime) -> datetime:

@@ -109,15 +109,24 @@ class Timetable(ABC):
         return self.summary
 
     def runs_between(self, start: datetime, end: datetime) -> list[DagRunInfo]:
-        """The runs a catchup from ``start`` creates whose logical date is before ``end``."""
+        """The runs a catchup from ``start`` creates, up to (not including) ``end``.
+
+        ``start`` and ``end`` bound what ``TimeRestriction`` bounds: the fire
+        time of a trigger timetable, the interval start of a data-interval one
+        (both are the logical date unless a trigger timetable has an ``interval``).
+        """
         start, end = self._aware(start), self._aware(end)
         restriction = TimeRestriction(earliest=start, latest=end, catchup=True)
         runs: list[DagRunInfo] = []
         info = self.next_dagrun_info(None, restriction)
-        while info is not None and info.logical_date < end:
+        while info is not None and self._restricted_instant(info) < end:
             runs.append(info)
             info = self.next_dagrun_info(info, restriction)
         return runs
+
+    def _restricted_instant(self, info: DagRunInfo) -> datetime:
+        """The instant of a run that ``TimeRestriction`` bounds."""
+        return info.logical_date
 
     def serialize(self) -> dict[str, Any]:
         """A JSON-compatible form that ``deserialize_timetable`` reads back."""
@@ -339,6 +348,9 @@ class _TriggerTimetable(_Alignment):
 
     def _calc_first_run(self, now: datetime) -> datetime:
         return self._align_to_prev(now)
+
+    def _restricted_instant(self, info: DagRunInfo) -> datetime:
+        return info.data_interval_end
 
     def infer_manual_data_interval(self, run_after: datetime) -> tuple[datetime, datetime]:
         run_after = self._aware(run_after)
