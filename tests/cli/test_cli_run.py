@@ -139,3 +139,15 @@ def test_run_then_show_lists_tasks_in_the_order_they_ran(invoke: Invoke) -> None
     ]
     assert order == ["print_hello", "print_date", "print_world"]
     assert TaskState.SUCCESS.value in shown
+
+
+def test_a_naive_logical_date_is_read_in_the_default_timezone(
+    invoke: Invoke, cli_home: Path
+) -> None:
+    cli_home.mkdir()
+    (cli_home / "partita.yaml").write_text("default_timezone: Asia/Seoul\n")
+    result = invoke("run", str(EXAMPLES), "etl", "--logical-date", "2025-03-01T09:00:00")
+    assert result.exit_code == 0, result.output
+    assert run_id_of(result.stdout).startswith("manual__2025-03-01T00:00:00+00:00__")
+    explicit = invoke("run", str(EXAMPLES), "etl", "--logical-date", "2025-03-01T09:00:00+00:00")
+    assert run_id_of(explicit.stdout).startswith("manual__2025-03-01T09:00:00+00:00__")
