@@ -6,7 +6,8 @@ interval (``infer_manual_data_interval``), ``LatestOnlyOperator`` asks it for
 the run after this one. The semantics are Airflow 3's, class for class:
 
 - ``CronTriggerTimetable`` (a cron string): a run at each fire time; its
-  logical date is the fire time, its data interval ``[fire - interval, fire]``;
+  data interval is ``[fire - interval, fire]`` (by default empty) and its
+  logical date that interval's start (by default the fire time);
 - ``DeltaTriggerTimetable`` (a ``timedelta``): the same, every ``delta``;
 - ``CronDataIntervalTimetable`` / ``DeltaDataIntervalTimetable``: a run per
   interval between consecutive fire times, created when the interval ends;
@@ -15,156 +16,27 @@ the run after this one. The semantics are Airflow 3's, class for class:
 
 The design decision: timetables are pure. They read no clock unless asked
 (``next_dagrun_info(..., now=...)`` takes the time to decide at), no settings
-and no storage, and every datetime they return is aware. Cron fire times,
-with cron's daylight-saving rule, come from ``definitions/cron.py``.
+and no storage, and every datetime they return is aware. The base class and
+``DagRunInfo`` are in ``definitions/timetable_base.py``; cron fire times, with
+cron's daylight-saving rule, come from ``definitions/cron.py``.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from abc import abstractmethod
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar
+from typing import Any
 
 from partita.definitions.cron import CronSchedule
-from partita.definitions.timezones import make_aware, parse_timezone, timezone_name
+from partita.definitions.timetable_base import (
+    DagRunInfo,
+    TimeRestriction,
+    Timetable,
+    deserialize_timetable,
+)
+from partita.definitions.timezones import parse_timezone, timezone_name
 
 _NO_INTERVAL = timedelta(0)
-
-
-@dataclass(frozen=True)
-class DagRunInfo:
-    """A run a timetable asks for: its logical date and data interval (all aware)."""
-
-    logical_date: datetime
-    data_interval_start: datetime
-    data_interval_end: datetime
-
-    @property
-    def run_after(self) -> datetime:
-        """The earliest time the run may be created: the end of its data interval."""
-        return self.data_interval_end
-
-    @classmethod
-    def exact(cls, at: datetime) -> DagRunInfo:
-        """A run at one instant, with an empty data interval."""
-        return cls(at, at, at)
-
-    @classmethod
-    def interval(cls, start: datetime, end: datetime) -> DagRunInfo:
-        """A run over ``[start, end]``; its logical date is ``start``."""
-        return cls(start, start, end)
-
-
-@dataclass(frozen=True)
-class TimeRestriction:
-    """What limits a DAG's automated runs: ``start_date``, ``end_date`` (inclusive), catchup."""
-
-    earliest: datetime | None
-    latest: datetime | None
-    catchup: bool
-
-
-class Timetable(ABC):
-    """When runs happen. Subclasses set ``kind`` (their name in a serialized DAG)."""
-
-    kind: ClassVar[str] = ""
-    #: False for timetables that never repeat (``None``, ``@once``).
-    periodic: ClassVar[bool] = True
-    _registry: ClassVar[dict[str, type[Timetable]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.kind:
-            Timetable._registry[cls.kind] = cls
-
-    #: The zone naive datetimes given to this timetable are read in.
-    timezone: tzinfo = UTC
-
-    @abstractmethod
-    def next_dagrun_info(
-        self,
-        last_automated: DagRunInfo | None,
-        restriction: TimeRestriction,
-        *,
-        now: datetime | None = None,
-    ) -> DagRunInfo | None:
-        """The next automated run after ``last_automated``; None when there is none.
-
-        ``now`` (default: the clock) matters only when ``restriction.catchup`` is False.
-        """
-
-    @abstractmethod
-    def infer_manual_data_interval(self, run_after: datetime) -> tuple[datetime, datetime]:
-        """The data interval of a run started by hand at ``run_after``."""
-
-    @property
-    @abstractmethod
-    def summary(self) -> str:
-        """A short label: the cron string, the delta, ``@once``..."""
-
-    @property
-    def description(self) -> str:
-        """A sentence saying when runs happen."""
-        return self.summary
-
-    def runs_between(self, start: datetime, end: datetime) -> list[DagRunInfo]:
-        """The runs a catchup from ``start`` creates, up to (not including) ``end``.
-
-        ``start`` and ``end`` bound what ``TimeRestriction`` bounds: the fire
-        time of a trigger timetable, the interval start of a data-interval one
-        (both are the logical date unless a trigger timetable has an ``interval``).
-        """
-        start, end = self._aware(start), self._aware(end)
-        restriction = TimeRestriction(earliest=start, latest=end, catchup=True)
-        runs: list[DagRunInfo] = []
-        info = self.next_dagrun_info(None, restriction)
-        while info is not None and self._restricted_instant(info) < end:
-            runs.append(info)
-            info = self.next_dagrun_info(info, restriction)
-        return runs
-
-    def _restricted_instant(self, info: DagRunInfo) -> datetime:
-        """The instant of a run that ``TimeRestriction`` bounds."""
-        return info.logical_date
-
-    def serialize(self) -> dict[str, Any]:
-        """A JSON-compatible form that ``deserialize_timetable`` reads back."""
-        return {"type": self.kind, **self._fields()}
-
-    def _fields(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
-        return cls()
-
-    def _aware(self, value: datetime) -> datetime:
-        return make_aware(value, self.timezone).astimezone(UTC)
-
-    def _now(self, now: datetime | None) -> datetime:
-        return datetime.now(UTC) if now is None else self._aware(now)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Timetable):
-            return NotImplemented
-        return type(self) is type(other) and self.serialize() == other.serialize()
-
-    def __hash__(self) -> int:
-        return hash(repr(sorted(self.serialize().items())))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.summary!r})"
-
-
-def deserialize_timetable(data: dict[str, Any]) -> Timetable:
-    """The timetable ``Timetable.serialize`` described."""
-    kind = data.get("type")
-    cls = Timetable._registry.get(str(kind))
-    if cls is None:
-        known = ", ".join(sorted(Timetable._registry))
-        raise ValueError(f"unknown timetable type {kind!r}; known types: {known}")
-    return cls._from_fields({k: v for k, v in data.items() if k != "type"})
 
 
 class NullTimetable(Timetable):
