@@ -70,7 +70,7 @@ def set_test_runner(runner: DagTestRunner) -> None:
     _test_runner = runner
 
 
-#: What ``schedule=`` may be, besides a cron string.
+#: What ``schedule=`` may be: a cron string or preset, a timedelta, a Timetable, or None.
 Schedule = str | timedelta | Timetable | None
 
 
