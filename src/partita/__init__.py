@@ -31,6 +31,17 @@ from partita.definitions.params import Param
 from partita.definitions.resources import ConfigurableResource, EnvVar, Resource, ResourceParam
 from partita.definitions.states import RunState, TaskState, TriggerRule
 from partita.definitions.taskgroup import TaskGroup, task_group
+from partita.definitions.timetables import (
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    DagRunInfo,
+    DeltaDataIntervalTimetable,
+    DeltaTriggerTimetable,
+    NullTimetable,
+    OnceTimetable,
+    TimeRestriction,
+    Timetable,
+)
 from partita.definitions.types import PartitaType
 from partita.definitions.xcom_arg import XComArg
 from partita.engine.result import RunResult
@@ -71,7 +82,12 @@ __all__ = [
     "ConfigMapping",
     "ConfigurableResource",
     "Context",
+    "CronDataIntervalTimetable",
+    "CronTriggerTimetable",
+    "DagRunInfo",
     "Definitions",
+    "DeltaDataIntervalTimetable",
+    "DeltaTriggerTimetable",
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
@@ -83,6 +99,8 @@ __all__ = [
     "LatestOnlyOperator",
     "MaterializeResult",
     "MetadataValue",
+    "NullTimetable",
+    "OnceTimetable",
     "Output",
     "OutputContext",
     "Param",
@@ -99,6 +117,8 @@ __all__ = [
     "SkipTask",
     "TaskGroup",
     "TaskState",
+    "TimeRestriction",
+    "Timetable",
     "TriggerRule",
     "XComArg",
     "asset",
