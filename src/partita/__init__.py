@@ -29,6 +29,15 @@ from partita.definitions.io_manager import InputContext, IOManager, OutputContex
 from partita.definitions.metadata import MetadataValue
 from partita.definitions.params import Param
 from partita.definitions.resources import ConfigurableResource, EnvVar, Resource, ResourceParam
+from partita.definitions.schedules import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    build_schedule_context,
+    schedule,
+)
 from partita.definitions.states import RunState, TaskState, TriggerRule
 from partita.definitions.taskgroup import TaskGroup, task_group
 from partita.definitions.timetables import (
@@ -85,6 +94,7 @@ __all__ = [
     "CronDataIntervalTimetable",
     "CronTriggerTimetable",
     "DagRunInfo",
+    "DefaultScheduleStatus",
     "Definitions",
     "DeltaDataIntervalTimetable",
     "DeltaTriggerTimetable",
@@ -111,9 +121,13 @@ __all__ = [
     "ResourceParam",
     "RetryTask",
     "RunConfig",
+    "RunRequest",
     "RunResult",
     "RunState",
+    "ScheduleDefinition",
+    "ScheduleEvaluationContext",
     "ShortCircuitOperator",
+    "SkipReason",
     "SkipTask",
     "TaskGroup",
     "TaskState",
@@ -122,6 +136,7 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "build_schedule_context",
     "chain",
     "config_mapping",
     "cross_downstream",
@@ -131,6 +146,7 @@ __all__ = [
     "materialize",
     "multi_asset",
     "run_dag",
+    "schedule",
     "task",
     "task_group",
 ]
