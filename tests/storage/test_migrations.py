@@ -29,6 +29,8 @@ TABLES = {
     "event_log",
     "task_output",
     "asset_materialization",
+    "dag",
+    "import_error",
 }
 
 

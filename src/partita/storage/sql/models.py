@@ -1,5 +1,8 @@
 """SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs, assets.
 
+Beside them, the DAG registry: ``dag`` (one row per DAG the scheduler knows)
+and ``import_error`` (one row per file that failed to import).
+
 The design decision: these models describe the schema and nothing else. The
 store reads and writes through Core statements on their tables and converts
 rows to the plain records of ``partita.storage.records``; no ORM object leaves
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -26,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -201,26 +206,81 @@ class AssetMaterializationRow(Base):
     location: Mapped[str | None] = mapped_column(String(1024))
 
 
+class DagRow(Base):
+    """One DAG the scheduler knows (the DAG registry): where it lives, paused, next due.
+
+    ``next_dagrun_create_after`` is the "next due" column: the index on
+    (is_paused, is_active, next_dagrun_create_after, dag_id) makes "which
+    DAGs are due, soonest first" one range scan, already in order.
+    """
+
+    __tablename__ = "dag"
+    __table_args__ = (
+        Index(
+            "ix_dag_next_dagrun_create_after",
+            "is_paused",
+            "is_active",
+            "next_dagrun_create_after",
+            "dag_id",
+        ),
+        Index("ix_dag_code_location", "code_location"),
+    )
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    fileloc: Mapped[str | None] = mapped_column(String(1024))
+    code_location: Mapped[str | None] = mapped_column(String(1024))
+    is_paused: Mapped[bool] = mapped_column(Boolean)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    timetable_summary: Mapped[str | None] = mapped_column(String(1024))
+    next_dagrun: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_dagrun_data_interval_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_dagrun_data_interval_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_dagrun_create_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_parsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_parse_duration: Mapped[float | None] = mapped_column(Float)
+    max_active_runs: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JsonType)
+    owner: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportErrorRow(Base):
+    """The error of a DAG file (or module) that failed to import at its last parse."""
+
+    __tablename__ = "import_error"
+
+    fileloc: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    code_location: Mapped[str | None] = mapped_column(String(1024), index=True)
+    error: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 dag_version_table: Table = Base.metadata.tables["dag_version"]
 dag_run_table: Table = Base.metadata.tables["dag_run"]
 task_instance_table: Table = Base.metadata.tables["task_instance"]
 event_table: Table = Base.metadata.tables["event_log"]
 task_output_table: Table = Base.metadata.tables["task_output"]
 asset_materialization_table: Table = Base.metadata.tables["asset_materialization"]
+dag_table: Table = Base.metadata.tables["dag"]
+import_error_table: Table = Base.metadata.tables["import_error"]
 
 __all__ = [
     "AssetMaterializationRow",
     "Base",
+    "DagRow",
     "DagRunRow",
     "DagVersionRow",
     "EventRow",
+    "ImportErrorRow",
     "TaskInstanceRow",
     "TaskOutputRow",
     "UTCDateTime",
     "asset_materialization_table",
     "dag_run_table",
+    "dag_table",
     "dag_version_table",
     "event_table",
+    "import_error_table",
     "task_instance_table",
     "task_output_table",
 ]

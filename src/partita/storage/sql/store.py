@@ -48,6 +48,7 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
+from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
 
 
@@ -202,6 +203,7 @@ class SqlStorage(Storage):
         self.outputs = SqlOutputStore(self.engine, storage_dir, inline_output_limit)
         self.dags = SqlDagStore(self.engine)
         self.assets = SqlAssetCatalog(self.engine)
+        self.registry = SqlDagRegistry(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
