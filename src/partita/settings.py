@@ -12,6 +12,9 @@ then the default.
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
     PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
                                  dates and cron strings of DAGs that name no zone of their own
+    PARTITA_DAGS_PAUSED_AT_CREATION ``dags_paused_at_creation:`` (default false): whether a DAG
+                                 the scheduler sees for the first time starts paused (a DAG's
+                                 own ``is_paused_upon_creation`` wins)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -46,6 +49,8 @@ class Settings(BaseModel):
     inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
     #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
     default_timezone: str = "UTC"
+    #: Whether new DAGs start paused when they do not say (``is_paused_upon_creation``).
+    dags_paused_at_creation: bool = False
 
     @property
     def config_file(self) -> Path:
@@ -62,6 +67,7 @@ class _FileSettings(BaseModel):
     storage_dir: Path | None = None
     inline_output_limit: int | None = Field(default=None, ge=0)
     default_timezone: str | None = Field(default=None, min_length=1)
+    dags_paused_at_creation: bool | None = Field(default=None, strict=True)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -85,6 +91,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
         default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
+        dags_paused_at_creation=_bool_setting(
+            env, "PARTITA_DAGS_PAUSED_AT_CREATION", from_file.dags_paused_at_creation
+        ),
     )
 
 
@@ -126,6 +135,23 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
             f"set it to a whole number >= 0 or unset it"
         )
     return value
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> bool:
+    raw = env.get(name)
+    if not raw:
+        return bool(from_file)
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a boolean; set it to true or false "
+            f"or unset it"
+        )
+    return value in _TRUE
 
 
 def _read_config_file(path: Path) -> _FileSettings:
