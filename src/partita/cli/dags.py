@@ -1,24 +1,31 @@
-"""``partita dags list`` and ``partita dags show``: what a DAG folder defines, and one DAG's shape.
+"""``partita dags list|show|pause|unpause``: what a DAG folder defines, one DAG's shape, pausing.
 
 The design decision: ``dags list`` exits 1 when any file failed to import,
 after printing every DAG that did load, so a CI step running it catches a
-broken DAG file without hiding the healthy ones.
+broken DAG file without hiding the healthy ones. It also records what it
+parsed in the DAG registry of the metadata database (``record_parse``), which
+is what ``pause`` and ``unpause`` change: they need no scheduler running.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from partita.cli.console import make_console
+from partita.cli.console import format_time, make_console
+from partita.cli.store import metadata_store
 from partita.cli.tree import dag_tree
-from partita.exceptions import DagLoadError
+from partita.exceptions import DagLoadError, DagNotFoundError
 from partita.loader import LoadResult, get_dag, load_dags
-from partita.settings import load_settings
+from partita.registry_sync import code_location_of, record_load_result
+from partita.settings import Settings, load_settings
+from partita.storage.dag_records import DagRecord, unknown_dag
 
 #: The folder ``dags list`` reads when no path is given.
 DEFAULT_DAGS_FOLDER = "dags"
@@ -26,7 +33,7 @@ DEFAULT_DAGS_FOLDER = "dags"
 
 @click.group()
 def dags() -> None:
-    """List the DAGs a file, folder or module defines, or show one DAG."""
+    """List the DAGs a file, folder or module defines, show one DAG, pause or unpause one."""
 
 
 @dags.command("list")
@@ -43,16 +50,73 @@ def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
             f"no PATH given and there is no ./{DEFAULT_DAGS_FOLDER} folder here; "
             "give a file, folder or module: partita dags list PATH"
         )
-    zone = load_settings().default_timezone
-    result = load_dags(path or DEFAULT_DAGS_FOLDER, default_timezone=zone)
+    settings = load_settings()
+    target = path or DEFAULT_DAGS_FOLDER
+    result, rows = record_parse(settings, target)
     console = make_console()
     if result.dags:
-        console.print(_dags_table(result))
+        console.print(_dags_table(result, rows))
     else:
         console.print(Text(f"No DAGs found in {path or DEFAULT_DAGS_FOLDER}."))
     if result.errors:
         _print_errors(result, verbose)
         ctx.exit(1)
+
+
+@dags.command("pause")
+@click.argument("dag_id")
+@click.argument("path", required=False)
+def pause_dag(dag_id: str, path: str | None) -> None:
+    """Pause DAG_ID: the scheduler creates no runs of it until it is unpaused.
+
+    A DAG not in the metadata database yet is looked up in PATH (a file,
+    folder or module) when given.
+    """
+    _set_paused(dag_id, path, paused=True)
+
+
+@dags.command("unpause")
+@click.argument("dag_id")
+@click.argument("path", required=False)
+def unpause_dag(dag_id: str, path: str | None) -> None:
+    """Unpause DAG_ID: the scheduler creates its runs again (from its next run on).
+
+    A DAG not in the metadata database yet is looked up in PATH (a file,
+    folder or module) when given.
+    """
+    _set_paused(dag_id, path, paused=False)
+
+
+def record_parse(settings: Settings, target: str) -> tuple[LoadResult, dict[str, DagRecord]]:
+    """Load ``target``, record what it defines in the DAG registry; the result and the rows."""
+    started, parsed_at = time.perf_counter(), datetime.now(UTC)
+    result = load_dags(target, default_timezone=settings.default_timezone)
+    duration = time.perf_counter() - started
+    location = code_location_of(target)
+    with metadata_store(settings) as storage:
+        record_load_result(
+            storage.registry, result, code_location=location, parsed_at=parsed_at,
+            duration=duration, paused_at_creation=settings.dags_paused_at_creation,
+        )  # fmt: skip
+        rows = {r.dag_id: r for r in storage.registry.list_dags(code_location=location)}
+    return result, rows
+
+
+def _set_paused(dag_id: str, path: str | None, *, paused: bool) -> None:
+    settings = load_settings()
+    with metadata_store(settings) as storage:
+        known = storage.registry.get_dag(dag_id) is not None
+    if not known:
+        if path is None:
+            raise unknown_dag(dag_id)
+        result, _ = record_parse(settings, path)
+        if dag_id not in result.dags:
+            found = ", ".join(sorted(result.dags)) or "none"
+            raise DagNotFoundError(f"DAG {dag_id!r} is not defined in {path}; it defines: {found}")
+    with metadata_store(settings) as storage:
+        record = storage.registry.set_paused(dag_id, paused)
+    state = "paused" if record.is_paused else "unpaused"
+    make_console().print(Text(f"DAG {dag_id!r} is {state}."))
 
 
 @dags.command("show")
@@ -64,19 +128,24 @@ def show_dag(path: str, dag_id: str) -> None:
     make_console().print(dag_tree(get_dag(path, dag_id, default_timezone=zone)))
 
 
-def _dags_table(result: LoadResult) -> Table:
+def _dags_table(result: LoadResult, rows: dict[str, DagRecord]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("dag_id", overflow="fold")
     table.add_column("tasks", justify="right")
     table.add_column("schedule")
+    table.add_column("paused")
+    table.add_column("next run (UTC)")
     table.add_column("tags")
     table.add_column("file", overflow="fold")
     for dag_id in sorted(result.dags):
         dag = result.dags[dag_id]
+        row = rows.get(dag_id)
         table.add_row(
             Text(dag_id),
             str(len(dag.task_dict)),
             Text(str(dag.schedule) if dag.schedule is not None else "-"),
+            "-" if row is None else ("yes" if row.is_paused else "no"),
+            format_time(None if row is None else row.next_dagrun_create_after),
             Text(", ".join(dag.tags) or "-"),
             Text(_display_path(result.sources[dag_id])),
         )
