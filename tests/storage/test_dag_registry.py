@@ -186,6 +186,11 @@ def test_import_errors_are_replaced_by_each_parse_of_their_location(storage: Sto
 # --- pause, next run, due --------------------------------------------------------------
 
 
+def test_list_dags_is_in_byte_order_of_the_id(storage: Storage) -> None:
+    storage.registry.record_parse(parse(parsed("b_x"), parsed("B"), parsed("a"), parsed("bx")))
+    assert ids(storage.registry.list_dags()) == ["B", "a", "b_x", "bx"]
+
+
 def test_set_paused_and_filters(storage: Storage) -> None:
     storage.registry.record_parse(parse(parsed("a"), parsed("b")))
     record = storage.registry.set_paused("a", True)
@@ -286,10 +291,14 @@ def test_the_due_query_uses_the_next_due_index_on_sqlite(sqlite_url: str, tmp_pa
     assert "TEMP B-TREE" not in details  # the index gives the order too
 
 
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
+)
 def test_upgrading_a_0002_database_adds_the_registry_and_keeps_its_runs(
-    sqlite_url: str, tmp_path: Path
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    engine = create_sql_engine(sqlite_url)
+    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
+    engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0002")
@@ -300,11 +309,11 @@ def test_upgrading_a_0002_database_adds_the_registry_and_keeps_its_runs(
         assert "dag" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
-    with SqlStorage(sqlite_url, tmp_path / "storage") as store:  # migrates to head on open
+    with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         store.registry.record_parse(parse(parsed("etl")))
         assert ids(store.registry.list_dags()) == ["etl"]
-    engine = create_sql_engine(sqlite_url)
+    engine = create_sql_engine(url)
     try:
         assert current_revision(engine) == head_revision()
         with engine.begin() as connection:

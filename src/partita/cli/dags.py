@@ -3,7 +3,7 @@
 The design decision: ``dags list`` exits 1 when any file failed to import,
 after printing every DAG that did load, so a CI step running it catches a
 broken DAG file without hiding the healthy ones. It also records what it
-parsed in the DAG registry of the metadata database (``record_parse``), which
+parsed in the DAG registry of the metadata database (``registry_sync``), which
 is what ``pause`` and ``unpause`` change: they need no scheduler running.
 """
 
@@ -52,7 +52,7 @@ def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
         )
     settings = load_settings()
     target = path or DEFAULT_DAGS_FOLDER
-    result, rows = record_parse(settings, target)
+    result, rows = _load_and_record(settings, target)
     console = make_console()
     if result.dags:
         console.print(_dags_table(result, rows))
@@ -87,7 +87,7 @@ def unpause_dag(dag_id: str, path: str | None) -> None:
     _set_paused(dag_id, path, paused=False)
 
 
-def record_parse(settings: Settings, target: str) -> tuple[LoadResult, dict[str, DagRecord]]:
+def _load_and_record(settings: Settings, target: str) -> tuple[LoadResult, dict[str, DagRecord]]:
     """Load ``target``, record what it defines in the DAG registry; the result and the rows."""
     started, parsed_at = time.perf_counter(), datetime.now(UTC)
     result = load_dags(target, default_timezone=settings.default_timezone)
@@ -109,7 +109,7 @@ def _set_paused(dag_id: str, path: str | None, *, paused: bool) -> None:
     if not known:
         if path is None:
             raise unknown_dag(dag_id)
-        result, _ = record_parse(settings, path)
+        result, _ = _load_and_record(settings, path)
         if dag_id not in result.dags:
             found = ", ".join(sorted(result.dags)) or "none"
             raise DagNotFoundError(f"DAG {dag_id!r} is not defined in {path}; it defines: {found}")

@@ -201,7 +201,9 @@ class SqlDagRegistry(DagRegistry):
         paused: bool | None = None,
         active: bool | None = True,
     ) -> list[DagRecord]:
-        query = select(dags).order_by(dags.c.dag_id)
+        # byte order on both backends (PostgreSQL's default collation ignores '_' and case)
+        by_id = dags.c.dag_id.collate("C") if self._dialect == "postgresql" else dags.c.dag_id
+        query = select(dags).order_by(by_id)
         if code_location is not None:
             query = query.where(dags.c.code_location == code_location)
         if paused is not None:
