@@ -17,7 +17,20 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, and_, case, delete, false, or_, select, true, update
+from sqlalchemy import (
+    Engine,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -111,17 +124,27 @@ def _record(row: Row[Any]) -> DagRecord:
 
 
 class _SqlClaim(DagClaim):
-    def __init__(self, connection: Connection, claimed: list[DagRecord]) -> None:
+    """Collects the next runs set during the claim; ``flush`` writes them in one statement."""
+
+    def __init__(self, claimed: list[DagRecord]) -> None:
         self.dags = claimed
-        self._connection = connection
         self._ids = {d.dag_id for d in claimed}
+        self._changes: dict[str, DagRunInfo | None] = {}
 
     def set_next_run(self, dag_id: str, next_run: DagRunInfo | None) -> None:
         if dag_id not in self._ids:
             raise DagNotFoundError(f"DAG {dag_id!r} is not one of the DAGs of this claim")
-        self._connection.execute(
-            update(dags).where(dags.c.dag_id == dag_id).values(**next_run_values(next_run))
-        )
+        self._changes[dag_id] = next_run
+
+    def flush(self, connection: Connection) -> None:
+        if not self._changes:
+            return
+        change = update(dags).where(dags.c.dag_id == bindparam("claimed_id"))
+        rows = [
+            {"claimed_id": dag_id, **next_run_values(next_run)}
+            for dag_id, next_run in self._changes.items()
+        ]
+        connection.execute(change, rows)
 
 
 class SqlDagRegistry(DagRegistry):
@@ -250,8 +273,9 @@ class SqlDagRegistry(DagRegistry):
         if self._dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         with self._transaction("claim the due DAGs") as connection:
-            claimed = [_record(row) for row in connection.execute(query)]
-            yield _SqlClaim(connection, claimed)
+            claim = _SqlClaim([_record(row) for row in connection.execute(query)])
+            yield claim
+            claim.flush(connection)
 
     def list_import_errors(self, code_location: str | None = None) -> list[ImportErrorRecord]:
         query = select(import_errors).order_by(import_errors.c.fileloc)
