@@ -46,7 +46,15 @@ class DefinitionError(PartitaError):
 
 
 class CycleError(DefinitionError):
-    """The dependencies of a DAG contain a cycle."""
+    """The dependencies of a DAG contain a cycle.
+
+    ``site`` is ``(file, line)`` of the user's code that drew the edge closing
+    the cycle (the ``>>`` line), when known; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, site: tuple[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.site = site
 
 
 class DuplicateTaskError(DefinitionError):

@@ -260,7 +260,7 @@ class BaseOperator(DependencyMixin):
         self.downstream_task_ids[other.task_id] = None
         other.upstream_task_ids[self.task_id] = None
         if dag is not None:
-            dag.edges_changed()
+            dag.edges_changed((self.task_id, other.task_id))
 
     def _join_dags(self, other: BaseOperator) -> DAG | None:
         if self.dag is not None and other.dag is not None:
