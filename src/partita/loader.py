@@ -447,8 +447,7 @@ def describe_error(exc: BaseException, path: Path | None, timeout: float | None)
     else:
         first = (str(exc).strip().splitlines() or [""])[0]
         summary = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        if not isinstance(exc, CycleError) or exc.site is None:  # a cycle names its own line
-            summary += where
+        summary += where
     details = ""
     if not isinstance(exc, DefinitionError):
         details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
