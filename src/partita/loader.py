@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import linecache
 import os
 import re
 import signal
@@ -130,7 +131,7 @@ def load_file(
     folder: Path | None = None,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
 ) -> LoadResult:
-    """Load the one DAG file ``path`` as ``load_dags(folder)`` would load it (``folder`` importable)."""
+    """Load the DAG file ``path`` as ``load_dags(folder)`` would (``folder`` importable)."""
     result = LoadResult()
     _load_file(path.resolve(), result, import_timeout, extra_path=folder)
     return result
@@ -419,6 +420,8 @@ class ImportProblem:
     details: str = ""
     filename: str | None = None
     lineno: int | None = None
+    #: The user's frames, outermost first: (file, line, function, source line).
+    frames: tuple[tuple[str, int, str, str], ...] = ()
 
     @property
     def text(self) -> str:
@@ -451,7 +454,24 @@ def describe_error(exc: BaseException, path: Path | None, timeout: float | None)
     details = ""
     if not isinstance(exc, DefinitionError):
         details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
-    return ImportProblem(summary, details, filename, line)
+    return ImportProblem(summary, details, filename, line, _user_frames(exc, tb, filename, line))
+
+
+def _user_frames(
+    exc: BaseException, tb: TracebackType | None, filename: str | None, line: int | None
+) -> tuple[tuple[str, int, str, str], ...]:
+    """The frames of ``tb`` in user code (not partita's), or the one line the error points at."""
+    package = os.path.dirname(__file__)
+    frames = tuple(
+        (f.filename, f.lineno or 0, f.name, (f.line or "").strip())
+        for f in traceback.extract_tb(tb)
+        if not f.filename.startswith(package)
+    )
+    if isinstance(exc, (DefinitionError, SyntaxError)) or not frames:
+        if filename is None or line is None:
+            return ()
+        return ((filename, line, "", linecache.getline(filename, line).strip()),)
+    return frames
 
 
 def _site_of(
@@ -528,9 +548,9 @@ __all__ = [
     "LoadResult",
     "NamedDag",
     "dag_files",
+    "describe_error",
     "extract_dags",
     "extract_definitions",
-    "describe_error",
     "get_dag",
     "is_module_name",
     "load_dags",
