@@ -66,7 +66,15 @@ class DagLoadError(PartitaError):
 
 
 class DagNotFoundError(PartitaError):
-    """A DAG id was asked for that the loaded code does not define."""
+    """A DAG id was asked for that the loaded code does not define.
+
+    ``details``: lines that show where a failed import went wrong (the user's
+    ``File "...", line N`` frames), printed after the one-line error; or "".
+    """
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class RunNotFoundError(PartitaError):

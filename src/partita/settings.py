@@ -10,6 +10,7 @@ then the default.
     PARTITA_DATABASE_URL         ``database_url:``        (default ``sqlite:///<home>/partita.db``)
     PARTITA_STORAGE_DIR          ``storage_dir:``         (default ``<home>/storage``)
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
+    PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -30,6 +31,8 @@ from partita.exceptions import ConfigurationError
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+DEFAULT_IMPORT_TIMEOUT = 30.0
+DAG_INDEX_FILE_NAME = "dag_index.json"
 
 
 class Settings(BaseModel):
@@ -41,11 +44,18 @@ class Settings(BaseModel):
     database_url: str
     storage_dir: Path
     inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+    #: Seconds one DAG file may take to import before it is stopped (its importer killed).
+    import_timeout: float = Field(default=DEFAULT_IMPORT_TIMEOUT, gt=0)
 
     @property
     def config_file(self) -> Path:
         """Where ``partita.yaml`` is looked for."""
         return self.home / CONFIG_FILE_NAME
+
+    @property
+    def dag_index_file(self) -> Path:
+        """Where the index of which DAG file defines which DAG is kept."""
+        return self.home / DAG_INDEX_FILE_NAME
 
 
 class _FileSettings(BaseModel):
@@ -56,6 +66,7 @@ class _FileSettings(BaseModel):
     database_url: str | None = Field(default=None, min_length=1)
     storage_dir: Path | None = None
     inline_output_limit: int | None = Field(default=None, ge=0)
+    import_timeout: float | None = Field(default=None, gt=0)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -78,6 +89,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         inline_output_limit=_int_setting(
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
+        import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
     )
 
 
@@ -103,6 +115,22 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
         raise ConfigurationError(
             f"environment variable {name}={raw!r} is not a number of bytes; "
             f"set it to a whole number >= 0 or unset it"
+        )
+    return value
+
+
+def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a number of seconds; "
+            "set it to a number > 0 (such as 30 or 2.5) or unset it"
         )
     return value
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import graphlib
 import inspect
+import itertools
 import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -231,7 +232,7 @@ class DAG:
             self.add_task(task)
 
     def edges_changed(self, edge: tuple[str, str] | None = None) -> None:
-        """Called when an edge ``(upstream, downstream)`` is drawn: remember where, until checked."""
+        """An edge ``(upstream, downstream)`` was drawn: remember where, until it is checked."""
         self._edges_version += 1
         if edge is not None:
             self._unchecked_edges[edge] = caller_site()
@@ -310,7 +311,7 @@ class DAG:
     def _closing_site(self, cycle: list[str]) -> SourceSite | None:
         """Where the newest edge of ``cycle`` was drawn (None when not recorded)."""
         order = {edge: n for n, edge in enumerate(self._unchecked_edges)}
-        edges = [edge for edge in zip(cycle, cycle[1:], strict=False) if edge in order]
+        edges = [edge for edge in itertools.pairwise(cycle) if edge in order]
         if not edges:
             return None
         return self._unchecked_edges[max(edges, key=order.__getitem__)]
