@@ -54,7 +54,10 @@ def test_each_file_gets_its_dags_and_errors_and_nothing_is_imported_here(tmp_pat
 def test_one_child_serves_many_files(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     files = [
-        write(tmp_path / f"f{n}.py", f"import os\nopen({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n")
+        write(
+            tmp_path / f"f{n}.py",
+            f"import os\nopen({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n",
+        )
         for n in range(3)
     ]
     with Importer() as importer:
