@@ -16,7 +16,14 @@ from partita.exceptions import DagNotFoundError
 from partita.loader import module_name_for
 
 HEADER = "from partita import DAG, EmptyOperator\n"
-HANGS = "import time\nwhile True:\n    try:\n        time.sleep(1)\n    except BaseException:\n        pass\n"
+HANGS = """
+import time
+while True:
+    try:
+        time.sleep(1)
+    except BaseException:
+        pass
+"""
 
 
 def write(path: Path, body: str) -> Path:
