@@ -7,6 +7,7 @@ runner behind ``DAG.test()`` and the task of an asset in asset jobs
 and operator imports.
 """
 
+from partita.dag_index import DagIndex
 from partita.definitions.asset import (
     AssetIn,
     AssetOut,
@@ -33,6 +34,7 @@ from partita.definitions.states import RunState, TaskState, TriggerRule
 from partita.definitions.taskgroup import TaskGroup, task_group
 from partita.definitions.types import PartitaType
 from partita.definitions.xcom_arg import XComArg
+from partita.discovery import Discovery, LocatedDag, discover, locate_dag
 from partita.engine.result import RunResult
 from partita.exceptions import (
     FailTask,
@@ -42,6 +44,8 @@ from partita.exceptions import (
 )
 from partita.executors.in_process import run_dag, test_runner
 from partita.executors.materialize import materialize
+from partita.importer import DagSummary, FileResult, Importer
+from partita.loader import ImportProblem
 from partita.operators.asset import AssetOperator
 from partita.operators.bash import BashOperator
 from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
@@ -71,16 +75,23 @@ __all__ = [
     "ConfigMapping",
     "ConfigurableResource",
     "Context",
+    "DagIndex",
+    "DagSummary",
     "Definitions",
+    "Discovery",
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
     "FailTask",
+    "FileResult",
     "FilesystemIOManager",
     "IOManager",
+    "ImportProblem",
+    "Importer",
     "InMemoryIOManager",
     "InputContext",
     "LatestOnlyOperator",
+    "LocatedDag",
     "MaterializeResult",
     "MetadataValue",
     "Output",
@@ -107,7 +118,9 @@ __all__ = [
     "cross_downstream",
     "dag",
     "define_asset_job",
+    "discover",
     "get_current_context",
+    "locate_dag",
     "materialize",
     "multi_asset",
     "run_dag",
