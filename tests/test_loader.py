@@ -396,3 +396,12 @@ def test_a_cycle_is_reported_at_the_line_that_closed_it(tmp_path: Path) -> None:
     assert problem.summary.startswith("CycleError: DAG 'cyclic' has a cycle: ")
     assert problem.summary.endswith("(line 10)")  # the `c >> a` line, not the `with` line (4)
     assert (problem.filename, problem.lineno) == (str(bad), 10)
+
+
+def test_known_failures_are_recorded_without_importing_them(tmp_path: Path) -> None:
+    write(tmp_path / "fine.py", simple_dag("fine"))
+    skipped = write(tmp_path / "skipped.py", "raise SystemExit('must not run')\n")
+    result = load_dags(tmp_path, known_failures={str(skipped): "ImportTimeout: killed"})
+    assert list(result.dags) == ["fine"]
+    assert result.errors == {str(skipped): "ImportTimeout: killed"}
+    assert module_name_for(skipped) not in sys.modules

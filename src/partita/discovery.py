@@ -27,6 +27,7 @@ from partita.loader import (
     LoadResult,
     dag_files,
     is_module_name,
+    load_dags,
     load_file,
     load_module,
     merge_dags,
@@ -94,6 +95,20 @@ def discover(target: str, *, import_timeout: float, index: DagIndex | None = Non
             index.forget_missing(resolved.folder, resolved.files)
         index.save()
     return found
+
+
+def load_checked(
+    target: str, *, import_timeout: float, index: DagIndex | None = None
+) -> LoadResult:
+    """``load_dags(target)``, importing here only the files the importer imported without error.
+
+    For the commands that need every DAG and asset object of ``target`` in this
+    process (``partita assets ...``): a file that fails or hangs in the importer
+    is an error of the result, and is not imported again here.
+    """
+    found = discover(target, import_timeout=import_timeout, index=index)
+    failed = {r.source: r.error for r in found.files if r.problem is not None and r.error}
+    return load_dags(target, import_timeout=import_timeout, known_failures=failed)
 
 
 def locate_dag(
@@ -280,5 +295,6 @@ __all__ = [
     "describe_problem",
     "discover",
     "display_path",
+    "load_checked",
     "locate_dag",
 ]

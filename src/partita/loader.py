@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,32 +96,46 @@ class ImportTimeout(BaseException):
 
 
 def load_dags(
-    path_or_module: str | os.PathLike[str], *, import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT
+    path_or_module: str | os.PathLike[str],
+    *,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    known_failures: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load every DAG of a ``.py`` file, a folder (recursively) or a dotted module name.
 
     In a folder, files and folders whose names start with ``_`` or ``.`` are
     skipped (so ``__init__.py`` and helper modules like ``_common.py`` are not
-    loaded as DAG files); the others load in sorted order. Raises
-    ``DagLoadError`` only when the path or module does not exist.
+    loaded as DAG files); the others load in sorted order. A source (resolved
+    path or module name) in ``known_failures`` is not imported: its error there
+    is recorded instead. Raises ``DagLoadError`` only when the path or module
+    does not exist.
     """
     result = LoadResult()
+    skip = known_failures or {}
     target = os.fspath(path_or_module)
     path = Path(target)
     if path.is_dir():
         root = path.resolve()
-        for file in dag_files(root):
-            _load_file(file, result, import_timeout, extra_path=root)
+        files = dag_files(root)
     elif path.is_file():
         if path.suffix != ".py":
             raise DagLoadError(
                 f"{target!r} is not a Python file; give a .py file, a folder or a module"
             )
-        _load_file(path.resolve(), result, import_timeout, extra_path=None)
+        root, files = None, [path.resolve()]
     elif is_module_name(target):
-        _load_module(target, result, import_timeout)
+        if target in skip:
+            result.add_error(target, skip[target])
+        else:
+            _load_module(target, result, import_timeout)
+        return result
     else:
         raise DagLoadError(f"no such file, folder or module: {target!r}")
+    for file in files:
+        if str(file) in skip:
+            result.add_error(str(file), skip[str(file)])
+        else:
+            _load_file(file, result, import_timeout, extra_path=root)
     return result
 
 

@@ -132,3 +132,20 @@ def test_run_of_a_folder_runs_the_dag_and_warns_about_broken_and_hanging_sibling
         "and did not stop (does the file catch BaseException?), so its importer process was "
         "killed; move slow work (network, large files) out of module level",
     ]
+
+
+@pytest.mark.slow
+def test_assets_list_skips_a_hanging_file_without_importing_it_here(
+    invoke: Invoke, cli_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARTITA_IMPORT_TIMEOUT", "1")
+    Path("assets").mkdir()
+    Path("assets/a_hangs.py").write_text(HANGS)
+    Path("assets/b_numbers.py").write_text(
+        "from partita import asset\n\n@asset\ndef numbers():\n    return [1, 2]\n"
+    )
+    started = time.monotonic()
+    result = invoke("assets", "list", "assets")
+    assert time.monotonic() - started < 15
+    assert result.exit_code == 0, result.output
+    assert "numbers" in table_rows(result.stdout)
