@@ -269,3 +269,21 @@ def test_edges_drawn_before_a_successful_check_are_forgotten() -> None:
     with pytest.raises(CycleError) as info:
         checked.validate()
     assert info.value.site == (__file__, closing_line)
+
+
+def test_only_edges_that_could_close_a_cycle_are_remembered() -> None:
+    with DAG("chain") as chained:
+        first, middle, last = (EmptyOperator(task_id=t) for t in ("first", "middle", "last"))
+        first >> middle >> last  # each edge ends at a task with no downstream yet
+        assert chained._unchecked_edges == {}
+        first >> last  # from a task without upstreams: cannot close a cycle either
+        assert chained._unchecked_edges == {}
+        middle >> EmptyOperator(task_id="side")
+        last << middle  # already there; still no cycle
+    with pytest.raises(CycleError) as info, DAG("late"):
+        a, b, c = (EmptyOperator(task_id=t) for t in ("a", "b", "c"))
+        b >> c
+        a >> b
+        closing_line = sys._getframe().f_lineno + 1
+        c >> a  # c has an upstream and a a downstream: remembered, and it closes the cycle
+    assert info.value.site == (__file__, closing_line)
