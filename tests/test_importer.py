@@ -130,3 +130,15 @@ def test_a_module_is_imported_in_the_child_too(
         result = importer.import_module("pkg_for_importer.flows", 10)
     assert result.dag_ids == ["from_module"]
     assert "pkg_for_importer.flows" not in sys.modules
+
+
+def test_a_child_that_died_between_requests_is_replaced(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.py", simple_dag("good"))
+    with Importer() as importer:
+        importer.import_files([good], 10)
+        process = importer._process
+        assert process is not None and process.pid is not None
+        os.kill(process.pid, 9)
+        process.join()
+        (again,) = importer.import_files([good], 10)
+    assert again.dag_ids == ["good"]

@@ -103,6 +103,9 @@ class Importer:
 
     ``import_files(paths, deadline)`` imports each path with a hard deadline
     (seconds, per file) and returns one ``FileResult`` per path, in order.
+    The child starts with the first request and serves every later one until
+    ``close()`` (or until a file overruns; the next request starts a new one).
+    One ``Importer`` serves one thread at a time.
     """
 
     def __init__(self) -> None:
@@ -150,9 +153,8 @@ class Importer:
 
     # -- one request ------------------------------------------------------------------------
     def _ask(self, request: _Request) -> _Answer:
-        conn = self._connection()
         started = time.monotonic()
-        conn.send(request)
+        conn = self._send(request)
         limit = request.timeout + KILL_GRACE if request.timeout > 0 else None
         if conn.poll(limit):
             try:
@@ -164,6 +166,17 @@ class Importer:
         self._discard()
         self.restarts += 1
         return _Answer(_killed(request, time.monotonic() - started))
+
+    def _send(self, request: _Request) -> Connection:
+        """Send ``request`` to the child, starting a new one if the last one is gone."""
+        try:
+            conn = self._connection()
+            conn.send(request)
+        except (BrokenPipeError, ConnectionResetError):  # it died after its last answer
+            self._discard()
+            conn = self._connection()
+            conn.send(request)
+        return conn
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -225,6 +238,7 @@ def _serve(conn: Connection, parent_end: Connection, parent_pid: int) -> None:
     """The child's loop: answer requests until the parent closes its end of the pipe."""
     parent_end.close()  # else the child's copy keeps the pipe open after the parent's close
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, if it had one
     watchdog = threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True)
     watchdog.start()
     while True:
