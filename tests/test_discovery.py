@@ -155,3 +155,23 @@ def test_a_failed_file_is_imported_again_once_fixed(tmp_path: Path) -> None:
     write(file, simple_dag("flaky"))
     located = locate_dag(str(tmp_path), "flaky", import_timeout=10, index=DagIndex.load(index_path))
     assert located.dag.task_ids == ["a", "b"]
+
+
+def test_a_dag_of_a_module_is_checked_in_the_importer_then_loaded_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "located_pkg" / "__init__.py", "")
+    write(tmp_path / "located_pkg" / "flows.py", simple_dag("flow"))
+    write(tmp_path / "located_pkg" / "bad.py", "raise ValueError('bad module')\n")
+    monkeypatch.chdir(tmp_path)
+    located = locate_dag("located_pkg.flows", "flow", import_timeout=10)
+    assert located.dag.dag_id == "flow" and located.source == "located_pkg.flows"
+    with pytest.raises(DagNotFoundError, match=r"the DAGs found there are: flow$"):
+        locate_dag("located_pkg.flows", "other", import_timeout=10)
+    with pytest.raises(DagNotFoundError) as caught:
+        locate_dag("located_pkg.bad", "flow", import_timeout=10)
+    assert str(caught.value) == (
+        "DAG 'flow' was not found: module located_pkg.bad failed to import: "
+        "ValueError: bad module (line 2)"
+    )
+    assert "located_pkg.bad" not in sys.modules

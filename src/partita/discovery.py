@@ -222,22 +222,16 @@ def _mentions(file: Path, dag_id: str) -> bool:
 def _locate_in_module(name: str, dag_id: str, import_timeout: float) -> LocatedDag:
     with Importer() as importer:
         checked = importer.import_module(name, import_timeout)
+    if checked.error is not None and checked.problem is not None:
+        raise _one_file_failed(dag_id, name, checked.problem, checked.error)
     if dag_id not in checked.dag_ids:
-        raise _not_found_in(name, dag_id, _as_load_result(checked), name)
+        known = ", ".join(sorted(checked.dag_ids)[:30]) or "none"
+        raise DagNotFoundError(f"no DAG {dag_id!r} in {name!r}; the DAGs found there are: {known}")
     loaded = load_module(name, import_timeout=import_timeout)
     dag = loaded.dags.get(dag_id)
     if dag is None:
         raise _not_found_in(name, dag_id, loaded, name)
     return LocatedDag(dag, name)
-
-
-def _as_load_result(result: FileResult) -> LoadResult:
-    loaded = LoadResult()
-    if result.problem is not None:
-        loaded.problems[result.source] = result.problem
-    if result.error is not None:
-        loaded.errors[result.source] = result.error
-    return loaded
 
 
 # -- not found -----------------------------------------------------------------------------
