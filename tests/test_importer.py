@@ -105,6 +105,7 @@ def test_a_file_that_exits_the_process_is_an_error_and_the_next_file_imports(
     good = write(tmp_path / "good.py", simple_dag("good"))
     with Importer() as importer:
         died, fine = importer.import_files([exits, good], 10)
+        assert importer.restarts == 1
     assert (died.error or "").startswith("ImporterDied: the importer process exited (code 4)")
     assert fine.dag_ids == ["good"]
 

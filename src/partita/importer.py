@@ -111,6 +111,7 @@ class Importer:
     def __init__(self) -> None:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        #: How many children were lost to a file (killed for overrunning, or died importing it).
         self.restarts = 0
 
     def __enter__(self) -> Importer:
@@ -162,6 +163,7 @@ class Importer:
                 return answer
             except (EOFError, OSError):
                 code = self._discard()
+                self.restarts += 1
                 return _Answer(_died(request, code, time.monotonic() - started))
         self._discard()
         self.restarts += 1
