@@ -7,6 +7,7 @@ runner behind ``DAG.test()`` and the task of an asset in asset jobs
 and operator imports.
 """
 
+from partita.dag_index import DagIndex
 from partita.definitions.asset import (
     AssetIn,
     AssetOut,
@@ -44,6 +45,7 @@ from partita.definitions.timetables import (
 )
 from partita.definitions.types import PartitaType
 from partita.definitions.xcom_arg import XComArg
+from partita.discovery import Discovery, LocatedDag, discover, locate_dag
 from partita.engine.result import RunResult
 from partita.exceptions import (
     FailTask,
@@ -53,6 +55,8 @@ from partita.exceptions import (
 )
 from partita.executors.in_process import run_dag, test_runner
 from partita.executors.materialize import materialize
+from partita.importer import DagSummary, FileResult, Importer
+from partita.loader import ImportProblem
 from partita.operators.asset import AssetOperator
 from partita.operators.bash import BashOperator
 from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
@@ -84,19 +88,26 @@ __all__ = [
     "Context",
     "CronDataIntervalTimetable",
     "CronTriggerTimetable",
+    "DagIndex",
     "DagRunInfo",
+    "DagSummary",
     "Definitions",
     "DeltaDataIntervalTimetable",
     "DeltaTriggerTimetable",
+    "Discovery",
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
     "FailTask",
+    "FileResult",
     "FilesystemIOManager",
     "IOManager",
+    "ImportProblem",
+    "Importer",
     "InMemoryIOManager",
     "InputContext",
     "LatestOnlyOperator",
+    "LocatedDag",
     "MaterializeResult",
     "MetadataValue",
     "NullTimetable",
@@ -127,7 +138,9 @@ __all__ = [
     "cross_downstream",
     "dag",
     "define_asset_job",
+    "discover",
     "get_current_context",
+    "locate_dag",
     "materialize",
     "multi_asset",
     "run_dag",

@@ -12,6 +12,7 @@ then the default.
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
     PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
                                  dates and cron strings of DAGs that name no zone of their own
+    PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -33,6 +34,8 @@ from partita.exceptions import ConfigurationError
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+DEFAULT_IMPORT_TIMEOUT = 30.0
+DAG_INDEX_FILE_NAME = "dag_index.json"
 
 
 class Settings(BaseModel):
@@ -46,11 +49,18 @@ class Settings(BaseModel):
     inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
     #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
     default_timezone: str = "UTC"
+    #: Seconds one DAG file may take to import before it is stopped (its importer killed).
+    import_timeout: float = Field(default=DEFAULT_IMPORT_TIMEOUT, gt=0)
 
     @property
     def config_file(self) -> Path:
         """Where ``partita.yaml`` is looked for."""
         return self.home / CONFIG_FILE_NAME
+
+    @property
+    def dag_index_file(self) -> Path:
+        """Where the index of which DAG file defines which DAG is kept."""
+        return self.home / DAG_INDEX_FILE_NAME
 
 
 class _FileSettings(BaseModel):
@@ -62,6 +72,7 @@ class _FileSettings(BaseModel):
     storage_dir: Path | None = None
     inline_output_limit: int | None = Field(default=None, ge=0)
     default_timezone: str | None = Field(default=None, min_length=1)
+    import_timeout: float | None = Field(default=None, gt=0)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -85,6 +96,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
         default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
+        import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
     )
 
 
@@ -124,6 +136,22 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
         raise ConfigurationError(
             f"environment variable {name}={raw!r} is not a number of bytes; "
             f"set it to a whole number >= 0 or unset it"
+        )
+    return value
+
+
+def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a number of seconds; "
+            "set it to a number > 0 (such as 30 or 2.5) or unset it"
         )
     return value
 

@@ -107,7 +107,7 @@ def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something partita did not expect")
 
-    monkeypatch.setattr("partita.cli.dags.load_dags", broken)
+    monkeypatch.setattr("partita.cli.dags.discover", broken)
     result = invoke("dags", "list", str(EXAMPLES))
     assert result.exit_code == 1
     line = only_line(result.stderr)
