@@ -49,6 +49,7 @@ PUBLIC_NAMES = [
     "RunResult",
     "RunState",
     "ShortCircuitOperator",
+    "SignatureError",
     "SkipTask",
     "TaskGroup",
     "TaskState",

@@ -38,6 +38,7 @@ from partita.exceptions import (
     FailTask,
     PartitaError,
     RetryTask,
+    SignatureError,
     SkipTask,
 )
 from partita.executors.in_process import run_dag, test_runner
@@ -96,6 +97,7 @@ __all__ = [
     "RunResult",
     "RunState",
     "ShortCircuitOperator",
+    "SignatureError",
     "SkipTask",
     "TaskGroup",
     "TaskState",

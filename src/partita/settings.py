@@ -10,6 +10,8 @@ then the default.
     PARTITA_DATABASE_URL         ``database_url:``        (default ``sqlite:///<home>/partita.db``)
     PARTITA_STORAGE_DIR          ``storage_dir:``         (default ``<home>/storage``)
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
+    PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
+                                 default: ``<home>/secret.key`` (SQLite only)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -23,13 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from partita.exceptions import ConfigurationError
 
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
+MIN_SECRET_KEY_CHARS = 32
 
 
 class Settings(BaseModel):
@@ -41,6 +45,8 @@ class Settings(BaseModel):
     database_url: str
     storage_dir: Path
     inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+    #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
+    secret_key: SecretStr | None = None
 
     @property
     def config_file(self) -> Path:
@@ -78,7 +84,21 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         inline_output_limit=_int_setting(
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
+        secret_key=_secret_key(env),
     )
+
+
+def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
+    raw = env.get(SECRET_KEY_VARIABLE)
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY_CHARS:
+        raise ConfigurationError(
+            f"environment variable {SECRET_KEY_VARIABLE} is too short ({len(raw)} characters); "
+            f"use a random secret of at least {MIN_SECRET_KEY_CHARS} characters, e.g. from: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return SecretStr(raw)
 
 
 def _path_setting(
@@ -155,4 +175,4 @@ def _first_line(exc: yaml.YAMLError) -> str:
     return str(problem)
 
 
-__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]
+__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]

@@ -18,6 +18,7 @@ SETTINGS_VARIABLES = (
     "PARTITA_STORAGE_DIR",
     "PARTITA_INLINE_OUTPUT_LIMIT",
     "PARTITA_DEBUG",
+    "PARTITA_SECRET_KEY",
 )
 
 Invoke = Callable[..., Result]
