@@ -48,7 +48,7 @@ class PickleSigner:
 
     def mac(self, payload: bytes | memoryview) -> bytes:
         """The HMAC-SHA256 of ``payload`` under this key."""
-        return hmac.new(self._key, payload, hashlib.sha256).digest()
+        return hmac.digest(self._key, payload, "sha256")
 
     def sign(self, payload: bytes) -> bytes:
         """``payload`` with the signature header in front."""
