@@ -182,11 +182,11 @@ def conf_summary(run_id: str, conf_text: str) -> str:
 
 
 def _format_size(size: int) -> str:
-    for unit in ("bytes", "KiB", "MiB"):
-        if size < 1024 or unit == "MiB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    raise AssertionError("unreachable")  # pragma: no cover
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def _facts(run: DagRunRecord, conf_text: str, conf_full: bool) -> Table:
