@@ -25,6 +25,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if context.is_offline_mode():  # ``alembic upgrade --sql``: data work has no SQL to print
+        return
     resign_legacy_outputs(op.get_bind(), context.config.attributes.get("resigner"))
 
 
