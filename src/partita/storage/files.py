@@ -55,6 +55,7 @@ def create_private_file(path: Path, data: bytes = b"") -> bool:
         return False
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
         os.link(temp, path)
@@ -84,9 +85,9 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
     Raises OSError.
     """
     make_private_dirs(path.parent)
-    # mkstemp creates the file 0600 (its mode is not subject to the umask's loosening).
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # mkstemp asks for 0600; a umask may take more away
         with os.fdopen(fd, "wb") as file:
             if isinstance(data, bytes | bytearray | memoryview):
                 file.write(data)
