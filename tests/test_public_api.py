@@ -63,6 +63,7 @@ PUBLIC_NAMES = [
     "RunResult",
     "RunState",
     "ShortCircuitOperator",
+    "SignatureError",
     "SkipTask",
     "TaskGroup",
     "TaskState",

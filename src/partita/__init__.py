@@ -51,6 +51,7 @@ from partita.exceptions import (
     FailTask,
     PartitaError,
     RetryTask,
+    SignatureError,
     SkipTask,
 )
 from partita.executors.in_process import run_dag, test_runner
@@ -125,6 +126,7 @@ __all__ = [
     "RunResult",
     "RunState",
     "ShortCircuitOperator",
+    "SignatureError",
     "SkipTask",
     "TaskGroup",
     "TaskState",

@@ -13,6 +13,8 @@ then the default.
     PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
                                  dates and cron strings of DAGs that name no zone of their own
     PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
+                                 default: ``<home>/secret.key`` (SQLite only)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
@@ -36,6 +38,8 @@ DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
 DEFAULT_IMPORT_TIMEOUT = 30.0
 DAG_INDEX_FILE_NAME = "dag_index.json"
+SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
+MIN_SECRET_KEY_CHARS = 32
 
 
 class Settings(BaseModel):
@@ -51,6 +55,8 @@ class Settings(BaseModel):
     default_timezone: str = "UTC"
     #: Seconds one DAG file may take to import before it is stopped (its importer killed).
     import_timeout: float = Field(default=DEFAULT_IMPORT_TIMEOUT, gt=0)
+    #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
+    secret_key: SecretStr | None = None
 
     @property
     def config_file(self) -> Path:
@@ -97,6 +103,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
+        secret_key=_secret_key(env),
     )
 
 
@@ -112,6 +119,19 @@ def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: _Fil
     except TimezoneError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
     return value.strip()
+
+
+def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
+    raw = env.get(SECRET_KEY_VARIABLE)
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY_CHARS:
+        raise ConfigurationError(
+            f"environment variable {SECRET_KEY_VARIABLE} is too short ({len(raw)} characters); "
+            f"use a random secret of at least {MIN_SECRET_KEY_CHARS} characters, e.g. from: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return SecretStr(raw)
 
 
 def _path_setting(
@@ -204,4 +224,4 @@ def _first_line(exc: yaml.YAMLError) -> str:
     return str(problem)
 
 
-__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]
+__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]

@@ -7,9 +7,10 @@ dict values and objects that declare their own ``template_fields``. A string
 ending with one of the task's ``template_ext`` (``.sh``, ``.sql``...) names a
 template file, looked up in the DAG file's folder and then in the DAG's
 ``template_searchpath``. Undefined names are errors (``StrictUndefined``,
-Airflow's default); templates render in a sandbox, or with Jinja's
-``NativeEnvironment`` when the DAG (or the task) sets
-``render_template_as_native_obj=True``. A failure raises
+Airflow's default); templates always render in a sandbox (no ``__class__``,
+``__globals__`` or other internals), also when the DAG (or the task) sets
+``render_template_as_native_obj=True`` and the sandbox renders native objects
+as Jinja's ``NativeEnvironment`` does. A failure raises
 ``TemplateRenderError`` naming the task, the field, the template and the line.
 
 The design decision: rendering never changes the task object the DAG holds,
@@ -94,6 +95,14 @@ class _SandboxedEnvironment(jinja2.sandbox.SandboxedEnvironment):
         return not jinja2.sandbox.is_internal_attribute(obj, attr) and not attr.startswith("__")
 
 
+class _SandboxedNativeEnvironment(_SandboxedEnvironment, jinja2.nativetypes.NativeEnvironment):
+    """The same sandbox, rendering to native Python objects (``render_template_as_native_obj``).
+
+    The sandbox's checks live in its attribute and call hooks, the native behaviour in
+    the code generator and ``concat``; the two do not overlap, so one class has both.
+    """
+
+
 class TemplateEnvironment:
     """A Jinja environment for one DAG, with a cache of compiled inline templates."""
 
@@ -103,7 +112,7 @@ class TemplateEnvironment:
             "extensions": ["jinja2.ext.do"],
             "loader": jinja2.FileSystemLoader(template_searchpath(dag)),
         }
-        env_class = jinja2.nativetypes.NativeEnvironment if native else _SandboxedEnvironment
+        env_class = _SandboxedNativeEnvironment if native else _SandboxedEnvironment
         self.env: jinja2.Environment = env_class(**options)
         self.env.filters.update(FILTERS)
         if dag is not None:
