@@ -15,7 +15,10 @@ every run; a task with nothing to inject or check pays nothing for it.
 (``io_manager_key=``) instead of the run's output store.
 
 ``op_args``, ``op_kwargs`` and ``templates_dict`` are template fields: the
-engine renders them before ``execute`` (``engine/templating.py``).
+engine renders them before ``execute`` (``engine/templating.py``). Other
+tasks' outputs (``XComArg``) anywhere in ``op_args`` / ``op_kwargs`` wire the
+dependency when the task is defined and are read when it runs, for classic
+operators as for ``@task``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from partita.definitions import authoring
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.config import Config, config_class_from_schema
 from partita.definitions.context import CONTEXT_KEYS, Context
@@ -237,6 +241,11 @@ class PythonOperator(BaseOperator):
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
         self.show_return_value_in_logs = show_return_value_in_logs
+        #: Whether ``op_args`` / ``op_kwargs`` hold other tasks' outputs (read at run time).
+        self.has_refs = False
+        #: Upstream task id -> IO manager key, for arguments stored by an IO manager.
+        self.io_upstreams: dict[str, str] = {}
+        self.wire_refs()
         self.call_spec = spec = CallSpec.of(python_callable)
         config_class = spec.config_class
         if config_schema is not None:
@@ -319,9 +328,45 @@ class PythonOperator(BaseOperator):
             kwargs[name] = values[name]
         return checked_args
 
+    def wire_refs(self) -> None:
+        """Depend on every task whose output is in ``op_args`` / ``op_kwargs``.
+
+        An operator built at run time for one instance of a mapped task wires
+        nothing: the mapped task already depends on those tasks.
+        """
+        refs = [*find_refs(self.op_args), *find_refs(self.op_kwargs)]
+        self.has_refs = bool(refs)
+        self.io_upstreams = {}
+        building_instance = authoring.is_building_instance()
+        for ref in refs:
+            if not isinstance(ref, XComArg):
+                continue
+            if not building_instance:
+                self.set_upstream(ref.operators())
+            for op in ref.operators():
+                key = getattr(op, "io_manager_key", None)
+                if key is not None:
+                    self.io_upstreams[op.task_id] = key
+
     def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
-        """The positional and keyword arguments given when the task was defined."""
-        return self.op_args, self.op_kwargs
+        """The positional and keyword arguments, with other tasks' outputs read in."""
+        if not self.has_refs:
+            return self.op_args, self.op_kwargs
+        ti = context["ti"]
+        params = context.get("params", {})
+        io_upstreams = self.io_upstreams
+
+        def pull(task_id: str, key: str) -> Any:
+            if io_upstreams and task_id in io_upstreams:
+                return load_task_output(context, io_upstreams[task_id], task_id, key, self.task_id)
+            return ti.xcom_pull(task_ids=task_id, key=key)
+
+        def resolve(ref: XComArg | DagParam) -> Any:
+            if isinstance(ref, DagParam):
+                return params.get(ref.name, ref.default)
+            return ref.resolve(pull)
+
+        return resolve_refs(self.op_args, resolve), resolve_refs(self.op_kwargs, resolve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,17 +413,6 @@ class DecoratedPythonOperator(PythonOperator):
             self.resource_requirements = (
                 *self.resource_requirements, ResourceRequirement(io_manager_key, None, IOManager),
             )  # fmt: skip
-        refs = list(find_refs(self.op_args)) + list(find_refs(self.op_kwargs))
-        self.has_refs = bool(refs)
-        #: Upstream task id -> IO manager key, for arguments stored by an IO manager.
-        self.io_upstreams: dict[str, str] = {}
-        for ref in refs:
-            if isinstance(ref, XComArg):
-                self.set_upstream(ref.operator)
-                for op in ref.operators():
-                    key = getattr(op, "io_manager_key", None)
-                    if key is not None:
-                        self.io_upstreams[op.task_id] = key
 
     def execute(self, context: Context) -> Any:
         for condition in self.run_conditions:
@@ -388,26 +422,6 @@ class DecoratedPythonOperator(PythonOperator):
             return value
         store_task_output(context, self.io_manager_key, value)
         return None
-
-    def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
-        if not self.has_refs:
-            return self.op_args, self.op_kwargs
-        ti = context["ti"]
-        params = context.get("params", {})
-
-        io_upstreams = self.io_upstreams
-
-        def pull(task_id: str, key: str) -> Any:
-            if io_upstreams and task_id in io_upstreams:
-                return load_task_output(context, io_upstreams[task_id], task_id, key, self.task_id)
-            return ti.xcom_pull(task_ids=task_id, key=key)
-
-        def resolve(ref: XComArg | DagParam) -> Any:
-            if isinstance(ref, DagParam):
-                return params.get(ref.name, ref.default)
-            return ref.resolve(pull)
-
-        return resolve_refs(self.op_args, resolve), resolve_refs(self.op_kwargs, resolve)
 
 
 __all__ = [
