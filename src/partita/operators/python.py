@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import typing
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from partita.definitions import authoring
+from partita.definitions.asset import DEFAULT_OUTPUT, Output
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.config import Config, config_class_from_schema
 from partita.definitions.context import CONTEXT_KEYS, Context
@@ -49,7 +51,7 @@ from partita.definitions.types import (
     resolved_hints,
 )
 from partita.definitions.xcom_arg import DagParam, XComArg, find_refs, resolve_refs
-from partita.exceptions import DefinitionError, SkipTask
+from partita.exceptions import DefinitionError, PartitaError, SkipTask
 from partita.operators.io import load_task_output, store_task_output
 
 _CONFIG = "config"
@@ -109,6 +111,8 @@ class CallSpec:
         except (TypeError, ValueError):
             return cls(frozenset(), (), False, None)
         hints = resolved_hints(fn) if _has_annotations(signature) else {}
+        if "return" in hints:
+            hints = _without_output_wrapper(hints)
         names: set[str] = set()
         positional: list[str] = []
         defaults: set[str] = set()
@@ -165,6 +169,20 @@ class CallSpec:
             kwargs[self.context_param] = context
         kwargs.update(explicit)
         return kwargs
+
+
+def _without_output_wrapper(hints: dict[str, Any]) -> dict[str, Any]:
+    """``-> Output[int]`` checks the value inside (``int``); a bare ``Output`` checks nothing."""
+    returned = hints["return"]
+    if returned is not Output and typing.get_origin(returned) is not Output:
+        return hints
+    hints = dict(hints)
+    inner = typing.get_args(returned)
+    if inner:
+        hints["return"] = inner[0]
+    else:
+        del hints["return"]
+    return hints
 
 
 def _has_annotations(signature: inspect.Signature) -> bool:
@@ -292,6 +310,10 @@ class PythonOperator(BaseOperator):
             value = self.python_callable(context, *args, **kwargs)
         else:
             value = self.python_callable(*args, **kwargs)
+        return self.output_of(value, context)
+
+    def output_of(self, value: Any, context: Context) -> Any:
+        """The task's output, given what the callable returned (type-checked if annotated)."""
         if self.output_check is not None:
             value = check_output(self.output_check, value, self.describe)
         return value
@@ -391,8 +413,12 @@ class DecoratedPythonOperator(PythonOperator):
 
     Its annotated inputs and output are type-checked; with ``io_manager_key``
     its output is stored by that IO manager (and loaded by it for the tasks
-    downstream) instead of the run's output store.
+    downstream) instead of the run's output store. A returned
+    ``Output(value, metadata=...)`` (Dagster's op style) stores ``value``.
     """
+
+    #: Whether a returned ``Output`` is replaced by its value (assets handle it themselves).
+    unwraps_output: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -422,6 +448,23 @@ class DecoratedPythonOperator(PythonOperator):
             return value
         store_task_output(context, self.io_manager_key, value)
         return None
+
+    def output_of(self, value: Any, context: Context) -> Any:
+        if isinstance(value, Output) and self.unwraps_output:
+            value = self.unwrap_output(value, context)
+        return super().output_of(value, context)
+
+    def unwrap_output(self, output: Output[Any], context: Context) -> Any:
+        """The value of a returned ``Output``; its metadata goes to the task's log."""
+        if output.output_name != DEFAULT_OUTPUT:
+            raise PartitaError(
+                f"{self.describe()} returned Output(output_name={output.output_name!r}), but a "
+                f"@task has one output, {DEFAULT_OUTPUT!r}; drop output_name, or return a dict "
+                "with multiple_outputs=True to store several values"
+            )
+        if output.metadata:
+            context["log"].info("output metadata: %s", output.metadata)
+        return output.value
 
 
 __all__ = [
