@@ -9,9 +9,14 @@ instance ``i``. Every task of the group also depends on the tasks whose
 outputs the group expands over, so none starts before the input exists.
 
 What is supported inside a mapped group: ``@task`` functions (their
-arguments may be ``MappedArgument``s or siblings' outputs) and operators
-without mapped arguments; a mapped task (``.expand``) inside a mapped group
-is not, and is rejected when the DAG is defined.
+arguments may be ``MappedArgument``s or siblings' outputs), operators, and
+mapped tasks (``.expand``), as in Airflow: a mapped task inside the group has
+``group length x its own length`` instances, group instance by group
+instance. Its own expansion must be known outside the group (a literal, or
+the output of a task outside it); expanding over a ``MappedArgument`` or a
+sibling's output is rejected when the DAG is defined, as Airflow cannot do
+it either. So is a mapped group inside a mapped group (Airflow refuses one
+mapped over the outer group's arguments; partita refuses nesting altogether).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from partita.definitions import authoring
 from partita.definitions.mapping import DictOfListsInput, ExpandInput, ListOfDictsInput
+from partita.definitions.xcom_arg import XComArg, find_refs
 from partita.exceptions import DefinitionError
 
 if TYPE_CHECKING:
@@ -75,6 +81,14 @@ class GroupPartial:
     def _build(self, expand_input: ExpandInput, names: list[str]) -> Any:
         group_id = self.group_kwargs.get("group_id") or self.function.__name__
         parent = authoring.current_group()
+        enclosing = parent.mapped_group() if parent is not None else None
+        if enclosing is not None:
+            raise DefinitionError(
+                f"@task_group {self.function.__name__}: a mapped task group inside the mapped "
+                f"task group {enclosing.group_id!r} is not supported; map the inner tasks "
+                "instead (a mapped task inside a mapped group is), or call the inner group "
+                "without expand"
+            )
         dag = parent.dag if parent is not None else authoring.current_dag()
         if dag is not None:
             group_id = dag.unique_group_label(group_id, parent)
@@ -84,15 +98,46 @@ class GroupPartial:
             arguments = {**self.fixed, **{n: MappedArgument(group, n) for n in names}}
             returned = self.function(**arguments)
         sources = [op for ref in expand_input.refs() for op in ref.operators()]
-        for task in group.iter_tasks():
-            if getattr(task, "expand_input", None) is not None:
-                raise DefinitionError(
-                    f"task {task.task_id!r}: a mapped task inside the mapped task group "
-                    f"{group.group_id!r} is not supported; map the group or the task, not both"
-                )
+        members = group.iter_tasks()
+        member_ids = {task.task_id for task in members}
+        for task in members:
+            inner_input = getattr(task, "expand_input", None)
+            if inner_input is not None:
+                check_inner_expansion(task.task_id, inner_input, group.group_id, member_ids)
             for source in sources:
                 task.set_upstream(source)
         return group if returned is None else returned
+
+
+def check_inner_expansion(
+    task_id: str, expand_input: ExpandInput, group_id: str | None, member_ids: set[str]
+) -> None:
+    """A mapped task inside a mapped group must expand over something known outside the group."""
+    for value in _expand_values(expand_input):
+        if isinstance(value, MappedArgument):
+            what = f"the group's argument {value.name!r}"
+        else:
+            inside = [op.task_id for ref in find_refs(value) if isinstance(ref, XComArg)
+                      for op in ref.operators() if op.task_id in member_ids]  # fmt: skip
+            if not inside:
+                continue
+            what = f"the output of {inside[0]!r}, a task of the same group"
+        raise DefinitionError(
+            f"task {task_id!r}: a mapped task inside the mapped task group {group_id!r} cannot "
+            f"expand over {what}: how many instances it has must be known outside the group "
+            "(as in Airflow); expand over a list or the output of a task outside the group, "
+            "and pass per-instance values with partial()"
+        )
+
+
+def _expand_values(expand_input: ExpandInput) -> list[Any]:
+    """The values an expand input expands over, one level into lists (expand_kwargs)."""
+    value = getattr(expand_input, "value", None)
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [*value, *(v for item in value if isinstance(item, dict) for v in item.values())]
+    return [value]
 
 
 __all__ = ["GroupPartial", "MappedArgument"]

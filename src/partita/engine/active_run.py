@@ -13,6 +13,15 @@ trigger rule lets it run, it is handed to the driver to *expand* (the driver
 knows its input's length); ``expand(task_id, n)`` replaces the unit by ``n``
 ready instances, or skips the task when ``n`` is 0. Downstream counters then
 count each instance, as Airflow's trigger rules do.
+
+Inside a mapped task group, edges between members are per *group instance*:
+instance ``i`` of a member waits only for instance ``i`` of its upstream
+members. A mapped task inside the group (``fans_out``) has ``width``
+instances per group instance (``expand(task_id, n * width, width)``), laid
+out group instance by group instance: its instance ``j`` belongs to group
+instance ``j // width``, waits for that group instance of its upstream
+members, and every one of its ``width`` instances counts for that group
+instance of its downstream members.
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ class TaskSpec:
     mapped: bool = False
     max_active: int | None = None  # max_active_tis_per_dagrun
     group: str | None = None  # the mapped task group it belongs to, if any
+    #: A mapped task inside a mapped group: several instances per group instance.
+    fans_out: bool = False
 
 
 class InvalidTransition(RuntimeError):
@@ -69,6 +80,14 @@ class ActiveRun:
         self._totals: dict[str, int] = {
             t: len(s.upstream) - self._inner_up[t] for t, s in self.specs.items()
         }
+        #: Inner upstreams that fan out: they count ``width`` instances per group instance.
+        self._wide_inner_up: dict[str, tuple[str, ...]] = {
+            t: tuple(u for u in s.upstream if self._same_group(t, u) and self.specs[u].fans_out)
+            for t, s in self.specs.items()
+            if s.group is not None
+        }
+        #: Instances per group instance of each expanded task that fans out.
+        self._widths: dict[str, int] = {}
         self._inner_counts: dict[TIKey, list[int]] = {}
         self._broadcast: dict[str, list[int]] = {}
         self._open_instances: dict[str, int] = {}
@@ -97,17 +116,25 @@ class ActiveRun:
         out, self._to_expand = self._to_expand, []
         return out
 
-    def expand(self, task_id: str, length: int) -> list[tuple[TIKey, TaskState]]:
-        """Replace the unexpanded unit of ``task_id`` by ``length`` ready instances."""
+    def expand(self, task_id: str, length: int, width: int = 1) -> list[tuple[TIKey, TaskState]]:
+        """Replace the unexpanded unit of ``task_id`` by ``length`` ready instances.
+
+        ``width``: for a task that fans out, its instances per group instance.
+        """
         key = (task_id, -1)
-        if self.states.get(key) is not TaskState.SCHEDULED or not self.specs[task_id].mapped:
+        spec = self.specs[task_id]
+        if self.states.get(key) is not TaskState.SCHEDULED or not spec.mapped:
             raise InvalidTransition(f"{task_id!r} is not a mapped task waiting to expand")
+        if width != 1 and (not spec.fans_out or width < 1 or length % width):
+            raise InvalidTransition(f"{task_id!r} cannot expand to {length} by {width}")
         changes: list[tuple[TIKey, TaskState]] = []
         if length == 0:
             self._set_finished(key, TaskState.SKIPPED, changes, report_first=True)
             return changes
         del self.states[key]
         self.map_lengths[task_id] = length
+        if width != 1:
+            self._widths[task_id] = width
         self._open_instances[task_id] = length
         self._unfinished += length - 1
         for down in self.specs[task_id].downstream:
@@ -131,11 +158,15 @@ class ActiveRun:
             return
         task_id = key[0]
         spec = self.specs[task_id]
+        inner_total = self._inner_total(task_id)
+        if inner_total is None:
+            return  # an upstream member that fans out has not expanded yet
         outer = self._counts[task_id]
-        inner = self._inner_counts.get(key) or (0, 0, 0, 0)
+        group_index = key[1] // self._widths.get(task_id, 1)
+        inner = self._inner_counts.get((task_id, group_index)) or (0, 0, 0, 0)
         extra = self._broadcast.get(task_id) or (0, 0, 0, 0)
         c = [outer[i] + inner[i] + extra[i] for i in range(4)]
-        total = self._totals[task_id] + self._inner_up[task_id]
+        total = self._totals[task_id] + inner_total
         decision = decide(spec.trigger_rule, total, c[0], c[1], c[2], c[3])
         if decision is WAIT:
             return
@@ -147,6 +178,16 @@ class ActiveRun:
         self.states[key] = TaskState.SCHEDULED
         final = TaskState.SKIPPED if decision is SKIP else TaskState.UPSTREAM_FAILED
         self._set_finished(key, final, changes, report_first=True)
+
+    def _inner_total(self, task_id: str) -> int | None:
+        """Upstream member instances one group instance of ``task_id`` waits for (None: unknown)."""
+        total = self._inner_up[task_id]
+        for up in self._wide_inner_up.get(task_id, ()):
+            if up in self.map_lengths:
+                total += self._widths.get(up, 1) - 1
+            elif not self.states[(up, -1)].finished:
+                return None
+        return total
 
     def _same_group(self, a: str, b: str) -> bool:
         group = self.specs[a].group
@@ -297,7 +338,7 @@ class ActiveRun:
             slot = _COUNTER_OF[new_state]
             for down in specs[task_id].downstream:
                 if specs[down].group is not None and self._same_group(task_id, down):
-                    self._inner_finished(down, current[1], slot, changes)
+                    self._inner_finished(task_id, down, current[1], slot, changes)
                     continue
                 down_key = (down, -1)
                 if states.get(down_key) is not _NONE:
@@ -316,18 +357,20 @@ class ActiveRun:
                     stack.append((down_key, final))
 
     def _inner_finished(
-        self, down: str, index: int, slot: int, changes: list[tuple[TIKey, TaskState]]
+        self, up: str, down: str, index: int, slot: int, changes: list[tuple[TIKey, TaskState]]
     ) -> None:
-        """An upstream in the same mapped group finished: instance ``index``, or all (-1)."""
+        """Instance ``index`` of ``up``, a member of ``down``'s mapped group, finished (-1: all)."""
         if index < 0:  # the upstream ended as a whole, without expanding: counts for every instance
             self._broadcast.setdefault(down, [0, 0, 0, 0])[slot] += 1
             for i in range(self.map_lengths.get(down, 0)):
                 self._evaluate_instance((down, i), changes)
             return
-        key = (down, index)
-        self._inner_counts.setdefault(key, [0, 0, 0, 0])[slot] += 1
+        group_index = index // self._widths.get(up, 1)
+        self._inner_counts.setdefault((down, group_index), [0, 0, 0, 0])[slot] += 1
         if down in self.map_lengths:
-            self._evaluate_instance(key, changes)
+            width = self._widths.get(down, 1)
+            for i in range(group_index * width, (group_index + 1) * width):
+                self._evaluate_instance((down, i), changes)
 
 
 def aggregate_state(states: Iterable[TaskState]) -> TaskState:

@@ -4,7 +4,9 @@ A task downstream of a mapped task reads its output as a ``LazyOutputs``
 sequence: index ``i`` loads instance ``i``'s value only when read, so a
 100,000-instance map is never copied into one list. ``InstanceResolver``
 turns ``(task_id, map_index)`` into the operator that runs, resolving each
-mapped task's input once per run.
+mapped task's input once per run. A mapped task inside a mapped group has
+``width`` (its own length) instances per group instance: instance ``j`` is
+own element ``j % width`` of group instance ``j // width``.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def task_spec(task: BaseOperator) -> TaskSpec:
         is_mapped(task),
         getattr(task, "max_active_tis_per_dagrun", None),
         group.group_id if group is not None else None,
+        isinstance(task, MappedOperator) and group is not None,
     )
 
 
@@ -135,25 +138,38 @@ class InstanceResolver:
 
     def length(self, task: BaseOperator) -> int:
         """How many instances the mapped task has in this run."""
-        if isinstance(task, MappedOperator):
-            return self.resolved_input(task).length
         group = mapped_group_of(task)
+        if isinstance(task, MappedOperator):
+            own = self.resolved_input(task).length
+            return own if group is None else self.group_input(group).length * own
         if group is None:
             raise MapInputError(f"task {task.task_id!r} is not mapped")
         return self.group_input(group).length
+
+    def width(self, task: BaseOperator) -> int:
+        """Instances per group instance: a mapped task's own length in a mapped group, else 1."""
+        if isinstance(task, MappedOperator) and mapped_group_of(task) is not None:
+            return self.resolved_input(task).length
+        return 1
 
     def operator(self, task_id: str, map_index: int) -> BaseOperator:
         task = self._tasks[task_id]
         if map_index < 0:
             return task
-        if isinstance(task, MappedOperator):
-            return task.unmap(self.resolved_input(task).values_at(map_index))
         group = mapped_group_of(task)
+        if isinstance(task, MappedOperator):
+            resolved = self.resolved_input(task)
+            if group is None:
+                return task.unmap(resolved.values_at(map_index))
+            group_index, own_index = divmod(map_index, resolved.length)
+            instance = task.unmap(resolved.values_at(own_index))
+            return self._group_member(instance, group, group_index)
         if group is None:
             return task
         return self._group_member(task, group, map_index)
 
     def _group_member(self, task: BaseOperator, group: TaskGroup, index: int) -> BaseOperator:
+        """A copy of ``task`` for group instance ``index``: group values, siblings' outputs."""
         values = self.group_input(group).values_at(index)
         pull_at = self._pull_at
 
@@ -165,7 +181,7 @@ class InstanceResolver:
                 and pull_at is not None
                 and mapped_group_of(value.operator) is group
             ):
-                return pull_at(value.operator.task_id, index, value.key)
+                return self._sibling_output(value, index, pull_at)
             return value
 
         op = object.__new__(type(task))
@@ -177,6 +193,18 @@ class InstanceResolver:
             fields["op_kwargs"] = {k: _deep(v, substitute) for k, v in fields["op_kwargs"].items()}
             fields["has_refs"] = True  # outputs of tasks outside the group resolve as usual
         return op
+
+    def _sibling_output(
+        self, ref: XComArg, index: int, pull_at: Callable[[str, int, str], Any]
+    ) -> Any:
+        """Group instance ``index`` of a sibling's output; of a mapped sibling, its ``width``."""
+        sibling = ref.operator
+        task_id, key = sibling.task_id, ref.key
+        width = self.width(sibling)
+        if not isinstance(sibling, MappedOperator):
+            return pull_at(task_id, index, key)
+        first = index * width
+        return LazyOutputs(lambda i: pull_at(task_id, first + i, key), width, task_id)
 
 
 def _deep(value: Any, substitute: Callable[[Any], Any]) -> Any:
