@@ -8,6 +8,8 @@ instance 0 and 3-5 to group instance 1.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from partita.definitions.states import RunState, TaskState, TriggerRule
 from partita.engine.active_run import ActiveRun, InvalidTransition, TaskSpec
@@ -126,3 +128,71 @@ def test_a_width_that_does_not_divide_the_length_is_refused() -> None:
         run.expand("m", 5, width=3)
     with pytest.raises(InvalidTransition):
         run.expand("b", 4, width=2)  # b does not fan out
+
+
+# --- the property test ----------------------------------------------------------------------------
+
+FINISHED = {S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.CANCELLED}
+PATIENT_RULES = [TriggerRule.ALL_SUCCESS, TriggerRule.ALL_DONE, TriggerRule.NONE_FAILED]
+
+
+@st.composite
+def random_groups(draw: st.DrawFn) -> tuple[list[TaskSpec], int, dict[str, int]]:
+    """Members of one mapped group (random edges, some fanning out), its length, the widths."""
+    n = draw(st.integers(1, 6))
+    names = [f"t{i}" for i in range(n)]
+    edges = [(names[i], names[j]) for i in range(n) for j in range(i + 1, n) if draw(st.booleans())]
+    widths = {name: draw(st.integers(0, 3)) if draw(st.booleans()) else 1 for name in names}
+    specs = [
+        TaskSpec(
+            name,
+            tuple(u for u, d in edges if d == name),
+            tuple(d for u, d in edges if u == name),
+            draw(st.sampled_from(PATIENT_RULES)),
+            mapped=True,
+            group="g",
+            fans_out=widths[name] != 1,
+        )
+        for name in names
+    ]
+    return specs, draw(st.integers(1, 3)), widths
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
+@settings(max_examples=200, deadline=None, database=None)
+@given(case=random_groups(), data=st.data())
+def test_random_groups_finish_and_each_instance_waits_for_its_group_instance(
+    case: tuple[list[TaskSpec], int, dict[str, int]], data: st.DataObject
+) -> None:
+    specs, length, widths = case
+    by_id = {spec.task_id: spec for spec in specs}
+    run = ActiveRun(specs)
+    run.start()
+    running: list[tuple[str, int]] = []
+    for _ in range(200):
+        for task_id in data.draw(st.permutations(run.take_expandable())):
+            width = widths[task_id]  # as the driver does: width 1 for an empty expansion
+            run.expand(task_id, length * width, width if by_id[task_id].fans_out and width else 1)
+        for key in run.take_ready():
+            task_id, index = key
+            group_index = index // (widths[task_id] or 1)
+            for up in by_id[task_id].upstream:
+                if up in run.map_lengths:
+                    up_width = widths[up]
+                    for i in range(group_index * up_width, (group_index + 1) * up_width):
+                        assert run.states[(up, i)] in FINISHED, (key, up, i)
+                else:
+                    assert run.states[(up, -1)] in FINISHED, (key, up)
+            run.mark_running(key)
+            running.append(key)
+        if run.finished:
+            break
+        assert running, f"stalled: {run.states}"
+        key = running.pop(data.draw(st.integers(0, len(running) - 1)))
+        run.finish(key, data.draw(st.sampled_from([S.SUCCESS, S.FAILED, S.SKIPPED])))
+    assert run.finished, run.states
+    assert all(state in FINISHED for state in run.states.values()), run.states
+    for task_id, width in widths.items():
+        if task_id in run.map_lengths:
+            assert run.map_lengths[task_id] == length * width
