@@ -43,7 +43,7 @@ def finish(run: ActiveRun, key: tuple[str, int], state: TaskState = S.SUCCESS) -
 
 
 def expand_rest(run: ActiveRun) -> None:
-    run.expand("m", 6, width=3)
+    run.expand("m", 6, (3,))
     run.expand("b", 2)
 
 
@@ -100,7 +100,7 @@ def test_a_downstream_member_expanded_before_the_fan_out_waits_for_its_width() -
     finish(run, ("a", 0))
     finish(run, ("a", 1))
     assert run.take_ready() == []
-    run.expand("m", 6, width=3)
+    run.expand("m", 6, (3,))
     ready = run.take_ready()
     assert ready == [("m", i) for i in range(6)]
     finish(run, ("m", 0))
@@ -125,9 +125,9 @@ def test_a_width_that_does_not_divide_the_length_is_refused() -> None:
     run = started(group_run())
     run.take_ready()
     with pytest.raises(InvalidTransition):
-        run.expand("m", 5, width=3)
+        run.expand("m", 5, (3,))
     with pytest.raises(InvalidTransition):
-        run.expand("b", 4, width=2)  # b does not fan out
+        run.expand("b", 4, (2, 2))  # b is in one group, not two
 
 
 # --- the property test ----------------------------------------------------------------------------
@@ -137,12 +137,21 @@ PATIENT_RULES = [TriggerRule.ALL_SUCCESS, TriggerRule.ALL_DONE, TriggerRule.NONE
 
 
 @st.composite
-def random_groups(draw: st.DrawFn) -> tuple[list[TaskSpec], int, dict[str, int]]:
-    """Members of one mapped group (random edges, some fanning out), its length, the widths."""
+def random_groups(
+    draw: st.DrawFn,
+) -> tuple[list[TaskSpec], dict[str, tuple[int, ...]], dict[str, int]]:
+    """Members of a mapped group ``g`` (some in a mapped group ``h`` nested in it), random
+    edges, some fanning out; each task's widths per group level and its instance count."""
     n = draw(st.integers(1, 6))
+    outer, inner = draw(st.integers(1, 3)), draw(st.integers(1, 2))
     names = [f"t{i}" for i in range(n)]
     edges = [(names[i], names[j]) for i in range(n) for j in range(i + 1, n) if draw(st.booleans())]
-    widths = {name: draw(st.integers(0, 3)) if draw(st.booleans()) else 1 for name in names}
+    nested = {name: draw(st.booleans()) for name in names}
+    own = {name: draw(st.integers(0, 3)) if draw(st.booleans()) else 1 for name in names}
+    widths = {
+        name: (inner * own[name], own[name]) if nested[name] else (own[name],) for name in names
+    }
+    lengths = {name: outer * widths[name][0] for name in names}
     specs = [
         TaskSpec(
             name,
@@ -150,12 +159,17 @@ def random_groups(draw: st.DrawFn) -> tuple[list[TaskSpec], int, dict[str, int]]
             tuple(d for u, d in edges if u == name),
             draw(st.sampled_from(PATIENT_RULES)),
             mapped=True,
-            group="g",
-            fans_out=widths[name] != 1,
+            group="h" if nested[name] else "g",
+            fans_out=own[name] != 1,
+            outer_groups=("g",) if nested[name] else (),
         )
         for name in names
     ]
-    return specs, draw(st.integers(1, 3)), widths
+    return specs, widths, lengths
+
+
+def _level(a: TaskSpec, b: TaskSpec) -> int:
+    return 2 if a.group == b.group == "h" else 1
 
 
 @pytest.mark.slow
@@ -163,27 +177,28 @@ def random_groups(draw: st.DrawFn) -> tuple[list[TaskSpec], int, dict[str, int]]
 @settings(max_examples=200, deadline=None, database=None)
 @given(case=random_groups(), data=st.data())
 def test_random_groups_finish_and_each_instance_waits_for_its_group_instance(
-    case: tuple[list[TaskSpec], int, dict[str, int]], data: st.DataObject
+    case: tuple[list[TaskSpec], dict[str, tuple[int, ...]], dict[str, int]], data: st.DataObject
 ) -> None:
-    specs, length, widths = case
+    specs, widths, lengths = case
     by_id = {spec.task_id: spec for spec in specs}
     run = ActiveRun(specs)
     run.start()
     running: list[tuple[str, int]] = []
-    for _ in range(200):
+    for _ in range(400):
         for task_id in data.draw(st.permutations(run.take_expandable())):
-            width = widths[task_id]  # as the driver does: width 1 for an empty expansion
-            run.expand(task_id, length * width, width if by_id[task_id].fans_out and width else 1)
+            # as the driver does: no widths for an empty expansion
+            run.expand(task_id, lengths[task_id], widths[task_id] if lengths[task_id] else ())
         for key in run.take_ready():
             task_id, index = key
-            group_index = index // (widths[task_id] or 1)
             for up in by_id[task_id].upstream:
-                if up in run.map_lengths:
-                    up_width = widths[up]
-                    for i in range(group_index * up_width, (group_index + 1) * up_width):
-                        assert run.states[(up, i)] in FINISHED, (key, up, i)
-                else:
+                if up not in run.map_lengths:
                     assert run.states[(up, -1)] in FINISHED, (key, up)
+                    continue
+                level = _level(by_id[task_id], by_id[up])
+                group_index = index // widths[task_id][level - 1]
+                up_width = widths[up][level - 1]
+                for i in range(group_index * up_width, (group_index + 1) * up_width):
+                    assert run.states[(up, i)] in FINISHED, (key, up, i)
             run.mark_running(key)
             running.append(key)
         if run.finished:
@@ -193,6 +208,6 @@ def test_random_groups_finish_and_each_instance_waits_for_its_group_instance(
         run.finish(key, data.draw(st.sampled_from([S.SUCCESS, S.FAILED, S.SKIPPED])))
     assert run.finished, run.states
     assert all(state in FINISHED for state in run.states.values()), run.states
-    for task_id, width in widths.items():
+    for task_id, length in lengths.items():
         if task_id in run.map_lengths:
-            assert run.map_lengths[task_id] == length * width
+            assert run.map_lengths[task_id] == length

@@ -126,7 +126,7 @@ def test_a_mapped_task_inside_a_mapped_group_cannot_expand_over_the_groups_argum
 
     with (
         DAG("nested"),
-        pytest.raises(DefinitionError, match="cannot expand over the group's argument 'x'"),
+        pytest.raises(DefinitionError, match="cannot expand over the argument 'x' of group 'grp'"),
     ):
         grp.expand(x=[[1, 2]])
 

@@ -5,8 +5,8 @@ instances, laid out group instance by group instance (instance ``j`` is own
 element ``j % width`` of group instance ``j // width``); a sibling downstream
 reads, for its group instance, the ``width`` outputs of that group instance.
 Its own expansion must be known outside the group (Airflow's scheduler cannot
-size an expansion over a group argument either), and a mapped group inside a
-mapped group is refused.
+size an expansion over a group argument either). Mapped groups nest the same
+way, with the outer group's instances outermost.
 """
 
 from __future__ import annotations
@@ -159,29 +159,118 @@ def test_expand_kwargs_over_the_groups_argument_is_refused() -> None:
 
     with (
         DAG("fan_kwargs"),
-        pytest.raises(DefinitionError, match="cannot expand over the group's argument 'x'"),
+        pytest.raises(DefinitionError, match="cannot expand over the argument 'x' of group 'grp'"),
     ):
         grp.expand(x=[{"y": 1}])
 
 
-def test_a_mapped_group_inside_a_mapped_group_is_refused() -> None:
+def test_a_mapped_group_inside_a_mapped_group_multiplies_the_instances() -> None:
+    @task
+    def pair(x: int, y: str) -> str:
+        return f"{x}{y}"
+
+    @task
+    def joined(values: list[str]) -> str:
+        return "+".join(values)
+
+    @task_group
+    def inner(y: str, x: int) -> Any:
+        return pair(x, y)
+
+    @task_group
+    def outer(x: int) -> Any:
+        return joined(inner.partial(x=x).expand(y=["a", "b", "c"]))
+
+    with DAG("nested_groups") as dag:
+        outer.expand(x=[1, 2])
+    result = dag.test()
+    assert result.state.value == "success", result.task_states
+    # outer instance 0 holds pair instances 0-2, outer instance 1 holds 3-5
+    assert result.output("outer.inner.pair") == ["1a", "1b", "1c", "2a", "2b", "2c"]
+    assert result.output("outer.joined") == ["1a+1b+1c", "2a+2b+2c"]
+
+
+def test_tasks_of_a_nested_group_depend_per_instance() -> None:
+    @task
+    def check(x: int, y: int) -> int:
+        if (x, y) == (2, 20):
+            raise ValueError("bad pair")
+        return x * y
+
+    @task
+    def after(value: int) -> int:
+        return value
+
+    @task_group
+    def inner(y: int, x: int) -> None:
+        after(check(x, y))
+
+    @task_group
+    def outer(x: int) -> None:
+        inner.partial(x=x).expand(y=[10, 20])
+
+    with DAG("nested_failure") as dag:
+        outer.expand(x=[1, 2])
+    result = dag.test()
+    assert _states(result, "outer.inner.after") == {
+        0: TaskState.SUCCESS,
+        1: TaskState.SUCCESS,
+        2: TaskState.SUCCESS,
+        3: TaskState.UPSTREAM_FAILED,
+    }
+    assert result.output("outer.inner.after", map_index=2) == 20
+
+
+def test_three_levels_outer_group_inner_group_and_a_mapped_task() -> None:
+    @task
+    def tag(x: int) -> str:
+        return f"x{x}"
+
+    @task
+    def cell(label: str, y: int, z: int) -> str:
+        return f"{label}.y{y}.z{z}"
+
+    @task_group
+    def inner(y: int, label: str) -> Any:
+        return collect_strings(cell.partial(label=label, y=y).expand(z=[1, 2]))
+
+    @task
+    def collect_strings(values: list[str]) -> list[str]:
+        return list(values)
+
+    @task_group
+    def outer(x: int) -> None:
+        inner.partial(label=tag(x)).expand(y=[1, 2])
+
+    with DAG("three_levels") as dag:
+        outer.expand(x=[1, 2])
+    result = dag.test()
+    assert result.state.value == "success", result.task_states
+    cells = result.output("outer.inner.cell")
+    assert cells[:4] == ["x1.y1.z1", "x1.y1.z2", "x1.y2.z1", "x1.y2.z2"]
+    assert cells[4:] == ["x2.y1.z1", "x2.y1.z2", "x2.y2.z1", "x2.y2.z2"]
+    assert result.output("outer.inner.collect_strings", map_index=3) == ["x2.y2.z1", "x2.y2.z2"]
+    assert set(dag.task_dict["outer.inner.cell"].upstream_task_ids) == {"outer.tag"}
+
+
+def test_a_nested_group_cannot_expand_over_the_outer_groups_argument() -> None:
     @task_group
     def inner(y: int) -> None:
         add(y, y)
 
     @task_group
-    def outer(x: int) -> None:
-        inner.expand(y=[1, 2])
+    def outer(x: list[int]) -> None:
+        inner.expand(y=x)
 
     with (
-        DAG("nested_groups"),
+        DAG("nested_over_outer"),
         pytest.raises(
             DefinitionError,
-            match="@task_group inner: a mapped task group inside the mapped task group 'outer' "
-            "is not supported",
+            match=r"@task_group inner: a mapped task group inside the mapped task group "
+            r"'outer' cannot expand over the argument 'x' of group 'outer'",
         ),
     ):
-        outer.expand(x=[1])
+        outer.expand(x=[[1, 2]])
 
 
 def test_a_plain_group_inside_a_mapped_group_still_works() -> None:

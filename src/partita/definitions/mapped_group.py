@@ -9,14 +9,14 @@ instance ``i``. Every task of the group also depends on the tasks whose
 outputs the group expands over, so none starts before the input exists.
 
 What is supported inside a mapped group: ``@task`` functions (their
-arguments may be ``MappedArgument``s or siblings' outputs), operators, and
-mapped tasks (``.expand``), as in Airflow: a mapped task inside the group has
-``group length x its own length`` instances, group instance by group
-instance. Its own expansion must be known outside the group (a literal, or
-the output of a task outside it); expanding over a ``MappedArgument`` or a
-sibling's output is rejected when the DAG is defined, as Airflow cannot do
-it either. So is a mapped group inside a mapped group (Airflow refuses one
-mapped over the outer group's arguments; partita refuses nesting altogether).
+arguments may be ``MappedArgument``s or siblings' outputs), operators,
+mapped tasks (``.expand``) and mapped groups, as in Airflow: a task mapped
+inside the group, or in a mapped group nested in it, has the product of the
+lengths as instances, outermost group first. What it expands over must be
+known outside the enclosing mapped groups (a literal, or the output of a
+task outside them); expanding over a ``MappedArgument`` or an output of a
+task inside them is rejected when the DAG is defined, as Airflow cannot do
+it either ("Nested Mapped TaskGroups are not yet supported").
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ class GroupPartial:
         parent = authoring.current_group()
         enclosing = parent.mapped_group() if parent is not None else None
         if enclosing is not None:
-            raise DefinitionError(
-                f"@task_group {self.function.__name__}: a mapped task group inside the mapped "
-                f"task group {enclosing.group_id!r} is not supported; map the inner tasks "
-                "instead (a mapped task inside a mapped group is), or call the inner group "
-                "without expand"
+            check_inner_expansion(
+                f"@task_group {self.function.__name__}: a mapped task group",
+                expand_input,
+                enclosing.group_id,
+                {task.task_id for task in _outermost_mapped(enclosing).iter_tasks()},
             )
         dag = parent.dag if parent is not None else authoring.current_dag()
         if dag is not None:
@@ -103,19 +103,35 @@ class GroupPartial:
         for task in members:
             inner_input = getattr(task, "expand_input", None)
             if inner_input is not None:
-                check_inner_expansion(task.task_id, inner_input, group.group_id, member_ids)
+                subject = f"task {task.task_id!r}: a mapped task"
+                check_inner_expansion(subject, inner_input, group.group_id, member_ids)
             for source in sources:
                 task.set_upstream(source)
         return group if returned is None else returned
 
 
+def _outermost_mapped(group: TaskGroup) -> TaskGroup:
+    """The outermost mapped group enclosing ``group`` (a mapped group itself)."""
+    outermost = group
+    parent = group.parent_group
+    while parent is not None:
+        if parent.expand_input is not None:
+            outermost = parent
+        parent = parent.parent_group
+    return outermost
+
+
 def check_inner_expansion(
-    task_id: str, expand_input: ExpandInput, group_id: str | None, member_ids: set[str]
+    subject: str, expand_input: ExpandInput, group_id: str | None, member_ids: set[str]
 ) -> None:
-    """A mapped task inside a mapped group must expand over something known outside the group."""
+    """What is mapped inside a mapped group must expand over something known outside it.
+
+    ``subject`` names it (``"task 'g.t': a mapped task"``); ``member_ids`` are the
+    tasks of the enclosing mapped groups.
+    """
     for value in _expand_values(expand_input):
         if isinstance(value, MappedArgument):
-            what = f"the group's argument {value.name!r}"
+            what = f"the argument {value.name!r} of group {value.group.group_id!r}"
         else:
             inside = [op.task_id for ref in find_refs(value) if isinstance(ref, XComArg)
                       for op in ref.operators() if op.task_id in member_ids]  # fmt: skip
@@ -123,10 +139,10 @@ def check_inner_expansion(
                 continue
             what = f"the output of {inside[0]!r}, a task of the same group"
         raise DefinitionError(
-            f"task {task_id!r}: a mapped task inside the mapped task group {group_id!r} cannot "
-            f"expand over {what}: how many instances it has must be known outside the group "
-            "(as in Airflow); expand over a list or the output of a task outside the group, "
-            "and pass per-instance values with partial()"
+            f"{subject} inside the mapped task group {group_id!r} cannot expand over {what}: "
+            "how many instances it has must be known outside the group (as in Airflow); "
+            "expand over a list or the output of a task outside the group, and pass "
+            "per-instance values with partial()"
         )
 
 
