@@ -1,8 +1,10 @@
-"""``ActiveRun`` with a mapped task inside a mapped group: ``width`` instances per group instance.
+"""``ActiveRun`` with tasks that have several instances per instance of their mapped group.
 
 Group ``g`` has members ``a -> m -> b``; ``m`` is itself mapped (fans out), so
 with 2 group instances and width 3 it has 6 instances: 0-2 belong to group
-instance 0 and 3-5 to group instance 1.
+instance 0 and 3-5 to group instance 1. The property test also nests a
+mapped group ``h`` in ``g`` (edges then count per instance of the innermost
+group both ends share).
 """
 
 from __future__ import annotations

@@ -132,6 +132,7 @@ class InstanceResolver:
         self._pull_at = pull_at
         self._resolved: dict[str, ResolvedInput] = {}
         self._chains: dict[str, tuple[TaskGroup, ...]] = {}
+        self._widths: dict[str, tuple[int, ...]] = {}
 
     def _chain(self, task: BaseOperator) -> tuple[TaskGroup, ...]:
         chain = self._chains.get(task.task_id)
@@ -176,8 +177,12 @@ class InstanceResolver:
 
     def widths(self, task: BaseOperator) -> tuple[int, ...]:
         """Instances of ``task`` per instance of each of its mapped groups, outermost first."""
-        radix = self._radix(task)
-        return tuple(math.prod(radix[level:]) for level in range(1, len(self._chain(task)) + 1))
+        widths = self._widths.get(task.task_id)
+        if widths is None:
+            radix = self._radix(task)
+            levels = range(1, len(self._chain(task)) + 1)
+            widths = self._widths[task.task_id] = tuple(math.prod(radix[lv:]) for lv in levels)
+        return widths
 
     def operator(self, task_id: str, map_index: int) -> BaseOperator:
         task = self._tasks[task_id]
