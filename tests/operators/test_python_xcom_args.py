@@ -7,6 +7,7 @@ the task depend on the producer and is replaced by the value when it runs.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from partita import (
@@ -116,3 +117,19 @@ def test_an_argument_with_no_outputs_reads_nothing() -> None:
     assert op.has_refs is False
     dag.test()
     assert seen == [[1, 2]]
+
+
+def test_an_output_in_templates_dict_is_read_in_too() -> None:
+    def show(templates_dict: dict[str, Any]) -> dict[str, Any]:
+        return templates_dict
+
+    with DAG("templates_dict_ref") as dag:
+        produce = PythonOperator(task_id="produce", python_callable=lambda: [1, 2])
+        use = PythonOperator(
+            task_id="use",
+            python_callable=show,
+            templates_dict={"rows": produce.output, "day": "{{ ds }}"},
+        )
+    assert set(use.upstream_task_ids) == {"produce"}
+    result = dag.test(logical_date=datetime(2025, 1, 2, tzinfo=UTC))
+    assert result.output("use") == {"rows": [1, 2], "day": "2025-01-02"}

@@ -16,7 +16,7 @@ every run; a task with nothing to inject or check pays nothing for it.
 
 ``op_args``, ``op_kwargs`` and ``templates_dict`` are template fields: the
 engine renders them before ``execute`` (``engine/templating.py``). Other
-tasks' outputs (``XComArg``) anywhere in ``op_args`` / ``op_kwargs`` wire the
+tasks' outputs (``XComArg``) in ``op_args``, ``op_kwargs``, ``templates_dict`` wire the
 dependency when the task is defined and are read when it runs, for classic
 operators as for ``@task``.
 """
@@ -298,8 +298,11 @@ class PythonOperator(BaseOperator):
         return config_class, tuple(requirements)
 
     def execute(self, context: Context) -> Any:
-        if self.templates_dict is not None:
-            context["templates_dict"] = self.templates_dict
+        templates = self.templates_dict
+        if templates is not None:
+            if self.has_refs:
+                templates = self.read_refs(context)(templates)
+            context["templates_dict"] = templates
         args, explicit = self.arguments(context)
         kwargs = self.call_spec.kwargs_for(context, len(args), explicit)
         if self.injections:
@@ -351,12 +354,13 @@ class PythonOperator(BaseOperator):
         return checked_args
 
     def wire_refs(self) -> None:
-        """Depend on every task whose output is in ``op_args`` / ``op_kwargs``.
+        """Depend on every task whose output is in ``op_args``, ``op_kwargs`` or ``templates_dict``.
 
         An operator built at run time for one instance of a mapped task wires
         nothing: the mapped task already depends on those tasks.
         """
         refs = [*find_refs(self.op_args), *find_refs(self.op_kwargs)]
+        refs += find_refs(self.templates_dict)
         self.has_refs = bool(refs)
         self.io_upstreams = {}
         building_instance = authoring.is_building_instance()
@@ -374,6 +378,11 @@ class PythonOperator(BaseOperator):
         """The positional and keyword arguments, with other tasks' outputs read in."""
         if not self.has_refs:
             return self.op_args, self.op_kwargs
+        read = self.read_refs(context)
+        return read(self.op_args), read(self.op_kwargs)
+
+    def read_refs(self, context: Context) -> Callable[[Any], Any]:
+        """A function giving a value with the task outputs and DAG params in it read in."""
         ti = context["ti"]
         params = context.get("params", {})
         io_upstreams = self.io_upstreams
@@ -388,7 +397,7 @@ class PythonOperator(BaseOperator):
                 return params.get(ref.name, ref.default)
             return ref.resolve(pull)
 
-        return resolve_refs(self.op_args, resolve), resolve_refs(self.op_kwargs, resolve)
+        return lambda value: resolve_refs(value, resolve)
 
 
 @dataclass(frozen=True, slots=True)
