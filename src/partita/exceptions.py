@@ -20,6 +20,7 @@
     ├── TemplateRenderError       a task's template failed to render (engine/templating.py)
     ├── BranchChoiceError         a branch chose a task it cannot follow (operators/branch.py)
     ├── BashCommandError          a bash command exited non-zero (operators/bash.py)
+    ├── ProjectInitError          ``partita init`` cannot write a project there (cli/init.py)
     └── MapInputError             a mapped task's input cannot be expanded (definitions/mapping.py)
 
     TaskSignal                    raised *by user code* inside a task to steer it

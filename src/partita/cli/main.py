@@ -35,6 +35,7 @@ SUBCOMMANDS = {
     "assets": "partita.cli.assets:assets",
     "dags": "partita.cli.dags:dags",
     "db": "partita.cli.db:db",
+    "init": "partita.cli.init:init",
     "logs": "partita.cli.runs:logs",
     "run": "partita.cli.run:run",
     "runs": "partita.cli.runs:runs",

@@ -18,14 +18,17 @@ because an in-process run reuses it across runs, tries and map indexes.
 ``render_task`` returns the task itself when nothing needed rendering (the
 common, fast case: no markup anywhere) and otherwise a shallow copy carrying
 the rendered values, which the runner executes in its place. A string with no
-Jinja markup is left as it is, except in native mode, where Airflow turns
-``"123"`` into ``123`` and so does partita.
+Jinja markup is not compiled, but comes out as Jinja (so Airflow) would give
+it: line endings made ``\n`` and one trailing newline dropped
+(``as_jinja_renders``); in native mode, where Airflow turns ``"123"`` into
+``123``, it goes through Jinja like any template.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 import threading
 import traceback
 import weakref
@@ -45,6 +48,8 @@ from partita.definitions.xcom_arg import DagParam
 from partita.exceptions import PartitaError, TaskSignal
 
 _MARKERS = ("{{", "{%", "{#")
+#: What Jinja's lexer takes for a line ending (each becomes ``\n``).
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _INLINE = "<template>"
 
 
@@ -195,11 +200,33 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     return task_copy
 
 
+def as_jinja_renders(text: str) -> str:
+    """A string without Jinja markup as Jinja renders it (and Airflow, which renders every one).
+
+    Jinja's lexer turns each line ending (``\r\n``, ``\r``) into ``\n`` and, with
+    ``keep_trailing_newline`` off (Jinja's default and Airflow's), drops one
+    trailing line ending. Nothing else changes. Returns ``text`` itself when
+    nothing changes.
+    """
+    if "\r" not in text and not text.endswith("\n"):
+        return text
+    lines = _NEWLINE.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    rendered = "\n".join(lines)
+    return text if rendered == text else rendered
+
+
 def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
     """A quick scan: could rendering change this value? (False means certainly not.)"""
     if isinstance(value, str):
         return (
-            "{{" in value or "{%" in value or "{#" in value or (bool(exts) and value.endswith(exts))
+            "{{" in value
+            or "{%" in value
+            or "{#" in value
+            or value.endswith("\n")
+            or "\r" in value
+            or (bool(exts) and value.endswith(exts))
         )
     if value is None or isinstance(value, (int, float, bool, bytes)):
         return False
@@ -288,7 +315,7 @@ class _Renderer:
         elif env is not None or any(marker in text for marker in _MARKERS):
             template = self._inline_template(text, path)
         else:
-            return text
+            return as_jinja_renders(text)
         try:
             return template.render(self.context)
         except TaskSignal:
@@ -368,6 +395,7 @@ __all__ = [
     "FILTERS",
     "TemplateEnvironment",
     "TemplateRenderError",
+    "as_jinja_renders",
     "render_task",
     "template_environment",
     "template_searchpath",
