@@ -48,12 +48,18 @@ def test_materialize_a_selection_records_it_and_list_shows_it_fresh(invoke: Invo
     assert set(catalog) == {UPSTREAM, DOWNSTREAM}
 
 
-def test_rematerializing_an_upstream_makes_its_downstream_stale(invoke: Invoke) -> None:
+def test_an_upstream_with_new_data_makes_its_downstream_stale(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert invoke("assets", "materialize", str(LOCATION)).exit_code == 0
     assert invoke("assets", "materialize", str(LOCATION), "--select", UPSTREAM).exit_code == 0
     rows = _status(invoke)
+    assert rows[UPSTREAM][-1] == "fresh" and rows[DOWNSTREAM][-1] == "fresh"  # same data
+    monkeypatch.setenv("SOURCE_ROWS", "4")
+    assert invoke("assets", "materialize", str(LOCATION), "--select", UPSTREAM).exit_code == 0
+    rows = _status(invoke)
     assert rows[UPSTREAM][-1] == "fresh"
-    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM} was")  # the cell wraps
+    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM} changed")  # it wraps
 
 
 def test_a_new_code_version_makes_an_asset_stale(

@@ -2,7 +2,7 @@
 
 ``list`` with a PATH shows every asset that PATH defines with its last
 materialization and whether it is stale (never materialized, code version
-changed, an upstream materialized after it); without one, every asset the
+changed, an upstream's data version changed, an upstream stale); without one, every asset the
 catalog has a record of. ``materialize`` runs a selection of PATH's assets
 in this process (as ``partita run`` runs a DAG) and records the run and its
 materializations in the metadata database.

@@ -1,13 +1,17 @@
 """Is an asset up to date? Its last materialization, and why it is stale if it is.
 
 An asset is stale when it was never materialized, when its ``code_version``
-differs from the one its last materialization recorded, or when one of its
-upstream assets was materialized after it (its data may be out of date).
+differs from the one its last materialization recorded, when the data
+version of one of its upstream assets changed since it was materialized, or
+when an upstream asset, however far up, is stale itself.
 
 The design decision: staleness is computed from the catalog's newest record
-of each key and the asset graph, in one catalog query; "after" compares the
-catalog's record ids, which every store assigns in write order, so clocks of
-different machines never decide it.
+of each key and the asset graph, in one catalog query. Each materialization
+records the upstream data versions it consumed (``asset_lineage.py``); an
+upstream re-materialized with the same data changes nothing. Where no data
+version is known (an unpicklable value, an old record), "materialized after"
+decides, comparing the catalog's record ids, which every store assigns in
+write order, so clocks of different machines never decide it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
+from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
 from partita.storage.base import AssetCatalog
 from partita.storage.records import AssetMaterializationRecord
 
@@ -41,10 +46,29 @@ def _newer(a: AssetMaterializationRecord, b: AssetMaterializationRecord) -> bool
     return a.timestamp > b.timestamp
 
 
+def _upstream_reason(
+    parent: AssetKey,
+    upstream: AssetMaterializationRecord,
+    record: AssetMaterializationRecord,
+) -> str | None:
+    """Why ``record`` is out of date with respect to ``upstream`` (None when it is not)."""
+    name = parent.to_user_string()
+    consumed = record.metadata.get(UPSTREAM_VERSIONS_KEY)
+    if isinstance(consumed, dict) and name in consumed and upstream.data_version is not None:
+        before = consumed[name]
+        if before == upstream.data_version:
+            return None
+        return f"upstream {name} changed (data version {before or 'none'} -> {upstream.data_version})"
+    if _newer(upstream, record):
+        return f"upstream {name} was materialized after it"
+    return None
+
+
 def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus]:
     """The status of every asset the graph defines, upstream before downstream."""
     latest = catalog.latest_materializations(graph.keys)
     statuses: list[AssetStatus] = []
+    stale: set[AssetKey] = set()
     for key in graph.defined_keys:
         spec = graph.definition(key).spec(key)
         record = latest.get(key)
@@ -59,10 +83,13 @@ def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus
                 )
             for parent in graph.parents.get(key, ()):
                 upstream = latest.get(parent)
-                if upstream is not None and _newer(upstream, record):
-                    status.stale_reasons.append(
-                        f"upstream {parent.to_user_string()} was materialized after it"
-                    )
+                reason = None if upstream is None else _upstream_reason(parent, upstream, record)
+                if reason is not None:
+                    status.stale_reasons.append(reason)
+                elif parent in stale:
+                    status.stale_reasons.append(f"upstream {parent.to_user_string()} is stale")
+        if status.stale:
+            stale.add(key)
         statuses.append(status)
     return statuses
 

@@ -28,6 +28,7 @@ from partita.definitions.dag import DAG
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
@@ -138,6 +139,7 @@ class RunDriver:
         self._last_flush = time.monotonic()
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
+        self._upstream_versions = UpstreamVersions(storage.assets)
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -372,6 +374,9 @@ class RunDriver:
     ) -> None:
         """Add the assets a task instance materialized to the catalog (and the event log)."""
         batch = self._batch
+        definition = getattr(self.dag.task_dict[ti.task_id], "asset_definition", None)
+        upstream = definition.upstream_keys() if definition is not None else []
+        records = self._upstream_versions.annotate(records, upstream)
         batch.materializations.extend(records)
         for m in records:
             batch.events.append(EventRecord(

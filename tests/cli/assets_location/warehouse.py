@@ -61,5 +61,5 @@ def unused(_: Any) -> None:  # a module-level helper is not a DAG or an asset
 defs = Definitions(
     assets=[upstream_asset, another_downstream_asset],
     jobs=[define_asset_job("all_assets_job"), failing_job],
-    resources={"source": Source(rows=3)},
+    resources={"source": Source(rows=int(os.environ.get("SOURCE_ROWS", "3")))},
 )
