@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from partita.definitions import authoring
 from partita.definitions.asset import AssetsDefinition
 from partita.definitions.asset_graph import AssetGraph
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
 from partita.exceptions import DefinitionError, PartitaError
@@ -27,7 +28,8 @@ from partita.exceptions import DefinitionError, PartitaError
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-AssetTaskFactory = Callable[[AssetsDefinition, AssetGraph], "BaseOperator"]
+#: Builds the task of a definition; the keys are those it materializes in this job.
+AssetTaskFactory = Callable[[AssetsDefinition, AssetGraph, frozenset[AssetKey]], "BaseOperator"]
 _task_factory: AssetTaskFactory | None = None
 
 
@@ -75,18 +77,26 @@ def build_asset_dag(
         ) as dag,
     ):
         tasks: dict[int, BaseOperator] = {}
+        produced: dict[AssetKey, str] = {}
         for definition in definitions:
-            tasks[id(definition)] = _task_factory(definition, graph)
+            selected = subset_of(definition, keys)
+            tasks[id(definition)] = _task_factory(definition, graph, selected)
+            produced.update((key, definition.task_id()) for key in definition.keys if key in selected)
         for definition in definitions:
             for key in definition.upstream_keys():
                 upstream = graph.by_key.get(key)
-                if upstream is not None and upstream is not definition and id(upstream) in tasks:
+                if upstream is not None and upstream is not definition and key in produced:
                     tasks[id(upstream)] >> tasks[id(definition)]
     dag.asset_graph = graph
-    dag.asset_tasks = {
-        key: definition.task_id() for definition in definitions for key in definition.keys
-    }
+    dag.asset_tasks = produced
     return dag
+
+
+def subset_of(definition: AssetsDefinition, selected: set[AssetKey]) -> frozenset[AssetKey]:
+    """The keys of ``definition`` its task materializes: the selected ones if it can subset."""
+    if definition.can_subset:
+        return frozenset(k for k in definition.keys if k in selected)
+    return frozenset(definition.keys)
 
 
 class UnresolvedAssetJob:
@@ -154,4 +164,5 @@ __all__ = [
     "build_asset_dag",
     "define_asset_job",
     "set_asset_task_factory",
+    "subset_of",
 ]

@@ -99,6 +99,7 @@ class AssetOperator(DecoratedPythonOperator):
         *,
         asset_definition: AssetsDefinition,
         asset_inputs: tuple[AssetInputPlan, ...] = (),
+        selected_keys: frozenset[AssetKey] | None = None,
         **kwargs: Any,
     ) -> None:
         placeholders = {plan.param: plan for plan in asset_inputs}
@@ -106,9 +107,17 @@ class AssetOperator(DecoratedPythonOperator):
         super().__init__(**kwargs)
         self.asset_definition = asset_definition
         self.asset_inputs = asset_inputs
+        #: The keys this task materializes: all of the definition's unless it was subset.
+        self.selected_keys = (
+            frozenset(asset_definition.keys) if selected_keys is None else selected_keys
+        )
         self.output_check = None  # checked per asset value, after Output is unwrapped
         self.value_check = _value_check(asset_definition)
-        io_keys = [o.io_manager_key for o in asset_definition.outputs.values()]
+        io_keys = [
+            o.io_manager_key
+            for o in asset_definition.outputs.values()
+            if o.key in self.selected_keys
+        ]
         io_keys += [plan.io_manager_key for plan in asset_inputs]
         self.resource_requirements = (
             *self.resource_requirements,
@@ -117,7 +126,7 @@ class AssetOperator(DecoratedPythonOperator):
 
     @property
     def asset_keys(self) -> list[AssetKey]:
-        return self.asset_definition.keys
+        return [k for k in self.asset_definition.keys if k in self.selected_keys]
 
     def describe(self) -> str:
         definition = self.asset_definition
@@ -163,16 +172,25 @@ class AssetOperator(DecoratedPythonOperator):
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
+        selected = [o for o in self.asset_definition.outputs.values() if o.key in self.selected_keys]
+        context["selected_asset_keys"] = {o.key for o in selected}
+        context["selected_output_names"] = {o.output_name for o in selected}
         returned = super().execute(context)
         ti = context["ti"]
+        results = list(self._results(returned))
+        for spec, *_ in results:
+            if spec.key not in self.selected_keys:
+                raise PartitaError(
+                    f"{self.describe()} produced asset {spec.key.to_user_string()!r}, which is "
+                    "not selected in this run; yield Output(...) only for the outputs in "
+                    "context.selected_output_names"
+                )
         produced: set[AssetKey] = set()
-        for spec, value, metadata, data_version in self._results(returned):
+        for spec, value, metadata, data_version in results:
             produced.add(spec.key)
             ti.record_materialization(self._store(context, spec, value, metadata, data_version))
         missing = [
-            o.key.to_user_string()
-            for o in self.asset_definition.outputs.values()
-            if o.is_required and o.key not in produced
+            o.key.to_user_string() for o in selected if o.is_required and o.key not in produced
         ]
         if missing:
             raise PartitaError(
@@ -257,8 +275,12 @@ class AssetOperator(DecoratedPythonOperator):
                 yield specs[min(index, len(specs) - 1)], item, {}, None
 
 
-def build_asset_task(definition: AssetsDefinition, graph: AssetGraph) -> AssetOperator:
-    """The task of ``definition`` in a DAG built over ``graph``."""
+def build_asset_task(
+    definition: AssetsDefinition,
+    graph: AssetGraph,
+    selected_keys: frozenset[AssetKey] | None = None,
+) -> AssetOperator:
+    """The task of ``definition`` in a DAG built over ``graph``, materializing ``selected_keys``."""
     plans = []
     for param, spec in definition.inputs.items():
         upstream = graph.spec(spec.key)
@@ -276,6 +298,7 @@ def build_asset_task(definition: AssetsDefinition, graph: AssetGraph) -> AssetOp
         python_callable=definition.function,
         asset_definition=definition,
         asset_inputs=tuple(plans),
+        selected_keys=selected_keys,
         config_schema=definition.config_schema,
         required_resource_keys=definition.required_resource_keys,
         **options,
