@@ -81,7 +81,8 @@ def build_asset_dag(
         for definition in definitions:
             selected = subset_of(definition, keys)
             tasks[id(definition)] = _task_factory(definition, graph, selected)
-            produced.update((key, definition.task_id()) for key in definition.keys if key in selected)
+            task_id = definition.task_id()
+            produced.update((key, task_id) for key in definition.keys if key in selected)
         for definition in definitions:
             for key in definition.upstream_keys():
                 upstream = graph.by_key.get(key)

@@ -35,7 +35,7 @@ class UpstreamVersions:
     def __init__(self, catalog: AssetCatalog) -> None:
         self._catalog = catalog
         #: key -> data version (None when not hashable), or _ABSENT when never materialized.
-        self._known: dict[AssetKey, str | None | object] = {}
+        self._known: dict[AssetKey, str | object | None] = {}
 
     def _lookup(self, keys: Iterable[AssetKey]) -> None:
         missing = [k for k in keys if k not in self._known]

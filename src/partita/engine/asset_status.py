@@ -58,7 +58,8 @@ def _upstream_reason(
         before = consumed[name]
         if before == upstream.data_version:
             return None
-        return f"upstream {name} changed (data version {before or 'none'} -> {upstream.data_version})"
+        now = upstream.data_version
+        return f"upstream {name} changed (data version {before or 'none'} -> {now})"
     if _newer(upstream, record):
         return f"upstream {name} was materialized after it"
     return None

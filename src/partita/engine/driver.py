@@ -32,7 +32,7 @@ from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
-from partita.engine.resources import RunResources
+from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
@@ -185,6 +185,7 @@ class RunDriver:
         self._flush()
         self.active = ActiveRun(task_spec(t) for t in self.dag.task_dict.values())
         self.outputs = StoreOutputAccess(self.storage, info.run_id)
+        self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.resolver = InstanceResolver(self.dag, self._pull)
         self.map_sources = map_sources(self.dag)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
@@ -256,7 +257,7 @@ class RunDriver:
         return ti
 
     def _pull(self, task_id: str, key: str) -> Any:
-        return self.outputs.pull(task_id, -1, key)[1]
+        return self._pull_output(task_id, -1, key)[1]
 
     def _expand_ready(self) -> None:
         """Expand the mapped tasks whose trigger rule passed, now that their input is known."""
@@ -345,7 +346,7 @@ class RunDriver:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""
         task_id = outcome.task_id
         for out_key, mapped in self.map_sources[task_id]:
-            found, value = self.outputs.pull(task_id, outcome.map_index, out_key)
+            found, value = self._pull_output(task_id, outcome.map_index, out_key)
             if not isinstance(value, (list, tuple, dict)):
                 got = type(value).__name__ if found else "nothing"
                 outcome.state = TaskState.FAILED

@@ -172,7 +172,8 @@ class AssetOperator(DecoratedPythonOperator):
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        selected = [o for o in self.asset_definition.outputs.values() if o.key in self.selected_keys]
+        outputs = self.asset_definition.outputs.values()
+        selected = [o for o in outputs if o.key in self.selected_keys]
         context["selected_asset_keys"] = {o.key for o in selected}
         context["selected_output_names"] = {o.output_name for o in selected}
         returned = super().execute(context)

@@ -30,7 +30,8 @@ from typing import Any, ClassVar
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.config import Config, config_class_from_schema
 from partita.definitions.context import CONTEXT_KEYS, Context
-from partita.definitions.io_manager import IOManager
+from partita.definitions.io_manager import IOManager, io_manager_key_of
+from partita.definitions.mapping import MappedOperator
 from partita.definitions.resources import (
     RESOURCE_MARKER,
     Resource,
@@ -46,7 +47,7 @@ from partita.definitions.types import (
 )
 from partita.definitions.xcom_arg import DagParam, XComArg, find_refs, resolve_refs
 from partita.exceptions import DefinitionError, SkipTask
-from partita.operators.io import load_task_output, store_task_output
+from partita.operators.io import load_mapped_task_output, load_task_output, store_task_output
 
 _CONFIG = "config"
 _RESOURCE = "resource"
@@ -372,13 +373,17 @@ class DecoratedPythonOperator(PythonOperator):
         self.has_refs = bool(refs)
         #: Upstream task id -> IO manager key, for arguments stored by an IO manager.
         self.io_upstreams: dict[str, str] = {}
+        #: Those of them that are mapped (their instances are loaded one by one, in order).
+        self.mapped_io_upstreams: set[str] = set()
         for ref in refs:
             if isinstance(ref, XComArg):
                 self.set_upstream(ref.operator)
                 for op in ref.operators():
-                    key = getattr(op, "io_manager_key", None)
+                    key = io_manager_key_of(op)
                     if key is not None:
                         self.io_upstreams[op.task_id] = key
+                        if isinstance(op, MappedOperator):
+                            self.mapped_io_upstreams.add(op.task_id)
 
     def execute(self, context: Context) -> Any:
         for condition in self.run_conditions:
@@ -399,7 +404,10 @@ class DecoratedPythonOperator(PythonOperator):
 
         def pull(task_id: str, key: str) -> Any:
             if io_upstreams and task_id in io_upstreams:
-                return load_task_output(context, io_upstreams[task_id], task_id, key, self.task_id)
+                io_key = io_upstreams[task_id]
+                if task_id in self.mapped_io_upstreams:
+                    return load_mapped_task_output(context, io_key, task_id, key, self.task_id)
+                return load_task_output(context, io_key, task_id, key, self.task_id)
             return ti.xcom_pull(task_ids=task_id, key=key)
 
         def resolve(ref: XComArg | DagParam) -> Any:
