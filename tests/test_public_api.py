@@ -9,6 +9,10 @@ import partita
 import partita.exceptions
 
 PUBLIC_NAMES = [
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -55,6 +59,7 @@ PUBLIC_NAMES = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
     "chain",
     "config_mapping",
     "cross_downstream",

@@ -2,9 +2,9 @@
 
 The public API of the package is what this module exports (pinned by
 ``tests/test_public_api.py``). Importing it also installs the in-process
-runner behind ``DAG.test()`` and the task of an asset in asset jobs
-(``operators/asset.py``), which keeps the definitions layer free of engine
-and operator imports.
+runner behind ``DAG.test()`` and the tasks of an asset and of an asset check
+in asset jobs (``operators/asset.py``, ``operators/asset_check.py``), which
+keeps the definitions layer free of engine and operator imports.
 """
 
 from partita.definitions.asset import (
@@ -15,6 +15,12 @@ from partita.definitions.asset import (
     Output,
     asset,
     multi_asset,
+)
+from partita.definitions.asset_check import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    asset_check,
 )
 from partita.definitions.asset_job import define_asset_job
 from partita.definitions.asset_key import AssetKey
@@ -43,6 +49,7 @@ from partita.exceptions import (
 from partita.executors.in_process import run_dag, test_runner
 from partita.executors.materialize import materialize
 from partita.operators.asset import AssetOperator
+from partita.operators.asset_check import AssetCheckOperator
 from partita.operators.bash import BashOperator
 from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
 from partita.operators.empty import DummyOperator, EmptyOperator
@@ -57,6 +64,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DAG",
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -102,6 +113,7 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
     "chain",
     "config_mapping",
     "cross_downstream",

@@ -242,14 +242,14 @@ class AssetsDefinition:
 # -- decorators ----------------------------------------------------------------------------
 
 
-def _is_resource_annotation(annotation: Any) -> bool:
+def is_resource_annotation(annotation: Any) -> bool:
     if isinstance(annotation, type) and issubclass(annotation, (Resource, IOManager)):
         return True
     metadata = getattr(annotation, "__metadata__", ())
     return any(m is RESOURCE_MARKER for m in metadata)
 
 
-def _is_config_annotation(annotation: Any) -> bool:
+def is_config_annotation(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Config)
 
 
@@ -283,7 +283,7 @@ def _inputs_of(
             continue
         if name == "context" or annotation is Context:
             continue
-        if _is_resource_annotation(annotation) or _is_config_annotation(annotation):
+        if is_resource_annotation(annotation) or is_config_annotation(annotation):
             continue
         if param.default is not param.empty:
             continue
@@ -291,7 +291,7 @@ def _inputs_of(
     return found
 
 
-def _task_kwargs(where: str, task_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def checked_task_kwargs(where: str, task_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     from_base = {
         "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
         "execution_timeout", "trigger_rule", "owner", "pool", "queue", "priority_weight",
@@ -361,7 +361,7 @@ def _build_asset(
         deps=_deps(where, deps),
         required_resource_keys=frozenset(required_resource_keys or ()),
         config_schema=config_schema,
-        task_kwargs=_task_kwargs(where, task_kwargs),
+        task_kwargs=checked_task_kwargs(where, task_kwargs),
         is_multi=False,
     )
 
@@ -462,7 +462,7 @@ def multi_asset(
             deps=_deps(where, deps),
             required_resource_keys=frozenset(required_resource_keys or ()),
             config_schema=config_schema,
-            task_kwargs=_task_kwargs(where, task_kwargs),
+            task_kwargs=checked_task_kwargs(where, task_kwargs),
             is_multi=True,
             can_subset=can_subset,
         )

@@ -323,6 +323,8 @@ class RunDriver:
             batch.outputs.extend(outcome.outputs)
         if outcome.materializations:
             self._materialized(ti, outcome.materializations)
+        if outcome.check_evaluations:
+            batch.check_evaluations.extend(outcome.check_evaluations)
         if outcome.error is not None:
             self._error_event(ti, end, outcome.error, outcome.traceback, outcome.error_metadata)
         extra: dict[str, Any] | None = None

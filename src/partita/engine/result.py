@@ -19,6 +19,7 @@ from partita.engine.active_run import aggregate_state
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     EventKind,
@@ -173,6 +174,25 @@ class RunResult:
         """This run's materializations of one asset (a key, ``"schema/table"`` or a list)."""
         key = as_asset_key(asset_key)
         return [m for m in self.materializations if m.asset_key == key]
+
+    @property
+    def check_evaluations(self) -> list[AssetCheckEvaluationRecord]:
+        """The asset checks this run evaluated, in the order they were recorded."""
+        records = self._storage.assets.list_check_evaluations(run_id=self.run_id, limit=100_000)
+        return records[::-1]
+
+    def check_result(self, asset_key: Any, check_name: str) -> AssetCheckEvaluationRecord:
+        """This run's evaluation of check ``check_name`` of an asset; an error if it did not run."""
+        key = as_asset_key(asset_key)
+        evaluations = self.check_evaluations
+        for record in evaluations:
+            if record.asset_key == key and record.check_name == check_name:
+                return record
+        ran = ", ".join(f"{r.asset_key.to_user_string()}:{r.check_name}" for r in evaluations)
+        raise PartitaError(
+            f"run {self.run_id!r} did not evaluate check {check_name!r} of asset "
+            f"{key.to_user_string()!r}; it evaluated: {ran or 'none'}"
+        )
 
     def _load(self, task_id: str, map_index: int, key: str) -> Any:
         record = self._storage.outputs.get_record(self.run_id, task_id, map_index, key)

@@ -88,6 +88,54 @@ def _value_check(definition: AssetsDefinition) -> Check | None:
     return build_checks({"return": annotation}, [])[1]
 
 
+def load_asset_input(context: Context, plan: AssetInputPlan, task_id: str, who: str) -> Any:
+    """The value of upstream asset ``plan.key``, loaded by its IO manager for ``task_id``."""
+    manager = io_manager_of(context, plan.io_manager_key, who)
+    upstream = output_context(
+        context,
+        plan.key.to_task_id(),
+        asset_key=plan.key,
+        definition_metadata=plan.metadata,
+    )
+    request = InputContext(
+        upstream, task_id, plan.param, upstream.dag_id, upstream.run_id,
+        upstream.log, upstream.resources,
+    )  # fmt: skip
+    try:
+        return manager.load_input(request)
+    except (ValueNotFoundError, FileNotFoundError) as exc:
+        raise AssetNotMaterializedError(_missing_message(context, plan, who, exc)) from exc
+
+
+def _missing_message(context: Context, plan: AssetInputPlan, who: str, exc: Exception) -> str:
+    fileloc = getattr(context.get("dag"), "fileloc", None)
+    path = (
+        os.path.relpath(fileloc)
+        if fileloc and fileloc.endswith(".py") and os.path.exists(fileloc)
+        else "PATH"
+    )
+    selection = plan.key.to_user_string()
+    return (
+        f"{who} needs upstream asset {list(plan.key.path)!r}, which was never "
+        f"materialized (IO manager {plan.io_manager_key!r} has no value for it: {exc}); run "
+        f"`partita assets materialize {path} --select {selection}` first, or include it "
+        "in the assets given to materialize()"
+    )
+
+
+def input_plan(param: str, key: AssetKey, graph: AssetGraph, spec: Any = None) -> AssetInputPlan:
+    """How parameter ``param`` gets asset ``key``'s value: its IO manager and metadata."""
+    upstream = graph.spec(key)
+    io_key = (spec.input_manager_key if spec is not None else None) or (
+        upstream.io_manager_key if upstream is not None else DEFAULT_IO_MANAGER_KEY
+    )
+    if upstream is not None:
+        metadata = dict(upstream.metadata)
+    else:
+        metadata = dict(spec.metadata) if spec is not None else {}
+    return AssetInputPlan(param, key, io_key, metadata, upstream is None)
+
+
 class AssetOperator(DecoratedPythonOperator):
     """Materializes the asset(s) of one ``AssetsDefinition``."""
 
@@ -139,36 +187,7 @@ class AssetOperator(DecoratedPythonOperator):
         return [], {plan.param: self._load(context, plan) for plan in self.asset_inputs}
 
     def _load(self, context: Context, plan: AssetInputPlan) -> Any:
-        manager = io_manager_of(context, plan.io_manager_key, self.describe())
-        upstream = output_context(
-            context,
-            plan.key.to_task_id(),
-            asset_key=plan.key,
-            definition_metadata=plan.metadata,
-        )
-        request = InputContext(
-            upstream, self.task_id, plan.param, upstream.dag_id, upstream.run_id,
-            upstream.log, upstream.resources,
-        )  # fmt: skip
-        try:
-            return manager.load_input(request)
-        except (ValueNotFoundError, FileNotFoundError) as exc:
-            raise AssetNotMaterializedError(self._missing_message(context, plan, exc)) from exc
-
-    def _missing_message(self, context: Context, plan: AssetInputPlan, exc: Exception) -> str:
-        fileloc = getattr(context.get("dag"), "fileloc", None)
-        path = (
-            os.path.relpath(fileloc)
-            if fileloc and fileloc.endswith(".py") and os.path.exists(fileloc)
-            else "PATH"
-        )
-        selection = plan.key.to_user_string()
-        return (
-            f"{self.describe()} needs upstream asset {list(plan.key.path)!r}, which was never "
-            f"materialized (IO manager {plan.io_manager_key!r} has no value for it: {exc}); run "
-            f"`partita assets materialize {path} --select {selection}` first, or include it "
-            "in the assets given to materialize()"
-        )
+        return load_asset_input(context, plan, self.task_id, self.describe())
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -282,14 +301,7 @@ def build_asset_task(
     selected_keys: frozenset[AssetKey] | None = None,
 ) -> AssetOperator:
     """The task of ``definition`` in a DAG built over ``graph``, materializing ``selected_keys``."""
-    plans = []
-    for param, spec in definition.inputs.items():
-        upstream = graph.spec(spec.key)
-        io_key = spec.input_manager_key or (
-            upstream.io_manager_key if upstream is not None else DEFAULT_IO_MANAGER_KEY
-        )
-        metadata = dict(upstream.metadata) if upstream is not None else dict(spec.metadata)
-        plans.append(AssetInputPlan(param, spec.key, io_key, metadata, upstream is None))
+    plans = [input_plan(param, spec.key, graph, spec) for param, spec in definition.inputs.items()]
     options: dict[str, Any] = {
         "doc_md": None if definition.is_multi else definition.spec(definition.key).description,
         **definition.task_kwargs,
@@ -308,4 +320,11 @@ def build_asset_task(
 
 set_asset_task_factory(build_asset_task)
 
-__all__ = ["AssetInputPlan", "AssetOperator", "build_asset_task", "data_version_of"]
+__all__ = [
+    "AssetInputPlan",
+    "AssetOperator",
+    "build_asset_task",
+    "data_version_of",
+    "input_plan",
+    "load_asset_input",
+]
