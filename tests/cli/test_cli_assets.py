@@ -57,9 +57,11 @@ def test_an_upstream_with_new_data_makes_its_downstream_stale(
     assert rows[UPSTREAM][-1] == "fresh" and rows[DOWNSTREAM][-1] == "fresh"  # same data
     monkeypatch.setenv("SOURCE_ROWS", "4")
     assert invoke("assets", "materialize", str(LOCATION), "--select", UPSTREAM).exit_code == 0
-    rows = _status(invoke)
+    listed = invoke("assets", "list", str(LOCATION)).stdout
+    rows = table_rows(listed)
     assert rows[UPSTREAM][-1] == "fresh"
-    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM} changed")  # it wraps
+    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM}")  # the cell wraps
+    assert "changed (data version" in listed
 
 
 def test_a_new_code_version_makes_an_asset_stale(
@@ -138,3 +140,23 @@ def test_the_catalog_survives_a_restart_of_the_process(cli_home: Path) -> None:
     assert rows[UPSTREAM][-1] == "fresh" and rows[DOWNSTREAM][-1] == "fresh"
     assert rows[UPSTREAM][3] == run_id_of(first.stdout)
     assert (cli_home / "storage" / "some_db_schema" / "upstream_asset.pkl").is_file()
+
+
+def test_list_shows_each_assets_checks_and_a_blocking_failure_stops_downstream(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _status(invoke)
+    assert rows[UPSTREAM][-2] == "enough_rows: not run" and rows[DOWNSTREAM][-2] == "-"
+    assert invoke("assets", "materialize", str(LOCATION)).exit_code == 0
+    assert _status(invoke)[UPSTREAM][-2] == "enough_rows: passed"
+    monkeypatch.setenv("SOURCE_ROWS", "1")
+    failed = invoke("assets", "materialize", str(LOCATION))
+    assert failed.exit_code == 1
+    assert "some_db_schema__upstream_asset__check__enough_rows" in failed.stdout
+    listed = invoke("assets", "list", str(LOCATION)).stdout
+    rows = table_rows(listed)
+    assert rows[UPSTREAM][-2] == "enough_rows: failed"
+    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM}")  # it was not rerun
+    assert "changed (data version" in listed
+    catalog = table_rows(invoke("assets", "list").stdout)
+    assert catalog[UPSTREAM][-1] == "enough_rows: failed" and catalog[DOWNSTREAM][-1] == "-"

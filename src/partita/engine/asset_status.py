@@ -5,6 +5,9 @@ differs from the one its last materialization recorded, when the data
 version of one of its upstream assets changed since it was materialized, or
 when an upstream asset, however far up, is stale itself.
 
+Each asset's checks are listed with their newest evaluation (passed, failed
+or not run).
+
 The design decision: staleness is computed from the catalog's newest record
 of each key and the asset graph, in one catalog query. Each materialization
 records the upstream data versions it consumed (``asset_lineage.py``); an
@@ -22,18 +25,35 @@ from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
 from partita.storage.base import AssetCatalog
-from partita.storage.records import AssetMaterializationRecord
+from partita.storage.records import AssetCheckEvaluationRecord, AssetMaterializationRecord
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    """One asset check and its newest evaluation (None: it never ran)."""
+
+    name: str
+    blocking: bool
+    latest: AssetCheckEvaluationRecord | None
+
+    @property
+    def state(self) -> str:
+        """``passed``, ``failed`` or ``not run``."""
+        if self.latest is None:
+            return "not run"
+        return "passed" if self.latest.passed else "failed"
 
 
 @dataclass
 class AssetStatus:
-    """One asset's last materialization and staleness."""
+    """One asset's last materialization, staleness and checks."""
 
     key: AssetKey
     group: str
     code_version: str | None
     latest: AssetMaterializationRecord | None
     stale_reasons: list[str] = field(default_factory=list)
+    checks: list[CheckStatus] = field(default_factory=list)
 
     @property
     def stale(self) -> bool:
@@ -65,15 +85,28 @@ def _upstream_reason(
     return None
 
 
+def _check_statuses(graph: AssetGraph, catalog: AssetCatalog) -> dict[AssetKey, list[CheckStatus]]:
+    """The checks of each asset with their newest evaluations, in one catalog query."""
+    if not graph.checks_by_key:
+        return {}
+    evaluations = catalog.latest_check_evaluations(list(graph.checks_by_key))
+    return {
+        key: [CheckStatus(c.name, c.blocking, evaluations.get((key, c.name))) for c in checks]
+        for key, checks in graph.checks_by_key.items()
+    }
+
+
 def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus]:
     """The status of every asset the graph defines, upstream before downstream."""
     latest = catalog.latest_materializations(graph.keys)
+    checks = _check_statuses(graph, catalog)
     statuses: list[AssetStatus] = []
     stale: set[AssetKey] = set()
     for key in graph.defined_keys:
         spec = graph.definition(key).spec(key)
         record = latest.get(key)
         status = AssetStatus(key, spec.group_name, spec.code_version, record)
+        status.checks = checks.get(key, [])
         if record is None:
             status.stale_reasons.append("never materialized")
         else:
@@ -95,4 +128,4 @@ def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus
     return statuses
 
 
-__all__ = ["AssetStatus", "asset_statuses"]
+__all__ = ["AssetStatus", "CheckStatus", "asset_statuses"]
