@@ -43,6 +43,9 @@ def test_materialize_a_selection_records_it_and_list_shows_it_fresh(invoke: Invo
     assert "Materialized assets:" in shown.stdout
     assert f"{DOWNSTREAM} (task {DOWNSTREAM}, data version" in shown.stdout
     assert "count: 4" in shown.stdout
+    assert f"upstream data versions: {UPSTREAM} " in shown.stdout
+    assert "partita/upstream_data_versions" not in shown.stdout
+    assert f"  {UPSTREAM}: enough_rows passed" in shown.stdout
 
     catalog = table_rows(invoke("assets", "list").stdout)
     assert set(catalog) == {UPSTREAM, DOWNSTREAM}
@@ -153,6 +156,9 @@ def test_list_shows_each_assets_checks_and_a_blocking_failure_stops_downstream(
     failed = invoke("assets", "materialize", str(LOCATION))
     assert failed.exit_code == 1
     assert "some_db_schema__upstream_asset__check__enough_rows" in failed.stdout
+    shown = invoke("runs", "show", run_id_of(failed.stdout)).stdout
+    assert "Asset checks:" in shown
+    assert f"  {UPSTREAM}: enough_rows failed (ERROR)" in shown and "rows: 1" in shown
     listed = invoke("assets", "list", str(LOCATION)).stdout
     rows = table_rows(listed)
     assert rows[UPSTREAM][-2] == "enough_rows: failed"
