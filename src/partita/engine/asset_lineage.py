@@ -17,7 +17,6 @@ lives in the materialization's metadata, so no schema change was needed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from partita.definitions.asset_key import AssetKey
 from partita.storage.base import AssetCatalog
@@ -59,18 +58,17 @@ class UpstreamVersions:
         self,
         records: Sequence[AssetMaterializationRecord],
         upstream: Sequence[AssetKey],
-    ) -> list[AssetMaterializationRecord]:
-        """``records`` with the upstream versions they consumed; then they are the current ones."""
-        annotated = list(records)
+    ) -> None:
+        """Add to ``records`` (the engine's own) the upstream versions they consumed.
+
+        Then their versions are the current ones of their keys.
+        """
         if upstream:
             versions = self.consumed(upstream)
-            annotated = [
-                replace(r, metadata={**r.metadata, UPSTREAM_VERSIONS_KEY: versions})
-                for r in records
-            ]
+            for record in records:
+                record.metadata = {**record.metadata, UPSTREAM_VERSIONS_KEY: versions}
         for record in records:
             self._known[record.asset_key] = record.data_version
-        return annotated
 
 
 __all__ = ["UPSTREAM_VERSIONS_KEY", "UpstreamVersions"]

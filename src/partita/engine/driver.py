@@ -379,7 +379,7 @@ class RunDriver:
         batch = self._batch
         definition = getattr(self.dag.task_dict[ti.task_id], "asset_definition", None)
         upstream = definition.upstream_keys() if definition is not None else []
-        records = self._upstream_versions.annotate(records, upstream)
+        self._upstream_versions.annotate(records, upstream)
         batch.materializations.extend(records)
         for m in records:
             batch.events.append(EventRecord(

@@ -155,17 +155,17 @@ class AssetOperator(DecoratedPythonOperator):
         super().__init__(**kwargs)
         self.asset_definition = asset_definition
         self.asset_inputs = asset_inputs
+        outputs = asset_definition.outputs.values()
         #: The keys this task materializes: all of the definition's unless it was subset.
-        self.selected_keys = (
-            frozenset(asset_definition.keys) if selected_keys is None else selected_keys
+        self.selected_keys = frozenset(
+            asset_definition.keys if selected_keys is None else selected_keys
         )
+        self.selected_outputs = tuple(o for o in outputs if o.key in self.selected_keys)
+        self.is_subset = len(self.selected_outputs) < len(outputs)
+        self._selected_output_names = frozenset(o.output_name for o in self.selected_outputs)
         self.output_check = None  # checked per asset value, after Output is unwrapped
         self.value_check = _value_check(asset_definition)
-        io_keys = [
-            o.io_manager_key
-            for o in asset_definition.outputs.values()
-            if o.key in self.selected_keys
-        ]
+        io_keys = [o.io_manager_key for o in self.selected_outputs]
         io_keys += [plan.io_manager_key for plan in asset_inputs]
         self.resource_requirements = (
             *self.resource_requirements,
@@ -191,14 +191,12 @@ class AssetOperator(DecoratedPythonOperator):
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        outputs = self.asset_definition.outputs.values()
-        selected = [o for o in outputs if o.key in self.selected_keys]
-        context["selected_asset_keys"] = {o.key for o in selected}
-        context["selected_output_names"] = {o.output_name for o in selected}
+        context["selected_asset_keys"] = self.selected_keys
+        context["selected_output_names"] = self._selected_output_names
         returned = super().execute(context)
         ti = context["ti"]
         results = list(self._results(returned))
-        for spec, *_ in results:
+        for spec, *_ in results if self.is_subset else ():
             if spec.key not in self.selected_keys:
                 raise PartitaError(
                     f"{self.describe()} produced asset {spec.key.to_user_string()!r}, which is "
@@ -210,7 +208,9 @@ class AssetOperator(DecoratedPythonOperator):
             produced.add(spec.key)
             ti.record_materialization(self._store(context, spec, value, metadata, data_version))
         missing = [
-            o.key.to_user_string() for o in selected if o.is_required and o.key not in produced
+            o.key.to_user_string()
+            for o in self.selected_outputs
+            if o.is_required and o.key not in produced
         ]
         if missing:
             raise PartitaError(
