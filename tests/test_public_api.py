@@ -12,6 +12,7 @@ PUBLIC_NAMES = [
     "AssetCheckOperator",
     "AssetCheckResult",
     "AssetCheckSeverity",
+    "AssetCheckSpec",
     "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",

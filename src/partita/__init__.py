@@ -20,6 +20,7 @@ from partita.definitions.asset_check import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
     asset_check,
 )
 from partita.definitions.asset_job import define_asset_job
@@ -67,6 +68,7 @@ __all__ = [
     "AssetCheckOperator",
     "AssetCheckResult",
     "AssetCheckSeverity",
+    "AssetCheckSpec",
     "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",

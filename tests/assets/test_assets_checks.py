@@ -9,15 +9,20 @@ import pytest
 from partita import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     Definitions,
     InMemoryIOManager,
+    MaterializeResult,
     MetadataValue,
+    Output,
     TaskState,
     asset,
     asset_check,
     define_asset_job,
     materialize,
 )
+from partita.definitions.asset_graph import AssetGraph
+from partita.engine.asset_status import asset_statuses
 from partita.exceptions import DefinitionError
 from partita.storage.memory import MemoryStorage
 
@@ -143,3 +148,87 @@ def test_bad_checks_are_one_line_errors_naming_the_check() -> None:
     assert "returned bool; return AssetCheckResult(passed=..." in (
         result.error("orders__check__returns_bool") or ""
     )
+
+
+# -- checks an asset reports itself: @asset(check_specs=[...]) -----------------------------
+
+
+@asset(
+    check_specs=[
+        AssetCheckSpec("has_rows", asset="events", blocking=True),
+        AssetCheckSpec("sorted", asset="events"),
+    ]
+)
+def events() -> Any:
+    rows = list(ROWS)
+    yield Output(rows)
+    yield AssetCheckResult(check_name="has_rows", passed=len(rows) >= 3)
+    yield AssetCheckResult(check_name="sorted", passed=rows == sorted(rows), metadata={"n": 2})
+
+
+@asset
+def event_count(events: list[int]) -> int:
+    return len(events)
+
+
+def test_an_asset_reports_its_own_checks_and_a_blocking_failure_fails_it() -> None:
+    result = materialize([events, event_count])
+    assert result.task_states == {
+        "events": TaskState.FAILED,
+        "event_count": TaskState.UPSTREAM_FAILED,
+    }
+    assert [m.asset_key.to_user_string() for m in result.materializations] == ["events"]
+    assert result.check_result("events", "has_rows").passed is False
+    assert result.check_result("events", "sorted").metadata == {"n": 2}
+    assert "blocking asset check 'has_rows' of asset 'events' failed" in (
+        result.error("events") or ""
+    )
+    ROWS.append(3)
+    try:
+        assert materialize([events, event_count]).success
+    finally:
+        ROWS.pop()
+
+
+def test_materialize_result_carries_check_results_and_assets_list_sees_the_specs() -> None:
+    @asset(key="table", check_specs=[AssetCheckSpec("fresh", asset="table")])
+    def table() -> MaterializeResult:
+        return MaterializeResult(check_results=[AssetCheckResult(passed=True)])
+
+    @asset_check(asset=table)
+    def external() -> AssetCheckResult:
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN)
+
+    storage = MemoryStorage()
+    result = materialize([table, external], storage=storage)
+    assert result.success
+    assert result.check_result("table", "fresh").passed is True
+    (status,) = asset_statuses(AssetGraph([table, external]), storage.assets)
+    assert [(c.name, c.state) for c in status.checks] == [
+        ("fresh", "passed"),
+        ("external", "failed"),
+    ]
+
+
+def test_a_check_spec_that_is_not_reported_or_a_result_that_matches_none_fails_the_asset() -> None:
+    @asset(check_specs=[AssetCheckSpec("a", asset="quiet"), AssetCheckSpec("b", asset="quiet")])
+    def quiet() -> int:
+        return 1
+
+    result = materialize([quiet])
+    assert "did not report check(s) a, b" in (result.error("quiet") or "")
+
+    @asset(check_specs=[AssetCheckSpec("a", asset="vague"), AssetCheckSpec("b", asset="vague")])
+    def vague() -> Any:
+        yield Output(1)
+        yield AssetCheckResult(passed=True)
+
+    result = materialize([vague])
+    assert "matches 2 of its checks (vague:a, vague:b); give check_name=" in (
+        result.error("vague") or ""
+    )
+    with pytest.raises(DefinitionError, match="check spec 'x' is for asset 'other'"):
+
+        @asset(check_specs=[AssetCheckSpec("x", asset="other")])
+        def mine() -> int:
+            return 1

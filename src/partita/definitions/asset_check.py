@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from partita.definitions.asset import (
@@ -34,44 +31,17 @@ from partita.definitions.asset import (
     is_config_annotation,
     is_resource_annotation,
 )
+from partita.definitions.asset_check_result import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    checked_name,
+)
 from partita.definitions.asset_key import AssetKey, CoercibleToAssetKey, as_asset_key
 from partita.definitions.context import Context
 from partita.definitions.types import resolved_hints
 from partita.exceptions import DefinitionError
-
-_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-class AssetCheckSeverity(StrEnum):
-    """How bad a failed check is: ``ERROR`` (blocks downstream when blocking) or ``WARN``."""
-
-    WARN = "WARN"
-    ERROR = "ERROR"
-
-
-@dataclass(frozen=True)
-class AssetCheckResult:
-    """What a check function returns: ``AssetCheckResult(passed=False, metadata={...})``."""
-
-    passed: bool
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
-    description: str | None = None
-    #: Which asset and check this is the result of (only needed when ambiguous).
-    asset_key: CoercibleToAssetKey | None = None
-    check_name: str | None = None
-
-
-@dataclass(frozen=True)
-class AssetCheckEvaluation:
-    """What a check task reports (the engine adds run, task and time)."""
-
-    asset_key: AssetKey
-    check_name: str
-    passed: bool
-    severity: AssetCheckSeverity
-    metadata: dict[str, Any] = field(default_factory=dict)
-    description: str | None = None
 
 
 class AssetChecksDefinition:
@@ -106,6 +76,13 @@ class AssetChecksDefinition:
 
     def describe(self) -> str:
         return f"asset check {self.name!r} of asset {self.asset_key.to_user_string()!r}"
+
+    @property
+    def spec(self) -> AssetCheckSpec:
+        """What the check is, without its function."""
+        return AssetCheckSpec(
+            self.name, asset=self.asset_key, description=self.description, blocking=self.blocking
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
@@ -160,10 +137,7 @@ def asset_check(
     def build(fn: Callable[..., Any]) -> AssetChecksDefinition:
         check_name = name or fn.__name__
         where = f"asset check {check_name!r} of asset {key.to_user_string()!r}"
-        if not _NAME.match(check_name):
-            raise DefinitionError(
-                f"{where}: a check name is letters, digits, '_' and '-'; rename it"
-            )
+        checked_name(check_name, where)
         return AssetChecksDefinition(
             fn,
             asset_key=key,
@@ -182,6 +156,7 @@ __all__ = [
     "AssetCheckEvaluation",
     "AssetCheckResult",
     "AssetCheckSeverity",
+    "AssetCheckSpec",
     "AssetChecksDefinition",
     "asset_check",
 ]

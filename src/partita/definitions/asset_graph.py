@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from partita.definitions.asset import AssetOutputSpec, AssetsDefinition
 from partita.definitions.asset_check import AssetChecksDefinition
+from partita.definitions.asset_check_result import AssetCheckSpec
 from partita.definitions.asset_key import AssetKey
 from partita.exceptions import CycleError, DefinitionError
 
@@ -85,6 +86,13 @@ class AssetGraph:
                     f"{check.describe()}: no such asset among the assets given; "
                     f"{self.unknown_key_message(check.asset_key)}"
                 )
+            producer = self.by_key.get(check.asset_key)
+            own = producer.check_specs if producer is not None else ()
+            if any(s.name == check.name and s.asset_key == check.asset_key for s in own):
+                raise DefinitionError(
+                    f"{check.describe()}: the asset already has a check spec of that name; "
+                    "rename one of them"
+                )
             if check.task_id() in task_ids:
                 raise DefinitionError(
                     f"{check.describe()} would run as task {check.task_id()!r}, which another "
@@ -92,6 +100,12 @@ class AssetGraph:
                 )
             task_ids.add(check.task_id())
             self.checks_by_key.setdefault(check.asset_key, []).append(check)
+
+    def check_specs_of(self, key: AssetKey) -> list[AssetCheckSpec]:
+        """Every check of ``key``: those its asset reports itself, then the ``@asset_check``s."""
+        producer = self.by_key.get(key)
+        own = [s for s in producer.check_specs if s.asset_key == key] if producer else []
+        return own + [c.spec for c in self.checks_by_key.get(key, ())]
 
     @property
     def checks(self) -> list[AssetChecksDefinition]:

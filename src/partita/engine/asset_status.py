@@ -87,12 +87,14 @@ def _upstream_reason(
 
 def _check_statuses(graph: AssetGraph, catalog: AssetCatalog) -> dict[AssetKey, list[CheckStatus]]:
     """The checks of each asset with their newest evaluations, in one catalog query."""
-    if not graph.checks_by_key:
+    specs = {key: graph.check_specs_of(key) for key in graph.defined_keys}
+    specs = {key: found for key, found in specs.items() if found}
+    if not specs:
         return {}
-    evaluations = catalog.latest_check_evaluations(list(graph.checks_by_key))
+    evaluations = catalog.latest_check_evaluations(list(specs))
     return {
-        key: [CheckStatus(c.name, c.blocking, evaluations.get((key, c.name))) for c in checks]
-        for key, checks in graph.checks_by_key.items()
+        key: [CheckStatus(s.name, s.blocking, evaluations.get((key, s.name))) for s in found]
+        for key, found in specs.items()
     }
 
 

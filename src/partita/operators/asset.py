@@ -31,6 +31,7 @@ from partita.definitions.asset import (
     MaterializeResult,
     Output,
 )
+from partita.definitions.asset_check_result import AssetCheckResult
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import set_asset_task_factory
 from partita.definitions.asset_key import AssetKey
@@ -39,7 +40,13 @@ from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext,
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.resources import ResourceRequirement
 from partita.definitions.types import Check, build_checks, check_output, resolved_hints
-from partita.exceptions import AssetNotMaterializedError, PartitaError, ValueNotFoundError
+from partita.exceptions import (
+    AssetNotMaterializedError,
+    FailTask,
+    PartitaError,
+    ValueNotFoundError,
+)
+from partita.operators.check_results import blocking_failure, evaluation_of
 from partita.operators.io import io_manager_of, output_context
 from partita.operators.python import DecoratedPythonOperator
 
@@ -195,7 +202,8 @@ class AssetOperator(DecoratedPythonOperator):
         context["selected_output_names"] = self._selected_output_names
         returned = super().execute(context)
         ti = context["ti"]
-        results = list(self._results(returned))
+        items = self._items(returned)
+        results = list(self._results([i for i in items if not isinstance(i, AssetCheckResult)]))
         for spec, *_ in results if self.is_subset else ():
             if spec.key not in self.selected_keys:
                 raise PartitaError(
@@ -218,6 +226,9 @@ class AssetOperator(DecoratedPythonOperator):
                 "value for each output (a tuple in the order of outs) or yield Output(value, "
                 "output_name=...) for each"
             )
+        failure = self._report_checks(ti, items)
+        if failure is not None:
+            raise failure
         return None
 
     def _store(
@@ -249,27 +260,53 @@ class AssetOperator(DecoratedPythonOperator):
             spec.key, normalize_metadata(metadata), spec.code_version, data_version, location
         )
 
-    def _results(
-        self, returned: Any
-    ) -> Iterator[tuple[AssetOutputSpec, Any, dict[str, Any], str | None]]:
-        outputs = self.asset_definition.outputs
-        by_key = {o.key: o for o in outputs.values()}
-        specs = list(outputs.values())
+    def _report_checks(self, ti: Any, items: list[Any]) -> FailTask | None:
+        """Record the results of the asset's own checks; the error if a blocking one failed."""
+        specs = [s for s in self.asset_definition.check_specs if s.asset_key in self.selected_keys]
+        found = [i for i in items if isinstance(i, AssetCheckResult)]
+        for item in items:
+            if isinstance(item, MaterializeResult):
+                found.extend(item.check_results)
+        if not specs and not found:
+            return None
+        evaluations = [evaluation_of(result, specs, self.describe()) for result in found]
+        for evaluation in evaluations:
+            ti.record_check_evaluation(evaluation)
+        reported = {(e.asset_key, e.check_name) for e in evaluations}
+        unreported = [s.name for s in specs if (s.asset_key, s.name) not in reported]
+        if unreported:
+            raise PartitaError(
+                f"{self.describe()} did not report check(s) {', '.join(unreported)}; yield "
+                "AssetCheckResult(...) for each of its check_specs (or return them in "
+                "MaterializeResult(check_results=[...]))"
+            )
+        return blocking_failure(self.describe(), evaluations, specs)
+
+    def _items(self, returned: Any) -> list[Any]:
+        """What the function returned, as a list of items (values, Outputs, results...)."""
+        specs = list(self.asset_definition.outputs.values())
         if isinstance(returned, types.GeneratorType):
-            items = list(returned)
-        elif len(specs) > 1:
+            return list(returned)
+        if len(specs) > 1:
             if not isinstance(returned, tuple) or len(returned) != len(specs):
                 raise PartitaError(
                     f"{self.describe()} must return a tuple of {len(specs)} values (in the order "
-                    f"of outs: {', '.join(outputs)}) or yield Output(value, output_name=...); it "
-                    f"returned {type(returned).__name__}"
+                    f"of outs: {', '.join(self.asset_definition.outputs)}) or yield "
+                    f"Output(value, output_name=...); it returned {type(returned).__name__}"
                 )
             items = list(returned)
             for spec, item in zip(specs, items, strict=True):
                 if isinstance(item, Output) and item.output_name == "result":
                     item.output_name = spec.output_name
-        else:
-            items = [returned]
+            return items
+        return [returned]
+
+    def _results(
+        self, items: list[Any]
+    ) -> Iterator[tuple[AssetOutputSpec, Any, dict[str, Any], str | None]]:
+        outputs = self.asset_definition.outputs
+        by_key = {o.key: o for o in outputs.values()}
+        specs = list(outputs.values())
         for index, item in enumerate(items):
             found: AssetOutputSpec | None
             if isinstance(item, MaterializeResult):

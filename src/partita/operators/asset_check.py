@@ -17,21 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from partita.definitions.asset_check import (
-    AssetCheckEvaluation,
-    AssetCheckResult,
-    AssetChecksDefinition,
-    AssetCheckSeverity,
-)
+from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import set_asset_check_task_factory
-from partita.definitions.asset_key import as_asset_key
 from partita.definitions.context import Context
 from partita.definitions.io_manager import IOManager
-from partita.definitions.metadata import normalize_metadata
 from partita.definitions.resources import ResourceRequirement
-from partita.exceptions import FailTask, PartitaError
 from partita.operators.asset import AssetInputPlan, input_plan, load_asset_input
+from partita.operators.check_results import blocking_failure, evaluation_of
 from partita.operators.python import DecoratedPythonOperator
 
 
@@ -71,46 +64,13 @@ class AssetCheckOperator(DecoratedPythonOperator):
 
     def execute(self, context: Context) -> Any:
         returned = super().execute(context)
-        evaluation = self._evaluation(returned)
+        spec = self.check_definition.spec
+        evaluation = evaluation_of(returned, [spec], self.describe())
         context["ti"].record_check_evaluation(evaluation)
-        check = self.check_definition
-        blocked = evaluation.severity is AssetCheckSeverity.ERROR and not evaluation.passed
-        if check.blocking and blocked:
-            raise FailTask(
-                description=(
-                    f"blocking {self.describe()} failed; the assets downstream of "
-                    f"{check.asset_key.to_user_string()!r} do not run"
-                ),
-                metadata=evaluation.metadata,
-            )
+        failure = blocking_failure(self.describe(), [evaluation], [spec])
+        if failure is not None:
+            raise failure
         return None
-
-    def _evaluation(self, returned: Any) -> AssetCheckEvaluation:
-        check = self.check_definition
-        if not isinstance(returned, AssetCheckResult):
-            raise PartitaError(
-                f"{self.describe()} returned {type(returned).__name__}; return "
-                "AssetCheckResult(passed=..., metadata={...})"
-            )
-        if returned.asset_key is not None and as_asset_key(returned.asset_key) != check.asset_key:
-            raise PartitaError(
-                f"{self.describe()} returned a result for asset "
-                f"{as_asset_key(returned.asset_key).to_user_string()!r}; leave asset_key out "
-                "or give the checked asset's"
-            )
-        if returned.check_name is not None and returned.check_name != check.name:
-            raise PartitaError(
-                f"{self.describe()} returned a result for check {returned.check_name!r}; "
-                "leave check_name out or give this check's name"
-            )
-        return AssetCheckEvaluation(
-            check.asset_key,
-            check.name,
-            bool(returned.passed),
-            AssetCheckSeverity(returned.severity),
-            normalize_metadata(dict(returned.metadata)),
-            returned.description,
-        )
 
 
 def build_asset_check_task(check: AssetChecksDefinition, graph: AssetGraph) -> AssetCheckOperator:
