@@ -426,7 +426,8 @@ def asset(
     """Make a function a software-defined asset; its key is the function's name by default.
 
     Task arguments (``retries``, ``retry_delay``, ``execution_timeout``...) are
-    passed on to the task that materializes it.
+    passed on to the task that materializes it. ``check_specs`` are checks the
+    function reports itself, yielding an ``AssetCheckResult`` for each.
     """
     options = dict(
         name=name, key=key, key_prefix=key_prefix, ins=ins, deps=deps, group_name=group_name,
