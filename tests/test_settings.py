@@ -119,3 +119,22 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
 
     with pytest.raises(ValidationError):
         settings.database_url = "sqlite:///elsewhere.db"  # type: ignore[misc]
+
+
+def test_default_timezone_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    home = tmp_path / ".partita"
+    _write_config(home, "default_timezone: Asia/Seoul\n")
+    assert load_settings(env={}, cwd=tmp_path).default_timezone == "Asia/Seoul"
+    env = {"PARTITA_DEFAULT_TIMEZONE": "Europe/Berlin"}
+    assert load_settings(env=env, cwd=tmp_path).default_timezone == "Europe/Berlin"
+    assert load_settings(env={}, cwd=tmp_path / "elsewhere").default_timezone == "UTC"
+
+
+def test_an_unknown_default_timezone_names_where_it_came_from(tmp_path: Path) -> None:
+    config = _write_config(tmp_path / ".partita", "default_timezone: Europe/Atlantis\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings(env={}, cwd=tmp_path)
+    assert str(info.value).startswith(f"{config}: key 'default_timezone': time zone ")
+    assert "'Europe/Atlantis' is not a known IANA time zone" in str(info.value)
+    with pytest.raises(ConfigurationError, match="environment variable PARTITA_DEFAULT_TIMEZONE"):
+        load_settings(env={"PARTITA_DEFAULT_TIMEZONE": "Nowhere"}, cwd=tmp_path)

@@ -38,6 +38,17 @@ from partita.definitions.params import Param
 from partita.definitions.resources import ConfigurableResource, EnvVar, Resource, ResourceParam
 from partita.definitions.states import RunState, TaskState, TriggerRule
 from partita.definitions.taskgroup import TaskGroup, task_group
+from partita.definitions.timetables import (
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    DagRunInfo,
+    DeltaDataIntervalTimetable,
+    DeltaTriggerTimetable,
+    NullTimetable,
+    OnceTimetable,
+    TimeRestriction,
+    Timetable,
+)
 from partita.definitions.types import PartitaType
 from partita.definitions.xcom_arg import XComArg
 from partita.engine.result import RunResult
@@ -84,7 +95,12 @@ __all__ = [
     "ConfigMapping",
     "ConfigurableResource",
     "Context",
+    "CronDataIntervalTimetable",
+    "CronTriggerTimetable",
+    "DagRunInfo",
     "Definitions",
+    "DeltaDataIntervalTimetable",
+    "DeltaTriggerTimetable",
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
@@ -96,6 +112,8 @@ __all__ = [
     "LatestOnlyOperator",
     "MaterializeResult",
     "MetadataValue",
+    "NullTimetable",
+    "OnceTimetable",
     "Output",
     "OutputContext",
     "Param",
@@ -112,6 +130,8 @@ __all__ = [
     "SkipTask",
     "TaskGroup",
     "TaskState",
+    "TimeRestriction",
+    "Timetable",
     "TriggerRule",
     "XComArg",
     "asset",

@@ -31,6 +31,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
 
@@ -89,9 +90,15 @@ class ImportTimeout(BaseException):
 
 
 def load_dags(
-    path_or_module: str | os.PathLike[str], *, import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT
+    path_or_module: str | os.PathLike[str],
+    *,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    default_timezone: str | tzinfo | None = None,
 ) -> LoadResult:
     """Load every DAG of a ``.py`` file, a folder (recursively) or a dotted module name.
+
+    ``default_timezone`` (the settings' ``default_timezone``) becomes the zone of
+    every DAG that names none (no ``timezone=``, no aware ``start_date``).
 
     In a folder, files and folders whose names start with ``_`` or ``.`` are
     skipped (so ``__init__.py`` and helper modules like ``_common.py`` are not
@@ -115,6 +122,9 @@ def load_dags(
         _load_module(target, result, import_timeout)
     else:
         raise DagLoadError(f"no such file, folder or module: {target!r}")
+    if default_timezone is not None:
+        for dag in result.dags.values():
+            dag.use_default_timezone(default_timezone)
     return result
 
 
@@ -122,12 +132,15 @@ def load_definitions(
     path_or_module: str | os.PathLike[str],
     *,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    default_timezone: str | tzinfo | None = None,
 ) -> tuple[Definitions, LoadResult]:
     """The assets (and the rest) of ``path_or_module`` as one ``Definitions``, with the load result.
 
     Raises ``DagLoadError`` when nothing loaded defines an asset.
     """
-    result = load_dags(path_or_module, import_timeout=import_timeout)
+    result = load_dags(
+        path_or_module, import_timeout=import_timeout, default_timezone=default_timezone
+    )
     return result.merged_definitions(os.fspath(path_or_module)), result
 
 
@@ -136,9 +149,12 @@ def get_dag(
     dag_id: str,
     *,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    default_timezone: str | tzinfo | None = None,
 ) -> DAG:
     """The DAG ``dag_id`` defined in ``path_or_module``; ``DagNotFoundError`` lists what exists."""
-    result = load_dags(path_or_module, import_timeout=import_timeout)
+    result = load_dags(
+        path_or_module, import_timeout=import_timeout, default_timezone=default_timezone
+    )
     try:
         return result.dags[dag_id]
     except KeyError:

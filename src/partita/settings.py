@@ -10,6 +10,8 @@ then the default.
     PARTITA_DATABASE_URL         ``database_url:``        (default ``sqlite:///<home>/partita.db``)
     PARTITA_STORAGE_DIR          ``storage_dir:``         (default ``<home>/storage``)
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
+    PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
+                                 dates and cron strings of DAGs that name no zone of their own
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -25,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
 
 CONFIG_FILE_NAME = "partita.yaml"
@@ -41,6 +44,8 @@ class Settings(BaseModel):
     database_url: str
     storage_dir: Path
     inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+    #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
+    default_timezone: str = "UTC"
 
     @property
     def config_file(self) -> Path:
@@ -56,6 +61,7 @@ class _FileSettings(BaseModel):
     database_url: str | None = Field(default=None, min_length=1)
     storage_dir: Path | None = None
     inline_output_limit: int | None = Field(default=None, ge=0)
+    default_timezone: str | None = Field(default=None, min_length=1)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -78,7 +84,22 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         inline_output_limit=_int_setting(
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
+        default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
     )
+
+
+def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: _FileSettings) -> str:
+    name = "PARTITA_DEFAULT_TIMEZONE"
+    value, where = env.get(name), f"environment variable {name}"
+    if not value:
+        value, where = from_file.default_timezone, f"{config_file}: key 'default_timezone'"
+    if not value:
+        return "UTC"
+    try:
+        parse_timezone(value)
+    except TimezoneError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    return value.strip()
 
 
 def _path_setting(

@@ -28,6 +28,7 @@ from partita.cli.store import metadata_store
 from partita.definitions.asset_key import AssetKey
 from partita.engine.asset_status import AssetStatus, CheckStatus, asset_statuses
 from partita.loader import load_definitions
+from partita.settings import load_settings
 from partita.storage.records import AssetCheckEvaluationRecord, AssetMaterializationRecord
 
 
@@ -53,7 +54,7 @@ def list_assets(path: str | None) -> None:
             return
         console.print(_catalog_table([latest[k] for k in sorted(latest)], checks))
         return
-    definitions, _ = load_definitions(path)
+    definitions, _ = load_definitions(path, default_timezone=load_settings().default_timezone)
     with metadata_store() as storage:
         statuses = asset_statuses(definitions.asset_graph, storage.assets)
     console.print(_status_table(statuses))
@@ -84,7 +85,7 @@ def materialize_assets(
 
     Exits 0 when every selected asset was materialized and 1 otherwise.
     """
-    definitions, _ = load_definitions(path)
+    definitions, _ = load_definitions(path, default_timezone=load_settings().default_timezone)
     dag = definitions.materialize_dag(selection)
     run_and_report(ctx, dag, conf, logical_date)
 

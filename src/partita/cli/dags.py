@@ -18,6 +18,7 @@ from partita.cli.console import make_console
 from partita.cli.tree import dag_tree
 from partita.exceptions import DagLoadError
 from partita.loader import LoadResult, get_dag, load_dags
+from partita.settings import load_settings
 
 #: The folder ``dags list`` reads when no path is given.
 DEFAULT_DAGS_FOLDER = "dags"
@@ -42,7 +43,8 @@ def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
             f"no PATH given and there is no ./{DEFAULT_DAGS_FOLDER} folder here; "
             "give a file, folder or module: partita dags list PATH"
         )
-    result = load_dags(path or DEFAULT_DAGS_FOLDER)
+    zone = load_settings().default_timezone
+    result = load_dags(path or DEFAULT_DAGS_FOLDER, default_timezone=zone)
     console = make_console()
     if result.dags:
         console.print(_dags_table(result))
@@ -58,7 +60,8 @@ def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
 @click.argument("dag_id")
 def show_dag(path: str, dag_id: str) -> None:
     """Show the tasks of DAG_ID (defined in PATH) as a tree of dependencies."""
-    make_console().print(dag_tree(get_dag(path, dag_id)))
+    zone = load_settings().default_timezone
+    make_console().print(dag_tree(get_dag(path, dag_id, default_timezone=zone)))
 
 
 def _dags_table(result: LoadResult) -> Table:
