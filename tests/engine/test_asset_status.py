@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partita import InMemoryIOManager, Output, asset, materialize
+from partita import AssetCheckResult, InMemoryIOManager, Output, asset, asset_check, materialize
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
@@ -139,3 +139,19 @@ def test_without_a_data_version_a_later_upstream_materialization_decides() -> No
     assert catalog.statuses([opaque, middle])["middle"].stale_reasons == [
         "upstream source was materialized after it"
     ]
+
+
+def test_a_check_is_not_run_on_data_materialized_without_it() -> None:
+    @asset_check(asset=source)
+    def has_rows(source: list[int]) -> AssetCheckResult:
+        return AssetCheckResult(passed=bool(source))
+
+    catalog = Catalog()
+    assert [c.state for c in catalog.statuses([source, has_rows])["source"].checks] == ["not run"]
+    catalog.materialize([source, has_rows])
+    (check,) = catalog.statuses([source, has_rows])["source"].checks
+    assert (check.state, check.current) == ("passed", True)
+    catalog.materialize([source])  # a run that did not include the check
+    (check,) = catalog.statuses([source, has_rows])["source"].checks
+    assert (check.state, check.current) == ("not run", False)
+    assert check.latest is not None and check.latest.passed

@@ -99,7 +99,7 @@ def _catalog_table(
         table.add_column(name, overflow="fold")
     for record in records:
         evaluated = [
-            CheckStatus(name, False, evaluation)
+            CheckStatus(name, False, evaluation, record.run_id)
             for (key, name), evaluation in sorted(checks.items(), key=lambda item: item[0][1])
             if key == record.asset_key
         ]
@@ -115,7 +115,10 @@ def _catalog_table(
 
 
 def _checks_text(checks: list[CheckStatus]) -> Text:
-    """``name: passed, other: failed`` (failed in red, not run dimmed); ``-`` without checks."""
+    """``name: passed, other: failed`` (failed in red, not run dimmed); ``-`` without checks.
+
+    A check not run on the last materialization shows its earlier result too.
+    """
     if not checks:
         return Text("-")
     styles = {"passed": "green", "failed": "red", "not run": "dim"}
@@ -124,6 +127,8 @@ def _checks_text(checks: list[CheckStatus]) -> Text:
         if index:
             text.append(", ")
         text.append(f"{check.name}: {check.state}", style=styles[check.state])
+        if check.latest is not None and not check.current:
+            text.append(f" (earlier: {'passed' if check.latest.passed else 'failed'})")
     return text
 
 

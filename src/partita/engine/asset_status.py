@@ -30,16 +30,28 @@ from partita.storage.records import AssetCheckEvaluationRecord, AssetMaterializa
 
 @dataclass(frozen=True)
 class CheckStatus:
-    """One asset check and its newest evaluation (None: it never ran)."""
+    """One asset check and its newest evaluation (None: it never ran).
+
+    A check runs in the run that materializes its asset, so an evaluation of
+    another run than the asset's last materialization is of an earlier one:
+    the check has ``not run`` on the current data.
+    """
 
     name: str
     blocking: bool
     latest: AssetCheckEvaluationRecord | None
+    #: The run of the asset's last materialization (None: never materialized).
+    materialized_in: str | None = None
+
+    @property
+    def current(self) -> bool:
+        """True when the newest evaluation is of the asset's last materialization."""
+        return self.latest is not None and self.latest.run_id == self.materialized_in
 
     @property
     def state(self) -> str:
-        """``passed``, ``failed`` or ``not run``."""
-        if self.latest is None:
+        """``passed``, ``failed`` or ``not run`` (on the asset's last materialization)."""
+        if self.latest is None or not self.current:
             return "not run"
         return "passed" if self.latest.passed else "failed"
 
@@ -85,23 +97,30 @@ def _upstream_reason(
     return None
 
 
-def _check_statuses(graph: AssetGraph, catalog: AssetCatalog) -> dict[AssetKey, list[CheckStatus]]:
+def _check_statuses(
+    graph: AssetGraph,
+    catalog: AssetCatalog,
+    latest: dict[AssetKey, AssetMaterializationRecord],
+) -> dict[AssetKey, list[CheckStatus]]:
     """The checks of each asset with their newest evaluations, in one catalog query."""
     specs = {key: graph.check_specs_of(key) for key in graph.defined_keys}
     specs = {key: found for key, found in specs.items() if found}
     if not specs:
         return {}
     evaluations = catalog.latest_check_evaluations(list(specs))
-    return {
-        key: [CheckStatus(s.name, s.blocking, evaluations.get((key, s.name))) for s in found]
-        for key, found in specs.items()
-    }
+    statuses: dict[AssetKey, list[CheckStatus]] = {}
+    for key, found in specs.items():
+        run_id = latest[key].run_id if key in latest else None
+        statuses[key] = [
+            CheckStatus(s.name, s.blocking, evaluations.get((key, s.name)), run_id) for s in found
+        ]
+    return statuses
 
 
 def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus]:
     """The status of every asset the graph defines, upstream before downstream."""
     latest = catalog.latest_materializations(graph.keys)
-    checks = _check_statuses(graph, catalog)
+    checks = _check_statuses(graph, catalog, latest)
     statuses: list[AssetStatus] = []
     stale: set[AssetKey] = set()
     for key in graph.defined_keys:
