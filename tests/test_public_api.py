@@ -9,6 +9,11 @@ import partita
 import partita.exceptions
 
 PUBLIC_NAMES = [
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -72,6 +77,7 @@ PUBLIC_NAMES = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
     "chain",
     "config_mapping",
     "cross_downstream",

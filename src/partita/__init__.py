@@ -2,9 +2,9 @@
 
 The public API of the package is what this module exports (pinned by
 ``tests/test_public_api.py``). Importing it also installs the in-process
-runner behind ``DAG.test()`` and the task of an asset in asset jobs
-(``operators/asset.py``), which keeps the definitions layer free of engine
-and operator imports.
+runner behind ``DAG.test()`` and the tasks of an asset and of an asset check
+in asset jobs (``operators/asset.py``, ``operators/asset_check.py``), which
+keeps the definitions layer free of engine and operator imports.
 """
 
 from partita.dag_index import DagIndex
@@ -16,6 +16,13 @@ from partita.definitions.asset import (
     Output,
     asset,
     multi_asset,
+)
+from partita.definitions.asset_check import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    asset_check,
 )
 from partita.definitions.asset_job import define_asset_job
 from partita.definitions.asset_key import AssetKey
@@ -59,6 +66,7 @@ from partita.executors.materialize import materialize
 from partita.importer import DagSummary, FileResult, Importer
 from partita.loader import ImportProblem
 from partita.operators.asset import AssetOperator
+from partita.operators.asset_check import AssetCheckOperator
 from partita.operators.bash import BashOperator
 from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
 from partita.operators.empty import DummyOperator, EmptyOperator
@@ -73,6 +81,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DAG",
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -135,6 +148,7 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
     "chain",
     "config_mapping",
     "cross_downstream",
