@@ -156,3 +156,19 @@ def test_a_bad_dags_paused_at_creation_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="PARTITA_DAGS_PAUSED_AT_CREATION='sometimes'"):
         env = {"PARTITA_DAGS_PAUSED_AT_CREATION": "sometimes"}
         load_settings(env=env, cwd=tmp_path / "elsewhere")
+
+
+def test_import_timeout_from_the_environment_over_the_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(home, "import_timeout: 12.5\n")
+    assert load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path).import_timeout == 12.5
+    env = {"PARTITA_HOME": str(home), "PARTITA_IMPORT_TIMEOUT": "2"}
+    settings = load_settings(env=env, cwd=tmp_path)
+    assert settings.import_timeout == 2.0
+    assert settings.dag_index_file == home.resolve() / "dag_index.json"
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "nan", "inf"])
+def test_a_bad_import_timeout_names_the_variable(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"PARTITA_IMPORT_TIMEOUT={raw!r}"):
+        load_settings(env={"PARTITA_IMPORT_TIMEOUT": raw}, cwd=tmp_path)

@@ -2,11 +2,12 @@
 
 The public API of the package is what this module exports (pinned by
 ``tests/test_public_api.py``). Importing it also installs the in-process
-runner behind ``DAG.test()`` and the task of an asset in asset jobs
-(``operators/asset.py``), which keeps the definitions layer free of engine
-and operator imports.
+runner behind ``DAG.test()`` and the tasks of an asset and of an asset check
+in asset jobs (``operators/asset.py``, ``operators/asset_check.py``), which
+keeps the definitions layer free of engine and operator imports.
 """
 
+from partita.dag_index import DagIndex
 from partita.definitions.asset import (
     AssetIn,
     AssetOut,
@@ -15,6 +16,13 @@ from partita.definitions.asset import (
     Output,
     asset,
     multi_asset,
+)
+from partita.definitions.asset_check import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    asset_check,
 )
 from partita.definitions.asset_job import define_asset_job
 from partita.definitions.asset_key import AssetKey
@@ -53,16 +61,21 @@ from partita.definitions.timetables import (
 )
 from partita.definitions.types import PartitaType
 from partita.definitions.xcom_arg import XComArg
+from partita.discovery import Discovery, LocatedDag, discover, locate_dag
 from partita.engine.result import RunResult
 from partita.exceptions import (
     FailTask,
     PartitaError,
     RetryTask,
+    SignatureError,
     SkipTask,
 )
 from partita.executors.in_process import run_dag, test_runner
 from partita.executors.materialize import materialize
+from partita.importer import DagSummary, FileResult, Importer
+from partita.loader import ImportProblem
 from partita.operators.asset import AssetOperator
+from partita.operators.asset_check import AssetCheckOperator
 from partita.operators.bash import BashOperator
 from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
 from partita.operators.empty import DummyOperator, EmptyOperator
@@ -77,6 +90,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DAG",
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -93,20 +111,27 @@ __all__ = [
     "Context",
     "CronDataIntervalTimetable",
     "CronTriggerTimetable",
+    "DagIndex",
     "DagRunInfo",
+    "DagSummary",
     "DefaultScheduleStatus",
     "Definitions",
     "DeltaDataIntervalTimetable",
     "DeltaTriggerTimetable",
+    "Discovery",
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
     "FailTask",
+    "FileResult",
     "FilesystemIOManager",
     "IOManager",
+    "ImportProblem",
+    "Importer",
     "InMemoryIOManager",
     "InputContext",
     "LatestOnlyOperator",
+    "LocatedDag",
     "MaterializeResult",
     "MetadataValue",
     "NullTimetable",
@@ -127,6 +152,7 @@ __all__ = [
     "ScheduleDefinition",
     "ScheduleEvaluationContext",
     "ShortCircuitOperator",
+    "SignatureError",
     "SkipReason",
     "SkipTask",
     "TaskGroup",
@@ -136,13 +162,16 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
     "build_schedule_context",
     "chain",
     "config_mapping",
     "cross_downstream",
     "dag",
     "define_asset_job",
+    "discover",
     "get_current_context",
+    "locate_dag",
     "materialize",
     "multi_asset",
     "run_dag",

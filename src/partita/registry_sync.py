@@ -1,14 +1,18 @@
 """Record what a parse of a code location found into the DAG registry.
 
-``partita dags list`` calls ``record_load_result`` after loading a path, and
-the scheduler will call it after each parse: the DAGs found (with the next
-run their timetable asks for from scratch), the files that failed to import,
-and the DAGs no longer there, in one transaction of the registry.
+``partita dags list`` calls ``record_discovery`` after the importer process
+has imported a path (the DAG objects stay in that process: what the registry
+needs of each DAG comes back in its ``DagSummary``), and the scheduler will
+call ``record_load_result`` after each parse of loaded DAGs: the DAGs found
+(with the next run their timetable asks for from scratch), the files that
+failed to import, and the DAGs no longer there, in one transaction of the
+registry.
 
-The design decision: turning a loaded DAG into a ``ParsedDag`` is a pure
-function of the DAG and the time (``parsed_dag``), so what is recorded can
-be tested without a database; the registry decides what a new parse may
-change on a known DAG (never its paused flag).
+The design decision: turning a loaded DAG (or its summary) into a
+``ParsedDag`` is a pure function of the DAG and the time (``parsed_dag``,
+``parsed_summary``), so what is recorded can be tested without a database;
+the registry decides what a new parse may change on a known DAG (never its
+paused flag).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 
 from partita.definitions.dag import DAG
+from partita.discovery import Discovery
+from partita.importer import DagSummary
 from partita.loader import LoadResult
 from partita.storage.base import DagRegistry
 from partita.storage.dag_records import DagParse, ParsedDag
@@ -46,6 +52,21 @@ def parsed_dag(dag: DAG, source: str, now: datetime) -> ParsedDag:
     )
 
 
+def parsed_summary(summary: DagSummary, source: str) -> ParsedDag:
+    """What the registry keeps of a DAG the importer summarised (imported from ``source``)."""
+    return ParsedDag(
+        dag_id=summary.dag_id,
+        fileloc=source,
+        timetable_summary=summary.timetable_summary,
+        next_run=summary.next_run,
+        max_active_runs=summary.max_active_runs,
+        tags=tuple(summary.tags),
+        owner=summary.owner,
+        description=summary.description,
+        is_paused_upon_creation=summary.is_paused_upon_creation,
+    )
+
+
 def record_load_result(
     registry: DagRegistry,
     result: LoadResult,
@@ -71,4 +92,35 @@ def record_load_result(
     return parse
 
 
-__all__ = ["code_location_of", "parsed_dag", "record_load_result"]
+def record_discovery(
+    registry: DagRegistry,
+    found: Discovery,
+    *,
+    code_location: str,
+    parsed_at: datetime,
+    duration: float | None,
+    paused_at_creation: bool,
+) -> DagParse:
+    """Record ``found`` (the importer's parse of ``code_location``); return the parse."""
+    parse = DagParse(
+        code_location=code_location,
+        dags=[
+            parsed_summary(summary, found.sources[dag_id])
+            for dag_id, summary in sorted(found.dags.items())
+        ],
+        import_errors=dict(found.errors),
+        parsed_at=parsed_at,
+        duration=duration,
+        paused_at_creation=paused_at_creation,
+    )
+    registry.record_parse(parse)
+    return parse
+
+
+__all__ = [
+    "code_location_of",
+    "parsed_dag",
+    "parsed_summary",
+    "record_discovery",
+    "record_load_result",
+]

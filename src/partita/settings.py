@@ -15,6 +15,9 @@ then the default.
     PARTITA_DAGS_PAUSED_AT_CREATION ``dags_paused_at_creation:`` (default false): whether a DAG
                                  the scheduler sees for the first time starts paused (a DAG's
                                  own ``is_paused_upon_creation`` wins)
+    PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
+                                 default: ``<home>/secret.key`` (SQLite only)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
@@ -36,6 +39,10 @@ from partita.exceptions import ConfigurationError
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+DEFAULT_IMPORT_TIMEOUT = 30.0
+DAG_INDEX_FILE_NAME = "dag_index.json"
+SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
+MIN_SECRET_KEY_CHARS = 32
 
 
 class Settings(BaseModel):
@@ -51,11 +58,20 @@ class Settings(BaseModel):
     default_timezone: str = "UTC"
     #: Whether new DAGs start paused when they do not say (``is_paused_upon_creation``).
     dags_paused_at_creation: bool = False
+    #: Seconds one DAG file may take to import before it is stopped (its importer killed).
+    import_timeout: float = Field(default=DEFAULT_IMPORT_TIMEOUT, gt=0)
+    #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
+    secret_key: SecretStr | None = None
 
     @property
     def config_file(self) -> Path:
         """Where ``partita.yaml`` is looked for."""
         return self.home / CONFIG_FILE_NAME
+
+    @property
+    def dag_index_file(self) -> Path:
+        """Where the index of which DAG file defines which DAG is kept."""
+        return self.home / DAG_INDEX_FILE_NAME
 
 
 class _FileSettings(BaseModel):
@@ -68,6 +84,7 @@ class _FileSettings(BaseModel):
     inline_output_limit: int | None = Field(default=None, ge=0)
     default_timezone: str | None = Field(default=None, min_length=1)
     dags_paused_at_creation: bool | None = Field(default=None, strict=True)
+    import_timeout: float | None = Field(default=None, gt=0)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -94,6 +111,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         dags_paused_at_creation=_bool_setting(
             env, "PARTITA_DAGS_PAUSED_AT_CREATION", from_file.dags_paused_at_creation
         ),
+        import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
+        secret_key=_secret_key(env),
     )
 
 
@@ -109,6 +128,19 @@ def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: _Fil
     except TimezoneError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
     return value.strip()
+
+
+def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
+    raw = env.get(SECRET_KEY_VARIABLE)
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY_CHARS:
+        raise ConfigurationError(
+            f"environment variable {SECRET_KEY_VARIABLE} is too short ({len(raw)} characters); "
+            f"use a random secret of at least {MIN_SECRET_KEY_CHARS} characters, e.g. from: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return SecretStr(raw)
 
 
 def _path_setting(
@@ -152,6 +184,22 @@ def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> 
             f"or unset it"
         )
     return value in _TRUE
+
+
+def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a number of seconds; "
+            "set it to a number > 0 (such as 30 or 2.5) or unset it"
+        )
+    return value
 
 
 def _read_config_file(path: Path) -> _FileSettings:
@@ -202,4 +250,4 @@ def _first_line(exc: yaml.YAMLError) -> str:
     return str(problem)
 
 
-__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]
+__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]

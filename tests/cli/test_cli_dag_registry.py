@@ -126,3 +126,29 @@ def test_dags_paused_at_creation_pauses_new_dags_that_do_not_say(
     registry = cli_storage().registry
     paused = {d.dag_id: d.is_paused for d in registry.list_dags()}
     assert paused == {"eager": False, "hourly": True, "manual": True}
+
+
+def test_list_records_next_runs_in_the_default_timezone(
+    invoke: Invoke, tmp_path: Path, cli_home: Path, cli_storage: StoreOpener
+) -> None:
+    # The DAG files are imported in the importer process; the next run it works out there
+    # reads the naive start_date and the cron in the settings' default_timezone.
+    dag_file = tmp_path / "seoul.py"
+    dag_file.write_text(
+        "from datetime import datetime\n"
+        "from partita import DAG, EmptyOperator\n"
+        "with DAG('nightly', schedule='0 0 * * *', start_date=datetime(2024, 1, 1), "
+        "catchup=True):\n"
+        "    EmptyOperator(task_id='t')\n"
+    )
+    cli_home.mkdir(parents=True, exist_ok=True)
+    (cli_home / "partita.yaml").write_text("default_timezone: Asia/Seoul\n")
+
+    result = invoke("dags", "list", str(dag_file))
+    assert result.exit_code == 0, result.output
+
+    nightly = cli_storage().registry.get_dag("nightly")
+    assert nightly is not None and nightly.next_run is not None
+    # the first tick, midnight of 2024-01-01 in Seoul (UTC+9), not midnight UTC
+    assert nightly.next_dagrun_create_after == datetime(2023, 12, 31, 15, tzinfo=UTC)
+    assert "2023-12-31 15:00:00" in rows_of(result.stdout)["nightly"]

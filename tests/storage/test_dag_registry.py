@@ -1,7 +1,8 @@
 """The DAG registry contract: every backend (memory, SQLite, PostgreSQL) behaves the same.
 
 Also: the "due" query uses its index, claims skip each other on PostgreSQL, and
-the migration that adds the registry to a 0002 database keeps its runs.
+the migration that adds the registry to a database of the revision before it keeps
+its runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -291,17 +293,26 @@ def test_the_due_query_uses_the_next_due_index_on_sqlite(sqlite_url: str, tmp_pa
     assert "TEMP B-TREE" not in details  # the index gives the order too
 
 
+def _revision_before_registry() -> str:
+    """The revision just below 0011 (the one that adds the registry)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    before = script.get_revision("0011").down_revision
+    assert isinstance(before, str)
+    return before
+
+
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 )
-def test_upgrading_a_0002_database_adds_the_registry_and_keeps_its_runs(
+def test_upgrading_a_database_from_before_the_registry_adds_it_and_keeps_its_runs(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
+    before = _revision_before_registry()
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "0002")
+            command.upgrade(alembic_config(connection), before)
             connection.exec_driver_sql(
                 "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
                 "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
@@ -317,7 +328,7 @@ def test_upgrading_a_0002_database_adds_the_registry_and_keeps_its_runs(
     try:
         assert current_revision(engine) == head_revision()
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "0002")
+            command.downgrade(alembic_config(connection), before)
         tables = inspect(engine).get_table_names()
         assert "dag" not in tables and "import_error" not in tables and "dag_run" in tables
     finally:

@@ -31,6 +31,7 @@ TABLES = {
     "asset_materialization",
     "dag",
     "import_error",
+    "asset_check_evaluation",
 }
 
 
@@ -39,6 +40,7 @@ def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0005_asset_checks.py").is_file()
     assert set(Base.metadata.tables) == TABLES
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import functools
 import graphlib
 import inspect
+import itertools
 import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from partita.definitions import authoring
@@ -99,16 +101,27 @@ def build_timetable(dag_id: str, schedule: Schedule, zone: tzinfo) -> Timetable:
     )
 
 
-def caller_file() -> str | None:
-    """The file of the innermost caller outside partita (where a DAG is being defined)."""
-    frame = sys._getframe(1)
-    package_dir = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+#: Where a dependency was drawn in the user's code: (file, line).
+SourceSite = tuple[str, int]
+
+
+def caller_site() -> SourceSite | None:
+    """The file and line of the innermost caller outside partita (where the user's code is)."""
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(package_dir) and not filename.startswith("<frozen"):
-            return filename
-        frame = frame.f_back  # type: ignore[assignment]
+        if not filename.startswith((_PACKAGE_DIR, "<frozen")):
+            return filename, frame.f_lineno
+        frame = frame.f_back
     return None
+
+
+def caller_file() -> str | None:
+    """The file of the innermost caller outside partita (where a DAG is being defined)."""
+    site = caller_site()
+    return site[0] if site is not None else None
 
 
 class DAG:
@@ -209,6 +222,8 @@ class DAG:
         self.task_group = TaskGroup(None, dag=self, _root=True)
         self._edges_version = 0
         self._checked_version = -1
+        #: Edges drawn since the last successful ``validate``, with where each was drawn.
+        self._unchecked_edges: dict[tuple[str, str], SourceSite | None] = {}
         self._group_labels: dict[tuple[int, str], int] = {}
         authoring.register_dag(self)
 
@@ -276,8 +291,11 @@ class DAG:
         for task in tasks:
             self.add_task(task)
 
-    def edges_changed(self) -> None:
+    def edges_changed(self, edge: tuple[str, str] | None = None) -> None:
+        """An edge ``(upstream, downstream)`` was drawn: remember where, until it is checked."""
         self._edges_version += 1
+        if edge is not None:
+            self._unchecked_edges[edge] = caller_site()
 
     @property
     def tasks(self) -> list[BaseOperator]:
@@ -326,7 +344,11 @@ class DAG:
 
     # -- checks -----------------------------------------------------------------------
     def validate(self) -> None:
-        """Raise ``CycleError`` naming the tasks of a cycle, if there is one."""
+        """Raise ``CycleError`` naming the tasks of a cycle, if there is one.
+
+        The error's ``site`` is where the user's code drew the newest edge of the
+        cycle (the ``>>`` that closed it), when that is known.
+        """
         if self._checked_version == self._edges_version:
             return
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
@@ -336,11 +358,23 @@ class DAG:
             sorter.prepare()
         except graphlib.CycleError as exc:
             cycle = list(exc.args[1])  # each task is upstream of the next one
+            site = self._closing_site(cycle)
+            where = f" (the last was drawn at {site[0]}, line {site[1]})" if site else ""
             raise CycleError(
                 f"DAG {self.dag_id!r} has a cycle: {' -> '.join(cycle)}; "
-                "remove one of these dependencies"
+                f"remove one of these dependencies{where}",
+                site=site,
             ) from None
         self._checked_version = self._edges_version
+        self._unchecked_edges.clear()
+
+    def _closing_site(self, cycle: list[str]) -> SourceSite | None:
+        """Where the newest edge of ``cycle`` was drawn (None when not recorded)."""
+        order = {edge: n for n, edge in enumerate(self._unchecked_edges)}
+        edges = [edge for edge in itertools.pairwise(cycle) if edge in order]
+        if not edges:
+            return None
+        return self._unchecked_edges[max(edges, key=order.__getitem__)]
 
     def topological_order(self) -> list[str]:
         """Task ids, each after all its upstream tasks (ties in definition order)."""

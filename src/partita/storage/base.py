@@ -24,6 +24,7 @@ from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -33,6 +34,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.signing import PickleSigner
 
 
 class RunStore(ABC):
@@ -110,7 +112,8 @@ class DagStore(ABC):
 
 
 class AssetCatalog(ABC):
-    """Reads the history of asset materializations (written through ``WriteBatch``)."""
+    """Reads the history of asset materializations and check evaluations (written through
+    ``WriteBatch``)."""
 
     @abstractmethod
     def latest_materializations(
@@ -131,6 +134,22 @@ class AssetCatalog(ABC):
     @abstractmethod
     def asset_keys(self) -> list[AssetKey]:
         """Every key materialized at least once, sorted."""
+
+    @abstractmethod
+    def latest_check_evaluations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[tuple[AssetKey, str], AssetCheckEvaluationRecord]:
+        """The newest evaluation of each (asset key, check name), of ``asset_keys`` or of all."""
+
+    @abstractmethod
+    def list_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """Check evaluations, newest first, optionally of one asset and/or one run."""
 
 
 class DagClaim(ABC):
@@ -222,6 +241,8 @@ class Storage(ABC):
     #: The folder for files next to the database (large outputs; the default filesystem
     #: IO manager's values); None for a store that keeps no files.
     storage_dir: Path | None = None
+    #: What signs and checks the pickles this store writes; None for a store that keeps none.
+    signer: PickleSigner | None = None
 
     @abstractmethod
     def write(self, batch: WriteBatch) -> None:

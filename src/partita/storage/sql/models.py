@@ -206,6 +206,32 @@ class AssetMaterializationRow(Base):
     location: Mapped[str | None] = mapped_column(String(1024))
 
 
+class AssetCheckEvaluationRow(Base):
+    """One evaluation of one asset check (the asset catalog); ``id`` gives the order.
+
+    ``asset_key`` is stored as in ``asset_materialization``; the newest
+    evaluation of a check is the highest id of its (asset_key, check_name).
+    """
+
+    __tablename__ = "asset_check_evaluation"
+    __table_args__ = (
+        Index("ix_asset_check_evaluation_key_name_id", "asset_key", "check_name", "id"),
+        Index("ix_asset_check_evaluation_run_id", "run_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(EventIdType, primary_key=True, autoincrement=True)
+    asset_key: Mapped[str] = mapped_column(String(1024))
+    check_name: Mapped[str] = mapped_column(String(ID_LENGTH))
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    passed: Mapped[bool] = mapped_column(Boolean)
+    severity: Mapped[str] = mapped_column(String(16))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonType)
+    description: Mapped[str | None] = mapped_column(String(4096))
+
+
 class DagRow(Base):
     """One DAG the scheduler knows (the DAG registry): where it lives, paused, next due.
 
@@ -261,10 +287,12 @@ task_instance_table: Table = Base.metadata.tables["task_instance"]
 event_table: Table = Base.metadata.tables["event_log"]
 task_output_table: Table = Base.metadata.tables["task_output"]
 asset_materialization_table: Table = Base.metadata.tables["asset_materialization"]
+asset_check_evaluation_table: Table = Base.metadata.tables["asset_check_evaluation"]
 dag_table: Table = Base.metadata.tables["dag"]
 import_error_table: Table = Base.metadata.tables["import_error"]
 
 __all__ = [
+    "AssetCheckEvaluationRow",
     "AssetMaterializationRow",
     "Base",
     "DagRow",
@@ -275,6 +303,7 @@ __all__ = [
     "TaskInstanceRow",
     "TaskOutputRow",
     "UTCDateTime",
+    "asset_check_evaluation_table",
     "asset_materialization_table",
     "dag_run_table",
     "dag_table",

@@ -1,7 +1,7 @@
 """The DAG registry: ``dag`` (the DAGs the scheduler knows) and ``import_error``.
 
 Revision ID: 0011
-Revises: 0002
+Revises: 0006
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
