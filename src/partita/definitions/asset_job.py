@@ -7,9 +7,10 @@ it reads. Upstream assets left out of the selection are not run: their
 values are loaded through IO managers from where an earlier run stored them.
 
 The design decision: the DAG is built from ``definitions`` data alone except
-for the task of each asset, which the operators layer supplies through
-``set_asset_task_factory`` (installed by ``import partita``), as ``DAG.test``
-gets its runner; so this layer stays free of operator and engine imports.
+for the task of each asset, which the operators layer supplies through the
+``ASSET_TASK_FACTORY`` extension point (``definitions/extensions.py``), as
+``DAG.test`` gets its runner; so this layer stays free of operator and engine
+imports.
 """
 
 from __future__ import annotations
@@ -22,19 +23,17 @@ from partita.definitions.asset import AssetsDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
-from partita.exceptions import DefinitionError, PartitaError
+from partita.definitions.extensions import ExtensionPoint
+from partita.exceptions import DefinitionError
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
 AssetTaskFactory = Callable[[AssetsDefinition, AssetGraph], "BaseOperator"]
-_task_factory: AssetTaskFactory | None = None
-
-
-def set_asset_task_factory(factory: AssetTaskFactory) -> None:
-    """Install what builds the task of one asset definition (done by ``operators/asset.py``)."""
-    global _task_factory
-    _task_factory = factory
+#: What builds the task of one asset definition (``operators.asset.build_asset_task``).
+ASSET_TASK_FACTORY: ExtensionPoint[AssetTaskFactory] = ExtensionPoint(
+    "the task of an asset in an asset job"
+)
 
 
 def _tag_list(tags: Mapping[str, str] | Sequence[str] | None) -> list[str]:
@@ -57,8 +56,7 @@ def build_asset_dag(
     fileloc: str | None = None,
 ) -> DAG:
     """A DAG materializing the assets ``selection`` picks from ``graph`` (all when None)."""
-    if _task_factory is None:
-        raise PartitaError("asset jobs need the operators: import partita first")
+    build_task = ASSET_TASK_FACTORY.get()
     keys = AssetSelection.coerce(selection).resolve(graph)
     if not keys:
         raise DefinitionError(f"asset job {name!r}: the selection selects no asset")
@@ -76,7 +74,7 @@ def build_asset_dag(
     ):
         tasks: dict[int, BaseOperator] = {}
         for definition in definitions:
-            tasks[id(definition)] = _task_factory(definition, graph)
+            tasks[id(definition)] = build_task(definition, graph)
         for definition in definitions:
             for key in definition.upstream_keys():
                 upstream = graph.by_key.get(key)
@@ -150,8 +148,9 @@ def define_asset_job(
 
 
 __all__ = [
+    "ASSET_TASK_FACTORY",
+    "AssetTaskFactory",
     "UnresolvedAssetJob",
     "build_asset_dag",
     "define_asset_job",
-    "set_asset_task_factory",
 ]

@@ -3,8 +3,9 @@
 A DAG is pure data. Edges are recorded as tasks are linked; the whole graph
 is checked for cycles when the ``with DAG`` block or the ``@dag`` function
 ends (and again, cheaply, before any run), so a broken DAG is rejected where
-it is defined. ``dag.test()`` runs it in-process through a runner that the
-top-level package installs, so this layer imports no engine code.
+it is defined. ``dag.test()`` runs it in-process through the runner
+registered at the ``TEST_RUNNER`` extension point (``definitions/extensions.py``),
+so this layer imports no engine code.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from croniter import croniter
 
 from partita.definitions import authoring
+from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.taskgroup import TaskGroup
 from partita.definitions.xcom_arg import DagParam
 from partita.exceptions import CycleError, DefinitionError, DuplicateTaskError, PartitaError
@@ -46,7 +48,7 @@ _UNSET: Any = object()
 
 
 class DagTestRunner(Protocol):
-    """Runs a DAG in-process; installed by ``partita/__init__.py``."""
+    """Runs a DAG in-process; registered at ``TEST_RUNNER`` by ``partita.bootstrap``."""
 
     def __call__(
         self,
@@ -59,13 +61,8 @@ class DagTestRunner(Protocol):
     ) -> Any: ...
 
 
-_test_runner: DagTestRunner | None = None
-
-
-def set_test_runner(runner: DagTestRunner) -> None:
-    """Install the function behind ``DAG.test()`` (done once by ``import partita``)."""
-    global _test_runner
-    _test_runner = runner
+#: What ``DAG.test()`` runs the DAG with.
+TEST_RUNNER: ExtensionPoint[DagTestRunner] = ExtensionPoint("the runner behind DAG.test()")
 
 
 def _check_schedule(dag_id: str, schedule: Any) -> Any:
@@ -311,10 +308,8 @@ class DAG:
         Uses an ephemeral in-memory store unless ``storage`` is given;
         ``resources`` add to (and override) the DAG's own.
         """
-        if _test_runner is None:
-            raise PartitaError("dag.test() needs the engine: import partita first")
         self.validate()
-        return _test_runner(
+        return TEST_RUNNER.get()(
             self, run_conf=run_conf, logical_date=logical_date, storage=storage,
             resources=resources,
         )  # fmt: skip
@@ -393,4 +388,4 @@ def dag(python_callable: Callable[..., Any] | None = None, **dag_kwargs: Any) ->
     return lambda fn: DagFactory(fn, dag_kwargs)
 
 
-__all__ = ["DAG", "DagFactory", "caller_file", "dag", "set_test_runner"]
+__all__ = ["DAG", "TEST_RUNNER", "DagFactory", "DagTestRunner", "caller_file", "dag"]

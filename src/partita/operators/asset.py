@@ -32,7 +32,6 @@ from partita.definitions.asset import (
     Output,
 )
 from partita.definitions.asset_graph import AssetGraph
-from partita.definitions.asset_job import set_asset_task_factory
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext, IOManager
@@ -281,7 +280,5 @@ def build_asset_task(definition: AssetsDefinition, graph: AssetGraph) -> AssetOp
         **options,
     )
 
-
-set_asset_task_factory(build_asset_task)
 
 __all__ = ["AssetInputPlan", "AssetOperator", "build_asset_task", "data_version_of"]
