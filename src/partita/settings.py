@@ -13,17 +13,17 @@ then the default.
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
+``Settings`` is a plain frozen dataclass and ``partita.yaml`` is parsed (YAML,
+pydantic) by ``settings_file`` only when it exists, so reading the settings
+costs every command next to nothing.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from partita.exceptions import ConfigurationError
 
@@ -32,30 +32,26 @@ DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """partita's resolved settings; build it with ``load_settings``."""
-
-    model_config = ConfigDict(frozen=True)
 
     home: Path
     database_url: str
     storage_dir: Path
-    inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+    inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.inline_output_limit < 0:
+            raise ConfigurationError(
+                f"inline_output_limit must be a number of bytes >= 0, "
+                f"got {self.inline_output_limit}"
+            )
 
     @property
     def config_file(self) -> Path:
         """Where ``partita.yaml`` is looked for."""
         return self.home / CONFIG_FILE_NAME
-
-
-class _FileSettings(BaseModel):
-    """What ``partita.yaml`` may hold; every key is optional and unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    database_url: str | None = Field(default=None, min_length=1)
-    storage_dir: Path | None = None
-    inline_output_limit: int | None = Field(default=None, ge=0)
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -67,7 +63,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     home = (cwd / Path(env.get("PARTITA_HOME") or DEFAULT_HOME).expanduser()).resolve()
-    from_file = _read_config_file(home / CONFIG_FILE_NAME)
+    from_file = FileSettings.read(home / CONFIG_FILE_NAME)
 
     database_url = env.get("PARTITA_DATABASE_URL") or from_file.database_url
     storage_dir = _path_setting(env, "PARTITA_STORAGE_DIR", cwd, from_file.storage_dir, home)
@@ -79,6 +75,25 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
     )
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """What ``partita.yaml`` set (None: not set); ``read`` validates the file."""
+
+    database_url: str | None = None
+    storage_dir: Path | None = None
+    inline_output_limit: int | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> FileSettings:
+        """The settings in ``path``; all None when there is no such file."""
+        if not path.exists():
+            return cls()
+        # Only now: YAML and pydantic cost more than the rest of a command's start.
+        from partita.settings_file import read_config_file
+
+        return cls(**read_config_file(path))
 
 
 def _path_setting(
@@ -105,54 +120,6 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
             f"set it to a whole number >= 0 or unset it"
         )
     return value
-
-
-def _read_config_file(path: Path) -> _FileSettings:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _FileSettings()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{path}: cannot be read ({exc.strerror}); fix its permissions"
-        ) from exc
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(
-            f"{path}: is not valid YAML ({_first_line(exc)}); fix the syntax at that line"
-        ) from None
-    if data is None:
-        return _FileSettings()
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}: must be a mapping of settings such as 'database_url: ...', "
-            f"not a {type(data).__name__}"
-        )
-    try:
-        return _FileSettings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(_describe_errors(path, exc)) from None
-
-
-def _describe_errors(path: Path, exc: ValidationError) -> str:
-    known = ", ".join(_FileSettings.model_fields)
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "<top level>"
-        if error["type"] == "extra_forbidden":
-            problems.append(f"unknown key {key!r} (known keys: {known}); remove or rename it")
-        else:
-            problems.append(f"key {key!r}: {error['msg']}; fix its value")
-    return f"{path}: " + "; ".join(problems)
-
-
-def _first_line(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"{problem}, line {mark.line + 1} column {mark.column + 1}"
-    return str(problem)
 
 
 __all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]

@@ -29,15 +29,40 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-#: Subcommand -> "module:attribute". A command's module is imported only when it runs, so
-#: ``partita dags list`` does not pay for SQLAlchemy and Alembic (about a second).
-SUBCOMMANDS = {
-    "assets": "partita.cli.assets:assets",
-    "dags": "partita.cli.dags:dags",
-    "db": "partita.cli.db:db",
-    "logs": "partita.cli.runs:logs",
-    "run": "partita.cli.run:run",
-    "runs": "partita.cli.runs:runs",
+
+@dataclass(frozen=True)
+class Subcommand:
+    """Where a subcommand lives ("module:attribute") and its line in ``partita --help``.
+
+    ``short_help`` is the first line of the command's docstring (a test checks it).
+    """
+
+    target: str
+    short_help: str
+
+
+#: The subcommands. A command's module is imported only when it runs, and ``partita --help``
+#: prints ``short_help`` from here, so neither pays for SQLAlchemy, Alembic or Rich.
+#: (``tests/cli/test_cli_startup.py`` checks each line against the command's docstring.)
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "assets": Subcommand(
+        "partita.cli.assets:assets",
+        "List assets with their last materialization and staleness, or materialize some.",
+    ),
+    "dags": Subcommand(
+        "partita.cli.dags:dags",
+        "List the DAGs a file, folder or module defines, or show one DAG.",
+    ),
+    "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
+    "logs": Subcommand(
+        "partita.cli.runs:logs",
+        "Print the log of TASK_ID in RUN_ID (every try, or only --try N).",
+    ),
+    "run": Subcommand(
+        "partita.cli.run:run",
+        "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",
+    ),
+    "runs": Subcommand("partita.cli.runs:runs", "List recorded runs, or show one."),
 }
 
 
@@ -51,21 +76,27 @@ class CliState:
 class PartitaGroup(click.Group):
     """A Click group whose ``main`` prints errors as one line and picks the exit code.
 
-    Its subcommands are loaded from ``SUBCOMMANDS`` when asked for (Click's lazy group).
+    Its subcommands are loaded from ``SUBCOMMANDS`` when asked for (Click's lazy group),
+    and its help lists them from the same table without loading them.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = SUBCOMMANDS.get(cmd_name)
-        if target is None:
+        subcommand = SUBCOMMANDS.get(cmd_name)
+        if subcommand is None:
             return None
-        module_name, _, attribute = target.partition(":")
+        module_name, _, attribute = subcommand.target.partition(":")
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):  # pragma: no cover - a typo in SUBCOMMANDS
-            raise TypeError(f"{target} is not a click command")
+            raise TypeError(f"{subcommand.target} is not a click command")
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUBCOMMANDS[name].short_help) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(
         self,
