@@ -70,6 +70,7 @@ PUBLIC_NAMES = [
     "get_current_context",
     "materialize",
     "multi_asset",
+    "open_store",
     "run_dag",
     "task",
     "task_group",

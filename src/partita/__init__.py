@@ -77,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "get_current_context": "partita.definitions.context",
     "materialize": "partita.executors.materialize",
     "multi_asset": "partita.definitions.asset",
+    "open_store": "partita.storage.factory",
     "run_dag": "partita.executors.in_process",
     "task": "partita.operators.taskflow",
     "task_group": "partita.definitions.taskgroup",
@@ -140,6 +141,7 @@ if TYPE_CHECKING:
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator
     from partita.operators.python import PythonOperator as PythonOperator
     from partita.operators.taskflow import task as task
+    from partita.storage.factory import open_store as open_store
     from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
     from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager
 

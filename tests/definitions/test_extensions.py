@@ -28,7 +28,7 @@ def test_dag_test_works_after_importing_only_the_definitions_module() -> None:
         from partita.operators.python import PythonOperator
         with DAG("alone") as dag:
             PythonOperator(task_id="one", python_callable=lambda: 1)
-        print(dag.test().state)
+        print(dag.test(verbose=False).state)
         """
     )
     assert out == "success"

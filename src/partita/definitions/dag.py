@@ -58,6 +58,7 @@ class DagTestRunner(Protocol):
         logical_date: datetime | None,
         storage: Any,
         resources: Mapping[str, Any] | None = None,
+        verbose: bool = True,
     ) -> Any: ...
 
 
@@ -302,16 +303,19 @@ class DAG:
         *,
         storage: Any = None,
         resources: Mapping[str, Any] | None = None,
+        verbose: bool = True,
     ) -> Any:
         """Run the whole DAG in this process now and return its ``RunResult``.
 
         Uses an ephemeral in-memory store unless ``storage`` is given;
-        ``resources`` add to (and override) the DAG's own.
+        ``resources`` add to (and override) the DAG's own. Prints the run's
+        progress and each task's log lines on stdout as it goes, unless
+        ``verbose=False``.
         """
         self.validate()
         return TEST_RUNNER.get()(
             self, run_conf=run_conf, logical_date=logical_date, storage=storage,
-            resources=resources,
+            resources=resources, verbose=verbose,
         )  # fmt: skip
 
     # -- context manager --------------------------------------------------------------
