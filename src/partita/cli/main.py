@@ -63,6 +63,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",
     ),
     "runs": Subcommand("partita.cli.runs:runs", "List recorded runs, or show one."),
+    "tasks": Subcommand("partita.cli.tasks:tasks", "Inspect the task instances of recorded runs."),
 }
 
 

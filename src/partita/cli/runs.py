@@ -2,13 +2,15 @@
 
 The design decision: everything shown comes from the store's records and
 event log (run and task state, ``task_error`` payloads with their failure
-metadata, ``log`` events); nothing is parsed out of text logs.
+metadata and full traceback, ``log`` events); nothing is parsed out of text
+logs.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from textwrap import indent
 
 import click
 from rich.console import Console
@@ -24,11 +26,10 @@ from partita.cli.console import (
     task_table,
     ti_label,
 )
-from partita.cli.store import metadata_store
+from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
 from partita.exceptions import PartitaError
-from partita.storage.base import Storage
 from partita.storage.records import (
     AssetMaterializationRecord,
     DagRunRecord,
@@ -113,7 +114,7 @@ def show_run(run_id: str, instances: bool) -> None:
 def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> None:
     """Print the log of TASK_ID in RUN_ID (every try, or only --try N)."""
     with metadata_store() as storage:
-        ti = _task_instance(storage, run_id, task_id, map_index)
+        ti = find_task_instance(storage, run_id, task_id, map_index)
         if try_number is not None and try_number > max(ti.try_number, 0):
             tries = f"tries 1 to {ti.try_number}" if ti.try_number else "no tries yet"
             raise PartitaError(
@@ -201,6 +202,9 @@ def _print_failures(
         metadata = event.payload.get("metadata") or {}
         for key, value in metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
+        traceback = str(event.payload.get("traceback") or "").rstrip()
+        if traceback:
+            console.print(Text(indent(traceback, "      "), style="dim"))
     callback_errors = [e for e in events if e.kind is EventKind.CALLBACK_ERROR]
     if callback_errors:
         console.print(Text("\nCallback errors:", style="bold yellow"))
@@ -223,24 +227,6 @@ def _print_materializations(
             console.print(Text(f"      stored at {m.location}"))
         for key, value in m.metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
-
-
-def _task_instance(
-    storage: Storage, run_id: str, task_id: str, map_index: int
-) -> TaskInstanceRecord:
-    storage.runs.get_run(run_id)  # RunNotFoundError names the run id
-    tis = storage.runs.get_task_instances(run_id)
-    for ti in tis:
-        if ti.task_id == task_id and ti.map_index == map_index:
-            return ti
-    indexes = sorted(ti.map_index for ti in tis if ti.task_id == task_id)
-    if indexes:
-        raise PartitaError(
-            f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
-            f"its map indexes are: {', '.join(map(str, indexes))} (use --map-index N)"
-        )
-    known = ", ".join(sorted({ti.task_id for ti in tis})[:30]) or "none"
-    raise PartitaError(f"run {run_id!r} has no task {task_id!r}; its tasks are: {known}")
 
 
 def _print_log(events: list[EventRecord], *, several_tries: bool) -> None:
