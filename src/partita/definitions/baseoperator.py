@@ -321,7 +321,7 @@ class BaseOperator(DependencyMixin):
 
     def _where(self) -> str:
         if self.dag is not None:
-            return f"DAG {self.dag.dag_id!r}: task {self.task_id!r}"
+            return f"{self.dag.label}: task {self.task_id!r}"
         return f"task {self.task_id!r}"
 
     @property

@@ -140,6 +140,8 @@ class DAG:
                 f"not {''.join(bad)!r}"
             )
         self.dag_id = dag_id
+        #: How messages name this DAG: ``DAG 'etl'``; ``materialize([a, b])`` names its assets.
+        self.label = f"DAG {dag_id!r}"
         self.description = description
         if schedule_interval is not _UNSET:
             if schedule is not None:
