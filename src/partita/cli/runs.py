@@ -30,6 +30,7 @@ from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
 from partita.exceptions import PartitaError
+from partita.settings import Settings, load_settings
 from partita.storage.records import (
     AssetMaterializationRecord,
     DagRunRecord,
@@ -37,6 +38,7 @@ from partita.storage.records import (
     EventRecord,
     TaskInstanceRecord,
 )
+from partita.storage.sql.engine import mask_url
 
 
 @click.group()
@@ -55,12 +57,12 @@ def runs() -> None:
 )
 def list_runs(dag_id: str | None, limit: int) -> None:
     """List recorded runs, newest first."""
-    with metadata_store() as storage:
+    settings = load_settings()
+    with metadata_store(settings) as storage:
         records = storage.runs.list_runs(dag_id, limit=limit)
     console = make_console()
     if not records:
-        where = f" of DAG {dag_id!r}" if dag_id else ""
-        console.print(Text(f"No runs{where} recorded yet."))
+        console.print(Text(_no_runs_message(settings, dag_id)))
         return
     console.print(_runs_table(records))
 
@@ -132,6 +134,15 @@ def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> N
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _no_runs_message(settings: Settings, dag_id: str | None) -> str:
+    """Nothing found: say which database was read, so a wrong home is easy to spot."""
+    what = f"No runs of DAG {dag_id!r}" if dag_id else "No runs"
+    return (
+        f"{what} recorded yet in {mask_url(settings.database_url)} (home {settings.home}).\n"
+        "Runs recorded elsewhere? Set PARTITA_HOME to that folder, or PARTITA_DATABASE_URL."
+    )
+
+
 def _runs_table(records: Iterable[DagRunRecord]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("run_id", overflow="fold")
