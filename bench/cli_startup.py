@@ -3,9 +3,11 @@
 Each command runs as a whole new process (interpreter start, imports, work,
 exit), ``--repeat`` times (default 10) after one warm-up, and the table gives
 the median and min wall time of each, its ratio to ``python -c pass`` and to
-``python -c 'import sqlalchemy'`` measured in the same run, and the target of
-issue 16 with pass/fail. ``partita runs list`` reads a SQLite database
-prepared with ``--runs`` runs (default 10,000) in a temporary ``PARTITA_HOME``.
+``python -c 'import sqlalchemy'`` measured in the same run, the median CPU
+time (user + system, less sensitive than wall time to other processes on a
+busy machine) and its ratio, and the target of issue 16 with pass/fail.
+``partita runs list`` reads a SQLite database prepared with ``--runs`` runs
+(default 10,000) in a temporary ``PARTITA_HOME``.
 
 Design decision: the commands are measured round-robin (one sample of each,
 then the next round), so a burst of load from elsewhere on the machine falls
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,17 +83,26 @@ def commands(partita: list[str]) -> dict[str, list[str]]:
     }
 
 
-def time_once(argv: list[str], env: dict[str, str]) -> float:
+Sample = tuple[float, float]  # (wall seconds, CPU seconds: user + system)
+
+
+def time_once(argv: list[str], env: dict[str, str]) -> Sample:
+    """Wall and CPU time of one whole process (CPU from the children's rusage)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode().strip()}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
-def measure(todo: dict[str, list[str]], env: dict[str, str], repeat: int) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {name: [] for name in todo}
+def measure(
+    todo: dict[str, list[str]], env: dict[str, str], repeat: int
+) -> dict[str, list[Sample]]:
+    samples: dict[str, list[Sample]] = {name: [] for name in todo}
     for argv in todo.values():  # warm-up: file caches, .pyc files
         time_once(argv, env)
     for _ in range(repeat):
@@ -108,20 +120,26 @@ def target(name: str, median: float, baseline: dict[str, float]) -> str:
     return ""
 
 
-def report(samples: dict[str, list[float]], runs: int) -> str:
-    medians = {name: statistics.median(values) for name, values in samples.items()}
+def report(samples: dict[str, list[Sample]], runs: int) -> str:
+    medians = {name: statistics.median(w for w, _ in values) for name, values in samples.items()}
+    cpus = {name: statistics.median(c for _, c in values) for name, values in samples.items()}
+    load = os.getloadavg()[0]
     lines = [
         f"partita CLI start-up, median of {len(samples[PASS])} runs each "
-        f"(runs list on {runs:,} runs; Python {sys.version.split()[0]})",
+        f"(runs list on {runs:,} runs; Python {sys.version.split()[0]}; "
+        f"{os.cpu_count()} CPUs, load average {load:.1f})",
         "",
-        "| command | median s | min s | / python -c pass | / import sqlalchemy | target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| command | wall s | min s | / python -c pass | / import sqlalchemy "
+        "| CPU s | CPU / import sqlalchemy | target (wall) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, values in samples.items():
         median = medians[name]
         lines.append(
-            f"| `{name}` | {median:.3f} | {min(values):.3f} | {median / medians[PASS]:.2f} "
-            f"| {median / medians[SQLALCHEMY]:.2f} | {target(name, median, medians)} |"
+            f"| `{name}` | {median:.3f} | {min(w for w, _ in values):.3f} "
+            f"| {median / medians[PASS]:.2f} | {median / medians[SQLALCHEMY]:.2f} "
+            f"| {cpus[name]:.3f} | {cpus[name] / cpus[SQLALCHEMY]:.2f} "
+            f"| {target(name, median, medians)} |"
         )
     return "\n".join(lines)
 

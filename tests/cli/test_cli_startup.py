@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
 import pytest
 
-from partita.cli.main import SUBCOMMANDS, cli
+from partita.cli.main import SUBCOMMANDS, cli, collector_paused
 
 HEAVY = ("sqlalchemy", "alembic", "pydantic", "jinja2", "jsonschema", "yaml", "rich")
 
@@ -48,3 +49,11 @@ def test_help_lists_every_subcommand() -> None:
     listed = done.stdout.split("Commands:", 1)[1]
     for name in SUBCOMMANDS:
         assert f"  {name} " in listed
+
+
+def test_the_collector_is_paused_while_a_command_loads_and_enabled_after() -> None:
+    assert gc.isenabled()
+    with collector_paused(freeze=False):
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert not cli.freeze_after_loading  # only the console script freezes (its process ends)
