@@ -37,19 +37,33 @@ _EXPORTS: dict[str, str] = {
     "ConfigMapping": "partita.definitions.config",
     "ConfigurableResource": "partita.definitions.resources",
     "Context": "partita.definitions.context",
+    "CronDataIntervalTimetable": "partita.definitions.timetables",
+    "CronTriggerTimetable": "partita.definitions.timetables",
     "DAG": "partita.definitions.dag",
+    "DagIndex": "partita.dag_index",
+    "DagRunInfo": "partita.definitions.timetables",
+    "DagSummary": "partita.importer",
     "Definitions": "partita.definitions.definitions",
+    "DeltaDataIntervalTimetable": "partita.definitions.timetables",
+    "DeltaTriggerTimetable": "partita.definitions.timetables",
+    "Discovery": "partita.discovery",
     "DummyOperator": "partita.operators.empty",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
     "FailTask": "partita.exceptions",
+    "FileResult": "partita.importer",
     "FilesystemIOManager": "partita.storage.io_managers",
     "IOManager": "partita.definitions.io_manager",
+    "ImportProblem": "partita.loader",
+    "Importer": "partita.importer",
     "InMemoryIOManager": "partita.storage.io_managers",
     "InputContext": "partita.definitions.io_manager",
     "LatestOnlyOperator": "partita.operators.latest_only",
+    "LocatedDag": "partita.discovery",
     "MaterializeResult": "partita.definitions.asset",
     "MetadataValue": "partita.definitions.metadata",
+    "NullTimetable": "partita.definitions.timetables",
+    "OnceTimetable": "partita.definitions.timetables",
     "Output": "partita.definitions.asset",
     "OutputContext": "partita.definitions.io_manager",
     "Param": "partita.definitions.params",
@@ -66,6 +80,8 @@ _EXPORTS: dict[str, str] = {
     "SkipTask": "partita.exceptions",
     "TaskGroup": "partita.definitions.taskgroup",
     "TaskState": "partita.definitions.states",
+    "TimeRestriction": "partita.definitions.timetables",
+    "Timetable": "partita.definitions.timetables",
     "TriggerRule": "partita.definitions.states",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
@@ -74,7 +90,9 @@ _EXPORTS: dict[str, str] = {
     "cross_downstream": "partita.definitions.dependencies",
     "dag": "partita.definitions.dag",
     "define_asset_job": "partita.definitions.asset_job",
+    "discover": "partita.discovery",
     "get_current_context": "partita.definitions.context",
+    "locate_dag": "partita.discovery",
     "materialize": "partita.executors.materialize",
     "multi_asset": "partita.definitions.asset",
     "open_store": "partita.storage.factory",
@@ -86,6 +104,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from partita.dag_index import DagIndex as DagIndex
     from partita.definitions.asset import AssetIn as AssetIn
     from partita.definitions.asset import AssetOut as AssetOut
     from partita.definitions.asset import AssetsDefinition as AssetsDefinition
@@ -122,8 +141,25 @@ if TYPE_CHECKING:
     from partita.definitions.states import TriggerRule as TriggerRule
     from partita.definitions.taskgroup import TaskGroup as TaskGroup
     from partita.definitions.taskgroup import task_group as task_group
+    from partita.definitions.timetables import (
+        CronDataIntervalTimetable as CronDataIntervalTimetable,
+    )
+    from partita.definitions.timetables import CronTriggerTimetable as CronTriggerTimetable
+    from partita.definitions.timetables import DagRunInfo as DagRunInfo
+    from partita.definitions.timetables import (
+        DeltaDataIntervalTimetable as DeltaDataIntervalTimetable,
+    )
+    from partita.definitions.timetables import DeltaTriggerTimetable as DeltaTriggerTimetable
+    from partita.definitions.timetables import NullTimetable as NullTimetable
+    from partita.definitions.timetables import OnceTimetable as OnceTimetable
+    from partita.definitions.timetables import TimeRestriction as TimeRestriction
+    from partita.definitions.timetables import Timetable as Timetable
     from partita.definitions.types import PartitaType as PartitaType
     from partita.definitions.xcom_arg import XComArg as XComArg
+    from partita.discovery import Discovery as Discovery
+    from partita.discovery import LocatedDag as LocatedDag
+    from partita.discovery import discover as discover
+    from partita.discovery import locate_dag as locate_dag
     from partita.engine.result import RunResult as RunResult
     from partita.exceptions import FailTask as FailTask
     from partita.exceptions import PartitaError as PartitaError
@@ -131,6 +167,10 @@ if TYPE_CHECKING:
     from partita.exceptions import SkipTask as SkipTask
     from partita.executors.in_process import run_dag as run_dag
     from partita.executors.materialize import materialize as materialize
+    from partita.importer import DagSummary as DagSummary
+    from partita.importer import FileResult as FileResult
+    from partita.importer import Importer as Importer
+    from partita.loader import ImportProblem as ImportProblem
     from partita.operators.asset import AssetOperator as AssetOperator
     from partita.operators.bash import BashOperator as BashOperator
     from partita.operators.branch import BaseBranchOperator as BaseBranchOperator

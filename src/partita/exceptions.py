@@ -46,7 +46,15 @@ class DefinitionError(PartitaError):
 
 
 class CycleError(DefinitionError):
-    """The dependencies of a DAG contain a cycle."""
+    """The dependencies of a DAG contain a cycle.
+
+    ``site`` is ``(file, line)`` of the user's code that drew the edge closing
+    the cycle (the ``>>`` line), when known; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, site: tuple[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.site = site
 
 
 class DuplicateTaskError(DefinitionError):
@@ -58,7 +66,15 @@ class DagLoadError(PartitaError):
 
 
 class DagNotFoundError(PartitaError):
-    """A DAG id was asked for that the loaded code does not define."""
+    """A DAG id was asked for that the loaded code does not define.
+
+    ``details``: lines that show where a failed import went wrong (the user's
+    ``File "...", line N`` frames), printed after the one-line error; or "".
+    """
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class RunNotFoundError(PartitaError):

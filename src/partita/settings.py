@@ -10,6 +10,9 @@ then the default.
     PARTITA_DATABASE_URL         ``database_url:``        (default ``sqlite:///<home>/partita.db``)
     PARTITA_STORAGE_DIR          ``storage_dir:``         (default ``<home>/storage``)
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
+    PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
+                                 dates and cron strings of DAGs that name no zone of their own
+    PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -25,11 +28,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
 
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+DEFAULT_IMPORT_TIMEOUT = 30.0
+DAG_INDEX_FILE_NAME = "dag_index.json"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class Settings:
     database_url: str
     storage_dir: Path
     inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT
+    #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
+    default_timezone: str = "UTC"
+    #: Seconds one DAG file may take to import before it is stopped (its importer killed).
+    import_timeout: float = DEFAULT_IMPORT_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -47,11 +57,20 @@ class Settings:
                 f"inline_output_limit must be a number of bytes >= 0, "
                 f"got {self.inline_output_limit}"
             )
+        if not self.import_timeout > 0:
+            raise ConfigurationError(
+                f"import_timeout must be a number of seconds > 0, got {self.import_timeout}"
+            )
 
     @property
     def config_file(self) -> Path:
         """Where ``partita.yaml`` is looked for."""
         return self.home / CONFIG_FILE_NAME
+
+    @property
+    def dag_index_file(self) -> Path:
+        """Where the index of which DAG file defines which DAG is kept."""
+        return self.home / DAG_INDEX_FILE_NAME
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -74,6 +93,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         inline_output_limit=_int_setting(
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
+        default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
+        import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
     )
 
 
@@ -84,6 +105,8 @@ class FileSettings:
     database_url: str | None = None
     storage_dir: Path | None = None
     inline_output_limit: int | None = None
+    default_timezone: str | None = None
+    import_timeout: float | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -94,6 +117,20 @@ class FileSettings:
         from partita.settings_file import read_config_file
 
         return cls(**read_config_file(path))
+
+
+def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: FileSettings) -> str:
+    name = "PARTITA_DEFAULT_TIMEZONE"
+    value, where = env.get(name), f"environment variable {name}"
+    if not value:
+        value, where = from_file.default_timezone, f"{config_file}: key 'default_timezone'"
+    if not value:
+        return "UTC"
+    try:
+        parse_timezone(value)
+    except TimezoneError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    return value.strip()
 
 
 def _path_setting(
@@ -118,6 +155,22 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
         raise ConfigurationError(
             f"environment variable {name}={raw!r} is not a number of bytes; "
             f"set it to a whole number >= 0 or unset it"
+        )
+    return value
+
+
+def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a number of seconds; "
+            "set it to a number > 0 (such as 30 or 2.5) or unset it"
         )
     return value
 

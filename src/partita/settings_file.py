@@ -25,6 +25,8 @@ class _FileSettings(BaseModel):
     database_url: str | None = Field(default=None, min_length=1)
     storage_dir: Path | None = None
     inline_output_limit: int | None = Field(default=None, ge=0)
+    default_timezone: str | None = Field(default=None, min_length=1)
+    import_timeout: float | None = Field(default=None, gt=0)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

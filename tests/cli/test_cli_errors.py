@@ -107,7 +107,7 @@ def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something partita did not expect")
 
-    monkeypatch.setattr("partita.cli.dags.load_dags", broken)
+    monkeypatch.setattr("partita.cli.dags.discover", broken)
     result = invoke("dags", "list", str(EXAMPLES))
     assert result.exit_code == 1
     line = only_line(result.stderr)
@@ -137,3 +137,21 @@ def test_no_arguments_prints_the_help(invoke: Invoke) -> None:
     result = invoke()
     assert result.exit_code == 0
     assert "Commands:" in result.stdout and "runs" in result.stdout
+
+
+def test_an_unknown_default_timezone_is_a_one_line_error(invoke: Invoke, cli_home: Path) -> None:
+    cli_home.mkdir()
+    (cli_home / "partita.yaml").write_text("default_timezone: Mars/Base\n")
+    assert_bad_input(
+        invoke("run", str(EXAMPLES), "etl"), "key 'default_timezone'", "'Mars/Base' is not a known"
+    )
+
+
+def test_an_invalid_cron_string_is_an_import_error_naming_the_dag(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    dag_file = tmp_path / "bad_schedule.py"
+    dag_file.write_text('from partita import DAG\nDAG("nightly", schedule="0 24 * * *")\n')
+    listed = invoke("dags", "list", str(dag_file))
+    assert listed.exit_code == 1
+    assert "DAG 'nightly': invalid schedule '0 24 * * *'" in listed.output

@@ -24,8 +24,11 @@ from partita.cli.console import format_time, make_console
 from partita.cli.params import conf_option, logical_date_option
 from partita.cli.run import run_and_report
 from partita.cli.store import metadata_store
+from partita.dag_index import DagIndex
+from partita.definitions.definitions import Definitions
+from partita.discovery import load_checked
 from partita.engine.asset_status import AssetStatus, asset_statuses
-from partita.loader import load_definitions
+from partita.settings import load_settings
 from partita.storage.records import AssetMaterializationRecord
 
 
@@ -50,7 +53,7 @@ def list_assets(path: str | None) -> None:
             return
         console.print(_catalog_table([latest[k] for k in sorted(latest)]))
         return
-    definitions, _ = load_definitions(path)
+    definitions = _definitions_of(path)
     with metadata_store() as storage:
         statuses = asset_statuses(definitions.asset_graph, storage.assets)
     console.print(_status_table(statuses))
@@ -81,9 +84,21 @@ def materialize_assets(
 
     Exits 0 when every selected asset was materialized and 1 otherwise.
     """
-    definitions, _ = load_definitions(path)
-    dag = definitions.materialize_dag(selection)
+    dag = _definitions_of(path).materialize_dag(selection)
     run_and_report(ctx, dag, conf, logical_date)
+
+
+def _definitions_of(path: str) -> Definitions:
+    """Every asset of ``path``, its files checked by the importer process before they load here."""
+    settings = load_settings()
+    loaded = load_checked(
+        path,
+        import_timeout=settings.import_timeout,
+        index=DagIndex.load(settings.dag_index_file),
+    )
+    for dag in loaded.dags.values():
+        dag.use_default_timezone(settings.default_timezone)
+    return loaded.merged_definitions(path)
 
 
 def _catalog_table(records: list[AssetMaterializationRecord]) -> Table:

@@ -7,7 +7,6 @@ broken DAG file without hiding the healthy ones.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -15,9 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.cli.console import make_console
+from partita.cli.locate import find_dag
 from partita.cli.tree import dag_tree
+from partita.dag_index import DagIndex
+from partita.discovery import Discovery, discover, display_path
 from partita.exceptions import DagLoadError
-from partita.loader import LoadResult, get_dag, load_dags
+from partita.settings import load_settings
 
 #: The folder ``dags list`` reads when no path is given.
 DEFAULT_DAGS_FOLDER = "dags"
@@ -35,6 +37,8 @@ def dags() -> None:
 def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
     """List the DAGs defined in PATH (a .py file, a folder or a module; default: ./dags).
 
+    Each file is imported in a separate importer process, stopped when it takes
+    longer than the import timeout (PARTITA_IMPORT_TIMEOUT, default 30 s).
     Import errors are listed after the DAGs; the exit code is then 1.
     """
     if path is None and not Path(DEFAULT_DAGS_FOLDER).exists():
@@ -42,7 +46,12 @@ def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
             f"no PATH given and there is no ./{DEFAULT_DAGS_FOLDER} folder here; "
             "give a file, folder or module: partita dags list PATH"
         )
-    result = load_dags(path or DEFAULT_DAGS_FOLDER)
+    settings = load_settings()
+    result = discover(
+        path or DEFAULT_DAGS_FOLDER,
+        import_timeout=settings.import_timeout,
+        index=DagIndex.load(settings.dag_index_file),
+    )
     console = make_console()
     if result.dags:
         console.print(_dags_table(result))
@@ -58,10 +67,10 @@ def list_dags(ctx: click.Context, path: str | None, verbose: bool) -> None:
 @click.argument("dag_id")
 def show_dag(path: str, dag_id: str) -> None:
     """Show the tasks of DAG_ID (defined in PATH) as a tree of dependencies."""
-    make_console().print(dag_tree(get_dag(path, dag_id)))
+    make_console().print(dag_tree(find_dag(path, dag_id)))
 
 
-def _dags_table(result: LoadResult) -> Table:
+def _dags_table(result: Discovery) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("dag_id", overflow="fold")
     table.add_column("tasks", justify="right")
@@ -72,37 +81,28 @@ def _dags_table(result: LoadResult) -> Table:
         dag = result.dags[dag_id]
         table.add_row(
             Text(dag_id),
-            str(len(dag.task_dict)),
-            Text(str(dag.schedule) if dag.schedule is not None else "-"),
+            str(dag.task_count),
+            Text(dag.schedule if dag.schedule is not None else "-"),
             Text(", ".join(dag.tags) or "-"),
-            Text(_display_path(result.sources[dag_id])),
+            Text(display_path(result.sources[dag_id])),
         )
     return table
 
 
-def _print_errors(result: LoadResult, verbose: bool) -> None:
+def _print_errors(result: Discovery, verbose: bool) -> None:
     err = make_console(stderr=True)
     count = len(result.errors)
     err.print(Text(f"\n{count} import error{'s' if count > 1 else ''}:", style="bold red"))
     for source, message in result.errors.items():
         if verbose:
-            err.print(Text(f"\n{_display_path(source)}:", style="bold"))
+            err.print(Text(f"\n{display_path(source)}:", style="bold"))
             err.print(Text(message))
         else:
-            line = Text(f"  {_display_path(source)}: ", style="bold")
+            line = Text(f"  {display_path(source)}: ", style="bold")
             line.append(message.splitlines()[0] if message else "")
             err.print(line)
     if not verbose:
         err.print(Text("(run with --verbose to see the tracebacks)", style="dim"))
-
-
-def _display_path(source: str) -> str:
-    """A path relative to the working directory when it is under it."""
-    try:
-        relative = os.path.relpath(source)
-    except ValueError:
-        return source
-    return source if relative.startswith("..") else relative
 
 
 __all__ = ["DEFAULT_DAGS_FOLDER", "dags"]

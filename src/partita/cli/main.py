@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from partita import __version__
-from partita.exceptions import PartitaError
+from partita.exceptions import DagNotFoundError, PartitaError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -172,6 +172,8 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
         if debug:
             traceback.print_exception(exc)
         _print_error(str(exc))
+        if isinstance(exc, DagNotFoundError) and exc.details:
+            click.echo(exc.details, err=True)
         return EXIT_BAD_INPUT
     if debug:
         traceback.print_exception(exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -47,7 +47,7 @@ class JsonObject(click.ParamType):
 
 
 class IsoDateTime(click.ParamType):
-    """An ISO 8601 date or date-time; without a time zone it is taken as UTC."""
+    """An ISO 8601 date or date-time; without a zone it is wall time in the DAG's time zone."""
 
     name = "DATE"
 
@@ -59,11 +59,11 @@ class IsoDateTime(click.ParamType):
         except ValueError:
             self.fail(
                 f"{value!r} is not an ISO 8601 date or time; use a form like 2025-01-31, "
-                "2025-01-31T06:00:00 (UTC) or 2025-01-31T06:00:00+09:00",
+                "2025-01-31T06:00:00 or 2025-01-31T06:00:00+09:00",
                 param,
                 ctx,
             )
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+        return parsed
 
 
 JSON_OBJECT = JsonObject()
@@ -81,7 +81,8 @@ def logical_date_option() -> Callable[[F], F]:
         "--logical-date",
         type=ISO_DATETIME,
         default=None,
-        help="Logical date of the run (ISO 8601; UTC when no zone is given). Default: now.",
+        help="Logical date of the run (ISO 8601; without a zone, in the DAG's time zone: "
+        "its own, else default_timezone, else UTC). Default: now.",
     )
 
 

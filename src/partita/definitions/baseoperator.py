@@ -255,7 +255,10 @@ class BaseOperator(DependencyMixin):
         self.downstream_task_ids[other.task_id] = None
         other.upstream_task_ids[self.task_id] = None
         if dag is not None:
-            dag.edges_changed()
+            # Only an edge from a task with upstreams to one with downstreams can close a
+            # cycle; the DAG remembers where those were drawn (the others cost nothing).
+            may_close = bool(self.upstream_task_ids) and bool(other.downstream_task_ids)
+            dag.edges_changed((self.task_id, other.task_id) if may_close else None)
 
     def _join_dags(self, other: BaseOperator) -> DAG | None:
         if self.dag is not None and other.dag is not None:

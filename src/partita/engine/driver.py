@@ -30,7 +30,7 @@ from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
-from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
+from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
 from partita.engine.resources import RunResources
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
@@ -122,8 +122,7 @@ class RunDriver:
         # Run config and resources are checked here, before anything of the run is recorded.
         run_config = resolve_run_config(dag, conf)
         self.resources = RunResources(dag, storage, resources, run_config.resources)
-        ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
-        start, end = data_interval(dag, ld)
+        ld, start, end = run_dates(dag, logical_date)
         self.info = RunInfo(
             run_id=run_id or new_run_id(run_type, ld),
             dag_id=dag.dag_id,
