@@ -151,9 +151,14 @@ def open_store(kind: str, scratch: Path) -> Storage:
     if kind == "memory":
         return MemoryStorage()
     if kind == "sqlite":  # imported here: SQLAlchemy's import is not part of a memory run
+        from partita.settings import load_settings
+        from partita.storage.signing import load_signer
         from partita.storage.sql import SqlStorage
 
-        return SqlStorage(f"sqlite:///{scratch / 'partita.db'}", scratch / "storage")
+        # The key file goes to the scratch home, as $PARTITA_HOME/secret.key would.
+        signer = load_signer(load_settings(env={"PARTITA_HOME": str(scratch)}))
+        url = f"sqlite:///{scratch / 'partita.db'}"
+        return SqlStorage(url, scratch / "storage", signer=signer)
     raise SystemExit(f"unknown store {kind!r}: use memory or sqlite")
 
 

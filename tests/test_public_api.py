@@ -70,6 +70,7 @@ PUBLIC_NAMES = [
     "RunResult",
     "RunState",
     "ShortCircuitOperator",
+    "SignatureError",
     "SkipTask",
     "TaskGroup",
     "TaskState",

@@ -77,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "partita.engine.result",
     "RunState": "partita.definitions.states",
     "ShortCircuitOperator": "partita.operators.branch",
+    "SignatureError": "partita.exceptions",
     "SkipTask": "partita.exceptions",
     "TaskGroup": "partita.definitions.taskgroup",
     "TaskState": "partita.definitions.states",
@@ -164,6 +165,7 @@ if TYPE_CHECKING:
     from partita.exceptions import FailTask as FailTask
     from partita.exceptions import PartitaError as PartitaError
     from partita.exceptions import RetryTask as RetryTask
+    from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
     from partita.executors.in_process import run_dag as run_dag
     from partita.executors.materialize import materialize as materialize

@@ -14,11 +14,13 @@
     ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
     ├── StorageError              the metadata database or an output store failed
-    │   └── ValueNotFoundError    an IO manager has nothing stored under that asset or output
+    │   ├── ValueNotFoundError    an IO manager has nothing stored under that asset or output
+    │   └── SignatureError        a stored pickle is unsigned or fails its signature check
     ├── TaskTimeoutError          a task ran past its execution_timeout
     ├── TemplateRenderError       a task's template failed to render (engine/templating.py)
     ├── BranchChoiceError         a branch chose a task it cannot follow (operators/branch.py)
     ├── BashCommandError          a bash command exited non-zero (operators/bash.py)
+    ├── ProjectInitError          ``partita init`` cannot write a project there (cli/init.py)
     └── MapInputError             a mapped task's input cannot be expanded (definitions/mapping.py)
 
     TaskSignal                    raised *by user code* inside a task to steer it
@@ -109,6 +111,10 @@ class ValueNotFoundError(StorageError):
     """An IO manager has no value stored under the asset or output asked for."""
 
 
+class SignatureError(StorageError):
+    """A stored pickle is not signed with partita's key, so it is not loaded (storage/signing)."""
+
+
 class TaskTimeoutError(PartitaError):
     """A task ran longer than its execution_timeout and was stopped."""
 
@@ -167,6 +173,7 @@ __all__ = [
     "RetryTask",
     "RunConfigError",
     "RunNotFoundError",
+    "SignatureError",
     "SkipTask",
     "StorageError",
     "TaskSignal",

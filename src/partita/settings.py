@@ -13,12 +13,15 @@ then the default.
     PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
                                  dates and cron strings of DAGs that name no zone of their own
     PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
+                                 default: ``<home>/secret.key`` (SQLite only)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
 ``Settings`` is a plain frozen dataclass and ``partita.yaml`` is parsed (YAML,
 pydantic) by ``settings_file`` only when it exists, so reading the settings
-costs every command next to nothing.
+costs every command next to nothing (pydantic's ``SecretStr`` is imported only
+when a secret key is set).
 """
 
 from __future__ import annotations
@@ -27,15 +30,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
 DEFAULT_IMPORT_TIMEOUT = 30.0
 DAG_INDEX_FILE_NAME = "dag_index.json"
+SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
+MIN_SECRET_KEY_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class Settings:
     default_timezone: str = "UTC"
     #: Seconds one DAG file may take to import before it is stopped (its importer killed).
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT
+    #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
+    secret_key: SecretStr | None = None
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -95,6 +106,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
+        secret_key=_secret_key(env),
     )
 
 
@@ -131,6 +143,21 @@ def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: File
     except TimezoneError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
     return value.strip()
+
+
+def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
+    raw = env.get(SECRET_KEY_VARIABLE)
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY_CHARS:
+        raise ConfigurationError(
+            f"environment variable {SECRET_KEY_VARIABLE} is too short ({len(raw)} characters); "
+            f"use a random secret of at least {MIN_SECRET_KEY_CHARS} characters, e.g. from: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    from pydantic import SecretStr  # only when a key is set: pydantic is not cheap to import
+
+    return SecretStr(raw)
 
 
 def _path_setting(
@@ -175,4 +202,4 @@ def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None)
     return value
 
 
-__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]
+__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]

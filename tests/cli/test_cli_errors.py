@@ -79,7 +79,34 @@ def test_unknown_task_id_and_try(invoke: Invoke) -> None:
 
 def test_database_error(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARTITA_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("PARTITA_SECRET_KEY", "k" * 32)
     assert_bad_input(invoke("runs", "list"), "database postgresql", "Connection refused")
+
+
+@pytest.mark.parametrize("command", [("runs", "list"), ("db", "upgrade")])
+def test_a_url_with_an_unescaped_at_sign_is_refused_and_the_password_hidden(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("PARTITA_DATABASE_URL", "postgresql://admin:s3cr@t@db-host:5432/partita")
+    line = assert_bad_input(
+        invoke(*command),
+        "database URL 'postgresql://admin:***@db-host:5432/partita' is refused",
+        "unescaped '@'",
+        "%40",
+    )
+    assert "s3cr" not in line and "t@db" not in line
+
+
+def test_postgresql_without_a_secret_key_is_refused(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARTITA_DATABASE_URL", "postgresql://nobody:hunter2@127.0.0.1:1/none")
+    line = assert_bad_input(
+        invoke("runs", "list"),
+        "PARTITA_SECRET_KEY is not set; with a PostgreSQL metadata database",
+        "secrets.token_hex(32)",
+    )
+    assert "hunter2" not in line
 
 
 def test_unsupported_database_url(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -57,6 +57,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "List the DAGs a file, folder or module defines, or show one DAG.",
     ),
     "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
+    "init": Subcommand(
+        "partita.cli.init:init",
+        "Create a new partita project in DIRECTORY (default: the current folder).",
+    ),
     "logs": Subcommand(
         "partita.cli.runs:logs",
         "Print the log of TASK_ID in RUN_ID (every try, or only --try N).",

@@ -40,6 +40,9 @@ from partita.storage.records import (
 )
 from partita.storage.sql.engine import mask_url
 
+#: ``runs show`` prints at most this many characters of a run's conf (``--conf-full``: all).
+CONF_SHOWN_CHARS = 500
+
 
 @click.group()
 def runs() -> None:
@@ -72,7 +75,13 @@ def list_runs(dag_id: str | None, limit: int) -> None:
 @click.option(
     "--instances", is_flag=True, help="One row per instance of a mapped task, not one per task."
 )
-def show_run(run_id: str, instances: bool) -> None:
+@click.option(
+    "--conf-full",
+    is_flag=True,
+    help=f"Print the run's whole conf (as JSON, after the facts); without it a conf longer "
+    f"than {CONF_SHOWN_CHARS} characters is cut short.",
+)
+def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
     """Show RUN_ID: its facts, its tasks, and why failed tasks failed."""
     with metadata_store() as storage:
         run = storage.runs.get_run(run_id)
@@ -88,7 +97,11 @@ def show_run(run_id: str, instances: bool) -> None:
         )
         materializations = storage.assets.list_materializations(run_id=run_id, limit=1000)
     console = make_console()
-    console.print(_facts(run))
+    conf_text = json.dumps(run.conf, default=str, ensure_ascii=False) if run.conf else "{}"
+    console.print(_facts(run, conf_text, conf_full))
+    if conf_full:
+        console.file.flush()
+        click.echo(conf_text)  # not through Rich: a 10 MB conf would take it half a minute
     for event in events:
         if event.kind is EventKind.RUN_STATE and event.payload.get("message"):
             line = Text("note: ", style="bold")
@@ -169,7 +182,26 @@ def _run_duration(run: DagRunRecord) -> float | None:
     return (run.end_date - run.start_date).total_seconds()
 
 
-def _facts(run: DagRunRecord) -> Table:
+def conf_summary(run_id: str, conf_text: str) -> str:
+    """The conf's JSON as ``runs show`` shows it: whole when short, else its start and size."""
+    if len(conf_text) <= CONF_SHOWN_CHARS:
+        return conf_text
+    size = len(conf_text.encode("utf-8"))
+    return (
+        f"{conf_text[:CONF_SHOWN_CHARS]}... ({_format_size(size)} in all; "
+        f"'partita runs show {run_id} --conf-full' prints it whole)"
+    )
+
+
+def _format_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _facts(run: DagRunRecord, conf_text: str, conf_full: bool) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -182,7 +214,14 @@ def _facts(run: DagRunRecord) -> Table:
         ("type", run.run_type),
         ("logical date", format_time(run.logical_date)),
         ("data interval", interval),
-        ("conf", Text(json.dumps(run.conf, default=str) if run.conf else "{}")),
+        (
+            "conf",
+            Text(
+                f"{_format_size(len(conf_text.encode('utf-8')))}, printed below"
+                if conf_full and len(conf_text) > CONF_SHOWN_CHARS
+                else conf_summary(run.run_id, conf_text)
+            ),
+        ),
         ("started", format_time(run.start_date)),
         ("ended", format_time(run.end_date)),
         ("duration", format_duration(_run_duration(run))),

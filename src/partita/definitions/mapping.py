@@ -214,7 +214,7 @@ class MappedOperator(BaseOperator):
         else:
             kwargs.update(values)
         kwargs["task_id"] = self.label
-        with authoring.isolated():
+        with authoring.building_instance():
             op = self.operator_class(**kwargs)
         op.task_id = self.task_id
         op.dag = self.dag

@@ -274,7 +274,7 @@ class RunDriver:
             self._error_event(ti, now, f"{type(exc).__name__}: {exc}", None, {})
             self._apply_changes(self.active.fail_expansion(task_id, TaskState.FAILED), now)
             return
-        changes = self.active.expand(task_id, length)
+        changes = self.active.expand(task_id, length, self.resolver.widths(task) if length else ())
         if length:
             self.outputs.map_lengths[task_id] = length
             for index in range(length):

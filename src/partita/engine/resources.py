@@ -51,7 +51,8 @@ def default_io_manager(storage: Storage) -> IOManager:
     """Files under the store's folder for a persistent store; memory otherwise."""
     if storage.persistent:
         base = storage.storage_dir
-        return FilesystemIOManager(base_dir=str(base) if base is not None else None)
+        io_manager = FilesystemIOManager(base_dir=str(base) if base is not None else None)
+        return io_manager if storage.signer is None else io_manager.signed_with(storage.signer)
     return InMemoryIOManager()
 
 

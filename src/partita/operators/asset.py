@@ -92,6 +92,7 @@ class AssetOperator(DecoratedPythonOperator):
 
     ui_color = "#e8f0fe"
     template_fields: ClassVar[Sequence[str]] = ()
+    unwraps_output = False  # an asset stores each Output's value and metadata itself
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.signing import PickleSigner
 
 
 class RunStore(ABC):
@@ -139,6 +140,8 @@ class Storage(ABC):
     #: The folder for files next to the database (large outputs; the default filesystem
     #: IO manager's values); None for a store that keeps no files.
     storage_dir: Path | None = None
+    #: What signs and checks the pickles this store writes; None for a store that keeps none.
+    signer: PickleSigner | None = None
 
     @abstractmethod
     def write(self, batch: WriteBatch) -> None:

@@ -8,6 +8,7 @@ opened from settings; the in-memory store is built directly by ``dag.test()``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -33,8 +34,9 @@ def open_store(url: str | None = None) -> Storage:
     """The metadata store of the current settings, or the database at ``url``.
 
     The settings are read as the ``partita`` command reads them (``PARTITA_HOME``,
-    ``PARTITA_DATABASE_URL``, ``partita.yaml``); ``url`` replaces only the database,
-    large outputs are still looked for in the settings' storage folder. The store
+    ``PARTITA_DATABASE_URL``, ``partita.yaml``); ``url`` replaces only the database:
+    large outputs are still looked for in the settings' storage folder, and stored
+    values are checked with the settings' signing key. The store
     is a context manager; close it (or use ``with``) when done::
 
         from partita import RunResult, open_store
@@ -44,9 +46,9 @@ def open_store(url: str | None = None) -> Storage:
             print(result.state, result.output("extract"))
     """
     settings = load_settings()
-    if url is None:
-        return open_storage(settings)
-    return open_storage_url(url, settings.storage_dir, settings.inline_output_limit)
+    if url is not None:
+        settings = replace(settings, database_url=url)
+    return open_storage(settings)
 
 
 __all__ = ["open_storage", "open_storage_url", "open_store"]

@@ -26,18 +26,26 @@ from sqlalchemy.engine import URL, Connection
 from partita.exceptions import StorageError
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, mask_url
 from partita.storage.sql.errors import wrap_db_errors
+from partita.storage.sql.resign import OutputResigner
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 #: Key of the PostgreSQL advisory lock held while migrating ("partita" in ASCII).
 _PG_MIGRATION_LOCK = 0x70617274697461
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic ``Config`` for partita's migrations, using ``connection`` when given."""
+def alembic_config(
+    connection: Connection | None = None, resigner: OutputResigner | None = None
+) -> Config:
+    """An Alembic ``Config`` for partita's migrations, using ``connection`` when given.
+
+    ``resigner`` is what revision 0006 signs earlier outputs with (``resign.py``).
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
+    if resigner is not None:
+        config.attributes["resigner"] = resigner
     return config
 
 
@@ -56,8 +64,13 @@ def current_revision(engine: Engine) -> str | None:
         return _read_revision(connection)
 
 
-def upgrade(url_or_engine: str | URL | Engine) -> str:
-    """Migrate the database to head and return the head revision; a no-op when already there."""
+def upgrade(url_or_engine: str | URL | Engine, *, resigner: OutputResigner | None = None) -> str:
+    """Migrate the database to head and return the head revision; a no-op when already there.
+
+    Pass ``resigner`` to sign the outputs an earlier partita stored unsigned (revision
+    0006); without it, migrating a database that holds such outputs raises
+    ``StorageError`` saying to run ``partita db upgrade``.
+    """
     owned = not isinstance(url_or_engine, Engine)
     engine = (
         url_or_engine if isinstance(url_or_engine, Engine) else create_sql_engine(url_or_engine)
@@ -69,7 +82,7 @@ def upgrade(url_or_engine: str | URL | Engine) -> str:
         ):
             _take_migration_lock(connection)
             _check_known(engine, _read_revision(connection))
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection, resigner), "head")
             revision = _read_revision(connection)
             connection.commit()
     finally:
