@@ -16,6 +16,11 @@ import partita
 import partita.exceptions
 
 PUBLIC_NAMES = [
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -79,6 +84,7 @@ PUBLIC_NAMES = [
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
     "chain",
     "config_mapping",
     "cross_downstream",

@@ -23,6 +23,11 @@ __version__ = "0.1.0"
 
 #: Public name -> the module it is defined in. Kept sorted; one line per name.
 _EXPORTS: dict[str, str] = {
+    "AssetCheckOperator": "partita.operators.asset_check",
+    "AssetCheckResult": "partita.definitions.asset_check",
+    "AssetCheckSeverity": "partita.definitions.asset_check",
+    "AssetCheckSpec": "partita.definitions.asset_check",
+    "AssetChecksDefinition": "partita.definitions.asset_check",
     "AssetIn": "partita.definitions.asset",
     "AssetKey": "partita.definitions.asset_key",
     "AssetOperator": "partita.operators.asset",
@@ -86,6 +91,7 @@ _EXPORTS: dict[str, str] = {
     "TriggerRule": "partita.definitions.states",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
+    "asset_check": "partita.definitions.asset_check",
     "chain": "partita.definitions.dependencies",
     "config_mapping": "partita.definitions.config",
     "cross_downstream": "partita.definitions.dependencies",
@@ -113,6 +119,11 @@ if TYPE_CHECKING:
     from partita.definitions.asset import Output as Output
     from partita.definitions.asset import asset as asset
     from partita.definitions.asset import multi_asset as multi_asset
+    from partita.definitions.asset_check import AssetCheckResult as AssetCheckResult
+    from partita.definitions.asset_check import AssetChecksDefinition as AssetChecksDefinition
+    from partita.definitions.asset_check import AssetCheckSeverity as AssetCheckSeverity
+    from partita.definitions.asset_check import AssetCheckSpec as AssetCheckSpec
+    from partita.definitions.asset_check import asset_check as asset_check
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
@@ -174,6 +185,7 @@ if TYPE_CHECKING:
     from partita.importer import Importer as Importer
     from partita.loader import ImportProblem as ImportProblem
     from partita.operators.asset import AssetOperator as AssetOperator
+    from partita.operators.asset_check import AssetCheckOperator as AssetCheckOperator
     from partita.operators.bash import BashOperator as BashOperator
     from partita.operators.branch import BaseBranchOperator as BaseBranchOperator
     from partita.operators.branch import BranchPythonOperator as BranchPythonOperator

@@ -39,6 +39,7 @@ from typing import Protocol, TypeVar
 
 from partita.definitions import authoring
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_job import UnresolvedAssetJob
 from partita.definitions.dag import DAG, DagFactory
 from partita.definitions.definitions import Definitions
@@ -247,10 +248,13 @@ def extract_definitions(
         return explicit[0].dags, explicit[0]
     dags = extract_dags(module, created)
     assets = [v for v in namespace.values() if isinstance(v, AssetsDefinition)]
+    checks = [v for v in namespace.values() if isinstance(v, AssetChecksDefinition)]
     jobs = [v for v in namespace.values() if isinstance(v, UnresolvedAssetJob)]
     if not assets and not jobs:
         return dags, None
-    implicit = Definitions(assets=assets, jobs=jobs, fileloc=getattr(module, "__file__", None))
+    implicit = Definitions(
+        assets=assets, asset_checks=checks, jobs=jobs, fileloc=getattr(module, "__file__", None)
+    )
     return dags + implicit.dags, implicit
 
 

@@ -59,6 +59,9 @@ def test_output_metadata_and_code_version_are_recorded() -> None:
         "source": {"type": "url", "value": "https://example.com/numbers"},
         "shape": {"type": "json", "value": {"rows": 3}},
         "note": "plain text",
+        "partita/upstream_data_versions": {
+            "numbers": result.materializations_of("numbers")[0].data_version
+        },
     }
     assert record.location == "memory://total"
     assert record.task_id == "total" and record.run_id == result.run_id

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from cli_helpers import Invoke
 from sqlalchemy import text
 
@@ -100,6 +101,14 @@ def test_db_upgrade_signs_earlier_outputs_once_and_the_run_survives(
     assert again.exit_code == 0 and "Signed" not in again.stdout
 
 
+def _revision_before_signing() -> str:
+    """The revision just below 0006 (the one that signs earlier outputs)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    before = script.get_revision("0006").down_revision
+    assert isinstance(before, str)
+    return before
+
+
 def test_an_unsigned_output_added_after_the_upgrade_is_never_signed(
     invoke: Invoke, old_install: dict[str, Path], cli_storage: Callable[[], Storage]
 ) -> None:
@@ -112,7 +121,10 @@ def test_an_unsigned_output_added_after_the_upgrade_is_never_signed(
                 "INSERT INTO task_output (run_id, task_id, map_index, key, location, size, "
                 "payload) VALUES ('old', 'extract', -1, 'planted', 'inline', 1, X'8004')"
             )
-            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :before"),
+                {"before": _revision_before_signing()},
+            )
     finally:
         engine.dispose()
     old_install["asset"].write_bytes(pickle.dumps("planted too"))

@@ -32,6 +32,7 @@ TABLES = {
     "event_log",
     "task_output",
     "asset_materialization",
+    "asset_check_evaluation",
 }
 
 
@@ -40,6 +41,7 @@ def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0005_asset_checks.py").is_file()
     assert set(metadata.tables) == TABLES
 
 

@@ -29,9 +29,11 @@ from partita.cli.console import (
 from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
+from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
 from partita.exceptions import PartitaError
 from partita.settings import Settings, load_settings
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     EventKind,
@@ -96,6 +98,7 @@ def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
             ],
         )
         materializations = storage.assets.list_materializations(run_id=run_id, limit=1000)
+        checks = storage.assets.list_check_evaluations(run_id=run_id, limit=1000)
     console = make_console()
     conf_text = json.dumps(run.conf, default=str, ensure_ascii=False) if run.conf else "{}"
     console.print(_facts(run, conf_text, conf_full))
@@ -111,6 +114,7 @@ def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
     console.print(task_table(tis, branch_notes(events), expand_mapped=instances))
     _print_failures(console, tis, events)
     _print_materializations(console, materializations)
+    _print_checks(console, checks)
 
 
 @click.command()
@@ -275,7 +279,29 @@ def _print_materializations(
         console.print(line)
         if m.location:
             console.print(Text(f"      stored at {m.location}"))
+        consumed = m.metadata.get(UPSTREAM_VERSIONS_KEY)
+        if isinstance(consumed, dict) and consumed:
+            versions = ", ".join(f"{k} {v or '-'}" for k, v in consumed.items())
+            console.print(Text(f"      upstream data versions: {versions}"))
         for key, value in m.metadata.items():
+            if key != UPSTREAM_VERSIONS_KEY:
+                console.print(Text(f"      {key}: {display_metadata_value(value)}"))
+
+
+def _print_checks(console: Console, checks: list[AssetCheckEvaluationRecord]) -> None:
+    if not checks:
+        return
+    console.print(Text("\nAsset checks:", style="bold"))
+    for check in reversed(checks):
+        line = Text(f"  {check.asset_key.to_user_string()}: {check.check_name} ")
+        if check.passed:
+            line.append("passed", style="green")
+        else:
+            line.append(f"failed ({check.severity})", style="red")
+        console.print(line)
+        if check.description:
+            console.print(Text(f"      {check.description}"))
+        for key, value in check.metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
 from partita.definitions.asset_key import AssetKey
@@ -34,7 +35,8 @@ class Definitions:
 
     def __init__(
         self,
-        assets: Iterable[AssetsDefinition] | None = None,
+        assets: Iterable[AssetsDefinition | AssetChecksDefinition] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
         dags: Iterable[Any] | None = None,
         jobs: Iterable[Any] | None = None,
         schedules: Iterable[Any] | None = None,
@@ -44,11 +46,18 @@ class Definitions:
     ) -> None:
         #: The file that defines this code location (where asset errors point to).
         self.fileloc = fileloc or caller_file()
-        self.assets: list[AssetsDefinition] = list(assets or [])
+        given = [*(assets or []), *(asset_checks or [])]
+        self.assets: list[AssetsDefinition] = [
+            a for a in given if not isinstance(a, AssetChecksDefinition)
+        ]
+        #: The asset checks (given in ``asset_checks=``, or among ``assets=``).
+        self.asset_checks: list[AssetChecksDefinition] = [
+            a for a in given if isinstance(a, AssetChecksDefinition)
+        ]
         self.resources: dict[str, Any] = dict(resources or {})
         self.schedules: list[Any] = list(schedules or [])
         self.sensors: list[Any] = list(sensors or [])
-        self.asset_graph = AssetGraph(self.assets)
+        self.asset_graph = AssetGraph([*self.assets, *self.asset_checks])
         self._jobs: list[Any] = [*(dags or []), *(jobs or [])]
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
@@ -116,6 +125,7 @@ class Definitions:
                 resources[key] = value
         merged = Definitions(
             assets=[a for d in definitions for a in d.assets],
+            asset_checks=[c for d in definitions for c in d.asset_checks],
             schedules=[s for d in definitions for s in d.schedules],
             sensors=[s for d in definitions for s in d.sensors],
             resources=resources,

@@ -1,10 +1,11 @@
 """Extension points: the few things a definition needs from the layers above it.
 
-Three definitions need code that lives higher up: ``DAG.test()`` needs the
+A few definitions need code that lives higher up: ``DAG.test()`` needs the
 engine's in-process runner, ``BaseOperator.partial`` needs ``OperatorPartial``
 (in ``definitions.mapping``, which imports ``baseoperator``), and an asset job
-needs the operator that materializes an asset. Each is an ``ExtensionPoint``
-declared next to the code that uses it and looked up when it is used.
+needs the operators that materialize an asset and evaluate an asset check.
+Each is an ``ExtensionPoint`` declared next to the code that uses it and
+looked up when it is used.
 
 The design decision: nothing is set as a side effect of importing a module.
 The implementations are registered by one explicit function,

@@ -28,10 +28,11 @@ from partita.definitions.dag import DAG
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
-from partita.engine.resources import RunResources
+from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
@@ -140,6 +141,7 @@ class RunDriver:
         self._last_flush = time.monotonic()
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
+        self._upstream_versions = UpstreamVersions(storage.assets)
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -185,6 +187,7 @@ class RunDriver:
         self._flush()
         self.active = ActiveRun(task_spec(t) for t in self.dag.task_dict.values())
         self.outputs = StoreOutputAccess(self.storage, info.run_id)
+        self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.resolver = InstanceResolver(self.dag, self._pull)
         self.map_sources = map_sources(self.dag)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
@@ -256,7 +259,7 @@ class RunDriver:
         return ti
 
     def _pull(self, task_id: str, key: str) -> Any:
-        return self.outputs.pull(task_id, -1, key)[1]
+        return self._pull_output(task_id, -1, key)[1]
 
     def _expand_ready(self) -> None:
         """Expand the mapped tasks whose trigger rule passed, now that their input is known."""
@@ -324,6 +327,8 @@ class RunDriver:
             batch.outputs.extend(outcome.outputs)
         if outcome.materializations:
             self._materialized(ti, outcome.materializations)
+        if outcome.check_evaluations:
+            batch.check_evaluations.extend(outcome.check_evaluations)
         if outcome.error is not None:
             self._error_event(ti, end, outcome.error, outcome.traceback, outcome.error_metadata)
         extra: dict[str, Any] | None = None
@@ -347,7 +352,7 @@ class RunDriver:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""
         task_id = outcome.task_id
         for out_key, mapped in self.map_sources[task_id]:
-            found, value = self.outputs.pull(task_id, outcome.map_index, out_key)
+            found, value = self._pull_output(task_id, outcome.map_index, out_key)
             if not isinstance(value, (list, tuple, dict)):
                 got = type(value).__name__ if found else "nothing"
                 outcome.state = TaskState.FAILED
@@ -376,6 +381,9 @@ class RunDriver:
     ) -> None:
         """Add the assets a task instance materialized to the catalog (and the event log)."""
         batch = self._batch
+        definition = getattr(self.dag.task_dict[ti.task_id], "asset_definition", None)
+        upstream = definition.upstream_keys() if definition is not None else []
+        self._upstream_versions.annotate(records, upstream)
         batch.materializations.extend(records)
         for m in records:
             batch.events.append(EventRecord(

@@ -31,6 +31,7 @@ from partita.definitions.io_manager import (
     InputContext,
     IOManager,
     OutputContext,
+    io_manager_key_of,
 )
 from partita.definitions.resources import (
     Resource,
@@ -40,11 +41,12 @@ from partita.definitions.resources import (
     is_context_manager,
 )
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.work import OutputAccess
 from partita.exceptions import DefinitionError, PartitaError, ResourceError, ValueNotFoundError
 from partita.storage.base import Storage
 from partita.storage.io_managers import FilesystemIOManager, InMemoryIOManager
 
-ValueLoader = Callable[[Any, str], tuple[bool, Any]]
+ValueLoader = Callable[[Any, str, int], tuple[bool, Any]]
 
 
 def default_io_manager(storage: Storage) -> IOManager:
@@ -207,7 +209,7 @@ class RunResources:
         values = dict(self.values) or dict(self.configured)
         dag = self.dag
 
-        def load(target: Any, key: str) -> tuple[bool, Any]:
+        def load(target: Any, key: str, map_index: int = -1) -> tuple[bool, Any]:
             if isinstance(target, str):
                 task = dag.task_dict.get(target)
                 if task is None:  # maybe an asset of a multi-asset task, by its key
@@ -222,10 +224,11 @@ class RunResources:
                         return False, None
                     target = task.asset_definition.key  # type: ignore[attr-defined]
                 else:
-                    io_key = getattr(task, "io_manager_key", None)
+                    io_key = io_manager_key_of(task)
                     if io_key is None:
                         return False, None
-                    return _load(values, io_key, OutputContext(dag.dag_id, run_id, target, key))
+                    out = OutputContext(dag.dag_id, run_id, target, key, map_index=map_index)
+                    return _load(values, io_key, out)
             asset_key: AssetKey = as_asset_key(target)
             task_id = dag.asset_tasks.get(asset_key)
             if task_id is None:
@@ -255,4 +258,29 @@ def _load(values: Mapping[str, Any], io_key: str, out: OutputContext) -> tuple[b
         return False, None
 
 
-__all__ = ["RunResources", "ValueLoader", "default_io_manager"]
+def io_aware_pull(
+    dag: DAG, run_id: str, outputs: OutputAccess, resources: Mapping[str, Any] | None
+) -> Callable[[str, int, str], tuple[bool, Any]]:
+    """``pull(task_id, map_index, key)``: a task's output, from its IO manager if it has one.
+
+    Used where the engine itself reads outputs (to expand a mapped task over
+    them). A mapped task's whole output (``map_index`` -1) is every
+    instance's value in order; the run's output store knows how many.
+    """
+    values: Mapping[str, Any] = resources or {}
+
+    def pull(task_id: str, map_index: int, key: str) -> tuple[bool, Any]:
+        io_key = io_manager_key_of(dag.task_dict[task_id])
+        if io_key is None:
+            return outputs.pull(task_id, map_index, key)
+        if map_index == -1:
+            stored = outputs.pull(task_id, -1, key)[1]
+            if getattr(stored, "__partita_lazy_sequence__", False):  # a mapped task's instances
+                return True, [pull(task_id, i, key)[1] for i in range(len(stored))]
+        out = OutputContext(dag.dag_id, run_id, task_id, key, map_index=map_index)
+        return _load(values, io_key, out)
+
+    return pull
+
+
+__all__ = ["RunResources", "ValueLoader", "default_io_manager", "io_aware_pull"]

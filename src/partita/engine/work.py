@@ -13,7 +13,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from partita.definitions.states import TaskState
-from partita.storage.records import AssetMaterializationRecord, OutputRecord
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    OutputRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class TaskOutcome:
     followed_branches: list[str] | None = None
     #: The assets the task instance materialized (recorded in the asset catalog).
     materializations: Sequence[AssetMaterializationRecord] = ()
+    #: The asset checks the task instance evaluated (recorded in the asset catalog).
+    check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
 
     @property
     def duration(self) -> float:

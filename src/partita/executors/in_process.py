@@ -20,6 +20,7 @@ from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
 from partita.engine.driver import RunDriver, RunListener
 from partita.engine.mapping import InstanceResolver
+from partita.engine.resources import io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
 from partita.engine.task_runner import HOSTNAME, run_task_instance
@@ -52,8 +53,9 @@ class InProcessExecutor:
         if resources is not None and not isinstance(resources, ResourcesView):
             resources = ResourcesView(resources)
         self._base: Context = run_context(run, dag, resources)
+        pull = io_aware_pull(dag, run.run_id, outputs, resources)
         self._resolver = InstanceResolver(
-            dag, lambda t, k: outputs.pull(t, -1, k)[1], lambda t, i, k: outputs.pull(t, i, k)[1]
+            dag, lambda t, k: pull(t, -1, k)[1], lambda t, i, k: pull(t, i, k)[1]
         )
 
     def submit(self, work: TaskWork) -> None:

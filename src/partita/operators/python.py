@@ -36,7 +36,8 @@ from partita.definitions.asset import DEFAULT_OUTPUT, Output
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.config import Config, config_class_from_schema
 from partita.definitions.context import CONTEXT_KEYS, Context
-from partita.definitions.io_manager import IOManager
+from partita.definitions.io_manager import IOManager, io_manager_key_of
+from partita.definitions.mapping import MappedOperator
 from partita.definitions.resources import (
     RESOURCE_MARKER,
     Resource,
@@ -52,7 +53,7 @@ from partita.definitions.types import (
 )
 from partita.definitions.xcom_arg import DagParam, XComArg, find_refs, resolve_refs
 from partita.exceptions import DefinitionError, PartitaError, SkipTask
-from partita.operators.io import load_task_output, store_task_output
+from partita.operators.io import load_mapped_task_output, load_task_output, store_task_output
 
 _CONFIG = "config"
 _RESOURCE = "resource"
@@ -263,6 +264,8 @@ class PythonOperator(BaseOperator):
         self.has_refs = False
         #: Upstream task id -> IO manager key, for arguments stored by an IO manager.
         self.io_upstreams: dict[str, str] = {}
+        #: Those of them that are mapped (their instances are loaded one by one, in order).
+        self.mapped_io_upstreams: set[str] = set()
         self.wire_refs()
         self.call_spec = spec = CallSpec.of(python_callable)
         config_class = spec.config_class
@@ -363,6 +366,7 @@ class PythonOperator(BaseOperator):
         refs += find_refs(self.templates_dict)
         self.has_refs = bool(refs)
         self.io_upstreams = {}
+        self.mapped_io_upstreams = set()
         building_instance = authoring.is_building_instance()
         for ref in refs:
             if not isinstance(ref, XComArg):
@@ -370,9 +374,11 @@ class PythonOperator(BaseOperator):
             if not building_instance:
                 self.set_upstream(ref.operators())
             for op in ref.operators():
-                key = getattr(op, "io_manager_key", None)
+                key = io_manager_key_of(op)
                 if key is not None:
                     self.io_upstreams[op.task_id] = key
+                    if isinstance(op, MappedOperator):
+                        self.mapped_io_upstreams.add(op.task_id)
 
     def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
         """The positional and keyword arguments, with other tasks' outputs read in."""
@@ -389,7 +395,10 @@ class PythonOperator(BaseOperator):
 
         def pull(task_id: str, key: str) -> Any:
             if io_upstreams and task_id in io_upstreams:
-                return load_task_output(context, io_upstreams[task_id], task_id, key, self.task_id)
+                io_key = io_upstreams[task_id]
+                if task_id in self.mapped_io_upstreams:
+                    return load_mapped_task_output(context, io_key, task_id, key, self.task_id)
+                return load_task_output(context, io_key, task_id, key, self.task_id)
             return ti.xcom_pull(task_ids=task_id, key=key)
 
         def resolve(ref: XComArg | DagParam) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -104,7 +105,8 @@ class DagStore(ABC):
 
 
 class AssetCatalog(ABC):
-    """Reads the history of asset materializations (written through ``WriteBatch``)."""
+    """Reads the history of asset materializations and check evaluations (written through
+    ``WriteBatch``)."""
 
     @abstractmethod
     def latest_materializations(
@@ -125,6 +127,22 @@ class AssetCatalog(ABC):
     @abstractmethod
     def asset_keys(self) -> list[AssetKey]:
         """Every key materialized at least once, sorted."""
+
+    @abstractmethod
+    def latest_check_evaluations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[tuple[AssetKey, str], AssetCheckEvaluationRecord]:
+        """The newest evaluation of each (asset key, check name), of ``asset_keys`` or of all."""
+
+    @abstractmethod
+    def list_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """Check evaluations, newest first, optionally of one asset and/or one run."""
 
 
 class Storage(ABC):

@@ -17,6 +17,7 @@ from partita.definitions.states import RunState
 from partita.exceptions import RunNotFoundError
 from partita.storage.base import AssetCatalog, DagStore, EventLog, OutputStore, RunStore, Storage
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -132,6 +133,8 @@ class _MemoryAssets(AssetCatalog):
     def __init__(self) -> None:
         self.records: list[AssetMaterializationRecord] = []
         self.latest: dict[AssetKey, AssetMaterializationRecord] = {}
+        self.evaluations: list[AssetCheckEvaluationRecord] = []
+        self.latest_checks: dict[tuple[AssetKey, str], AssetCheckEvaluationRecord] = {}
 
     def latest_materializations(
         self, asset_keys: Iterable[AssetKey] | None = None
@@ -159,6 +162,29 @@ class _MemoryAssets(AssetCatalog):
 
     def asset_keys(self) -> list[AssetKey]:
         return sorted(self.latest, key=lambda k: k.path)
+
+    def latest_check_evaluations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[tuple[AssetKey, str], AssetCheckEvaluationRecord]:
+        wanted = None if asset_keys is None else set(asset_keys)
+        return {
+            k: clone(r) for k, r in self.latest_checks.items() if wanted is None or k[0] in wanted
+        }
+
+    def list_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetCheckEvaluationRecord]:
+        found = [
+            clone(r)
+            for r in reversed(self.evaluations)
+            if (asset_key is None or r.asset_key == asset_key)
+            and (run_id is None or r.run_id == run_id)
+        ]
+        return found[:limit]
 
 
 class MemoryStorage(Storage):
@@ -200,6 +226,11 @@ class MemoryStorage(Storage):
                 stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
                 assets.records.append(stored)
                 assets.latest[stored.asset_key] = stored
+            for evaluation in batch.check_evaluations:
+                kept = clone(evaluation)
+                kept.id = len(assets.evaluations) + 1
+                assets.evaluations.append(kept)
+                assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
 
 
 __all__ = ["MemoryStorage"]

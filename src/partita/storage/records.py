@@ -137,6 +137,26 @@ class AssetMaterializationRecord:
     id: int | None = None
 
 
+@dataclass(slots=True)
+class AssetCheckEvaluationRecord:
+    """One evaluation of one asset check: did the asset's data pass it, and with what metadata.
+
+    ``id`` is given by the store, in write order, as for materializations.
+    """
+
+    asset_key: AssetKey
+    check_name: str
+    run_id: str
+    task_id: str
+    timestamp: datetime
+    passed: bool
+    #: "ERROR" or "WARN" (``AssetCheckSeverity``).
+    severity: str = "ERROR"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    id: int | None = None
+
+
 def clone(record: Any) -> Any:
     """A shallow copy of a record (a dataclass), several times faster than ``copy.copy``."""
     cls = type(record)
@@ -152,7 +172,8 @@ class WriteBatch:
 
     Runs and task instances are upserted by their keys, events are appended,
     outputs are upserted by (run, task, map index, key), DAG versions are
-    inserted if new, asset materializations are appended (the asset catalog).
+    inserted if new, asset materializations and check evaluations are appended
+    (the asset catalog).
     """
 
     runs: list[DagRunRecord] = field(default_factory=list)
@@ -161,6 +182,7 @@ class WriteBatch:
     outputs: list[OutputRecord] = field(default_factory=list)
     dag_versions: list[DagVersionRecord] = field(default_factory=list)
     materializations: list[AssetMaterializationRecord] = field(default_factory=list)
+    check_evaluations: list[AssetCheckEvaluationRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -170,4 +192,5 @@ class WriteBatch:
             or self.outputs
             or self.dag_versions
             or self.materializations
+            or self.check_evaluations
         )

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -189,8 +190,30 @@ asset_materialization_table = Table(
     sqlite_autoincrement=True,
 )
 
+#: One evaluation of one asset check (the asset catalog); ``id`` gives the order.
+#: ``asset_key`` is stored as in ``asset_materialization``; the newest evaluation of a
+#: check is the highest id of its (asset_key, check_name).
+asset_check_evaluation_table = Table(
+    "asset_check_evaluation",
+    metadata,
+    Column("id", EventIdType, primary_key=True, autoincrement=True),
+    Column("asset_key", String(1024), nullable=False),
+    _id("check_name"),
+    _id("run_id"),
+    _id("task_id"),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("metadata", JsonType, nullable=False),
+    Column("description", String(4096)),
+    Index("ix_asset_check_evaluation_key_name_id", "asset_key", "check_name", "id"),
+    Index("ix_asset_check_evaluation_run_id", "run_id"),
+    sqlite_autoincrement=True,
+)
+
 __all__ = [
     "UTCDateTime",
+    "asset_check_evaluation_table",
     "asset_materialization_table",
     "dag_run_table",
     "dag_version_table",

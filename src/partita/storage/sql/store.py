@@ -259,6 +259,7 @@ def _describe_batch(batch: WriteBatch) -> str:
             ("outputs", batch.outputs),
             ("DAG versions", batch.dag_versions),
             ("asset materializations", batch.materializations),
+            ("asset check evaluations", batch.check_evaluations),
         )
         if items
     ]

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from partita.definitions.asset_key import AssetKey
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -43,6 +44,7 @@ from partita.storage.sql.codec import TimeConverter, codec_for
 from partita.storage.sql.engine import dumps_json
 from partita.storage.sql.errors import UnstorableValueError, driver_errors
 from partita.storage.sql.models import (
+    asset_check_evaluation_table,
     asset_materialization_table,
     dag_run_table,
     dag_version_table,
@@ -180,6 +182,33 @@ def _materialization_row(m: AssetMaterializationRecord, time: TimeConverter) -> 
     )
 
 
+CHECK_EVALUATION_COLUMNS = (
+    "asset_key",
+    "check_name",
+    "run_id",
+    "task_id",
+    "timestamp",
+    "passed",
+    "severity",
+    "metadata",
+    "description",
+)
+
+
+def _check_evaluation_row(c: AssetCheckEvaluationRecord, time: TimeConverter) -> Row:
+    return (
+        asset_key_text(c.asset_key),
+        c.check_name,
+        c.run_id,
+        c.task_id,
+        time(c.timestamp),
+        bool(c.passed),
+        c.severity,
+        dumps_json(c.metadata),
+        c.description,
+    )
+
+
 DAG_VERSION_COLUMNS = ("dag_id", "version", "serialized", "created_at")
 
 
@@ -273,6 +302,7 @@ class PreparedBatch:
     events: list[Row] = field(default_factory=list)
     outputs: list[Row] = field(default_factory=list)
     materializations: list[Row] = field(default_factory=list)
+    check_evaluations: list[Row] = field(default_factory=list)
 
 
 class BatchWriter:
@@ -289,6 +319,9 @@ class BatchWriter:
         self._events = render(dialect, event_table, EVENT_COLUMNS, None)
         self._materializations = render(
             dialect, asset_materialization_table, MATERIALIZATION_COLUMNS, None
+        )
+        self._check_evaluations = render(
+            dialect, asset_check_evaluation_table, CHECK_EVALUATION_COLUMNS, None
         )
         quote = dialect.identifier_preparer.quote
         event_columns = ", ".join(quote(c) for c in ("id", *EVENT_COLUMNS))
@@ -309,6 +342,7 @@ class BatchWriter:
                 events=[_event_row(e, time) for e in batch.events],
                 outputs=[_output_row(o, time) for o in batch.outputs],
                 materializations=[_materialization_row(m, time) for m in batch.materializations],
+                check_evaluations=[_check_evaluation_row(c, time) for c in batch.check_evaluations],
             )
         except UnstorableValueError:
             raise
@@ -333,6 +367,7 @@ class BatchWriter:
             for statement, table_rows in (
                 (self._outputs, rows.outputs),
                 (self._materializations, rows.materializations),
+                (self._check_evaluations, rows.check_evaluations),
             ):
                 if table_rows:
                     with driver_errors(connection, statement.sql):

@@ -19,7 +19,7 @@ from alembic import context, op
 from partita.storage.sql.resign import resign_legacy_outputs
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
