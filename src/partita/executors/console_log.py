@@ -21,8 +21,8 @@ from partita.engine.work import TaskOutcome
 from partita.storage.records import DagRunRecord, TaskInstanceRecord
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def _stamp(when: datetime | None = None) -> str:
+    return (when or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _label(ti: TaskInstanceRecord) -> str:
@@ -39,8 +39,8 @@ class ConsoleRunLog:
     def __init__(self) -> None:
         self._dag_id = ""
 
-    def _write(self, level: str, message: str, when: str | None = None) -> None:
-        sys.stdout.write(f"[{when or _now()}] {level} - {message}\n")
+    def _write(self, level: str, message: str, when: datetime | None = None) -> None:
+        sys.stdout.write(f"[{_stamp(when)}] {level} - {message}\n")
 
     def run_started(self, run: DagRunRecord, total: int) -> None:
         self._dag_id = run.dag_id
@@ -57,7 +57,7 @@ class ConsoleRunLog:
     def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
         label = _label(ti)
         for line in outcome.logs:
-            self._write(line.level, f"{label}: {line.message}", line.timestamp.isoformat())
+            self._write(line.level, f"{label}: {line.message}", line.timestamp)
         if outcome.error is not None:
             self._write("ERROR", f"{label}: {outcome.traceback or outcome.error}".rstrip())
 
