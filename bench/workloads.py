@@ -168,7 +168,9 @@ def main(name: str, store: str) -> None:
     with tempfile.TemporaryDirectory(prefix="partita-bench-") as scratch:
         storage = open_store(store, Path(scratch))
         start = time.perf_counter()
-        result = dag.test(storage=storage)  # the in-process test run, as a user calls it
+        # The in-process test run, as a user calls it; its console log off, as Airflow's
+        # goes to log files: stdout carries only the JSON line below.
+        result = dag.test(storage=storage, verbose=False)
         seconds = time.perf_counter() - start
         storage.close()
     if not result.success:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from partita.exceptions import ConfigurationError
 from partita.settings import Settings, load_settings
@@ -117,8 +119,29 @@ def test_a_bad_limit_in_the_environment_is_named(tmp_path: Path) -> None:
 def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(env={}, cwd=tmp_path)
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(FrozenInstanceError):
         settings.database_url = "sqlite:///elsewhere.db"  # type: ignore[misc]
+
+
+def test_reading_settings_without_a_config_file_imports_no_yaml_or_pydantic(
+    tmp_path: Path,
+) -> None:
+    probe = (
+        "import sys; from pathlib import Path; from partita.settings import load_settings; "
+        f"load_settings(env={{}}, cwd=Path({str(tmp_path)!r})); "
+        "print([m for m in ('yaml', 'pydantic') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]"
+
+
+def test_a_negative_inline_output_limit_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="inline_output_limit must be"):
+        Settings(
+            home=tmp_path, database_url="sqlite://", storage_dir=tmp_path, inline_output_limit=-1
+        )
 
 
 def test_default_timezone_from_the_file_and_the_environment(tmp_path: Path) -> None:

@@ -21,20 +21,25 @@ then the default.
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
+``Settings`` is a plain frozen dataclass and ``partita.yaml`` is parsed (YAML,
+pydantic) by ``settings_file`` only when it exists, so reading the settings
+costs every command next to nothing (pydantic's ``SecretStr`` is imported only
+when a secret key is set).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from typing import TYPE_CHECKING
 
 from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
@@ -45,23 +50,33 @@ SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """partita's resolved settings; build it with ``load_settings``."""
-
-    model_config = ConfigDict(frozen=True)
 
     home: Path
     database_url: str
     storage_dir: Path
-    inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+    inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT
     #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
     default_timezone: str = "UTC"
     #: Whether new DAGs start paused when they do not say (``is_paused_upon_creation``).
     dags_paused_at_creation: bool = False
     #: Seconds one DAG file may take to import before it is stopped (its importer killed).
-    import_timeout: float = Field(default=DEFAULT_IMPORT_TIMEOUT, gt=0)
+    import_timeout: float = DEFAULT_IMPORT_TIMEOUT
     #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
     secret_key: SecretStr | None = None
+
+    def __post_init__(self) -> None:
+        if self.inline_output_limit < 0:
+            raise ConfigurationError(
+                f"inline_output_limit must be a number of bytes >= 0, "
+                f"got {self.inline_output_limit}"
+            )
+        if not self.import_timeout > 0:
+            raise ConfigurationError(
+                f"import_timeout must be a number of seconds > 0, got {self.import_timeout}"
+            )
 
     @property
     def config_file(self) -> Path:
@@ -74,19 +89,6 @@ class Settings(BaseModel):
         return self.home / DAG_INDEX_FILE_NAME
 
 
-class _FileSettings(BaseModel):
-    """What ``partita.yaml`` may hold; every key is optional and unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    database_url: str | None = Field(default=None, min_length=1)
-    storage_dir: Path | None = None
-    inline_output_limit: int | None = Field(default=None, ge=0)
-    default_timezone: str | None = Field(default=None, min_length=1)
-    dags_paused_at_creation: bool | None = Field(default=None, strict=True)
-    import_timeout: float | None = Field(default=None, gt=0)
-
-
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Read the environment (default ``os.environ``) and ``partita.yaml`` into ``Settings``.
 
@@ -96,7 +98,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     home = (cwd / Path(env.get("PARTITA_HOME") or DEFAULT_HOME).expanduser()).resolve()
-    from_file = _read_config_file(home / CONFIG_FILE_NAME)
+    from_file = FileSettings.read(home / CONFIG_FILE_NAME)
 
     database_url = env.get("PARTITA_DATABASE_URL") or from_file.database_url
     storage_dir = _path_setting(env, "PARTITA_STORAGE_DIR", cwd, from_file.storage_dir, home)
@@ -116,7 +118,29 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     )
 
 
-def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: _FileSettings) -> str:
+@dataclass(frozen=True)
+class FileSettings:
+    """What ``partita.yaml`` set (None: not set); ``read`` validates the file."""
+
+    database_url: str | None = None
+    storage_dir: Path | None = None
+    inline_output_limit: int | None = None
+    default_timezone: str | None = None
+    dags_paused_at_creation: bool | None = None
+    import_timeout: float | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> FileSettings:
+        """The settings in ``path``; all None when there is no such file."""
+        if not path.exists():
+            return cls()
+        # Only now: YAML and pydantic cost more than the rest of a command's start.
+        from partita.settings_file import read_config_file
+
+        return cls(**read_config_file(path))
+
+
+def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: FileSettings) -> str:
     name = "PARTITA_DEFAULT_TIMEZONE"
     value, where = env.get(name), f"environment variable {name}"
     if not value:
@@ -140,6 +164,8 @@ def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
             f"use a random secret of at least {MIN_SECRET_KEY_CHARS} characters, e.g. from: "
             "python3 -c 'import secrets; print(secrets.token_hex(32))'"
         )
+    from pydantic import SecretStr  # only when a key is set: pydantic is not cheap to import
+
     return SecretStr(raw)
 
 
@@ -200,54 +226,6 @@ def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None)
             "set it to a number > 0 (such as 30 or 2.5) or unset it"
         )
     return value
-
-
-def _read_config_file(path: Path) -> _FileSettings:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _FileSettings()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{path}: cannot be read ({exc.strerror}); fix its permissions"
-        ) from exc
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(
-            f"{path}: is not valid YAML ({_first_line(exc)}); fix the syntax at that line"
-        ) from None
-    if data is None:
-        return _FileSettings()
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}: must be a mapping of settings such as 'database_url: ...', "
-            f"not a {type(data).__name__}"
-        )
-    try:
-        return _FileSettings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(_describe_errors(path, exc)) from None
-
-
-def _describe_errors(path: Path, exc: ValidationError) -> str:
-    known = ", ".join(_FileSettings.model_fields)
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "<top level>"
-        if error["type"] == "extra_forbidden":
-            problems.append(f"unknown key {key!r} (known keys: {known}); remove or rename it")
-        else:
-            problems.append(f"key {key!r}: {error['msg']}; fix its value")
-    return f"{path}: " + "; ".join(problems)
-
-
-def _first_line(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"{problem}, line {mark.line + 1} column {mark.column + 1}"
-    return str(problem)
 
 
 __all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]

@@ -55,9 +55,12 @@ def run_dag(
     conf: Mapping[str, Any] | None = None,
     logical_date: datetime | None = None,
     resources: Mapping[str, Any] | None = None,
+    verbose: bool = True,
 ) -> RunResult:
     """Run ``dag`` in this process with an ephemeral in-memory store (``dag.test()``)."""
-    result: RunResult = dag.test(run_conf=conf, logical_date=logical_date, resources=resources)
+    result: RunResult = dag.test(
+        run_conf=conf, logical_date=logical_date, resources=resources, verbose=verbose
+    )
     return result
 
 

@@ -98,8 +98,11 @@ def test_logs_of_each_try(invoke: Invoke) -> None:
     assert "after the retry" in after
 
 
-def test_runs_list_filters_and_limits(invoke: Invoke) -> None:
-    assert invoke("runs", "list").stdout.strip() == "No runs recorded yet."
+def test_runs_list_filters_and_limits(invoke: Invoke, cli_home: Path) -> None:
+    nothing = invoke("runs", "list").stdout
+    database = f"sqlite:///{cli_home.resolve() / 'partita.db'}"
+    assert nothing.startswith(f"No runs recorded yet in {database} (home {cli_home.resolve()}).")
+    assert "Set PARTITA_HOME to that folder, or PARTITA_DATABASE_URL" in nothing
     ids = [run_id_of(invoke("run", str(TEST_DAGS), "flaky").stdout) for _ in range(2)]
     failing = run_id_of(invoke("run", str(TEST_DAGS), "failing").stdout)
 
@@ -112,8 +115,8 @@ def test_runs_list_filters_and_limits(invoke: Invoke) -> None:
     assert set(only_flaky) == set(ids)
     newest = table_rows(invoke("runs", "list", "--limit", "1").stdout)
     assert list(newest) == [failing]
-    assert invoke("runs", "list", "--dag", "none").stdout.strip() == (
-        "No runs of DAG 'none' recorded yet."
+    assert invoke("runs", "list", "--dag", "none").stdout.startswith(
+        f"No runs of DAG 'none' recorded yet in {database}"
     )
 
 

@@ -15,8 +15,8 @@ from rich.text import Text
 from partita.cli.console import make_console
 from partita.settings import load_settings
 from partita.storage.signing import load_signer
-from partita.storage.sql import upgrade
 from partita.storage.sql.engine import mask_url, normalize_url
+from partita.storage.sql.migrate import upgrade
 from partita.storage.sql.resign import OutputResigner
 
 

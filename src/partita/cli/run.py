@@ -44,6 +44,7 @@ from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
 from partita.engine.result import RunResult
+from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
@@ -83,6 +84,9 @@ class ProgressDisplay:
             self._finished.add((ti.task_id, ti.map_index))
         description = f"{self._dag_id}: {ti_label(ti)} {ti.state}"
         self.progress.update(self._bar, completed=len(self._finished), description=description)
+
+    def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
+        """Nothing: the bar counts finished task instances (``task_changed``)."""
 
     def task_expanded(self, task_id: str, length: int) -> None:
         if self._bar is None:

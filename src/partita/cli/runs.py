@@ -2,13 +2,15 @@
 
 The design decision: everything shown comes from the store's records and
 event log (run and task state, ``task_error`` payloads with their failure
-metadata, ``log`` events); nothing is parsed out of text logs.
+metadata and full traceback, ``log`` events); nothing is parsed out of text
+logs.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from textwrap import indent
 
 import click
 from rich.console import Console
@@ -24,12 +26,12 @@ from partita.cli.console import (
     task_table,
     ti_label,
 )
-from partita.cli.store import metadata_store
+from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
 from partita.exceptions import PartitaError
-from partita.storage.base import Storage
+from partita.settings import Settings, load_settings
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -38,6 +40,7 @@ from partita.storage.records import (
     EventRecord,
     TaskInstanceRecord,
 )
+from partita.storage.sql.engine import mask_url
 
 #: ``runs show`` prints at most this many characters of a run's conf (``--conf-full``: all).
 CONF_SHOWN_CHARS = 500
@@ -59,12 +62,12 @@ def runs() -> None:
 )
 def list_runs(dag_id: str | None, limit: int) -> None:
     """List recorded runs, newest first."""
-    with metadata_store() as storage:
+    settings = load_settings()
+    with metadata_store(settings) as storage:
         records = storage.runs.list_runs(dag_id, limit=limit)
     console = make_console()
     if not records:
-        where = f" of DAG {dag_id!r}" if dag_id else ""
-        console.print(Text(f"No runs{where} recorded yet."))
+        console.print(Text(_no_runs_message(settings, dag_id)))
         return
     console.print(_runs_table(records))
 
@@ -130,7 +133,7 @@ def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
 def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> None:
     """Print the log of TASK_ID in RUN_ID (every try, or only --try N)."""
     with metadata_store() as storage:
-        ti = _task_instance(storage, run_id, task_id, map_index)
+        ti = find_task_instance(storage, run_id, task_id, map_index)
         if try_number is not None and try_number > max(ti.try_number, 0):
             tries = f"tries 1 to {ti.try_number}" if ti.try_number else "no tries yet"
             raise PartitaError(
@@ -148,6 +151,15 @@ def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> N
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _no_runs_message(settings: Settings, dag_id: str | None) -> str:
+    """Nothing found: say which database was read, so a wrong home is easy to spot."""
+    what = f"No runs of DAG {dag_id!r}" if dag_id else "No runs"
+    return (
+        f"{what} recorded yet in {mask_url(settings.database_url)} (home {settings.home}).\n"
+        "Runs recorded elsewhere? Set PARTITA_HOME to that folder, or PARTITA_DATABASE_URL."
+    )
+
+
 def _runs_table(records: Iterable[DagRunRecord]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("run_id", overflow="fold")
@@ -244,6 +256,9 @@ def _print_failures(
         metadata = event.payload.get("metadata") or {}
         for key, value in metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
+        traceback = str(event.payload.get("traceback") or "").rstrip()
+        if traceback:
+            console.print(Text(indent(traceback, "      "), style="dim"))
     callback_errors = [e for e in events if e.kind is EventKind.CALLBACK_ERROR]
     if callback_errors:
         console.print(Text("\nCallback errors:", style="bold yellow"))
@@ -288,24 +303,6 @@ def _print_checks(console: Console, checks: list[AssetCheckEvaluationRecord]) ->
             console.print(Text(f"      {check.description}"))
         for key, value in check.metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
-
-
-def _task_instance(
-    storage: Storage, run_id: str, task_id: str, map_index: int
-) -> TaskInstanceRecord:
-    storage.runs.get_run(run_id)  # RunNotFoundError names the run id
-    tis = storage.runs.get_task_instances(run_id)
-    for ti in tis:
-        if ti.task_id == task_id and ti.map_index == map_index:
-            return ti
-    indexes = sorted(ti.map_index for ti in tis if ti.task_id == task_id)
-    if indexes:
-        raise PartitaError(
-            f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
-            f"its map indexes are: {', '.join(map(str, indexes))} (use --map-index N)"
-        )
-    known = ", ".join(sorted({ti.task_id for ti in tis})[:30]) or "none"
-    raise PartitaError(f"run {run_id!r} has no task {task_id!r}; its tasks are: {known}")
 
 
 def _print_log(events: list[EventRecord], *, several_tries: bool) -> None:

@@ -7,9 +7,11 @@ it reads. Upstream assets left out of the selection are not run: their
 values are loaded through IO managers from where an earlier run stored them.
 
 The design decision: the DAG is built from ``definitions`` data alone except
-for the task of each asset, which the operators layer supplies through
-``set_asset_task_factory`` (installed by ``import partita``), as ``DAG.test``
-gets its runner; so this layer stays free of operator and engine imports.
+for the task of each asset and of each asset check, which the operators
+layer supplies through the ``ASSET_TASK_FACTORY`` and
+``ASSET_CHECK_TASK_FACTORY`` extension points (``definitions/extensions.py``),
+as ``DAG.test`` gets its runner; so this layer stays free of operator and
+engine imports.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
-from partita.exceptions import DefinitionError, PartitaError
+from partita.definitions.extensions import ExtensionPoint
+from partita.exceptions import DefinitionError
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
@@ -33,20 +36,14 @@ if TYPE_CHECKING:
 AssetTaskFactory = Callable[[AssetsDefinition, AssetGraph, frozenset[AssetKey]], "BaseOperator"]
 #: Builds the task of an asset check.
 AssetCheckTaskFactory = Callable[[AssetChecksDefinition, AssetGraph], "BaseOperator"]
-_task_factory: AssetTaskFactory | None = None
-_check_task_factory: AssetCheckTaskFactory | None = None
-
-
-def set_asset_task_factory(factory: AssetTaskFactory) -> None:
-    """Install what builds the task of one asset definition (done by ``operators/asset.py``)."""
-    global _task_factory
-    _task_factory = factory
-
-
-def set_asset_check_task_factory(factory: AssetCheckTaskFactory) -> None:
-    """Install what builds the task of one asset check (done by ``operators/asset_check.py``)."""
-    global _check_task_factory
-    _check_task_factory = factory
+#: What builds the task of one asset definition (``operators.asset.build_asset_task``).
+ASSET_TASK_FACTORY: ExtensionPoint[AssetTaskFactory] = ExtensionPoint(
+    "the task of an asset in an asset job"
+)
+#: What builds the task of one asset check (``operators.asset_check.build_asset_check_task``).
+ASSET_CHECK_TASK_FACTORY: ExtensionPoint[AssetCheckTaskFactory] = ExtensionPoint(
+    "the task of an asset check in an asset job"
+)
 
 
 def _tag_list(tags: Mapping[str, str] | Sequence[str] | None) -> list[str]:
@@ -69,8 +66,7 @@ def build_asset_dag(
     fileloc: str | None = None,
 ) -> DAG:
     """A DAG materializing the assets ``selection`` picks from ``graph`` (all when None)."""
-    if _task_factory is None or _check_task_factory is None:
-        raise PartitaError("asset jobs need the operators: import partita first")
+    build_task, build_check_task = ASSET_TASK_FACTORY.get(), ASSET_CHECK_TASK_FACTORY.get()
     keys = AssetSelection.coerce(selection).resolve(graph)
     if not keys:
         raise DefinitionError(f"asset job {name!r}: the selection selects no asset")
@@ -90,7 +86,7 @@ def build_asset_dag(
         produced: dict[AssetKey, str] = {}
         for definition in definitions:
             selected = subset_of(definition, keys)
-            tasks[id(definition)] = _task_factory(definition, graph, selected)
+            tasks[id(definition)] = build_task(definition, graph, selected)
             task_id = definition.task_id()
             produced.update((key, task_id) for key in definition.keys if key in selected)
         for definition in definitions:
@@ -99,7 +95,7 @@ def build_asset_dag(
                 if upstream is not None and upstream is not definition and key in produced:
                     tasks[id(upstream)] >> tasks[id(definition)]
         task_of = {d.task_id(): tasks[id(d)] for d in definitions}
-        _add_check_tasks(_check_task_factory, graph, produced, task_of)
+        _add_check_tasks(build_check_task, graph, produced, task_of)
     dag.asset_graph = graph
     dag.asset_tasks = produced
     return dag
@@ -196,10 +192,12 @@ def define_asset_job(
 
 
 __all__ = [
+    "ASSET_CHECK_TASK_FACTORY",
+    "ASSET_TASK_FACTORY",
+    "AssetCheckTaskFactory",
+    "AssetTaskFactory",
     "UnresolvedAssetJob",
     "build_asset_dag",
     "define_asset_job",
-    "set_asset_check_task_factory",
-    "set_asset_task_factory",
     "subset_of",
 ]

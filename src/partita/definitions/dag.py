@@ -3,8 +3,9 @@
 A DAG is pure data. Edges are recorded as tasks are linked; the whole graph
 is checked for cycles when the ``with DAG`` block or the ``@dag`` function
 ends (and again, cheaply, before any run), so a broken DAG is rejected where
-it is defined. ``dag.test()`` runs it in-process through a runner that the
-top-level package installs, so this layer imports no engine code.
+it is defined. ``dag.test()`` runs it in-process through the runner
+registered at the ``TEST_RUNNER`` extension point (``definitions/extensions.py``),
+so this layer imports no engine code.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from partita.definitions import authoring
 from partita.definitions.cron import CronError
+from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.taskgroup import TaskGroup
 from partita.definitions.timetables import (
     CronTriggerTimetable,
@@ -50,7 +52,7 @@ _UNSET: Any = object()
 
 
 class DagTestRunner(Protocol):
-    """Runs a DAG in-process; installed by ``partita/__init__.py``."""
+    """Runs a DAG in-process; registered at ``TEST_RUNNER`` by ``partita.bootstrap``."""
 
     def __call__(
         self,
@@ -60,16 +62,12 @@ class DagTestRunner(Protocol):
         logical_date: datetime | None,
         storage: Any,
         resources: Mapping[str, Any] | None = None,
+        verbose: bool = True,
     ) -> Any: ...
 
 
-_test_runner: DagTestRunner | None = None
-
-
-def set_test_runner(runner: DagTestRunner) -> None:
-    """Install the function behind ``DAG.test()`` (done once by ``import partita``)."""
-    global _test_runner
-    _test_runner = runner
+#: What ``DAG.test()`` runs the DAG with.
+TEST_RUNNER: ExtensionPoint[DagTestRunner] = ExtensionPoint("the runner behind DAG.test()")
 
 
 #: What ``schedule=`` may be: a cron string or preset, a timedelta, a Timetable, or None.
@@ -169,6 +167,8 @@ class DAG:
                 f"not {''.join(bad)!r}"
             )
         self.dag_id = dag_id
+        #: How messages name this DAG: ``DAG 'etl'``; ``materialize([a, b])`` names its assets.
+        self.label = f"DAG {dag_id!r}"
         self.description = description
         if schedule_interval is not _UNSET:
             if schedule is not None:
@@ -399,18 +399,19 @@ class DAG:
         *,
         storage: Any = None,
         resources: Mapping[str, Any] | None = None,
+        verbose: bool = True,
     ) -> Any:
         """Run the whole DAG in this process now and return its ``RunResult``.
 
         Uses an ephemeral in-memory store unless ``storage`` is given;
-        ``resources`` add to (and override) the DAG's own.
+        ``resources`` add to (and override) the DAG's own. Prints the run's
+        progress and each task's log lines on stdout as it goes, unless
+        ``verbose=False``.
         """
-        if _test_runner is None:
-            raise PartitaError("dag.test() needs the engine: import partita first")
         self.validate()
-        return _test_runner(
+        return TEST_RUNNER.get()(
             self, run_conf=run_conf, logical_date=logical_date, storage=storage,
-            resources=resources,
+            resources=resources, verbose=verbose,
         )  # fmt: skip
 
     # -- context manager --------------------------------------------------------------
@@ -532,4 +533,4 @@ def dag(python_callable: Callable[..., Any] | None = None, **dag_kwargs: Any) ->
     return lambda fn: DagFactory(fn, dag_kwargs)
 
 
-__all__ = ["DAG", "DagFactory", "caller_file", "dag", "set_test_runner"]
+__all__ = ["DAG", "TEST_RUNNER", "DagFactory", "DagTestRunner", "caller_file", "dag"]

@@ -24,6 +24,7 @@ from partita.definitions.asset import AssetsDefinition
 from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG, DagFactory, caller_file
 from partita.definitions.schedules import ScheduleDefinition
 from partita.exceptions import DagNotFoundError, DefinitionError
@@ -139,10 +140,12 @@ class Definitions:
         """An ephemeral DAG materializing ``selection`` of this location's assets (all if None)."""
         if not self.assets:
             raise DefinitionError("Definitions has no assets to materialize")
-        return build_asset_dag(
+        dag = build_asset_dag(
             MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
             fileloc=self.fileloc,
         )  # fmt: skip
+        dag.label = materialize_label(dag.asset_tasks)
+        return dag
 
     @staticmethod
     def merge(*definitions: Definitions) -> Definitions:
@@ -176,4 +179,11 @@ class Definitions:
         )
 
 
-__all__ = ["MATERIALIZE_DAG_ID", "Definitions"]
+def materialize_label(asset_tasks: Mapping[AssetKey, str]) -> str:
+    """How errors name a materializing run: ``materialize([a, b])``, with its assets."""
+    names = [key.to_user_string() for key in asset_tasks]
+    shown = ", ".join(names[:10]) + (f", ... ({len(names)} assets)" if len(names) > 10 else "")
+    return f"materialize([{shown}])"
+
+
+__all__ = ["MATERIALIZE_DAG_ID", "Definitions", "materialize_label"]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from partita.definitions import authoring
-from partita.definitions.baseoperator import BaseOperator, _accepted_params, set_partial_factory
+from partita.definitions.baseoperator import BaseOperator, _accepted_params
 from partita.definitions.xcom_arg import XComArg, find_refs
 from partita.exceptions import DefinitionError, PartitaError
 
@@ -268,8 +268,6 @@ class OperatorPartial:
             **base,
         )
 
-
-set_partial_factory(OperatorPartial)
 
 __all__ = [
     "DEFAULT_MAX_MAP_LENGTH",

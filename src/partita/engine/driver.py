@@ -86,6 +86,9 @@ class RunListener(Protocol):
 
     def task_changed(self, ti: TaskInstanceRecord) -> None: ...
 
+    def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
+        """One try ended: ``outcome`` has its log lines and error (``ti`` not yet updated)."""
+
     def task_expanded(self, task_id: str, length: int) -> None: ...
 
     def run_finished(self, run: DagRunRecord) -> None: ...
@@ -316,6 +319,8 @@ class RunDriver:
         ti.duration = outcome.duration
         ti.hostname = outcome.hostname
         batch = self._batch
+        if self.listener is not None:
+            self.listener.try_ended(ti, outcome)
         if outcome.logs:
             batch.events.append(self._log_event(ti, outcome.logs))
         if outcome.outputs:

@@ -46,13 +46,13 @@ def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:
     try:
         params = resolve_param_values(dag.params, conf)
     except ParamValidationError as exc:
-        raise RunConfigError(f"DAG {dag.dag_id!r}: {exc}") from None
+        raise RunConfigError(f"{dag.label}: {exc}") from None
     for task in dag.task_dict.values():
         if task.params:
             try:
                 resolve_param_values(task.params, conf)
             except ParamValidationError as exc:
-                raise RunConfigError(f"DAG {dag.dag_id!r}: task {task.task_id!r}: {exc}") from None
+                raise RunConfigError(f"{dag.label}: task {task.task_id!r}: {exc}") from None
     for name, value in conf.items():
         params.setdefault(name, value)
     return params
@@ -65,8 +65,7 @@ def check_conf(dag: DAG, conf: Any) -> dict[str, Any]:
     conf = run_config_dict(conf)
     if not isinstance(conf, Mapping):
         raise RunConfigError(
-            f"DAG {dag.dag_id!r}: run conf must be a JSON object (a dict), got "
-            f"{type(conf).__name__}"
+            f"{dag.label}: run conf must be a JSON object (a dict), got {type(conf).__name__}"
         )
     return dict(conf)
 

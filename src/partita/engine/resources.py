@@ -110,7 +110,7 @@ class RunResources:
                 param = f" (parameter {req.param!r})" if req.param else ""
                 kind = f" of type {req.resource_type.__name__}" if req.resource_type else ""
                 raise ResourceError(
-                    f"DAG {self.dag.dag_id!r}: {_who(task)} needs resource {req.key!r}{kind}"
+                    f"{self.dag.label}: {_who(task)} needs resource {req.key!r}{kind}"
                     f"{param}, which nothing provides (this run's resources: {known}); provide "
                     f"it in Definitions(resources={{{req.key!r}: ...}}), "
                     f"@dag(resources=...), or resources= of materialize() / run_dag() / "
@@ -120,13 +120,13 @@ class RunResources:
             if expected is IOManager:
                 if not _is_io_manager(value):
                     raise ResourceError(
-                        f"DAG {self.dag.dag_id!r}: {_who(task)} uses resource {req.key!r} as an IO "
+                        f"{self.dag.label}: {_who(task)} uses resource {req.key!r} as an IO "
                         f"manager, but it is a {type(value).__name__} without handle_output / "
                         "load_input; give an IOManager subclass"
                     )
             elif expected is not None and not isinstance(value, expected):
                 raise ResourceError(
-                    f"DAG {self.dag.dag_id!r}: {_who(task)} expects resource {req.key!r} to be "
+                    f"{self.dag.label}: {_who(task)} expects resource {req.key!r} to be "
                     f"a {expected.__name__}, but it is a {type(value).__name__}"
                 )
 
@@ -136,7 +136,7 @@ class RunResources:
         unknown = sorted(set(overrides) - set(declared))
         if unknown:
             raise ResourceError(
-                f"DAG {self.dag.dag_id!r}: run config configures resource(s) "
+                f"{self.dag.label}: run config configures resource(s) "
                 f"{', '.join(map(repr, unknown))}, which the run does not have "
                 f"(its resources: {', '.join(sorted(declared)) or 'none'})"
             )
@@ -146,12 +146,10 @@ class RunResources:
                 try:
                     value = value.resolved(overrides.get(key))
                 except ResourceError as exc:
-                    raise ResourceError(
-                        f"DAG {self.dag.dag_id!r}: resource {key!r}: {exc}"
-                    ) from None
+                    raise ResourceError(f"{self.dag.label}: resource {key!r}: {exc}") from None
             elif key in overrides:
                 raise ResourceError(
-                    f"DAG {self.dag.dag_id!r}: resource {key!r} is a {type(value).__name__}, "
+                    f"{self.dag.label}: resource {key!r} is a {type(value).__name__}, "
                     "not a Resource with fields, so the run config cannot configure it"
                 )
             configured[key] = value
@@ -185,7 +183,7 @@ class RunResources:
                         self.values[key] = stack.enter_context(value)
                     except Exception as exc:
                         raise ResourceError(
-                            f"DAG {self.dag.dag_id!r}: resource {key!r} failed to open: "
+                            f"{self.dag.label}: resource {key!r} failed to open: "
                             f"{type(exc).__name__}: {exc}"
                         ) from exc
         except BaseException:

@@ -14,7 +14,6 @@ copy of the task, see ``templating``), run ``on_execute_callback``, then
 
 from __future__ import annotations
 
-import socket
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from partita.definitions.context import Context, reset_current_context, set_curr
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.host import HOSTNAME
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
 from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
@@ -38,7 +38,6 @@ from partita.storage.records import (
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-HOSTNAME = socket.gethostname()
 MAX_RETRY_DELAY = timedelta(hours=24)
 
 

@@ -241,7 +241,7 @@ def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
 
 def _where(task: BaseOperator) -> str:
     if task.dag is not None:
-        return f"DAG {task.dag.dag_id!r}: task {task.task_id!r}"
+        return f"{task.dag.label}: task {task.task_id!r}"
     return f"task {task.task_id!r}"
 
 

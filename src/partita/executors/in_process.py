@@ -25,6 +25,7 @@ from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
 from partita.engine.task_runner import HOSTNAME, run_task_instance
 from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
+from partita.executors.console_log import ConsoleRunLog
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 
@@ -111,11 +112,12 @@ def test_runner(
     logical_date: datetime | None,
     storage: Any,
     resources: Mapping[str, Any] | None = None,
+    verbose: bool = True,
 ) -> RunResult:
-    """What ``DAG.test()`` calls."""
+    """What ``DAG.test()`` calls; ``verbose`` prints the run as it goes (``ConsoleRunLog``)."""
     return run_dag(
         dag, storage=storage, run_conf=run_conf, logical_date=logical_date, run_type="test",
-        resources=resources,
+        resources=resources, listener=ConsoleRunLog() if verbose else None,
     )  # fmt: skip
 
 

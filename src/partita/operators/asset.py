@@ -33,7 +33,6 @@ from partita.definitions.asset import (
 )
 from partita.definitions.asset_check_result import AssetCheckResult
 from partita.definitions.asset_graph import AssetGraph
-from partita.definitions.asset_job import set_asset_task_factory
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext, IOManager
@@ -355,8 +354,6 @@ def build_asset_task(
         **options,
     )
 
-
-set_asset_task_factory(build_asset_task)
 
 __all__ = [
     "AssetInputPlan",

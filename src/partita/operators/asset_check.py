@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 
 from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
-from partita.definitions.asset_job import set_asset_check_task_factory
 from partita.definitions.context import Context
 from partita.definitions.io_manager import IOManager
 from partita.definitions.resources import ResourceRequirement
@@ -88,7 +87,5 @@ def build_asset_check_task(check: AssetChecksDefinition, graph: AssetGraph) -> A
         **check.task_kwargs,
     )
 
-
-set_asset_check_task_factory(build_asset_check_task)
 
 __all__ = ["AssetCheckOperator", "build_asset_check_task"]

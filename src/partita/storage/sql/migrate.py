@@ -6,7 +6,8 @@ upgrade runs in one transaction that first takes a lock (``BEGIN IMMEDIATE``
 on SQLite, an advisory lock on PostgreSQL), so two processes opening a new
 database at once migrate it once. ``ensure_schema`` reads ``alembic_version``
 first and returns at once when the database is already at head, so opening an
-up-to-date database costs a query, not an Alembic run.
+up-to-date database costs a query, not an Alembic run; that check lives in
+``schema_revision`` so that it does not even import this module.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import URL, Connection
 
@@ -74,7 +76,10 @@ def upgrade(url_or_engine: str | URL | Engine, *, resigner: OutputResigner | Non
         url_or_engine if isinstance(url_or_engine, Engine) else create_sql_engine(url_or_engine)
     )
     try:
-        with wrap_db_errors(engine.url, "migrate the schema"), engine.connect() as connection:
+        with (
+            wrap_db_errors(engine.url, "migrate the schema", also=(CommandError,)),
+            engine.connect() as connection,
+        ):
             _take_migration_lock(connection)
             _check_known(engine, _read_revision(connection))
             command.upgrade(alembic_config(connection, resigner), "head")
@@ -86,13 +91,6 @@ def upgrade(url_or_engine: str | URL | Engine, *, resigner: OutputResigner | Non
     if revision is None:  # pragma: no cover - alembic always stamps
         raise StorageError(f"database {mask_url(engine.url)}: migration left no revision")
     return revision
-
-
-def ensure_schema(engine: Engine) -> str:
-    """Upgrade the database when it is new or behind; cheap when it is already at head."""
-    if current_revision(engine) == head_revision():
-        return head_revision()
-    return upgrade(engine)
 
 
 def _read_revision(connection: Connection) -> str | None:
@@ -120,4 +118,4 @@ def _check_known(engine: Engine, revision: str | None) -> None:
         )
 
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "ensure_schema", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "upgrade"]

@@ -41,7 +41,6 @@ from partita.storage.sql.assets import SqlAssetCatalog
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
-from partita.storage.sql.migrate import ensure_schema
 from partita.storage.sql.models import (
     dag_run_table,
     dag_version_table,
@@ -50,6 +49,7 @@ from partita.storage.sql.models import (
 )
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
+from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
 
 
