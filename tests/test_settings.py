@@ -163,6 +163,24 @@ def test_an_unknown_default_timezone_names_where_it_came_from(tmp_path: Path) ->
         load_settings(env={"PARTITA_DEFAULT_TIMEZONE": "Nowhere"}, cwd=tmp_path)
 
 
+def test_dags_paused_at_creation_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert load_settings(env={}, cwd=tmp_path).dags_paused_at_creation is False
+    _write_config(tmp_path / ".partita", "dags_paused_at_creation: true\n")
+    assert load_settings(env={}, cwd=tmp_path).dags_paused_at_creation is True
+    env = {"PARTITA_DAGS_PAUSED_AT_CREATION": "false"}
+    assert load_settings(env=env, cwd=tmp_path).dags_paused_at_creation is False
+
+
+def test_a_bad_dags_paused_at_creation_is_named(tmp_path: Path) -> None:
+    config = _write_config(tmp_path / ".partita", "dags_paused_at_creation: maybe\n")
+    with pytest.raises(ConfigurationError, match="key 'dags_paused_at_creation'") as info:
+        load_settings(env={}, cwd=tmp_path)
+    assert str(info.value).startswith(f"{config}: ")
+    with pytest.raises(ConfigurationError, match="PARTITA_DAGS_PAUSED_AT_CREATION='sometimes'"):
+        env = {"PARTITA_DAGS_PAUSED_AT_CREATION": "sometimes"}
+        load_settings(env=env, cwd=tmp_path / "elsewhere")
+
+
 def test_import_timeout_from_the_environment_over_the_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     _write_config(home, "import_timeout: 12.5\n")

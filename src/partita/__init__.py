@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "DagIndex": "partita.dag_index",
     "DagRunInfo": "partita.definitions.timetables",
     "DagSummary": "partita.importer",
+    "DefaultScheduleStatus": "partita.definitions.schedules",
     "Definitions": "partita.definitions.definitions",
     "DeltaDataIntervalTimetable": "partita.definitions.timetables",
     "DeltaTriggerTimetable": "partita.definitions.timetables",
@@ -79,10 +80,14 @@ _EXPORTS: dict[str, str] = {
     "ResourceParam": "partita.definitions.resources",
     "RetryTask": "partita.exceptions",
     "RunConfig": "partita.definitions.config",
+    "RunRequest": "partita.definitions.schedules",
     "RunResult": "partita.engine.result",
     "RunState": "partita.definitions.states",
+    "ScheduleDefinition": "partita.definitions.schedules",
+    "ScheduleEvaluationContext": "partita.definitions.schedules",
     "ShortCircuitOperator": "partita.operators.branch",
     "SignatureError": "partita.exceptions",
+    "SkipReason": "partita.definitions.schedules",
     "SkipTask": "partita.exceptions",
     "TaskGroup": "partita.definitions.taskgroup",
     "TaskState": "partita.definitions.states",
@@ -92,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
     "asset_check": "partita.definitions.asset_check",
+    "build_schedule_context": "partita.definitions.schedules",
     "chain": "partita.definitions.dependencies",
     "config_mapping": "partita.definitions.config",
     "cross_downstream": "partita.definitions.dependencies",
@@ -104,6 +110,7 @@ _EXPORTS: dict[str, str] = {
     "multi_asset": "partita.definitions.asset",
     "open_store": "partita.storage.factory",
     "run_dag": "partita.executors.in_process",
+    "schedule": "partita.definitions.schedules",
     "task": "partita.operators.taskflow",
     "task_group": "partita.definitions.taskgroup",
 }
@@ -148,6 +155,13 @@ if TYPE_CHECKING:
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource
     from partita.definitions.resources import ResourceParam as ResourceParam
+    from partita.definitions.schedules import DefaultScheduleStatus as DefaultScheduleStatus
+    from partita.definitions.schedules import RunRequest as RunRequest
+    from partita.definitions.schedules import ScheduleDefinition as ScheduleDefinition
+    from partita.definitions.schedules import ScheduleEvaluationContext as ScheduleEvaluationContext
+    from partita.definitions.schedules import SkipReason as SkipReason
+    from partita.definitions.schedules import build_schedule_context as build_schedule_context
+    from partita.definitions.schedules import schedule as schedule
     from partita.definitions.states import RunState as RunState
     from partita.definitions.states import TaskState as TaskState
     from partita.definitions.states import TriggerRule as TriggerRule

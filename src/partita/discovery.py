@@ -72,15 +72,22 @@ class _Target:
     module: str | None = None
 
 
-def discover(target: str, *, import_timeout: float, index: DagIndex | None = None) -> Discovery:
+def discover(
+    target: str,
+    *,
+    import_timeout: float,
+    index: DagIndex | None = None,
+    default_timezone: str | None = None,
+) -> Discovery:
     """Import every DAG file of ``target`` (file, folder or module) in an ``Importer`` child.
 
-    Records each file in ``index`` (and saves it). Raises ``DagLoadError``
-    only when ``target`` does not exist.
+    Records each file in ``index`` (and saves it). ``default_timezone`` is the
+    zone of DAGs that name none (it moves the next runs of their summaries).
+    Raises ``DagLoadError`` only when ``target`` does not exist.
     """
     resolved = _resolve(target)
     found = Discovery()
-    with Importer() as importer:
+    with Importer(default_timezone=default_timezone) as importer:
         if resolved.module is not None:
             found.add(importer.import_module(resolved.module, import_timeout))
             return found

@@ -13,6 +13,7 @@
     ├── TypeCheckError            a task's input or output is not of its annotated type
     ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
+    ├── ScheduleEvaluationError   a schedule's function raised or returned something unusable
     ├── StorageError              the metadata database or an output store failed
     │   ├── ValueNotFoundError    an IO manager has nothing stored under that asset or output
     │   └── SignatureError        a stored pickle is unsigned or fails its signature check
@@ -103,6 +104,10 @@ class ConfigurationError(PartitaError):
     """partita's own configuration (partita.yaml, environment variables) is invalid."""
 
 
+class ScheduleEvaluationError(PartitaError):
+    """A schedule's function (or ``should_execute``) raised, or returned something unusable."""
+
+
 class StorageError(PartitaError):
     """The metadata database or an output store could not do what was asked."""
 
@@ -173,6 +178,7 @@ __all__ = [
     "RetryTask",
     "RunConfigError",
     "RunNotFoundError",
+    "ScheduleEvaluationError",
     "SignatureError",
     "SkipTask",
     "StorageError",

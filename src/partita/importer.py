@@ -24,13 +24,15 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
 
 from partita.definitions.dag import DAG
+from partita.definitions.timetable_base import DagRunInfo
 from partita.exceptions import DagLoadError
 from partita.loader import (
     DEFAULT_IMPORT_TIMEOUT,
@@ -48,18 +50,44 @@ _ORPHAN_CHECK_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class DagSummary:
-    """What ``partita dags list`` shows of a DAG, without the DAG object."""
+    """What ``partita dags list`` shows of a DAG, without the DAG object.
+
+    The fields after ``fileloc`` are what the DAG registry keeps of the DAG
+    (``registry_sync.parsed_summary``), worked out in the child, which holds the
+    DAG and its timetable; they take no part in comparing summaries.
+    """
 
     dag_id: str
     task_count: int
     schedule: str | None
     tags: tuple[str, ...]
     fileloc: str | None
+    timetable_summary: str | None = field(default=None, compare=False)
+    #: The next automated run the timetable asks for from scratch, as of the import.
+    next_run: DagRunInfo | None = field(default=None, compare=False)
+    max_active_runs: int = field(default=16, compare=False)
+    owner: str | None = field(default=None, compare=False)
+    description: str | None = field(default=None, compare=False)
+    is_paused_upon_creation: bool | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, dag: DAG) -> DagSummary:
+    def of(cls, dag: DAG, now: datetime | None = None) -> DagSummary:
         schedule = str(dag.schedule) if dag.schedule is not None else None
-        return cls(dag.dag_id, len(dag.task_dict), schedule, tuple(dag.tags), dag.fileloc)
+        now = now if now is not None else datetime.now(UTC)
+        owner = dag.default_args.get("owner")
+        return cls(
+            dag.dag_id,
+            len(dag.task_dict),
+            schedule,
+            tuple(dag.tags),
+            dag.fileloc,
+            timetable_summary=dag.timetable.summary,
+            next_run=dag.timetable.next_dagrun_info(None, dag.time_restriction, now=now),
+            max_active_runs=dag.max_active_runs,
+            owner=None if owner is None else str(owner),
+            description=dag.description,
+            is_paused_upon_creation=dag.is_paused_upon_creation,
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +117,8 @@ class _Request:
     is_module: bool
     folder: str | None
     timeout: float
+    #: The settings' ``default_timezone``, given to each DAG that names no zone of its own.
+    default_timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +138,9 @@ class Importer:
     One ``Importer`` serves one thread at a time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, default_timezone: str | None = None) -> None:
+        #: The zone of DAGs that name none (so the next runs summaries carry are right).
+        self.default_timezone = default_timezone
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         #: How many children were lost to a file (killed for overrunning, or died importing it).
@@ -131,11 +163,12 @@ class Importer:
     ) -> list[FileResult]:
         """Import each of ``paths`` (``folder`` importable, as ``load_dags(folder)`` does)."""
         base = str(folder) if folder is not None else None
-        return [self._ask(_Request(str(p), False, base, deadline)).result for p in paths]
+        zone = self.default_timezone
+        return [self._ask(_Request(str(p), False, base, deadline, zone)).result for p in paths]
 
     def import_module(self, name: str, deadline: float = DEFAULT_IMPORT_TIMEOUT) -> FileResult:
         """Import the dotted module ``name``; ``DagLoadError`` when there is no such module."""
-        answer = self._ask(_Request(name, True, None, deadline))
+        answer = self._ask(_Request(name, True, None, deadline, self.default_timezone))
         if answer.missing is not None:
             raise DagLoadError(answer.missing)
         return answer.result
@@ -262,6 +295,9 @@ def _answer(request: _Request) -> _Answer:
     else:
         folder = Path(request.folder) if request.folder is not None else None
         loaded = load_file(Path(request.target), folder=folder, import_timeout=timeout)
+    if request.default_timezone is not None:
+        for dag in loaded.dags.values():
+            dag.use_default_timezone(request.default_timezone)
     return _Answer(_file_result(request.target, loaded, time.monotonic() - started))
 
 

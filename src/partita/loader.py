@@ -43,6 +43,7 @@ from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_job import UnresolvedAssetJob
 from partita.definitions.dag import DAG, DagFactory
 from partita.definitions.definitions import Definitions
+from partita.definitions.schedules import ScheduleDefinition
 from partita.exceptions import CycleError, DagLoadError, DagNotFoundError, DefinitionError
 
 DEFAULT_IMPORT_TIMEOUT = 30.0
@@ -80,6 +81,11 @@ class LoadResult:
                 )
             raise DagLoadError(message)
         return found[0] if len(found) == 1 else Definitions.merge(*found)
+
+    @property
+    def schedules(self) -> list[ScheduleDefinition]:
+        """The schedules of every ``Definitions`` loaded, in load order."""
+        return [s for d in self.definitions.values() for s in d.schedules]
 
     def add_problem(self, source: str, problem: ImportProblem) -> None:
         self.problems[source] = problem

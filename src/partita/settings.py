@@ -12,6 +12,9 @@ then the default.
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
     PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
                                  dates and cron strings of DAGs that name no zone of their own
+    PARTITA_DAGS_PAUSED_AT_CREATION ``dags_paused_at_creation:`` (default false): whether a DAG
+                                 the scheduler sees for the first time starts paused (a DAG's
+                                 own ``is_paused_upon_creation`` wins)
     PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
                                  default: ``<home>/secret.key`` (SQLite only)
@@ -57,6 +60,8 @@ class Settings:
     inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT
     #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
     default_timezone: str = "UTC"
+    #: Whether new DAGs start paused when they do not say (``is_paused_upon_creation``).
+    dags_paused_at_creation: bool = False
     #: Seconds one DAG file may take to import before it is stopped (its importer killed).
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT
     #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
@@ -105,6 +110,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
         default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
+        dags_paused_at_creation=_bool_setting(
+            env, "PARTITA_DAGS_PAUSED_AT_CREATION", from_file.dags_paused_at_creation
+        ),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
         secret_key=_secret_key(env),
     )
@@ -118,6 +126,7 @@ class FileSettings:
     storage_dir: Path | None = None
     inline_output_limit: int | None = None
     default_timezone: str | None = None
+    dags_paused_at_creation: bool | None = None
     import_timeout: float | None = None
 
     @classmethod
@@ -184,6 +193,23 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
             f"set it to a whole number >= 0 or unset it"
         )
     return value
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> bool:
+    raw = env.get(name)
+    if not raw:
+        return bool(from_file)
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a boolean; set it to true or false "
+            f"or unset it"
+        )
+    return value in _TRUE
 
 
 def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:

@@ -26,6 +26,7 @@ class _FileSettings(BaseModel):
     storage_dir: Path | None = None
     inline_output_limit: int | None = Field(default=None, ge=0)
     default_timezone: str | None = Field(default=None, min_length=1)
+    dags_paused_at_creation: bool | None = Field(default=None, strict=True)
     import_timeout: float | None = Field(default=None, gt=0)
 
 

@@ -32,6 +32,8 @@ TABLES = {
     "event_log",
     "task_output",
     "asset_materialization",
+    "dag",
+    "import_error",
     "asset_check_evaluation",
 }
 

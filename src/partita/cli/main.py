@@ -54,7 +54,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "dags": Subcommand(
         "partita.cli.dags:dags",
-        "List the DAGs a file, folder or module defines, or show one DAG.",
+        "List the DAGs a file, folder or module defines, show one DAG, pause or unpause one.",
     ),
     "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
     "init": Subcommand(

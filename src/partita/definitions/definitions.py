@@ -9,8 +9,10 @@ dags=[...], resources={...})`` is a code location: ``partita dags list``,
 The design decision: resources given here are bound to every DAG of the code
 location when the ``Definitions`` is built (a DAG's own resources win), so a
 DAG run by ``partita run`` or ``dag.test()`` gets them without knowing where
-it came from. ``schedules`` and ``sensors`` are accepted and kept for the
-scheduler (a later part of partita); nothing runs them yet.
+it came from. ``schedules`` are checked here: each is a ``ScheduleDefinition``
+with a name of its own whose job is one of the location's DAGs (a job given
+as an object and not listed in ``dags``/``jobs`` is added, as Dagster does;
+one given by name must be there). ``sensors`` are kept for the scheduler.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG, DagFactory, caller_file
+from partita.definitions.schedules import ScheduleDefinition
 from partita.exceptions import DagNotFoundError, DefinitionError
 
 #: The id of the ephemeral DAG ``partita assets materialize`` and ``materialize`` build.
@@ -55,13 +58,45 @@ class Definitions:
             a for a in given if isinstance(a, AssetChecksDefinition)
         ]
         self.resources: dict[str, Any] = dict(resources or {})
-        self.schedules: list[Any] = list(schedules or [])
+        self.schedules: list[ScheduleDefinition] = list(schedules or [])
         self.sensors: list[Any] = list(sensors or [])
         self.asset_graph = AssetGraph([*self.assets, *self.asset_checks])
         self._jobs: list[Any] = [*(dags or []), *(jobs or [])]
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
             self._add(self._as_dag(item))
+        self._check_schedules()
+
+    def _check_schedules(self) -> None:
+        names: set[str] = set()
+        for item in self.schedules:
+            if not isinstance(item, ScheduleDefinition):
+                raise DefinitionError(
+                    f"Definitions: schedules must be ScheduleDefinition or @schedule objects, "
+                    f"got {item!r}"
+                )
+            if item.name in names:
+                raise DefinitionError(
+                    f"Definitions: two schedules are called {item.name!r}; give each its own name"
+                )
+            names.add(item.name)
+            if item.job_name in self._dags:
+                continue
+            if isinstance(item.job, str):
+                known = ", ".join(sorted(self._dags)) or "none"
+                raise DefinitionError(
+                    f"Definitions: schedule {item.name!r} runs job {item.job_name!r}, which is "
+                    f"not in this Definitions (it has: {known}); add the job to dags=/jobs="
+                )
+            self._add(self._as_dag(item.job))
+
+    def get_schedule(self, name: str) -> ScheduleDefinition:
+        """The schedule called ``name``."""
+        for item in self.schedules:
+            if item.name == name:
+                return item
+        known = ", ".join(sorted(s.name for s in self.schedules)) or "none"
+        raise DefinitionError(f"Definitions has no schedule {name!r}; it has: {known}")
 
     def _as_dag(self, item: Any) -> DAG:
         if isinstance(item, UnresolvedAssetJob):
@@ -126,7 +161,6 @@ class Definitions:
         merged = Definitions(
             assets=[a for d in definitions for a in d.assets],
             asset_checks=[c for d in definitions for c in d.asset_checks],
-            schedules=[s for d in definitions for s in d.schedules],
             sensors=[s for d in definitions for s in d.sensors],
             resources=resources,
             fileloc=definitions[0].fileloc if definitions else None,
@@ -134,12 +168,14 @@ class Definitions:
         for d in definitions:
             for dag in d.dags:
                 merged._add(dag)
+        merged.schedules = [s for d in definitions for s in d.schedules]
+        merged._check_schedules()
         return merged
 
     def __repr__(self) -> str:
         return (
             f"<Definitions: {len(self.assets)} asset definitions, {len(self._dags)} DAGs, "
-            f"{len(self.resources)} resources>"
+            f"{len(self.schedules)} schedules, {len(self.resources)} resources>"
         )
 
 

@@ -16,6 +16,7 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.exceptions import RunNotFoundError
 from partita.storage.base import AssetCatalog, DagStore, EventLog, OutputStore, RunStore, Storage
+from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -203,6 +204,7 @@ class MemoryStorage(Storage):
         self.outputs = self._outputs
         self.dags = self._dags
         self.assets = self._assets
+        self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
 
     def write(self, batch: WriteBatch) -> None:

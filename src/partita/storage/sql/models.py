@@ -1,5 +1,8 @@
 """SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs, assets.
 
+Beside them, the DAG registry: ``dag`` (one row per DAG the scheduler knows)
+and ``import_error`` (one row per file that failed to import).
+
 The design decision: these are Core tables that describe the schema and
 nothing else (no ORM: the store reads and writes through Core statements and
 converts rows to the plain records of ``partita.storage.records``, and not
@@ -29,6 +32,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -211,13 +215,59 @@ asset_check_evaluation_table = Table(
     sqlite_autoincrement=True,
 )
 
+#: One DAG the scheduler knows (the DAG registry): where it lives, paused, next due.
+#: ``next_dagrun_create_after`` is the "next due" column: the index on
+#: (is_paused, is_active, next_dagrun_create_after, dag_id) makes "which DAGs are
+#: due, soonest first" one range scan, already in order.
+dag_table = Table(
+    "dag",
+    metadata,
+    _id("dag_id", primary_key=True),
+    Column("fileloc", String(1024)),
+    Column("code_location", String(1024)),
+    Column("is_paused", Boolean, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("timetable_summary", String(1024)),
+    Column("next_dagrun", UTCDateTime()),
+    Column("next_dagrun_data_interval_start", UTCDateTime()),
+    Column("next_dagrun_data_interval_end", UTCDateTime()),
+    Column("next_dagrun_create_after", UTCDateTime()),
+    Column("last_parsed_at", UTCDateTime()),
+    Column("last_parse_duration", Float),
+    Column("max_active_runs", Integer, nullable=False),
+    Column("tags", JsonType, nullable=False),
+    _id("owner", nullable=True),
+    Column("description", Text),
+    Index(
+        "ix_dag_next_dagrun_create_after",
+        "is_paused",
+        "is_active",
+        "next_dagrun_create_after",
+        "dag_id",
+    ),
+    Index("ix_dag_code_location", "code_location"),
+)
+
+#: The error of a DAG file (or module) that failed to import at its last parse.
+import_error_table = Table(
+    "import_error",
+    metadata,
+    Column("fileloc", String(1024), primary_key=True),
+    Column("code_location", String(1024)),
+    Column("error", Text, nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Index("ix_import_error_code_location", "code_location"),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
     "asset_materialization_table",
     "dag_run_table",
+    "dag_table",
     "dag_version_table",
     "event_table",
+    "import_error_table",
     "metadata",
     "task_instance_table",
     "task_output_table",

@@ -48,6 +48,7 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
+from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
 
@@ -214,6 +215,7 @@ class SqlStorage(Storage):
         self.signer = signer
         self.dags = SqlDagStore(self.engine)
         self.assets = SqlAssetCatalog(self.engine)
+        self.registry = SqlDagRegistry(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 

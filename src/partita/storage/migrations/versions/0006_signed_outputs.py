@@ -6,7 +6,7 @@ database that holds unsigned outputs any other way stops and says to run it.
 Downgrading leaves the outputs signed (an earlier partita cannot read them).
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-30
 """
 
