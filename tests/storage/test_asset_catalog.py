@@ -143,7 +143,7 @@ def test_upgrading_a_0001_database_adds_the_catalog_and_keeps_its_runs(
         assert store.assets.asset_keys() == [USERS]
     engine = create_sql_engine(sqlite_url)
     try:
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision() == "0003"
         with engine.begin() as connection:
             command.downgrade(alembic_config(connection), "0001")
         assert "asset_materialization" not in inspect(engine).get_table_names()

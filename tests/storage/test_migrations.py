@@ -29,6 +29,7 @@ TABLES = {
     "event_log",
     "task_output",
     "asset_materialization",
+    "log_line",
 }
 
 
@@ -37,6 +38,7 @@ def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0003_log_lines.py").is_file()
     assert set(Base.metadata.tables) == TABLES
 
 

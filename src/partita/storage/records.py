@@ -137,6 +137,25 @@ class AssetMaterializationRecord:
     id: int | None = None
 
 
+@dataclass(slots=True)
+class LogLineRecord:
+    """One line (or one bounded piece of a very long line) of one try of a task instance.
+
+    ``seq`` numbers the lines of a try from 0 without gaps, in the order they
+    were written: it is the line number ranges and tails refer to, and the
+    cursor a live reader follows.
+    """
+
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    seq: int
+    timestamp: datetime
+    level: str
+    message: str
+
+
 def clone(record: Any) -> Any:
     """A shallow copy of a record (a dataclass), several times faster than ``copy.copy``."""
     cls = type(record)
@@ -152,7 +171,8 @@ class WriteBatch:
 
     Runs and task instances are upserted by their keys, events are appended,
     outputs are upserted by (run, task, map index, key), DAG versions are
-    inserted if new, asset materializations are appended (the asset catalog).
+    inserted if new, asset materializations are appended (the asset catalog),
+    log lines are inserted by (run, task, map index, try, seq).
     """
 
     runs: list[DagRunRecord] = field(default_factory=list)
@@ -161,6 +181,7 @@ class WriteBatch:
     outputs: list[OutputRecord] = field(default_factory=list)
     dag_versions: list[DagVersionRecord] = field(default_factory=list)
     materializations: list[AssetMaterializationRecord] = field(default_factory=list)
+    log_lines: list[LogLineRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -170,4 +191,5 @@ class WriteBatch:
             or self.outputs
             or self.dag_versions
             or self.materializations
+            or self.log_lines
         )

@@ -11,11 +11,7 @@ PostgreSQL always goes through psycopg 3.
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import date, datetime
-from enum import Enum
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from partita.exceptions import ConfigurationError
+from partita.storage.values import dumps_json, loads_json
 
 #: Execution option: on SQLite, start the transaction with ``BEGIN IMMEDIATE``.
 WRITE_LOCK_OPTION = "partita_write_lock"
@@ -53,6 +50,7 @@ def create_sql_engine(url: str | URL) -> Engine:
         parsed,
         pool_pre_ping=True,
         json_serializer=dumps_json,
+        json_deserializer=loads_json,
     )
 
 
@@ -74,43 +72,6 @@ def normalize_url(url: str | URL) -> URL:
     )
 
 
-def dumps_json(value: Any) -> str:
-    """JSON for event payloads and run conf; datetimes become ISO text, other objects str().
-
-    The same text as ``json.dumps(value, default=..., ensure_ascii=False)``, through a
-    C encoder built once (``json.dumps`` builds one per call, which is most of the cost
-    for a small payload). A circular structure goes the slow way, which names the error.
-    """
-    if _fast_encode is not None:
-        try:
-            return "".join(_fast_encode(value, 0))
-        except RecursionError:
-            pass
-    return _ENCODER.encode(value)
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False)
-# The arguments JSONEncoder.iterencode gives the C encoder for _ENCODER's settings, without
-# the circular-reference markers (a cycle recurses until RecursionError, then goes slow).
-_fast_encode = (
-    None
-    if c_make_encoder is None
-    else c_make_encoder(
-        None, _json_default, encode_basestring, None, ": ", ", ", False, False, True
-    )
-)
-
-
 def _is_memory_sqlite(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or str(url.database).startswith("file::memory:")
 
@@ -122,11 +83,12 @@ def _create_sqlite_engine(url: URL) -> Engine:
             poolclass=StaticPool,
             connect_args={"check_same_thread": False},
             json_serializer=dumps_json,
+            json_deserializer=loads_json,
         )
     else:
         if not url.query.get("uri"):  # a file: URI names its own path; leave it alone
             Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, json_serializer=dumps_json)
+        engine = create_engine(url, json_serializer=dumps_json, json_deserializer=loads_json)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
@@ -152,4 +114,4 @@ def _on_sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "dumps_json", "mask_url", "normalize_url"]
+__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "mask_url", "normalize_url"]

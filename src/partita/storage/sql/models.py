@@ -26,10 +26,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from partita.storage.values import ID_LENGTH
 
 #: Deterministic constraint names, so that migrations can name what they create.
 NAMING_CONVENTION = {
@@ -40,7 +43,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ID_LENGTH = 250
 STATE_LENGTH = 32
 
 #: JSON on SQLite, JSONB on PostgreSQL.
@@ -201,12 +203,33 @@ class AssetMaterializationRow(Base):
     location: Mapped[str | None] = mapped_column(String(1024))
 
 
+class LogLineRow(Base):
+    """One line of one try of a task instance's log (a very long line: one bounded piece).
+
+    The key is (run, task, map index, try, seq): a try's lines are one index
+    range, so a range, a tail or "the lines after seq N" is an indexed read
+    however long the log is.
+    """
+
+    __tablename__ = "log_line"
+
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    map_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    try_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    level: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    message: Mapped[str] = mapped_column(Text)
+
+
 dag_version_table: Table = Base.metadata.tables["dag_version"]
 dag_run_table: Table = Base.metadata.tables["dag_run"]
 task_instance_table: Table = Base.metadata.tables["task_instance"]
 event_table: Table = Base.metadata.tables["event_log"]
 task_output_table: Table = Base.metadata.tables["task_output"]
 asset_materialization_table: Table = Base.metadata.tables["asset_materialization"]
+log_line_table: Table = Base.metadata.tables["log_line"]
 
 __all__ = [
     "AssetMaterializationRow",
@@ -214,6 +237,7 @@ __all__ = [
     "DagRunRow",
     "DagVersionRow",
     "EventRow",
+    "LogLineRow",
     "TaskInstanceRow",
     "TaskOutputRow",
     "UTCDateTime",
@@ -221,6 +245,7 @@ __all__ = [
     "dag_run_table",
     "dag_version_table",
     "event_table",
+    "log_line_table",
     "task_instance_table",
     "task_output_table",
 ]
