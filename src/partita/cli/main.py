@@ -35,7 +35,7 @@ SUBCOMMANDS = {
     "assets": "partita.cli.assets:assets",
     "dags": "partita.cli.dags:dags",
     "db": "partita.cli.db:db",
-    "logs": "partita.cli.runs:logs",
+    "logs": "partita.cli.logs:logs",
     "run": "partita.cli.run:run",
     "runs": "partita.cli.runs:runs",
 }

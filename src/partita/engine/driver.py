@@ -35,6 +35,7 @@ from partita.engine.resources import RunResources
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
+from partita.engine.task_log import LiveLogs, log_line_records
 from partita.engine.task_runner import HOSTNAME, run_callbacks
 from partita.engine.work import Executor, LogLine, RunInfo, TaskOutcome, TaskWork
 from partita.storage.base import Storage
@@ -143,6 +144,7 @@ class RunDriver:
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
+        self.live_logs = LiveLogs(self.storage)
         try:
             with gc_relaxed():
                 self._begin()
@@ -153,6 +155,7 @@ class RunDriver:
                     raise
                 self._end()
         finally:
+            self.live_logs.stop()
             self.resources.close()
         run_id = self.info.run_id
         return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
@@ -188,7 +191,10 @@ class RunDriver:
         self.base_context = run_context(self.info, self.dag, self.resource_view)
         if self.listener is not None:
             self.listener.run_started(self.record, len(self.tis))
-        self.executor.start(self.info, self.dag, self.outputs, self._on_started, self.resource_view)
+        self.executor.start(
+            self.info, self.dag, self.outputs, self._on_started, self.resource_view,
+            logs=self.live_logs,
+        )  # fmt: skip
         self._apply_changes(self.active.start(), now)
         self._expand_ready()
 
@@ -314,8 +320,11 @@ class RunDriver:
         ti.duration = outcome.duration
         ti.hostname = outcome.hostname
         batch = self._batch
-        if outcome.logs:
-            batch.events.append(self._log_event(ti, outcome.logs))
+        if outcome.logs:  # the lines not streamed yet: durable with the end state
+            batch.log_lines.extend(log_line_records(
+                ti.run_id, ti.task_id, ti.map_index, outcome.try_number, outcome.first_log_seq,
+                outcome.logs,
+            ))  # fmt: skip
         if outcome.outputs:
             batch.outputs.extend(outcome.outputs)
         if outcome.materializations:
@@ -439,13 +448,6 @@ class RunDriver:
             ))  # fmt: skip
         if self.listener is not None:
             self.listener.task_changed(ti)
-
-    def _log_event(self, ti: TaskInstanceRecord, logs: list[LogLine]) -> EventRecord:
-        lines = [[line.timestamp.isoformat(), line.level, line.message] for line in logs]
-        return EventRecord(
-            ti.run_id, EventKind.LOG, logs[0].timestamp, ti.task_id, ti.map_index,
-            ti.try_number, {"lines": lines},
-        )  # fmt: skip
 
     def _run_event(self, state: RunState, message: str | None = None) -> None:
         payload: dict[str, Any] = {"state": state.value}

@@ -79,7 +79,8 @@ class SqlLogStore(LogStore):
                 while True:
                     with driver_errors(connection, sql):
                         cursor.execute(sql, (run_id, task_id, map_index, last))
-                        (found,) = cursor.fetchone()
+                        row = cursor.fetchone()
+                    found = None if row is None else row[0]
                     if found is None:
                         return tries
                     tries.append(found)
