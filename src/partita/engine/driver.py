@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from partita.definitions.dag import DAG
+from partita.definitions.ids import check_id_length
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
@@ -120,6 +121,8 @@ class RunDriver:
         # Run config and resources are checked here, before anything of the run is recorded.
         run_config = resolve_run_config(dag, conf)
         self.resources = RunResources(dag, storage, resources, run_config.resources)
+        if run_id is not None:
+            check_id_length(run_id, f"DAG {dag.dag_id!r}: run id", "choose a shorter run id")
         ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
         start, end = data_interval(dag, ld)
         self.info = RunInfo(

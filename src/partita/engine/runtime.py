@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from partita import macros
 from partita.definitions.asset import AssetMaterialization
 from partita.definitions.context import Context
+from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
@@ -284,6 +285,7 @@ class RuntimeTaskInstance:
         """Store ``value`` as this task instance's output ``key``."""
         if not isinstance(key, str) or not key:
             raise ValueError(f"xcom_push: key must be a non-empty string, got {key!r}")
+        check_id_length(key, f"task {self.task_id!r}: xcom_push key", "use a shorter key")
         self._pushed.append(self._outputs.push(self.task_id, self.map_index, key, value))
 
     def xcom_pull(

@@ -70,15 +70,13 @@ class TaskLog:
     def __init__(
         self, run_id: str, task_id: str, map_index: int, try_number: int, live: LiveLogs | None
     ) -> None:
+        # Only what a task that logs nothing needs; the rest is set with the first line.
         self.key = (run_id, task_id, map_index, try_number)
         self._live = live
         self._pending: list[LogLine] = []
-        self._pending_chars = 0
-        self._oldest = 0.0
+        self._lock: threading.Lock | None = None
         #: The seq of the first line not yet written to the store.
         self.next_seq = 0
-        self.closed = False
-        self._lock: threading.Lock | None = None
 
     def append(self, line: LogLine, /) -> None:
         """Add a line (split into pieces if very long); write the buffer out when it is full."""
@@ -88,6 +86,9 @@ class TaskLog:
             return
         lock = self._lock
         if lock is None:  # the first line: from now on the buffer is shared with the flusher
+            self._pending_chars = 0
+            self._oldest = 0.0
+            self.closed = False
             lock = self._lock = threading.Lock()
             if self._live is not None:
                 self._live.watch(self)
@@ -121,8 +122,7 @@ class TaskLog:
     def take_rest(self) -> tuple[int, list[LogLine]]:
         """Close the log: the seq of the first line not written, and the lines not written."""
         lock = self._lock
-        if lock is None:
-            self.closed = True
+        if lock is None:  # nothing was logged (and nothing will be streamed: no lock)
             return self.next_seq, self._pending
         with lock:
             self.closed = True

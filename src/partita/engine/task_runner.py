@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from partita.definitions.context import Context, reset_current_context, set_current_context
+from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
@@ -81,6 +82,9 @@ def _store_outputs(
                 f"with string keys; it returned {type(value).__name__}"
             )
         for key, item in value.items():
+            check_id_length(
+                key, f"task {task.task_id!r}: multiple_outputs key", "return shorter keys"
+            )
             records.append(outputs.push(task.task_id, ti.map_index, key, item))
     records.append(outputs.push(task.task_id, ti.map_index, RETURN_KEY, value))
     return records

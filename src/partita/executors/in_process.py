@@ -71,9 +71,7 @@ class InProcessExecutor:
             work = queue.popleft()
             self._on_started(work, datetime.now(UTC), HOSTNAME)
             task = operator(work.task_id, work.map_index)
-            log = None
-            if logs is not None:
-                log = logs.open(run_id, work.task_id, work.map_index, work.try_number)
+            log = TaskLog(run_id, work.task_id, work.map_index, work.try_number, logs)
             try:
                 outcome = run_task_instance(task, work, self._run, self._base, self._outputs, log)
             except BaseException:  # interrupted: keep what the task logged so far
@@ -88,9 +86,7 @@ class InProcessExecutor:
         self._queue.clear()
 
 
-def _save_log(log: TaskLog | None) -> None:
-    if log is None:
-        return
+def _save_log(log: TaskLog) -> None:
     # The interruption that got here is what the caller must see, not a failed write.
     with contextlib.suppress(Exception):
         log.flush()

@@ -251,6 +251,12 @@ def _has_seq(lines: list[LogLineRecord], seq: int) -> bool:
     return at < len(lines) and lines[at].seq == seq
 
 
+def _keep_changed(changed: dict[int, Any], record: object, value: Any, where: str) -> None:
+    cleaned = storable_json(value, where)
+    if cleaned is not value:
+        changed[id(record)] = cleaned
+
+
 class MemoryStorage(Storage):
     """Keeps everything in dictionaries of this process; thread-safe for writes."""
 
@@ -280,7 +286,7 @@ class MemoryStorage(Storage):
             self._apply(batch, values)
 
     def _checked_values(self, batch: WriteBatch) -> dict[int, Any]:
-        """Check ``batch`` as the SQL store would; return the JSON values to keep, by record."""
+        """Check ``batch`` as the SQL store would; return the JSON values cleaning changed."""
         check_batch_ids(batch)
         known = self._runs.runs.keys() | {run.run_id for run in batch.runs}
         for ti in batch.task_instances:
@@ -290,19 +296,22 @@ class MemoryStorage(Storage):
                     f"belongs to run {ti.run_id!r}, which is not recorded; write the run first"
                 )
         self._logs.check(batch.log_lines)
-        values: dict[int, Any] = {}
+        changed: dict[int, Any] = {}  # id(record) -> its JSON value, when cleaning changed it
         for run in batch.runs:
-            values[id(run)] = storable_json(run.conf, "the run conf")
-        for event in batch.events:
-            values[id(event)] = storable_json(event.payload, "an event payload")
+            _keep_changed(changed, run, run.conf, "the run conf")
         for m in batch.materializations:
-            values[id(m)] = storable_json(m.metadata, "asset metadata")
-        return values
+            _keep_changed(changed, m, m.metadata, "asset metadata")
+        for event in batch.events:  # inlined: a batch may hold thousands
+            payload = event.payload
+            cleaned = storable_json(payload, "an event payload")
+            if cleaned is not payload:
+                changed[id(event)] = cleaned
+        return changed
 
-    def _apply(self, batch: WriteBatch, values: dict[int, Any]) -> None:
+    def _apply(self, batch: WriteBatch, changed: dict[int, Any]) -> None:
         for run in batch.runs:
             stored_run = clone(run)
-            stored_run.conf = values[id(run)]
+            stored_run.conf = changed.get(id(run), run.conf)
             self._runs.runs[run.run_id] = stored_run
         tis = self._runs.tis
         for ti in batch.task_instances:
@@ -311,9 +320,9 @@ class MemoryStorage(Storage):
         for event in batch.events:
             event.id = events.next_id  # the caller's record gets its id, as in SQL
             events.next_id += 1
-            payload = values[id(event)]
-            if payload is not event.payload:
-                event = clone(event)
+            if changed and id(event) in changed:
+                payload = changed[id(event)]
+                event = clone(event)  # the caller's record keeps its own payload
                 event.payload = payload
             events.by_run.setdefault(event.run_id, []).append(event)
         for out in batch.outputs:
@@ -323,7 +332,7 @@ class MemoryStorage(Storage):
         assets = self._assets
         for materialization in batch.materializations:
             stored = clone(materialization)
-            stored.metadata = values[id(materialization)]
+            stored.metadata = changed.get(id(materialization), stored.metadata)
             stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
             assets.records.append(stored)
             assets.latest[stored.asset_key] = stored
