@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, bindparam, inspect, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from partita.exceptions import StorageError
 from partita.storage.sql import SqlStorage, create_sql_engine, migrate, upgrade
@@ -20,7 +22,7 @@ from partita.storage.sql.migrate import (
     ensure_schema,
     head_revision,
 )
-from partita.storage.sql.models import Base
+from partita.storage.sql.models import Base, UTCDateTime
 
 TABLES = {
     "dag_version",
@@ -145,3 +147,65 @@ def test_database_from_a_newer_partita_is_refused(sqlite_url: str) -> None:
             ensure_schema(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_fresh_database_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+def test_upgrading_a_0002_database_moves_its_log_events_into_log_lines(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    engine = create_sql_engine(empty_database_url)
+    lines_try1 = [["2024-03-10T12:00:00+00:00", "INFO", "hello"], ["bad time", "ERROR", "é"]]
+    lines_try2 = [["2024-03-10T12:05:00.250000+00:00", "INFO", "again"]]
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+                    "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
+                )
+            )
+            insert_event = text(
+                "INSERT INTO event_log (run_id, task_id, map_index, try_number, kind, "
+                "timestamp, payload) VALUES ('old', :task, :index, :try, :kind, :ts, :payload)"
+            ).bindparams(
+                bindparam("payload", type_=JSON().with_variant(JSONB(), "postgresql")),
+                bindparam("ts", type_=UTCDateTime()),
+            )
+            when = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+            for task, index, tries, kind, payload in (
+                ("t", -1, 1, "log", {"lines": lines_try1}),
+                ("t", -1, 1, "task_state", {"state": "failed"}),
+                ("t", -1, 2, "log", {"lines": lines_try2}),
+                ("m", 3, 1, "log", {"lines": lines_try2}),
+            ):
+                connection.execute(
+                    insert_event,
+                    {"task": task, "index": index, "try": tries, "kind": kind, "ts": when,
+                     "payload": payload},
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+
+    with SqlStorage(empty_database_url, tmp_path / "storage") as store:  # migrates to head
+        assert store.runs.get_run("old").state.value == "success"
+        assert store.logs.log_tries("old", "t") == [1, 2]
+        first = store.logs.read_lines("old", "t", -1, 1)
+        assert [(line.seq, line.level, line.message) for line in first] == [
+            (0, "INFO", "hello"),
+            (1, "ERROR", "é"),
+        ]
+        assert first[0].timestamp == datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+        assert first[1].timestamp == datetime(2024, 3, 10, 12, 0, tzinfo=UTC)  # the event's
+        (again,) = store.logs.read_lines("old", "t", -1, 2)
+        assert again.timestamp == datetime(2024, 3, 10, 12, 5, 0, 250000, tzinfo=UTC)
+        assert [line.message for line in store.logs.read_lines("old", "m", 3, 1)] == ["again"]
+        kinds = [event.kind.value for event in store.events.read_events("old")]
+        assert kinds == ["task_state"]  # the log events moved, the others stayed
