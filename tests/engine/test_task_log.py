@@ -180,3 +180,33 @@ def test_a_retried_task_numbers_each_try_from_zero(any_storage: Storage) -> None
     first = messages(any_storage, result.run_id, "t", 1)
     assert first[:3] == ["try 1 line 0", "try 1 line 1", "try 1 line 2"]
     assert messages(any_storage, result.run_id, "t", 2) == [f"try 2 line {i}" for i in range(3)]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_30_mb_log_on_postgres_is_stored_and_read_in_bounded_pieces(
+    pg_clean_database_url: str, tmp_path: Path
+) -> None:
+    """300 MB (measured with bench/big_log.py) once failed with "total size of jsonb array
+    elements exceeds the maximum"; lines are rows now, so size is bounded by the disk."""
+    line = "z" * 99
+    block = (line + "\n") * 1000
+    megabytes = 30
+    count = megabytes * 1024 * 1024 // 100 // 1000 * 1000
+
+    def talk() -> None:
+        for _ in range(count // 1000):
+            sys.stdout.write(block)
+
+    with DAG("big_log") as dag:
+        PythonOperator(task_id="talk", python_callable=talk)
+    with SqlStorage(pg_clean_database_url, tmp_path / "storage") as storage:
+        result = run_dag(dag, storage=storage)
+        logs = storage.logs
+        tail = logs.tail_lines(result.run_id, "talk", -1, 1, 2)
+        middle = logs.read_lines(result.run_id, "talk", -1, 1, start=count // 2, limit=3)
+
+    assert result.state.value == "success"
+    assert [t.seq for t in tail] == [count - 2, count - 1]
+    assert [m.seq for m in middle] == [count // 2, count // 2 + 1, count // 2 + 2]
+    assert {m.message for m in [*tail, *middle]} == {line}

@@ -21,7 +21,7 @@ class EventKind(StrEnum):
 
     RUN_STATE = "run_state"  # payload: state, [message]
     TASK_STATE = "task_state"  # payload: state, [duration], [hostname]
-    LOG = "log"  # payload: level, message
+    LOG = "log"  # no longer written: task logs are in the log store (old ones were moved there)
     TASK_ERROR = "task_error"  # payload: error, traceback, [metadata]
     OUTPUT_STORED = "output_stored"  # payload: key, location, size
     RETRY = "retry"  # payload: retry_at, error
