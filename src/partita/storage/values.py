@@ -41,6 +41,7 @@ _ORJSON_OPTIONS = (
     orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 )
 _NUL_ESCAPE = "\\x00"
+_orjson_dumps = orjson.dumps
 
 
 class UnstorableValueError(ValueError):
@@ -103,7 +104,7 @@ def dumps_json(value: Any, where: str = "a JSON value") -> str:
     Infinity raise ``UnstorableValueError`` naming ``where`` and the path.
     """
     try:
-        data = orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+        data = _orjson_dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
     except TypeError:  # a lone surrogate, an int beyond 64 bits, a cycle: the slow path says
         return _dumps_checked(value, where)
     # orjson writes NaN and Infinity as null, and NUL as \u0000: look closer only then.
@@ -119,7 +120,7 @@ def storable_json(value: Any, where: str = "a JSON value") -> Any:
     be escaped; ``UnstorableValueError`` for NaN and Infinity, as ``dumps_json``.
     """
     try:
-        data = orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+        data = _orjson_dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
     except TypeError:
         return clean_json(value, where)
     if b"null" in data or b"\\u0000" in data:
@@ -169,7 +170,8 @@ def check_batch_ids(batch: WriteBatch) -> None:
             check_id(run.dag_id, "DAG id")
     for version in batch.dag_versions:
         check_id(version.dag_id, "DAG id")
-    _check_task_ids(batch.task_instances)
+    # A task instance's run id is the id of a recorded run (a foreign key): already checked.
+    _check_task_ids(batch.task_instances, check_runs=False)
     _check_task_ids(batch.events)
     _check_task_ids(batch.log_lines)
     _check_task_ids(batch.materializations)
@@ -179,11 +181,11 @@ def check_batch_ids(batch: WriteBatch) -> None:
         check_id(output.key, f"output key (task {output.task_id!r})")
 
 
-def _check_task_ids(records: Sequence[Any]) -> None:
+def _check_task_ids(records: Sequence[Any], *, check_runs: bool = True) -> None:
     if not records:
         return
     # The distinct ids (few, in a batch of thousands of rows) collected at C speed.
-    for run_id in set(map(_RUN_ID, records)):
+    for run_id in set(map(_RUN_ID, records)) if check_runs else ():
         check_id(run_id, "run id")
     for task_id in set(map(_TASK_ID, records)):
         if task_id is not None:
