@@ -84,13 +84,15 @@ class _StreamToLog(io.TextIOBase):
     line ends or reaches ``MAX_LINE_CHARS``), never re-concatenated per write.
     """
 
+    # Class defaults: a task that prints nothing pays for two attributes, not five.
+    _pieces: list[str] | None = None
+    _size = 0
+    #: The last write ended with "\r": a "\n" next ends the line, anything else redraws it.
+    _carriage_return = False
+
     def __init__(self, lines: LogSink, level: str) -> None:
         self._lines = lines
         self._level = level
-        self._pieces: list[str] = []
-        self._size = 0
-        #: The last write ended with "\r": a "\n" next ends the line, anything else redraws it.
-        self._carriage_return = False
 
     def write(self, text: str) -> int:
         if not text:
@@ -106,12 +108,11 @@ class _StreamToLog(io.TextIOBase):
             self._add_piece(text)
             return written
         first, *middle, last = text.split("\n")
-        self._pieces.append(first)
-        self._emit("".join(self._pieces))
+        pieces = self._pieces
+        self._emit("".join(pieces) + first if pieces else first)
         for line in middle:
             self._emit(line)
-        self._pieces = []
-        self._size = 0
+        self._drop_line()
         if last:
             self._add_piece(last)
         return written
@@ -129,6 +130,8 @@ class _StreamToLog(io.TextIOBase):
         return "\n".join(line[line.rfind("\r") + 1 :] for line in lines)
 
     def _add_piece(self, text: str) -> None:
+        if self._pieces is None:
+            self._pieces = []
         self._pieces.append(text)
         self._size += len(text)
         if self._size >= MAX_LINE_CHARS:
@@ -136,7 +139,7 @@ class _StreamToLog(io.TextIOBase):
             self._drop_line()
 
     def _drop_line(self) -> None:
-        self._pieces = []
+        self._pieces = None
         self._size = 0
 
     def _emit(self, line: str) -> None:

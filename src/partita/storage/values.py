@@ -103,12 +103,8 @@ def dumps_json(value: Any, where: str = "a JSON value") -> str:
     other objects ``str()``; strings are cleaned (``clean_text``). NaN and
     Infinity raise ``UnstorableValueError`` naming ``where`` and the path.
     """
-    try:
-        data = _orjson_dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
-    except TypeError:  # a lone surrogate, an int beyond 64 bits, a cycle: the slow path says
-        return _dumps_checked(value, where)
-    # orjson writes NaN and Infinity as null, and NUL as \u0000: look closer only then.
-    if b"null" in data or b"\\u0000" in data:
+    data = _fast_json(value)
+    if data is None:
         return _dumps_checked(value, where)
     return data.decode("utf-8")
 
@@ -119,13 +115,28 @@ def storable_json(value: Any, where: str = "a JSON value") -> Any:
     ``value`` itself when it needs nothing; a cleaned copy when a string had to
     be escaped; ``UnstorableValueError`` for NaN and Infinity, as ``dumps_json``.
     """
+    return value if _fast_json(value) is not None else clean_json(value, where)
+
+
+def _fast_json(value: Any) -> bytes | None:
+    """orjson's text of ``value``; None when the slow path must clean it or name an error.
+
+    orjson refuses lone surrogates, writes NUL as an escape PostgreSQL refuses,
+    and NaN and Infinity as ``null``; so when ``null`` appears the value is
+    checked again by the standard library's C encoder, which refuses them.
+    """
     try:
         data = _orjson_dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
-    except TypeError:
-        return clean_json(value, where)
-    if b"null" in data or b"\\u0000" in data:
-        return clean_json(value, where)
-    return value
+    except TypeError:  # a lone surrogate, an int beyond 64 bits, a cycle
+        return None
+    if b"\\u0000" in data:
+        return None
+    if b"null" in data:
+        try:
+            _STRICT_ENCODER.encode(value)
+        except ValueError:  # NaN or Infinity: the slow path says where
+            return None
+    return data
 
 
 def _dumps_checked(value: Any, where: str) -> str:
@@ -150,6 +161,9 @@ def _json_default(value: object) -> Any:
     if is_dataclass(value):
         return str(value)
     return clean_text(str(value))
+
+
+_STRICT_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, allow_nan=False)
 
 
 def check_id(value: str, what: str, fix: str = "use a shorter one") -> None:
