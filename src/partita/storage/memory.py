@@ -15,6 +15,7 @@ import bisect
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from partita.definitions.asset_key import AssetKey
@@ -48,6 +49,7 @@ from partita.storage.values import (
     storable_json,
 )
 
+_RUN_ID = attrgetter("run_id")
 _OutputKey = tuple[str, str, int, str]
 _TryKey = tuple[str, str, int, int]
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -288,13 +290,14 @@ class MemoryStorage(Storage):
     def _checked_values(self, batch: WriteBatch) -> dict[int, Any]:
         """Check ``batch`` as the SQL store would; return the JSON values cleaning changed."""
         check_batch_ids(batch)
-        known = self._runs.runs.keys() | {run.run_id for run in batch.runs}
-        for ti in batch.task_instances:
-            if ti.run_id not in known:
-                raise StorageError(
-                    f"memory store: could not write a batch: task instance {ti.task_id!r} "
-                    f"belongs to run {ti.run_id!r}, which is not recorded; write the run first"
-                )
+        unknown = set(map(_RUN_ID, batch.task_instances)) - self._runs.runs.keys()
+        unknown.difference_update(run.run_id for run in batch.runs)
+        if unknown:
+            ti = next(t for t in batch.task_instances if t.run_id in unknown)
+            raise StorageError(
+                f"memory store: could not write a batch: task instance {ti.task_id!r} "
+                f"belongs to run {ti.run_id!r}, which is not recorded; write the run first"
+            )
         self._logs.check(batch.log_lines)
         changed: dict[int, Any] = {}  # id(record) -> its JSON value, when cleaning changed it
         for run in batch.runs:
