@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,15 +16,16 @@ from sqlalchemy import JSON, bindparam, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from partita.exceptions import StorageError
-from partita.storage.sql import SqlStorage, create_sql_engine, migrate, upgrade
+from partita.storage.sql import SqlStorage, create_sql_engine, migrate
 from partita.storage.sql.migrate import (
     MIGRATIONS_DIR,
     alembic_config,
     current_revision,
-    ensure_schema,
     head_revision,
+    upgrade,
 )
-from partita.storage.sql.models import Base, UTCDateTime
+from partita.storage.sql.models import UTCDateTime, metadata
+from partita.storage.sql.schema_revision import database_revisions, ensure_schema, shipped_head
 
 TABLES = {
     "dag_version",
@@ -32,6 +35,9 @@ TABLES = {
     "task_output",
     "asset_materialization",
     "log_line",
+    "dag",
+    "import_error",
+    "asset_check_evaluation",
 }
 
 
@@ -41,7 +47,8 @@ def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0003_log_lines.py").is_file()
-    assert set(Base.metadata.tables) == TABLES
+    assert (MIGRATIONS_DIR / "versions" / "0005_asset_checks.py").is_file()
+    assert set(metadata.tables) == TABLES
 
 
 def test_upgrade_on_an_empty_sqlite_creates_every_table(sqlite_url: str) -> None:
@@ -74,7 +81,7 @@ def _schema_differences(url: str) -> list[object]:
         upgrade(engine)
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return list(compare_metadata(context, Base.metadata))
+            return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
 
@@ -209,3 +216,35 @@ def test_upgrading_a_0002_database_moves_its_log_events_into_log_lines(
         assert [line.message for line in store.logs.read_lines("old", "m", 3, 1)] == ["again"]
         kinds = [event.kind.value for event in store.events.read_events("old")]
         assert kinds == ["task_state"]  # the log events moved, the others stayed
+
+
+def test_the_head_read_from_the_migration_files_is_alembics_head() -> None:
+    assert shipped_head() == head_revision()
+
+
+def test_database_revisions_of_a_new_and_of_a_migrated_database(sqlite_url: str) -> None:
+    engine = create_sql_engine(sqlite_url)
+    try:
+        assert database_revisions(engine) == ()
+        upgrade(engine)
+        assert database_revisions(engine) == (head_revision(),)
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_database_at_head_does_not_import_alembic(sqlite_url: str) -> None:
+    engine = create_sql_engine(sqlite_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    probe = (
+        "import sys; from pathlib import Path; "
+        "from partita.storage.sql.store import SqlStorage; "
+        f"SqlStorage({sqlite_url!r}, Path('unused')).close(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import click
 
 from partita.cli.console import ti_label
-from partita.cli.store import metadata_store
+from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.states import TaskState
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
@@ -106,7 +106,7 @@ def logs(
     if tail is not None and line_range is not None:
         raise click.UsageError("--tail and --lines both choose lines; give one of them")
     with metadata_store() as storage:
-        ti = _task_instance(storage, run_id, task_id, map_index)
+        ti = find_task_instance(storage, run_id, task_id, map_index)
         one_try = try_number is not None or tail is not None or line_range is not None or follow
         tries = _tries(storage, ti, try_number, latest_only=one_try)
         printed = 0
@@ -184,7 +184,7 @@ def _followed(
 def _still_running(storage: Storage, ti: TaskInstanceRecord, try_number: int) -> bool:
     if storage.runs.get_run(ti.run_id).state.finished:
         return False
-    current = _task_instance(storage, ti.run_id, ti.task_id, ti.map_index)
+    current = find_task_instance(storage, ti.run_id, ti.task_id, ti.map_index)
     return current.try_number < try_number or (
         current.try_number == try_number and current.state in _ACTIVE
     )
@@ -211,24 +211,6 @@ def _print_traceback(storage: Storage, ti: TaskInstanceRecord, try_number: int) 
         if text:
             click.echo(f"--- try {try_number} failed ---")
             click.echo(str(text).rstrip("\n"))
-
-
-def _task_instance(
-    storage: Storage, run_id: str, task_id: str, map_index: int
-) -> TaskInstanceRecord:
-    storage.runs.get_run(run_id)  # RunNotFoundError names the run id
-    tis = storage.runs.get_task_instances(run_id)
-    for ti in tis:
-        if ti.task_id == task_id and ti.map_index == map_index:
-            return ti
-    indexes = sorted(ti.map_index for ti in tis if ti.task_id == task_id)
-    if indexes:
-        raise PartitaError(
-            f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
-            f"its map indexes are: {', '.join(map(str, indexes))} (use --map-index N)"
-        )
-    known = ", ".join(sorted({ti.task_id for ti in tis})[:30]) or "none"
-    raise PartitaError(f"run {run_id!r} has no task {task_id!r}; its tasks are: {known}")
 
 
 __all__ = ["logs"]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from partita.definitions.states import RunState, TaskState
-from partita.engine.task_runner import HOSTNAME
+from partita.engine.host import HOSTNAME
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, EventRecord, WriteBatch
 

@@ -29,10 +29,11 @@ from partita.definitions.ids import check_id_length
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
-from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
-from partita.engine.resources import RunResources
+from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
+from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
@@ -87,6 +88,14 @@ class RunListener(Protocol):
 
     def task_changed(self, ti: TaskInstanceRecord) -> None: ...
 
+    def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
+        """One try ended: ``outcome`` has its error (``ti`` not yet updated).
+
+        ``outcome.logs`` holds the lines of the try not yet written to the
+        store, numbered from ``outcome.first_log_seq``; the lines before them
+        were streamed to ``storage.logs`` while the try ran.
+        """
+
     def task_expanded(self, task_id: str, length: int) -> None: ...
 
     def run_finished(self, run: DagRunRecord) -> None: ...
@@ -123,8 +132,7 @@ class RunDriver:
         self.resources = RunResources(dag, storage, resources, run_config.resources)
         if run_id is not None:
             check_id_length(run_id, f"DAG {dag.dag_id!r}: run id", "choose a shorter run id")
-        ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
-        start, end = data_interval(dag, ld)
+        ld, start, end = run_dates(dag, logical_date)
         self.info = RunInfo(
             run_id=run_id or new_run_id(run_type, ld),
             dag_id=dag.dag_id,
@@ -142,6 +150,7 @@ class RunDriver:
         self._last_flush = time.monotonic()
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
+        self._upstream_versions = UpstreamVersions(storage.assets)
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -189,6 +198,7 @@ class RunDriver:
         self._flush()
         self.active = ActiveRun(task_spec(t) for t in self.dag.task_dict.values())
         self.outputs = StoreOutputAccess(self.storage, info.run_id)
+        self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.resolver = InstanceResolver(self.dag, self._pull)
         self.map_sources = map_sources(self.dag)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
@@ -263,7 +273,7 @@ class RunDriver:
         return ti
 
     def _pull(self, task_id: str, key: str) -> Any:
-        return self.outputs.pull(task_id, -1, key)[1]
+        return self._pull_output(task_id, -1, key)[1]
 
     def _expand_ready(self) -> None:
         """Expand the mapped tasks whose trigger rule passed, now that their input is known."""
@@ -281,7 +291,7 @@ class RunDriver:
             self._error_event(ti, now, f"{type(exc).__name__}: {exc}", None, {})
             self._apply_changes(self.active.fail_expansion(task_id, TaskState.FAILED), now)
             return
-        changes = self.active.expand(task_id, length)
+        changes = self.active.expand(task_id, length, self.resolver.widths(task) if length else ())
         if length:
             self.outputs.map_lengths[task_id] = length
             for index in range(length):
@@ -323,6 +333,8 @@ class RunDriver:
         ti.duration = outcome.duration
         ti.hostname = outcome.hostname
         batch = self._batch
+        if self.listener is not None:
+            self.listener.try_ended(ti, outcome)
         if outcome.logs:  # the lines not streamed yet: durable with the end state
             batch.log_lines.extend(log_line_records(
                 ti.run_id, ti.task_id, ti.map_index, outcome.try_number, outcome.first_log_seq,
@@ -332,6 +344,8 @@ class RunDriver:
             batch.outputs.extend(outcome.outputs)
         if outcome.materializations:
             self._materialized(ti, outcome.materializations)
+        if outcome.check_evaluations:
+            batch.check_evaluations.extend(outcome.check_evaluations)
         if outcome.error is not None:
             self._error_event(ti, end, outcome.error, outcome.traceback, outcome.error_metadata)
         extra: dict[str, Any] | None = None
@@ -355,7 +369,7 @@ class RunDriver:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""
         task_id = outcome.task_id
         for out_key, mapped in self.map_sources[task_id]:
-            found, value = self.outputs.pull(task_id, outcome.map_index, out_key)
+            found, value = self._pull_output(task_id, outcome.map_index, out_key)
             if not isinstance(value, (list, tuple, dict)):
                 got = type(value).__name__ if found else "nothing"
                 outcome.state = TaskState.FAILED
@@ -384,6 +398,9 @@ class RunDriver:
     ) -> None:
         """Add the assets a task instance materialized to the catalog (and the event log)."""
         batch = self._batch
+        definition = getattr(self.dag.task_dict[ti.task_id], "asset_definition", None)
+        upstream = definition.upstream_keys() if definition is not None else []
+        self._upstream_versions.annotate(records, upstream)
         batch.materializations.extend(records)
         for m in records:
             batch.events.append(EventRecord(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from partita import macros
 from partita.definitions.asset import AssetMaterialization
+from partita.definitions.asset_check import AssetCheckEvaluation
 from partita.definitions.context import Context
 from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
@@ -221,6 +222,7 @@ class RuntimeTaskInstance:
     __slots__ = (
         "_outputs",
         "_pushed",
+        "check_evaluations",
         "dag_id",
         "followed_branches",
         "map_index",
@@ -255,10 +257,16 @@ class RuntimeTaskInstance:
         self.followed_branches: list[str] | None = None
         #: The assets it materialized; a shared empty tuple until the first (no list per task).
         self.materializations: Sequence[AssetMaterialization] = ()
+        #: The asset checks it evaluated (the same shared empty tuple until the first).
+        self.check_evaluations: Sequence[AssetCheckEvaluation] = ()
 
     def record_materialization(self, materialization: AssetMaterialization) -> None:
         """Report that this task instance materialized an asset (recorded in the catalog)."""
         self.materializations = [*self.materializations, materialization]
+
+    def record_check_evaluation(self, evaluation: AssetCheckEvaluation) -> None:
+        """Report that this task instance evaluated an asset check (recorded in the catalog)."""
+        self.check_evaluations = [*self.check_evaluations, evaluation]
 
     def skip_downstream(
         self, task_ids: Iterable[str], *, followed: Iterable[str] | None = None

@@ -14,7 +14,6 @@ copy of the task, see ``templating``), run ``on_execute_callback``, then
 
 from __future__ import annotations
 
-import socket
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,18 +24,22 @@ from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.host import HOSTNAME
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
 from partita.engine.task_log import LogSink, TaskLog
 from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
-from partita.storage.records import AssetMaterializationRecord, OutputRecord
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    OutputRecord,
+)
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-HOSTNAME = socket.gethostname()
 MAX_RETRY_DELAY = timedelta(hours=24)
 
 
@@ -145,6 +148,8 @@ def run_task_instance(
         reset_current_context(token)
     if ti.materializations:
         outcome.materializations = _materialization_records(ti, run)
+    if ti.check_evaluations:
+        outcome.check_evaluations = _check_evaluation_records(ti, run)
     if outcome.state in (TaskState.SUCCESS, TaskState.SKIPPED):
         outcome.skip_downstream = list(ti.skipped_downstream)
         outcome.followed_branches = ti.followed_branches
@@ -164,6 +169,20 @@ def _materialization_records(
             m.data_version, m.location, ti.map_index,
         )
         for m in ti.materializations
+    ]  # fmt: skip
+
+
+def _check_evaluation_records(
+    ti: RuntimeTaskInstance, run: RunInfo
+) -> list[AssetCheckEvaluationRecord]:
+    """What the task reported about asset checks, as catalog records of this run and task."""
+    now = datetime.now(UTC)
+    return [
+        AssetCheckEvaluationRecord(
+            e.asset_key, e.check_name, run.run_id, ti.task_id, now, e.passed, str(e.severity),
+            dict(e.metadata), e.description,
+        )
+        for e in ti.check_evaluations
     ]  # fmt: skip
 
 

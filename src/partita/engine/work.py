@@ -14,7 +14,11 @@ from typing import Any, Protocol
 
 from partita.definitions.states import TaskState
 from partita.engine.task_log import LiveLogs, LogLine
-from partita.storage.records import AssetMaterializationRecord, OutputRecord
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    OutputRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,8 @@ class TaskOutcome:
     followed_branches: list[str] | None = None
     #: The assets the task instance materialized (recorded in the asset catalog).
     materializations: Sequence[AssetMaterializationRecord] = ()
+    #: The asset checks the task instance evaluated (recorded in the asset catalog).
+    check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
     #: The seq (line number in the try's log) of ``logs[0]``.
     first_log_seq: int = 0
 

@@ -21,11 +21,13 @@ from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
 from partita.engine.driver import RunDriver, RunListener
 from partita.engine.mapping import InstanceResolver
+from partita.engine.resources import io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
 from partita.engine.task_log import LiveLogs, TaskLog
 from partita.engine.task_runner import HOSTNAME, run_task_instance
 from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
+from partita.executors.console_log import ConsoleRunLog
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 
@@ -55,8 +57,9 @@ class InProcessExecutor:
         if resources is not None and not isinstance(resources, ResourcesView):
             resources = ResourcesView(resources)
         self._base: Context = run_context(run, dag, resources)
+        pull = io_aware_pull(dag, run.run_id, outputs, resources)
         self._resolver = InstanceResolver(
-            dag, lambda t, k: outputs.pull(t, -1, k)[1], lambda t, i, k: outputs.pull(t, i, k)[1]
+            dag, lambda t, k: pull(t, -1, k)[1], lambda t, i, k: pull(t, i, k)[1]
         )
 
     def submit(self, work: TaskWork) -> None:
@@ -126,11 +129,13 @@ def test_runner(
     logical_date: datetime | None,
     storage: Any,
     resources: Mapping[str, Any] | None = None,
+    verbose: bool = True,
 ) -> RunResult:
-    """What ``DAG.test()`` calls."""
+    """What ``DAG.test()`` calls; ``verbose`` prints the run as it goes (``ConsoleRunLog``)."""
+    store = storage if storage is not None else MemoryStorage()
     return run_dag(
-        dag, storage=storage, run_conf=run_conf, logical_date=logical_date, run_type="test",
-        resources=resources,
+        dag, storage=store, run_conf=run_conf, logical_date=logical_date, run_type="test",
+        resources=resources, listener=ConsoleRunLog(store) if verbose else None,
     )  # fmt: skip
 
 

@@ -30,7 +30,9 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -155,6 +157,8 @@ class _MemoryAssets(AssetCatalog):
     def __init__(self) -> None:
         self.records: list[AssetMaterializationRecord] = []
         self.latest: dict[AssetKey, AssetMaterializationRecord] = {}
+        self.evaluations: list[AssetCheckEvaluationRecord] = []
+        self.latest_checks: dict[tuple[AssetKey, str], AssetCheckEvaluationRecord] = {}
 
     def latest_materializations(
         self, asset_keys: Iterable[AssetKey] | None = None
@@ -182,6 +186,29 @@ class _MemoryAssets(AssetCatalog):
 
     def asset_keys(self) -> list[AssetKey]:
         return sorted(self.latest, key=lambda k: k.path)
+
+    def latest_check_evaluations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[tuple[AssetKey, str], AssetCheckEvaluationRecord]:
+        wanted = None if asset_keys is None else set(asset_keys)
+        return {
+            k: clone(r) for k, r in self.latest_checks.items() if wanted is None or k[0] in wanted
+        }
+
+    def list_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetCheckEvaluationRecord]:
+        found = [
+            clone(r)
+            for r in reversed(self.evaluations)
+            if (asset_key is None or r.asset_key == asset_key)
+            and (run_id is None or r.run_id == run_id)
+        ]
+        return found[:limit]
 
 
 class _MemoryLogs(LogStore):
@@ -277,6 +304,7 @@ class MemoryStorage(Storage):
         self.dags = self._dags
         self.assets = self._assets
         self.logs = self._logs
+        self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
 
     def write(self, batch: WriteBatch) -> None:
@@ -304,6 +332,8 @@ class MemoryStorage(Storage):
             _keep_changed(changed, run, run.conf, "the run conf")
         for m in batch.materializations:
             _keep_changed(changed, m, m.metadata, "asset metadata")
+        for evaluation in batch.check_evaluations:
+            _keep_changed(changed, evaluation, evaluation.metadata, "asset check metadata")
         for event in batch.events:  # inlined: a batch may hold thousands
             payload = event.payload
             cleaned = storable_json(payload, "an event payload")
@@ -339,6 +369,12 @@ class MemoryStorage(Storage):
             stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
             assets.records.append(stored)
             assets.latest[stored.asset_key] = stored
+        for evaluation in batch.check_evaluations:
+            kept = clone(evaluation)
+            kept.metadata = changed.get(id(evaluation), kept.metadata)
+            kept.id = len(assets.evaluations) + 1
+            assets.evaluations.append(kept)
+            assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
         for line in batch.log_lines:
             self._logs.add(line)
 

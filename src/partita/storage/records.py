@@ -138,6 +138,26 @@ class AssetMaterializationRecord:
 
 
 @dataclass(slots=True)
+class AssetCheckEvaluationRecord:
+    """One evaluation of one asset check: did the asset's data pass it, and with what metadata.
+
+    ``id`` is given by the store, in write order, as for materializations.
+    """
+
+    asset_key: AssetKey
+    check_name: str
+    run_id: str
+    task_id: str
+    timestamp: datetime
+    passed: bool
+    #: "ERROR" or "WARN" (``AssetCheckSeverity``).
+    severity: str = "ERROR"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    id: int | None = None
+
+
+@dataclass(slots=True)
 class LogLineRecord:
     """One line (or one bounded piece of a very long line) of one try of a task instance.
 
@@ -171,8 +191,9 @@ class WriteBatch:
 
     Runs and task instances are upserted by their keys, events are appended,
     outputs are upserted by (run, task, map index, key), DAG versions are
-    inserted if new, asset materializations are appended (the asset catalog),
-    log lines are inserted by (run, task, map index, try, seq).
+    inserted if new, asset materializations and check evaluations are appended
+    (the asset catalog), log lines are inserted by (run, task, map index, try,
+    seq).
     """
 
     runs: list[DagRunRecord] = field(default_factory=list)
@@ -181,6 +202,7 @@ class WriteBatch:
     outputs: list[OutputRecord] = field(default_factory=list)
     dag_versions: list[DagVersionRecord] = field(default_factory=list)
     materializations: list[AssetMaterializationRecord] = field(default_factory=list)
+    check_evaluations: list[AssetCheckEvaluationRecord] = field(default_factory=list)
     log_lines: list[LogLineRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -191,5 +213,6 @@ class WriteBatch:
             or self.outputs
             or self.dag_versions
             or self.materializations
+            or self.check_evaluations
             or self.log_lines
         )

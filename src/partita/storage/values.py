@@ -189,6 +189,9 @@ def check_batch_ids(batch: WriteBatch) -> None:
     _check_task_ids(batch.events)
     _check_task_ids(batch.log_lines)
     _check_task_ids(batch.materializations)
+    _check_task_ids(batch.check_evaluations)
+    for evaluation in batch.check_evaluations:
+        check_id(evaluation.check_name, f"asset check name (task {evaluation.task_id!r})")
     for output in batch.outputs:
         check_id(output.run_id, "run id")
         check_id(output.task_id, "task id")

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from partita.definitions.asset_key import AssetKey
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
@@ -45,6 +46,7 @@ from partita.storage.records import (
 from partita.storage.sql.codec import TimeConverter, codec_for
 from partita.storage.sql.errors import driver_errors
 from partita.storage.sql.models import (
+    asset_check_evaluation_table,
     asset_materialization_table,
     dag_run_table,
     dag_version_table,
@@ -189,6 +191,33 @@ def _materialization_row(m: AssetMaterializationRecord, time: TimeConverter) -> 
     )
 
 
+CHECK_EVALUATION_COLUMNS = (
+    "asset_key",
+    "check_name",
+    "run_id",
+    "task_id",
+    "timestamp",
+    "passed",
+    "severity",
+    "metadata",
+    "description",
+)
+
+
+def _check_evaluation_row(c: AssetCheckEvaluationRecord, time: TimeConverter) -> Row:
+    return (
+        asset_key_text(c.asset_key),
+        c.check_name,
+        c.run_id,
+        c.task_id,
+        time(c.timestamp),
+        bool(c.passed),
+        c.severity,
+        dumps_json(c.metadata, "asset check metadata"),
+        None if c.description is None else clean_text(c.description),
+    )
+
+
 DAG_VERSION_COLUMNS = ("dag_id", "version", "serialized", "created_at")
 
 
@@ -312,6 +341,7 @@ class PreparedBatch:
     events: list[Row] = field(default_factory=list)
     outputs: list[Row] = field(default_factory=list)
     materializations: list[Row] = field(default_factory=list)
+    check_evaluations: list[Row] = field(default_factory=list)
     log_lines: list[Row] = field(default_factory=list)
 
 
@@ -329,6 +359,9 @@ class BatchWriter:
         self._events = render(dialect, event_table, EVENT_COLUMNS, None)
         self._materializations = render(
             dialect, asset_materialization_table, MATERIALIZATION_COLUMNS, None
+        )
+        self._check_evaluations = render(
+            dialect, asset_check_evaluation_table, CHECK_EVALUATION_COLUMNS, None
         )
         self._log_lines = render(dialect, log_line_table, LOG_LINE_COLUMNS, None)
         quote = dialect.identifier_preparer.quote
@@ -355,6 +388,7 @@ class BatchWriter:
                 events=[_event_row(e, time) for e in batch.events],
                 outputs=[_output_row(o, time) for o in batch.outputs],
                 materializations=[_materialization_row(m, time) for m in batch.materializations],
+                check_evaluations=[_check_evaluation_row(c, time) for c in batch.check_evaluations],
                 log_lines=[_log_line_row(line, time) for line in batch.log_lines],
             )
         except UnstorableValueError:
@@ -380,6 +414,7 @@ class BatchWriter:
             for statement, table_rows in (
                 (self._outputs, rows.outputs),
                 (self._materializations, rows.materializations),
+                (self._check_evaluations, rows.check_evaluations),
             ):
                 if table_rows:
                     with driver_errors(connection, statement.sql):
