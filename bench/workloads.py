@@ -151,9 +151,14 @@ def open_store(kind: str, scratch: Path) -> Storage:
     if kind == "memory":
         return MemoryStorage()
     if kind == "sqlite":  # imported here: SQLAlchemy's import is not part of a memory run
+        from partita.settings import load_settings
+        from partita.storage.signing import load_signer
         from partita.storage.sql import SqlStorage
 
-        return SqlStorage(f"sqlite:///{scratch / 'partita.db'}", scratch / "storage")
+        # The key file goes to the scratch home, as $PARTITA_HOME/secret.key would.
+        signer = load_signer(load_settings(env={"PARTITA_HOME": str(scratch)}))
+        url = f"sqlite:///{scratch / 'partita.db'}"
+        return SqlStorage(url, scratch / "storage", signer=signer)
     raise SystemExit(f"unknown store {kind!r}: use memory or sqlite")
 
 
@@ -163,7 +168,9 @@ def main(name: str, store: str) -> None:
     with tempfile.TemporaryDirectory(prefix="partita-bench-") as scratch:
         storage = open_store(store, Path(scratch))
         start = time.perf_counter()
-        result = dag.test(storage=storage)  # the in-process test run, as a user calls it
+        # The in-process test run, as a user calls it; its console log off, as Airflow's
+        # goes to log files: stdout carries only the JSON line below.
+        result = dag.test(storage=storage, verbose=False)
         seconds = time.perf_counter() - start
         storage.close()
     if not result.success:

@@ -93,4 +93,18 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'partita.db'}"
 
 
+#: The signing key of stored pickles in tests (storage/signing.py). Without it every test
+#: that opens a store would write a key file into $PARTITA_HOME, by default ./.partita,
+#: and a PostgreSQL store would not open. Tests of the key file unset it.
+TEST_SECRET_KEY = "partita-test-signing-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key_for_tests() -> Iterator[None]:
+    """PARTITA_SECRET_KEY set for the whole session (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARTITA_SECRET_KEY", TEST_SECRET_KEY)
+        yield
+
+
 # --- end of storage fixtures -----------------------------------------------------------

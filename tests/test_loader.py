@@ -376,3 +376,32 @@ def test_get_dag_lists_the_known_ids_and_mentions_import_errors(tmp_path: Path) 
         DagLoadError, match=re.escape("no such file, folder or module: 'missing.py'")
     ):
         get_dag("missing.py", "alpha")
+
+
+def test_a_cycle_is_reported_at_the_line_that_closed_it(tmp_path: Path) -> None:
+    bad = write(
+        tmp_path / "cycle.py",
+        """
+        with DAG("cyclic"):
+            a = EmptyOperator(task_id="a")
+            b = EmptyOperator(task_id="b")
+            c = EmptyOperator(task_id="c")
+            a >> b
+            b >> c
+            c >> a
+            EmptyOperator(task_id="after")
+        """,
+    )
+    problem = load_dags(bad).problems[str(bad)]
+    assert problem.summary.startswith("CycleError: DAG 'cyclic' has a cycle: ")
+    assert problem.summary.endswith("(line 10)")  # the `c >> a` line, not the `with` line (4)
+    assert (problem.filename, problem.lineno) == (str(bad), 10)
+
+
+def test_known_failures_are_recorded_without_importing_them(tmp_path: Path) -> None:
+    write(tmp_path / "fine.py", simple_dag("fine"))
+    skipped = write(tmp_path / "skipped.py", "raise SystemExit('must not run')\n")
+    result = load_dags(tmp_path, known_failures={str(skipped): "ImportTimeout: killed"})
+    assert list(result.dags) == ["fine"]
+    assert result.errors == {str(skipped): "ImportTimeout: killed"}
+    assert module_name_for(skipped) not in sys.modules

@@ -5,10 +5,22 @@ Adding or removing a public name is a decision; this test makes it a visible one
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 import partita
 import partita.exceptions
 
 PUBLIC_NAMES = [
+    "AssetCheckOperator",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetIn",
     "AssetKey",
     "AssetOperator",
@@ -23,19 +35,34 @@ PUBLIC_NAMES = [
     "ConfigMapping",
     "ConfigurableResource",
     "Context",
+    "CronDataIntervalTimetable",
+    "CronTriggerTimetable",
     "DAG",
+    "DagIndex",
+    "DagRunInfo",
+    "DagSummary",
+    "DefaultScheduleStatus",
     "Definitions",
+    "DeltaDataIntervalTimetable",
+    "DeltaTriggerTimetable",
+    "Discovery",
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
     "FailTask",
+    "FileResult",
     "FilesystemIOManager",
     "IOManager",
+    "ImportProblem",
+    "Importer",
     "InMemoryIOManager",
     "InputContext",
     "LatestOnlyOperator",
+    "LocatedDag",
     "MaterializeResult",
     "MetadataValue",
+    "NullTimetable",
+    "OnceTimetable",
     "Output",
     "OutputContext",
     "Param",
@@ -46,24 +73,37 @@ PUBLIC_NAMES = [
     "ResourceParam",
     "RetryTask",
     "RunConfig",
+    "RunRequest",
     "RunResult",
     "RunState",
+    "ScheduleDefinition",
+    "ScheduleEvaluationContext",
     "ShortCircuitOperator",
+    "SignatureError",
+    "SkipReason",
     "SkipTask",
     "TaskGroup",
     "TaskState",
+    "TimeRestriction",
+    "Timetable",
     "TriggerRule",
     "XComArg",
     "asset",
+    "asset_check",
+    "build_schedule_context",
     "chain",
     "config_mapping",
     "cross_downstream",
     "dag",
     "define_asset_job",
+    "discover",
     "get_current_context",
+    "locate_dag",
     "materialize",
     "multi_asset",
+    "open_store",
     "run_dag",
+    "schedule",
     "task",
     "task_group",
 ]
@@ -101,3 +141,50 @@ def test_exceptions_follow_the_documented_tree() -> None:
         # User code raises these; partita's own errors are never task signals.
         assert issubclass(signal, exc.TaskSignal)
         assert not issubclass(signal, exc.PartitaError)
+
+
+def test_the_type_checking_imports_match_the_lazy_table() -> None:
+    """Type checkers read the TYPE_CHECKING imports, the runtime reads ``_EXPORTS``."""
+    tree = ast.parse(Path(partita.__file__).read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+    )
+    imported = {
+        alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported == partita._EXPORTS
+
+
+def test_import_partita_imports_no_heavy_library() -> None:
+    """``import partita`` (and the CLI's --help) must stay instant: no SQLAlchemy & co."""
+    heavy = ["sqlalchemy", "alembic", "pydantic", "jinja2", "jsonschema", "yaml", "rich"]
+    probe = (
+        "import sys, partita, partita.cli.main; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "", f"import partita pulled in: {loaded}"
+
+
+def test_a_public_name_is_imported_on_first_use() -> None:
+    probe = (
+        "import sys, partita; before = 'pydantic' in sys.modules; "
+        "from partita import Config; print(before, 'pydantic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True"]
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        partita.Nope  # noqa: B018
+    assert "DAG" in dir(partita)

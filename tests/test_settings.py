@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from partita.exceptions import ConfigurationError
 from partita.settings import Settings, load_settings
@@ -117,5 +119,79 @@ def test_a_bad_limit_in_the_environment_is_named(tmp_path: Path) -> None:
 def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(env={}, cwd=tmp_path)
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(FrozenInstanceError):
         settings.database_url = "sqlite:///elsewhere.db"  # type: ignore[misc]
+
+
+def test_reading_settings_without_a_config_file_imports_no_yaml_or_pydantic(
+    tmp_path: Path,
+) -> None:
+    probe = (
+        "import sys; from pathlib import Path; from partita.settings import load_settings; "
+        f"load_settings(env={{}}, cwd=Path({str(tmp_path)!r})); "
+        "print([m for m in ('yaml', 'pydantic') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]"
+
+
+def test_a_negative_inline_output_limit_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="inline_output_limit must be"):
+        Settings(
+            home=tmp_path, database_url="sqlite://", storage_dir=tmp_path, inline_output_limit=-1
+        )
+
+
+def test_default_timezone_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    home = tmp_path / ".partita"
+    _write_config(home, "default_timezone: Asia/Seoul\n")
+    assert load_settings(env={}, cwd=tmp_path).default_timezone == "Asia/Seoul"
+    env = {"PARTITA_DEFAULT_TIMEZONE": "Europe/Berlin"}
+    assert load_settings(env=env, cwd=tmp_path).default_timezone == "Europe/Berlin"
+    assert load_settings(env={}, cwd=tmp_path / "elsewhere").default_timezone == "UTC"
+
+
+def test_an_unknown_default_timezone_names_where_it_came_from(tmp_path: Path) -> None:
+    config = _write_config(tmp_path / ".partita", "default_timezone: Europe/Atlantis\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings(env={}, cwd=tmp_path)
+    assert str(info.value).startswith(f"{config}: key 'default_timezone': time zone ")
+    assert "'Europe/Atlantis' is not a known IANA time zone" in str(info.value)
+    with pytest.raises(ConfigurationError, match="environment variable PARTITA_DEFAULT_TIMEZONE"):
+        load_settings(env={"PARTITA_DEFAULT_TIMEZONE": "Nowhere"}, cwd=tmp_path)
+
+
+def test_dags_paused_at_creation_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert load_settings(env={}, cwd=tmp_path).dags_paused_at_creation is False
+    _write_config(tmp_path / ".partita", "dags_paused_at_creation: true\n")
+    assert load_settings(env={}, cwd=tmp_path).dags_paused_at_creation is True
+    env = {"PARTITA_DAGS_PAUSED_AT_CREATION": "false"}
+    assert load_settings(env=env, cwd=tmp_path).dags_paused_at_creation is False
+
+
+def test_a_bad_dags_paused_at_creation_is_named(tmp_path: Path) -> None:
+    config = _write_config(tmp_path / ".partita", "dags_paused_at_creation: maybe\n")
+    with pytest.raises(ConfigurationError, match="key 'dags_paused_at_creation'") as info:
+        load_settings(env={}, cwd=tmp_path)
+    assert str(info.value).startswith(f"{config}: ")
+    with pytest.raises(ConfigurationError, match="PARTITA_DAGS_PAUSED_AT_CREATION='sometimes'"):
+        env = {"PARTITA_DAGS_PAUSED_AT_CREATION": "sometimes"}
+        load_settings(env=env, cwd=tmp_path / "elsewhere")
+
+
+def test_import_timeout_from_the_environment_over_the_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(home, "import_timeout: 12.5\n")
+    assert load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path).import_timeout == 12.5
+    env = {"PARTITA_HOME": str(home), "PARTITA_IMPORT_TIMEOUT": "2"}
+    settings = load_settings(env=env, cwd=tmp_path)
+    assert settings.import_timeout == 2.0
+    assert settings.dag_index_file == home.resolve() / "dag_index.json"
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "nan", "inf"])
+def test_a_bad_import_timeout_names_the_variable(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"PARTITA_IMPORT_TIMEOUT={raw!r}"):
+        load_settings(env={"PARTITA_IMPORT_TIMEOUT": raw}, cwd=tmp_path)

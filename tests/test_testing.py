@@ -287,7 +287,7 @@ def test_make_context_for_a_task_of_a_dag() -> None:
     assert context["task"] is look
     assert context["params"] == {"limit": 3}
     assert context["ti"].max_tries == 2
-    assert context["data_interval_end"] == datetime(2024, 3, 10, tzinfo=UTC)
+    assert context["data_interval_start"] == context["data_interval_end"] == DAY  # Airflow 3
 
 
 def test_make_context_inside_a_dag_block_adds_no_task_to_it() -> None:

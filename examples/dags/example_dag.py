@@ -1,4 +1,4 @@
-"""The first DAG of the Airflow article (seed 002): hello, the date from bash, world.
+"""A first DAG in the classic Airflow style: hello, the date from bash, world.
 
 Run it with ``partita run examples/dags example_dag``; ``partita logs RUN_ID
 print_date`` then shows what ``date`` printed.

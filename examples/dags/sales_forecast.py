@@ -1,4 +1,4 @@
-"""Fan-out and fan-in (seed 003): sales and weather fetched in parallel, joined, a model trained.
+"""Fan-out and fan-in: sales and weather fetched in parallel, joined, a model trained.
 
 ``start >> [fetch_sales, fetch_weather]``, each source cleaned on its own
 branch, ``[clean_weather, clean_sales] >> join_datasets``, then a TaskFlow

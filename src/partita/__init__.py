@@ -1,116 +1,227 @@
 """partita: workflows as DAGs of tasks or as data assets, on one fast engine.
 
 The public API of the package is what this module exports (pinned by
-``tests/test_public_api.py``). Importing it also installs the in-process
-runner behind ``DAG.test()`` and the task of an asset in asset jobs
-(``operators/asset.py``), which keeps the definitions layer free of engine
-and operator imports.
+``tests/test_public_api.py``).
+
+The design decision: ``import partita`` imports nothing heavy. Each public
+name is imported from its module the first time it is used (PEP 562
+``__getattr__``), so ``from partita import Config`` costs what ``Config``
+costs, and the CLI starts without SQLAlchemy, pydantic or Jinja2. To add a
+public name, add one line to ``_EXPORTS`` (name -> module) and the same import
+to the ``TYPE_CHECKING`` block, which is what type checkers read;
+``tests/test_public_api.py`` checks that the two agree. The implementations
+behind ``DAG.test()``, ``partial`` and asset jobs are registered on first use
+by ``partita.bootstrap``, not here.
 """
 
-from partita.definitions.asset import (
-    AssetIn,
-    AssetOut,
-    AssetsDefinition,
-    MaterializeResult,
-    Output,
-    asset,
-    multi_asset,
-)
-from partita.definitions.asset_job import define_asset_job
-from partita.definitions.asset_key import AssetKey
-from partita.definitions.asset_selection import AssetSelection
-from partita.definitions.baseoperator import BaseOperator
-from partita.definitions.config import Config, ConfigMapping, RunConfig, config_mapping
-from partita.definitions.context import Context, get_current_context
-from partita.definitions.dag import DAG, dag, set_test_runner
-from partita.definitions.definitions import Definitions
-from partita.definitions.dependencies import chain, cross_downstream
-from partita.definitions.io_manager import InputContext, IOManager, OutputContext
-from partita.definitions.metadata import MetadataValue
-from partita.definitions.params import Param
-from partita.definitions.resources import ConfigurableResource, EnvVar, Resource, ResourceParam
-from partita.definitions.states import RunState, TaskState, TriggerRule
-from partita.definitions.taskgroup import TaskGroup, task_group
-from partita.definitions.types import PartitaType
-from partita.definitions.xcom_arg import XComArg
-from partita.engine.result import RunResult
-from partita.exceptions import (
-    FailTask,
-    PartitaError,
-    RetryTask,
-    SkipTask,
-)
-from partita.executors.in_process import run_dag, test_runner
-from partita.executors.materialize import materialize
-from partita.operators.asset import AssetOperator
-from partita.operators.bash import BashOperator
-from partita.operators.branch import BaseBranchOperator, BranchPythonOperator, ShortCircuitOperator
-from partita.operators.empty import DummyOperator, EmptyOperator
-from partita.operators.latest_only import LatestOnlyOperator
-from partita.operators.python import PythonOperator
-from partita.operators.taskflow import task
-from partita.storage.io_managers import FilesystemIOManager, InMemoryIOManager
+from __future__ import annotations
 
-set_test_runner(test_runner)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DAG",
-    "AssetIn",
-    "AssetKey",
-    "AssetOperator",
-    "AssetOut",
-    "AssetSelection",
-    "AssetsDefinition",
-    "BaseBranchOperator",
-    "BaseOperator",
-    "BashOperator",
-    "BranchPythonOperator",
-    "Config",
-    "ConfigMapping",
-    "ConfigurableResource",
-    "Context",
-    "Definitions",
-    "DummyOperator",
-    "EmptyOperator",
-    "EnvVar",
-    "FailTask",
-    "FilesystemIOManager",
-    "IOManager",
-    "InMemoryIOManager",
-    "InputContext",
-    "LatestOnlyOperator",
-    "MaterializeResult",
-    "MetadataValue",
-    "Output",
-    "OutputContext",
-    "Param",
-    "PartitaError",
-    "PartitaType",
-    "PythonOperator",
-    "Resource",
-    "ResourceParam",
-    "RetryTask",
-    "RunConfig",
-    "RunResult",
-    "RunState",
-    "ShortCircuitOperator",
-    "SkipTask",
-    "TaskGroup",
-    "TaskState",
-    "TriggerRule",
-    "XComArg",
-    "asset",
-    "chain",
-    "config_mapping",
-    "cross_downstream",
-    "dag",
-    "define_asset_job",
-    "get_current_context",
-    "materialize",
-    "multi_asset",
-    "run_dag",
-    "task",
-    "task_group",
-]
+#: Public name -> the module it is defined in. Kept sorted; one line per name.
+_EXPORTS: dict[str, str] = {
+    "AssetCheckOperator": "partita.operators.asset_check",
+    "AssetCheckResult": "partita.definitions.asset_check",
+    "AssetCheckSeverity": "partita.definitions.asset_check",
+    "AssetCheckSpec": "partita.definitions.asset_check",
+    "AssetChecksDefinition": "partita.definitions.asset_check",
+    "AssetIn": "partita.definitions.asset",
+    "AssetKey": "partita.definitions.asset_key",
+    "AssetOperator": "partita.operators.asset",
+    "AssetOut": "partita.definitions.asset",
+    "AssetSelection": "partita.definitions.asset_selection",
+    "AssetsDefinition": "partita.definitions.asset",
+    "BaseBranchOperator": "partita.operators.branch",
+    "BaseOperator": "partita.definitions.baseoperator",
+    "BashOperator": "partita.operators.bash",
+    "BranchPythonOperator": "partita.operators.branch",
+    "Config": "partita.definitions.config",
+    "ConfigMapping": "partita.definitions.config",
+    "ConfigurableResource": "partita.definitions.resources",
+    "Context": "partita.definitions.context",
+    "CronDataIntervalTimetable": "partita.definitions.timetables",
+    "CronTriggerTimetable": "partita.definitions.timetables",
+    "DAG": "partita.definitions.dag",
+    "DagIndex": "partita.dag_index",
+    "DagRunInfo": "partita.definitions.timetables",
+    "DagSummary": "partita.importer",
+    "DefaultScheduleStatus": "partita.definitions.schedules",
+    "Definitions": "partita.definitions.definitions",
+    "DeltaDataIntervalTimetable": "partita.definitions.timetables",
+    "DeltaTriggerTimetable": "partita.definitions.timetables",
+    "Discovery": "partita.discovery",
+    "DummyOperator": "partita.operators.empty",
+    "EmptyOperator": "partita.operators.empty",
+    "EnvVar": "partita.definitions.resources",
+    "FailTask": "partita.exceptions",
+    "FileResult": "partita.importer",
+    "FilesystemIOManager": "partita.storage.io_managers",
+    "IOManager": "partita.definitions.io_manager",
+    "ImportProblem": "partita.loader",
+    "Importer": "partita.importer",
+    "InMemoryIOManager": "partita.storage.io_managers",
+    "InputContext": "partita.definitions.io_manager",
+    "LatestOnlyOperator": "partita.operators.latest_only",
+    "LocatedDag": "partita.discovery",
+    "MaterializeResult": "partita.definitions.asset",
+    "MetadataValue": "partita.definitions.metadata",
+    "NullTimetable": "partita.definitions.timetables",
+    "OnceTimetable": "partita.definitions.timetables",
+    "Output": "partita.definitions.asset",
+    "OutputContext": "partita.definitions.io_manager",
+    "Param": "partita.definitions.params",
+    "PartitaError": "partita.exceptions",
+    "PartitaType": "partita.definitions.types",
+    "PythonOperator": "partita.operators.python",
+    "Resource": "partita.definitions.resources",
+    "ResourceParam": "partita.definitions.resources",
+    "RetryTask": "partita.exceptions",
+    "RunConfig": "partita.definitions.config",
+    "RunRequest": "partita.definitions.schedules",
+    "RunResult": "partita.engine.result",
+    "RunState": "partita.definitions.states",
+    "ScheduleDefinition": "partita.definitions.schedules",
+    "ScheduleEvaluationContext": "partita.definitions.schedules",
+    "ShortCircuitOperator": "partita.operators.branch",
+    "SignatureError": "partita.exceptions",
+    "SkipReason": "partita.definitions.schedules",
+    "SkipTask": "partita.exceptions",
+    "TaskGroup": "partita.definitions.taskgroup",
+    "TaskState": "partita.definitions.states",
+    "TimeRestriction": "partita.definitions.timetables",
+    "Timetable": "partita.definitions.timetables",
+    "TriggerRule": "partita.definitions.states",
+    "XComArg": "partita.definitions.xcom_arg",
+    "asset": "partita.definitions.asset",
+    "asset_check": "partita.definitions.asset_check",
+    "build_schedule_context": "partita.definitions.schedules",
+    "chain": "partita.definitions.dependencies",
+    "config_mapping": "partita.definitions.config",
+    "cross_downstream": "partita.definitions.dependencies",
+    "dag": "partita.definitions.dag",
+    "define_asset_job": "partita.definitions.asset_job",
+    "discover": "partita.discovery",
+    "get_current_context": "partita.definitions.context",
+    "locate_dag": "partita.discovery",
+    "materialize": "partita.executors.materialize",
+    "multi_asset": "partita.definitions.asset",
+    "open_store": "partita.storage.factory",
+    "run_dag": "partita.executors.in_process",
+    "schedule": "partita.definitions.schedules",
+    "task": "partita.operators.taskflow",
+    "task_group": "partita.definitions.taskgroup",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from partita.dag_index import DagIndex as DagIndex
+    from partita.definitions.asset import AssetIn as AssetIn
+    from partita.definitions.asset import AssetOut as AssetOut
+    from partita.definitions.asset import AssetsDefinition as AssetsDefinition
+    from partita.definitions.asset import MaterializeResult as MaterializeResult
+    from partita.definitions.asset import Output as Output
+    from partita.definitions.asset import asset as asset
+    from partita.definitions.asset import multi_asset as multi_asset
+    from partita.definitions.asset_check import AssetCheckResult as AssetCheckResult
+    from partita.definitions.asset_check import AssetChecksDefinition as AssetChecksDefinition
+    from partita.definitions.asset_check import AssetCheckSeverity as AssetCheckSeverity
+    from partita.definitions.asset_check import AssetCheckSpec as AssetCheckSpec
+    from partita.definitions.asset_check import asset_check as asset_check
+    from partita.definitions.asset_job import define_asset_job as define_asset_job
+    from partita.definitions.asset_key import AssetKey as AssetKey
+    from partita.definitions.asset_selection import AssetSelection as AssetSelection
+    from partita.definitions.baseoperator import BaseOperator as BaseOperator
+    from partita.definitions.config import Config as Config
+    from partita.definitions.config import ConfigMapping as ConfigMapping
+    from partita.definitions.config import RunConfig as RunConfig
+    from partita.definitions.config import config_mapping as config_mapping
+    from partita.definitions.context import Context as Context
+    from partita.definitions.context import get_current_context as get_current_context
+    from partita.definitions.dag import DAG as DAG
+    from partita.definitions.dag import dag as dag
+    from partita.definitions.definitions import Definitions as Definitions
+    from partita.definitions.dependencies import chain as chain
+    from partita.definitions.dependencies import cross_downstream as cross_downstream
+    from partita.definitions.io_manager import InputContext as InputContext
+    from partita.definitions.io_manager import IOManager as IOManager
+    from partita.definitions.io_manager import OutputContext as OutputContext
+    from partita.definitions.metadata import MetadataValue as MetadataValue
+    from partita.definitions.params import Param as Param
+    from partita.definitions.resources import ConfigurableResource as ConfigurableResource
+    from partita.definitions.resources import EnvVar as EnvVar
+    from partita.definitions.resources import Resource as Resource
+    from partita.definitions.resources import ResourceParam as ResourceParam
+    from partita.definitions.schedules import DefaultScheduleStatus as DefaultScheduleStatus
+    from partita.definitions.schedules import RunRequest as RunRequest
+    from partita.definitions.schedules import ScheduleDefinition as ScheduleDefinition
+    from partita.definitions.schedules import ScheduleEvaluationContext as ScheduleEvaluationContext
+    from partita.definitions.schedules import SkipReason as SkipReason
+    from partita.definitions.schedules import build_schedule_context as build_schedule_context
+    from partita.definitions.schedules import schedule as schedule
+    from partita.definitions.states import RunState as RunState
+    from partita.definitions.states import TaskState as TaskState
+    from partita.definitions.states import TriggerRule as TriggerRule
+    from partita.definitions.taskgroup import TaskGroup as TaskGroup
+    from partita.definitions.taskgroup import task_group as task_group
+    from partita.definitions.timetables import (
+        CronDataIntervalTimetable as CronDataIntervalTimetable,
+    )
+    from partita.definitions.timetables import CronTriggerTimetable as CronTriggerTimetable
+    from partita.definitions.timetables import DagRunInfo as DagRunInfo
+    from partita.definitions.timetables import (
+        DeltaDataIntervalTimetable as DeltaDataIntervalTimetable,
+    )
+    from partita.definitions.timetables import DeltaTriggerTimetable as DeltaTriggerTimetable
+    from partita.definitions.timetables import NullTimetable as NullTimetable
+    from partita.definitions.timetables import OnceTimetable as OnceTimetable
+    from partita.definitions.timetables import TimeRestriction as TimeRestriction
+    from partita.definitions.timetables import Timetable as Timetable
+    from partita.definitions.types import PartitaType as PartitaType
+    from partita.definitions.xcom_arg import XComArg as XComArg
+    from partita.discovery import Discovery as Discovery
+    from partita.discovery import LocatedDag as LocatedDag
+    from partita.discovery import discover as discover
+    from partita.discovery import locate_dag as locate_dag
+    from partita.engine.result import RunResult as RunResult
+    from partita.exceptions import FailTask as FailTask
+    from partita.exceptions import PartitaError as PartitaError
+    from partita.exceptions import RetryTask as RetryTask
+    from partita.exceptions import SignatureError as SignatureError
+    from partita.exceptions import SkipTask as SkipTask
+    from partita.executors.in_process import run_dag as run_dag
+    from partita.executors.materialize import materialize as materialize
+    from partita.importer import DagSummary as DagSummary
+    from partita.importer import FileResult as FileResult
+    from partita.importer import Importer as Importer
+    from partita.loader import ImportProblem as ImportProblem
+    from partita.operators.asset import AssetOperator as AssetOperator
+    from partita.operators.asset_check import AssetCheckOperator as AssetCheckOperator
+    from partita.operators.bash import BashOperator as BashOperator
+    from partita.operators.branch import BaseBranchOperator as BaseBranchOperator
+    from partita.operators.branch import BranchPythonOperator as BranchPythonOperator
+    from partita.operators.branch import ShortCircuitOperator as ShortCircuitOperator
+    from partita.operators.empty import DummyOperator as DummyOperator
+    from partita.operators.empty import EmptyOperator as EmptyOperator
+    from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator
+    from partita.operators.python import PythonOperator as PythonOperator
+    from partita.operators.taskflow import task as task
+    from partita.storage.factory import open_store as open_store
+    from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
+    from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'partita' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

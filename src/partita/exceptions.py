@@ -13,12 +13,15 @@
     ├── TypeCheckError            a task's input or output is not of its annotated type
     ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
+    ├── ScheduleEvaluationError   a schedule's function raised or returned something unusable
     ├── StorageError              the metadata database or an output store failed
-    │   └── ValueNotFoundError    an IO manager has nothing stored under that asset or output
+    │   ├── ValueNotFoundError    an IO manager has nothing stored under that asset or output
+    │   └── SignatureError        a stored pickle is unsigned or fails its signature check
     ├── TaskTimeoutError          a task ran past its execution_timeout
     ├── TemplateRenderError       a task's template failed to render (engine/templating.py)
     ├── BranchChoiceError         a branch chose a task it cannot follow (operators/branch.py)
     ├── BashCommandError          a bash command exited non-zero (operators/bash.py)
+    ├── ProjectInitError          ``partita init`` cannot write a project there (cli/init.py)
     └── MapInputError             a mapped task's input cannot be expanded (definitions/mapping.py)
 
     TaskSignal                    raised *by user code* inside a task to steer it
@@ -46,7 +49,15 @@ class DefinitionError(PartitaError):
 
 
 class CycleError(DefinitionError):
-    """The dependencies of a DAG contain a cycle."""
+    """The dependencies of a DAG contain a cycle.
+
+    ``site`` is ``(file, line)`` of the user's code that drew the edge closing
+    the cycle (the ``>>`` line), when known; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, site: tuple[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.site = site
 
 
 class DuplicateTaskError(DefinitionError):
@@ -58,7 +69,15 @@ class DagLoadError(PartitaError):
 
 
 class DagNotFoundError(PartitaError):
-    """A DAG id was asked for that the loaded code does not define."""
+    """A DAG id was asked for that the loaded code does not define.
+
+    ``details``: lines that show where a failed import went wrong (the user's
+    ``File "...", line N`` frames), printed after the one-line error; or "".
+    """
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class RunNotFoundError(PartitaError):
@@ -85,12 +104,20 @@ class ConfigurationError(PartitaError):
     """partita's own configuration (partita.yaml, environment variables) is invalid."""
 
 
+class ScheduleEvaluationError(PartitaError):
+    """A schedule's function (or ``should_execute``) raised, or returned something unusable."""
+
+
 class StorageError(PartitaError):
     """The metadata database or an output store could not do what was asked."""
 
 
 class ValueNotFoundError(StorageError):
     """An IO manager has no value stored under the asset or output asked for."""
+
+
+class SignatureError(StorageError):
+    """A stored pickle is not signed with partita's key, so it is not loaded (storage/signing)."""
 
 
 class TaskTimeoutError(PartitaError):
@@ -151,6 +178,8 @@ __all__ = [
     "RetryTask",
     "RunConfigError",
     "RunNotFoundError",
+    "ScheduleEvaluationError",
+    "SignatureError",
     "SkipTask",
     "StorageError",
     "TaskSignal",

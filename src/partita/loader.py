@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import linecache
 import os
 import re
 import signal
@@ -28,18 +29,22 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
+from typing import Protocol, TypeVar
 
 from partita.definitions import authoring
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_job import UnresolvedAssetJob
 from partita.definitions.dag import DAG, DagFactory
 from partita.definitions.definitions import Definitions
-from partita.exceptions import DagLoadError, DagNotFoundError, DefinitionError
+from partita.definitions.schedules import ScheduleDefinition
+from partita.exceptions import CycleError, DagLoadError, DagNotFoundError, DefinitionError
 
 DEFAULT_IMPORT_TIMEOUT = 30.0
 MODULE_PREFIX = "partita_dagfile_"
@@ -61,6 +66,8 @@ class LoadResult:
     errors: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     definitions: dict[str, Definitions] = field(default_factory=dict)
+    #: The import failures among ``errors``, as data (``errors`` also holds duplicate-id errors).
+    problems: dict[str, ImportProblem] = field(default_factory=dict)
 
     def merged_definitions(self, target: str) -> Definitions:
         """Everything loaded, as one ``Definitions`` (assets of every file together)."""
@@ -75,6 +82,15 @@ class LoadResult:
             raise DagLoadError(message)
         return found[0] if len(found) == 1 else Definitions.merge(*found)
 
+    @property
+    def schedules(self) -> list[ScheduleDefinition]:
+        """The schedules of every ``Definitions`` loaded, in load order."""
+        return [s for d in self.definitions.values() for s in d.schedules]
+
+    def add_problem(self, source: str, problem: ImportProblem) -> None:
+        self.problems[source] = problem
+        self.add_error(source, problem.text)
+
     def add_error(self, source: str, message: str) -> None:
         previous = self.errors.get(source)
         self.errors[source] = message if previous is None else f"{previous}\n{message}"
@@ -88,45 +104,98 @@ class ImportTimeout(BaseException):
 
 
 def load_dags(
-    path_or_module: str | os.PathLike[str], *, import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT
+    path_or_module: str | os.PathLike[str],
+    *,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    default_timezone: str | tzinfo | None = None,
+    known_failures: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load every DAG of a ``.py`` file, a folder (recursively) or a dotted module name.
 
+    ``default_timezone`` (the settings' ``default_timezone``) becomes the zone of
+    every DAG that names none (no ``timezone=``, no aware ``start_date``).
+
     In a folder, files and folders whose names start with ``_`` or ``.`` are
     skipped (so ``__init__.py`` and helper modules like ``_common.py`` are not
-    loaded as DAG files); the others load in sorted order. Raises
-    ``DagLoadError`` only when the path or module does not exist.
+    loaded as DAG files); the others load in sorted order. A source (resolved
+    path or module name) in ``known_failures`` is not imported: its error there
+    is recorded instead. Raises ``DagLoadError`` only when the path or module
+    does not exist.
     """
     result = LoadResult()
+    skip = known_failures or {}
     target = os.fspath(path_or_module)
     path = Path(target)
     if path.is_dir():
         root = path.resolve()
-        for file in dag_files(root):
-            _load_file(file, result, import_timeout, extra_path=root)
+        files = dag_files(root)
     elif path.is_file():
         if path.suffix != ".py":
             raise DagLoadError(
                 f"{target!r} is not a Python file; give a .py file, a folder or a module"
             )
-        _load_file(path.resolve(), result, import_timeout, extra_path=None)
-    elif _DOTTED_NAME.match(target) and not target.endswith(".py"):
-        _load_module(target, result, import_timeout)
+        root, files = None, [path.resolve()]
+    elif is_module_name(target):
+        if target in skip:
+            result.add_error(target, skip[target])
+        else:
+            _load_module(target, result, import_timeout)
+        return _zoned(result, default_timezone)
     else:
         raise DagLoadError(f"no such file, folder or module: {target!r}")
+    for file in files:
+        if str(file) in skip:
+            result.add_error(str(file), skip[str(file)])
+        else:
+            _load_file(file, result, import_timeout, extra_path=root)
+    return _zoned(result, default_timezone)
+
+
+def _zoned(result: LoadResult, default_timezone: str | tzinfo | None) -> LoadResult:
+    """``result`` with ``default_timezone`` given to every DAG that names no zone of its own."""
+    if default_timezone is not None:
+        for dag in result.dags.values():
+            dag.use_default_timezone(default_timezone)
     return result
+
+
+def load_file(
+    path: Path,
+    *,
+    folder: Path | None = None,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+) -> LoadResult:
+    """Load the DAG file ``path`` as ``load_dags(folder)`` would (``folder`` importable)."""
+    result = LoadResult()
+    _load_file(path.resolve(), result, import_timeout, extra_path=folder)
+    return result
+
+
+def load_module(name: str, *, import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT) -> LoadResult:
+    """Load the dotted module ``name``; ``DagLoadError`` when there is no such module."""
+    result = LoadResult()
+    _load_module(name, result, import_timeout)
+    return result
+
+
+def is_module_name(target: str) -> bool:
+    """Whether ``target`` reads as a dotted module name (and not as a ``.py`` path)."""
+    return bool(_DOTTED_NAME.match(target)) and not target.endswith(".py")
 
 
 def load_definitions(
     path_or_module: str | os.PathLike[str],
     *,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    default_timezone: str | tzinfo | None = None,
 ) -> tuple[Definitions, LoadResult]:
     """The assets (and the rest) of ``path_or_module`` as one ``Definitions``, with the load result.
 
     Raises ``DagLoadError`` when nothing loaded defines an asset.
     """
-    result = load_dags(path_or_module, import_timeout=import_timeout)
+    result = load_dags(
+        path_or_module, import_timeout=import_timeout, default_timezone=default_timezone
+    )
     return result.merged_definitions(os.fspath(path_or_module)), result
 
 
@@ -135,9 +204,12 @@ def get_dag(
     dag_id: str,
     *,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    default_timezone: str | tzinfo | None = None,
 ) -> DAG:
     """The DAG ``dag_id`` defined in ``path_or_module``; ``DagNotFoundError`` lists what exists."""
-    result = load_dags(path_or_module, import_timeout=import_timeout)
+    result = load_dags(
+        path_or_module, import_timeout=import_timeout, default_timezone=default_timezone
+    )
     try:
         return result.dags[dag_id]
     except KeyError:
@@ -182,10 +254,13 @@ def extract_definitions(
         return explicit[0].dags, explicit[0]
     dags = extract_dags(module, created)
     assets = [v for v in namespace.values() if isinstance(v, AssetsDefinition)]
+    checks = [v for v in namespace.values() if isinstance(v, AssetChecksDefinition)]
     jobs = [v for v in namespace.values() if isinstance(v, UnresolvedAssetJob)]
     if not assets and not jobs:
         return dags, None
-    implicit = Definitions(assets=assets, jobs=jobs, fileloc=getattr(module, "__file__", None))
+    implicit = Definitions(
+        assets=assets, asset_checks=checks, jobs=jobs, fileloc=getattr(module, "__file__", None)
+    )
     return dags + implicit.dags, implicit
 
 
@@ -237,7 +312,7 @@ def _load_file(
         dags, definitions = _import_dags(execute, timeout)
     except _ImportFailed as failed:
         sys.modules.pop(name, None)
-        result.add_error(source, _format_error(failed.error, path, timeout))
+        result.add_problem(source, describe_error(failed.error, path, timeout))
         return
     _add_dags(dags, source, result)
     if definitions is not None:
@@ -258,7 +333,7 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
     except ModuleNotFoundError:
         found = None
     except Exception as exc:  # a parent package failed to import
-        result.add_error(name, _format_error(exc, None, timeout))
+        result.add_problem(name, describe_error(exc, None, timeout))
         return
     if found is None:
         raise DagLoadError(f"no such file, folder or module: {name!r}")
@@ -267,7 +342,7 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
     except _ImportFailed as failed:
         sys.modules.pop(name, None)
         origin = Path(found.origin) if found.origin else None
-        result.add_error(name, _format_error(failed.error, origin, timeout))
+        result.add_problem(name, describe_error(failed.error, origin, timeout))
         return
     _add_dags(dags, name, result)
     if definitions is not None:
@@ -296,10 +371,34 @@ def _import_dags(
 
 
 def _add_dags(dags: list[DAG], source: str, result: LoadResult) -> None:
-    seen: dict[str, DAG] = {}
+    merge_dags(dags, source, result.dags, result.sources, result.add_error)
+
+
+class NamedDag(Protocol):
+    """What duplicate detection needs of a DAG: a ``DAG`` or a summary of one."""
+
+    @property
+    def dag_id(self) -> str: ...
+
+    @property
+    def fileloc(self) -> str | None: ...
+
+
+DagT = TypeVar("DagT", bound=NamedDag)
+
+
+def merge_dags(
+    dags: Sequence[DagT],
+    source: str,
+    known: dict[str, DagT],
+    sources: dict[str, str],
+    add_error: Callable[[str, str], None],
+) -> None:
+    """Add the DAGs ``source`` defines to ``known``; a DAG id defined twice is an error of it."""
+    seen: dict[str, DagT] = {}
     for dag in dags:
         if dag.dag_id in seen:
-            result.add_error(
+            add_error(
                 source,
                 f"DuplicateDagError: DAG id {dag.dag_id!r} is defined twice in {source}; "
                 "give each DAG its own dag_id",
@@ -307,26 +406,26 @@ def _add_dags(dags: list[DAG], source: str, result: LoadResult) -> None:
             continue
         seen[dag.dag_id] = dag
     for dag_id, dag in seen.items():
-        known = result.dags.get(dag_id)
-        if known is None:
-            result.dags[dag_id] = dag
-            result.sources[dag_id] = source
-        elif _same_definition(known, dag):
+        first = known.get(dag_id)
+        if first is None:
+            known[dag_id] = dag
+            sources[dag_id] = source
+        elif _same_definition(first, dag):
             # The same DAG reached twice (one file imports another): keep the one
             # loaded from the file that defines it.
             if dag.fileloc is not None and _same_file(dag.fileloc, source):
-                result.dags[dag_id] = dag
-                result.sources[dag_id] = source
+                known[dag_id] = dag
+                sources[dag_id] = source
         else:
-            first = result.sources[dag_id]
-            result.add_error(
+            first_source = sources[dag_id]
+            add_error(
                 source,
-                f"DuplicateDagError: DAG id {dag_id!r} is defined in both {first} and {source}; "
-                f"give one of them another dag_id (the DAG from {first} is kept)",
+                f"DuplicateDagError: DAG id {dag_id!r} is defined in both {first_source} and "
+                f"{source}; give one of them another dag_id (the DAG from {first_source} is kept)",
             )
 
 
-def _same_definition(a: DAG, b: DAG) -> bool:
+def _same_definition(a: NamedDag, b: NamedDag) -> bool:
     return a.fileloc is not None and b.fileloc is not None and _same_file(a.fileloc, b.fileloc)
 
 
@@ -351,10 +450,32 @@ def _not_found_message(target: str, dag_id: str, result: LoadResult) -> str:
 
 
 # -- error messages --------------------------------------------------------------------------
-def _format_error(exc: BaseException, path: Path | None, timeout: float | None) -> str:
+@dataclass(frozen=True)
+class ImportProblem:
+    """Why a file or module failed to import, as plain data (it crosses processes).
+
+    ``summary`` is one line (``KeyError: 'x' (line 5)``); ``details`` the
+    traceback from the user's code ("" for definition errors); ``filename`` and
+    ``lineno`` the user's line it points at (for a cycle: the ``>>`` line).
+    """
+
+    summary: str
+    details: str = ""
+    filename: str | None = None
+    lineno: int | None = None
+    #: The user's frames, outermost first: (file, line, function, source line).
+    frames: tuple[tuple[str, int, str, str], ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The summary, then the details on the lines after it (``LoadResult.errors``'s form)."""
+        return f"{self.summary}\n{self.details}" if self.details else self.summary
+
+
+def describe_error(exc: BaseException, path: Path | None, timeout: float | None) -> ImportProblem:
     """A one-line summary, then (except for definition errors) the traceback from user code."""
     tb = _user_traceback(exc.__traceback__)
-    line = _line_in(tb, path)
+    filename, line = _site_of(exc, tb, path)
     where = f" (line {line})" if line is not None else ""
     if isinstance(exc, ImportTimeout):
         summary = (
@@ -368,14 +489,43 @@ def _format_error(exc: BaseException, path: Path | None, timeout: float | None) 
             else ""
         )
         summary = f"SyntaxError: {exc.msg} ({file}line {exc.lineno})"
+        filename, line = exc.filename or filename, exc.lineno
     else:
         first = (str(exc).strip().splitlines() or [""])[0]
         summary = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
         summary += where
-    if isinstance(exc, DefinitionError):
-        return summary
-    details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
-    return f"{summary}\n{details}"
+    details = ""
+    if not isinstance(exc, DefinitionError):
+        details = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+    return ImportProblem(summary, details, filename, line, _user_frames(exc, tb, filename, line))
+
+
+def _user_frames(
+    exc: BaseException, tb: TracebackType | None, filename: str | None, line: int | None
+) -> tuple[tuple[str, int, str, str], ...]:
+    """The frames of ``tb`` in user code (not partita's), or the one line the error points at."""
+    package = os.path.dirname(__file__)
+    frames = tuple(
+        (f.filename, f.lineno or 0, f.name, (f.line or "").strip())
+        for f in traceback.extract_tb(tb)
+        if not f.filename.startswith(package)
+    )
+    if isinstance(exc, (DefinitionError, SyntaxError)) or not frames:
+        if filename is None or line is None:
+            return ()
+        return ((filename, line, "", linecache.getline(filename, line).strip()),)
+    return frames
+
+
+def _site_of(
+    exc: BaseException, tb: TracebackType | None, path: Path | None
+) -> tuple[str | None, int | None]:
+    """The user's file and line an error points at: a cycle's ``>>`` line, else the traceback's."""
+    site = getattr(exc, "site", None) if isinstance(exc, CycleError) else None
+    if site is not None:
+        return site[0], site[1]
+    line = _line_in(tb, path)
+    return (str(path) if line is not None and path is not None else None), line
 
 
 def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
@@ -436,13 +586,20 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
 __all__ = [
     "DEFAULT_IMPORT_TIMEOUT",
+    "ImportProblem",
     "ImportTimeout",
     "LoadResult",
+    "NamedDag",
     "dag_files",
+    "describe_error",
     "extract_dags",
     "extract_definitions",
     "get_dag",
+    "is_module_name",
     "load_dags",
     "load_definitions",
+    "load_file",
+    "load_module",
+    "merge_dags",
     "module_name_for",
 ]

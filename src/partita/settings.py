@@ -10,52 +10,83 @@ then the default.
     PARTITA_DATABASE_URL         ``database_url:``        (default ``sqlite:///<home>/partita.db``)
     PARTITA_STORAGE_DIR          ``storage_dir:``         (default ``<home>/storage``)
     PARTITA_INLINE_OUTPUT_LIMIT  ``inline_output_limit:`` (default 262144 bytes)
+    PARTITA_DEFAULT_TIMEZONE     ``default_timezone:``    (default ``UTC``): the zone of naive
+                                 dates and cron strings of DAGs that name no zone of their own
+    PARTITA_DAGS_PAUSED_AT_CREATION ``dags_paused_at_creation:`` (default false): whether a DAG
+                                 the scheduler sees for the first time starts paused (a DAG's
+                                 own ``is_paused_upon_creation`` wins)
+    PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
+                                 default: ``<home>/secret.key`` (SQLite only)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
+``Settings`` is a plain frozen dataclass and ``partita.yaml`` is parsed (YAML,
+pydantic) by ``settings_file`` only when it exists, so reading the settings
+costs every command next to nothing (pydantic's ``SecretStr`` is imported only
+when a secret key is set).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
+DEFAULT_IMPORT_TIMEOUT = 30.0
+DAG_INDEX_FILE_NAME = "dag_index.json"
+SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
+MIN_SECRET_KEY_CHARS = 32
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """partita's resolved settings; build it with ``load_settings``."""
-
-    model_config = ConfigDict(frozen=True)
 
     home: Path
     database_url: str
     storage_dir: Path
-    inline_output_limit: int = Field(default=DEFAULT_INLINE_OUTPUT_LIMIT, ge=0)
+    inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT
+    #: IANA name of the zone naive datetimes are read in, for DAGs with no zone of their own.
+    default_timezone: str = "UTC"
+    #: Whether new DAGs start paused when they do not say (``is_paused_upon_creation``).
+    dags_paused_at_creation: bool = False
+    #: Seconds one DAG file may take to import before it is stopped (its importer killed).
+    import_timeout: float = DEFAULT_IMPORT_TIMEOUT
+    #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
+    secret_key: SecretStr | None = None
+
+    def __post_init__(self) -> None:
+        if self.inline_output_limit < 0:
+            raise ConfigurationError(
+                f"inline_output_limit must be a number of bytes >= 0, "
+                f"got {self.inline_output_limit}"
+            )
+        if not self.import_timeout > 0:
+            raise ConfigurationError(
+                f"import_timeout must be a number of seconds > 0, got {self.import_timeout}"
+            )
 
     @property
     def config_file(self) -> Path:
         """Where ``partita.yaml`` is looked for."""
         return self.home / CONFIG_FILE_NAME
 
-
-class _FileSettings(BaseModel):
-    """What ``partita.yaml`` may hold; every key is optional and unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    database_url: str | None = Field(default=None, min_length=1)
-    storage_dir: Path | None = None
-    inline_output_limit: int | None = Field(default=None, ge=0)
+    @property
+    def dag_index_file(self) -> Path:
+        """Where the index of which DAG file defines which DAG is kept."""
+        return self.home / DAG_INDEX_FILE_NAME
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -67,7 +98,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     home = (cwd / Path(env.get("PARTITA_HOME") or DEFAULT_HOME).expanduser()).resolve()
-    from_file = _read_config_file(home / CONFIG_FILE_NAME)
+    from_file = FileSettings.read(home / CONFIG_FILE_NAME)
 
     database_url = env.get("PARTITA_DATABASE_URL") or from_file.database_url
     storage_dir = _path_setting(env, "PARTITA_STORAGE_DIR", cwd, from_file.storage_dir, home)
@@ -78,7 +109,64 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         inline_output_limit=_int_setting(
             env, "PARTITA_INLINE_OUTPUT_LIMIT", from_file.inline_output_limit
         ),
+        default_timezone=_timezone_setting(env, home / CONFIG_FILE_NAME, from_file),
+        dags_paused_at_creation=_bool_setting(
+            env, "PARTITA_DAGS_PAUSED_AT_CREATION", from_file.dags_paused_at_creation
+        ),
+        import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
+        secret_key=_secret_key(env),
     )
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """What ``partita.yaml`` set (None: not set); ``read`` validates the file."""
+
+    database_url: str | None = None
+    storage_dir: Path | None = None
+    inline_output_limit: int | None = None
+    default_timezone: str | None = None
+    dags_paused_at_creation: bool | None = None
+    import_timeout: float | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> FileSettings:
+        """The settings in ``path``; all None when there is no such file."""
+        if not path.exists():
+            return cls()
+        # Only now: YAML and pydantic cost more than the rest of a command's start.
+        from partita.settings_file import read_config_file
+
+        return cls(**read_config_file(path))
+
+
+def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: FileSettings) -> str:
+    name = "PARTITA_DEFAULT_TIMEZONE"
+    value, where = env.get(name), f"environment variable {name}"
+    if not value:
+        value, where = from_file.default_timezone, f"{config_file}: key 'default_timezone'"
+    if not value:
+        return "UTC"
+    try:
+        parse_timezone(value)
+    except TimezoneError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    return value.strip()
+
+
+def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
+    raw = env.get(SECRET_KEY_VARIABLE)
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY_CHARS:
+        raise ConfigurationError(
+            f"environment variable {SECRET_KEY_VARIABLE} is too short ({len(raw)} characters); "
+            f"use a random secret of at least {MIN_SECRET_KEY_CHARS} characters, e.g. from: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    from pydantic import SecretStr  # only when a key is set: pydantic is not cheap to import
+
+    return SecretStr(raw)
 
 
 def _path_setting(
@@ -107,52 +195,37 @@ def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> in
     return value
 
 
-def _read_config_file(path: Path) -> _FileSettings:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _FileSettings()
-    except OSError as exc:
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> bool:
+    raw = env.get(name)
+    if not raw:
+        return bool(from_file)
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
         raise ConfigurationError(
-            f"{path}: cannot be read ({exc.strerror}); fix its permissions"
-        ) from exc
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(
-            f"{path}: is not valid YAML ({_first_line(exc)}); fix the syntax at that line"
-        ) from None
-    if data is None:
-        return _FileSettings()
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}: must be a mapping of settings such as 'database_url: ...', "
-            f"not a {type(data).__name__}"
+            f"environment variable {name}={raw!r} is not a boolean; set it to true or false "
+            f"or unset it"
         )
+    return value in _TRUE
+
+
+def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
     try:
-        return _FileSettings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(_describe_errors(path, exc)) from None
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a number of seconds; "
+            "set it to a number > 0 (such as 30 or 2.5) or unset it"
+        )
+    return value
 
 
-def _describe_errors(path: Path, exc: ValidationError) -> str:
-    known = ", ".join(_FileSettings.model_fields)
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "<top level>"
-        if error["type"] == "extra_forbidden":
-            problems.append(f"unknown key {key!r} (known keys: {known}); remove or rename it")
-        else:
-            problems.append(f"key {key!r}: {error['msg']}; fix its value")
-    return f"{path}: " + "; ".join(problems)
-
-
-def _first_line(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"{problem}, line {mark.line + 1} column {mark.column + 1}"
-    return str(problem)
-
-
-__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]
+__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]

@@ -27,8 +27,9 @@ from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
 from partita.definitions.states import TaskState
+from partita.definitions.timezones import make_aware
 from partita.definitions.xcom_arg import RETURN_KEY, XComArg
-from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
+from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import (
@@ -54,9 +55,12 @@ def run_dag(
     conf: Mapping[str, Any] | None = None,
     logical_date: datetime | None = None,
     resources: Mapping[str, Any] | None = None,
+    verbose: bool = True,
 ) -> RunResult:
     """Run ``dag`` in this process with an ephemeral in-memory store (``dag.test()``)."""
-    result: RunResult = dag.test(run_conf=conf, logical_date=logical_date, resources=resources)
+    result: RunResult = dag.test(
+        run_conf=conf, logical_date=logical_date, resources=resources, verbose=verbose
+    )
     return result
 
 
@@ -188,10 +192,9 @@ def _run_info(
     params: Mapping[str, Any] | None,
 ) -> RunInfo:
     """The facts of a one-task test run, decided as ``RunDriver`` decides them."""
-    ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
     if dag is not None:
+        ld, start, end = run_dates(dag, logical_date)
         run_conf = check_conf(dag, conf)
-        start, end = data_interval(dag, ld)
         # ``params`` stand for the DAG's defaults in this run; the conf beats them.
         run_params = resolve_params(dag, {**(params or {}), **run_conf})
         task_config = resolve_run_config(dag, run_conf).tasks
@@ -199,6 +202,7 @@ def _run_info(
         if conf is not None and not isinstance(conf, Mapping):
             raise PartitaError(f"conf must be a dict, got {type(conf).__name__}")
         run_conf = dict(conf or {})
+        ld = datetime.now(UTC) if logical_date is None else make_aware(logical_date, UTC)
         start = end = ld
         run_params = {**(params or {}), **run_conf}
         task_config = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
+import os
 import subprocess
 import sys
 import textwrap
@@ -27,7 +27,14 @@ from partita import (
 )
 from partita.exceptions import ResourceError
 from partita.storage.memory import MemoryStorage
+from partita.storage.signing import PickleSigner
 from partita.storage.sql import SqlStorage
+
+
+def unpickle_signed(path: Path) -> Any:
+    """The value of a signed pickle file, checked with the tests' key (tests/conftest.py)."""
+    key = os.environ["PARTITA_SECRET_KEY"].encode()
+    return PickleSigner(key).loads(path.read_bytes(), str(path))
 
 
 @asset(key=["raw", "numbers"])
@@ -45,8 +52,8 @@ def test_filesystem_io_manager_pickles_each_asset_under_its_key_path(tmp_path: P
     result = materialize([raw_numbers, clean_numbers], resources={"io_manager": io})
     assert result.success
     stored = tmp_path / "clean" / "numbers.pkl"
-    assert pickle.loads(stored.read_bytes()) == [1, 2, 3]
-    assert pickle.loads((tmp_path / "raw" / "numbers.pkl").read_bytes()) == [3, 1, 2]
+    assert unpickle_signed(stored) == [1, 2, 3]
+    assert unpickle_signed(tmp_path / "raw" / "numbers.pkl") == [3, 1, 2]
     (record,) = result.materializations_of("clean/numbers")
     assert record.location == str(stored)
     assert record.metadata["path"] == {"type": "path", "value": str(stored)}
@@ -94,7 +101,7 @@ def test_the_default_io_manager_of_a_persistent_store_writes_under_its_storage_d
         result = materialize([raw_numbers], storage=storage)
         assert result.success
         path = tmp_path / "storage" / "raw" / "numbers.pkl"
-        assert pickle.loads(path.read_bytes()) == [3, 1, 2]
+        assert unpickle_signed(path) == [3, 1, 2]
         (record,) = storage.assets.list_materializations(AssetKey(["raw", "numbers"]))
         assert record.location == str(path)
 

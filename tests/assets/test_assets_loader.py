@@ -96,6 +96,26 @@ def test_a_file_of_plain_assets_is_an_implicit_code_location(tmp_path: Path) -> 
     assert definitions.materialize_dag("a*").task_ids == ["a", "b"]
 
 
+def test_module_level_asset_checks_join_the_implicit_code_location(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path / "checked_assets.py",
+        """
+        from partita import AssetCheckResult, asset, asset_check
+
+        @asset
+        def a():
+            return 1
+
+        @asset_check(asset=a)
+        def positive(a):
+            return AssetCheckResult(passed=a > 0)
+        """,
+    )
+    definitions, _ = load_definitions(file)
+    assert [c.name for c in definitions.asset_checks] == ["positive"]
+    assert definitions.materialize_dag().task_ids == ["a", "a__check__positive"]
+
+
 def test_two_definitions_in_one_module_is_an_import_error(tmp_path: Path) -> None:
     file = _write(
         tmp_path / "twice.py",

@@ -10,6 +10,7 @@ from partita import (
     AssetKey,
     AssetOut,
     Config,
+    Definitions,
     InMemoryIOManager,
     MaterializeResult,
     MetadataValue,
@@ -20,7 +21,7 @@ from partita import (
     materialize,
     multi_asset,
 )
-from partita.exceptions import RunConfigError
+from partita.exceptions import ResourceError, RunConfigError
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import EventKind
 
@@ -58,6 +59,9 @@ def test_output_metadata_and_code_version_are_recorded() -> None:
         "source": {"type": "url", "value": "https://example.com/numbers"},
         "shape": {"type": "json", "value": {"rows": 3}},
         "note": "plain text",
+        "partita/upstream_data_versions": {
+            "numbers": result.materializations_of("numbers")[0].data_version
+        },
     }
     assert record.location == "memory://total"
     assert record.task_id == "total" and record.run_id == result.run_id
@@ -245,3 +249,24 @@ def test_each_materialization_is_also_an_event_of_the_run() -> None:
         ("total", ["total"]),
     ]
     assert events[1].payload["data_version"] == result.materializations_of("total")[0].data_version
+
+
+def test_errors_of_materialize_name_the_assets_not_an_internal_dag() -> None:
+    @asset(required_resource_keys={"warehouse"})
+    def orders() -> int:
+        return 1
+
+    @asset
+    def revenue(orders: int) -> int:
+        return orders
+
+    with pytest.raises(ResourceError) as missing:
+        materialize([orders, revenue])
+    assert str(missing.value).startswith("materialize([orders, revenue]): asset 'orders' needs")
+    assert "__materialize__" not in str(missing.value)
+
+    with pytest.raises(RunConfigError, match=r"^materialize\(\[orders, revenue\]\): run conf"):
+        materialize([orders, revenue], run_config=["not", "a", "dict"])
+
+    dag = Definitions(assets=[orders, revenue]).materialize_dag(selection="revenue")
+    assert dag.label == "materialize([revenue])"

@@ -28,6 +28,7 @@ from partita import (
     Resource,
     RetryTask,
     RunState,
+    ScheduleDefinition,
     TaskState,
     asset,
     config_mapping,
@@ -294,7 +295,8 @@ def test_seed_001_op_output_goes_to_the_io_manager_named_by_its_key() -> None:
 
 
 def test_seed_001_definitions_keep_schedules_and_sensors() -> None:
-    my_schedule, my_sensor = object(), object()
+    my_schedule = ScheduleDefinition(job="my_job", cron_schedule="@daily")
+    my_sensor = object()  # sensors are kept as given until the scheduler runs them
     defs = Definitions(
         assets=[asset1, asset2],
         jobs=[my_job()],

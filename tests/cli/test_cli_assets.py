@@ -43,17 +43,28 @@ def test_materialize_a_selection_records_it_and_list_shows_it_fresh(invoke: Invo
     assert "Materialized assets:" in shown.stdout
     assert f"{DOWNSTREAM} (task {DOWNSTREAM}, data version" in shown.stdout
     assert "count: 4" in shown.stdout
+    assert f"upstream data versions: {UPSTREAM} " in shown.stdout
+    assert "partita/upstream_data_versions" not in shown.stdout
+    assert f"  {UPSTREAM}: enough_rows passed" in shown.stdout
 
     catalog = table_rows(invoke("assets", "list").stdout)
     assert set(catalog) == {UPSTREAM, DOWNSTREAM}
 
 
-def test_rematerializing_an_upstream_makes_its_downstream_stale(invoke: Invoke) -> None:
+def test_an_upstream_with_new_data_makes_its_downstream_stale(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert invoke("assets", "materialize", str(LOCATION)).exit_code == 0
     assert invoke("assets", "materialize", str(LOCATION), "--select", UPSTREAM).exit_code == 0
     rows = _status(invoke)
+    assert rows[UPSTREAM][-1] == "fresh" and rows[DOWNSTREAM][-1] == "fresh"  # same data
+    monkeypatch.setenv("SOURCE_ROWS", "4")
+    assert invoke("assets", "materialize", str(LOCATION), "--select", UPSTREAM).exit_code == 0
+    listed = invoke("assets", "list", str(LOCATION)).stdout
+    rows = table_rows(listed)
     assert rows[UPSTREAM][-1] == "fresh"
-    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM} was")  # the cell wraps
+    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM}")  # the cell wraps
+    assert "changed (data version" in listed
 
 
 def test_a_new_code_version_makes_an_asset_stale(
@@ -132,3 +143,26 @@ def test_the_catalog_survives_a_restart_of_the_process(cli_home: Path) -> None:
     assert rows[UPSTREAM][-1] == "fresh" and rows[DOWNSTREAM][-1] == "fresh"
     assert rows[UPSTREAM][3] == run_id_of(first.stdout)
     assert (cli_home / "storage" / "some_db_schema" / "upstream_asset.pkl").is_file()
+
+
+def test_list_shows_each_assets_checks_and_a_blocking_failure_stops_downstream(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _status(invoke)
+    assert rows[UPSTREAM][-2] == "enough_rows: not run" and rows[DOWNSTREAM][-2] == "-"
+    assert invoke("assets", "materialize", str(LOCATION)).exit_code == 0
+    assert _status(invoke)[UPSTREAM][-2] == "enough_rows: passed"
+    monkeypatch.setenv("SOURCE_ROWS", "1")
+    failed = invoke("assets", "materialize", str(LOCATION))
+    assert failed.exit_code == 1
+    assert "some_db_schema__upstream_asset__check__enough_rows" in failed.stdout
+    shown = invoke("runs", "show", run_id_of(failed.stdout)).stdout
+    assert "Asset checks:" in shown
+    assert f"  {UPSTREAM}: enough_rows failed (ERROR)" in shown and "rows: 1" in shown
+    listed = invoke("assets", "list", str(LOCATION)).stdout
+    rows = table_rows(listed)
+    assert rows[UPSTREAM][-2] == "enough_rows: failed"
+    assert rows[DOWNSTREAM][-1].startswith(f"stale: upstream {UPSTREAM}")  # it was not rerun
+    assert "changed (data version" in listed
+    catalog = table_rows(invoke("assets", "list").stdout)
+    assert catalog[UPSTREAM][-1] == "enough_rows: failed" and catalog[DOWNSTREAM][-1] == "-"

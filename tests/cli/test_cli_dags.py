@@ -104,3 +104,41 @@ def test_show_names_non_default_trigger_rules_and_retries(invoke: Invoke) -> Non
     assert "extract  DecoratedPythonOperator  retries=2" in out
     assert "split  DecoratedPythonOperator\n" in out  # defaults are not shown
     assert "▣ transform  task group, 2 tasks" in out
+
+
+MAPPED_DAG = """
+from partita import DAG, PythonOperator, task, task_group
+
+with DAG("mapped") as dag:
+
+    @task
+    def numbers() -> list[int]:
+        return [1, 2]
+
+    @task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @task_group
+    def per_number(n: int):
+        @task
+        def square(n: int) -> int:
+            return n * n
+
+        return square(n)
+
+    values = numbers()
+    add.partial(y=1).expand(x=values)
+    per_number.expand(n=values)
+    PythonOperator.partial(task_id="classic", python_callable=print).expand(op_args=[[1]])
+"""
+
+
+def test_show_marks_mapped_tasks_and_mapped_groups(tmp_path: Path) -> None:
+    (tmp_path / "mapped_dag.py").write_text(MAPPED_DAG)
+    text = render(tmp_path / "mapped_dag.py", "mapped")
+    assert "add [mapped]  DecoratedPythonOperator" in text
+    assert "classic [mapped]  PythonOperator" in text
+    assert "▣ per_number [mapped]  mapped task group, 1 task" in text
+    assert "numbers  DecoratedPythonOperator" in text  # not mapped: no mark
+    assert "numbers [mapped]" not in text

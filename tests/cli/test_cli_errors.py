@@ -79,7 +79,34 @@ def test_unknown_task_id_and_try(invoke: Invoke) -> None:
 
 def test_database_error(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARTITA_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("PARTITA_SECRET_KEY", "k" * 32)
     assert_bad_input(invoke("runs", "list"), "database postgresql", "Connection refused")
+
+
+@pytest.mark.parametrize("command", [("runs", "list"), ("db", "upgrade")])
+def test_a_url_with_an_unescaped_at_sign_is_refused_and_the_password_hidden(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("PARTITA_DATABASE_URL", "postgresql://admin:s3cr@t@db-host:5432/partita")
+    line = assert_bad_input(
+        invoke(*command),
+        "database URL 'postgresql://admin:***@db-host:5432/partita' is refused",
+        "unescaped '@'",
+        "%40",
+    )
+    assert "s3cr" not in line and "t@db" not in line
+
+
+def test_postgresql_without_a_secret_key_is_refused(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARTITA_DATABASE_URL", "postgresql://nobody:hunter2@127.0.0.1:1/none")
+    line = assert_bad_input(
+        invoke("runs", "list"),
+        "PARTITA_SECRET_KEY is not set; with a PostgreSQL metadata database",
+        "secrets.token_hex(32)",
+    )
+    assert "hunter2" not in line
 
 
 def test_unsupported_database_url(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,7 +134,7 @@ def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something partita did not expect")
 
-    monkeypatch.setattr("partita.cli.dags.load_dags", broken)
+    monkeypatch.setattr("partita.cli.dags.discover", broken)
     result = invoke("dags", "list", str(EXAMPLES))
     assert result.exit_code == 1
     line = only_line(result.stderr)
@@ -137,3 +164,21 @@ def test_no_arguments_prints_the_help(invoke: Invoke) -> None:
     result = invoke()
     assert result.exit_code == 0
     assert "Commands:" in result.stdout and "runs" in result.stdout
+
+
+def test_an_unknown_default_timezone_is_a_one_line_error(invoke: Invoke, cli_home: Path) -> None:
+    cli_home.mkdir()
+    (cli_home / "partita.yaml").write_text("default_timezone: Mars/Base\n")
+    assert_bad_input(
+        invoke("run", str(EXAMPLES), "etl"), "key 'default_timezone'", "'Mars/Base' is not a known"
+    )
+
+
+def test_an_invalid_cron_string_is_an_import_error_naming_the_dag(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    dag_file = tmp_path / "bad_schedule.py"
+    dag_file.write_text('from partita import DAG\nDAG("nightly", schedule="0 24 * * *")\n')
+    listed = invoke("dags", "list", str(dag_file))
+    assert listed.exit_code == 1
+    assert "DAG 'nightly': invalid schedule '0 24 * * *'" in listed.output

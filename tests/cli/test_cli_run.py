@@ -51,7 +51,8 @@ def test_conf_and_logical_date_reach_the_run(invoke: Invoke) -> None:
     shown = invoke("runs", "show", run_id)
     assert shown.exit_code == 0
     assert '{"orders": 7}' in shown.stdout
-    assert "2025-03-01 00:00:00 to 2025-03-02 00:00:00" in shown.stdout  # @daily interval
+    # Airflow 3: a manual run of a cron schedule covers [logical date, logical date].
+    assert "2025-03-01 00:00:00 to 2025-03-01 00:00:00" in shown.stdout
 
 
 def test_a_failed_run_exits_1_and_shows_why(invoke: Invoke) -> None:
@@ -97,8 +98,11 @@ def test_logs_of_each_try(invoke: Invoke) -> None:
     assert "after the retry" in after
 
 
-def test_runs_list_filters_and_limits(invoke: Invoke) -> None:
-    assert invoke("runs", "list").stdout.strip() == "No runs recorded yet."
+def test_runs_list_filters_and_limits(invoke: Invoke, cli_home: Path) -> None:
+    nothing = invoke("runs", "list").stdout
+    database = f"sqlite:///{cli_home.resolve() / 'partita.db'}"
+    assert nothing.startswith(f"No runs recorded yet in {database} (home {cli_home.resolve()}).")
+    assert "Set PARTITA_HOME to that folder, or PARTITA_DATABASE_URL" in nothing
     ids = [run_id_of(invoke("run", str(TEST_DAGS), "flaky").stdout) for _ in range(2)]
     failing = run_id_of(invoke("run", str(TEST_DAGS), "failing").stdout)
 
@@ -111,8 +115,8 @@ def test_runs_list_filters_and_limits(invoke: Invoke) -> None:
     assert set(only_flaky) == set(ids)
     newest = table_rows(invoke("runs", "list", "--limit", "1").stdout)
     assert list(newest) == [failing]
-    assert invoke("runs", "list", "--dag", "none").stdout.strip() == (
-        "No runs of DAG 'none' recorded yet."
+    assert invoke("runs", "list", "--dag", "none").stdout.startswith(
+        f"No runs of DAG 'none' recorded yet in {database}"
     )
 
 
@@ -138,3 +142,15 @@ def test_run_then_show_lists_tasks_in_the_order_they_ran(invoke: Invoke) -> None
     ]
     assert order == ["print_hello", "print_date", "print_world"]
     assert TaskState.SUCCESS.value in shown
+
+
+def test_a_naive_logical_date_is_read_in_the_default_timezone(
+    invoke: Invoke, cli_home: Path
+) -> None:
+    cli_home.mkdir()
+    (cli_home / "partita.yaml").write_text("default_timezone: Asia/Seoul\n")
+    result = invoke("run", str(EXAMPLES), "etl", "--logical-date", "2025-03-01T09:00:00")
+    assert result.exit_code == 0, result.output
+    assert run_id_of(result.stdout).startswith("manual__2025-03-01T00:00:00+00:00__")
+    explicit = invoke("run", str(EXAMPLES), "etl", "--logical-date", "2025-03-01T09:00:00+00:00")
+    assert run_id_of(explicit.stdout).startswith("manual__2025-03-01T09:00:00+00:00__")

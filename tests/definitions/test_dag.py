@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -244,3 +245,45 @@ def test_a_dag_decorator_function_may_be_called_twice_for_two_dags() -> None:
     first, second = twin(), twin()
     assert first is not second
     assert first.tasks[0] is not second.tasks[0]
+
+
+def test_a_cycle_error_points_at_the_line_that_closed_the_cycle() -> None:
+    with pytest.raises(CycleError) as info, DAG("closing"):
+        a = EmptyOperator(task_id="a")
+        b = EmptyOperator(task_id="b")
+        a >> b
+        closing_line = sys._getframe().f_lineno + 1
+        b >> a
+    assert info.value.site == (__file__, closing_line)
+    assert f"(the last was drawn at {__file__}, line {closing_line})" in str(info.value)
+
+
+def test_edges_drawn_before_a_successful_check_are_forgotten() -> None:
+    with DAG("checked") as checked:
+        a = EmptyOperator(task_id="a")
+        b = EmptyOperator(task_id="b")
+        a >> b
+    assert checked._unchecked_edges == {}
+    closing_line = sys._getframe().f_lineno + 1
+    b >> a
+    with pytest.raises(CycleError) as info:
+        checked.validate()
+    assert info.value.site == (__file__, closing_line)
+
+
+def test_only_edges_that_could_close_a_cycle_are_remembered() -> None:
+    with DAG("chain") as chained:
+        first, middle, last = (EmptyOperator(task_id=t) for t in ("first", "middle", "last"))
+        first >> middle >> last  # each edge ends at a task with no downstream yet
+        assert chained._unchecked_edges == {}
+        first >> last  # from a task without upstreams: cannot close a cycle either
+        assert chained._unchecked_edges == {}
+        middle >> EmptyOperator(task_id="side")
+        last << middle  # already there; still no cycle
+    with pytest.raises(CycleError) as info, DAG("late"):
+        a, b, c = (EmptyOperator(task_id=t) for t in ("a", "b", "c"))
+        b >> c
+        a >> b
+        closing_line = sys._getframe().f_lineno + 1
+        c >> a  # c has an upstream and a a downstream: remembered, and it closes the cycle
+    assert info.value.site == (__file__, closing_line)

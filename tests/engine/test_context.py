@@ -30,7 +30,7 @@ def test_a_var_keyword_callable_gets_every_key() -> None:
     assert seen["dag_run"].run_id == result.run_id == seen["run_id"]
     assert seen["logical_date"] == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert seen["data_interval_start"] == seen["logical_date"]
-    assert seen["data_interval_end"] == datetime(2024, 5, 7, tzinfo=UTC)
+    assert seen["data_interval_end"] == seen["logical_date"]  # a manual run of a cron schedule
     assert (seen["ds"], seen["ds_nodash"]) == ("2024-05-06", "20240506")
     assert seen["ts"] == "2024-05-06T07:08:09+00:00"
     assert seen["params"] == {"n": 2, "extra": 1}

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jinja2.sandbox
 import pytest
 
 from partita import (
@@ -270,3 +271,34 @@ def test_template_render_error_carries_its_facts() -> None:
     with pytest.raises(TemplateRenderError) as info:
         render_task(show, Context(dag=dag))
     assert (info.value.field, info.value.template, info.value.line) == ("bash_command", None, 2)
+
+
+# -- sandbox -----------------------------------------------------------------------------------
+
+_ESCAPES = [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ ().__class__.__base__.__subclasses__() }}",
+    "{{ params.__class__.__init__.__globals__ }}",
+]
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["string", "native"])
+@pytest.mark.parametrize("template", _ESCAPES)
+def test_templates_cannot_reach_python_internals(native: bool, template: str) -> None:
+    with DAG("escape", render_template_as_native_obj=native) as dag:
+        show = BashOperator(task_id="show", bash_command=template)
+    with pytest.raises(TemplateRenderError) as info:
+        render_task(show, Context(dag=dag, params={}))
+    assert isinstance(info.value.__cause__, jinja2.sandbox.SecurityError)
+    assert "SecurityError" in str(info.value)
+
+
+def test_native_sandboxed_rendering_still_returns_native_objects() -> None:
+    with DAG("native_objects", render_template_as_native_obj=True) as dag:
+        show = PythonOperator(
+            task_id="show",
+            python_callable=lambda **_: None,
+            op_kwargs={"d": "{{ {'a': [1, 2.5, none]} }}", "n": "42", "t": "{{ 1 == 1 }}"},
+        )
+    rendered = render_task(show, Context(dag=dag))
+    assert rendered.op_kwargs == {"d": {"a": [1, 2.5, None]}, "n": 42, "t": True}

@@ -110,6 +110,9 @@ class Recorder:
     def task_changed(self, ti: TaskInstanceRecord) -> None:
         self.changes.append((ti.task_id, ti.state))
 
+    def try_ended(self, ti: TaskInstanceRecord, outcome: object) -> None:
+        pass
+
     def run_finished(self, run: DagRunRecord) -> None:
         self.finished.append(run.state)
 

@@ -115,17 +115,20 @@ def test_empty_group_input_skips_every_task_in_the_group() -> None:
     assert result.task_states["grp.second"] is TaskState.SKIPPED
 
 
-def test_a_mapped_task_inside_a_mapped_group_is_rejected() -> None:
+def test_a_mapped_task_inside_a_mapped_group_cannot_expand_over_the_groups_argument() -> None:
     @task
     def inner(x: int) -> int:
         return x
 
     @task_group
-    def grp(x: int) -> None:
-        inner.expand(x=[1, 2])
+    def grp(x: list[int]) -> None:
+        inner.expand(x=x)
 
-    with DAG("nested"), pytest.raises(DefinitionError, match="mapped task inside the mapped"):
-        grp.expand(x=[1])
+    with (
+        DAG("nested"),
+        pytest.raises(DefinitionError, match="cannot expand over the argument 'x' of group 'grp'"),
+    ):
+        grp.expand(x=[[1, 2]])
 
 
 def test_unknown_group_parameter_is_rejected() -> None:

@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 
 from partita import DAG, EmptyOperator, LatestOnlyOperator, PythonOperator, TaskState
+from partita.definitions.timetables import (
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    DeltaTriggerTimetable,
+    NullTimetable,
+    OnceTimetable,
+)
 from partita.executors.in_process import run_dag
-from partita.operators.latest_only import next_interval
+from partita.operators.latest_only import latest_window
 
 S, K = TaskState.SUCCESS, TaskState.SKIPPED
 
@@ -42,8 +49,9 @@ def test_seed_latest_only_skips_deploy_for_an_old_scheduled_run() -> None:
 
 
 def test_seed_latest_only_runs_deploy_for_the_latest_scheduled_run() -> None:
-    yesterday = datetime.now(UTC) - timedelta(days=1)  # interval ends today at midnight
-    result = run_dag(_seed_dag(), logical_date=yesterday, run_type="scheduled")
+    # '@daily' fires at midnight: the latest run is today's, until tomorrow's fires.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    result = run_dag(_seed_dag(), logical_date=today, run_type="scheduled")
     assert result.task_states == {"train_model": S, "latest_only": S, "deploy_model": S}
     assert "Deploying model " in result.logs("deploy_model")
     assert "latest run: allowing execution to proceed" in result.logs("latest_only")
@@ -63,14 +71,14 @@ def test_dag_test_of_the_seed_deploys() -> None:
 def test_a_timedelta_schedule_and_a_dag_without_schedule() -> None:
     hourly = _seed_dag(timedelta(hours=1))
     now = datetime.now(UTC)
-    latest = run_dag(hourly, logical_date=now - timedelta(minutes=90), run_type="scheduled")
-    old = run_dag(hourly, logical_date=now - timedelta(hours=5), run_type="scheduled")
+    latest = run_dag(hourly, logical_date=now - timedelta(minutes=30), run_type="scheduled")
+    old = run_dag(hourly, logical_date=now - timedelta(minutes=90), run_type="scheduled")
     assert latest.task_states["deploy_model"] is S
     assert old.task_states["deploy_model"] is K
 
     unscheduled = run_dag(_seed_dag(None), logical_date=datetime(2020, 1, 1), run_type="scheduled")
     assert unscheduled.task_states["deploy_model"] is S
-    assert "no recurring schedule" in unscheduled.logs("latest_only")
+    assert "no run is scheduled after this one" in unscheduled.logs("latest_only")
 
 
 def test_only_the_direct_downstream_is_skipped_the_rest_follow_trigger_rules() -> None:
@@ -83,10 +91,17 @@ def test_only_the_direct_downstream_is_skipped_the_rest_follow_trigger_rules() -
     assert result.task_states == {"latest": S, "deploy": K, "report": S}
 
 
-def test_next_interval() -> None:
+def test_the_window_runs_from_the_interval_start_to_the_end_of_the_next_run() -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    assert next_interval("@daily", start) == (start, datetime(2024, 1, 2, tzinfo=UTC))
-    assert next_interval("0 6 * * *", start) == (start, datetime(2024, 1, 1, 6, tzinfo=UTC))
-    assert next_interval(timedelta(hours=2), start) == (start, start + timedelta(hours=2))
-    assert next_interval(None, start) is None
-    assert next_interval("@once", start) is None
+    day = timedelta(days=1)
+    # A cron trigger run covers [fire, fire]; the next fires at the next cron time.
+    assert latest_window(CronTriggerTimetable("@daily"), start, start) == (start, start + day)
+    six = datetime(2024, 1, 1, 6, tzinfo=UTC)
+    assert latest_window(CronTriggerTimetable("0 6 * * *"), start, start) == (start, six)
+    two_hours = DeltaTriggerTimetable(timedelta(hours=2))
+    assert latest_window(two_hours, start, start) == (start, start + timedelta(hours=2))
+    # Airflow 3: a data-interval run is the latest from its interval's start (not its end).
+    daily = CronDataIntervalTimetable("@daily")
+    assert latest_window(daily, start, start + day) == (start, start + 2 * day)
+    assert latest_window(NullTimetable(), start, start) is None
+    assert latest_window(OnceTimetable(), start, start) is None

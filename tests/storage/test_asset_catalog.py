@@ -17,7 +17,12 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
-from partita.storage.records import AssetMaterializationRecord, DagRunRecord, WriteBatch
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    DagRunRecord,
+    WriteBatch,
+)
 from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config, current_revision, head_revision
 
@@ -147,5 +152,98 @@ def test_upgrading_a_0001_database_adds_the_catalog_and_keeps_its_runs(
         with engine.begin() as connection:
             command.downgrade(alembic_config(connection), "0001")
         assert "asset_materialization" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+# -- asset check evaluations ---------------------------------------------------------------
+
+
+def evaluation(
+    key: AssetKey, name: str, run_id: str, passed: bool = True, **rest: object
+) -> AssetCheckEvaluationRecord:
+    return AssetCheckEvaluationRecord(
+        key, name, run_id, f"{key.to_task_id()}__check__{name}", T0, passed,
+        **rest,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_check_evaluation_reads_back_with_every_field(storage: Storage) -> None:
+    record = evaluation(
+        ORDERS, "has_rows", "r1", False, severity="WARN",
+        metadata={"rows": 0, "path": {"type": "path", "value": "/x"}}, description="no rows",
+    )  # fmt: skip
+    storage.write(WriteBatch(check_evaluations=[record]))
+    (got,) = storage.assets.list_check_evaluations(ORDERS)
+    assert got.id is not None
+    got.id = None
+    assert got == record
+    assert got.passed is False and isinstance(got.asset_key, AssetKey)
+
+
+def test_latest_check_evaluation_is_the_last_written_per_asset_and_check(storage: Storage) -> None:
+    storage.write(
+        WriteBatch(
+            check_evaluations=[
+                evaluation(ORDERS, "has_rows", "r1", False),
+                evaluation(ORDERS, "unique", "r1"),
+                evaluation(USERS, "has_rows", "r1"),
+            ]
+        )
+    )
+    storage.write(WriteBatch(check_evaluations=[evaluation(ORDERS, "has_rows", "r2", True)]))
+    latest = storage.assets.latest_check_evaluations()
+    assert set(latest) == {(ORDERS, "has_rows"), (ORDERS, "unique"), (USERS, "has_rows")}
+    assert (latest[(ORDERS, "has_rows")].run_id, latest[(ORDERS, "has_rows")].passed) == (
+        "r2",
+        True,
+    )
+    only = storage.assets.latest_check_evaluations([USERS, AssetKey("never")])
+    assert list(only) == [(USERS, "has_rows")]
+    assert storage.assets.latest_check_evaluations([]) == {}
+
+
+def test_check_history_is_newest_first_and_filters_by_key_run_and_limit(storage: Storage) -> None:
+    for i in range(3):
+        storage.write(WriteBatch(check_evaluations=[evaluation(ORDERS, "c", f"r{i}")]))
+    storage.write(WriteBatch(check_evaluations=[evaluation(USERS, "c", "r2")]))
+    assert [e.run_id for e in storage.assets.list_check_evaluations(ORDERS)] == ["r2", "r1", "r0"]
+    assert [e.run_id for e in storage.assets.list_check_evaluations(ORDERS, limit=1)] == ["r2"]
+    by_run = storage.assets.list_check_evaluations(run_id="r2")
+    assert [e.asset_key for e in by_run] == [USERS, ORDERS]
+
+
+def test_upgrading_a_0002_database_adds_the_check_table_and_keeps_runs_and_assets(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    engine = create_sql_engine(sqlite_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+        assert "asset_check_evaluation" not in inspect(engine).get_table_names()
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO asset_materialization (asset_key, run_id, task_id, map_index, "
+                "timestamp, metadata, data_version) VALUES ('[\"users\"]', 'old', 'users', -1, "
+                "'2024-03-10 12:00:00.000000', '{}', 'd1')"
+            )
+    finally:
+        engine.dispose()
+    with SqlStorage(sqlite_url, tmp_path / "storage") as store:  # migrates to head on open
+        assert store.runs.get_run("old").state is RunState.SUCCESS
+        assert store.assets.latest_materializations()[USERS].data_version == "d1"
+        store.write(WriteBatch(check_evaluations=[evaluation(USERS, "has_rows", "old")]))
+        assert store.assets.latest_check_evaluations()[(USERS, "has_rows")].passed is True
+    engine = create_sql_engine(sqlite_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0002")
+        assert "asset_check_evaluation" not in inspect(engine).get_table_names()
+        assert "asset_materialization" in inspect(engine).get_table_names()
     finally:
         engine.dispose()

@@ -72,3 +72,41 @@ def test_in_memory_sqlite_keeps_one_database_across_connections() -> None:
             assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
     finally:
         engine.dispose()
+
+
+# -- bad characters in a URL: refused, and the password is never shown -------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql://admin:hun@ter2@db:5432/partita", "holds an unescaped '@'"),
+        ("postgresql://admin:h@u@n@ter2@db/partita", "holds an unescaped '@'"),
+        ("postgresql://admin:hunter2@db base/partita", "host name holds characters"),
+        ("postgresql://admin:hunter2@db:port/partita", "its port is not a number"),
+        ("postgresql://admin:hun@ter2@db:port/partita", "cannot be parsed"),
+    ],
+)
+def test_a_url_with_bad_characters_is_refused_without_showing_the_password(
+    url: str, problem: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        create_sql_engine(url)
+    message = str(caught.value)
+    assert problem in message
+    assert "%40" in message  # how to write it instead
+    for piece in ("hunter2", "ter2", "hun@", "@ter", "h@u"):
+        assert piece not in message  # no piece of the password
+
+
+def test_an_escaped_at_sign_in_the_password_is_fine() -> None:
+    url = normalize_url("postgresql://admin:hun%40ter2@db:5432/partita")
+    assert (url.password, url.host) == ("hun@ter2", "db")
+    assert normalize_url("postgresql://admin:pw@[::1]:5432/partita").host is not None
+    assert normalize_url("postgresql://admin@/partita?host=/run/postgresql").host is None
+
+
+def test_mask_url_hides_a_password_with_an_unescaped_at_sign_whole() -> None:
+    assert mask_url("postgresql://u:se@cr@et@h/db") == "postgresql://u:***@h/db"
+    assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert mask_url("sqlite:////tmp/a@b.db") == "sqlite:////tmp/a@b.db"

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from partita.definitions.states import RunState, TaskState
-from partita.engine.task_runner import HOSTNAME
+from partita.engine.host import HOSTNAME
 from partita.storage.base import Storage
 from partita.storage.files import remove_temp_files
 from partita.storage.group_commit import HEARTBEAT_INTERVAL

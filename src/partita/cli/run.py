@@ -39,13 +39,14 @@ from partita.cli.console import (
     task_table,
     ti_label,
 )
+from partita.cli.locate import find_dag
 from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
 from partita.engine.result import RunResult
+from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
-from partita.loader import get_dag
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
 
@@ -84,6 +85,9 @@ class ProgressDisplay:
             self._finished.add((ti.task_id, ti.map_index))
         description = f"{self._dag_id}: {ti_label(ti)} {ti.state}"
         self.progress.update(self._bar, completed=len(self._finished), description=description)
+
+    def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
+        """Nothing: the bar counts finished task instances (``task_changed``)."""
 
     def task_expanded(self, task_id: str, length: int) -> None:
         if self._bar is None:
@@ -146,7 +150,7 @@ def run(
     Prints the run id and a table of its tasks. Exits 0 when the run succeeds
     and 1 when it fails.
     """
-    run_and_report(ctx, get_dag(path, dag_id), conf, logical_date)
+    run_and_report(ctx, find_dag(path, dag_id), conf, logical_date)
 
 
 def run_and_report(

@@ -1,14 +1,15 @@
-"""``partita runs list``, ``partita runs show`` and ``partita logs``: read recorded runs.
+"""``partita runs list`` and ``partita runs show``: read recorded runs (``cli.logs``: their logs).
 
 The design decision: everything shown comes from the store's records and
 event log (run and task state, ``task_error`` payloads with their failure
-metadata, ``log`` events); nothing is parsed out of text logs.
+metadata and full traceback); nothing is parsed out of text logs.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from textwrap import indent
 
 import click
 from rich.console import Console
@@ -27,15 +28,20 @@ from partita.cli.console import (
 from partita.cli.store import metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
-from partita.exceptions import PartitaError
-from partita.storage.base import Storage
+from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
+from partita.settings import Settings, load_settings
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     EventKind,
     EventRecord,
     TaskInstanceRecord,
 )
+from partita.storage.sql.engine import mask_url
+
+#: ``runs show`` prints at most this many characters of a run's conf (``--conf-full``: all).
+CONF_SHOWN_CHARS = 500
 
 
 @click.group()
@@ -54,12 +60,12 @@ def runs() -> None:
 )
 def list_runs(dag_id: str | None, limit: int) -> None:
     """List recorded runs, newest first."""
-    with metadata_store() as storage:
+    settings = load_settings()
+    with metadata_store(settings) as storage:
         records = storage.runs.list_runs(dag_id, limit=limit)
     console = make_console()
     if not records:
-        where = f" of DAG {dag_id!r}" if dag_id else ""
-        console.print(Text(f"No runs{where} recorded yet."))
+        console.print(Text(_no_runs_message(settings, dag_id)))
         return
     console.print(_runs_table(records))
 
@@ -69,7 +75,13 @@ def list_runs(dag_id: str | None, limit: int) -> None:
 @click.option(
     "--instances", is_flag=True, help="One row per instance of a mapped task, not one per task."
 )
-def show_run(run_id: str, instances: bool) -> None:
+@click.option(
+    "--conf-full",
+    is_flag=True,
+    help=f"Print the run's whole conf (as JSON, after the facts); without it a conf longer "
+    f"than {CONF_SHOWN_CHARS} characters is cut short.",
+)
+def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
     """Show RUN_ID: its facts, its tasks, and why failed tasks failed."""
     with metadata_store() as storage:
         run = storage.runs.get_run(run_id)
@@ -84,8 +96,13 @@ def show_run(run_id: str, instances: bool) -> None:
             ],
         )
         materializations = storage.assets.list_materializations(run_id=run_id, limit=1000)
+        checks = storage.assets.list_check_evaluations(run_id=run_id, limit=1000)
     console = make_console()
-    console.print(_facts(run))
+    conf_text = json.dumps(run.conf, default=str, ensure_ascii=False) if run.conf else "{}"
+    console.print(_facts(run, conf_text, conf_full))
+    if conf_full:
+        console.file.flush()
+        click.echo(conf_text)  # not through Rich: a 10 MB conf would take it half a minute
     for event in events:
         if event.kind is EventKind.RUN_STATE and event.payload.get("message"):
             line = Text("note: ", style="bold")
@@ -95,42 +112,19 @@ def show_run(run_id: str, instances: bool) -> None:
     console.print(task_table(tis, branch_notes(events), expand_mapped=instances))
     _print_failures(console, tis, events)
     _print_materializations(console, materializations)
-
-
-@click.command()
-@click.argument("run_id")
-@click.argument("task_id")
-@click.option(
-    "--map-index",
-    type=int,
-    default=-1,
-    show_default=True,
-    help="Which instance of a mapped task (-1: the task is not mapped).",
-)
-@click.option(
-    "--try", "try_number", type=click.IntRange(min=1), default=None, help="Only this try."
-)
-def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> None:
-    """Print the log of TASK_ID in RUN_ID (every try, or only --try N)."""
-    with metadata_store() as storage:
-        ti = _task_instance(storage, run_id, task_id, map_index)
-        if try_number is not None and try_number > max(ti.try_number, 0):
-            tries = f"tries 1 to {ti.try_number}" if ti.try_number else "no tries yet"
-            raise PartitaError(
-                f"task {ti_label(ti)!r} of run {run_id!r} has {tries}, not try {try_number}; "
-                "omit --try to see every try"
-            )
-        events = storage.events.read_events(
-            run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.LOG]
-        )
-    if try_number is not None:
-        events = [e for e in events if e.try_number == try_number]
-    _print_log(events, several_tries=try_number is None and ti.try_number > 1)
-    if not events:
-        click.echo(f"(no log lines recorded for {ti_label(ti)} in run {run_id})", err=True)
+    _print_checks(console, checks)
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _no_runs_message(settings: Settings, dag_id: str | None) -> str:
+    """Nothing found: say which database was read, so a wrong home is easy to spot."""
+    what = f"No runs of DAG {dag_id!r}" if dag_id else "No runs"
+    return (
+        f"{what} recorded yet in {mask_url(settings.database_url)} (home {settings.home}).\n"
+        "Runs recorded elsewhere? Set PARTITA_HOME to that folder, or PARTITA_DATABASE_URL."
+    )
+
+
 def _runs_table(records: Iterable[DagRunRecord]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("run_id", overflow="fold")
@@ -157,7 +151,26 @@ def _run_duration(run: DagRunRecord) -> float | None:
     return (run.end_date - run.start_date).total_seconds()
 
 
-def _facts(run: DagRunRecord) -> Table:
+def conf_summary(run_id: str, conf_text: str) -> str:
+    """The conf's JSON as ``runs show`` shows it: whole when short, else its start and size."""
+    if len(conf_text) <= CONF_SHOWN_CHARS:
+        return conf_text
+    size = len(conf_text.encode("utf-8"))
+    return (
+        f"{conf_text[:CONF_SHOWN_CHARS]}... ({_format_size(size)} in all; "
+        f"'partita runs show {run_id} --conf-full' prints it whole)"
+    )
+
+
+def _format_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _facts(run: DagRunRecord, conf_text: str, conf_full: bool) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -170,7 +183,14 @@ def _facts(run: DagRunRecord) -> Table:
         ("type", run.run_type),
         ("logical date", format_time(run.logical_date)),
         ("data interval", interval),
-        ("conf", Text(json.dumps(run.conf, default=str) if run.conf else "{}")),
+        (
+            "conf",
+            Text(
+                f"{_format_size(len(conf_text.encode('utf-8')))}, printed below"
+                if conf_full and len(conf_text) > CONF_SHOWN_CHARS
+                else conf_summary(run.run_id, conf_text)
+            ),
+        ),
         ("started", format_time(run.start_date)),
         ("ended", format_time(run.end_date)),
         ("duration", format_duration(_run_duration(run))),
@@ -201,6 +221,9 @@ def _print_failures(
         metadata = event.payload.get("metadata") or {}
         for key, value in metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
+        traceback = str(event.payload.get("traceback") or "").rstrip()
+        if traceback:
+            console.print(Text(indent(traceback, "      "), style="dim"))
     callback_errors = [e for e in events if e.kind is EventKind.CALLBACK_ERROR]
     if callback_errors:
         console.print(Text("\nCallback errors:", style="bold yellow"))
@@ -221,36 +244,30 @@ def _print_materializations(
         console.print(line)
         if m.location:
             console.print(Text(f"      stored at {m.location}"))
+        consumed = m.metadata.get(UPSTREAM_VERSIONS_KEY)
+        if isinstance(consumed, dict) and consumed:
+            versions = ", ".join(f"{k} {v or '-'}" for k, v in consumed.items())
+            console.print(Text(f"      upstream data versions: {versions}"))
         for key, value in m.metadata.items():
+            if key != UPSTREAM_VERSIONS_KEY:
+                console.print(Text(f"      {key}: {display_metadata_value(value)}"))
+
+
+def _print_checks(console: Console, checks: list[AssetCheckEvaluationRecord]) -> None:
+    if not checks:
+        return
+    console.print(Text("\nAsset checks:", style="bold"))
+    for check in reversed(checks):
+        line = Text(f"  {check.asset_key.to_user_string()}: {check.check_name} ")
+        if check.passed:
+            line.append("passed", style="green")
+        else:
+            line.append(f"failed ({check.severity})", style="red")
+        console.print(line)
+        if check.description:
+            console.print(Text(f"      {check.description}"))
+        for key, value in check.metadata.items():
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
 
 
-def _task_instance(
-    storage: Storage, run_id: str, task_id: str, map_index: int
-) -> TaskInstanceRecord:
-    storage.runs.get_run(run_id)  # RunNotFoundError names the run id
-    tis = storage.runs.get_task_instances(run_id)
-    for ti in tis:
-        if ti.task_id == task_id and ti.map_index == map_index:
-            return ti
-    indexes = sorted(ti.map_index for ti in tis if ti.task_id == task_id)
-    if indexes:
-        raise PartitaError(
-            f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
-            f"its map indexes are: {', '.join(map(str, indexes))} (use --map-index N)"
-        )
-    known = ", ".join(sorted({ti.task_id for ti in tis})[:30]) or "none"
-    raise PartitaError(f"run {run_id!r} has no task {task_id!r}; its tasks are: {known}")
-
-
-def _print_log(events: list[EventRecord], *, several_tries: bool) -> None:
-    current_try: int | None = None
-    for event in events:
-        if several_tries and event.try_number != current_try:
-            current_try = event.try_number
-            click.echo(f"--- try {current_try} ---")
-        for timestamp, level, message in event.payload.get("lines", ()):
-            click.echo(f"[{timestamp}] {level} - {message}")
-
-
-__all__ = ["logs", "runs"]
+__all__ = ["runs"]

@@ -5,7 +5,8 @@ group (a task, or a whole sub-group) is a node; an edge between tasks in two
 different nodes is an edge between those nodes. Nodes with no upstream at
 their level start the tree, and each node's downstream nodes hang under it.
 A group node lists its own contents first (drawn the same way, one level
-down), then the nodes that follow the whole group, marked ``▸``.
+down), then the nodes that follow the whole group, marked ``▸``. A mapped
+task, and a mapped group, carry ``[mapped]``: they run once per input value.
 
 The design decision: a node with several upstreams is drawn in full the first
 time it is reached (depth first, in definition order) and as a one-line
@@ -20,6 +21,7 @@ from rich.tree import Tree
 
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.dag import DAG
+from partita.definitions.mapping import MappedOperator
 from partita.definitions.states import TriggerRule
 from partita.definitions.taskgroup import TaskGroup
 
@@ -106,6 +108,8 @@ def _name(node: Node) -> str:
 def _task_label(task: BaseOperator, marker: str) -> Text:
     label = Text(marker)
     label.append(task.task_id, style="bold")
+    if isinstance(task, MappedOperator):
+        label.append(" [mapped]", style="bold cyan")
     label.append(f"  {task.operator_name}", style="dim")
     if task.trigger_rule is not TriggerRule.ALL_SUCCESS:
         label.append(f"  trigger_rule={task.trigger_rule.value}", style="yellow")
@@ -118,7 +122,10 @@ def _group_label(group: TaskGroup, marker: str) -> Text:
     count = len(group.iter_tasks())
     label = Text(marker)
     label.append(f"▣ {group.group_id}", style="bold magenta")
-    label.append(f"  task group, {count} task{'s' if count != 1 else ''}", style="dim")
+    if group.expand_input is not None:
+        label.append(" [mapped]", style="bold cyan")
+    kind = "mapped task group" if group.expand_input is not None else "task group"
+    label.append(f"  {kind}, {count} task{'s' if count != 1 else ''}", style="dim")
     return label
 
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from partita.definitions.asset_check_result import AssetCheckResult, AssetCheckSpec
 from partita.definitions.asset_key import AssetKey, CoercibleToAssetKey, as_asset_key
 from partita.definitions.config import Config
 from partita.definitions.context import Context
@@ -80,7 +81,7 @@ class MaterializeResult:
     asset's data must read it themselves (use ``deps=`` for the ordering).
     """
 
-    __slots__ = ("asset_key", "data_version", "metadata")
+    __slots__ = ("asset_key", "check_results", "data_version", "metadata")
 
     def __init__(
         self,
@@ -88,10 +89,13 @@ class MaterializeResult:
         asset_key: CoercibleToAssetKey | None = None,
         metadata: Mapping[str, Any] | None = None,
         data_version: str | None = None,
+        check_results: Sequence[AssetCheckResult] = (),
     ) -> None:
         self.asset_key = None if asset_key is None else as_asset_key(asset_key)
         self.metadata = dict(metadata or {})
         self.data_version = data_version
+        #: Results of the asset's own checks (``check_specs=``).
+        self.check_results = tuple(check_results)
 
     def __repr__(self) -> str:
         return f"MaterializeResult(asset_key={self.asset_key!r}, metadata={self.metadata!r})"
@@ -180,6 +184,7 @@ class AssetsDefinition:
         task_kwargs: Mapping[str, Any],
         is_multi: bool,
         can_subset: bool = False,
+        check_specs: Sequence[AssetCheckSpec] = (),
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -195,6 +200,8 @@ class AssetsDefinition:
         self._by_key = {o.key: o for o in outputs}
         if len(self._by_key) != len(outputs):
             raise DefinitionError(f"asset {name!r}: two outputs have the same asset key")
+        #: The checks this definition reports itself (``check_specs=``).
+        self.check_specs = _own_check_specs(name, check_specs, set(self._by_key))
         own = set(self._by_key)
         for key in self.upstream_keys():
             if key in own:
@@ -239,17 +246,37 @@ class AssetsDefinition:
         return f"<AssetsDefinition {self.name}: {keys}>"
 
 
+def _own_check_specs(
+    name: str, specs: Sequence[AssetCheckSpec], keys: set[AssetKey]
+) -> tuple[AssetCheckSpec, ...]:
+    seen: set[tuple[AssetKey, str]] = set()
+    for spec in specs:
+        if not isinstance(spec, AssetCheckSpec):
+            raise DefinitionError(
+                f"asset {name!r}: check_specs must be AssetCheckSpec(...) values, got {spec!r}"
+            )
+        if spec.asset_key not in keys:
+            raise DefinitionError(
+                f"asset {name!r}: check spec {spec.name!r} is for asset "
+                f"{spec.asset_key.to_user_string()!r}, which this definition does not produce"
+            )
+        if (spec.asset_key, spec.name) in seen:
+            raise DefinitionError(f"asset {name!r}: two check specs are called {spec.name!r}")
+        seen.add((spec.asset_key, spec.name))
+    return tuple(specs)
+
+
 # -- decorators ----------------------------------------------------------------------------
 
 
-def _is_resource_annotation(annotation: Any) -> bool:
+def is_resource_annotation(annotation: Any) -> bool:
     if isinstance(annotation, type) and issubclass(annotation, (Resource, IOManager)):
         return True
     metadata = getattr(annotation, "__metadata__", ())
     return any(m is RESOURCE_MARKER for m in metadata)
 
 
-def _is_config_annotation(annotation: Any) -> bool:
+def is_config_annotation(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Config)
 
 
@@ -283,7 +310,7 @@ def _inputs_of(
             continue
         if name == "context" or annotation is Context:
             continue
-        if _is_resource_annotation(annotation) or _is_config_annotation(annotation):
+        if is_resource_annotation(annotation) or is_config_annotation(annotation):
             continue
         if param.default is not param.empty:
             continue
@@ -291,7 +318,7 @@ def _inputs_of(
     return found
 
 
-def _task_kwargs(where: str, task_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def checked_task_kwargs(where: str, task_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     from_base = {
         "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
         "execution_timeout", "trigger_rule", "owner", "pool", "queue", "priority_weight",
@@ -334,6 +361,7 @@ def _build_asset(
     required_resource_keys: Sequence[str] | None,
     config_schema: Any,
     task_kwargs: Mapping[str, Any],
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetsDefinition:
     if key is not None and (name is not None or key_prefix is not None):
         raise DefinitionError(f"@asset {fn.__name__}: give key=, or name= / key_prefix=, not both")
@@ -361,8 +389,9 @@ def _build_asset(
         deps=_deps(where, deps),
         required_resource_keys=frozenset(required_resource_keys or ()),
         config_schema=config_schema,
-        task_kwargs=_task_kwargs(where, task_kwargs),
+        task_kwargs=checked_task_kwargs(where, task_kwargs),
         is_multi=False,
+        check_specs=check_specs or (),
     )
 
 
@@ -391,18 +420,20 @@ def asset(
     io_manager_key: str | None = None,
     required_resource_keys: Sequence[str] | None = None,
     config_schema: Any = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
     **task_kwargs: Any,
 ) -> Any:
     """Make a function a software-defined asset; its key is the function's name by default.
 
     Task arguments (``retries``, ``retry_delay``, ``execution_timeout``...) are
-    passed on to the task that materializes it.
+    passed on to the task that materializes it. ``check_specs`` are checks the
+    function reports itself, yielding an ``AssetCheckResult`` for each.
     """
     options = dict(
         name=name, key=key, key_prefix=key_prefix, ins=ins, deps=deps, group_name=group_name,
         tags=tags, description=description, metadata=metadata, code_version=code_version,
         io_manager_key=io_manager_key, required_resource_keys=required_resource_keys,
-        config_schema=config_schema, task_kwargs=task_kwargs,
+        config_schema=config_schema, task_kwargs=task_kwargs, check_specs=check_specs,
     )  # fmt: skip
     if fn is not None:
         return _build_asset(fn, **options)
@@ -420,6 +451,7 @@ def multi_asset(
     required_resource_keys: Sequence[str] | None = None,
     config_schema: Any = None,
     can_subset: bool = False,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
     **task_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """One function producing several assets, one per entry of ``outs``.
@@ -462,9 +494,10 @@ def multi_asset(
             deps=_deps(where, deps),
             required_resource_keys=frozenset(required_resource_keys or ()),
             config_schema=config_schema,
-            task_kwargs=_task_kwargs(where, task_kwargs),
+            task_kwargs=checked_task_kwargs(where, task_kwargs),
             is_multi=True,
             can_subset=can_subset,
+            check_specs=check_specs or (),
         )
 
     return build

@@ -16,21 +16,33 @@ import graphlib
 from collections.abc import Iterable, Sequence
 
 from partita.definitions.asset import AssetOutputSpec, AssetsDefinition
+from partita.definitions.asset_check import AssetChecksDefinition
+from partita.definitions.asset_check_result import AssetCheckSpec
 from partita.definitions.asset_key import AssetKey
 from partita.exceptions import CycleError, DefinitionError
 
 
 class AssetGraph:
-    """Keys, their producing definitions, parents and children."""
+    """Keys, their producing definitions, parents and children, and the checks of each key.
 
-    def __init__(self, assets: Sequence[AssetsDefinition]) -> None:
+    ``assets`` may hold asset checks (``@asset_check``) too, as
+    ``materialize([orders, orders_has_rows])`` gives them.
+    """
+
+    def __init__(self, assets: Sequence[AssetsDefinition | AssetChecksDefinition]) -> None:
         self.definitions: list[AssetsDefinition] = []
         self.by_key: dict[AssetKey, AssetsDefinition] = {}
         seen_names: dict[str, AssetsDefinition] = {}
+        checks: list[AssetChecksDefinition] = []
         for definition in assets:
+            if isinstance(definition, AssetChecksDefinition):
+                if definition not in checks:
+                    checks.append(definition)
+                continue
             if not isinstance(definition, AssetsDefinition):
                 raise DefinitionError(
-                    f"assets must be @asset or @multi_asset definitions, got {definition!r}"
+                    f"assets must be @asset, @multi_asset or @asset_check definitions, got "
+                    f"{definition!r}"
                 )
             if any(d is definition for d in self.definitions):
                 continue
@@ -64,6 +76,41 @@ class AssetGraph:
                     if key not in children:
                         children.append(key)
         self._check_acyclic()
+        self.checks_by_key: dict[AssetKey, list[AssetChecksDefinition]] = {}
+        self._add_checks(checks, set(seen_names))
+
+    def _add_checks(self, checks: list[AssetChecksDefinition], task_ids: set[str]) -> None:
+        for check in checks:
+            if check.asset_key not in self.parents:
+                raise DefinitionError(
+                    f"{check.describe()}: no such asset among the assets given; "
+                    f"{self.unknown_key_message(check.asset_key)}"
+                )
+            producer = self.by_key.get(check.asset_key)
+            own = producer.check_specs if producer is not None else ()
+            if any(s.name == check.name and s.asset_key == check.asset_key for s in own):
+                raise DefinitionError(
+                    f"{check.describe()}: the asset already has a check spec of that name; "
+                    "rename one of them"
+                )
+            if check.task_id() in task_ids:
+                raise DefinitionError(
+                    f"{check.describe()} would run as task {check.task_id()!r}, which another "
+                    "asset or check already uses; rename the check"
+                )
+            task_ids.add(check.task_id())
+            self.checks_by_key.setdefault(check.asset_key, []).append(check)
+
+    def check_specs_of(self, key: AssetKey) -> list[AssetCheckSpec]:
+        """Every check of ``key``: those its asset reports itself, then the ``@asset_check``s."""
+        producer = self.by_key.get(key)
+        own = [s for s in producer.check_specs if s.asset_key == key] if producer else []
+        return own + [c.spec for c in self.checks_by_key.get(key, ())]
+
+    @property
+    def checks(self) -> list[AssetChecksDefinition]:
+        """Every asset check, by asset (upstream first), in the order they were given."""
+        return [c for key in self.order for c in self.checks_by_key.get(key, ())]
 
     def _check_acyclic(self) -> None:
         sorter: graphlib.TopologicalSorter[AssetKey] = graphlib.TopologicalSorter()

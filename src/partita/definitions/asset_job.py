@@ -7,9 +7,11 @@ it reads. Upstream assets left out of the selection are not run: their
 values are loaded through IO managers from where an earlier run stored them.
 
 The design decision: the DAG is built from ``definitions`` data alone except
-for the task of each asset, which the operators layer supplies through
-``set_asset_task_factory`` (installed by ``import partita``), as ``DAG.test``
-gets its runner; so this layer stays free of operator and engine imports.
+for the task of each asset and of each asset check, which the operators
+layer supplies through the ``ASSET_TASK_FACTORY`` and
+``ASSET_CHECK_TASK_FACTORY`` extension points (``definitions/extensions.py``),
+as ``DAG.test`` gets its runner; so this layer stays free of operator and
+engine imports.
 """
 
 from __future__ import annotations
@@ -19,22 +21,29 @@ from typing import TYPE_CHECKING, Any
 
 from partita.definitions import authoring
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
-from partita.exceptions import DefinitionError, PartitaError
+from partita.definitions.extensions import ExtensionPoint
+from partita.exceptions import DefinitionError
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-AssetTaskFactory = Callable[[AssetsDefinition, AssetGraph], "BaseOperator"]
-_task_factory: AssetTaskFactory | None = None
-
-
-def set_asset_task_factory(factory: AssetTaskFactory) -> None:
-    """Install what builds the task of one asset definition (done by ``operators/asset.py``)."""
-    global _task_factory
-    _task_factory = factory
+#: Builds the task of a definition; the keys are those it materializes in this job.
+AssetTaskFactory = Callable[[AssetsDefinition, AssetGraph, frozenset[AssetKey]], "BaseOperator"]
+#: Builds the task of an asset check.
+AssetCheckTaskFactory = Callable[[AssetChecksDefinition, AssetGraph], "BaseOperator"]
+#: What builds the task of one asset definition (``operators.asset.build_asset_task``).
+ASSET_TASK_FACTORY: ExtensionPoint[AssetTaskFactory] = ExtensionPoint(
+    "the task of an asset in an asset job"
+)
+#: What builds the task of one asset check (``operators.asset_check.build_asset_check_task``).
+ASSET_CHECK_TASK_FACTORY: ExtensionPoint[AssetCheckTaskFactory] = ExtensionPoint(
+    "the task of an asset check in an asset job"
+)
 
 
 def _tag_list(tags: Mapping[str, str] | Sequence[str] | None) -> list[str]:
@@ -57,8 +66,7 @@ def build_asset_dag(
     fileloc: str | None = None,
 ) -> DAG:
     """A DAG materializing the assets ``selection`` picks from ``graph`` (all when None)."""
-    if _task_factory is None:
-        raise PartitaError("asset jobs need the operators: import partita first")
+    build_task, build_check_task = ASSET_TASK_FACTORY.get(), ASSET_CHECK_TASK_FACTORY.get()
     keys = AssetSelection.coerce(selection).resolve(graph)
     if not keys:
         raise DefinitionError(f"asset job {name!r}: the selection selects no asset")
@@ -75,18 +83,52 @@ def build_asset_dag(
         ) as dag,
     ):
         tasks: dict[int, BaseOperator] = {}
+        produced: dict[AssetKey, str] = {}
         for definition in definitions:
-            tasks[id(definition)] = _task_factory(definition, graph)
+            selected = subset_of(definition, keys)
+            tasks[id(definition)] = build_task(definition, graph, selected)
+            task_id = definition.task_id()
+            produced.update((key, task_id) for key in definition.keys if key in selected)
         for definition in definitions:
             for key in definition.upstream_keys():
                 upstream = graph.by_key.get(key)
-                if upstream is not None and upstream is not definition and id(upstream) in tasks:
+                if upstream is not None and upstream is not definition and key in produced:
                     tasks[id(upstream)] >> tasks[id(definition)]
+        task_of = {d.task_id(): tasks[id(d)] for d in definitions}
+        _add_check_tasks(build_check_task, graph, produced, task_of)
     dag.asset_graph = graph
-    dag.asset_tasks = {
-        key: definition.task_id() for definition in definitions for key in definition.keys
-    }
+    dag.asset_tasks = produced
     return dag
+
+
+def _add_check_tasks(
+    factory: AssetCheckTaskFactory,
+    graph: AssetGraph,
+    produced: Mapping[AssetKey, str],
+    tasks: Mapping[str, BaseOperator],
+) -> None:
+    """A task per check of each asset the job materializes, right after the asset's task.
+
+    A blocking check also runs before every task downstream of its asset, so
+    its failure stops them (``upstream_failed``).
+    """
+    for key, task_id in produced.items():
+        for check in graph.checks_by_key.get(key, ()):
+            check_task = factory(check, graph)
+            tasks[task_id] >> check_task
+            if not check.blocking:
+                continue
+            for child in graph.children.get(key, ()):
+                child_task = tasks.get(produced.get(child, ""))
+                if child_task is not None and child_task is not tasks[task_id]:
+                    check_task >> child_task
+
+
+def subset_of(definition: AssetsDefinition, selected: set[AssetKey]) -> frozenset[AssetKey]:
+    """The keys of ``definition`` its task materializes: the selected ones if it can subset."""
+    if definition.can_subset:
+        return frozenset(k for k in definition.keys if k in selected)
+    return frozenset(definition.keys)
 
 
 class UnresolvedAssetJob:
@@ -150,8 +192,12 @@ def define_asset_job(
 
 
 __all__ = [
+    "ASSET_CHECK_TASK_FACTORY",
+    "ASSET_TASK_FACTORY",
+    "AssetCheckTaskFactory",
+    "AssetTaskFactory",
     "UnresolvedAssetJob",
     "build_asset_dag",
     "define_asset_job",
-    "set_asset_task_factory",
+    "subset_of",
 ]

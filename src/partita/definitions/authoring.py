@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _dag_stack: list[DAG] = []
 _group_stack: list[TaskGroup] = []
 _collectors: list[list[DAG]] = []
+_building_instance: list[bool] = []
 
 
 def current_dag() -> DAG | None:
@@ -76,6 +77,25 @@ def isolated() -> Iterator[None]:
     finally:
         _dag_stack[:] = saved_dags
         _group_stack[:] = saved_groups
+
+
+@contextmanager
+def building_instance() -> Iterator[None]:
+    """Inside the block operators are built for one instance of a mapped task, at run time.
+
+    Such an operator takes its edges from the mapped task; it wires none of its own.
+    """
+    _building_instance.append(True)
+    try:
+        with isolated():
+            yield
+    finally:
+        _building_instance.pop()
+
+
+def is_building_instance() -> bool:
+    """Whether operators created now are run-time instances of a mapped task."""
+    return bool(_building_instance)
 
 
 def describe(obj: Any) -> str:

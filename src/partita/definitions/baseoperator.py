@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from partita.definitions import authoring
 from partita.definitions.dependencies import DependencyMixin
+from partita.definitions.extensions import ExtensionPoint
+from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
 from partita.definitions.states import TriggerRule
 from partita.definitions.xcom_arg import XComArg
 from partita.exceptions import CycleError, DefinitionError
@@ -35,15 +37,11 @@ if TYPE_CHECKING:
     from partita.definitions.taskgroup import TaskGroup
 
 Callback = Callable[..., Any]
-_TASK_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+_TASK_ID = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{MAX_ID_LENGTH}}}$")
 PartialFactory = Callable[[type, dict[str, Any]], Any]
-_partial_factory: PartialFactory | None = None
-
-
-def set_partial_factory(factory: PartialFactory) -> None:
-    """Install what ``BaseOperator.partial`` builds (done by ``definitions.mapping``)."""
-    global _partial_factory
-    _partial_factory = factory
+#: What ``BaseOperator.partial`` builds (``definitions.mapping.OperatorPartial``, which
+#: imports this module, so it is looked up rather than imported).
+PARTIAL_FACTORY: ExtensionPoint[PartialFactory] = ExtensionPoint("BaseOperator.partial")
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -182,6 +180,12 @@ class BaseOperator(DependencyMixin):
                 f"{where}: task_id must be 1-250 letters, digits, '_', '-' or '.'"
             )
         self.task_id = group.child_id(task_id) if group is not None else task_id
+        if group is not None:
+            check_id_length(
+                self.task_id,
+                f"{where}: its id in task group {group.group_id!r}",
+                "shorten the task id or the group ids",
+            )
         self.label = task_id
         where = f"DAG {dag.dag_id!r}: task {self.task_id!r}" if dag else f"task {self.task_id!r}"
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
@@ -226,9 +230,7 @@ class BaseOperator(DependencyMixin):
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
         """Fix the arguments every instance of a mapped task shares; then call ``expand``."""
-        if _partial_factory is None:
-            raise DefinitionError("dynamic task mapping needs partita.definitions.mapping")
-        return _partial_factory(cls, kwargs)
+        return PARTIAL_FACTORY.get()(cls, kwargs)
 
     @classmethod
     def partial_requirements(
@@ -260,7 +262,10 @@ class BaseOperator(DependencyMixin):
         self.downstream_task_ids[other.task_id] = None
         other.upstream_task_ids[self.task_id] = None
         if dag is not None:
-            dag.edges_changed()
+            # Only an edge from a task with upstreams to one with downstreams can close a
+            # cycle; the DAG remembers where those were drawn (the others cost nothing).
+            may_close = bool(self.upstream_task_ids) and bool(other.downstream_task_ids)
+            dag.edges_changed((self.task_id, other.task_id) if may_close else None)
 
     def _join_dags(self, other: BaseOperator) -> DAG | None:
         if self.dag is not None and other.dag is not None:
@@ -326,7 +331,7 @@ class BaseOperator(DependencyMixin):
 
     def _where(self) -> str:
         if self.dag is not None:
-            return f"DAG {self.dag.dag_id!r}: task {self.task_id!r}"
+            return f"{self.dag.label}: task {self.task_id!r}"
         return f"task {self.task_id!r}"
 
     @property
@@ -339,4 +344,4 @@ class BaseOperator(DependencyMixin):
 
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]
 
-__all__ = ["BaseOperator"]
+__all__ = ["PARTIAL_FACTORY", "BaseOperator", "PartialFactory"]

@@ -3,8 +3,9 @@
 A DAG is pure data. Edges are recorded as tasks are linked; the whole graph
 is checked for cycles when the ``with DAG`` block or the ``@dag`` function
 ends (and again, cheaply, before any run), so a broken DAG is rejected where
-it is defined. ``dag.test()`` runs it in-process through a runner that the
-top-level package installs, so this layer imports no engine code.
+it is defined. ``dag.test()`` runs it in-process through the runner
+registered at the ``TEST_RUNNER`` extension point (``definitions/extensions.py``),
+so this layer imports no engine code.
 """
 
 from __future__ import annotations
@@ -12,17 +13,33 @@ from __future__ import annotations
 import functools
 import graphlib
 import inspect
+import itertools
 import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from croniter import croniter
-
 from partita.definitions import authoring
+from partita.definitions.cron import CronError
+from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.taskgroup import TaskGroup
+from partita.definitions.timetables import (
+    CronTriggerTimetable,
+    DeltaTriggerTimetable,
+    NullTimetable,
+    OnceTimetable,
+    TimeRestriction,
+    Timetable,
+)
+from partita.definitions.timezones import (
+    TimezoneError,
+    make_aware,
+    parse_timezone,
+    timezone_name,
+)
 from partita.definitions.xcom_arg import DagParam
 from partita.exceptions import CycleError, DefinitionError, DuplicateTaskError, PartitaError
 
@@ -31,22 +48,11 @@ if TYPE_CHECKING:
     from partita.definitions.asset_key import AssetKey
     from partita.definitions.baseoperator import BaseOperator, Callback
 
-PRESETS = {
-    "@once": None,
-    "@continuous": None,
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@quarterly": "0 0 1 */3 *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
 _UNSET: Any = object()
 
 
 class DagTestRunner(Protocol):
-    """Runs a DAG in-process; installed by ``partita/__init__.py``."""
+    """Runs a DAG in-process; registered at ``TEST_RUNNER`` by ``partita.bootstrap``."""
 
     def __call__(
         self,
@@ -56,46 +62,64 @@ class DagTestRunner(Protocol):
         logical_date: datetime | None,
         storage: Any,
         resources: Mapping[str, Any] | None = None,
+        verbose: bool = True,
     ) -> Any: ...
 
 
-_test_runner: DagTestRunner | None = None
+#: What ``DAG.test()`` runs the DAG with.
+TEST_RUNNER: ExtensionPoint[DagTestRunner] = ExtensionPoint("the runner behind DAG.test()")
 
 
-def set_test_runner(runner: DagTestRunner) -> None:
-    """Install the function behind ``DAG.test()`` (done once by ``import partita``)."""
-    global _test_runner
-    _test_runner = runner
+#: What ``schedule=`` may be: a cron string or preset, a timedelta, a Timetable, or None.
+Schedule = str | timedelta | Timetable | None
 
 
-def _check_schedule(dag_id: str, schedule: Any) -> Any:
-    if schedule is None or isinstance(schedule, timedelta):
+def build_timetable(dag_id: str, schedule: Schedule, zone: tzinfo) -> Timetable:
+    """The timetable ``schedule=`` stands for (Airflow 3's meanings), cron read in ``zone``."""
+    if isinstance(schedule, Timetable):
         return schedule
+    if schedule is None:
+        return NullTimetable()
+    if isinstance(schedule, timedelta):
+        if schedule <= timedelta(0):
+            raise DefinitionError(
+                f"DAG {dag_id!r}: schedule {schedule!r} must be a positive timedelta"
+            )
+        return DeltaTriggerTimetable(schedule)
     if isinstance(schedule, str):
-        if schedule in PRESETS:
-            return schedule
-        if croniter.is_valid(schedule):
-            return schedule
-        raise DefinitionError(
-            f"DAG {dag_id!r}: schedule {schedule!r} is neither a cron expression "
-            f"(like '0 * * * *') nor a preset ({', '.join(PRESETS)})"
-        )
+        if schedule.strip() == "@once":
+            return OnceTimetable()
+        try:
+            return CronTriggerTimetable(schedule, timezone=zone)
+        except CronError as exc:
+            raise DefinitionError(f"DAG {dag_id!r}: invalid schedule {schedule!r}: {exc}") from None
     raise DefinitionError(
-        f"DAG {dag_id!r}: schedule must be None, a cron string, a preset or a timedelta, "
-        f"got {schedule!r}"
+        f"DAG {dag_id!r}: schedule must be None, a cron string, a preset, a timedelta or a "
+        f"Timetable, got {schedule!r}"
     )
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+#: Where a dependency was drawn in the user's code: (file, line).
+SourceSite = tuple[str, int]
+
+
+def caller_site() -> SourceSite | None:
+    """The file and line of the innermost caller outside partita (where the user's code is)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith((_PACKAGE_DIR, "<frozen")):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 def caller_file() -> str | None:
     """The file of the innermost caller outside partita (where a DAG is being defined)."""
-    frame = sys._getframe(1)
-    package_dir = str(Path(__file__).resolve().parent.parent)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(package_dir) and not filename.startswith("<frozen"):
-            return filename
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+    site = caller_site()
+    return site[0] if site is not None else None
 
 
 class DAG:
@@ -106,8 +130,8 @@ class DAG:
         dag_id: str,
         description: str | None = None,
         *,
-        schedule: str | timedelta | None = None,
-        schedule_interval: str | timedelta | None = _UNSET,
+        schedule: Schedule = None,
+        schedule_interval: Schedule = _UNSET,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         default_args: Mapping[str, Any] | None = None,
@@ -128,6 +152,7 @@ class DAG:
         owner_links: Mapping[str, str] | None = None,
         is_paused_upon_creation: bool | None = None,
         fileloc: str | None = None,
+        timezone: str | tzinfo | None = None,
         config: Any = None,
         resources: Mapping[str, Any] | None = None,
     ) -> None:
@@ -142,6 +167,8 @@ class DAG:
                 f"not {''.join(bad)!r}"
             )
         self.dag_id = dag_id
+        #: How messages name this DAG: ``DAG 'etl'``; ``materialize([a, b])`` names its assets.
+        self.label = f"DAG {dag_id!r}"
         self.description = description
         if schedule_interval is not _UNSET:
             if schedule is not None:
@@ -149,14 +176,25 @@ class DAG:
                     f"DAG {dag_id!r}: give schedule or schedule_interval (its old name), not both"
                 )
             schedule = schedule_interval
-        self.schedule = _check_schedule(dag_id, schedule)
-        self.start_date = start_date
-        self.end_date = end_date
+        #: ``schedule=`` as given; ``timetable`` is what it means.
+        self.schedule = schedule
         self.default_args: dict[str, Any] = dict(default_args or {})
+        self._given_dates = (
+            _check_date(dag_id, "start_date", start_date, self.default_args),
+            _check_date(dag_id, "end_date", end_date, self.default_args),
+        )
+        self._own_timezone = _own_timezone(dag_id, timezone, self._given_dates[0])
+        self.timezone: tzinfo = UTC
+        self.start_date: datetime | None = None
+        self.end_date: datetime | None = None
+        self.timetable: Timetable = NullTimetable()
+        self._apply_timezone(self._own_timezone or UTC)
         if depends_on_past is not None:
             self.default_args.setdefault("depends_on_past", depends_on_past)
         self.params: dict[str, Any] = dict(params or {})
         self.tags = list(tags or [])
+        _check_run_limits(dag_id, catchup, max_active_runs, dagrun_timeout)
+        #: Kept for the scheduler, which honours them; ``partita run`` does not.
         self.catchup = catchup
         self.max_active_runs = max_active_runs
         self.max_active_tasks = max_active_tasks
@@ -184,8 +222,45 @@ class DAG:
         self.task_group = TaskGroup(None, dag=self, _root=True)
         self._edges_version = 0
         self._checked_version = -1
+        #: Edges drawn since the last successful ``validate``, with where each was drawn.
+        self._unchecked_edges: dict[tuple[str, str], SourceSite | None] = {}
         self._group_labels: dict[tuple[int, str], int] = {}
         authoring.register_dag(self)
+
+    # -- schedule -------------------------------------------------------------------
+    def _apply_timezone(self, zone: tzinfo) -> None:
+        given_start, given_end = self._given_dates
+        self.timezone = zone
+        self.start_date = None if given_start is None else make_aware(given_start, zone)
+        self.end_date = None if given_end is None else make_aware(given_end, zone)
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise DefinitionError(
+                f"DAG {self.dag_id!r}: end_date {self.end_date.isoformat()} is before "
+                f"start_date {self.start_date.isoformat()}; move one of them"
+            )
+        self.timetable = build_timetable(self.dag_id, self.schedule, zone)
+
+    @property
+    def has_own_timezone(self) -> bool:
+        """True when ``timezone=`` or an aware ``start_date`` chose the DAG's zone."""
+        return self._own_timezone is not None
+
+    def use_default_timezone(self, zone: str | tzinfo) -> None:
+        """Read naive dates and the cron in ``zone`` (settings' ``default_timezone``).
+
+        Does nothing for a DAG whose zone was chosen by ``timezone=`` or an aware
+        ``start_date``.
+        """
+        if self._own_timezone is None:
+            try:
+                self._apply_timezone(parse_timezone(zone))
+            except TimezoneError as exc:
+                raise DefinitionError(f"DAG {self.dag_id!r}: default_timezone: {exc}") from None
+
+    @property
+    def time_restriction(self) -> TimeRestriction:
+        """What bounds the DAG's automated runs: start_date, end_date, catchup."""
+        return TimeRestriction(self.start_date, self.end_date, self.catchup)
 
     # -- tasks --------------------------------------------------------------------
     def add_task(self, task: BaseOperator) -> None:
@@ -216,8 +291,11 @@ class DAG:
         for task in tasks:
             self.add_task(task)
 
-    def edges_changed(self) -> None:
+    def edges_changed(self, edge: tuple[str, str] | None = None) -> None:
+        """An edge ``(upstream, downstream)`` was drawn: remember where, until it is checked."""
         self._edges_version += 1
+        if edge is not None:
+            self._unchecked_edges[edge] = caller_site()
 
     @property
     def tasks(self) -> list[BaseOperator]:
@@ -266,7 +344,11 @@ class DAG:
 
     # -- checks -----------------------------------------------------------------------
     def validate(self) -> None:
-        """Raise ``CycleError`` naming the tasks of a cycle, if there is one."""
+        """Raise ``CycleError`` naming the tasks of a cycle, if there is one.
+
+        The error's ``site`` is where the user's code drew the newest edge of the
+        cycle (the ``>>`` that closed it), when that is known.
+        """
         if self._checked_version == self._edges_version:
             return
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
@@ -276,11 +358,23 @@ class DAG:
             sorter.prepare()
         except graphlib.CycleError as exc:
             cycle = list(exc.args[1])  # each task is upstream of the next one
+            site = self._closing_site(cycle)
+            where = f" (the last was drawn at {site[0]}, line {site[1]})" if site else ""
             raise CycleError(
                 f"DAG {self.dag_id!r} has a cycle: {' -> '.join(cycle)}; "
-                "remove one of these dependencies"
+                f"remove one of these dependencies{where}",
+                site=site,
             ) from None
         self._checked_version = self._edges_version
+        self._unchecked_edges.clear()
+
+    def _closing_site(self, cycle: list[str]) -> SourceSite | None:
+        """Where the newest edge of ``cycle`` was drawn (None when not recorded)."""
+        order = {edge: n for n, edge in enumerate(self._unchecked_edges)}
+        edges = [edge for edge in itertools.pairwise(cycle) if edge in order]
+        if not edges:
+            return None
+        return self._unchecked_edges[max(edges, key=order.__getitem__)]
 
     def topological_order(self) -> list[str]:
         """Task ids, each after all its upstream tasks (ties in definition order)."""
@@ -305,18 +399,19 @@ class DAG:
         *,
         storage: Any = None,
         resources: Mapping[str, Any] | None = None,
+        verbose: bool = True,
     ) -> Any:
         """Run the whole DAG in this process now and return its ``RunResult``.
 
         Uses an ephemeral in-memory store unless ``storage`` is given;
-        ``resources`` add to (and override) the DAG's own.
+        ``resources`` add to (and override) the DAG's own. Prints the run's
+        progress and each task's log lines on stdout as it goes, unless
+        ``verbose=False``.
         """
-        if _test_runner is None:
-            raise PartitaError("dag.test() needs the engine: import partita first")
         self.validate()
-        return _test_runner(
+        return TEST_RUNNER.get()(
             self, run_conf=run_conf, logical_date=logical_date, storage=storage,
-            resources=resources,
+            resources=resources, verbose=verbose,
         )  # fmt: skip
 
     # -- context manager --------------------------------------------------------------
@@ -331,6 +426,51 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+
+def _check_date(
+    dag_id: str, name: str, value: datetime | None, default_args: Mapping[str, Any]
+) -> datetime | None:
+    if value is None:
+        value = default_args.get(name)
+    if value is not None and not isinstance(value, datetime):
+        raise DefinitionError(
+            f"DAG {dag_id!r}: {name} must be a datetime, got {value!r}; "
+            "write it as datetime(2024, 1, 1)"
+        )
+    return value
+
+
+def _own_timezone(
+    dag_id: str, timezone: str | tzinfo | None, start_date: datetime | None
+) -> tzinfo | None:
+    """The zone the DAG chose: ``timezone=``, else an aware start_date's; None if neither."""
+    if timezone is None:
+        timezone = None if start_date is None else start_date.tzinfo
+        if timezone is None:
+            return None
+    try:
+        zone = parse_timezone(timezone)
+        timezone_name(zone)  # a zone with no name could not be written down
+    except TimezoneError as exc:
+        raise DefinitionError(f"DAG {dag_id!r}: {exc}") from None
+    return zone
+
+
+def _check_run_limits(dag_id: str, catchup: Any, max_active_runs: Any, dagrun_timeout: Any) -> None:
+    if not isinstance(catchup, bool):
+        raise DefinitionError(f"DAG {dag_id!r}: catchup must be True or False, got {catchup!r}")
+    if not isinstance(max_active_runs, int) or max_active_runs < 1:
+        raise DefinitionError(
+            f"DAG {dag_id!r}: max_active_runs must be a whole number >= 1, got {max_active_runs!r}"
+        )
+    if dagrun_timeout is not None and (
+        not isinstance(dagrun_timeout, timedelta) or dagrun_timeout <= timedelta(0)
+    ):
+        raise DefinitionError(
+            f"DAG {dag_id!r}: dagrun_timeout must be a positive timedelta or None, "
+            f"got {dagrun_timeout!r}"
+        )
 
 
 def _as_callbacks(value: Any, dag_id: str, what: str) -> tuple[Callable[..., Any], ...]:
@@ -393,4 +533,4 @@ def dag(python_callable: Callable[..., Any] | None = None, **dag_kwargs: Any) ->
     return lambda fn: DagFactory(fn, dag_kwargs)
 
 
-__all__ = ["DAG", "DagFactory", "caller_file", "dag", "set_test_runner"]
+__all__ = ["DAG", "TEST_RUNNER", "DagFactory", "DagTestRunner", "caller_file", "dag"]

@@ -9,8 +9,10 @@ dags=[...], resources={...})`` is a code location: ``partita dags list``,
 The design decision: resources given here are bound to every DAG of the code
 location when the ``Definitions`` is built (a DAG's own resources win), so a
 DAG run by ``partita run`` or ``dag.test()`` gets them without knowing where
-it came from. ``schedules`` and ``sensors`` are accepted and kept for the
-scheduler (a later part of partita); nothing runs them yet.
+it came from. ``schedules`` are checked here: each is a ``ScheduleDefinition``
+with a name of its own whose job is one of the location's DAGs (a job given
+as an object and not listed in ``dags``/``jobs`` is added, as Dagster does;
+one given by name must be there). ``sensors`` are kept for the scheduler.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG, DagFactory, caller_file
+from partita.definitions.schedules import ScheduleDefinition
 from partita.exceptions import DagNotFoundError, DefinitionError
 
 #: The id of the ephemeral DAG ``partita assets materialize`` and ``materialize`` build.
@@ -33,7 +38,8 @@ class Definitions:
 
     def __init__(
         self,
-        assets: Iterable[AssetsDefinition] | None = None,
+        assets: Iterable[AssetsDefinition | AssetChecksDefinition] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
         dags: Iterable[Any] | None = None,
         jobs: Iterable[Any] | None = None,
         schedules: Iterable[Any] | None = None,
@@ -43,15 +49,54 @@ class Definitions:
     ) -> None:
         #: The file that defines this code location (where asset errors point to).
         self.fileloc = fileloc or caller_file()
-        self.assets: list[AssetsDefinition] = list(assets or [])
+        given = [*(assets or []), *(asset_checks or [])]
+        self.assets: list[AssetsDefinition] = [
+            a for a in given if not isinstance(a, AssetChecksDefinition)
+        ]
+        #: The asset checks (given in ``asset_checks=``, or among ``assets=``).
+        self.asset_checks: list[AssetChecksDefinition] = [
+            a for a in given if isinstance(a, AssetChecksDefinition)
+        ]
         self.resources: dict[str, Any] = dict(resources or {})
-        self.schedules: list[Any] = list(schedules or [])
+        self.schedules: list[ScheduleDefinition] = list(schedules or [])
         self.sensors: list[Any] = list(sensors or [])
-        self.asset_graph = AssetGraph(self.assets)
+        self.asset_graph = AssetGraph([*self.assets, *self.asset_checks])
         self._jobs: list[Any] = [*(dags or []), *(jobs or [])]
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
             self._add(self._as_dag(item))
+        self._check_schedules()
+
+    def _check_schedules(self) -> None:
+        names: set[str] = set()
+        for item in self.schedules:
+            if not isinstance(item, ScheduleDefinition):
+                raise DefinitionError(
+                    f"Definitions: schedules must be ScheduleDefinition or @schedule objects, "
+                    f"got {item!r}"
+                )
+            if item.name in names:
+                raise DefinitionError(
+                    f"Definitions: two schedules are called {item.name!r}; give each its own name"
+                )
+            names.add(item.name)
+            if item.job_name in self._dags:
+                continue
+            if isinstance(item.job, str):
+                known = ", ".join(sorted(self._dags)) or "none"
+                raise DefinitionError(
+                    f"Definitions: schedule {item.name!r} runs job {item.job_name!r}, which is "
+                    f"not in this Definitions (it has: {known}); add the job to dags=/jobs="
+                )
+            self._add(self._as_dag(item.job))
+
+    def get_schedule(self, name: str) -> ScheduleDefinition:
+        """The schedule called ``name``."""
+        for item in self.schedules:
+            if item.name == name:
+                return item
+        known = ", ".join(sorted(s.name for s in self.schedules)) or "none"
+        raise DefinitionError(f"Definitions has no schedule {name!r}; it has: {known}")
 
     def _as_dag(self, item: Any) -> DAG:
         if isinstance(item, UnresolvedAssetJob):
@@ -95,10 +140,12 @@ class Definitions:
         """An ephemeral DAG materializing ``selection`` of this location's assets (all if None)."""
         if not self.assets:
             raise DefinitionError("Definitions has no assets to materialize")
-        return build_asset_dag(
+        dag = build_asset_dag(
             MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
             fileloc=self.fileloc,
         )  # fmt: skip
+        dag.label = materialize_label(dag.asset_tasks)
+        return dag
 
     @staticmethod
     def merge(*definitions: Definitions) -> Definitions:
@@ -113,7 +160,7 @@ class Definitions:
                 resources[key] = value
         merged = Definitions(
             assets=[a for d in definitions for a in d.assets],
-            schedules=[s for d in definitions for s in d.schedules],
+            asset_checks=[c for d in definitions for c in d.asset_checks],
             sensors=[s for d in definitions for s in d.sensors],
             resources=resources,
             fileloc=definitions[0].fileloc if definitions else None,
@@ -121,13 +168,22 @@ class Definitions:
         for d in definitions:
             for dag in d.dags:
                 merged._add(dag)
+        merged.schedules = [s for d in definitions for s in d.schedules]
+        merged._check_schedules()
         return merged
 
     def __repr__(self) -> str:
         return (
             f"<Definitions: {len(self.assets)} asset definitions, {len(self._dags)} DAGs, "
-            f"{len(self.resources)} resources>"
+            f"{len(self.schedules)} schedules, {len(self.resources)} resources>"
         )
 
 
-__all__ = ["MATERIALIZE_DAG_ID", "Definitions"]
+def materialize_label(asset_tasks: Mapping[AssetKey, str]) -> str:
+    """How errors name a materializing run: ``materialize([a, b])``, with its assets."""
+    names = [key.to_user_string() for key in asset_tasks]
+    shown = ", ".join(names[:10]) + (f", ... ({len(names)} assets)" if len(names) > 10 else "")
+    return f"materialize([{shown}])"
+
+
+__all__ = ["MATERIALIZE_DAG_ID", "Definitions", "materialize_label"]

@@ -113,4 +113,20 @@ class IOManager(ABC):
         """Return the value stored for ``context.upstream_output``."""
 
 
-__all__ = ["DEFAULT_IO_MANAGER_KEY", "IOManager", "InputContext", "OutputContext"]
+def io_manager_key_of(task: Any) -> str | None:
+    """The IO manager key a task's output goes to (a mapped task's from its partial arguments)."""
+    key = getattr(task, "io_manager_key", None)
+    if key is None:
+        partial = getattr(task, "partial_kwargs", None)
+        if isinstance(partial, Mapping):
+            key = partial.get("io_manager_key")
+    return key
+
+
+__all__ = [
+    "DEFAULT_IO_MANAGER_KEY",
+    "IOManager",
+    "InputContext",
+    "OutputContext",
+    "io_manager_key_of",
+]

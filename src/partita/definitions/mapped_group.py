@@ -9,9 +9,14 @@ instance ``i``. Every task of the group also depends on the tasks whose
 outputs the group expands over, so none starts before the input exists.
 
 What is supported inside a mapped group: ``@task`` functions (their
-arguments may be ``MappedArgument``s or siblings' outputs) and operators
-without mapped arguments; a mapped task (``.expand``) inside a mapped group
-is not, and is rejected when the DAG is defined.
+arguments may be ``MappedArgument``s or siblings' outputs), operators,
+mapped tasks (``.expand``) and mapped groups, as in Airflow: a task mapped
+inside the group, or in a mapped group nested in it, has the product of the
+lengths as instances, outermost group first. What it expands over must be
+known outside the enclosing mapped groups (a literal, or the output of a
+task outside them); expanding over a ``MappedArgument`` or an output of a
+task inside them is rejected when the DAG is defined, as Airflow cannot do
+it either ("Nested Mapped TaskGroups are not yet supported").
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from partita.definitions import authoring
 from partita.definitions.mapping import DictOfListsInput, ExpandInput, ListOfDictsInput
+from partita.definitions.xcom_arg import XComArg, find_refs
 from partita.exceptions import DefinitionError
 
 if TYPE_CHECKING:
@@ -75,6 +81,14 @@ class GroupPartial:
     def _build(self, expand_input: ExpandInput, names: list[str]) -> Any:
         group_id = self.group_kwargs.get("group_id") or self.function.__name__
         parent = authoring.current_group()
+        enclosing = parent.mapped_group() if parent is not None else None
+        if enclosing is not None:
+            check_inner_expansion(
+                f"@task_group {self.function.__name__}: a mapped task group",
+                expand_input,
+                enclosing.group_id,
+                {task.task_id for task in _outermost_mapped(enclosing).iter_tasks()},
+            )
         dag = parent.dag if parent is not None else authoring.current_dag()
         if dag is not None:
             group_id = dag.unique_group_label(group_id, parent)
@@ -84,15 +98,62 @@ class GroupPartial:
             arguments = {**self.fixed, **{n: MappedArgument(group, n) for n in names}}
             returned = self.function(**arguments)
         sources = [op for ref in expand_input.refs() for op in ref.operators()]
-        for task in group.iter_tasks():
-            if getattr(task, "expand_input", None) is not None:
-                raise DefinitionError(
-                    f"task {task.task_id!r}: a mapped task inside the mapped task group "
-                    f"{group.group_id!r} is not supported; map the group or the task, not both"
-                )
+        members = group.iter_tasks()
+        member_ids = {task.task_id for task in members}
+        for task in members:
+            inner_input = getattr(task, "expand_input", None)
+            if inner_input is not None:
+                subject = f"task {task.task_id!r}: a mapped task"
+                check_inner_expansion(subject, inner_input, group.group_id, member_ids)
             for source in sources:
                 task.set_upstream(source)
         return group if returned is None else returned
+
+
+def _outermost_mapped(group: TaskGroup) -> TaskGroup:
+    """The outermost mapped group enclosing ``group`` (a mapped group itself)."""
+    outermost = group
+    parent = group.parent_group
+    while parent is not None:
+        if parent.expand_input is not None:
+            outermost = parent
+        parent = parent.parent_group
+    return outermost
+
+
+def check_inner_expansion(
+    subject: str, expand_input: ExpandInput, group_id: str | None, member_ids: set[str]
+) -> None:
+    """What is mapped inside a mapped group must expand over something known outside it.
+
+    ``subject`` names it (``"task 'g.t': a mapped task"``); ``member_ids`` are the
+    tasks of the enclosing mapped groups.
+    """
+    for value in _expand_values(expand_input):
+        if isinstance(value, MappedArgument):
+            what = f"the argument {value.name!r} of group {value.group.group_id!r}"
+        else:
+            inside = [op.task_id for ref in find_refs(value) if isinstance(ref, XComArg)
+                      for op in ref.operators() if op.task_id in member_ids]  # fmt: skip
+            if not inside:
+                continue
+            what = f"the output of {inside[0]!r}, a task of the same group"
+        raise DefinitionError(
+            f"{subject} inside the mapped task group {group_id!r} cannot expand over {what}: "
+            "how many instances it has must be known outside the group (as in Airflow); "
+            "expand over a list or the output of a task outside the group, and pass "
+            "per-instance values with partial()"
+        )
+
+
+def _expand_values(expand_input: ExpandInput) -> list[Any]:
+    """The values an expand input expands over, one level into lists (expand_kwargs)."""
+    value = getattr(expand_input, "value", None)
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [*value, *(v for item in value if isinstance(item, dict) for v in item.values())]
+    return [value]
 
 
 __all__ = ["GroupPartial", "MappedArgument"]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from partita.definitions import authoring
-from partita.definitions.baseoperator import BaseOperator, _accepted_params, set_partial_factory
+from partita.definitions.baseoperator import BaseOperator, _accepted_params
 from partita.definitions.xcom_arg import XComArg, find_refs
 from partita.exceptions import DefinitionError, PartitaError
 
@@ -214,7 +214,7 @@ class MappedOperator(BaseOperator):
         else:
             kwargs.update(values)
         kwargs["task_id"] = self.label
-        with authoring.isolated():
+        with authoring.building_instance():
             op = self.operator_class(**kwargs)
         op.task_id = self.task_id
         op.dag = self.dag
@@ -268,8 +268,6 @@ class OperatorPartial:
             **base,
         )
 
-
-set_partial_factory(OperatorPartial)
 
 __all__ = [
     "DEFAULT_MAX_MAP_LENGTH",

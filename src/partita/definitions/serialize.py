@@ -1,7 +1,7 @@
 """The serialized structure of a DAG and its version hash.
 
 The structure holds what decides how a run behaves (tasks, their operators,
-edges, trigger rules, retry policy, schedule), not the code inside the
+edges, trigger rules, retry policy, timetable, dates and run limits), not the code inside the
 callables. Two DAGs with the same structure have the same version, so the
 metadata database stores each structure once.
 """
@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from partita.definitions.dag import DAG
+from partita.definitions.timezones import timezone_name
 
 
 def _plain(value: Any) -> Any:
@@ -46,9 +47,26 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "dag_id": dag.dag_id,
         "description": dag.description,
         "schedule": _plain(dag.schedule),
+        **_schedule_fields(dag),
         "tags": list(dag.tags),
         "params": _plain(dag.params),
         "tasks": tasks,
+    }
+
+
+def _schedule_fields(dag: DAG) -> dict[str, Any]:
+    """What the scheduler needs: the timetable, zone, dates and run limits."""
+    timeout = dag.dagrun_timeout
+    return {
+        "timetable": dag.timetable.serialize(),
+        "timezone": timezone_name(dag.timezone),
+        "start_date": dag.start_date.isoformat() if dag.start_date else None,
+        "end_date": dag.end_date.isoformat() if dag.end_date else None,
+        "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "max_active_tasks": dag.max_active_tasks,
+        "dagrun_timeout": timeout.total_seconds() if timeout is not None else None,
+        "is_paused_upon_creation": dag.is_paused_upon_creation,
     }
 
 

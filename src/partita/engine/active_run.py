@@ -13,6 +13,18 @@ trigger rule lets it run, it is handed to the driver to *expand* (the driver
 knows its input's length); ``expand(task_id, n)`` replaces the unit by ``n``
 ready instances, or skips the task when ``n`` is 0. Downstream counters then
 count each instance, as Airflow's trigger rules do.
+
+Inside a mapped task group, edges between members are per *group instance*:
+instance ``i`` of a member waits only for instance ``i`` of its upstream
+members. A task can have several instances per group instance: a mapped
+task inside the group (``fans_out``), or a member of a mapped group nested
+in it. ``expand(task_id, length, widths)`` gives, for each enclosing mapped
+group (outermost first), how many instances it has per instance of that
+group; instances are laid out outermost group first, so instance ``j``
+belongs to instance ``j // width`` of a group. An edge between two tasks is
+per instance of the innermost mapped group they share ("level" 1, 2...):
+each instance waits for that group instance of its upstream, all of its
+instances there.
 """
 
 from __future__ import annotations
@@ -47,6 +59,15 @@ class TaskSpec:
     mapped: bool = False
     max_active: int | None = None  # max_active_tis_per_dagrun
     group: str | None = None  # the mapped task group it belongs to, if any
+    #: A mapped task inside a mapped group: several instances per group instance.
+    fans_out: bool = False
+    #: The mapped groups enclosing ``group``, outermost first (nested mapped groups).
+    outer_groups: tuple[str, ...] = ()
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every mapped group the task is in, outermost first."""
+        return () if self.group is None else (*self.outer_groups, self.group)
 
 
 class InvalidTransition(RuntimeError):
@@ -61,15 +82,30 @@ class ActiveRun:
         self.states: dict[TIKey, TaskState] = {(t, -1): _NONE for t in self.specs}
         self.map_lengths: dict[str, int] = {}
         self._counts: dict[str, list[int]] = {t: [0, 0, 0, 0] for t in self.specs}
-        # In a mapped group, edges between members are per instance ("inner"); the
-        # task-level counters count only the other ("outer") upstreams.
-        self._inner_up: dict[str, int] = {
-            t: sum(1 for u in s.upstream if self._same_group(t, u)) for t, s in self.specs.items()
+        # In mapped groups, edges between members are per group instance ("inner", at the
+        # level of the innermost group both are in); task-level counters count the others.
+        self._levels_up: dict[str, dict[str, int]] = {}
+        self._levels_down: dict[str, dict[str, int]] = {}
+        for t, s in self.specs.items():
+            if s.group is not None:
+                self._levels_up[t] = {u: lv for u in s.upstream if (lv := self._level(t, u))}
+                self._levels_down[t] = {d: lv for d in s.downstream if (lv := self._level(t, d))}
+        self._inner_up: dict[str, int] = {t: len(self._levels_up.get(t, ())) for t in self.specs}
+        self._inner_levels: dict[str, tuple[int, ...]] = {
+            t: tuple(sorted(set(ups.values()))) for t, ups in self._levels_up.items()
         }
         self._totals: dict[str, int] = {
             t: len(s.upstream) - self._inner_up[t] for t, s in self.specs.items()
         }
-        self._inner_counts: dict[TIKey, list[int]] = {}
+        #: Inner upstreams that may have several instances per group instance at their level.
+        self._wide_inner_up: dict[str, tuple[tuple[str, int], ...]] = {
+            t: tuple((u, lv) for u, lv in ups.items() if self._may_be_wide(u, lv))
+            for t, ups in self._levels_up.items()
+        }
+        #: Per expanded task with a width other than 1: its instances per group instance,
+        #: one number per enclosing mapped group (outermost first).
+        self._widths: dict[str, tuple[int, ...]] = {}
+        self._inner_counts: dict[tuple[str, int, int], list[int]] = {}
         self._broadcast: dict[str, list[int]] = {}
         self._open_instances: dict[str, int] = {}
         self._ready: deque[TIKey] = deque()
@@ -97,21 +133,33 @@ class ActiveRun:
         out, self._to_expand = self._to_expand, []
         return out
 
-    def expand(self, task_id: str, length: int) -> list[tuple[TIKey, TaskState]]:
-        """Replace the unexpanded unit of ``task_id`` by ``length`` ready instances."""
+    def expand(
+        self, task_id: str, length: int, widths: tuple[int, ...] = ()
+    ) -> list[tuple[TIKey, TaskState]]:
+        """Replace the unexpanded unit of ``task_id`` by ``length`` ready instances.
+
+        ``widths``: its instances per instance of each enclosing mapped group,
+        outermost first (empty: 1 for each).
+        """
         key = (task_id, -1)
-        if self.states.get(key) is not TaskState.SCHEDULED or not self.specs[task_id].mapped:
+        spec = self.specs[task_id]
+        if self.states.get(key) is not TaskState.SCHEDULED or not spec.mapped:
             raise InvalidTransition(f"{task_id!r} is not a mapped task waiting to expand")
+        if widths and (len(widths) != len(spec.groups) or any(w < 1 or length % w for w in widths)):
+            raise InvalidTransition(f"{task_id!r} cannot expand to {length} by {widths}")
         changes: list[tuple[TIKey, TaskState]] = []
         if length == 0:
             self._set_finished(key, TaskState.SKIPPED, changes, report_first=True)
             return changes
         del self.states[key]
         self.map_lengths[task_id] = length
+        if any(w != 1 for w in widths):
+            self._widths[task_id] = widths
         self._open_instances[task_id] = length
         self._unfinished += length - 1
+        inner_down = self._levels_down.get(task_id, {})
         for down in self.specs[task_id].downstream:
-            if not self._same_group(task_id, down):
+            if down not in inner_down:
                 self._totals[down] += length - 1
         states, ready = self.states, self._ready
         if not self._inner_up[task_id]:
@@ -131,11 +179,19 @@ class ActiveRun:
             return
         task_id = key[0]
         spec = self.specs[task_id]
+        inner_total = self._inner_total(task_id)
+        if inner_total is None:
+            return  # an upstream member that fans out has not expanded yet
         outer = self._counts[task_id]
-        inner = self._inner_counts.get(key) or (0, 0, 0, 0)
         extra = self._broadcast.get(task_id) or (0, 0, 0, 0)
-        c = [outer[i] + inner[i] + extra[i] for i in range(4)]
-        total = self._totals[task_id] + self._inner_up[task_id]
+        c = [outer[i] + extra[i] for i in range(4)]
+        for level in self._inner_levels[task_id]:
+            group_index = key[1] // self._width_at(task_id, level)
+            inner = self._inner_counts.get((task_id, level, group_index))
+            if inner is not None:
+                for i in range(4):
+                    c[i] += inner[i]
+        total = self._totals[task_id] + inner_total
         decision = decide(spec.trigger_rule, total, c[0], c[1], c[2], c[3])
         if decision is WAIT:
             return
@@ -148,9 +204,34 @@ class ActiveRun:
         final = TaskState.SKIPPED if decision is SKIP else TaskState.UPSTREAM_FAILED
         self._set_finished(key, final, changes, report_first=True)
 
-    def _same_group(self, a: str, b: str) -> bool:
-        group = self.specs[a].group
-        return group is not None and group == self.specs[b].group
+    def _inner_total(self, task_id: str) -> int | None:
+        """Upstream member instances one instance of ``task_id`` waits for (None: not known yet)."""
+        total = self._inner_up[task_id]
+        for up, level in self._wide_inner_up.get(task_id, ()):
+            if up in self.map_lengths:
+                total += self._width_at(up, level) - 1
+            elif not self.states[(up, -1)].finished:
+                return None
+        return total
+
+    def _width_at(self, task_id: str, level: int) -> int:
+        """Instances of ``task_id`` per instance of its ``level``-th mapped group (1-based)."""
+        widths = self._widths.get(task_id)
+        return 1 if widths is None else widths[level - 1]
+
+    def _level(self, a: str, b: str) -> int:
+        """How many mapped groups (from the outermost) ``a`` and ``b`` share; 0 for none."""
+        level = 0
+        for ga, gb in zip(self.specs[a].groups, self.specs[b].groups, strict=False):
+            if ga != gb:
+                break
+            level += 1
+        return level
+
+    def _may_be_wide(self, task_id: str, level: int) -> bool:
+        """Whether ``task_id`` can have several instances per instance of its ``level`` group."""
+        spec = self.specs[task_id]
+        return spec.fans_out or len(spec.groups) > level
 
     def fail_expansion(self, task_id: str, state: TaskState) -> list[tuple[TIKey, TaskState]]:
         """The mapped task could not expand (bad input): finish its unit as ``state``."""
@@ -295,9 +376,10 @@ class ActiveRun:
             if current[1] >= 0:
                 open_instances[task_id] -= 1
             slot = _COUNTER_OF[new_state]
+            inner_down = self._levels_down.get(task_id)
             for down in specs[task_id].downstream:
-                if specs[down].group is not None and self._same_group(task_id, down):
-                    self._inner_finished(down, current[1], slot, changes)
+                if inner_down and down in inner_down:
+                    self._inner_finished(task_id, down, inner_down[down], current[1], slot, changes)
                     continue
                 down_key = (down, -1)
                 if states.get(down_key) is not _NONE:
@@ -316,18 +398,26 @@ class ActiveRun:
                     stack.append((down_key, final))
 
     def _inner_finished(
-        self, down: str, index: int, slot: int, changes: list[tuple[TIKey, TaskState]]
+        self,
+        up: str,
+        down: str,
+        level: int,
+        index: int,
+        slot: int,
+        changes: list[tuple[TIKey, TaskState]],
     ) -> None:
-        """An upstream in the same mapped group finished: instance ``index``, or all (-1)."""
+        """Instance ``index`` of ``up`` finished (-1: all); ``down`` shares ``level`` groups."""
         if index < 0:  # the upstream ended as a whole, without expanding: counts for every instance
             self._broadcast.setdefault(down, [0, 0, 0, 0])[slot] += 1
             for i in range(self.map_lengths.get(down, 0)):
                 self._evaluate_instance((down, i), changes)
             return
-        key = (down, index)
-        self._inner_counts.setdefault(key, [0, 0, 0, 0])[slot] += 1
+        group_index = index // self._width_at(up, level)
+        self._inner_counts.setdefault((down, level, group_index), [0, 0, 0, 0])[slot] += 1
         if down in self.map_lengths:
-            self._evaluate_instance(key, changes)
+            width = self._width_at(down, level)
+            for i in range(group_index * width, (group_index + 1) * width):
+                self._evaluate_instance((down, i), changes)
 
 
 def aggregate_state(states: Iterable[TaskState]) -> TaskState:

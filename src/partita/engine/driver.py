@@ -21,29 +21,37 @@ import gc
 import heapq
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from partita.definitions.dag import DAG
+from partita.definitions.ids import check_id_length
 from partita.definitions.resources import ResourcesView
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
-from partita.engine.prepare import as_utc, check_conf, data_interval, new_run_id, resolve_params
+from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
 from partita.engine.recorder import RunListener, RunRecorder
-from partita.engine.resources import RunResources
+from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
+from partita.engine.task_log import LiveLogs
 from partita.engine.task_runner import HOSTNAME, run_callbacks
 from partita.engine.work import Executor, LogLine, RunInfo, TaskOutcome, TaskWork
 from partita.storage.base import Storage
 from partita.storage.group_commit import BatchWriter
-from partita.storage.records import DagRunRecord, DagVersionRecord, TaskInstanceRecord
+from partita.storage.records import (
+    AssetMaterializationRecord,
+    DagRunRecord,
+    DagVersionRecord,
+    TaskInstanceRecord,
+)
 
 #: A task that ran this long has its end committed before the next task starts (a commit
 #: is cheap next to it); shorter ones go with the next flush, or the writer thread's look
@@ -96,8 +104,9 @@ class RunDriver:
         # Run config and resources are checked here, before anything of the run is recorded.
         run_config = resolve_run_config(dag, conf)
         self.resources = RunResources(dag, storage, resources, run_config.resources)
-        ld = as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
-        start, end = data_interval(dag, ld)
+        if run_id is not None:
+            check_id_length(run_id, f"DAG {dag.dag_id!r}: run id", "choose a shorter run id")
+        ld, start, end = run_dates(dag, logical_date)
         self.info = RunInfo(
             run_id=run_id or new_run_id(run_type, ld),
             dag_id=dag.dag_id,
@@ -121,6 +130,8 @@ class RunDriver:
             }
             self.active = ActiveRun(task_spec(t) for t in dag.task_dict.values())
             self.outputs = StoreOutputAccess(storage, info.run_id)
+            #: Reads an output through its IO manager; set again once the resources are open.
+            self._pull_output: Callable[[str, int, str], tuple[bool, Any]] = self.outputs.pull
             self.resolver = InstanceResolver(dag, self._pull)
             self.map_sources = map_sources(dag)
             self._upstream = {t: tuple(spec.upstream) for t, spec in self.active.specs.items()}
@@ -134,11 +145,13 @@ class RunDriver:
         self.base_context: dict[str, Any] = {}
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
+        self._upstream_versions = UpstreamVersions(storage.assets)
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
+        self.live_logs = LiveLogs(self.storage)
         try:
             with gc_relaxed():
                 try:
@@ -149,6 +162,7 @@ class RunDriver:
                     self._abort(exc)
                     raise
         finally:
+            self.live_logs.stop()
             self.resources.close()
         run_id = self.info.run_id
         return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
@@ -164,8 +178,12 @@ class RunDriver:
         )
         version = DagVersionRecord(info.dag_id, record.dag_version, self.serialized, now)
         recorder.run_began(version, self.tis.values(), len(self.tis))
+        self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
-        self.executor.start(self.info, self.dag, self.outputs, self._on_started, self.resource_view)
+        self.executor.start(
+            self.info, self.dag, self.outputs, self._on_started, self.resource_view,
+            logs=self.live_logs,
+        )  # fmt: skip
         self._apply_changes(self.active.start(), now)
         self._expand_ready()
 
@@ -253,7 +271,7 @@ class RunDriver:
         return ti
 
     def _pull(self, task_id: str, key: str) -> Any:
-        return self.outputs.pull(task_id, -1, key)[1]
+        return self._pull_output(task_id, -1, key)[1]
 
     def _expand_ready(self) -> None:
         """Expand the mapped tasks whose trigger rule passed, now that their input is known."""
@@ -271,7 +289,7 @@ class RunDriver:
             recorder.failed_to_expand(self._ti((task_id, -1)), now, f"{type(exc).__name__}: {exc}")
             self._apply_changes(self.active.fail_expansion(task_id, TaskState.FAILED), now)
             return
-        changes = self.active.expand(task_id, length)
+        changes = self.active.expand(task_id, length, self.resolver.widths(task) if length else ())
         if length:
             self.outputs.map_lengths[task_id] = length
             created = [self._new_ti(task_id, index, TaskState.SCHEDULED) for index in range(length)]
@@ -300,6 +318,8 @@ class RunDriver:
         ti = self.tis[key]
         if outcome.state is TaskState.SUCCESS and outcome.task_id in self.map_sources:
             self._check_map_source(outcome)
+        if outcome.materializations:
+            self._annotate_lineage(ti.task_id, outcome.materializations)
         self._recorder().finished(ti, outcome)
         if outcome.state is TaskState.UP_FOR_RETRY:
             self.active.mark_up_for_retry(key)
@@ -315,7 +335,7 @@ class RunDriver:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""
         task_id = outcome.task_id
         for out_key, mapped in self.map_sources[task_id]:
-            found, value = self.outputs.pull(task_id, outcome.map_index, out_key)
+            found, value = self._pull_output(task_id, outcome.map_index, out_key)
             if not isinstance(value, (list, tuple, dict)):
                 got = type(value).__name__ if found else "nothing"
                 outcome.state = TaskState.FAILED
@@ -325,6 +345,14 @@ class RunDriver:
                 )
                 outcome.traceback = None
                 return
+
+    def _annotate_lineage(
+        self, task_id: str, records: Sequence[AssetMaterializationRecord]
+    ) -> None:
+        """Add to the materializations the data versions of the upstream assets they consumed."""
+        definition = getattr(self.dag.task_dict[task_id], "asset_definition", None)
+        upstream = definition.upstream_keys() if definition is not None else []
+        self._upstream_versions.annotate(records, upstream)
 
     def _apply_changes(
         self,

@@ -5,10 +5,18 @@ sequence: index ``i`` loads instance ``i``'s value only when read, so a
 100,000-instance map is never copied into one list. ``InstanceResolver``
 turns ``(task_id, map_index)`` into the operator that runs, resolving each
 mapped task's input once per run.
+
+A task inside mapped groups (nested ones too), or mapped inside one, has
+the product of their lengths (and its own) instances, laid out outermost
+group first: with groups of lengths ``n1, n2`` and its own length ``k``,
+instance ``j`` is own element ``j % k`` of element ``(j // k) % n2`` of the
+inner group and element ``j // (n2 * k)`` of the outer one. Its *width* at
+a group is how many of its instances one instance of that group holds.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -69,9 +77,20 @@ class LazyOutputs(Sequence[Any]):
 
 
 def mapped_group_of(task: BaseOperator) -> TaskGroup | None:
-    """The mapped task group the task belongs to, if any."""
+    """The innermost mapped task group the task belongs to, if any."""
     group = task.task_group
     return group.mapped_group() if group is not None else None
+
+
+def mapped_groups_of(task: BaseOperator) -> tuple[TaskGroup, ...]:
+    """Every mapped task group the task belongs to, outermost first."""
+    chain: list[TaskGroup] = []
+    group = task.task_group
+    while group is not None:
+        if group.expand_input is not None:
+            chain.append(group)
+        group = group.parent_group
+    return tuple(reversed(chain))
 
 
 def is_mapped(task: BaseOperator) -> bool:
@@ -81,7 +100,7 @@ def is_mapped(task: BaseOperator) -> bool:
 
 def task_spec(task: BaseOperator) -> TaskSpec:
     """What the state machine needs to know of a task."""
-    group = mapped_group_of(task)
+    groups = [g.group_id for g in mapped_groups_of(task) if g.group_id is not None]
     return TaskSpec(
         task.task_id,
         tuple(task.upstream_task_ids),
@@ -89,7 +108,9 @@ def task_spec(task: BaseOperator) -> TaskSpec:
         task.trigger_rule,
         is_mapped(task),
         getattr(task, "max_active_tis_per_dagrun", None),
-        group.group_id if group is not None else None,
+        groups[-1] if groups else None,
+        isinstance(task, MappedOperator) and bool(groups),
+        tuple(groups[:-1]),
     )
 
 
@@ -110,6 +131,21 @@ class InstanceResolver:
         self._pull = pull
         self._pull_at = pull_at
         self._resolved: dict[str, ResolvedInput] = {}
+        self._chains: dict[str, tuple[TaskGroup, ...]] = {}
+        self._widths: dict[str, tuple[int, ...]] = {}
+
+    def _chain(self, task: BaseOperator) -> tuple[TaskGroup, ...]:
+        chain = self._chains.get(task.task_id)
+        if chain is None:
+            chain = self._chains[task.task_id] = mapped_groups_of(task)
+        return chain
+
+    def _radix(self, task: BaseOperator) -> list[int]:
+        """The lengths an instance index is made of: each mapped group's, then the task's own."""
+        sizes = [self.group_input(group).length for group in self._chain(task)]
+        if isinstance(task, MappedOperator):
+            sizes.append(self.resolved_input(task).length)
+        return sizes
 
     def resolved_input(self, task: MappedOperator) -> ResolvedInput:
         resolved = self._resolved.get(task.task_id)
@@ -135,48 +171,85 @@ class InstanceResolver:
 
     def length(self, task: BaseOperator) -> int:
         """How many instances the mapped task has in this run."""
-        if isinstance(task, MappedOperator):
-            return self.resolved_input(task).length
-        group = mapped_group_of(task)
-        if group is None:
+        if not isinstance(task, MappedOperator) and not self._chain(task):
             raise MapInputError(f"task {task.task_id!r} is not mapped")
-        return self.group_input(group).length
+        return math.prod(self._radix(task))
+
+    def widths(self, task: BaseOperator) -> tuple[int, ...]:
+        """Instances of ``task`` per instance of each of its mapped groups, outermost first."""
+        widths = self._widths.get(task.task_id)
+        if widths is None:
+            radix = self._radix(task)
+            levels = range(1, len(self._chain(task)) + 1)
+            widths = self._widths[task.task_id] = tuple(math.prod(radix[lv:]) for lv in levels)
+        return widths
 
     def operator(self, task_id: str, map_index: int) -> BaseOperator:
         task = self._tasks[task_id]
         if map_index < 0:
             return task
+        chain = self._chain(task)
         if isinstance(task, MappedOperator):
-            return task.unmap(self.resolved_input(task).values_at(map_index))
-        group = mapped_group_of(task)
-        if group is None:
+            resolved = self.resolved_input(task)
+            instance = task.unmap(resolved.values_at(map_index % resolved.length))
+            return self._group_member(task, instance, map_index) if chain else instance
+        if not chain:
             return task
-        return self._group_member(task, group, map_index)
+        return self._group_member(task, task, map_index)
 
-    def _group_member(self, task: BaseOperator, group: TaskGroup, index: int) -> BaseOperator:
-        values = self.group_input(group).values_at(index)
+    def _group_member(self, task: BaseOperator, source: BaseOperator, index: int) -> BaseOperator:
+        """``source`` for instance ``index`` of ``task``: group values and siblings' outputs."""
+        chain = self._chain(task)
+        widths = self.widths(task)
         pull_at = self._pull_at
 
         def substitute(value: Any) -> Any:
-            if isinstance(value, MappedArgument):
-                return values[value.name]
-            if (
-                isinstance(value, XComArg)
-                and pull_at is not None
-                and mapped_group_of(value.operator) is group
-            ):
-                return pull_at(value.operator.task_id, index, value.key)
+            if isinstance(value, MappedArgument) and value.group in chain:
+                level = chain.index(value.group) + 1
+                resolved = self.group_input(value.group)
+                element = (index // widths[level - 1]) % resolved.length
+                return resolved.values_at(element)[value.name]
+            if isinstance(value, XComArg) and pull_at is not None:
+                level = _shared_levels(chain, self._chain(value.operator))
+                if level:
+                    return self._sibling_output(value, level, index // widths[level - 1], pull_at)
             return value
 
-        op = object.__new__(type(task))
+        op = object.__new__(type(source))
         fields = op.__dict__
-        fields.update(task.__dict__)
+        fields.update(source.__dict__)
         fields.pop("_partita_no_templates", None)  # its field values are about to change
         if "op_args" in fields:
             fields["op_args"] = [_deep(v, substitute) for v in fields["op_args"]]
             fields["op_kwargs"] = {k: _deep(v, substitute) for k, v in fields["op_kwargs"].items()}
             fields["has_refs"] = True  # outputs of tasks outside the group resolve as usual
         return op
+
+    def _sibling_output(
+        self, ref: XComArg, level: int, index: int, pull_at: Callable[[str, int, str], Any]
+    ) -> Any:
+        """A sibling's output for instance ``index`` of the ``level``-th mapped group both share.
+
+        One value when the sibling has one instance per instance of that group;
+        otherwise the lazy list of its instances there (Airflow's partial reduce).
+        """
+        sibling = ref.operator
+        task_id, key = sibling.task_id, ref.key
+        if not isinstance(sibling, MappedOperator) and len(self._chain(sibling)) == level:
+            return pull_at(task_id, index, key)
+        width = self.widths(sibling)[level - 1]
+        first = index * width
+        return LazyOutputs(lambda i: pull_at(task_id, first + i, key), width, task_id)
+
+
+def _shared_levels(a: tuple[TaskGroup, ...], b: tuple[TaskGroup, ...]) -> int:
+    """How many mapped groups, from the outermost, two chains share."""
+    level = 0
+    for group_a, group_b in zip(a, b, strict=False):
+        if group_a is not group_b:
+            break
+        level += 1
+    return level
 
 
 def _deep(value: Any, substitute: Callable[[Any], Any]) -> Any:
@@ -199,16 +272,16 @@ def map_sources(dag: DAG) -> dict[str, list[tuple[str, str]]]:
     """
     sources: dict[str, list[tuple[str, str]]] = {}
     for task in dag.task_dict.values():
-        group = mapped_group_of(task)
-        expand_input = task.expand_input if isinstance(task, MappedOperator) else None
-        if expand_input is None and group is not None:
-            expand_input = group.expand_input
-        if expand_input is None:
-            continue
-        for ref in expand_input.refs():
-            for op in ref.operators():
-                if not is_mapped(op):
-                    sources.setdefault(op.task_id, []).append((ref.key, task.task_id))
+        inputs = [group.expand_input for group in mapped_groups_of(task)]
+        if isinstance(task, MappedOperator):
+            inputs.append(task.expand_input)
+        for expand_input in inputs:
+            if expand_input is None:
+                continue
+            for ref in expand_input.refs():
+                for op in ref.operators():
+                    if not is_mapped(op):
+                        sources.setdefault(op.task_id, []).append((ref.key, task.task_id))
     return sources
 
 

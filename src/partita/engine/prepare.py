@@ -9,33 +9,31 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
-
 from partita.definitions.config import run_config_dict
-from partita.definitions.dag import DAG, PRESETS
+from partita.definitions.dag import DAG
 from partita.definitions.params import ParamValidationError, resolve_param_values
+from partita.definitions.timezones import make_aware
 from partita.exceptions import RunConfigError
 
 
-def as_utc(value: datetime) -> datetime:
-    """A timezone-aware datetime; naive values are taken to be UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+def run_dates(dag: DAG, logical_date: datetime | None) -> tuple[datetime, datetime, datetime]:
+    """A started-by-hand run's logical date and data interval, from the DAG's timetable.
 
-
-def data_interval(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]:
-    """The interval a run at ``logical_date`` covers: from it to the next scheduled time."""
-    schedule = dag.schedule
-    if isinstance(schedule, timedelta):
-        return logical_date, logical_date + schedule
-    if isinstance(schedule, str):
-        cron = PRESETS.get(schedule, schedule)
-        if cron is not None:
-            nxt = croniter(cron, logical_date).get_next(datetime)
-            return logical_date, as_utc(nxt)
-    return logical_date, logical_date
+    ``logical_date`` defaults to now; a naive one is wall time in the DAG's
+    time zone. The data interval is the one Airflow 3 gives a manual run
+    (``Timetable.infer_manual_data_interval``): ``[logical_date, logical_date]``
+    for a cron string or a ``timedelta``, the last complete interval for the
+    data-interval timetables.
+    """
+    if logical_date is None:
+        when = datetime.now(UTC)
+    else:
+        when = make_aware(logical_date, dag.timezone).astimezone(UTC)
+    start, end = dag.timetable.infer_manual_data_interval(when)
+    return when, start, end
 
 
 def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,13 +46,13 @@ def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:
     try:
         params = resolve_param_values(dag.params, conf)
     except ParamValidationError as exc:
-        raise RunConfigError(f"DAG {dag.dag_id!r}: {exc}") from None
+        raise RunConfigError(f"{dag.label}: {exc}") from None
     for task in dag.task_dict.values():
         if task.params:
             try:
                 resolve_param_values(task.params, conf)
             except ParamValidationError as exc:
-                raise RunConfigError(f"DAG {dag.dag_id!r}: task {task.task_id!r}: {exc}") from None
+                raise RunConfigError(f"{dag.label}: task {task.task_id!r}: {exc}") from None
     for name, value in conf.items():
         params.setdefault(name, value)
     return params
@@ -67,8 +65,7 @@ def check_conf(dag: DAG, conf: Any) -> dict[str, Any]:
     conf = run_config_dict(conf)
     if not isinstance(conf, Mapping):
         raise RunConfigError(
-            f"DAG {dag.dag_id!r}: run conf must be a JSON object (a dict), got "
-            f"{type(conf).__name__}"
+            f"{dag.label}: run conf must be a JSON object (a dict), got {type(conf).__name__}"
         )
     return dict(conf)
 
@@ -78,4 +75,4 @@ def new_run_id(run_type: str, logical_date: datetime) -> str:
     return f"{run_type}__{logical_date.isoformat()}__{secrets.token_hex(3)}"
 
 
-__all__ = ["as_utc", "check_conf", "data_interval", "new_run_id", "resolve_params"]
+__all__ = ["check_conf", "new_run_id", "resolve_params", "run_dates"]

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from partita.definitions.states import RunState, TaskState
+from partita.engine.task_log import log_line_records
 from partita.engine.work import LogLine, TaskOutcome
 from partita.storage.base import Storage
 from partita.storage.group_commit import BatchWriter, GroupCommitWriter, ImmediateWriter
@@ -63,6 +64,14 @@ class RunListener(Protocol):
     def run_started(self, run: DagRunRecord, total: int) -> None: ...
 
     def task_changed(self, ti: TaskInstanceRecord) -> None: ...
+
+    def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
+        """One try ended: ``outcome`` has its error (``ti`` not yet updated).
+
+        ``outcome.logs`` holds the lines of the try not yet written to the
+        store, numbered from ``outcome.first_log_seq``; the lines before them
+        were streamed to ``storage.logs`` while the try ran.
+        """
 
     def task_expanded(self, task_id: str, length: int) -> None: ...
 
@@ -103,7 +112,8 @@ class RunRecorder:
         self.writer: BatchWriter = writer if writer is not None else self._default_writer()
 
     def _default_writer(self) -> BatchWriter:
-        if not self.storage.persistent:
+        if not self.storage.persistent or not self.storage.threadsafe:
+            # The memory store, or one connection shared by every thread: written in this one.
             return ImmediateWriter(self.storage)
         return GroupCommitWriter(self.storage, collect=self.collect, beat=self._beat)
 
@@ -185,12 +195,19 @@ class RunRecorder:
             if outcome.state is TaskState.UP_FOR_RETRY:
                 ti.retry_at = outcome.retry_at or end
             batch = self._batch
-            if outcome.logs:
-                batch.events.append(_log_event(ti, outcome.logs))
+            if self.listener is not None:
+                self.listener.try_ended(ti, outcome)
+            if outcome.logs:  # the lines not streamed yet: durable with the end state
+                batch.log_lines.extend(log_line_records(
+                    ti.run_id, ti.task_id, ti.map_index, outcome.try_number,
+                    outcome.first_log_seq, outcome.logs,
+                ))  # fmt: skip
             if outcome.outputs:
                 batch.outputs.extend(outcome.outputs)
             if outcome.materializations:
                 self._materialized(ti, outcome.materializations)
+            if outcome.check_evaluations:
+                batch.check_evaluations.extend(outcome.check_evaluations)
             if outcome.error is not None:
                 metadata = outcome.error_metadata
                 self._error_event(ti, end, outcome.error, outcome.traceback, metadata)
@@ -344,14 +361,6 @@ class RunRecorder:
         self._batch.events.append(
             EventRecord(self.run.run_id, EventKind.RUN_STATE, datetime.now(UTC), payload=payload)
         )
-
-
-def _log_event(ti: TaskInstanceRecord, logs: list[LogLine]) -> EventRecord:
-    lines = [[line.timestamp.isoformat(), line.level, line.message] for line in logs]
-    return EventRecord(
-        ti.run_id, EventKind.LOG, logs[0].timestamp, ti.task_id, ti.map_index,
-        ti.try_number, {"lines": lines},
-    )  # fmt: skip
 
 
 __all__ = ["RunListener", "RunRecorder"]

@@ -31,6 +31,7 @@ from partita.definitions.io_manager import (
     InputContext,
     IOManager,
     OutputContext,
+    io_manager_key_of,
 )
 from partita.definitions.resources import (
     Resource,
@@ -40,18 +41,20 @@ from partita.definitions.resources import (
     is_context_manager,
 )
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.work import OutputAccess
 from partita.exceptions import DefinitionError, PartitaError, ResourceError, ValueNotFoundError
 from partita.storage.base import Storage
 from partita.storage.io_managers import FilesystemIOManager, InMemoryIOManager
 
-ValueLoader = Callable[[Any, str], tuple[bool, Any]]
+ValueLoader = Callable[[Any, str, int], tuple[bool, Any]]
 
 
 def default_io_manager(storage: Storage) -> IOManager:
     """Files under the store's folder for a persistent store; memory otherwise."""
     if storage.persistent:
         base = storage.storage_dir
-        return FilesystemIOManager(base_dir=str(base) if base is not None else None)
+        io_manager = FilesystemIOManager(base_dir=str(base) if base is not None else None)
+        return io_manager if storage.signer is None else io_manager.signed_with(storage.signer)
     return InMemoryIOManager()
 
 
@@ -107,7 +110,7 @@ class RunResources:
                 param = f" (parameter {req.param!r})" if req.param else ""
                 kind = f" of type {req.resource_type.__name__}" if req.resource_type else ""
                 raise ResourceError(
-                    f"DAG {self.dag.dag_id!r}: {_who(task)} needs resource {req.key!r}{kind}"
+                    f"{self.dag.label}: {_who(task)} needs resource {req.key!r}{kind}"
                     f"{param}, which nothing provides (this run's resources: {known}); provide "
                     f"it in Definitions(resources={{{req.key!r}: ...}}), "
                     f"@dag(resources=...), or resources= of materialize() / run_dag() / "
@@ -117,13 +120,13 @@ class RunResources:
             if expected is IOManager:
                 if not _is_io_manager(value):
                     raise ResourceError(
-                        f"DAG {self.dag.dag_id!r}: {_who(task)} uses resource {req.key!r} as an IO "
+                        f"{self.dag.label}: {_who(task)} uses resource {req.key!r} as an IO "
                         f"manager, but it is a {type(value).__name__} without handle_output / "
                         "load_input; give an IOManager subclass"
                     )
             elif expected is not None and not isinstance(value, expected):
                 raise ResourceError(
-                    f"DAG {self.dag.dag_id!r}: {_who(task)} expects resource {req.key!r} to be "
+                    f"{self.dag.label}: {_who(task)} expects resource {req.key!r} to be "
                     f"a {expected.__name__}, but it is a {type(value).__name__}"
                 )
 
@@ -133,7 +136,7 @@ class RunResources:
         unknown = sorted(set(overrides) - set(declared))
         if unknown:
             raise ResourceError(
-                f"DAG {self.dag.dag_id!r}: run config configures resource(s) "
+                f"{self.dag.label}: run config configures resource(s) "
                 f"{', '.join(map(repr, unknown))}, which the run does not have "
                 f"(its resources: {', '.join(sorted(declared)) or 'none'})"
             )
@@ -143,12 +146,10 @@ class RunResources:
                 try:
                     value = value.resolved(overrides.get(key))
                 except ResourceError as exc:
-                    raise ResourceError(
-                        f"DAG {self.dag.dag_id!r}: resource {key!r}: {exc}"
-                    ) from None
+                    raise ResourceError(f"{self.dag.label}: resource {key!r}: {exc}") from None
             elif key in overrides:
                 raise ResourceError(
-                    f"DAG {self.dag.dag_id!r}: resource {key!r} is a {type(value).__name__}, "
+                    f"{self.dag.label}: resource {key!r} is a {type(value).__name__}, "
                     "not a Resource with fields, so the run config cannot configure it"
                 )
             configured[key] = value
@@ -182,7 +183,7 @@ class RunResources:
                         self.values[key] = stack.enter_context(value)
                     except Exception as exc:
                         raise ResourceError(
-                            f"DAG {self.dag.dag_id!r}: resource {key!r} failed to open: "
+                            f"{self.dag.label}: resource {key!r} failed to open: "
                             f"{type(exc).__name__}: {exc}"
                         ) from exc
         except BaseException:
@@ -208,7 +209,7 @@ class RunResources:
         values = dict(self.values) or dict(self.configured)
         dag = self.dag
 
-        def load(target: Any, key: str) -> tuple[bool, Any]:
+        def load(target: Any, key: str, map_index: int = -1) -> tuple[bool, Any]:
             if isinstance(target, str):
                 task = dag.task_dict.get(target)
                 if task is None:  # maybe an asset of a multi-asset task, by its key
@@ -223,10 +224,11 @@ class RunResources:
                         return False, None
                     target = task.asset_definition.key  # type: ignore[attr-defined]
                 else:
-                    io_key = getattr(task, "io_manager_key", None)
+                    io_key = io_manager_key_of(task)
                     if io_key is None:
                         return False, None
-                    return _load(values, io_key, OutputContext(dag.dag_id, run_id, target, key))
+                    out = OutputContext(dag.dag_id, run_id, target, key, map_index=map_index)
+                    return _load(values, io_key, out)
             asset_key: AssetKey = as_asset_key(target)
             task_id = dag.asset_tasks.get(asset_key)
             if task_id is None:
@@ -256,4 +258,29 @@ def _load(values: Mapping[str, Any], io_key: str, out: OutputContext) -> tuple[b
         return False, None
 
 
-__all__ = ["RunResources", "ValueLoader", "default_io_manager"]
+def io_aware_pull(
+    dag: DAG, run_id: str, outputs: OutputAccess, resources: Mapping[str, Any] | None
+) -> Callable[[str, int, str], tuple[bool, Any]]:
+    """``pull(task_id, map_index, key)``: a task's output, from its IO manager if it has one.
+
+    Used where the engine itself reads outputs (to expand a mapped task over
+    them). A mapped task's whole output (``map_index`` -1) is every
+    instance's value in order; the run's output store knows how many.
+    """
+    values: Mapping[str, Any] = resources or {}
+
+    def pull(task_id: str, map_index: int, key: str) -> tuple[bool, Any]:
+        io_key = io_manager_key_of(dag.task_dict[task_id])
+        if io_key is None:
+            return outputs.pull(task_id, map_index, key)
+        if map_index == -1:
+            stored = outputs.pull(task_id, -1, key)[1]
+            if getattr(stored, "__partita_lazy_sequence__", False):  # a mapped task's instances
+                return True, [pull(task_id, i, key)[1] for i in range(len(stored))]
+        out = OutputContext(dag.dag_id, run_id, task_id, key, map_index=map_index)
+        return _load(values, io_key, out)
+
+    return pull
+
+
+__all__ = ["RunResources", "ValueLoader", "default_io_manager", "io_aware_pull"]

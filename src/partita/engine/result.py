@@ -19,6 +19,7 @@ from partita.engine.active_run import aggregate_state
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     EventKind,
@@ -27,18 +28,15 @@ from partita.storage.records import (
 
 #: Loads the value of an asset (an ``AssetKey`` or its task id) or of an IO-managed task's
 #: output ``key``: returns (found, value).
-ValueLoader = Callable[[Any, str], tuple[bool, Any]]
+ValueLoader = Callable[[Any, str, int], tuple[bool, Any]]
 
 
 def log_lines(storage: Storage, run_id: str, task_id: str, map_index: int = -1) -> list[str]:
     """The log of one task instance, every try, one string per line."""
     lines: list[str] = []
-    events = storage.events.read_events(
-        run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.LOG]
-    )
-    for event in events:
-        for ts, level, message in event.payload.get("lines", ()):
-            lines.append(f"[{ts}] {level} - {message}")
+    for try_number in storage.logs.log_tries(run_id, task_id, map_index):
+        for line in storage.logs.read_lines(run_id, task_id, map_index, try_number):
+            lines.append(f"[{line.timestamp.isoformat()}] {line.level} - {line.message}")
     return lines
 
 
@@ -133,21 +131,29 @@ class RunResult:
         """
         if not isinstance(task_id, str) or "/" in task_id:
             return self._asset_value(as_asset_key(task_id))
-        if self._values is not None and map_index is None:
-            found, value = self._values(task_id, key)
-            if found:
-                return value
         if map_index is None:
-            indexes = self.map_indexes(task_id)
-            if indexes != [-1]:
-                return [self._load(task_id, i, key) for i in indexes]
+            indexes = [i for t, i in self._by_key if t == task_id and i >= 0]
+            if indexes:
+                return [self._value(task_id, i, key) for i in sorted(indexes)]
+            if self._values is not None:
+                found, value = self._values(task_id, key, -1)
+                if found:
+                    return value
             map_index = -1
         self._ti(task_id, map_index)
+        return self._value(task_id, map_index, key)
+
+    def _value(self, task_id: str, map_index: int, key: str) -> Any:
+        """One instance's value: from its IO manager if it used one, else from the store."""
+        if self._values is not None:
+            found, value = self._values(task_id, key, map_index)
+            if found:
+                return value
         return self._load(task_id, map_index, key)
 
     def _asset_value(self, asset_key: AssetKey) -> Any:
         if self._values is not None:
-            found, value = self._values(asset_key, RETURN_KEY)
+            found, value = self._values(asset_key, RETURN_KEY, -1)
             return value if found else None
         if not self.materializations_of(asset_key):
             raise PartitaError(
@@ -165,6 +171,25 @@ class RunResult:
         """This run's materializations of one asset (a key, ``"schema/table"`` or a list)."""
         key = as_asset_key(asset_key)
         return [m for m in self.materializations if m.asset_key == key]
+
+    @property
+    def check_evaluations(self) -> list[AssetCheckEvaluationRecord]:
+        """The asset checks this run evaluated, in the order they were recorded."""
+        records = self._storage.assets.list_check_evaluations(run_id=self.run_id, limit=100_000)
+        return records[::-1]
+
+    def check_result(self, asset_key: Any, check_name: str) -> AssetCheckEvaluationRecord:
+        """This run's evaluation of check ``check_name`` of an asset; an error if it did not run."""
+        key = as_asset_key(asset_key)
+        evaluations = self.check_evaluations
+        for record in evaluations:
+            if record.asset_key == key and record.check_name == check_name:
+                return record
+        ran = ", ".join(f"{r.asset_key.to_user_string()}:{r.check_name}" for r in evaluations)
+        raise PartitaError(
+            f"run {self.run_id!r} did not evaluate check {check_name!r} of asset "
+            f"{key.to_user_string()!r}; it evaluated: {ran or 'none'}"
+        )
 
     def _load(self, task_id: str, map_index: int, key: str) -> Any:
         record = self._storage.outputs.get_record(self.run_id, task_id, map_index, key)

@@ -69,19 +69,19 @@ def _apply_mapping(dag: DAG, mapping: ConfigMapping, conf: Mapping[str, Any]) ->
         except ValidationError as exc:
             fields = ", ".join(schema.model_fields) or "none"
             raise RunConfigError(
-                f"DAG {dag.dag_id!r}: its config is invalid: {_errors(exc)} (its config fields "
+                f"{dag.label}: its config is invalid: {_errors(exc)} (its config fields "
                 f"are: {fields}; give them as the run conf, e.g. --conf '{{...}}')"
             ) from None
     try:
         mapped = mapping.config_fn(outer)
     except Exception as exc:
         raise RunConfigError(
-            f"DAG {dag.dag_id!r}: its config mapping raised {type(exc).__name__}: {exc}"
+            f"{dag.label}: its config mapping raised {type(exc).__name__}: {exc}"
         ) from exc
     mapped = run_config_dict(mapped)
     if not isinstance(mapped, Mapping):
         raise RunConfigError(
-            f"DAG {dag.dag_id!r}: its config mapping must return a dict of task configs, got "
+            f"{dag.label}: its config mapping must return a dict of task configs, got "
             f"{type(mapped).__name__}"
         )
     if TASKS_KEY in mapped or RESOURCES_KEY in mapped:
@@ -134,7 +134,7 @@ def _asset_names(task: Any) -> list[str]:
 
 def resolve_run_config(dag: DAG, conf: Mapping[str, Any]) -> ResolvedRunConfig:
     """Validate the run config in ``conf`` against the DAG's tasks; ``RunConfigError`` if wrong."""
-    where = f"DAG {dag.dag_id!r}"
+    where = dag.label
     config_tasks = [t for t in dag.task_dict.values() if t.config_class is not None]
     run_config: Mapping[str, Any] = conf
     if isinstance(dag.config, ConfigMapping):

@@ -14,27 +14,32 @@ copy of the task, see ``templating``), run ``on_execute_callback``, then
 
 from __future__ import annotations
 
-import socket
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from partita.definitions.context import Context, reset_current_context, set_current_context
+from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.host import HOSTNAME
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
+from partita.engine.task_log import LogSink, TaskLog
 from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
-from partita.storage.records import AssetMaterializationRecord, OutputRecord
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    OutputRecord,
+)
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-HOSTNAME = socket.gethostname()
 MAX_RETRY_DELAY = timedelta(hours=24)
 
 
@@ -50,7 +55,7 @@ def retry_delay(task: BaseOperator, try_number: int, override: float | None = No
 
 
 def run_callbacks(
-    callbacks: Sequence[Callable[..., Any]], context: Context, lines: list[LogLine], what: str
+    callbacks: Sequence[Callable[..., Any]], context: Context, lines: LogSink, what: str
 ) -> None:
     """Call each callback with the context; log, never raise, what they raise."""
     for callback in callbacks:
@@ -80,6 +85,9 @@ def _store_outputs(
                 f"with string keys; it returned {type(value).__name__}"
             )
         for key, item in value.items():
+            check_id_length(
+                key, f"task {task.task_id!r}: multiple_outputs key", "return shorter keys"
+            )
             records.append(outputs.push(task.task_id, ti.map_index, key, item))
     records.append(outputs.push(task.task_id, ti.map_index, RETURN_KEY, value))
     return records
@@ -91,16 +99,22 @@ def run_task_instance(
     run: RunInfo,
     base_context: Context,
     outputs: OutputAccess,
+    log: TaskLog | None = None,
 ) -> TaskOutcome:
-    """Run ``task.execute`` once and report how it ended."""
-    lines: list[LogLine] = []
+    """Run ``task.execute`` once and report how it ended.
+
+    The try's lines go to ``log`` (which may stream them to the store as they
+    come); the outcome carries the lines not yet written, and the seq of the
+    first of them. Without ``log`` every line stays in the outcome.
+    """
+    lines = log if log is not None else TaskLog(run.run_id, task.task_id, work.map_index, 0, None)
     pushed: list[OutputRecord] = []
     ti = RuntimeTaskInstance(task, run, work.map_index, work.try_number, outputs, pushed)
     context = task_context(base_context, ti, task, TaskLogger(lines, task.task_id))
     started = datetime.now(UTC)
     outcome = TaskOutcome(
         task.task_id, work.map_index, work.try_number, TaskState.RUNNING,
-        started, started, HOSTNAME, pushed, lines,
+        started, started, HOSTNAME, pushed,
     )  # fmt: skip
     token = set_current_context(context)
     timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
@@ -125,7 +139,7 @@ def run_task_instance(
             except BaseException as exc:  # the user-code boundary: sys.exit() fails the task too
                 if isinstance(exc, TaskTimeoutError):
                     ti.task.on_kill()
-                _record_failure(task, work, exc, outcome, context)
+                _record_failure(task, work, exc, outcome, context, lines)
             else:
                 outcome.state = TaskState.SUCCESS
                 if task.on_success_callback:
@@ -134,10 +148,13 @@ def run_task_instance(
         reset_current_context(token)
     if ti.materializations:
         outcome.materializations = _materialization_records(ti, run)
+    if ti.check_evaluations:
+        outcome.check_evaluations = _check_evaluation_records(ti, run)
     if outcome.state in (TaskState.SUCCESS, TaskState.SKIPPED):
         outcome.skip_downstream = list(ti.skipped_downstream)
         outcome.followed_branches = ti.followed_branches
     outcome.end_date = datetime.now(UTC)
+    outcome.first_log_seq, outcome.logs = lines.take_rest()
     return outcome
 
 
@@ -155,6 +172,20 @@ def _materialization_records(
     ]  # fmt: skip
 
 
+def _check_evaluation_records(
+    ti: RuntimeTaskInstance, run: RunInfo
+) -> list[AssetCheckEvaluationRecord]:
+    """What the task reported about asset checks, as catalog records of this run and task."""
+    now = datetime.now(UTC)
+    return [
+        AssetCheckEvaluationRecord(
+            e.asset_key, e.check_name, run.run_id, ti.task_id, now, e.passed, str(e.severity),
+            dict(e.metadata), e.description,
+        )
+        for e in ti.check_evaluations
+    ]  # fmt: skip
+
+
 def _rendered(task: BaseOperator, ti: RuntimeTaskInstance, context: Context) -> BaseOperator:
     """The task to execute: ``task``, or a copy with rendered template fields (then in context)."""
     runnable = render_task(task, context)
@@ -165,9 +196,13 @@ def _rendered(task: BaseOperator, ti: RuntimeTaskInstance, context: Context) -> 
 
 
 def _record_failure(
-    task: BaseOperator, work: TaskWork, exc: BaseException, outcome: TaskOutcome, context: Context
+    task: BaseOperator,
+    work: TaskWork,
+    exc: BaseException,
+    outcome: TaskOutcome,
+    context: Context,
+    lines: LogSink,
 ) -> None:
-    lines = outcome.logs
     outcome.error = f"{type(exc).__name__}: {exc}"
     outcome.traceback = "".join(traceback.format_exception(exc))
     lines.append(LogLine(datetime.now(UTC), "ERROR", f"task failed: {outcome.error}"))

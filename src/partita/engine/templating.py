@@ -7,9 +7,10 @@ dict values and objects that declare their own ``template_fields``. A string
 ending with one of the task's ``template_ext`` (``.sh``, ``.sql``...) names a
 template file, looked up in the DAG file's folder and then in the DAG's
 ``template_searchpath``. Undefined names are errors (``StrictUndefined``,
-Airflow's default); templates render in a sandbox, or with Jinja's
-``NativeEnvironment`` when the DAG (or the task) sets
-``render_template_as_native_obj=True``. A failure raises
+Airflow's default); templates always render in a sandbox (no ``__class__``,
+``__globals__`` or other internals), also when the DAG (or the task) sets
+``render_template_as_native_obj=True`` and the sandbox renders native objects
+as Jinja's ``NativeEnvironment`` does. A failure raises
 ``TemplateRenderError`` naming the task, the field, the template and the line.
 
 The design decision: rendering never changes the task object the DAG holds,
@@ -17,14 +18,17 @@ because an in-process run reuses it across runs, tries and map indexes.
 ``render_task`` returns the task itself when nothing needed rendering (the
 common, fast case: no markup anywhere) and otherwise a shallow copy carrying
 the rendered values, which the runner executes in its place. A string with no
-Jinja markup is left as it is, except in native mode, where Airflow turns
-``"123"`` into ``123`` and so does partita.
+Jinja markup is not compiled, but comes out as Jinja (so Airflow) would give
+it: line endings made ``\n`` and one trailing newline dropped
+(``as_jinja_renders``); in native mode, where Airflow turns ``"123"`` into
+``123``, it goes through Jinja like any template.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 import threading
 import traceback
 import weakref
@@ -44,6 +48,8 @@ from partita.definitions.xcom_arg import DagParam
 from partita.exceptions import PartitaError, TaskSignal
 
 _MARKERS = ("{{", "{%", "{#")
+#: What Jinja's lexer takes for a line ending (each becomes ``\n``).
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _INLINE = "<template>"
 
 
@@ -94,6 +100,14 @@ class _SandboxedEnvironment(jinja2.sandbox.SandboxedEnvironment):
         return not jinja2.sandbox.is_internal_attribute(obj, attr) and not attr.startswith("__")
 
 
+class _SandboxedNativeEnvironment(_SandboxedEnvironment, jinja2.nativetypes.NativeEnvironment):
+    """The same sandbox, rendering to native Python objects (``render_template_as_native_obj``).
+
+    The sandbox's checks live in its attribute and call hooks, the native behaviour in
+    the code generator and ``concat``; the two do not overlap, so one class has both.
+    """
+
+
 class TemplateEnvironment:
     """A Jinja environment for one DAG, with a cache of compiled inline templates."""
 
@@ -103,7 +117,7 @@ class TemplateEnvironment:
             "extensions": ["jinja2.ext.do"],
             "loader": jinja2.FileSystemLoader(template_searchpath(dag)),
         }
-        env_class = jinja2.nativetypes.NativeEnvironment if native else _SandboxedEnvironment
+        env_class = _SandboxedNativeEnvironment if native else _SandboxedEnvironment
         self.env: jinja2.Environment = env_class(**options)
         self.env.filters.update(FILTERS)
         if dag is not None:
@@ -186,11 +200,33 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     return task_copy
 
 
+def as_jinja_renders(text: str) -> str:
+    """A string without Jinja markup as Jinja renders it (and Airflow, which renders every one).
+
+    Jinja's lexer turns each line ending (``\r\n``, ``\r``) into ``\n`` and, with
+    ``keep_trailing_newline`` off (Jinja's default and Airflow's), drops one
+    trailing line ending. Nothing else changes. Returns ``text`` itself when
+    nothing changes.
+    """
+    if "\r" not in text and not text.endswith("\n"):
+        return text
+    lines = _NEWLINE.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    rendered = "\n".join(lines)
+    return text if rendered == text else rendered
+
+
 def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
     """A quick scan: could rendering change this value? (False means certainly not.)"""
     if isinstance(value, str):
         return (
-            "{{" in value or "{%" in value or "{#" in value or (bool(exts) and value.endswith(exts))
+            "{{" in value
+            or "{%" in value
+            or "{#" in value
+            or value.endswith("\n")
+            or "\r" in value
+            or (bool(exts) and value.endswith(exts))
         )
     if value is None or isinstance(value, (int, float, bool, bytes)):
         return False
@@ -205,7 +241,7 @@ def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
 
 def _where(task: BaseOperator) -> str:
     if task.dag is not None:
-        return f"DAG {task.dag.dag_id!r}: task {task.task_id!r}"
+        return f"{task.dag.label}: task {task.task_id!r}"
     return f"task {task.task_id!r}"
 
 
@@ -279,7 +315,7 @@ class _Renderer:
         elif env is not None or any(marker in text for marker in _MARKERS):
             template = self._inline_template(text, path)
         else:
-            return text
+            return as_jinja_renders(text)
         try:
             return template.render(self.context)
         except TaskSignal:
@@ -359,6 +395,7 @@ __all__ = [
     "FILTERS",
     "TemplateEnvironment",
     "TemplateRenderError",
+    "as_jinja_renders",
     "render_task",
     "template_environment",
     "template_searchpath",

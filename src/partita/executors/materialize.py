@@ -9,7 +9,9 @@ resource is given, so nothing is left behind. The ``RunResult`` answers
 and ``.materializations`` with what was recorded.
 
 The design decision: ``materialize`` is a thin wrapper over the DAG path
-(``build_asset_dag`` + ``run_dag``); assets get no second engine.
+(``build_asset_dag`` + ``run_dag``); assets get no second engine. Its DAG's
+``label`` names the assets, so errors read ``materialize([a, b]): ...``
+rather than naming the internal ``__materialize__`` DAG.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from partita.definitions.asset import AssetsDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import build_asset_dag
-from partita.definitions.definitions import MATERIALIZE_DAG_ID
+from partita.definitions.definitions import MATERIALIZE_DAG_ID, materialize_label
 from partita.engine.result import RunResult
 from partita.executors.in_process import run_dag
 from partita.storage.base import Storage
@@ -44,6 +46,7 @@ def materialize(
     """
     graph = AssetGraph(list(assets))
     dag = build_asset_dag(MATERIALIZE_DAG_ID, graph, selection, resources=resources)
+    dag.label = materialize_label(dag.asset_tasks)
     return run_dag(dag, storage=storage, run_conf=run_config, logical_date=logical_date)
 
 

@@ -31,15 +31,21 @@ from partita.definitions.asset import (
     MaterializeResult,
     Output,
 )
+from partita.definitions.asset_check_result import AssetCheckResult
 from partita.definitions.asset_graph import AssetGraph
-from partita.definitions.asset_job import set_asset_task_factory
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext, IOManager
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.resources import ResourceRequirement
 from partita.definitions.types import Check, build_checks, check_output, resolved_hints
-from partita.exceptions import AssetNotMaterializedError, PartitaError, ValueNotFoundError
+from partita.exceptions import (
+    AssetNotMaterializedError,
+    FailTask,
+    PartitaError,
+    ValueNotFoundError,
+)
+from partita.operators.check_results import blocking_failure, evaluation_of
 from partita.operators.io import io_manager_of, output_context
 from partita.operators.python import DecoratedPythonOperator
 
@@ -88,17 +94,67 @@ def _value_check(definition: AssetsDefinition) -> Check | None:
     return build_checks({"return": annotation}, [])[1]
 
 
+def load_asset_input(context: Context, plan: AssetInputPlan, task_id: str, who: str) -> Any:
+    """The value of upstream asset ``plan.key``, loaded by its IO manager for ``task_id``."""
+    manager = io_manager_of(context, plan.io_manager_key, who)
+    upstream = output_context(
+        context,
+        plan.key.to_task_id(),
+        asset_key=plan.key,
+        definition_metadata=plan.metadata,
+    )
+    request = InputContext(
+        upstream, task_id, plan.param, upstream.dag_id, upstream.run_id,
+        upstream.log, upstream.resources,
+    )  # fmt: skip
+    try:
+        return manager.load_input(request)
+    except (ValueNotFoundError, FileNotFoundError) as exc:
+        raise AssetNotMaterializedError(_missing_message(context, plan, who, exc)) from exc
+
+
+def _missing_message(context: Context, plan: AssetInputPlan, who: str, exc: Exception) -> str:
+    fileloc = getattr(context.get("dag"), "fileloc", None)
+    path = (
+        os.path.relpath(fileloc)
+        if fileloc and fileloc.endswith(".py") and os.path.exists(fileloc)
+        else "PATH"
+    )
+    selection = plan.key.to_user_string()
+    return (
+        f"{who} needs upstream asset {list(plan.key.path)!r}, which was never "
+        f"materialized (IO manager {plan.io_manager_key!r} has no value for it: {exc}); run "
+        f"`partita assets materialize {path} --select {selection}` first, or include it "
+        "in the assets given to materialize()"
+    )
+
+
+def input_plan(param: str, key: AssetKey, graph: AssetGraph, spec: Any = None) -> AssetInputPlan:
+    """How parameter ``param`` gets asset ``key``'s value: its IO manager and metadata."""
+    upstream = graph.spec(key)
+    io_key = (spec.input_manager_key if spec is not None else None) or (
+        upstream.io_manager_key if upstream is not None else DEFAULT_IO_MANAGER_KEY
+    )
+    if upstream is not None:
+        metadata = dict(upstream.metadata)
+    else:
+        metadata = dict(spec.metadata) if spec is not None else {}
+    return AssetInputPlan(param, key, io_key, metadata, upstream is None)
+
+
 class AssetOperator(DecoratedPythonOperator):
     """Materializes the asset(s) of one ``AssetsDefinition``."""
 
     ui_color = "#e8f0fe"
     template_fields: ClassVar[Sequence[str]] = ()
+    unwraps_output = False  # an asset stores each Output's value and metadata itself
 
     def __init__(
         self,
         *,
         asset_definition: AssetsDefinition,
         asset_inputs: tuple[AssetInputPlan, ...] = (),
+        selected_keys: frozenset[AssetKey] | None = None,
         **kwargs: Any,
     ) -> None:
         placeholders = {plan.param: plan for plan in asset_inputs}
@@ -106,9 +162,17 @@ class AssetOperator(DecoratedPythonOperator):
         super().__init__(**kwargs)
         self.asset_definition = asset_definition
         self.asset_inputs = asset_inputs
+        outputs = asset_definition.outputs.values()
+        #: The keys this task materializes: all of the definition's unless it was subset.
+        self.selected_keys = frozenset(
+            asset_definition.keys if selected_keys is None else selected_keys
+        )
+        self.selected_outputs = tuple(o for o in outputs if o.key in self.selected_keys)
+        self.is_subset = len(self.selected_outputs) < len(outputs)
+        self._selected_output_names = frozenset(o.output_name for o in self.selected_outputs)
         self.output_check = None  # checked per asset value, after Output is unwrapped
         self.value_check = _value_check(asset_definition)
-        io_keys = [o.io_manager_key for o in asset_definition.outputs.values()]
+        io_keys = [o.io_manager_key for o in self.selected_outputs]
         io_keys += [plan.io_manager_key for plan in asset_inputs]
         self.resource_requirements = (
             *self.resource_requirements,
@@ -117,7 +181,7 @@ class AssetOperator(DecoratedPythonOperator):
 
     @property
     def asset_keys(self) -> list[AssetKey]:
-        return self.asset_definition.keys
+        return [k for k in self.asset_definition.keys if k in self.selected_keys]
 
     def describe(self) -> str:
         definition = self.asset_definition
@@ -130,48 +194,30 @@ class AssetOperator(DecoratedPythonOperator):
         return [], {plan.param: self._load(context, plan) for plan in self.asset_inputs}
 
     def _load(self, context: Context, plan: AssetInputPlan) -> Any:
-        manager = io_manager_of(context, plan.io_manager_key, self.describe())
-        upstream = output_context(
-            context,
-            plan.key.to_task_id(),
-            asset_key=plan.key,
-            definition_metadata=plan.metadata,
-        )
-        request = InputContext(
-            upstream, self.task_id, plan.param, upstream.dag_id, upstream.run_id,
-            upstream.log, upstream.resources,
-        )  # fmt: skip
-        try:
-            return manager.load_input(request)
-        except (ValueNotFoundError, FileNotFoundError) as exc:
-            raise AssetNotMaterializedError(self._missing_message(context, plan, exc)) from exc
-
-    def _missing_message(self, context: Context, plan: AssetInputPlan, exc: Exception) -> str:
-        fileloc = getattr(context.get("dag"), "fileloc", None)
-        path = (
-            os.path.relpath(fileloc)
-            if fileloc and fileloc.endswith(".py") and os.path.exists(fileloc)
-            else "PATH"
-        )
-        selection = plan.key.to_user_string()
-        return (
-            f"{self.describe()} needs upstream asset {list(plan.key.path)!r}, which was never "
-            f"materialized (IO manager {plan.io_manager_key!r} has no value for it: {exc}); run "
-            f"`partita assets materialize {path} --select {selection}` first, or include it "
-            "in the assets given to materialize()"
-        )
+        return load_asset_input(context, plan, self.task_id, self.describe())
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
+        context["selected_asset_keys"] = self.selected_keys
+        context["selected_output_names"] = self._selected_output_names
         returned = super().execute(context)
         ti = context["ti"]
+        items = self._items(returned)
+        results = list(self._results([i for i in items if not isinstance(i, AssetCheckResult)]))
+        for spec, *_ in results if self.is_subset else ():
+            if spec.key not in self.selected_keys:
+                raise PartitaError(
+                    f"{self.describe()} produced asset {spec.key.to_user_string()!r}, which is "
+                    "not selected in this run; yield Output(...) only for the outputs in "
+                    "context.selected_output_names"
+                )
         produced: set[AssetKey] = set()
-        for spec, value, metadata, data_version in self._results(returned):
+        for spec, value, metadata, data_version in results:
             produced.add(spec.key)
             ti.record_materialization(self._store(context, spec, value, metadata, data_version))
         missing = [
             o.key.to_user_string()
-            for o in self.asset_definition.outputs.values()
+            for o in self.selected_outputs
             if o.is_required and o.key not in produced
         ]
         if missing:
@@ -180,6 +226,9 @@ class AssetOperator(DecoratedPythonOperator):
                 "value for each output (a tuple in the order of outs) or yield Output(value, "
                 "output_name=...) for each"
             )
+        failure = self._report_checks(ti, items)
+        if failure is not None:
+            raise failure
         return None
 
     def _store(
@@ -211,27 +260,53 @@ class AssetOperator(DecoratedPythonOperator):
             spec.key, normalize_metadata(metadata), spec.code_version, data_version, location
         )
 
-    def _results(
-        self, returned: Any
-    ) -> Iterator[tuple[AssetOutputSpec, Any, dict[str, Any], str | None]]:
-        outputs = self.asset_definition.outputs
-        by_key = {o.key: o for o in outputs.values()}
-        specs = list(outputs.values())
+    def _report_checks(self, ti: Any, items: list[Any]) -> FailTask | None:
+        """Record the results of the asset's own checks; the error if a blocking one failed."""
+        specs = [s for s in self.asset_definition.check_specs if s.asset_key in self.selected_keys]
+        found = [i for i in items if isinstance(i, AssetCheckResult)]
+        for item in items:
+            if isinstance(item, MaterializeResult):
+                found.extend(item.check_results)
+        if not specs and not found:
+            return None
+        evaluations = [evaluation_of(result, specs, self.describe()) for result in found]
+        for evaluation in evaluations:
+            ti.record_check_evaluation(evaluation)
+        reported = {(e.asset_key, e.check_name) for e in evaluations}
+        unreported = [s.name for s in specs if (s.asset_key, s.name) not in reported]
+        if unreported:
+            raise PartitaError(
+                f"{self.describe()} did not report check(s) {', '.join(unreported)}; yield "
+                "AssetCheckResult(...) for each of its check_specs (or return them in "
+                "MaterializeResult(check_results=[...]))"
+            )
+        return blocking_failure(self.describe(), evaluations, specs)
+
+    def _items(self, returned: Any) -> list[Any]:
+        """What the function returned, as a list of items (values, Outputs, results...)."""
+        specs = list(self.asset_definition.outputs.values())
         if isinstance(returned, types.GeneratorType):
-            items = list(returned)
-        elif len(specs) > 1:
+            return list(returned)
+        if len(specs) > 1:
             if not isinstance(returned, tuple) or len(returned) != len(specs):
                 raise PartitaError(
                     f"{self.describe()} must return a tuple of {len(specs)} values (in the order "
-                    f"of outs: {', '.join(outputs)}) or yield Output(value, output_name=...); it "
-                    f"returned {type(returned).__name__}"
+                    f"of outs: {', '.join(self.asset_definition.outputs)}) or yield "
+                    f"Output(value, output_name=...); it returned {type(returned).__name__}"
                 )
             items = list(returned)
             for spec, item in zip(specs, items, strict=True):
                 if isinstance(item, Output) and item.output_name == "result":
                     item.output_name = spec.output_name
-        else:
-            items = [returned]
+            return items
+        return [returned]
+
+    def _results(
+        self, items: list[Any]
+    ) -> Iterator[tuple[AssetOutputSpec, Any, dict[str, Any], str | None]]:
+        outputs = self.asset_definition.outputs
+        by_key = {o.key: o for o in outputs.values()}
+        specs = list(outputs.values())
         for index, item in enumerate(items):
             found: AssetOutputSpec | None
             if isinstance(item, MaterializeResult):
@@ -257,16 +332,13 @@ class AssetOperator(DecoratedPythonOperator):
                 yield specs[min(index, len(specs) - 1)], item, {}, None
 
 
-def build_asset_task(definition: AssetsDefinition, graph: AssetGraph) -> AssetOperator:
-    """The task of ``definition`` in a DAG built over ``graph``."""
-    plans = []
-    for param, spec in definition.inputs.items():
-        upstream = graph.spec(spec.key)
-        io_key = spec.input_manager_key or (
-            upstream.io_manager_key if upstream is not None else DEFAULT_IO_MANAGER_KEY
-        )
-        metadata = dict(upstream.metadata) if upstream is not None else dict(spec.metadata)
-        plans.append(AssetInputPlan(param, spec.key, io_key, metadata, upstream is None))
+def build_asset_task(
+    definition: AssetsDefinition,
+    graph: AssetGraph,
+    selected_keys: frozenset[AssetKey] | None = None,
+) -> AssetOperator:
+    """The task of ``definition`` in a DAG built over ``graph``, materializing ``selected_keys``."""
+    plans = [input_plan(param, spec.key, graph, spec) for param, spec in definition.inputs.items()]
     options: dict[str, Any] = {
         "doc_md": None if definition.is_multi else definition.spec(definition.key).description,
         **definition.task_kwargs,
@@ -276,12 +348,18 @@ def build_asset_task(definition: AssetsDefinition, graph: AssetGraph) -> AssetOp
         python_callable=definition.function,
         asset_definition=definition,
         asset_inputs=tuple(plans),
+        selected_keys=selected_keys,
         config_schema=definition.config_schema,
         required_resource_keys=definition.required_resource_keys,
         **options,
     )
 
 
-set_asset_task_factory(build_asset_task)
-
-__all__ = ["AssetInputPlan", "AssetOperator", "build_asset_task", "data_version_of"]
+__all__ = [
+    "AssetInputPlan",
+    "AssetOperator",
+    "build_asset_task",
+    "data_version_of",
+    "input_plan",
+    "load_asset_input",
+]

@@ -41,7 +41,7 @@ class BranchChoiceError(PartitaError):
 
 def _where(task: BaseOperator) -> str:
     if task.dag is not None:
-        return f"DAG {task.dag.dag_id!r}: branch task {task.task_id!r}"
+        return f"{task.dag.label}: branch task {task.task_id!r}"
     return f"branch task {task.task_id!r}"
 
 

@@ -1,6 +1,7 @@
 """Storing and loading values through IO managers, from inside a running task.
 
-Used by ``@task(io_manager_key=...)`` and by asset tasks: the IO manager is
+Used by ``@task(io_manager_key=...)`` (mapped or not: each instance of a
+mapped task is stored under its map index) and by asset tasks: the IO manager is
 the run's resource of that key (``context["resources"]``); what goes wrong is
 turned into an error that names the task or asset, the IO manager, and what
 to do.
@@ -67,21 +68,50 @@ def store_task_output(context: Context, io_key: str, value: Any) -> OutputContex
 
 
 def load_task_output(
-    context: Context, io_key: str, upstream_task_id: str, key: str, task_id: str
+    context: Context,
+    io_key: str,
+    upstream_task_id: str,
+    key: str,
+    task_id: str,
+    map_index: int = -1,
 ) -> Any:
-    """The output ``key`` of ``upstream_task_id`` in this run, loaded by IO manager ``io_key``."""
+    """The output ``key`` of ``upstream_task_id`` (instance ``map_index``) in this run."""
     manager = io_manager_of(context, io_key, f"task {upstream_task_id!r}")
-    upstream = output_context(context, upstream_task_id, key)
+    upstream = output_context(context, upstream_task_id, key, map_index=map_index)
     request = InputContext(
         upstream, task_id, key, upstream.dag_id, upstream.run_id, upstream.log, upstream.resources
     )
     try:
         return manager.load_input(request)
     except (ValueNotFoundError, FileNotFoundError) as exc:
+        instance = f" [{map_index}]" if map_index >= 0 else ""
         raise ValueNotFoundError(
             f"task {task_id!r}: IO manager {io_key!r} has no stored output {key!r} of task "
-            f"{upstream_task_id!r} in this run ({exc})"
+            f"{upstream_task_id!r}{instance} in this run ({exc})"
         ) from exc
 
 
-__all__ = ["io_manager_of", "load_task_output", "output_context", "store_task_output"]
+def load_mapped_task_output(
+    context: Context, io_key: str, upstream_task_id: str, key: str, task_id: str
+) -> list[Any]:
+    """Every instance's output of a mapped task, in map-index order (None where none was stored).
+
+    The number of instances is the length of the run's record of the task's outputs.
+    """
+    count = len(context["ti"].xcom_pull(task_ids=upstream_task_id, key=key) or ())
+    values = []
+    for index in range(count):
+        try:
+            values.append(load_task_output(context, io_key, upstream_task_id, key, task_id, index))
+        except ValueNotFoundError:  # an instance that was skipped or failed stored nothing
+            values.append(None)
+    return values
+
+
+__all__ = [
+    "io_manager_of",
+    "load_mapped_task_output",
+    "load_task_output",
+    "output_context",
+    "store_task_output",
+]

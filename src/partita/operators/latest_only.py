@@ -1,44 +1,46 @@
 """``LatestOnlyOperator``: skip the tasks downstream unless the run is for the latest interval.
 
-As in Airflow: a run is the latest when "now" falls inside the schedule
-interval that follows the run's data interval (``left < now <= right``), that
-is, when no later scheduled run is due yet. Otherwise the tasks directly
-downstream are skipped and the rest follow their trigger rules. Runs that a
-person started (``manual``, and ``test`` from ``dag.test()``) are never
-skipped, nor are runs of a DAG with no recurring schedule.
+As in Airflow 3: a run is the latest when "now" falls in the window from the
+start of its data interval to the end of the data interval of the run the
+DAG's timetable schedules after it (``left < now <= right``), that is, when
+no later scheduled run is due yet. Otherwise the tasks directly downstream
+are skipped and the rest follow their trigger rules. Runs that a person
+started (``manual``, and ``test`` from ``dag.test()``) are never skipped, nor
+are runs of a DAG whose timetable schedules nothing after them (``None``,
+``@once``).
 
-The design decision: the next interval is computed from the DAG's
-``schedule`` (cron string, preset or ``timedelta``) here, with ``croniter``,
-because operators use only the definitions layer, not the engine.
+The design decision: the window comes from ``dag.timetable.next_dagrun_info``,
+the one owner of a schedule's interval math (definitions/timetables.py).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from croniter import croniter
 
 from partita.definitions.context import Context
-from partita.definitions.dag import PRESETS
+from partita.definitions.timetables import DagRunInfo, TimeRestriction, Timetable
 from partita.operators.branch import BaseBranchOperator, BranchChoice
 
 #: Run types started by a person; like Airflow's externally triggered runs, never skipped.
 TRIGGERED_RUN_TYPES = frozenset({"manual", "test"})
+_JUST_BEFORE = timedelta(microseconds=1)
 
 
-def next_interval(schedule: Any, after: datetime) -> tuple[datetime, datetime] | None:
-    """The schedule interval that starts at ``after``; None for a DAG with no recurring schedule."""
-    if isinstance(schedule, timedelta):
-        return after, after + schedule
-    if isinstance(schedule, str):
-        cron = PRESETS.get(schedule, schedule)
-        if cron is not None:
-            end = croniter(cron, after).get_next(datetime)
-            if end.tzinfo is None:
-                end = end.replace(tzinfo=UTC)
-            return after, end
-    return None
+def latest_window(
+    timetable: Timetable, start: datetime, end: datetime
+) -> tuple[datetime, datetime] | None:
+    """When the run of data interval ``[start, end]`` is the latest; None if no run follows it."""
+    current = DagRunInfo.interval(start, end)
+    before = timetable.next_dagrun_info(
+        current, TimeRestriction(earliest=None, latest=end - _JUST_BEFORE, catchup=True)
+    )
+    following = timetable.next_dagrun_info(
+        current, TimeRestriction(earliest=end, latest=None, catchup=True)
+    )
+    if following is None:
+        return None
+    left = before.data_interval_end if before is not None else start
+    return left, following.data_interval_end
 
 
 class LatestOnlyOperator(BaseBranchOperator):
@@ -53,10 +55,10 @@ class LatestOnlyOperator(BaseBranchOperator):
         if run.run_type in TRIGGERED_RUN_TYPES:
             log.info("%s run: allowing execution to proceed", run.run_type)
             return downstream
-        dag = context["dag"]
-        window = next_interval(dag.schedule, run.data_interval_end)
+        timetable = context["dag"].timetable
+        window = latest_window(timetable, run.data_interval_start, run.data_interval_end)
         if window is None:
-            log.info("the DAG has no recurring schedule: allowing execution to proceed")
+            log.info("no run is scheduled after this one: allowing execution to proceed")
             return downstream
         left, right = window
         now = datetime.now(UTC)
@@ -68,4 +70,4 @@ class LatestOnlyOperator(BaseBranchOperator):
         return downstream
 
 
-__all__ = ["TRIGGERED_RUN_TYPES", "LatestOnlyOperator", "next_interval"]
+__all__ = ["TRIGGERED_RUN_TYPES", "LatestOnlyOperator", "latest_window"]

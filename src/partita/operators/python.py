@@ -15,22 +15,29 @@ every run; a task with nothing to inject or check pays nothing for it.
 (``io_manager_key=``) instead of the run's output store.
 
 ``op_args``, ``op_kwargs`` and ``templates_dict`` are template fields: the
-engine renders them before ``execute`` (``engine/templating.py``).
+engine renders them before ``execute`` (``engine/templating.py``). Other
+tasks' outputs (``XComArg``) in ``op_args``, ``op_kwargs``, ``templates_dict`` wire the
+dependency when the task is defined and are read when it runs, for classic
+operators as for ``@task``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import typing
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from partita.definitions import authoring
+from partita.definitions.asset import DEFAULT_OUTPUT, Output
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.config import Config, config_class_from_schema
 from partita.definitions.context import CONTEXT_KEYS, Context
-from partita.definitions.io_manager import IOManager
+from partita.definitions.io_manager import IOManager, io_manager_key_of
+from partita.definitions.mapping import MappedOperator
 from partita.definitions.resources import (
     RESOURCE_MARKER,
     Resource,
@@ -45,8 +52,8 @@ from partita.definitions.types import (
     resolved_hints,
 )
 from partita.definitions.xcom_arg import DagParam, XComArg, find_refs, resolve_refs
-from partita.exceptions import DefinitionError, SkipTask
-from partita.operators.io import load_task_output, store_task_output
+from partita.exceptions import DefinitionError, PartitaError, SkipTask
+from partita.operators.io import load_mapped_task_output, load_task_output, store_task_output
 
 _CONFIG = "config"
 _RESOURCE = "resource"
@@ -105,6 +112,8 @@ class CallSpec:
         except (TypeError, ValueError):
             return cls(frozenset(), (), False, None)
         hints = resolved_hints(fn) if _has_annotations(signature) else {}
+        if "return" in hints:
+            hints = _without_output_wrapper(hints)
         names: set[str] = set()
         positional: list[str] = []
         defaults: set[str] = set()
@@ -161,6 +170,20 @@ class CallSpec:
             kwargs[self.context_param] = context
         kwargs.update(explicit)
         return kwargs
+
+
+def _without_output_wrapper(hints: dict[str, Any]) -> dict[str, Any]:
+    """``-> Output[int]`` checks the value inside (``int``); a bare ``Output`` checks nothing."""
+    returned = hints["return"]
+    if returned is not Output and typing.get_origin(returned) is not Output:
+        return hints
+    hints = dict(hints)
+    inner = typing.get_args(returned)
+    if inner:
+        hints["return"] = inner[0]
+    else:
+        del hints["return"]
+    return hints
 
 
 def _has_annotations(signature: inspect.Signature) -> bool:
@@ -237,6 +260,13 @@ class PythonOperator(BaseOperator):
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
         self.show_return_value_in_logs = show_return_value_in_logs
+        #: Whether ``op_args`` / ``op_kwargs`` hold other tasks' outputs (read at run time).
+        self.has_refs = False
+        #: Upstream task id -> IO manager key, for arguments stored by an IO manager.
+        self.io_upstreams: dict[str, str] = {}
+        #: Those of them that are mapped (their instances are loaded one by one, in order).
+        self.mapped_io_upstreams: set[str] = set()
+        self.wire_refs()
         self.call_spec = spec = CallSpec.of(python_callable)
         config_class = spec.config_class
         if config_schema is not None:
@@ -271,8 +301,11 @@ class PythonOperator(BaseOperator):
         return config_class, tuple(requirements)
 
     def execute(self, context: Context) -> Any:
-        if self.templates_dict is not None:
-            context["templates_dict"] = self.templates_dict
+        templates = self.templates_dict
+        if templates is not None:
+            if self.has_refs:
+                templates = self.read_refs(context)(templates)
+            context["templates_dict"] = templates
         args, explicit = self.arguments(context)
         kwargs = self.call_spec.kwargs_for(context, len(args), explicit)
         if self.injections:
@@ -283,6 +316,10 @@ class PythonOperator(BaseOperator):
             value = self.python_callable(context, *args, **kwargs)
         else:
             value = self.python_callable(*args, **kwargs)
+        return self.output_of(value, context)
+
+    def output_of(self, value: Any, context: Context) -> Any:
+        """The task's output, given what the callable returned (type-checked if annotated)."""
         if self.output_check is not None:
             value = check_output(self.output_check, value, self.describe)
         return value
@@ -319,9 +356,57 @@ class PythonOperator(BaseOperator):
             kwargs[name] = values[name]
         return checked_args
 
+    def wire_refs(self) -> None:
+        """Depend on every task whose output is in ``op_args``, ``op_kwargs`` or ``templates_dict``.
+
+        An operator built at run time for one instance of a mapped task wires
+        nothing: the mapped task already depends on those tasks.
+        """
+        refs = [*find_refs(self.op_args), *find_refs(self.op_kwargs)]
+        refs += find_refs(self.templates_dict)
+        self.has_refs = bool(refs)
+        self.io_upstreams = {}
+        self.mapped_io_upstreams = set()
+        building_instance = authoring.is_building_instance()
+        for ref in refs:
+            if not isinstance(ref, XComArg):
+                continue
+            if not building_instance:
+                self.set_upstream(ref.operators())
+            for op in ref.operators():
+                key = io_manager_key_of(op)
+                if key is not None:
+                    self.io_upstreams[op.task_id] = key
+                    if isinstance(op, MappedOperator):
+                        self.mapped_io_upstreams.add(op.task_id)
+
     def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
-        """The positional and keyword arguments given when the task was defined."""
-        return self.op_args, self.op_kwargs
+        """The positional and keyword arguments, with other tasks' outputs read in."""
+        if not self.has_refs:
+            return self.op_args, self.op_kwargs
+        read = self.read_refs(context)
+        return read(self.op_args), read(self.op_kwargs)
+
+    def read_refs(self, context: Context) -> Callable[[Any], Any]:
+        """A function giving a value with the task outputs and DAG params in it read in."""
+        ti = context["ti"]
+        params = context.get("params", {})
+        io_upstreams = self.io_upstreams
+
+        def pull(task_id: str, key: str) -> Any:
+            if io_upstreams and task_id in io_upstreams:
+                io_key = io_upstreams[task_id]
+                if task_id in self.mapped_io_upstreams:
+                    return load_mapped_task_output(context, io_key, task_id, key, self.task_id)
+                return load_task_output(context, io_key, task_id, key, self.task_id)
+            return ti.xcom_pull(task_ids=task_id, key=key)
+
+        def resolve(ref: XComArg | DagParam) -> Any:
+            if isinstance(ref, DagParam):
+                return params.get(ref.name, ref.default)
+            return ref.resolve(pull)
+
+        return lambda value: resolve_refs(value, resolve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +431,12 @@ class DecoratedPythonOperator(PythonOperator):
 
     Its annotated inputs and output are type-checked; with ``io_manager_key``
     its output is stored by that IO manager (and loaded by it for the tasks
-    downstream) instead of the run's output store.
+    downstream) instead of the run's output store. A returned
+    ``Output(value, metadata=...)`` (Dagster's op style) stores ``value``.
     """
+
+    #: Whether a returned ``Output`` is replaced by its value (assets handle it themselves).
+    unwraps_output: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -368,17 +457,6 @@ class DecoratedPythonOperator(PythonOperator):
             self.resource_requirements = (
                 *self.resource_requirements, ResourceRequirement(io_manager_key, None, IOManager),
             )  # fmt: skip
-        refs = list(find_refs(self.op_args)) + list(find_refs(self.op_kwargs))
-        self.has_refs = bool(refs)
-        #: Upstream task id -> IO manager key, for arguments stored by an IO manager.
-        self.io_upstreams: dict[str, str] = {}
-        for ref in refs:
-            if isinstance(ref, XComArg):
-                self.set_upstream(ref.operator)
-                for op in ref.operators():
-                    key = getattr(op, "io_manager_key", None)
-                    if key is not None:
-                        self.io_upstreams[op.task_id] = key
 
     def execute(self, context: Context) -> Any:
         for condition in self.run_conditions:
@@ -389,25 +467,22 @@ class DecoratedPythonOperator(PythonOperator):
         store_task_output(context, self.io_manager_key, value)
         return None
 
-    def arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
-        if not self.has_refs:
-            return self.op_args, self.op_kwargs
-        ti = context["ti"]
-        params = context.get("params", {})
+    def output_of(self, value: Any, context: Context) -> Any:
+        if isinstance(value, Output) and self.unwraps_output:
+            value = self.unwrap_output(value, context)
+        return super().output_of(value, context)
 
-        io_upstreams = self.io_upstreams
-
-        def pull(task_id: str, key: str) -> Any:
-            if io_upstreams and task_id in io_upstreams:
-                return load_task_output(context, io_upstreams[task_id], task_id, key, self.task_id)
-            return ti.xcom_pull(task_ids=task_id, key=key)
-
-        def resolve(ref: XComArg | DagParam) -> Any:
-            if isinstance(ref, DagParam):
-                return params.get(ref.name, ref.default)
-            return ref.resolve(pull)
-
-        return resolve_refs(self.op_args, resolve), resolve_refs(self.op_kwargs, resolve)
+    def unwrap_output(self, output: Output[Any], context: Context) -> Any:
+        """The value of a returned ``Output``; its metadata goes to the task's log."""
+        if output.output_name != DEFAULT_OUTPUT:
+            raise PartitaError(
+                f"{self.describe()} returned Output(output_name={output.output_name!r}), but a "
+                f"@task has one output, {DEFAULT_OUTPUT!r}; drop output_name, or return a dict "
+                "with multiple_outputs=True to store several values"
+            )
+        if output.metadata:
+            context["log"].info("output metadata: %s", output.metadata)
+        return output.value
 
 
 __all__ = [

@@ -1,10 +1,13 @@
-"""The storage interfaces: five small read interfaces and one atomic writer.
+"""The storage interfaces: six small read interfaces, one atomic writer, and the DAG registry.
 
 ``Storage`` bundles a run store, an event log, an output store, a DAG
-version store and the asset catalog. Reads go through the part that owns
-them; every write goes through ``Storage.write(batch)``, applied in a single
-transaction, so that a crash or a kill never leaves a run half-recorded. Each backend (memory, SQL)
-passes the same contract tests in ``tests/storage/``.
+version store, the asset catalog and the log store. Reads go through the
+part that owns them; every write of run records goes through
+``Storage.write(batch)``, applied in a single transaction, so that a crash or
+a kill never leaves a run half-recorded. The DAG registry (the scheduler's
+table of known DAGs) is scheduling state, not run records: each of its writes
+is one transaction of its own. Each backend (memory, SQL) passes the same
+contract tests in ``tests/storage/``.
 
 A writer in another thread (``storage.writer``) uses the split form:
 ``prepare(batch)`` snapshots the records in the caller's thread (so the
@@ -18,25 +21,40 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
+from partita.definitions.timetable_base import DagRunInfo
+from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.records import (
+    AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
     EventRecord,
+    LogLineRecord,
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
     clone,
 )
+from partita.storage.signing import PickleSigner
 
-_BATCH_FIELDS = ("dag_versions", "runs", "task_instances", "events", "outputs", "materializations")
+_BATCH_FIELDS = (
+    "dag_versions",
+    "runs",
+    "task_instances",
+    "events",
+    "outputs",
+    "materializations",
+    "check_evaluations",
+    "log_lines",
+)
 
 
 class RunStore(ABC):
@@ -114,7 +132,8 @@ class DagStore(ABC):
 
 
 class AssetCatalog(ABC):
-    """Reads the history of asset materializations (written through ``WriteBatch``)."""
+    """Reads the history of asset materializations and check evaluations (written through
+    ``WriteBatch``)."""
 
     @abstractmethod
     def latest_materializations(
@@ -136,20 +155,153 @@ class AssetCatalog(ABC):
     def asset_keys(self) -> list[AssetKey]:
         """Every key materialized at least once, sorted."""
 
+    @abstractmethod
+    def latest_check_evaluations(
+        self, asset_keys: Iterable[AssetKey] | None = None
+    ) -> dict[tuple[AssetKey, str], AssetCheckEvaluationRecord]:
+        """The newest evaluation of each (asset key, check name), of ``asset_keys`` or of all."""
+
+    @abstractmethod
+    def list_check_evaluations(
+        self,
+        asset_key: AssetKey | None = None,
+        *,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AssetCheckEvaluationRecord]:
+        """Check evaluations, newest first, optionally of one asset and/or one run."""
+
+
+class DagClaim(ABC):
+    """Due DAGs held by one scheduler until the claim ends; no other claim gets them meanwhile.
+
+    Next runs set through the claim are written when the claim ends without
+    an error, and dropped when it ends with one.
+    """
+
+    #: The claimed DAGs, soonest due first.
+    dags: list[DagRecord]
+
+    @abstractmethod
+    def set_next_run(self, dag_id: str, next_run: DagRunInfo | None) -> None:
+        """Move a claimed DAG's next run (None: the timetable asks for no more runs)."""
+
+
+class DagRegistry(ABC):
+    """The DAGs the scheduler knows: where each lives, paused or not, and when it is next due.
+
+    Rows come from parses (``record_parse``); ``next_dagrun_create_after`` is
+    the "next due" column that ``due_dags`` and ``claim_due_dags`` find with
+    one indexed query. Paused and inactive DAGs are never due.
+    """
+
+    @abstractmethod
+    def record_parse(self, parse: DagParse) -> None:
+        """Record a parse of one code location, in one transaction.
+
+        New DAGs are inserted, paused when their ``is_paused_upon_creation``
+        says so (or, when they say nothing, ``parse.paused_at_creation``);
+        known DAGs keep their paused flag and their next run, unless their
+        schedule (``timetable_summary``) changed, when the parsed next run
+        replaces it. DAGs of the location not found again become inactive
+        (unless their file failed to import this time). The location's import
+        errors replace its previous ones.
+        """
+
+    @abstractmethod
+    def get_dag(self, dag_id: str) -> DagRecord | None:
+        """The DAG's row, or None when no parse has recorded it."""
+
+    @abstractmethod
+    def list_dags(
+        self,
+        *,
+        code_location: str | None = None,
+        paused: bool | None = None,
+        active: bool | None = True,
+    ) -> list[DagRecord]:
+        """DAGs sorted by id; None for a filter means either."""
+
+    @abstractmethod
+    def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
+        """Pause or unpause a DAG; ``DagNotFoundError`` when it is not in the registry."""
+
+    @abstractmethod
+    def set_next_run(self, dag_id: str, next_run: DagRunInfo | None) -> None:
+        """Move a DAG's next run; ``DagNotFoundError`` when it is not in the registry."""
+
+    @abstractmethod
+    def due_dags(self, now: datetime, limit: int) -> list[DagRecord]:
+        """Active, unpaused DAGs whose next run may be created at ``now``, soonest first."""
+
+    @abstractmethod
+    def claim_due_dags(self, now: datetime, limit: int) -> AbstractContextManager[DagClaim]:
+        """``due_dags``, held until the ``with`` block ends; concurrent claims skip them.
+
+        On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``; on
+        SQLite (one writer at a time) a second claim waits for the first.
+        """
+
+    @abstractmethod
+    def list_import_errors(self, code_location: str | None = None) -> list[ImportErrorRecord]:
+        """Import errors of the last parse of each location, sorted by file."""
+
+
+class LogStore(ABC):
+    """Reads task logs, one try of one task instance at a time, by line number (``seq``).
+
+    Lines are written through ``WriteBatch.log_lines`` while a task runs, so
+    a reader sees a running task's lines; every read is bounded (a range, a
+    tail, the lines after a cursor), so a log of any size is cheap to read.
+    """
+
+    @abstractmethod
+    def read_lines(
+        self,
+        run_id: str,
+        task_id: str,
+        map_index: int = -1,
+        try_number: int = 1,
+        *,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[LogLineRecord]:
+        """The lines with ``seq >= start``, in order, at most ``limit`` of them.
+
+        A live reader follows a try by passing the last ``seq`` it saw, plus one.
+        """
+
+    @abstractmethod
+    def tail_lines(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, count: int
+    ) -> list[LogLineRecord]:
+        """The last ``count`` lines of the try, in order."""
+
+    @abstractmethod
+    def log_tries(self, run_id: str, task_id: str, map_index: int = -1) -> list[int]:
+        """The try numbers of the task instance that have at least one line, ascending."""
+
 
 class Storage(ABC):
-    """A metadata store: five read interfaces and one transactional writer."""
+    """A metadata store: six read interfaces, one transactional writer, the DAG registry."""
 
     runs: RunStore
     events: EventLog
     outputs: OutputStore
     dags: DagStore
     assets: AssetCatalog
+    logs: LogStore
+    registry: DagRegistry
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem
     #: IO manager's values); None for a store that keeps no files.
     storage_dir: Path | None = None
+    #: True when ``write`` may be called from another thread while this one reads or
+    #: writes (a live log flusher does); False for a store on a single shared connection.
+    threadsafe: bool = True
+    #: What signs and checks the pickles this store writes; None for a store that keeps none.
+    signer: PickleSigner | None = None
 
     @abstractmethod
     def write(self, batch: WriteBatch) -> None:
@@ -167,6 +319,8 @@ class Storage(ABC):
             outputs=list(batch.outputs),
             dag_versions=list(batch.dag_versions),
             materializations=list(batch.materializations),
+            check_evaluations=list(batch.check_evaluations),
+            log_lines=list(batch.log_lines),
         )
 
     def write_prepared(self, prepared: Sequence[Any]) -> None:
@@ -199,4 +353,14 @@ class Storage(ABC):
         self.close()
 
 
-__all__ = ["AssetCatalog", "DagStore", "EventLog", "OutputStore", "RunStore", "Storage"]
+__all__ = [
+    "AssetCatalog",
+    "DagClaim",
+    "DagRegistry",
+    "DagStore",
+    "EventLog",
+    "LogStore",
+    "OutputStore",
+    "RunStore",
+    "Storage",
+]

@@ -8,11 +8,12 @@ opened from settings; the in-memory store is built directly by ``dag.test()``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings
+from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.sql.store import SqlStorage
 
@@ -29,4 +30,25 @@ def open_storage_url(
     return SqlStorage(url, storage_dir, inline_output_limit)
 
 
-__all__ = ["open_storage", "open_storage_url"]
+def open_store(url: str | None = None) -> Storage:
+    """The metadata store of the current settings, or the database at ``url``.
+
+    The settings are read as the ``partita`` command reads them (``PARTITA_HOME``,
+    ``PARTITA_DATABASE_URL``, ``partita.yaml``); ``url`` replaces only the database:
+    large outputs are still looked for in the settings' storage folder, and stored
+    values are checked with the settings' signing key. The store
+    is a context manager; close it (or use ``with``) when done::
+
+        from partita import RunResult, open_store
+
+        with open_store() as store:
+            result = RunResult(store, "manual__2025-01-31T06:00:00+00:00__1a2b3c")
+            print(result.state, result.output("extract"))
+    """
+    settings = load_settings()
+    if url is not None:
+        settings = replace(settings, database_url=url)
+    return open_storage(settings)
+
+
+__all__ = ["open_storage", "open_storage_url", "open_store"]

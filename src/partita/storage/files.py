@@ -1,9 +1,19 @@
-"""Writing a stored value's file atomically: a temporary file in the same folder, then a rename.
+"""partita's own files: private folders and files, written atomically.
 
-A reader sees the old file or the whole new one, never a part. There is no
-fsync: the metadata database runs SQLite in WAL mode with synchronous=NORMAL,
-which survives a crash or kill of the process but not a power loss, and the
-value files match it (the page cache survives a process crash too).
+Everything partita writes under ``$PARTITA_HOME`` and the storage folder is
+private to the user running it: folders it creates are 0700 and files 0600,
+whatever the umask. The modes are set explicitly (``os.chmod`` after
+``mkdir``; ``mkstemp`` and ``os.open(..., 0o600)`` for files), because
+``mkdir``'s mode argument is only an upper bound the umask can lower.
+Folders that already exist are left as they are: partita does not change
+the mode of a folder it did not create.
+
+A value's file is written atomically: a temporary file in the same folder,
+then a rename, so a reader sees the old file or the whole new one, never a
+part. There is no fsync: the metadata database runs SQLite in WAL mode with
+synchronous=NORMAL, which survives a crash or kill of the process but not a
+power loss, and the value files match it (the page cache survives a process
+crash too).
 
 A writer killed between the two steps leaves its temporary file behind. Its
 name says whose it is (``.<name>~<host>~<pid>~<random>.tmp``), so whoever
@@ -15,10 +25,12 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"
 
 
@@ -27,14 +39,76 @@ def temp_marker(hostname: str, pid: int) -> str:
     return f"~{hostname}~{pid}~"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it appears whole or not at all; raises OSError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}{temp_marker(socket.gethostname(), os.getpid())}"
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMP_SUFFIX)
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}{temp_marker(socket.gethostname(), os.getpid())}"
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, each 0700; raises OSError."""
+    if folder.is_dir():
+        return
+    missing: list[Path] = []
+    current = folder
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it first; it is theirs to set
+        os.chmod(path, PRIVATE_DIR_MODE)
+
+
+def create_private_file(path: Path, data: bytes = b"") -> bool:
+    """Create ``path`` 0600 holding ``data`` unless it exists; True when this call created it.
+
+    The file appears whole or not at all (written aside, then hard-linked into
+    place, which fails when another process got there first).
+    """
+    make_private_dirs(path.parent)
+    if path.exists():
+        return False
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
     try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
+        os.link(temp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: create in place instead
+        return _create_exclusively(path, data)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return True
+
+
+def _create_exclusively(path: Path, data: bytes) -> bool:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        file.write(data)
+    return True
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or chunks of it) to ``path``, 0600, whole or not at all.
+
+    Raises OSError.
+    """
+    make_private_dirs(path.parent)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # mkstemp asks for 0600; a umask may take more away
+        with os.fdopen(fd, "wb") as file:
+            if isinstance(data, bytes | bytearray | memoryview):
+                file.write(data)
+            else:
+                file.writelines(data)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -68,4 +142,12 @@ def _temp_files(folder: Path, marker: str) -> Iterator[Path]:
                 yield Path(root, name)
 
 
-__all__ = ["remove_temp_files", "temp_marker", "write_atomically"]
+__all__ = [
+    "PRIVATE_DIR_MODE",
+    "PRIVATE_FILE_MODE",
+    "create_private_file",
+    "make_private_dirs",
+    "remove_temp_files",
+    "temp_marker",
+    "write_atomically",
+]

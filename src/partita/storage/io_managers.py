@@ -12,16 +12,20 @@ instance to several ``materialize`` calls to share values between them.
 The design decision: files are written atomically (temporary file, then
 ``os.replace``), so a reader never sees half a value, and a missing value is
 ``ValueNotFoundError`` naming the file, which the engine turns into "asset X
-was never materialized".
+was never materialized". Files are signed pickles (``storage/signing.py``):
+the key is the store's when the engine made this IO manager as a persistent
+store's default, else the one partita's settings name; a file that is not
+signed with it raises ``SignatureError`` instead of being unpickled.
 """
 
 from __future__ import annotations
 
-import pickle
 import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from pydantic import PrivateAttr
 
 from partita.definitions.io_manager import InputContext, IOManager, OutputContext
 from partita.definitions.metadata import MetadataValue
@@ -29,6 +33,7 @@ from partita.definitions.resources import Resource
 from partita.exceptions import StorageError, ValueNotFoundError
 from partita.settings import load_settings
 from partita.storage.files import write_atomically
+from partita.storage.signing import PickleSigner, load_signer
 
 
 def _part(text: str) -> str:
@@ -40,6 +45,18 @@ class FilesystemIOManager(IOManager, Resource):
     """Pickles each value to a file under ``base_dir`` (default: ``$PARTITA_HOME/storage``)."""
 
     base_dir: str | None = None
+    _signer: PickleSigner | None = PrivateAttr(default=None)
+
+    def signed_with(self, signer: PickleSigner) -> FilesystemIOManager:
+        """This IO manager signing and checking its files with ``signer`` (the store's key)."""
+        self._signer = signer
+        return self
+
+    def signer(self) -> PickleSigner:
+        """The signer given by ``signed_with``, else the one partita's settings name."""
+        if self._signer is None:
+            self._signer = load_signer(load_settings())
+        return self._signer
 
     def root(self) -> Path:
         """The folder values go under (the settings' storage folder when ``base_dir`` is None)."""
@@ -54,7 +71,7 @@ class FilesystemIOManager(IOManager, Resource):
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context.get_identifier())
         try:
-            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+            data = self.signer().dumps(obj)
         except Exception as exc:
             raise StorageError(
                 f"FilesystemIOManager: the value of {_what(context)} (type "
@@ -73,7 +90,7 @@ class FilesystemIOManager(IOManager, Resource):
             raise ValueNotFoundError(f"no file {path}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        return pickle.loads(data)
+        return self.signer().loads(data, f"FilesystemIOManager: file {path}")
 
 
 def _what(context: OutputContext) -> str:

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from partita import (
+    AssetCheckResult,
     AssetIn,
     Config,
     Definitions,
@@ -14,6 +15,7 @@ from partita import (
     Output,
     Resource,
     asset,
+    asset_check,
     dag,
     define_asset_job,
     task,
@@ -41,6 +43,11 @@ def another_downstream_asset(upstream: list[int], config: Scale) -> Output[list[
     return Output(values, metadata={"count": len(values)})
 
 
+@asset_check(asset=upstream_asset, blocking=True)
+def enough_rows(upstream: list[int]) -> AssetCheckResult:
+    return AssetCheckResult(passed=len(upstream) >= 2, metadata={"rows": len(upstream)})
+
+
 @task
 def missing_file() -> None:
     raise FailTask(
@@ -59,7 +66,7 @@ def unused(_: Any) -> None:  # a module-level helper is not a DAG or an asset
 
 
 defs = Definitions(
-    assets=[upstream_asset, another_downstream_asset],
+    assets=[upstream_asset, another_downstream_asset, enough_rows],
     jobs=[define_asset_job("all_assets_job"), failing_job],
-    resources={"source": Source(rows=3)},
+    resources={"source": Source(rows=int(os.environ.get("SOURCE_ROWS", "3")))},
 )

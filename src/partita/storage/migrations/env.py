@@ -14,9 +14,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from partita.storage.sql.engine import create_sql_engine
-from partita.storage.sql.models import Base
+from partita.storage.sql.models import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _configure_and_run(connection: Connection) -> None:

@@ -6,16 +6,17 @@ is switched off so that SQLAlchemy emits ``BEGIN`` itself. That makes DDL
 transactional (a failed migration rolls back) and lets a writer take the write
 lock up front with ``BEGIN IMMEDIATE`` (``WRITE_LOCK_OPTION``), so concurrent
 writers wait on the busy timeout instead of failing on a lock upgrade.
-PostgreSQL always goes through psycopg 3.
+PostgreSQL always goes through psycopg 3. A SQLite database file is created
+0600 (in a 0700 folder when partita makes it) before SQLite opens it, and
+SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file.
+A URL is checked before any connection: one whose password holds an
+unescaped ``@`` (or whose host or port is not one) is refused, and no
+message ever shows the password.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import date, datetime
-from enum import Enum
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from partita.exceptions import ConfigurationError
+from partita.storage.files import create_private_file
+from partita.storage.values import dumps_json, loads_json
 
 #: Execution option: on SQLite, start the transaction with ``BEGIN IMMEDIATE``.
 WRITE_LOCK_OPTION = "partita_write_lock"
@@ -34,14 +37,27 @@ _ACCEPTED = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory), "
     "postgresql://user:password@host:5432/dbname"
 )
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_HOST = re.compile(r"[A-Za-z0-9._-]+|\[?[0-9A-Fa-f:.]+\]?")
+_ESCAPE_HINT = (
+    "percent-encode special characters in the user name and password ('@' is %40, ':' %3A, "
+    "'/' %2F; Python: urllib.parse.quote(password, safe=''))"
+)
 
 
 def mask_url(url: str | URL) -> str:
-    """The URL as text with any password replaced by ``***``."""
+    """The URL as text with any password replaced by ``***``.
+
+    For text, everything between ``scheme://user:`` and the last ``@`` is
+    hidden, so a password holding an unescaped ``@`` is never shown in part.
+    """
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
-    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, after = rest.rpartition("@")
+    if not separator or not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{after}"
 
 
 def create_sql_engine(url: str | URL) -> Engine:
@@ -53,6 +69,7 @@ def create_sql_engine(url: str | URL) -> Engine:
         parsed,
         pool_pre_ping=True,
         json_serializer=dumps_json,
+        json_deserializer=loads_json,
     )
 
 
@@ -60,10 +77,13 @@ def normalize_url(url: str | URL) -> URL:
     """Parse ``url`` and pin the driver: pysqlite for SQLite, psycopg 3 for PostgreSQL."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError) as exc:
+        reason = "its port is not a number; " if "int()" in str(exc) else ""
         raise ConfigurationError(
-            f"database URL {mask_url(url)!r} cannot be parsed; accepted forms: {_ACCEPTED}"
+            f"database URL {mask_url(str(url))!r} cannot be parsed; {reason}accepted forms: "
+            f"{_ACCEPTED}; {_ESCAPE_HINT}"
         ) from None
+    _check_host(url, parsed)
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
         return parsed
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
@@ -74,41 +94,17 @@ def normalize_url(url: str | URL) -> URL:
     )
 
 
-def dumps_json(value: Any) -> str:
-    """JSON for event payloads and run conf; datetimes become ISO text, other objects str().
-
-    The same text as ``json.dumps(value, default=..., ensure_ascii=False)``, through a
-    C encoder built once (``json.dumps`` builds one per call, which is most of the cost
-    for a small payload). A circular structure goes the slow way, which names the error.
-    """
-    if _fast_encode is not None:
-        try:
-            return "".join(_fast_encode(value, 0))
-        except RecursionError:
-            pass
-    return _ENCODER.encode(value)
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False)
-# The arguments JSONEncoder.iterencode gives the C encoder for _ENCODER's settings, without
-# the circular-reference markers (a cycle recurses until RecursionError, then goes slow).
-_fast_encode = (
-    None
-    if c_make_encoder is None
-    else c_make_encoder(
-        None, _json_default, encode_basestring, None, ": ", ", ", False, False, True
-    )
-)
+def _check_host(url: str | URL, parsed: URL) -> None:
+    """Refuse a host that is not one: what an unescaped '@' or a stray character makes."""
+    host = parsed.host
+    if host is None or host == "" or _HOST.fullmatch(host):
+        return
+    shown = mask_url(str(url)) if isinstance(url, str) else mask_url(parsed)
+    if "@" in host:
+        problem = "its password (or user name) holds an unescaped '@'"
+    else:
+        problem = "its host name holds characters a host name cannot have"
+    raise ConfigurationError(f"database URL {shown!r} is refused: {problem}; {_ESCAPE_HINT}")
 
 
 def _is_memory_sqlite(url: URL) -> bool:
@@ -122,14 +118,26 @@ def _create_sqlite_engine(url: URL) -> Engine:
             poolclass=StaticPool,
             connect_args={"check_same_thread": False},
             json_serializer=dumps_json,
+            json_deserializer=loads_json,
         )
     else:
         if not url.query.get("uri"):  # a file: URI names its own path; leave it alone
-            Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, json_serializer=dumps_json)
+            _create_private_database_file(Path(str(url.database)).expanduser())
+        engine = create_engine(url, json_serializer=dumps_json, json_deserializer=loads_json)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def _create_private_database_file(path: Path) -> None:
+    """An empty file (a valid empty SQLite database) 0600, unless the database exists."""
+    try:
+        create_private_file(path)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"SQLite database {path} cannot be created ({exc.strerror or exc}); make its "
+            "folder writable or point PARTITA_DATABASE_URL (or PARTITA_HOME) elsewhere"
+        ) from exc
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
@@ -152,4 +160,4 @@ def _on_sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "dumps_json", "mask_url", "normalize_url"]
+__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "mask_url", "normalize_url"]

@@ -11,16 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from partita.exceptions import StorageError
 from partita.storage.sql.engine import mask_url
-
-
-class UnstorableValueError(ValueError):
-    """A record holds a value the database cannot store (a naive datetime)."""
+from partita.storage.values import UnstorableValueError
 
 
 def describe_error(exc: BaseException) -> str:
@@ -34,15 +30,21 @@ def describe_error(exc: BaseException) -> str:
 
 
 @contextmanager
-def wrap_db_errors(url: URL, operation: str | Callable[[], str]) -> Iterator[None]:
-    """Re-raise database and migration errors, and unstorable values, as ``StorageError``.
+def wrap_db_errors(
+    url: URL,
+    operation: str | Callable[[], str],
+    *,
+    also: tuple[type[Exception], ...] = (),
+) -> Iterator[None]:
+    """Re-raise database errors, unstorable values and ``also`` (Alembic's) as ``StorageError``.
 
     ``operation`` says what was being done ("read run 'x'"); pass a callable
     when building that text costs something, so it is only built on failure.
     """
+    caught: tuple[type[Exception], ...] = (SQLAlchemyError, UnstorableValueError, *also)
     try:
         yield
-    except (SQLAlchemyError, CommandError, UnstorableValueError) as exc:
+    except caught as exc:
         what = operation if isinstance(operation, str) else operation()
         raise StorageError(
             f"database {mask_url(url)}: could not {what}: {describe_error(exc)}"

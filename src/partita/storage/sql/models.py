@@ -1,10 +1,15 @@
-"""SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs, assets.
+"""SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs,
+assets, task logs.
 
-The design decision: these models describe the schema and nothing else. The
-store reads and writes through Core statements on their tables and converts
-rows to the plain records of ``partita.storage.records``; no ORM object leaves
-this package. Every datetime column is ``UTCDateTime``: aware UTC in, aware
-UTC out, whatever the backend returns. The Alembic migrations in
+Beside them, the DAG registry: ``dag`` (one row per DAG the scheduler knows)
+and ``import_error`` (one row per file that failed to import).
+
+The design decision: these are Core tables that describe the schema and
+nothing else (no ORM: the store reads and writes through Core statements and
+converts rows to the plain records of ``partita.storage.records``, and not
+importing ``sqlalchemy.orm`` keeps every command's start short). Every
+datetime column is ``UTCDateTime``: aware UTC in, aware UTC out, whatever the
+backend returns. The Alembic migrations in
 ``partita/storage/migrations`` create exactly this schema (a test compares them).
 """
 
@@ -16,20 +21,24 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Column,
     DateTime,
     Dialect,
     Float,
-    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from partita.storage.values import ID_LENGTH
 
 #: Deterministic constraint names, so that migrations can name what they create.
 NAMING_CONVENTION = {
@@ -40,7 +49,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ID_LENGTH = 250
 STATE_LENGTH = 32
 
 #: JSON on SQLite, JSONB on PostgreSQL.
@@ -78,150 +86,209 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base holding partita's metadata."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+#: The schema of the metadata database; the migrations create exactly this (a test compares).
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class DagVersionRow(Base):
-    """One distinct serialized structure of a DAG, keyed by its hash."""
-
-    __tablename__ = "dag_version"
-
-    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    version: Mapped[str] = mapped_column(String(128), primary_key=True)
-    serialized: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+def _id(name: str, **options: Any) -> Column[str]:
+    return Column(name, String(ID_LENGTH), nullable=options.pop("nullable", False), **options)
 
 
-class DagRunRow(Base):
-    """One run of one DAG."""
+#: One distinct serialized structure of a DAG, keyed by its hash.
+dag_version_table = Table(
+    "dag_version",
+    metadata,
+    _id("dag_id", primary_key=True),
+    Column("version", String(128), primary_key=True),
+    Column("serialized", JsonType, nullable=False),
+    Column("created_at", UTCDateTime()),
+)
 
-    __tablename__ = "dag_run"
-    __table_args__ = (
-        Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
-        Index("ix_dag_run_state", "state"),
-    )
+#: One run of one DAG.
+dag_run_table = Table(
+    "dag_run",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("dag_id"),
+    Column("dag_version", String(128), nullable=False),
+    Column("state", String(STATE_LENGTH), nullable=False),
+    Column("run_type", String(50), nullable=False),
+    Column("logical_date", UTCDateTime()),
+    Column("data_interval_start", UTCDateTime()),
+    Column("data_interval_end", UTCDateTime()),
+    Column("conf", JsonType, nullable=False),
+    Column("queued_at", UTCDateTime()),
+    Column("start_date", UTCDateTime()),
+    Column("end_date", UTCDateTime()),
+    _id("hostname", nullable=True),
+    Column("pid", Integer),
+    Column("heartbeat_at", UTCDateTime()),
+    Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
+    Index("ix_dag_run_state", "state"),
+)
 
-    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    dag_version: Mapped[str] = mapped_column(String(128))
-    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
-    run_type: Mapped[str] = mapped_column(String(50))
-    logical_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    data_interval_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    data_interval_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    conf: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    end_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    hostname: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    pid: Mapped[int | None] = mapped_column(Integer)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+#: The current state of one (run, task, map index).
+task_instance_table = Table(
+    "task_instance",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("task_id", primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("try_number", Integer, nullable=False),
+    Column("max_tries", Integer, nullable=False),
+    Column("state", String(STATE_LENGTH), nullable=False),
+    _id("operator"),
+    Column("start_date", UTCDateTime()),
+    Column("end_date", UTCDateTime()),
+    Column("duration", Float),
+    _id("hostname", nullable=True),
+    Column("retry_at", UTCDateTime()),
+    ForeignKeyConstraint(["run_id"], ["dag_run.run_id"], ondelete="CASCADE"),
+    Index("ix_task_instance_run_id_state", "run_id", "state"),
+)
 
+#: One entry of the append-only event log; ``id`` gives the order.
+event_table = Table(
+    "event_log",
+    metadata,
+    Column("id", EventIdType, primary_key=True, autoincrement=True),
+    _id("run_id"),
+    _id("task_id", nullable=True),
+    Column("map_index", Integer, nullable=False),
+    Column("try_number", Integer, nullable=False),
+    Column("kind", String(STATE_LENGTH), nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("payload", JsonType, nullable=False),
+    Index("ix_event_log_run_id_task_id_map_index_id", "run_id", "task_id", "map_index", "id"),
+    sqlite_autoincrement=True,
+)
 
-class TaskInstanceRow(Base):
-    """The current state of one (run, task, map index)."""
+#: Where one output of a task instance is stored; small ones inline in ``payload``.
+task_output_table = Table(
+    "task_output",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("task_id", primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    _id("key", primary_key=True),
+    Column("location", String(1024), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("payload", LargeBinary),
+)
 
-    __tablename__ = "task_instance"
-    __table_args__ = (Index("ix_task_instance_run_id_state", "run_id", "state"),)
+#: One materialization of one asset (the asset catalog); ``id`` gives the order.
+#: ``asset_key`` is the key's segments as a JSON array in text (``["schema", "t"]``),
+#: so one indexed column finds a key's history and its newest entry.
+asset_materialization_table = Table(
+    "asset_materialization",
+    metadata,
+    Column("id", EventIdType, primary_key=True, autoincrement=True),
+    Column("asset_key", String(1024), nullable=False),
+    _id("run_id"),
+    _id("task_id"),
+    Column("map_index", Integer, nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("metadata", JsonType, nullable=False),
+    _id("code_version", nullable=True),
+    Column("data_version", String(128)),
+    Column("location", String(1024)),
+    Index("ix_asset_materialization_asset_key_id", "asset_key", "id"),
+    Index("ix_asset_materialization_run_id", "run_id"),
+    sqlite_autoincrement=True,
+)
 
-    run_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("dag_run.run_id", ondelete="CASCADE"), primary_key=True
-    )
-    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    map_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    try_number: Mapped[int] = mapped_column(Integer)
-    max_tries: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
-    operator: Mapped[str] = mapped_column(String(ID_LENGTH))
-    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    end_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    duration: Mapped[float | None] = mapped_column(Float)
-    hostname: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+#: One evaluation of one asset check (the asset catalog); ``id`` gives the order.
+#: ``asset_key`` is stored as in ``asset_materialization``; the newest evaluation of a
+#: check is the highest id of its (asset_key, check_name).
+asset_check_evaluation_table = Table(
+    "asset_check_evaluation",
+    metadata,
+    Column("id", EventIdType, primary_key=True, autoincrement=True),
+    Column("asset_key", String(1024), nullable=False),
+    _id("check_name"),
+    _id("run_id"),
+    _id("task_id"),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("metadata", JsonType, nullable=False),
+    Column("description", String(4096)),
+    Index("ix_asset_check_evaluation_key_name_id", "asset_key", "check_name", "id"),
+    Index("ix_asset_check_evaluation_run_id", "run_id"),
+    sqlite_autoincrement=True,
+)
 
+#: One DAG the scheduler knows (the DAG registry): where it lives, paused, next due.
+#: ``next_dagrun_create_after`` is the "next due" column: the index on
+#: (is_paused, is_active, next_dagrun_create_after, dag_id) makes "which DAGs are
+#: due, soonest first" one range scan, already in order.
+dag_table = Table(
+    "dag",
+    metadata,
+    _id("dag_id", primary_key=True),
+    Column("fileloc", String(1024)),
+    Column("code_location", String(1024)),
+    Column("is_paused", Boolean, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("timetable_summary", String(1024)),
+    Column("next_dagrun", UTCDateTime()),
+    Column("next_dagrun_data_interval_start", UTCDateTime()),
+    Column("next_dagrun_data_interval_end", UTCDateTime()),
+    Column("next_dagrun_create_after", UTCDateTime()),
+    Column("last_parsed_at", UTCDateTime()),
+    Column("last_parse_duration", Float),
+    Column("max_active_runs", Integer, nullable=False),
+    Column("tags", JsonType, nullable=False),
+    _id("owner", nullable=True),
+    Column("description", Text),
+    Index(
+        "ix_dag_next_dagrun_create_after",
+        "is_paused",
+        "is_active",
+        "next_dagrun_create_after",
+        "dag_id",
+    ),
+    Index("ix_dag_code_location", "code_location"),
+)
 
-class EventRow(Base):
-    """One entry of the append-only event log; ``id`` gives the order."""
+#: The error of a DAG file (or module) that failed to import at its last parse.
+import_error_table = Table(
+    "import_error",
+    metadata,
+    Column("fileloc", String(1024), primary_key=True),
+    Column("code_location", String(1024)),
+    Column("error", Text, nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Index("ix_import_error_code_location", "code_location"),
+)
 
-    __tablename__ = "event_log"
-    __table_args__ = (
-        Index("ix_event_log_run_id_task_id_map_index_id", "run_id", "task_id", "map_index", "id"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(EventIdType, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    map_index: Mapped[int] = mapped_column(Integer)
-    try_number: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(STATE_LENGTH))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
-
-
-class TaskOutputRow(Base):
-    """Where one output of a task instance is stored; small ones inline in ``payload``."""
-
-    __tablename__ = "task_output"
-
-    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    map_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    location: Mapped[str] = mapped_column(String(1024))
-    size: Mapped[int] = mapped_column(BigInteger)
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-
-class AssetMaterializationRow(Base):
-    """One materialization of one asset (the asset catalog); ``id`` gives the order.
-
-    ``asset_key`` is the key's segments as a JSON array in text (``["schema", "t"]``),
-    so one indexed column finds a key's history and its newest entry.
-    """
-
-    __tablename__ = "asset_materialization"
-    __table_args__ = (
-        Index("ix_asset_materialization_asset_key_id", "asset_key", "id"),
-        Index("ix_asset_materialization_run_id", "run_id"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(EventIdType, primary_key=True, autoincrement=True)
-    asset_key: Mapped[str] = mapped_column(String(1024))
-    run_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    task_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    map_index: Mapped[int] = mapped_column(Integer)
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonType)
-    code_version: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    data_version: Mapped[str | None] = mapped_column(String(128))
-    location: Mapped[str | None] = mapped_column(String(1024))
-
-
-dag_version_table: Table = Base.metadata.tables["dag_version"]
-dag_run_table: Table = Base.metadata.tables["dag_run"]
-task_instance_table: Table = Base.metadata.tables["task_instance"]
-event_table: Table = Base.metadata.tables["event_log"]
-task_output_table: Table = Base.metadata.tables["task_output"]
-asset_materialization_table: Table = Base.metadata.tables["asset_materialization"]
+#: One line of one try of a task instance's log (a very long line: one bounded piece).
+#: The key is (run, task, map index, try, seq): a try's lines are one index range, so a
+#: range, a tail or "the lines after seq N" is an indexed read however long the log is.
+log_line_table = Table(
+    "log_line",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("task_id", primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("try_number", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("level", String(STATE_LENGTH), nullable=False),
+    Column("message", Text, nullable=False),
+)
 
 __all__ = [
-    "AssetMaterializationRow",
-    "Base",
-    "DagRunRow",
-    "DagVersionRow",
-    "EventRow",
-    "TaskInstanceRow",
-    "TaskOutputRow",
     "UTCDateTime",
+    "asset_check_evaluation_table",
     "asset_materialization_table",
     "dag_run_table",
+    "dag_table",
     "dag_version_table",
     "event_table",
+    "import_error_table",
+    "log_line_table",
+    "metadata",
     "task_instance_table",
     "task_output_table",
 ]

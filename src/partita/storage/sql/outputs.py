@@ -6,12 +6,14 @@ its pickle. Up to ``inline_output_limit`` bytes the pickle rides in the
 atomically (temporary file, then ``os.replace``), to
 ``<storage_dir>/outputs/<run>/<task>/<map index>/<key>.pkl`` and the row only
 holds the path. Either way the record is committed by the caller's batch, so
-a value becomes visible exactly when the batch that names it does.
+a value becomes visible exactly when the batch that names it does. Both are
+signed (``storage/signing.py``) and checked before they are unpickled.
 """
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from partita.exceptions import StorageError
 from partita.storage.base import OutputStore
 from partita.storage.files import write_atomically
 from partita.storage.records import OutputRecord
+from partita.storage.signing import HEADER_SIZE, MAGIC, PickleSigner
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import task_output_table as outputs
 
@@ -31,10 +34,13 @@ INLINE = "inline"
 class SqlOutputStore(OutputStore):
     """Output records in the ``task_output`` table; values pickled inline or to files."""
 
-    def __init__(self, engine: Engine, storage_dir: Path, inline_output_limit: int) -> None:
+    def __init__(
+        self, engine: Engine, storage_dir: Path, inline_output_limit: int, signer: PickleSigner
+    ) -> None:
         self._engine = engine
         self.storage_dir = Path(storage_dir)
         self.inline_output_limit = inline_output_limit
+        self._signer = signer
 
     def encode(
         self, run_id: str, task_id: str, map_index: int, key: str, value: Any
@@ -47,11 +53,13 @@ class SqlOutputStore(OutputStore):
                 f"type {type(value).__name__} cannot be pickled ({exc}); return a value that "
                 f"pickle can store, or use an IO manager that knows its type"
             ) from exc
+        size = HEADER_SIZE + len(data)
         if len(data) <= self.inline_output_limit:
-            return OutputRecord(run_id, task_id, map_index, key, INLINE, len(data), data)
+            signed = self._signer.sign(data)
+            return OutputRecord(run_id, task_id, map_index, key, INLINE, size, signed)
         path = self.output_path(run_id, task_id, map_index, key)
-        _write_atomically(path, data)
-        return OutputRecord(run_id, task_id, map_index, key, str(path), len(data), None)
+        _write_atomically(path, (MAGIC, self._signer.mac(data), data))  # no copy of data
+        return OutputRecord(run_id, task_id, map_index, key, str(path), size, None)
 
     def output_path(self, run_id: str, task_id: str, map_index: int, key: str) -> Path:
         """Where a large output of that task instance is written."""
@@ -86,18 +94,19 @@ class SqlOutputStore(OutputStore):
 
     def load(self, record: OutputRecord) -> Any:
         if record.payload is not None:
-            return pickle.loads(record.payload)
+            return self._signer.loads(record.payload, f"{_describe(record)} (inline)")
         if record.location == INLINE:
             stored = self.get_record(record.run_id, record.task_id, record.map_index, record.key)
             if stored is None or stored.payload is None:
                 raise StorageError(f"{_describe(record)} is not stored in the metadata database")
-            return pickle.loads(stored.payload)
+            return self._signer.loads(stored.payload, f"{_describe(record)} (inline)")
         if "://" in record.location:
             raise StorageError(
                 f"{_describe(record)} is at {record.location!r}, which this store cannot read; "
                 f"it was written by another kind of store (e.g. the in-memory one)"
             )
-        return _read_file(record)
+        what = f"{_describe(record)}: file {record.location}"
+        return self._signer.loads(_read_file(record), what)
 
 
 def _to_record(row: Row[Any]) -> OutputRecord:
@@ -119,7 +128,7 @@ def _path_part(text: str) -> str:
     return part.replace(".", "%2E") if part in (".", "..") else part
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: Iterable[bytes]) -> None:
     try:
         write_atomically(path, data)
     except OSError as exc:
@@ -129,9 +138,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
         ) from exc
 
 
-def _read_file(record: OutputRecord) -> Any:
+def _read_file(record: OutputRecord) -> bytes:
     try:
-        data = Path(record.location).read_bytes()
+        return Path(record.location).read_bytes()
     except FileNotFoundError:
         raise StorageError(
             f"{_describe(record)}: file {record.location} is missing; it was deleted or the "
@@ -141,7 +150,6 @@ def _read_file(record: OutputRecord) -> Any:
         raise StorageError(
             f"{_describe(record)}: file {record.location} cannot be read ({exc.strerror or exc})"
         ) from exc
-    return pickle.loads(data)
 
 
 __all__ = ["INLINE", "SqlOutputStore"]

@@ -25,10 +25,11 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.pool import StaticPool
 
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError
-from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings
+from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings, load_settings
 from partita.storage.base import DagStore, EventLog, RunStore, Storage
 from partita.storage.records import (
     DagRunRecord,
@@ -38,11 +39,12 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.signing import PickleSigner, load_signer
 from partita.storage.sql.assets import SqlAssetCatalog
 from partita.storage.sql.codec import codec_for
-from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine
+from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
-from partita.storage.sql.migrate import ensure_schema
+from partita.storage.sql.logs import SqlLogStore
 from partita.storage.sql.models import (
     dag_run_table,
     dag_version_table,
@@ -50,6 +52,8 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
+from partita.storage.sql.registry import SqlDagRegistry
+from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import (
     TASK_INSTANCE_COLUMNS,
     BatchWriter,
@@ -184,7 +188,12 @@ class SqlDagStore(DagStore):
 
 
 class SqlStorage(Storage):
-    """The metadata store on a SQL database; migrates the schema to head when opened."""
+    """The metadata store on a SQL database; migrates the schema to head when opened.
+
+    ``signer`` signs and checks the pickles of outputs; by default it is the one
+    partita's settings name (``PARTITA_SECRET_KEY``, else for SQLite the key file
+    in ``$PARTITA_HOME``), and without that key a PostgreSQL store does not open.
+    """
 
     persistent = True
 
@@ -193,6 +202,8 @@ class SqlStorage(Storage):
         url_or_engine: str | URL | Engine,
         storage_dir: Path,
         inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT,
+        *,
+        signer: PickleSigner | None = None,
     ) -> None:
         self.engine: Engine
         if isinstance(url_or_engine, Engine):
@@ -200,22 +211,37 @@ class SqlStorage(Storage):
         else:
             self.engine, self._owns_engine = create_sql_engine(url_or_engine), True
         try:
+            if signer is None:
+                sqlite = self.engine.dialect.name == "sqlite"
+                signer = load_signer(load_settings(), sqlite=sqlite)
             ensure_schema(self.engine)
         except BaseException:
             self.close()
             raise
         self.runs = SqlRunStore(self.engine)
         self.events = SqlEventLog(self.engine)
-        self.outputs = SqlOutputStore(self.engine, storage_dir, inline_output_limit)
+        self.outputs = SqlOutputStore(self.engine, storage_dir, inline_output_limit, signer)
+        self.signer = signer
         self.dags = SqlDagStore(self.engine)
         self.assets = SqlAssetCatalog(self.engine)
+        self.logs = SqlLogStore(self.engine)
+        # One connection shared by every thread (an in-memory SQLite): writes stay on one thread.
+        self.threadsafe = not isinstance(self.engine.pool, StaticPool)
+        self.registry = SqlDagRegistry(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqlStorage:
         """The store ``settings`` name: its database URL, storage folder and inline limit."""
-        return cls(settings.database_url, settings.storage_dir, settings.inline_output_limit)
+        normalize_url(settings.database_url)  # a bad URL is the first thing to report
+        signer = load_signer(settings)  # before any connection: a missing key fails fast
+        return cls(
+            settings.database_url,
+            settings.storage_dir,
+            settings.inline_output_limit,
+            signer=signer,
+        )
 
     def write(self, batch: WriteBatch) -> None:
         if batch:
@@ -259,7 +285,7 @@ class SqlStorage(Storage):
             .where(runs.run_id == seen.run_id, runs.state == str(seen.state), same_beat)
             .values(state=str(seen.state))
         )
-        rows = self._writer.prepare(batch)
+        rows = self.prepare(batch).rows
         with self._transaction(
             lambda: f"write {_describe_batch(batch)} if unchanged"
         ) as connection:
@@ -313,12 +339,15 @@ def _describe_batch(batch: WriteBatch) -> str:
             ("outputs", batch.outputs),
             ("DAG versions", batch.dag_versions),
             ("asset materializations", batch.materializations),
+            ("asset check evaluations", batch.check_evaluations),
+            ("log lines", batch.log_lines),
         )
         if items
     ]
     run_ids = {r.run_id for r in batch.runs}
     run_ids.update(t.run_id for t in batch.task_instances)
     run_ids.update(e.run_id for e in batch.events)
+    run_ids.update(line.run_id for line in batch.log_lines[:1])
     if len(run_ids) == 1:
         return f"a batch of run {run_ids.pop()!r} ({', '.join(counts)})"
     return f"a batch of {len(run_ids)} runs ({', '.join(counts)})"
