@@ -21,7 +21,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.engine import URL, Connection
 
 from partita.definitions.states import RunState, TaskState
@@ -243,6 +243,24 @@ class SqlStorage(Storage):
         for event, event_id in zip(batch.events, event_ids, strict=True):
             event.id = event_id
 
+    def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
+        runs = dag_run_table.c
+        request = (
+            update(dag_run_table)
+            .where(runs.run_id == run_id, runs.state == str(RunState.RUNNING))
+            .values(cancel_requested_at=at, cancel_grace=grace)
+        )
+        event = _cancel_event(run_id, at, grace)
+        with wrap_db_errors(self.engine.url, lambda: f"request to cancel run {run_id!r}"):
+            rows = self._writer.prepare(WriteBatch(events=[event]))
+            with self.engine.connect() as connection:
+                connection.execution_options(**{WRITE_LOCK_OPTION: True})
+                with connection.begin():
+                    if connection.execute(request).rowcount != 1:
+                        return False
+                    self._writer.execute(connection, rows)
+        return True
+
     def close(self) -> None:
         if self._owns_engine:
             self.engine.dispose()
@@ -273,6 +291,10 @@ def _describe_batch(batch: WriteBatch) -> str:
     return f"a batch of {len(run_ids)} runs ({', '.join(counts)})"
 
 
+def _cancel_event(run_id: str, at: datetime, grace: float) -> EventRecord:
+    return EventRecord(run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace})
+
+
 def _run_record(row: Row[Any]) -> DagRunRecord:
     return DagRunRecord(
         run_id=row.run_id,
@@ -289,6 +311,8 @@ def _run_record(row: Row[Any]) -> DagRunRecord:
         end_date=row.end_date,
         hostname=row.hostname,
         pid=row.pid,
+        cancel_requested_at=row.cancel_requested_at,
+        cancel_grace=row.cancel_grace,
     )
 
 

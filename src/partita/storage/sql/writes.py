@@ -73,6 +73,8 @@ RUN_COLUMNS = (
     "end_date",
     "hostname",
     "pid",
+    "cancel_requested_at",
+    "cancel_grace",
 )
 
 
@@ -92,6 +94,8 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         time(r.end_date),
         r.hostname,
         r.pid,
+        time(r.cancel_requested_at),
+        r.cancel_grace,
     )
 
 
