@@ -23,6 +23,7 @@ from partita.definitions.context import Context, reset_current_context, set_curr
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.cancel import RunCancelled
 from partita.engine.host import HOSTNAME
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
 from partita.engine.templating import render_task
@@ -124,6 +125,9 @@ def run_task_instance(
                 if str(exc):
                     lines.append(LogLine(datetime.now(UTC), "INFO", f"skipped: {exc}"))
             except KeyboardInterrupt:
+                raise
+            except RunCancelled:  # the run was cancelled: not a failure of the task
+                ti.task.on_kill()
                 raise
             except BaseException as exc:  # the user-code boundary: sys.exit() fails the task too
                 if isinstance(exc, TaskTimeoutError):
