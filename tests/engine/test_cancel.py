@@ -19,10 +19,9 @@ def _interrupt_later(interrupter: TaskInterrupter, delay: float) -> threading.Th
 def test_an_interrupt_breaks_a_sleep_in_the_main_thread() -> None:
     interrupter = TaskInterrupter()
     started = time.monotonic()
-    with interrupter.installed(), pytest.raises(RunCancelled, match="stop"):
-        with interrupter.armed():
-            thread = _interrupt_later(interrupter, 0.1)
-            time.sleep(10)
+    with interrupter.installed(), pytest.raises(RunCancelled, match="stop"), interrupter.armed():
+        thread = _interrupt_later(interrupter, 0.1)
+        time.sleep(10)
     thread.join()
     assert time.monotonic() - started < 5
 
