@@ -87,6 +87,11 @@ class TaskInterrupter:
                 self._armed = False
 
     @property
+    def ident(self) -> int:
+        """The thread the tasks run in."""
+        return self._ident
+
+    @property
     def interrupted(self) -> bool:
         return self._reason is not None
 

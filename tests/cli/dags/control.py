@@ -1,6 +1,6 @@
 """DAGs for the run-control tests: a mapped task with one failing instance, and a plain chain."""
 
-from partita import DAG, EmptyOperator, task
+from partita import DAG, BashOperator, EmptyOperator, task
 
 with DAG("control") as control:
 
@@ -31,3 +31,14 @@ with DAG("chain") as chain:
     middle = EmptyOperator(task_id="middle")
     last = EmptyOperator(task_id="last")
     first >> middle >> last
+
+
+with DAG("stubborn") as stubborn:
+    # The command and its `sleep` ignore SIGTERM: only the SIGKILL after the grace stops them.
+    warm_up = EmptyOperator(task_id="warm_up")
+    hold = BashOperator(
+        task_id="hold",
+        bash_command="trap '' TERM; sleep 300 & echo $! > \"$CONTROL_PID_FILE\"; wait",
+    )
+    done = EmptyOperator(task_id="done")
+    warm_up >> hold >> done
