@@ -30,6 +30,7 @@ from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
 from partita.engine.asset_lineage import UpstreamVersions
+from partita.engine.cancel import CancelRequest, CancelWatcher, RunCancelled
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
@@ -151,6 +152,10 @@ class RunDriver:
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
         self._upstream_versions = UpstreamVersions(storage.assets)
+        #: An operator's cancel request, once the watcher found one; the watcher (persistent
+        #: stores only: nobody else can reach a memory store).
+        self._cancel: CancelRequest | None = None
+        self._watcher: CancelWatcher | None = None
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -162,11 +167,16 @@ class RunDriver:
                 self._begin()
                 try:
                     self._loop()
+                except RunCancelled:
+                    self._end_cancelled()
                 except BaseException as exc:
                     self._abort(exc)
                     raise
-                self._end()
+                else:
+                    self._end()
         finally:
+            if self._watcher is not None:
+                self._watcher.stop()
             self.live_logs.stop()
             self.resources.close()
         run_id = self.info.run_id
@@ -208,12 +218,17 @@ class RunDriver:
             self.info, self.dag, self.outputs, self._on_started, self.resource_view,
             logs=self.live_logs,
         )  # fmt: skip
+        if self.storage.persistent:
+            self._watcher = CancelWatcher(self.storage, info.run_id, self._cancel_requested)
+            self._watcher.start()
         self._apply_changes(self.active.start(), now)
         self._expand_ready()
 
     def _loop(self) -> None:
         active = self.active
         while not active.finished:
+            if self._cancel is not None:
+                raise RunCancelled(self._cancel.message())
             self._release_due_retries()
             for key in active.take_ready():
                 self._submit(key)
@@ -243,6 +258,27 @@ class RunDriver:
         )  # fmt: skip
         if callbacks:
             self._dag_callbacks(callbacks, reason)
+        self._flush()
+        if self.listener is not None:
+            self.listener.run_finished(self.record)
+
+    def _cancel_requested(self, request: CancelRequest) -> None:
+        """A cancel request was found (another thread): stop the running tasks."""
+        self._cancel = request
+        stop_running = getattr(self.executor, "cancel_running", None)
+        if stop_running is not None:
+            stop_running(request.grace, request.message())
+
+    def _end_cancelled(self) -> None:
+        """Record the unfinished task instances and the run as cancelled."""
+        self.executor.shutdown()
+        self._apply_changes(self.active.cancel_unfinished(), datetime.now(UTC))
+        message = "cancelled by an operator"
+        if self._cancel is not None:
+            self.record.cancel_requested_at = self._cancel.requested_at
+            self.record.cancel_grace = self._cancel.grace
+            message = self._cancel.message()
+        self._finish_run(RunState.CANCELLED, message)
         self._flush()
         if self.listener is not None:
             self.listener.run_finished(self.record)

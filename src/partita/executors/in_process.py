@@ -5,11 +5,16 @@ pickling, no IPC, so a no-op task costs tens of microseconds. ``poll`` runs
 queued work for at most ``slice_seconds`` before returning, so the driver
 records progress and flushes regularly even when thousands of tasks are
 ready at once.
+
+A cancelled run (``cancel_running``, called from another thread) stops the
+task running now: it is interrupted the way ``execution_timeout`` interrupts
+it (``engine.cancel.TaskInterrupter``), and again after the grace period.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -19,6 +24,7 @@ from typing import Any
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
+from partita.engine.cancel import RunCancelled, TaskInterrupter
 from partita.engine.driver import RunDriver, RunListener
 from partita.engine.mapping import InstanceResolver
 from partita.engine.resources import io_aware_pull
@@ -38,6 +44,10 @@ class InProcessExecutor:
     def __init__(self, slice_seconds: float = 0.05) -> None:
         self.slice_seconds = slice_seconds
         self._queue: deque[TaskWork] = deque()
+        #: What ``start`` installed for the run (the interrupt signal's handler).
+        self._cleanup = contextlib.ExitStack()
+        self._interrupter = TaskInterrupter()
+        self._stopping: str | None = None
 
     def start(
         self,
@@ -49,6 +59,9 @@ class InProcessExecutor:
         logs: LiveLogs | None = None,
     ) -> None:
         install_log_routing()
+        self._interrupter = TaskInterrupter()  # the thread that calls start runs the tasks
+        self._cleanup.enter_context(self._interrupter.installed())
+        self._stopping = None
         self._run = run
         self._logs = logs
         self._dag: DAG = dag
@@ -76,10 +89,15 @@ class InProcessExecutor:
             task = operator(work.task_id, work.map_index)
             log = TaskLog(run_id, work.task_id, work.map_index, work.try_number, logs)
             try:
-                outcome = run_task_instance(task, work, self._run, self._base, self._outputs, log)
+                with self._interrupter.armed():
+                    outcome = run_task_instance(
+                        task, work, self._run, self._base, self._outputs, log
+                    )
             except BaseException:  # interrupted: keep what the task logged so far
                 _save_log(log)
                 raise
+            if self._stopping is not None:  # it ended of the cancel: cancelled, not failed
+                raise RunCancelled(self._stopping)
             outcomes.append(outcome)
             if time.monotonic() >= deadline:
                 break
@@ -87,6 +105,20 @@ class InProcessExecutor:
 
     def shutdown(self) -> None:
         self._queue.clear()
+        self._cleanup.close()
+
+    def cancel_running(self, grace: float, reason: str) -> None:
+        """Stop the task running now (from any thread); again ``grace`` seconds later.
+
+        The task is interrupted with ``RunCancelled``; a ``BashOperator`` kills its
+        command's process group when interrupted.
+        """
+        self._stopping = reason
+        interrupter = self._interrupter
+        interrupter.interrupt(reason)
+        timer = threading.Timer(grace, interrupter.interrupt, (reason,))
+        timer.daemon = True
+        timer.start()
 
 
 def _save_log(log: TaskLog) -> None:

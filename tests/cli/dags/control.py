@@ -33,6 +33,15 @@ with DAG("chain") as chain:
     first >> middle >> last
 
 
+with DAG("holding") as holding:
+    warm_up = BashOperator(task_id="warm_up", bash_command="sleep 0.3")
+    hold = BashOperator(
+        task_id="hold", bash_command='sleep 300 & echo $! > "$CONTROL_PID_FILE"; wait'
+    )
+    done = EmptyOperator(task_id="done")
+    warm_up >> hold >> done
+
+
 with DAG("stubborn") as stubborn:
     # The command and its `sleep` ignore SIGTERM: only the SIGKILL after the grace stops them.
     warm_up = EmptyOperator(task_id="warm_up")
