@@ -17,8 +17,8 @@ from cli_helpers import TEST_DAGS, partita_command, subprocess_env
 
 from partita.cli.recovery import pid_alive
 from partita.definitions.states import RunState, TaskState
-from partita.engine.cancel import CANCEL_CHECK_INTERVAL as HEARTBEAT_INTERVAL
 from partita.storage.base import Storage
+from partita.storage.group_commit import HEARTBEAT_INTERVAL
 from partita.storage.records import EventKind
 
 pytestmark = pytest.mark.slow
@@ -132,3 +132,37 @@ def _read_pid(pid_file: Path) -> int:
         assert time.monotonic() < deadline, "the command never wrote its child's pid"
         time.sleep(0.05)
     return int(pid_file.read_text())
+
+
+def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(
+    cli_home: Path, cli_storage: Callable[[], Storage], tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "sleep.pid"
+    process = _partita(
+        cli_home,
+        "run",
+        str(TEST_DAGS / "control.py"),
+        "stubborn",
+        env={"CONTROL_PID_FILE": str(pid_file)},
+    )
+    sleep_pid = _read_pid(pid_file)
+    run_id = _wait_for_run(cli_storage, process, "stubborn", "warm_up")
+    # Longer than a heartbeat: had SIGTERM stopped the command, the run would end sooner.
+    grace = HEARTBEAT_INTERVAL + 1
+
+    _cancel(cli_home, run_id, grace)
+    out, err = process.communicate(timeout=grace + HEARTBEAT_INTERVAL + SLACK)
+
+    assert process.returncode == 1, (out, err)
+    assert not pid_alive(sleep_pid)  # SIGKILL reached the command's child too
+    storage = cli_storage()
+    run = storage.runs.get_run(run_id)
+    assert run.state is RunState.CANCELLED
+    assert run.cancel_requested_at is not None and run.end_date is not None
+    assert (run.end_date - run.cancel_requested_at).total_seconds() >= grace
+    states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances(run_id)}
+    assert states == {
+        "warm_up": TaskState.SUCCESS,
+        "hold": TaskState.CANCELLED,
+        "done": TaskState.CANCELLED,
+    }

@@ -1,10 +1,12 @@
 """Stopping a run that an operator cancelled: the request, and interrupting the running task.
 
 ``partita runs cancel`` records a request on the run (``Storage.request_cancel``);
-the run's owner looks for it every few seconds (``CancelWatcher``) and the driver
-stops: it submits nothing more, its executor interrupts the running task
-(``TaskInterrupter``) and stops its subprocesses, and the unfinished task
-instances and the run are recorded ``cancelled``.
+the run's owner reads it at its heartbeat (``RunRecorder``, every few
+seconds) and the driver stops: it submits nothing more, its executor sends
+SIGTERM to the running task's subprocesses or else interrupts the task
+(``TaskInterrupter``), SIGKILL and another interrupt after the grace
+period, and the unfinished task instances and the run are recorded
+``cancelled``.
 
 The design decision: the running task is interrupted the way
 ``execution_timeout`` interrupts it (``engine.timeout``): in the main thread
@@ -21,18 +23,14 @@ from __future__ import annotations
 import ctypes
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
 
-from partita.storage.base import Storage
-
 #: The signal that interrupts a task in the main thread (its handler is ours only during a run).
 INTERRUPT_SIGNAL = signal.SIGUSR1
-#: Seconds between two looks of a run's owner for a cancel request.
-CANCEL_CHECK_INTERVAL = 5.0
 
 
 class RunCancelled(BaseException):
@@ -48,46 +46,6 @@ class CancelRequest:
 
     def message(self) -> str:
         return f"cancelled by an operator at {self.requested_at.isoformat()}"
-
-
-class CancelWatcher:
-    """Looks for a cancel request on one run every ``interval`` seconds, in a thread of its own.
-
-    ``on_request`` is called once, in that thread, when a request is found.
-    """
-
-    def __init__(
-        self,
-        storage: Storage,
-        run_id: str,
-        on_request: Callable[[CancelRequest], None],
-        interval: float = CANCEL_CHECK_INTERVAL,
-    ) -> None:
-        self.storage = storage
-        self.run_id = run_id
-        self.on_request = on_request
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="partita-cancel", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _watch(self) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        while not self._stop.wait(self.interval):
-            try:
-                run = self.storage.runs.get_run(self.run_id)
-            except Exception:  # the database is busy or gone: look again next time
-                continue
-            if run.cancel_requested_at is not None:
-                self.on_request(CancelRequest(run.cancel_requested_at, run.cancel_grace or 0.0))
-                return
 
 
 class TaskInterrupter:
@@ -157,11 +115,4 @@ class TaskInterrupter:
             raise RunCancelled(self._reason)
 
 
-__all__ = [
-    "CANCEL_CHECK_INTERVAL",
-    "INTERRUPT_SIGNAL",
-    "CancelRequest",
-    "CancelWatcher",
-    "RunCancelled",
-    "TaskInterrupter",
-]
+__all__ = ["INTERRUPT_SIGNAL", "CancelRequest", "RunCancelled", "TaskInterrupter"]

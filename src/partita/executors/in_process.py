@@ -4,16 +4,22 @@ It is the executor of ``dag.test()`` and ``partita run``: no pool, no
 pickling, no IPC, so a no-op task costs tens of microseconds. ``poll`` runs
 queued work for at most ``slice_seconds`` before returning, so the driver
 records progress and flushes regularly even when thousands of tasks are
-ready at once.
+ready at once. On a persistent store the slice is zero: every outcome is
+recorded before the next task starts, so a long task cannot hold back the
+record of the ones that finished before it.
 
 A cancelled run (``cancel_running``, called from another thread) stops the
-task running now: it is interrupted the way ``execution_timeout`` interrupts
-it (``engine.cancel.TaskInterrupter``), and again after the grace period.
+task running now: SIGTERM goes to the process groups of the commands it
+started (a ``BashOperator``'s), or, when it started none, the task is
+interrupted the way ``execution_timeout`` interrupts it
+(``engine.cancel.TaskInterrupter``); after the grace period the groups get
+SIGKILL and the task is interrupted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 from collections import deque
@@ -25,8 +31,9 @@ from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
 from partita.engine.cancel import RunCancelled, TaskInterrupter
-from partita.engine.driver import RunDriver, RunListener
+from partita.engine.driver import RunDriver
 from partita.engine.mapping import InstanceResolver
+from partita.engine.recorder import RunListener
 from partita.engine.resources import io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
@@ -34,6 +41,7 @@ from partita.engine.task_log import LiveLogs, TaskLog
 from partita.engine.task_runner import HOSTNAME, run_task_instance
 from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.executors.console_log import ConsoleRunLog
+from partita.operators.process_groups import reaper
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 
@@ -108,15 +116,18 @@ class InProcessExecutor:
         self._cleanup.close()
 
     def cancel_running(self, grace: float, reason: str) -> None:
-        """Stop the task running now (from any thread); again ``grace`` seconds later.
-
-        The task is interrupted with ``RunCancelled``; a ``BashOperator`` kills its
-        command's process group when interrupted.
-        """
+        """Stop the task running now (from any thread): SIGTERM, SIGKILL ``grace`` s later."""
         self._stopping = reason
         interrupter = self._interrupter
-        interrupter.interrupt(reason)
-        timer = threading.Timer(grace, interrupter.interrupt, (reason,))
+        thread = interrupter.ident
+        if not reaper.signal_groups(signal.SIGTERM, thread):
+            interrupter.interrupt(reason)  # nothing to SIGTERM: stop the Python code now
+
+        def kill() -> None:
+            reaper.signal_groups(signal.SIGKILL, thread)
+            interrupter.interrupt(reason)
+
+        timer = threading.Timer(grace, kill)
         timer.daemon = True
         timer.start()
 
@@ -141,10 +152,11 @@ def run_dag(
 
     ``resources`` add to (and override) the DAG's own resources for this run.
     """
+    storage = storage if storage is not None else MemoryStorage()
     driver = RunDriver(
         dag,
-        InProcessExecutor(),
-        storage if storage is not None else MemoryStorage(),
+        InProcessExecutor(slice_seconds=0.0 if storage.persistent else 0.05),
+        storage,
         run_conf=run_conf,
         logical_date=logical_date,
         run_type=run_type,

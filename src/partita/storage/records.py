@@ -50,6 +50,8 @@ class DagRunRecord:
     end_date: datetime | None = None
     hostname: str | None = None
     pid: int | None = None
+    #: When the owner process last said it was alive (None before its first heartbeat).
+    heartbeat_at: datetime | None = None
     #: When an operator asked to cancel the running run (``partita runs cancel``), or None.
     cancel_requested_at: datetime | None = None
     #: Seconds the run's tasks get to stop after SIGTERM before SIGKILL, with that request.

@@ -44,7 +44,7 @@ with DAG("holding") as holding:
 
 with DAG("stubborn") as stubborn:
     # The command and its `sleep` ignore SIGTERM: only the SIGKILL after the grace stops them.
-    warm_up = EmptyOperator(task_id="warm_up")
+    warm_up = BashOperator(task_id="warm_up", bash_command="sleep 0.3")
     hold = BashOperator(
         task_id="hold",
         bash_command="trap '' TERM; sleep 300 & echo $! > \"$CONTROL_PID_FILE\"; wait",
