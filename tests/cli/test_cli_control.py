@@ -280,7 +280,7 @@ def test_cancel_of_a_running_run_records_a_request_for_its_owner(
 
     result = invoke("runs", "cancel", "live", "--grace", "3")
     assert result.exit_code == 0, result.output
-    assert "again 3s later" in result.stdout
+    assert "SIGKILL 3s later" in result.stdout
 
     run = cli_storage().runs.get_run("live")
     assert run.state is RunState.RUNNING  # the owner ends it, not the command

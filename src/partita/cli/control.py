@@ -33,7 +33,7 @@ from partita.storage.base import Storage
 from partita.storage.factory import open_storage
 from partita.storage.records import TaskInstanceRecord
 
-#: Seconds the running task gets to stop before it is interrupted again (``--grace``).
+#: Seconds between SIGTERM and SIGKILL unless ``--grace`` says otherwise.
 DEFAULT_GRACE = 10.0
 #: ``--wait``: seconds to wait beyond the grace period (the owner's heartbeat, the recording).
 WAIT_MARGIN = 30.0
@@ -63,7 +63,7 @@ def _store_and_recovered() -> Iterator[tuple[Storage, list[str]]]:
     type=click.FloatRange(min=0),
     default=DEFAULT_GRACE,
     show_default=True,
-    help="Seconds the running task gets to stop before it is stopped again, harder.",
+    help="Seconds between SIGTERM and SIGKILL to the running tasks.",
 )
 @click.option("--wait", is_flag=True, help="Return only once the run has ended.")
 def cancel(run_id: str, grace: float, wait: bool) -> None:
@@ -77,8 +77,8 @@ def cancel(run_id: str, grace: float, wait: bool) -> None:
         run = storage.runs.get_run(run_id)
         owner = f"pid {run.pid} on {run.hostname}" if run.pid is not None else "its owner"
         click.echo(
-            f"Cancel of run {run_id} requested: {owner} stops it within seconds "
-            f"(its running task is interrupted, again {grace:g}s later if still running)."
+            f"Cancel of run {run_id} requested: {owner} stops it at its next heartbeat "
+            f"(SIGTERM to its running tasks, SIGKILL {grace:g}s later)."
         )
         if wait:
             state = _wait_for_end(storage, run_id, grace + WAIT_MARGIN)
