@@ -54,9 +54,9 @@ def _wait_for_run(
     pytest.fail(f"task {task} never succeeded")
 
 
-def _cancel(home: Path, run_id: str, grace: float) -> None:
+def _cancel(home: Path, run_id: str, grace: float, *more: str) -> str:
     cancelled = subprocess.run(
-        partita_command("runs", "cancel", run_id, "--grace", str(grace)),
+        partita_command("runs", "cancel", run_id, "--grace", str(grace), *more),
         env=subprocess_env(home),
         capture_output=True,
         text=True,
@@ -65,6 +65,7 @@ def _cancel(home: Path, run_id: str, grace: float) -> None:
     )
     assert cancelled.returncode == 0, cancelled.stderr
     assert "requested" in cancelled.stdout
+    return cancelled.stdout
 
 
 def test_cancel_interrupts_a_python_task_and_records_the_run_cancelled(
@@ -74,8 +75,9 @@ def test_cancel_interrupts_a_python_task_and_records_the_run_cancelled(
     run_id = _wait_for_run(cli_storage, process, "sleepy", "warm_up")
     started = time.monotonic()
 
-    _cancel(cli_home, run_id, grace=1)
-    out, err = process.communicate(timeout=1 + HEARTBEAT_INTERVAL + SLACK)
+    said = _cancel(cli_home, run_id, 1, "--wait")  # returns once the run has ended
+    assert f"Run {run_id} ended cancelled." in said
+    out, err = process.communicate(timeout=SLACK)
     took = time.monotonic() - started
 
     assert process.returncode == 1, (out, err)
