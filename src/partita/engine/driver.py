@@ -123,7 +123,7 @@ class RunDriver:
         with gc_relaxed():  # thousands of records: as cheap as inside the run
             self.serialized = serialize_dag(dag)
             info = self.info
-            self.record = _queued_run(info, dag_version(self.serialized))
+            self._queued_record = _queued_run(info, dag_version(self.serialized))
             self.tis: dict[TIKey, TaskInstanceRecord] = {
                 (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
                 for t in dag.task_dict.values()
@@ -151,6 +151,11 @@ class RunDriver:
         self._upstream_versions = UpstreamVersions(storage.assets)
 
     # -- public ---------------------------------------------------------------------
+    @property
+    def record(self) -> DagRunRecord:
+        """The run's record as it is now (the recorder's, once the run began)."""
+        return self._queued_record if self.recorder is None else self.recorder.run
+
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
@@ -175,9 +180,7 @@ class RunDriver:
     # -- phases -----------------------------------------------------------------------
     def _begin(self) -> None:
         now = datetime.now(UTC)
-        info, record = self.info, self.record
-        record.state = RunState.RUNNING
-        record.queued_at = record.start_date = record.heartbeat_at = now
+        info, record = self.info, self.record.began(now)
         recorder = self.recorder = RunRecorder(
             record, self.storage, self.listener, **self.recorder_options
         )
@@ -261,8 +264,7 @@ class RunDriver:
         self._apply_changes(self.active.cancel_unfinished(), datetime.now(UTC))
         message = "cancelled by an operator"
         if request is not None:
-            self.record.cancel_requested_at = request.requested_at
-            self.record.cancel_grace = request.grace
+            recorder.cancel_requested(request.requested_at, request.grace)
             message = request.message()
         recorder.run_finished(RunState.CANCELLED, message)
         recorder.close()
@@ -335,14 +337,14 @@ class RunDriver:
         ti = self.tis[key]
         recorder = self._recorder()
         recorder.wait_for_tasks(self._upstream[key[0]])
-        recorder.queued(ti)
+        ti = self.tis[key] = recorder.queued(ti)
         self._in_flight += 1
         self.executor.submit(TaskWork(key[0], key[1], ti.try_number))
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
         key = (work.task_id, work.map_index)
         self.active.mark_running(key)
-        self._recorder().started(self.tis[key], when, hostname)
+        self.tis[key] = self._recorder().started(self.tis[key], when, hostname)
 
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
         key = (outcome.task_id, outcome.map_index)
@@ -350,8 +352,8 @@ class RunDriver:
         if outcome.state is TaskState.SUCCESS and outcome.task_id in self.map_sources:
             self._check_map_source(outcome)
         if outcome.materializations:
-            self._annotate_lineage(ti.task_id, outcome.materializations)
-        self._recorder().finished(ti, outcome)
+            outcome.materializations = self._annotate_lineage(ti.task_id, outcome.materializations)
+        ti = self.tis[key] = self._recorder().finished(ti, outcome)
         if outcome.state is TaskState.UP_FOR_RETRY:
             self.active.mark_up_for_retry(key)
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
@@ -379,11 +381,11 @@ class RunDriver:
 
     def _annotate_lineage(
         self, task_id: str, records: Sequence[AssetMaterializationRecord]
-    ) -> None:
-        """Add to the materializations the data versions of the upstream assets they consumed."""
+    ) -> Sequence[AssetMaterializationRecord]:
+        """The materializations with the data versions of the upstream assets they consumed."""
         definition = getattr(self.dag.task_dict[task_id], "asset_definition", None)
         upstream = definition.upstream_keys() if definition is not None else []
-        self._upstream_versions.annotate(records, upstream)
+        return self._upstream_versions.annotate(records, upstream)
 
     def _apply_changes(
         self,
@@ -395,7 +397,8 @@ class RunDriver:
         changed = self._recorder().changed
         for key, state in changes:
             marked = skipped_by is not None and only is not None and key[0] in only
-            changed(self._ti(key), state, when, {"skipped_by": skipped_by} if marked else None)
+            ti = changed(self._ti(key), state, when, {"skipped_by": skipped_by} if marked else None)
+            self.tis[key] = ti
 
     def _release_due_retries(self) -> None:
         if not self._retries:
