@@ -35,6 +35,8 @@ TABLES = {
     "dag",
     "import_error",
     "asset_check_evaluation",
+    "scheduler_heartbeat",
+    "run_claim",
 }
 
 

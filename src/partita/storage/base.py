@@ -34,6 +34,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.run_queue import RunQueue
 from partita.storage.signing import PickleSigner
 
 
@@ -228,7 +229,8 @@ class DagRegistry(ABC):
 
 
 class Storage(ABC):
-    """A metadata store: five read interfaces, one transactional writer, the DAG registry."""
+    """A metadata store: five read interfaces, one transactional writer, the DAG registry,
+    the run queue."""
 
     runs: RunStore
     events: EventLog
@@ -236,6 +238,7 @@ class Storage(ABC):
     dags: DagStore
     assets: AssetCatalog
     registry: DagRegistry
+    queue: RunQueue
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

@@ -17,6 +17,7 @@ from partita.definitions.states import RunState
 from partita.exceptions import RunNotFoundError
 from partita.storage.base import AssetCatalog, DagStore, EventLog, OutputStore, RunStore, Storage
 from partita.storage.memory_registry import MemoryDagRegistry
+from partita.storage.memory_run_queue import MemoryRunQueue
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -206,6 +207,7 @@ class MemoryStorage(Storage):
         self.assets = self._assets
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
+        self.queue = MemoryRunQueue(self._runs.runs, self._lock)
 
     def write(self, batch: WriteBatch) -> None:
         with self._lock:

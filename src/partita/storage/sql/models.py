@@ -259,6 +259,27 @@ import_error_table = Table(
     Index("ix_import_error_code_location", "code_location"),
 )
 
+#: One live (or dead) scheduler: who it is and when it last said it was alive.
+scheduler_heartbeat_table = Table(
+    "scheduler_heartbeat",
+    metadata,
+    _id("scheduler_id", primary_key=True),
+    Column("hostname", String(250), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+)
+
+#: Which scheduler drives a running run (the run queue's claims); a run outlives its owner.
+run_claim_table = Table(
+    "run_claim",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("scheduler_id"),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Index("ix_run_claim_scheduler_id", "scheduler_id"),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
@@ -269,6 +290,8 @@ __all__ = [
     "event_table",
     "import_error_table",
     "metadata",
+    "run_claim_table",
+    "scheduler_heartbeat_table",
     "task_instance_table",
     "task_output_table",
 ]

@@ -21,7 +21,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL, Connection
 
 from partita.definitions.states import RunState, TaskState
@@ -49,6 +49,7 @@ from partita.storage.sql.models import (
 )
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
+from partita.storage.sql.run_queue import SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
 
@@ -72,7 +73,7 @@ class SqlRunStore(RunStore):
             raise RunNotFoundError(
                 f"no run with id {run_id!r}; 'partita runs list' shows the known runs"
             )
-        return _run_record(row)
+        return run_record(row)
 
     def list_runs(
         self,
@@ -89,7 +90,7 @@ class SqlRunStore(RunStore):
             query = query.where(runs.state.in_([str(s) for s in states]))
         query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc()).limit(limit)
         with connect(self._engine, "list runs") as connection:
-            return [_run_record(row) for row in connection.execute(query)]
+            return [run_record(row) for row in connection.execute(query)]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         # A mapped run has as many rows as instances: driver rows, converted by hand.
@@ -216,6 +217,7 @@ class SqlStorage(Storage):
         self.dags = SqlDagStore(self.engine)
         self.assets = SqlAssetCatalog(self.engine)
         self.registry = SqlDagRegistry(self.engine)
+        self.queue = SqlRunQueue(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
@@ -271,25 +273,6 @@ def _describe_batch(batch: WriteBatch) -> str:
     if len(run_ids) == 1:
         return f"a batch of run {run_ids.pop()!r} ({', '.join(counts)})"
     return f"a batch of {len(run_ids)} runs ({', '.join(counts)})"
-
-
-def _run_record(row: Row[Any]) -> DagRunRecord:
-    return DagRunRecord(
-        run_id=row.run_id,
-        dag_id=row.dag_id,
-        dag_version=row.dag_version,
-        state=RunState(row.state),
-        run_type=row.run_type,
-        logical_date=row.logical_date,
-        data_interval_start=row.data_interval_start,
-        data_interval_end=row.data_interval_end,
-        conf=row.conf,
-        queued_at=row.queued_at,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        hostname=row.hostname,
-        pid=row.pid,
-    )
 
 
 def _driver_rows(connection: Connection, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
