@@ -49,6 +49,8 @@ from partita.storage.records import (
     WriteBatch,
 )
 
+#: The states an instance ends in by running (the others are decided for it).
+_OWN_END_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 _EVENT_STATES = frozenset(
     {
         TaskState.RUNNING,
@@ -95,7 +97,16 @@ class RunListener(Protocol):
 
 
 class RunDriver:
-    """Runs one DAG once. Build it, then call ``run()``."""
+    """Runs one DAG once. Build it, then call ``run()``; or step it (``begin``, ``step``, ``end``).
+
+    ``run()`` blocks until the run ends (``partita run``, ``dag.test()``). The
+    scheduler drives many runs at once instead: ``begin()``, then ``step()``
+    (which waits at most ``timeout`` seconds and says whether the run
+    finished) until it returns True, then ``end()``; ``abort(exc)`` stops a run
+    and records it failed. A driver built with ``for_run`` starts a run that
+    was queued; with ``resume=True`` it carries on a run whose driver died,
+    from its stored task instances.
+    """
 
     def __init__(
         self,
@@ -111,6 +122,7 @@ class RunDriver:
         flush_interval: float = 0.25,
         flush_size: int = 2000,
         resources: Mapping[str, Any] | None = None,
+        data_interval: tuple[datetime, datetime] | None = None,
     ) -> None:
         dag.validate()
         self.dag = dag
@@ -124,6 +136,8 @@ class RunDriver:
         run_config = resolve_run_config(dag, conf)
         self.resources = RunResources(dag, storage, resources, run_config.resources)
         ld, start, end = run_dates(dag, logical_date)
+        if data_interval is not None:  # a scheduled run: the timetable's own interval
+            start, end = data_interval
         self.info = RunInfo(
             run_id=run_id or new_run_id(run_type, ld),
             dag_id=dag.dag_id,
@@ -142,31 +156,92 @@ class RunDriver:
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
         self._upstream_versions = UpstreamVersions(storage.assets)
+        #: The stored run this driver starts (``for_run``); None: a new run of its own.
+        self.stored_run: DagRunRecord | None = None
+        self._resubmit: list[TIKey] = []
+        self._replaying = False
+        self._open = False
+        self._aborted = False
+
+    @classmethod
+    def for_run(
+        cls, dag: DAG, executor: Executor, storage: Storage, run: DagRunRecord, **options: Any
+    ) -> RunDriver:
+        """A driver for ``run``, a stored (queued or interrupted) run: its id, dates and conf."""
+        interval = None
+        if run.data_interval_start is not None and run.data_interval_end is not None:
+            interval = (run.data_interval_start, run.data_interval_end)
+        driver = cls(
+            dag, executor, storage, run_conf=run.conf, logical_date=run.logical_date,
+            run_type=run.run_type, run_id=run.run_id, data_interval=interval, **options,
+        )  # fmt: skip
+        driver.stored_run = run
+        return driver
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
+        with gc_relaxed():
+            self.begin()
+            while not self.step(None):
+                pass
+            return self.end()
+
+    def begin(self, *, resume: bool = False) -> None:
+        """Open the resources, record the run as running and hand out its first tasks.
+
+        With ``resume`` (a ``for_run`` driver), the run's stored task instances
+        are taken up: finished ones stay finished, and the others (those that were
+        running when the previous driver died are lost attempts) run again.
+        """
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
+        self._open = True
         try:
-            with gc_relaxed():
-                self._begin()
-                try:
-                    self._loop()
-                except BaseException as exc:
-                    self._abort(exc)
-                    raise
-                self._end()
+            self._begin(resume)
+        except BaseException:
+            self._close_resources()
+            raise
+
+    def step(self, timeout: float | None = 0.0) -> bool:
+        """Hand out ready tasks and take in outcomes, waiting at most ``timeout`` seconds
+        (None: until something happens); True once the run is finished (call ``end``)."""
+        try:
+            return self._step(timeout)
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+
+    def end(self) -> RunResult:
+        """Record the end of a finished run, run its DAG callbacks, close its resources."""
+        try:
+            self._end()
         finally:
-            self.resources.close()
+            self._close_resources()
         run_id = self.info.run_id
         return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
 
+    def abort(self, exc: BaseException) -> None:
+        """Stop the run: record it failed and its unfinished tasks cancelled (once)."""
+        if self._aborted:
+            return
+        self._aborted = True
+        try:
+            self._abort(exc)
+        finally:
+            self._close_resources()
+
+    def _close_resources(self) -> None:
+        if self._open:
+            self._open = False
+            self.resources.close()
+
     # -- phases -----------------------------------------------------------------------
-    def _begin(self) -> None:
+    def _begin(self, resume: bool) -> None:
         serialized = serialize_dag(self.dag)
         version = dag_version(serialized)
         now = datetime.now(UTC)
         info = self.info
+        stored = self.stored_run
         self.record = DagRunRecord(
             run_id=info.run_id, dag_id=info.dag_id, dag_version=version,
             state=RunState.RUNNING, run_type=info.run_type, logical_date=info.logical_date,
@@ -174,16 +249,24 @@ class RunDriver:
             data_interval_end=info.data_interval_end, conf=info.conf, queued_at=now,
             start_date=now, hostname=HOSTNAME, pid=os.getpid(),
         )  # fmt: skip
+        if stored is not None:  # the scheduler's run: no pid, so no pid check fails it
+            self.record.queued_at = stored.queued_at or now
+            self.record.start_date = stored.start_date or now
+            self.record.pid = None
         self.tis: dict[TIKey, TaskInstanceRecord] = {
             (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
             for t in self.dag.task_dict.values()
             if not is_mapped(t)
         }
+        previous: dict[TIKey, TaskInstanceRecord] = {}
+        if resume:
+            previous = {ti.key: ti for ti in self.storage.runs.get_task_instances(info.run_id)}
+            self.tis.update(previous)
         batch = self._batch
         batch.dag_versions.append(DagVersionRecord(info.dag_id, version, serialized, now))
         batch.runs.append(self.record)
         batch.task_instances.extend(self.tis.values())
-        self._run_event(RunState.RUNNING)
+        self._run_event(RunState.RUNNING, "resumed after its scheduler stopped" if resume else None)
         self._flush()
         self.active = ActiveRun(task_spec(t) for t in self.dag.task_dict.values())
         self.outputs = StoreOutputAccess(self.storage, info.run_id)
@@ -194,29 +277,75 @@ class RunDriver:
         if self.listener is not None:
             self.listener.run_started(self.record, len(self.tis))
         self.executor.start(self.info, self.dag, self.outputs, self._on_started, self.resource_view)
-        self._apply_changes(self.active.start(), now)
-        self._expand_ready()
+        if resume:
+            self._replay(previous)
+        else:
+            self._apply_changes(self.active.start(), now)
+            self._expand_ready()
 
-    def _loop(self) -> None:
+    def _replay(self, previous: dict[TIKey, TaskInstanceRecord]) -> None:
+        """Bring the state machine to where the stored task instances say the run was.
+
+        Finished instances are fed back as they ended (a branch's skips from its
+        event); the rest wait in ``_resubmit`` to run again, as a new try.
+        """
+        skips: dict[TIKey, list[str]] = {}
+        for event in self.storage.events.read_events(
+            self.info.run_id, kinds=[EventKind.TASK_STATE]
+        ):
+            skipped = event.payload.get("skipped_downstream")
+            if skipped and event.task_id is not None:
+                skips[(event.task_id, event.map_index)] = list(skipped)
+        self._replaying = True
+        try:
+            now = datetime.now(UTC)
+            self._apply_changes(self.active.start(), now)
+            while True:
+                self._expand_ready()
+                ready = self.active.take_ready()
+                if not ready:
+                    break
+                for key in ready:
+                    ti = previous.get(key)
+                    if ti is not None and ti.state in _OWN_END_STATES:
+                        self.tis[key] = ti
+                        changes = self.active.finish(key, ti.state, skips.get(key, ()))
+                        self._apply_changes(changes, now)
+                    else:
+                        if ti is not None:
+                            self.tis[key] = ti
+                        self._resubmit.append(key)
+        finally:
+            self._replaying = False
+
+    def _step(self, timeout: float | None) -> bool:
         active = self.active
-        while not active.finished:
-            self._release_due_retries()
-            for key in active.take_ready():
+        if active.finished:
+            return True
+        self._release_due_retries()
+        if self._resubmit:
+            resubmit, self._resubmit = self._resubmit, []
+            for key in resubmit:
                 self._submit(key)
-            if self._in_flight == 0:
-                if not self._retries:
-                    raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
-                self._maybe_flush()
-                wait = (self._retries[0][0] - datetime.now(UTC)).total_seconds()
-                time.sleep(min(max(wait, 0.0), self.flush_interval))
-                continue
-            timeout = None
-            if self._retries:
-                timeout = max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
-            for outcome in self.executor.poll(timeout):
-                self._in_flight -= 1
-                self._apply_outcome(outcome)
+        for key in active.take_ready():
+            self._submit(key)
+        if self._in_flight == 0:
+            if not self._retries:
+                raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
             self._maybe_flush()
+            wait = (self._retries[0][0] - datetime.now(UTC)).total_seconds()
+            limit = self.flush_interval if timeout is None else min(timeout, self.flush_interval)
+            time.sleep(min(max(wait, 0.0), limit))
+            return False
+        poll_timeout = timeout
+        if self._retries:
+            wait = max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+            poll_timeout = wait if timeout is None else min(wait, timeout)
+        for outcome in self.executor.poll(poll_timeout):
+            self._in_flight -= 1
+            self._apply_outcome(outcome)
+        self._maybe_flush()
+        return active.finished
 
     def _end(self) -> None:
         self.executor.shutdown()
@@ -281,6 +410,8 @@ class RunDriver:
         if length:
             self.outputs.map_lengths[task_id] = length
             for index in range(length):
+                if (task_id, index) in self.tis:  # a resumed run replays its stored instances
+                    continue
                 ti = self.tis[(task_id, index)] = self._new_ti(task_id, index, TaskState.SCHEDULED)
                 self._dirty[(task_id, index)] = ti
             if self.listener is not None:
@@ -402,6 +533,11 @@ class RunDriver:
     ) -> None:
         for key, state in changes:
             ti = self._ti(key)
+            if self._replaying:  # what was recorded stands; the rest is decided again, quietly
+                if not ti.state.finished:
+                    ti.state = state
+                    self._dirty[key] = ti
+                continue
             ti.state = state
             if state.finished:
                 ti.end_date = when
