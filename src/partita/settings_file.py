@@ -28,6 +28,8 @@ class _FileSettings(BaseModel):
     default_timezone: str | None = Field(default=None, min_length=1)
     dags_paused_at_creation: bool | None = Field(default=None, strict=True)
     import_timeout: float | None = Field(default=None, gt=0)
+    code_locations: tuple[str, ...] | None = None
+    max_concurrent_runs: int | None = Field(default=None, ge=1)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -57,6 +57,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "List the DAGs a file, folder or module defines, show one DAG, pause or unpause one.",
     ),
     "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
+    "dev": Subcommand(
+        "partita.cli.scheduler:dev",
+        "Run partita on this machine (the scheduler and its executor) until Ctrl-C.",
+    ),
     "init": Subcommand(
         "partita.cli.init:init",
         "Create a new partita project in DIRECTORY (default: the current folder).",
@@ -70,7 +74,15 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",
     ),
     "runs": Subcommand("partita.cli.runs:runs", "List recorded runs, or show one."),
+    "scheduler": Subcommand(
+        "partita.cli.scheduler:scheduler",
+        "Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.",
+    ),
     "tasks": Subcommand("partita.cli.tasks:tasks", "Inspect the task instances of recorded runs."),
+    "trigger": Subcommand(
+        "partita.cli.trigger:trigger",
+        "Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.",
+    ),
 }
 
 
