@@ -345,6 +345,7 @@ class RunDriver:
                 self._submit(key)
         for key in active.take_ready():
             self._submit(key)
+        self._maybe_flush()  # with flush_interval 0, a try is recorded before it runs
         if self._in_flight == 0:
             if not self._retries:
                 raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")

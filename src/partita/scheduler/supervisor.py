@@ -54,7 +54,10 @@ class RunSupervisor:
     def start(self, run: DagRunRecord, dag: DAG, *, resume: bool = False) -> None:
         """Begin driving ``run`` (a run claimed for this scheduler)."""
         try:
-            driver = RunDriver.for_run(dag, self.executor_factory(), self.storage, run)
+            # flush after every step: what a step recorded survives a kill of the scheduler
+            driver = RunDriver.for_run(
+                dag, self.executor_factory(), self.storage, run, flush_interval=0.0
+            )
             driver.begin(resume=resume)
         except Exception as exc:  # bad conf, a resource that does not open: the run fails
             logger.warning("run %s of DAG %s cannot start: %s", run.run_id, run.dag_id, exc)
