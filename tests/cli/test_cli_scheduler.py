@@ -387,3 +387,13 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
     assert len(done) == len(set(done)) == 432  # each task instance ran exactly once
     pids = {pid for _, _, pid in marks}
     assert len(pids) == 2  # both schedulers ran some of them
+
+
+def test_pools_set_and_list(invoke: Invoke, store: Storage) -> None:
+    assert invoke("pools", "set", "warehouse", "3", "--description", "the DB").exit_code == 0
+    listed = invoke("pools", "list")
+    assert listed.exit_code == 0
+    assert "warehouse" in listed.stdout and "default_pool" in listed.stdout
+    assert [(p.name, p.slots) for p in store.pools.list_pools()] == [("warehouse", 3)]
+    bad = invoke("pools", "set", "warehouse", "-1")
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: ")

@@ -40,6 +40,7 @@ TABLES = {
     "asset_check_evaluation",
     "scheduler_heartbeat",
     "run_claim",
+    "pool",
 }
 
 

@@ -14,7 +14,7 @@ from partita.definitions.states import RunState
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord
-from partita.storage.run_queue import SchedulerRecord
+from partita.storage.run_queue import PoolRecord, SchedulerRecord
 from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config
 
@@ -131,3 +131,14 @@ def test_upgrading_a_database_at_0002_adds_the_queue_tables_and_keeps_its_runs(
         assert "run_claim" not in tables and "scheduler_heartbeat" not in tables
     finally:
         engine.dispose()
+
+
+def test_pools_are_set_resized_and_listed(storage: Storage) -> None:
+    assert storage.pools.list_pools() == []
+    storage.pools.set_pool(PoolRecord("warehouse", 2, "the DB"))
+    storage.pools.set_pool(PoolRecord("api", 5))
+    storage.pools.set_pool(PoolRecord("warehouse", 3, "the DB"))
+    assert storage.pools.list_pools() == [
+        PoolRecord("api", 5),
+        PoolRecord("warehouse", 3, "the DB"),
+    ]

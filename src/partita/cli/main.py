@@ -69,6 +69,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.logs:logs",
         "Print the log of TASK_ID in RUN_ID (every try, or only --try N).",
     ),
+    "pools": Subcommand(
+        "partita.cli.pools:pools", "Set or list the pools of task slots (pool= on a task)."
+    ),
     "run": Subcommand(
         "partita.cli.run:run",
         "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",

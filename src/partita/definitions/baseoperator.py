@@ -166,6 +166,8 @@ class BaseOperator(DependencyMixin):
         pool: str | None = None,
         queue: str | None = None,
         priority_weight: int = 1,
+        weight_rule: str = "downstream",
+        pool_slots: int = 1,
         doc_md: str | None = None,
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
@@ -216,6 +218,17 @@ class BaseOperator(DependencyMixin):
         self.pool = pool
         self.queue = queue
         self.priority_weight = priority_weight
+        if weight_rule not in ("downstream", "upstream", "absolute"):
+            raise DefinitionError(
+                f"{where}: unknown weight_rule {weight_rule!r}; "
+                "use downstream, upstream or absolute"
+            )
+        self.weight_rule = weight_rule
+        if not isinstance(pool_slots, int) or isinstance(pool_slots, bool) or pool_slots < 1:
+            raise DefinitionError(
+                f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
+            )
+        self.pool_slots = pool_slots
         self.doc_md = doc_md
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}

@@ -29,6 +29,7 @@ from partita.definitions.ids import check_id_length
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.admission import TaskGate
 from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
@@ -130,6 +131,7 @@ class RunDriver:
         flush_size: int = 2000,
         resources: Mapping[str, Any] | None = None,
         data_interval: tuple[datetime, datetime] | None = None,
+        gate: TaskGate | None = None,
     ) -> None:
         dag.validate()
         self.dag = dag
@@ -168,6 +170,9 @@ class RunDriver:
         #: The stored run this driver starts (``for_run``); None: a new run of its own.
         self.stored_run: DagRunRecord | None = None
         self._resubmit: list[TIKey] = []
+        #: Decides which ready instances may start (pools, max_active_tasks); None: all.
+        self.gate = gate
+        self._held: list[TIKey] = []
         self._replaying = False
         self._open = False
         self._aborted = False
@@ -241,6 +246,8 @@ class RunDriver:
             self._close_resources()
 
     def _close_resources(self) -> None:
+        if self.gate is not None:
+            self.gate.release_run(self.info.run_id)
         if self._open:
             self._open = False
             try:
@@ -339,14 +346,17 @@ class RunDriver:
         if active.finished:
             return True
         self._release_due_retries()
-        if self._resubmit:
-            resubmit, self._resubmit = self._resubmit, []
-            for key in resubmit:
-                self._submit(key)
-        for key in active.take_ready():
+        ready = self._held + self._resubmit + active.take_ready()
+        self._held, self._resubmit = [], []
+        if self.gate is not None and ready:
+            ready, self._held = self.gate.admit(self.dag, self.info.run_id, ready)
+        for key in ready:
             self._submit(key)
         self._maybe_flush()  # with flush_interval 0, a try is recorded before it runs
         if self._in_flight == 0:
+            if self._held:  # waiting for pool slots
+                self._maybe_flush()
+                return False
             if not self._retries:
                 raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
             self._maybe_flush()
@@ -360,6 +370,8 @@ class RunDriver:
             poll_timeout = wait if timeout is None else min(wait, timeout)
         for outcome in self.executor.poll(poll_timeout):
             self._in_flight -= 1
+            if self.gate is not None:
+                self.gate.release(self.info.run_id, (outcome.task_id, outcome.map_index))
             self._apply_outcome(outcome)
         self._maybe_flush()
         return active.finished

@@ -26,6 +26,7 @@ from partita.definitions.dag import DAG
 from partita.engine.host import HOSTNAME, pid_alive
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
+from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
@@ -83,7 +84,8 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.scheduler_id = f"{HOSTNAME}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = datetime.now(UTC)
-        self.supervisor = RunSupervisor(storage, self.scheduler_id, executor_factory)
+        self.slots = SlotBook()
+        self.supervisor = RunSupervisor(storage, self.scheduler_id, executor_factory, self.slots)
         self.ticker = ScheduleTicker(storage, self.get_dag)
         self.starter = RunStarter(
             storage,
@@ -118,6 +120,7 @@ class Scheduler:
             self.beat()
         if self._due("parse", options.parse_interval):
             self.files.run_once(self.clock.now())
+            self.slots.set_pools({p.name: p.slots for p in self.storage.pools.list_pools()})
         if self._due("adopt", options.adopt_interval):
             live = live_scheduler_ids(self.storage.queue.list_schedulers(), datetime.now(UTC))
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
+from partita.engine.admission import TaskGate
 from partita.engine.driver import RunDriver
 from partita.engine.work import Executor
 from partita.exceptions import PartitaError
@@ -43,9 +44,15 @@ class RunSupervisor:
     """Steps the running runs of one scheduler."""
 
     def __init__(
-        self, storage: Storage, scheduler_id: str, executor_factory: ExecutorFactory
+        self,
+        storage: Storage,
+        scheduler_id: str,
+        executor_factory: ExecutorFactory,
+        gate: TaskGate | None = None,
     ) -> None:
         self.storage = storage
+        #: What decides which ready tasks may start (the scheduler's ``SlotBook``).
+        self.gate = gate
         self.scheduler_id = scheduler_id
         self.executor_factory = executor_factory
         #: The drivers of the runs being driven, by run id.
@@ -56,7 +63,7 @@ class RunSupervisor:
         try:
             # flush after every step: what a step recorded survives a kill of the scheduler
             driver = RunDriver.for_run(
-                dag, self.executor_factory(), self.storage, run, flush_interval=0.0
+                dag, self.executor_factory(), self.storage, run, flush_interval=0.0, gate=self.gate
             )
             driver.begin(resume=resume)
         except Exception as exc:  # bad conf, a resource that does not open: the run fails

@@ -35,7 +35,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
-from partita.storage.run_queue import RunQueue
+from partita.storage.run_queue import PoolStore, RunQueue
 from partita.storage.signing import PickleSigner
 
 
@@ -276,6 +276,7 @@ class Storage(ABC):
     logs: LogStore
     registry: DagRegistry
     queue: RunQueue
+    pools: PoolStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

@@ -31,7 +31,7 @@ from partita.storage.base import (
     Storage,
 )
 from partita.storage.memory_registry import MemoryDagRegistry
-from partita.storage.memory_run_queue import MemoryRunQueue
+from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -308,6 +308,7 @@ class MemoryStorage(Storage):
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
+        self.pools = MemoryPoolStore()
 
     def write(self, batch: WriteBatch) -> None:
         with self._lock:

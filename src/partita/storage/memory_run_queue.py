@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord, clone
-from partita.storage.run_queue import RunClaim, RunQueue, SchedulerRecord
+from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -101,4 +101,17 @@ class MemoryRunQueue(RunQueue):
             self._schedulers.pop(scheduler_id, None)
 
 
-__all__ = ["MemoryRunQueue"]
+class MemoryPoolStore(PoolStore):
+    """Pools in a dict."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, PoolRecord] = {}
+
+    def set_pool(self, pool: PoolRecord) -> None:
+        self._pools[pool.name] = pool
+
+    def list_pools(self) -> list[PoolRecord]:
+        return [self._pools[name] for name in sorted(self._pools)]
+
+
+__all__ = ["MemoryPoolStore", "MemoryRunQueue"]

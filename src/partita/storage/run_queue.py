@@ -35,6 +35,27 @@ class SchedulerRecord:
     heartbeat_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class PoolRecord:
+    """A pool of task slots: at most ``slots`` slots of its task instances run at once."""
+
+    name: str
+    slots: int
+    description: str | None = None
+
+
+class PoolStore(ABC):
+    """The pools task instances share (``partita pools set``); ``default_pool`` is implicit."""
+
+    @abstractmethod
+    def set_pool(self, pool: PoolRecord) -> None:
+        """Create or resize a pool."""
+
+    @abstractmethod
+    def list_pools(self) -> list[PoolRecord]:
+        """The pools set, sorted by name."""
+
+
 class RunClaim(ABC):
     """Queued runs held by one scheduler until the claim ends, with the counts limits need."""
 
@@ -84,4 +105,4 @@ class RunQueue(ABC):
         """Delete a scheduler's heartbeat row (it stopped cleanly)."""
 
 
-__all__ = ["RunClaim", "RunQueue", "SchedulerRecord"]
+__all__ = ["PoolRecord", "PoolStore", "RunClaim", "RunQueue", "SchedulerRecord"]

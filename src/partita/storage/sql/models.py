@@ -298,6 +298,15 @@ run_claim_table = Table(
     Index("ix_run_claim_scheduler_id", "scheduler_id"),
 )
 
+#: A pool of task slots (``partita pools set``); ``default_pool`` needs no row.
+pool_table = Table(
+    "pool",
+    metadata,
+    _id("name", primary_key=True),
+    Column("slots", Integer, nullable=False),
+    Column("description", Text),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
@@ -309,6 +318,7 @@ __all__ = [
     "import_error_table",
     "log_line_table",
     "metadata",
+    "pool_table",
     "run_claim_table",
     "scheduler_heartbeat_table",
     "task_instance_table",

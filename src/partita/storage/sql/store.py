@@ -51,7 +51,7 @@ from partita.storage.sql.models import (
 )
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
-from partita.storage.sql.run_queue import SqlRunQueue, run_record
+from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
 
@@ -223,6 +223,7 @@ class SqlStorage(Storage):
         self.threadsafe = not isinstance(self.engine.pool, StaticPool)
         self.registry = SqlDagRegistry(self.engine)
         self.queue = SqlRunQueue(self.engine)
+        self.pools = SqlPoolStore(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 

@@ -1,4 +1,4 @@
-"""The scheduler: ``scheduler_heartbeat`` (who is alive) and ``run_claim`` (who drives a run).
+"""The scheduler: ``scheduler_heartbeat``, ``run_claim`` (who drives a run) and ``pool``.
 
 Revision ID: 0012
 Revises: 0011
@@ -39,9 +39,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", name="pk_run_claim"),
     )
     op.create_index("ix_run_claim_scheduler_id", "run_claim", ["scheduler_id"])
+    op.create_table(
+        "pool",
+        sa.Column("name", ID, nullable=False),
+        sa.Column("slots", sa.Integer(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name="pk_pool"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pool")
     op.drop_index("ix_run_claim_scheduler_id", table_name="run_claim")
     op.drop_table("run_claim")
     op.drop_table("scheduler_heartbeat")
