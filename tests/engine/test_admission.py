@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from partita import DAG, EmptyOperator
-from partita.engine.admission import ReadyInstance, admit, effective_weights
+from partita.engine.admission import ReadyInstance, admit, effective_weights, past_allows
 from partita.exceptions import DefinitionError
 
 
@@ -57,3 +57,26 @@ def test_an_instance_needing_more_slots_than_free_waits_but_smaller_ones_pass() 
     assert [i.key[0] for i in admitted] == ["small"] and [i.key[0] for i in held] == ["big"]
     admitted, _ = admit([ready("elsewhere", pool="q")], pool_free={"p": 2}, dag_free=10)
     assert admitted == []  # a pool with no free slots admits nothing
+
+
+def test_past_allows_depends_on_past_and_wait_for_downstream() -> None:
+    from partita.definitions.states import TaskState
+
+    with DAG("past"):
+        a = EmptyOperator(task_id="a", depends_on_past=True)
+        b = EmptyOperator(task_id="b")
+        w = EmptyOperator(task_id="w", wait_for_downstream=True)
+        free = EmptyOperator(task_id="free")
+        a >> b
+        w >> b
+    ok, failed = TaskState.SUCCESS, TaskState.FAILED
+    assert past_allows(a, None)  # no previous run
+    assert past_allows(a, {"a": ok, "b": failed})
+    assert not past_allows(a, {"a": failed})
+    assert past_allows(a, {"a": TaskState.SKIPPED})
+    assert not past_allows(a, {"a": TaskState.RUNNING})  # the previous run is not done yet
+    assert w.depends_on_past  # implied, as in Airflow
+    assert not past_allows(w, {"w": ok, "b": failed})
+    assert past_allows(w, {"w": ok, "b": ok})
+    assert past_allows(free, {"free": failed})
+    assert past_allows(a, {})  # a task new since the previous run

@@ -214,3 +214,37 @@ def test_the_scheduler_clock_setting() -> None:
     assert clock.start == datetime(2024, 1, 1, tzinfo=UTC)
     with pytest.raises(ConfigurationError, match="PARTITA_SCHEDULER_CLOCK"):
         parse_clock("yesterday")
+
+
+T_MIN = datetime.min.replace(tzinfo=UTC)
+PAST_DAG = """
+from datetime import datetime
+from partita import DAG, PythonOperator
+
+def work(logical_date, **_):
+    if logical_date.day == 1:
+        raise ValueError("the first day fails")
+
+with DAG("past", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=True,
+         max_active_runs=3) as dag:
+    PythonOperator(task_id="work", python_callable=work, depends_on_past=True)
+    PythonOperator(task_id="free", python_callable=lambda: None)
+"""
+
+
+def test_depends_on_past_holds_a_task_whose_previous_run_failed(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    scheduler = scheduler_for(tmp_path, PAST_DAG, storage, datetime(2024, 1, 3, 1, tzinfo=UTC))
+    for _ in range(30):
+        scheduler.run_once()
+    runs = sorted(storage.runs.list_runs("past"), key=lambda r: r.logical_date or T_MIN)
+    assert [r.logical_date.day for r in runs if r.logical_date] == [1, 2, 3]
+    states = [
+        {ti.task_id: ti.state for ti in storage.runs.get_task_instances(r.run_id)} for r in runs
+    ]
+    assert states[0] == {"work": TaskState.FAILED, "free": TaskState.SUCCESS}
+    for later, run in zip(states[1:], runs[1:], strict=True):
+        assert later["free"] is TaskState.SUCCESS
+        assert later["work"] in (TaskState.NONE, TaskState.SCHEDULED)  # held: the day before
+        assert run.state is RunState.RUNNING
+    scheduler.stop()

@@ -154,6 +154,7 @@ class BaseOperator(DependencyMixin):
         execution_timeout: timedelta | float | None = None,
         trigger_rule: str | TriggerRule = TriggerRule.ALL_SUCCESS,
         depends_on_past: bool = False,
+        wait_for_downstream: bool = False,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         params: Mapping[str, Any] | None = None,
@@ -205,7 +206,9 @@ class BaseOperator(DependencyMixin):
         self.retry_exponential_backoff = bool(retry_exponential_backoff)
         self.max_retry_delay = _to_timedelta(max_retry_delay, "max_retry_delay", where, True)
         self.execution_timeout = _to_timedelta(execution_timeout, "execution_timeout", where, True)
-        self.depends_on_past = depends_on_past
+        # as in Airflow, waiting for the previous run's downstream implies depending on it
+        self.depends_on_past = bool(depends_on_past or wait_for_downstream)
+        self.wait_for_downstream = bool(wait_for_downstream)
         self.start_date = start_date
         self.end_date = end_date
         self.params: dict[str, Any] = dict(params or {})

@@ -9,6 +9,9 @@ next step.
   by its ``weight_rule``, the weights of every task downstream of it
   (``downstream``, the default, as in Airflow), of every task upstream of it
   (``upstream``), or nothing more (``absolute``).
+* ``past_allows``: ``depends_on_past`` / ``wait_for_downstream``: a task runs
+  only once, in the previous run of its DAG (by logical date), it succeeded or
+  was skipped (and, with ``wait_for_downstream``, its direct downstream tasks too).
 * ``admit``: ready instances, highest priority first (ties: the order they
   became ready), each admitted while its pool has ``pool_slots`` free slots
   and its DAG is under ``max_active_tasks``.
@@ -18,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from partita.definitions.dag import DAG
+from partita.definitions.states import TaskState
 
 DEFAULT_POOL = "default_pool"
 DEFAULT_POOL_SLOTS = 128
@@ -82,6 +86,24 @@ def effective_weights(dag: DAG) -> dict[str, int]:
     return weights
 
 
+#: The previous run's states that let a ``depends_on_past`` task run.
+PAST_OK = frozenset({TaskState.SUCCESS, TaskState.SKIPPED})
+
+
+def past_allows(task: Any, previous: Mapping[str, TaskState] | None) -> bool:
+    """Whether ``task`` may run, given its previous run's task states (None: no previous run).
+
+    ``previous`` maps each task id to its state there (a mapped task: the worst of
+    its instances); a task absent from it (new since then) does not hold anything up.
+    """
+    if not getattr(task, "depends_on_past", False) or previous is None:
+        return True
+    needed = [task.task_id]
+    if getattr(task, "wait_for_downstream", False):
+        needed.extend(task.downstream_task_ids)
+    return all(previous.get(task_id, TaskState.SUCCESS) in PAST_OK for task_id in needed)
+
+
 def admit(
     ready: Sequence[ReadyInstance],
     *,
@@ -110,9 +132,11 @@ def admit(
 __all__ = [
     "DEFAULT_POOL",
     "DEFAULT_POOL_SLOTS",
+    "PAST_OK",
     "WEIGHT_RULES",
     "ReadyInstance",
     "TaskGate",
     "admit",
     "effective_weights",
+    "past_allows",
 ]

@@ -26,6 +26,7 @@ from partita.definitions.dag import DAG
 from partita.engine.host import HOSTNAME, pid_alive
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
+from partita.scheduler.past import PreviousRuns
 from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
@@ -84,7 +85,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.scheduler_id = f"{HOSTNAME}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = datetime.now(UTC)
-        self.slots = SlotBook()
+        self.slots = SlotBook(past=PreviousRuns(storage))
         self.supervisor = RunSupervisor(storage, self.scheduler_id, executor_factory, self.slots)
         self.ticker = ScheduleTicker(storage, self.get_dag)
         self.starter = RunStarter(

@@ -1,11 +1,12 @@
 """``SlotBook``: the task slots one scheduler hands out, per pool and per DAG.
 
-It is the ``TaskGate`` of every run the scheduler drives: a run's ready task
-instances start only while their pool has ``pool_slots`` free slots (the
+It is the ``TaskGate`` of every run the scheduler drives: a run's ready
+task instances start only when ``depends_on_past`` allows
+(``PreviousRuns``), while their pool has ``pool_slots`` free slots (the
 ``pool`` table, ``partita pools set``; ``default_pool`` has 128 unless set)
 and their DAG runs fewer than ``max_active_tasks`` instances; the highest
-priority (``effective_weights``) goes first. The decision itself is
-``engine.admission.admit``; this class only keeps the counts.
+priority (``effective_weights``) goes first. The decisions themselves are
+``engine.admission``'s; this class only keeps the counts.
 
 The design decision: the counts live in the scheduler's memory, so the
 limits hold per scheduler (several schedulers on one database each hand out
@@ -25,7 +26,9 @@ from partita.engine.admission import (
     TaskGate,
     admit,
     effective_weights,
+    past_allows,
 )
+from partita.scheduler.past import PreviousRuns
 
 logger = logging.getLogger("partita.scheduler")
 TIKey = tuple[str, int]
@@ -34,7 +37,11 @@ TIKey = tuple[str, int]
 class SlotBook(TaskGate):
     """Pool and ``max_active_tasks`` counts of one scheduler."""
 
-    def __init__(self, pool_sizes: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self, pool_sizes: Mapping[str, int] | None = None, past: PreviousRuns | None = None
+    ) -> None:
+        #: Where ``depends_on_past`` looks (None: the rule is not checked).
+        self.past = past
         self.pool_sizes: dict[str, int] = {DEFAULT_POOL: DEFAULT_POOL_SLOTS}
         self.pool_used: dict[str, int] = {}
         self.dag_used: dict[str, int] = {}
@@ -71,6 +78,13 @@ class SlotBook(TaskGate):
     def admit(
         self, dag: DAG, run_id: str, ready: Sequence[TIKey]
     ) -> tuple[list[TIKey], list[TIKey]]:
+        blocked: list[TIKey] = []
+        if self.past is not None and any(
+            getattr(dag.task_dict[key[0]], "depends_on_past", False) for key in ready
+        ):
+            previous = self.past.states(dag, run_id)
+            blocked = [key for key in ready if not past_allows(dag.task_dict[key[0]], previous)]
+            ready = [key for key in ready if key not in blocked]
         weights = self._weights_of(dag)
         instances = []
         for key in ready:
@@ -87,7 +101,7 @@ class SlotBook(TaskGate):
                 self.pool_used.get(instance.pool, 0) + instance.pool_slots
             )
             self.dag_used[dag.dag_id] = self.dag_used.get(dag.dag_id, 0) + 1
-        return [i.key for i in admitted], [i.key for i in held]
+        return [i.key for i in admitted], [i.key for i in held] + blocked
 
     def release(self, run_id: str, key: TIKey) -> None:
         taken = self._held.pop((run_id, key), None)
@@ -100,6 +114,8 @@ class SlotBook(TaskGate):
     def release_run(self, run_id: str) -> None:
         for held_run, key in [k for k in self._held if k[0] == run_id]:
             self.release(held_run, key)
+        if self.past is not None:
+            self.past.forget(run_id)
 
 
 __all__ = ["SlotBook"]
