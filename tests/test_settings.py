@@ -222,3 +222,12 @@ def test_a_bad_max_concurrent_runs_names_the_variable(tmp_path: Path, raw: str) 
     _write_config(tmp_path / ".partita", "max_concurrent_runs: 0\n")
     with pytest.raises(ConfigurationError, match="key 'max_concurrent_runs'"):
         load_settings(env={}, cwd=tmp_path)
+
+
+def test_run_tag_limits_from_the_file(tmp_path: Path) -> None:
+    _write_config(tmp_path / ".partita", "run_tag_limits: {warehouse: 2, nightly: 1}\n")
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert settings.run_tag_limits == (("nightly", 1), ("warehouse", 2))
+    _write_config(tmp_path / ".partita", "run_tag_limits: {warehouse: 0}\n")
+    with pytest.raises(ConfigurationError, match=r"key 'run_tag_limits\.warehouse'"):
+        load_settings(env={}, cwd=tmp_path)

@@ -20,6 +20,8 @@ then the default.
                                  at once, across all DAGs
     (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
                                  loads when ``partita scheduler`` / ``partita dev`` get no PATH
+    (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
+                                 a scheduler runs at once
     PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
                                  scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
@@ -77,6 +79,8 @@ class Settings:
     code_locations: tuple[str, ...] = ()
     #: Runs one scheduler drives at once, across all DAGs.
     max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+    #: Tag -> the most runs of DAGs with that tag one scheduler runs at once.
+    run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
     scheduler_clock: str | None = None
 
@@ -139,6 +143,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         max_concurrent_runs=_count_setting(
             env, "PARTITA_MAX_CONCURRENT_RUNS", from_file.max_concurrent_runs
         ),
+        run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
         scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
     )
 
@@ -155,6 +160,7 @@ class FileSettings:
     import_timeout: float | None = None
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
+    run_tag_limits: dict[str, int] | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:

@@ -248,3 +248,19 @@ def test_depends_on_past_holds_a_task_whose_previous_run_failed(tmp_path: Path) 
         assert later["work"] in (TaskState.NONE, TaskState.SCHEDULED)  # held: the day before
         assert run.state is RunState.RUNNING
     scheduler.stop()
+
+
+def test_runs_to_start_honours_per_tag_run_limits() -> None:
+    queued = [run("a1", "a", 0), run("b1", "b", 1), run("c1", "c", 2), run("a2", "a", 3)]
+    tags = {"a": ["warehouse"], "b": ["warehouse", "nightly"], "c": ["nightly"]}
+    limits = {"a": 9, "b": 9, "c": 9}
+    chosen = runs_to_start(
+        queued,
+        {"c": 1},
+        free_slots=9,
+        max_active_runs=limits,
+        tags=tags,
+        tag_limits={"warehouse": 2, "nightly": 1},
+    )
+    # c already runs: nightly is full, so b1 and c1 wait; warehouse takes a1 and a2
+    assert [r.run_id for r in chosen] == ["a1", "a2"]

@@ -116,7 +116,10 @@ def serve(path: str | None, *, title: str, always_lock: bool) -> None:
             paused_at_creation=settings.dags_paused_at_creation,
         )
         files.run_once(clock.now())
-        options = SchedulerOptions(max_concurrent_runs=settings.max_concurrent_runs)
+        options = SchedulerOptions(
+            max_concurrent_runs=settings.max_concurrent_runs,
+            run_tag_limits=settings.run_tag_limits,
+        )
         scheduler = Scheduler(storage, files, InProcessExecutor, options=options, clock=clock)
         _banner(out, title, settings, files)
         _log_to_stderr()

@@ -45,6 +45,8 @@ class SchedulerOptions:
     """How a scheduler runs: its limits and its rhythm."""
 
     max_concurrent_runs: int = 16
+    #: Tag -> the most runs of DAGs with that tag running at once.
+    run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: Seconds between passes when no run is being driven.
     poll_interval: float = 1.0
     #: Seconds between checks of the DAG files for changes.
@@ -95,6 +97,7 @@ class Scheduler:
             self.supervisor.start,
             max_concurrent_runs=self.options.max_concurrent_runs,
             active_count=lambda: len(self.supervisor.active),
+            tag_limits=dict(self.options.run_tag_limits),
         )
         self._last: dict[str, float] = {}
 

@@ -2,10 +2,10 @@
 
 The decision of which queued runs may start is a pure function
 (``runs_to_start``) of the queued runs, the running counts and the limits:
-``max_concurrent_runs`` (the setting: runs running at once across all DAGs)
-and each DAG's ``max_active_runs``. The starter claims queued runs (row locks),
-marks the chosen ones running in the claim's transaction, and hands them to
-the ``RunSupervisor``.
+``max_concurrent_runs`` (the setting: runs running at once across all DAGs),
+each DAG's ``max_active_runs``, and the per-tag limits (``run_tag_limits``).
+The starter claims queued runs (row locks), marks the chosen ones running in
+the claim's transaction, and hands them to the ``RunSupervisor``.
 """
 
 from __future__ import annotations
@@ -28,22 +28,36 @@ def runs_to_start(
     *,
     free_slots: int,
     max_active_runs: Mapping[str, int],
+    tags: Mapping[str, Sequence[str]] | None = None,
+    tag_limits: Mapping[str, int] | None = None,
 ) -> list[DagRunRecord]:
     """The queued runs (oldest first) that may start now.
 
     At most ``free_slots`` runs; a DAG's runs only while its running count is
-    below its ``max_active_runs``; runs of DAGs missing from
-    ``max_active_runs`` (not loaded here) are left queued.
+    below its ``max_active_runs`` and, for each of its ``tags`` with a limit in
+    ``tag_limits``, while fewer runs of DAGs with that tag run; runs of DAGs
+    missing from ``max_active_runs`` (not loaded here) are left queued.
     """
+    tags = tags or {}
+    tag_limits = tag_limits or {}
     chosen: list[DagRunRecord] = []
     counts = dict(running)
+    tag_counts: dict[str, int] = {}
+    for dag_id, count in running.items():
+        for tag in tags.get(dag_id, ()):
+            tag_counts[tag] = tag_counts.get(tag, 0) + count
     for run in queued:
         if len(chosen) >= free_slots:
             break
         limit = max_active_runs.get(run.dag_id)
         if limit is None or counts.get(run.dag_id, 0) >= limit:
             continue
+        limited = [t for t in tags.get(run.dag_id, ()) if t in tag_limits]
+        if any(tag_counts.get(t, 0) >= tag_limits[t] for t in limited):
+            continue
         counts[run.dag_id] = counts.get(run.dag_id, 0) + 1
+        for tag in limited:
+            tag_counts[tag] = tag_counts.get(tag, 0) + 1
         chosen.append(run)
     return chosen
 
@@ -60,7 +74,9 @@ class RunStarter:
         *,
         max_concurrent_runs: int,
         active_count: Callable[[], int],
+        tag_limits: Mapping[str, int] | None = None,
     ) -> None:
+        self.tag_limits = dict(tag_limits or {})
         self.storage = storage
         self.scheduler_id = scheduler_id
         self.get_dag = get_dag
@@ -75,14 +91,21 @@ class RunStarter:
             return []
         dags: dict[str, DAG] = {}
         with self.storage.queue.claim_queued_runs(self.scheduler_id, free * 4) as claim:
-            for run in claim.queued:
-                if run.dag_id not in dags:
-                    dag = self.get_dag(run.dag_id)
-                    if dag is not None:
-                        dags[run.dag_id] = dag
+            wanted = {run.dag_id for run in claim.queued}
+            if self.tag_limits:
+                wanted |= set(claim.running)
+            for dag_id in wanted:
+                dag = self.get_dag(dag_id)
+                if dag is not None:
+                    dags[dag_id] = dag
             limits = {dag_id: dag.max_active_runs for dag_id, dag in dags.items()}
             chosen = runs_to_start(
-                claim.queued, claim.running, free_slots=free, max_active_runs=limits
+                claim.queued,
+                claim.running,
+                free_slots=free,
+                max_active_runs=limits,
+                tags={dag_id: list(dag.tags) for dag_id, dag in dags.items()},
+                tag_limits=self.tag_limits,
             )
             started_at = datetime.now(UTC)  # real time: timeouts are measured from it
             for run in chosen:
