@@ -321,6 +321,7 @@ def test_trigger_wait_exits_0_on_success_and_1_on_failure(
     assert len(lines(markers, "a")) == 1 and len(lines(markers, "fail")) == 1
 
 
+@pytest.mark.slow
 def test_trigger_wait_says_when_no_scheduler_is_running(
     tmp_path: Path, processes: Processes
 ) -> None:
