@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from partita.executors.in_process import InProcessExecutor
 from partita.scheduler.clock import FastClock, parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.starter import runs_to_start
 from partita.scheduler.ticker import ScheduleTicker, scheduled_run_id
 from partita.storage.memory import MemoryStorage
@@ -264,3 +265,54 @@ def test_runs_to_start_honours_per_tag_run_limits() -> None:
     )
     # c already runs: nightly is full, so b1 and c1 wait; warehouse takes a1 and a2
     assert [r.run_id for r in chosen] == ["a1", "a2"]
+
+
+SCHEDULES = """
+from datetime import datetime
+from partita import (DAG, DefaultScheduleStatus, Definitions, EmptyOperator, RunRequest,
+                     ScheduleDefinition, SkipReason, schedule)
+
+with DAG("job_dag", schedule=None, start_date=datetime(2024, 1, 1)) as job_dag:
+    EmptyOperator(task_id="noop")
+
+hourly = ScheduleDefinition(job=job_dag, cron_schedule="0 * * * *",
+                            run_config={"source": "hourly"},
+                            default_status=DefaultScheduleStatus.RUNNING)
+
+@schedule(cron_schedule="30 * * * *", job=job_dag, default_status=DefaultScheduleStatus.RUNNING)
+def regions(context):
+    if context.scheduled_execution_time.hour == 3:
+        return SkipReason("not at three")
+    return [RunRequest(run_key=r, run_config={"region": r}) for r in ("eu", "us")]
+
+stopped = ScheduleDefinition(name="stopped", job=job_dag, cron_schedule="* * * * *")
+
+defs = Definitions(dags=[job_dag], schedules=[hourly, regions, stopped])
+"""
+
+
+def test_running_dagster_schedules_queue_their_run_requests_once(tmp_path: Path) -> None:
+
+    storage = MemoryStorage()
+    files = files_for(tmp_path, SCHEDULES, storage)
+    t0 = datetime(2024, 1, 1, 1, 45, tzinfo=UTC)
+    files.run_once(t0)
+    ticker = ScheduleDefinitionTicker(storage, lambda: files.schedules, files.get_dag)
+    assert ticker.run_once(t0) == {}  # ticks start from when the schedule is first seen
+    assert ticker.run_once(t0 + timedelta(hours=2)) == {"job_dag_schedule": 2, "regions": 2}
+    again = ScheduleDefinitionTicker(storage, lambda: files.schedules, files.get_dag)
+    again.run_once(t0)  # a restart within the same ticks queues nothing twice
+    again.run_once(t0 + timedelta(hours=2))
+    runs = storage.runs.list_runs("job_dag", limit=100)
+    confs = sorted(
+        (r.logical_date.hour, r.logical_date.minute, tuple(r.conf.items()))
+        for r in runs
+        if r.logical_date is not None
+    )
+    assert confs == [
+        (2, 0, (("source", "hourly"),)),
+        (2, 30, (("region", "eu"),)),
+        (2, 30, (("region", "us"),)),
+        (3, 0, (("source", "hourly"),)),
+    ]  # 03:30 skipped; the stopped schedule never ticks
+    assert {r.run_type for r in runs} == {"scheduled"}

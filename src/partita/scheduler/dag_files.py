@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from partita.definitions.dag import DAG
+from partita.definitions.schedules import ScheduleDefinition
 from partita.exceptions import DagLoadError
 from partita.loader import dag_files, is_module_name, load_dags
 from partita.registry_sync import code_location_of, record_load_result
@@ -66,10 +67,13 @@ class DagFileProcessor:
         self.paused_at_creation = paused_at_creation
         #: The loaded DAGs by id, of every location (and of files loaded on demand).
         self.dags: dict[str, DAG] = {}
+        #: The Dagster-style schedules of every location, by name.
+        self.schedules: dict[str, ScheduleDefinition] = {}
         #: Import errors of the last load, by file.
         self.errors: dict[str, str] = {}
         self._seen: dict[str, Snapshot | None] = {}
         self._by_location: dict[str, set[str]] = {}
+        self._schedules_by_location: dict[str, set[str]] = {}
 
     def run_once(self, now: datetime) -> list[str]:
         """Load the locations that changed since the last call; return those loaded."""
@@ -96,6 +100,11 @@ class DagFileProcessor:
             self.dags.pop(dag_id, None)
         self._by_location[location] = set(result.dags)
         self.dags.update(result.dags)
+        for name in self._schedules_by_location.get(location, set()):
+            self.schedules.pop(name, None)
+        found = {schedule.name: schedule for schedule in result.schedules}
+        self._schedules_by_location[location] = set(found)
+        self.schedules.update(found)
         for source in [s for s in self.errors if s.startswith(location)]:
             del self.errors[source]
         self.errors.update(result.errors)

@@ -27,6 +27,7 @@ from partita.engine.host import HOSTNAME, pid_alive
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.past import PreviousRuns
+from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
@@ -90,6 +91,9 @@ class Scheduler:
         self.slots = SlotBook(past=PreviousRuns(storage))
         self.supervisor = RunSupervisor(storage, self.scheduler_id, executor_factory, self.slots)
         self.ticker = ScheduleTicker(storage, self.get_dag)
+        self.schedule_ticker = ScheduleDefinitionTicker(
+            storage, lambda: self.files.schedules, self.get_dag
+        )
         self.starter = RunStarter(
             storage,
             self.scheduler_id,
@@ -129,6 +133,7 @@ class Scheduler:
             live = live_scheduler_ids(self.storage.queue.list_schedulers(), datetime.now(UTC))
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)
         self.ticker.run_once(self.clock.now())
+        self.schedule_ticker.run_once(self.clock.now())
         self.starter.run_once(self.clock.now())
         self.supervisor.run_once(datetime.now(UTC))
 
