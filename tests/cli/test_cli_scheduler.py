@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Invoke, partita_command, subprocess_env
+from sqlalchemy import text
 
 from partita.definitions.states import RunState, TaskState
 from partita.settings import load_settings
 from partita.storage.base import Storage
 from partita.storage.factory import open_storage
 from partita.storage.records import EventKind
+from partita.storage.sql import create_sql_engine
 
 EXAMPLE_DAG = """
 from datetime import datetime
@@ -398,3 +400,20 @@ def test_pools_set_and_list(invoke: Invoke, store: Storage) -> None:
     assert [(p.name, p.slots) for p in store.pools.list_pools()] == [("warehouse", 3)]
     bad = invoke("pools", "set", "warehouse", "-1")
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: ")
+
+
+def test_a_scheduler_refuses_a_database_of_a_newer_partita(
+    tmp_path: Path, invoke: Invoke, store: Storage
+) -> None:
+    path, _ = marked_dag(tmp_path)
+    engine = create_sql_engine(load_settings().database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    finally:
+        engine.dispose()
+    result = invoke("scheduler", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "upgrade partita" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "partita scheduler" not in result.stdout  # refused before serving
