@@ -316,3 +316,18 @@ def test_running_dagster_schedules_queue_their_run_requests_once(tmp_path: Path)
         (3, 0, (("source", "hourly"),)),
     ]  # 03:30 skipped; the stopped schedule never ticks
     assert {r.run_type for r in runs} == {"scheduled"}
+
+
+def test_a_run_taken_over_by_another_scheduler_is_dropped_unrecorded(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    scheduler = scheduler_for(tmp_path, SLOW_DAG, storage, datetime(2024, 1, 1, tzinfo=UTC))
+    scheduler.run_once()
+    storage.queue.enqueue([run("manual__1", "slow", 0)])
+    scheduler.run_once()
+    assert "manual__1" in scheduler.supervisor.active
+    storage.queue.adopt_orphaned_runs("other", live={"other"})  # it thought us dead
+    assert scheduler.supervisor.drop_lost(
+        set(storage.queue.claimed_runs(scheduler.scheduler_id))
+    ) == ["manual__1"]
+    assert storage.runs.get_run("manual__1").state is RunState.RUNNING  # left to the other one
+    assert storage.queue.claimed_runs("other") == ["manual__1"]

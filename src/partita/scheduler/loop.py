@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,6 +132,7 @@ class Scheduler:
             self.slots.set_pools({p.name: p.slots for p in self.storage.pools.list_pools()})
         if self._due("adopt", options.adopt_interval):
             live = live_scheduler_ids(self.storage.queue.list_schedulers(), datetime.now(UTC))
+            self.supervisor.drop_lost(set(self.storage.queue.claimed_runs(self.scheduler_id)))
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
@@ -143,17 +145,36 @@ class Scheduler:
         On the way out every run being driven is stopped (recorded failed, its
         unfinished tasks cancelled) and the heartbeat row removed.
         """
+        stopped = threading.Event()
+        beating = threading.Thread(
+            target=self._beat_until, args=(stopped,), name="partita-heartbeat", daemon=True
+        )
+        beating.start()
         try:
             while True:
                 started = time.monotonic()
-                self.run_once()
+                try:
+                    self.run_once()
+                except Exception:  # a database hiccup must not stop the daemon
+                    logger.exception("a scheduler pass failed; trying again")
+                    time.sleep(self.options.poll_interval)
                 took = time.monotonic() - started
                 if took > self.options.overrun_warning:
                     logger.warning("a scheduler pass took %.1f s", took)
                 # driving runs: pass again at once (a short nap so retries do not spin)
                 time.sleep(0.005 if self.supervisor.active else self.options.poll_interval)
         finally:
+            stopped.set()
+            beating.join()
             self.stop()
+
+    def _beat_until(self, stopped: threading.Event) -> None:
+        """The heartbeat, from its own thread: a long task in a pass does not make us look dead."""
+        while not stopped.wait(self.options.heartbeat_interval):
+            try:
+                self.beat()
+            except Exception:
+                logger.exception("the scheduler heartbeat could not be written")
 
     def stop(self, reason: str = "the scheduler stopped") -> None:
         """Stop the runs being driven and remove the heartbeat row."""

@@ -111,6 +111,20 @@ class RunSupervisor:
             self.start(run, dag, resume=True)
         return [run.run_id for run in adopted]
 
+    def drop_lost(self, owned: set[str]) -> list[str]:
+        """Stop driving, without recording anything, the runs another scheduler took over.
+
+        (It thought this one dead: its heartbeat was late.) Returns their ids.
+        """
+        lost = [run_id for run_id in self.active if run_id not in owned]
+        for run_id in lost:
+            driver = self.active.pop(run_id)
+            logger.warning("run %s was taken over by another scheduler; left to it", run_id)
+            driver.executor.shutdown()
+            if self.gate is not None:
+                self.gate.release_run(run_id)
+        return lost
+
     def stop_all(self, reason: str) -> None:
         """Stop every run being driven: recorded failed, unfinished tasks cancelled."""
         for run_id, driver in list(self.active.items()):
