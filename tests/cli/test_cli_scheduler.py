@@ -390,6 +390,16 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
     assert len(done) == len(set(done)) == 432  # each task instance ran exactly once
     pids = {pid for _, _, pid in marks}
     assert len(pids) == 2  # both schedulers ran some of them
+    # max_active_runs=8 held across both schedulers
+    edges = sorted(
+        [(r.start_date, 1) for r in runs if r.start_date]
+        + [(r.end_date, -1) for r in runs if r.end_date]
+    )
+    at_once = most = 0
+    for _, step in edges:
+        at_once += step
+        most = max(most, at_once)
+    assert most <= 8
 
 
 def test_pools_set_and_list(invoke: Invoke, store: Storage) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
 from partita.storage.base import Storage
+from partita.storage.dag_records import DagParse, ParsedDag
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord
 from partita.storage.run_queue import PoolRecord, SchedulerRecord
@@ -142,3 +145,29 @@ def test_pools_are_set_resized_and_listed(storage: Storage) -> None:
         PoolRecord("api", 5),
         PoolRecord("warehouse", 3, "the DB"),
     ]
+
+
+@pytest.mark.postgres
+def test_a_concurrent_claim_counts_the_runs_another_claim_started(
+    pg_clean_database_url: str, tmp_path: Path
+) -> None:
+    with SqlStorage(pg_clean_database_url, tmp_path / "storage") as store:
+        store.registry.record_parse(DagParse("loc", [ParsedDag("etl")], {}, T0))
+        store.queue.enqueue([queued("r1"), queued("r2", minutes=1)])
+        seen: list[dict[str, int]] = []
+        first_started = threading.Event()
+
+        def second_claim() -> None:
+            first_started.wait()
+            with store.queue.claim_queued_runs("s2", 10) as claim:
+                seen.append(dict(claim.running))
+                assert [r.run_id for r in claim.queued] == ["r2"]  # r1 is locked: skipped
+
+        other = threading.Thread(target=second_claim)
+        other.start()
+        with store.queue.claim_queued_runs("s1", 1) as claim:
+            claim.start(claim.queued[0], T0)
+            first_started.set()
+            time.sleep(0.5)  # the second claim waits for the DAG's row meanwhile
+        other.join()
+        assert seen == [{"etl": 1}]  # it counted r1, started by the first claim

@@ -3,8 +3,10 @@
 The design decision: a claim is one transaction. It selects the oldest queued
 runs ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's write lock, taken with
 ``BEGIN IMMEDIATE``, serializes claims instead), counts the running runs per
-DAG for the limits, and marks the runs it starts running, together with their
-``run_claim`` rows; a run can therefore be started by one scheduler only.
+DAG for the limits (on PostgreSQL after locking those DAGs' rows of the DAG
+table, so two schedulers never both count below ``max_active_runs``), and
+marks the runs it starts running, together with their ``run_claim`` rows; a
+run can therefore be started by one scheduler only.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue,
 from partita.storage.sql.engine import WRITE_LOCK_OPTION
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import dag_run_table as runs
+from partita.storage.sql.models import dag_table as dags
 from partita.storage.sql.models import pool_table as pools
 from partita.storage.sql.models import run_claim_table as claims
 from partita.storage.sql.models import scheduler_heartbeat_table as heartbeats
@@ -137,6 +140,17 @@ class SqlRunQueue(RunQueue):
         with self._transaction("claim queued runs") as connection:
             claim = _SqlRunClaim(connection, scheduler_id)
             claim.queued = [run_record(row) for row in connection.execute(query)]
+            if self._dialect == "postgresql" and claim.queued:
+                # Hold the DAGs' rows, in one order, until the claim ends: a second
+                # scheduler's claim of runs of the same DAGs waits here, then counts
+                # what this one started, so max_active_runs holds across schedulers.
+                dag_ids = sorted({run.dag_id for run in claim.queued})
+                connection.execute(
+                    select(dags.c.dag_id)
+                    .where(dags.c.dag_id.in_(dag_ids))
+                    .order_by(dags.c.dag_id)
+                    .with_for_update()
+                )
             claim.running = {row[0]: int(row[1]) for row in connection.execute(counts)}
             yield claim
 
