@@ -60,7 +60,10 @@ class PreviousRuns:
         return states
 
     def forget(self, run_id: str) -> None:
-        self._previous.pop(run_id, None)
+        """The run ended: drop what was kept for it."""
+        previous = self._previous.pop(run_id, None)
+        if previous is not None:
+            self._states.pop(previous, None)
 
 
 __all__ = ["PreviousRuns"]
