@@ -331,3 +331,15 @@ def test_a_run_taken_over_by_another_scheduler_is_dropped_unrecorded(tmp_path: P
     ) == ["manual__1"]
     assert storage.runs.get_run("manual__1").state is RunState.RUNNING  # left to the other one
     assert storage.queue.claimed_runs("other") == ["manual__1"]
+
+
+def test_a_dag_known_only_to_the_registry_is_loaded_from_its_file(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    elsewhere = files_for(tmp_path, PAUSED_DAG, storage)  # records paused_daily's file
+    elsewhere.run_once(datetime(2026, 1, 1, tzinfo=UTC))
+    files = DagFileProcessor(
+        [], storage.registry, import_timeout=10, default_timezone="UTC", paused_at_creation=False
+    )
+    dag = files.get_dag("paused_daily")
+    assert dag is not None and dag.dag_id == "paused_daily"
+    assert files.get_dag("no_such_dag") is None
