@@ -232,7 +232,13 @@ def test_a_scheduler_killed_mid_run_and_restarted_finishes_the_run_once(
     result = invoke("trigger", str(path), "marked")
     assert result.exit_code == 0, result.output
     wait_for(lambda: len(lines(markers, "b")) == 1, 30, "task b to start")
-    first.kill()  # SIGKILL: nothing can be recorded
+
+    def b_recorded_running() -> bool:
+        tis = store.runs.get_task_instances(runs_in(store, "marked")[0].run_id)
+        return any(ti.task_id == "b" and ti.state is TaskState.RUNNING for ti in tis)
+
+    wait_for(b_recorded_running, 30, "b's start to be recorded (the writer commits it)")
+    first.kill()  # SIGKILL: nothing more can be recorded
     first.communicate()
     (run,) = runs_in(store, "marked")
     assert run.state is RunState.RUNNING

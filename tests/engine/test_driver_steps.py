@@ -53,7 +53,8 @@ def test_a_resumed_run_keeps_finished_instances_and_reruns_the_lost_one() -> Non
     first.begin()
     while "a" not in calls:
         first.step(timeout=0)
-    first._flush()
+    assert first.recorder is not None
+    first.recorder.sync()
     # the driver "dies" with b marked running: nothing more is recorded
     b = next(ti for ti in storage.runs.get_task_instances("scheduled__1") if ti.task_id == "b")
     b.state, b.try_number = TaskState.RUNNING, 1

@@ -61,9 +61,8 @@ class RunSupervisor:
     def start(self, run: DagRunRecord, dag: DAG, *, resume: bool = False) -> None:
         """Begin driving ``run`` (a run claimed for this scheduler)."""
         try:
-            # flush after every step: what a step recorded survives a kill of the scheduler
             driver = RunDriver.for_run(
-                dag, self.executor_factory(), self.storage, run, flush_interval=0.0, gate=self.gate
+                dag, self.executor_factory(), self.storage, run, gate=self.gate
             )
             driver.begin(resume=resume)
         except Exception as exc:  # bad conf, a resource that does not open: the run fails

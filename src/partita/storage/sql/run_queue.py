@@ -49,6 +49,7 @@ def run_record(row: Row[Any]) -> DagRunRecord:
         end_date=row.end_date,
         hostname=row.hostname,
         pid=row.pid,
+        heartbeat_at=row.heartbeat_at,
     )
 
 
@@ -68,6 +69,7 @@ def _run_values(run: DagRunRecord) -> dict[str, Any]:
         "end_date": run.end_date,
         "hostname": run.hostname,
         "pid": run.pid,
+        "heartbeat_at": run.heartbeat_at,
     }
 
 
