@@ -10,6 +10,9 @@ running run:
 * of another host (a shared PostgreSQL): dead when its heartbeat is older
   than ``HEARTBEAT_TIMEOUT``.
 
+A run with no pid is a scheduler's: it is left alone, since a scheduler
+resumes the runs of a dead scheduler (``partita.scheduler.supervisor``).
+
 A dead run gets a ``run_state`` event saying why, state ``failed`` and as
 end time its last sign of life (its heartbeat, or a later task start or
 end); its unfinished task instances are cancelled, and the temporary files
