@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import Invoke, partita_command, subprocess_env
+from cli_helpers import TEST_DAGS, Invoke, partita_command, subprocess_env
 from sqlalchemy import text
 
 from partita.definitions.states import RunState, TaskState
@@ -254,6 +254,90 @@ def test_a_scheduler_killed_mid_run_and_restarted_finishes_the_run_once(
     events = store.events.read_events(run.run_id, kinds=[EventKind.TASK_STATE])
     successes = [e.task_id for e in events if e.payload["state"] == "success"]
     assert sorted(successes) == ["a", "b", "c"]  # no success recorded twice
+
+
+FLAKY_DAG = """
+from datetime import datetime
+from pathlib import Path
+from partita import DAG, PythonOperator
+
+MARKERS = Path({markers!r})
+
+def mark(name):
+    def task(run_id, **_):
+        with open(MARKERS / name, "a") as f:
+            f.write(run_id + "\\n")
+        if name == "flaky" and not (MARKERS / "fixed").exists():
+            raise ValueError("not fixed yet")
+    return task
+
+with DAG("flaky", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+    ok = PythonOperator(task_id="ok", python_callable=mark("ok"))
+    flaky = PythonOperator(task_id="flaky", python_callable=mark("flaky"))
+    after = PythonOperator(task_id="after", python_callable=mark("after"))
+    ok >> flaky >> after
+"""
+
+
+def test_a_retried_run_is_resumed_by_the_scheduler_running_only_the_cleared_tasks(
+    tmp_path: Path, processes: Processes, store: Storage, invoke: Invoke
+) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    path = tmp_path / "flaky.py"
+    path.write_text(FLAKY_DAG.format(markers=str(markers)))
+    failed = invoke("run", str(path), "flaky")
+    assert failed.exit_code == 1, failed.output
+    (run,) = runs_in(store, "flaky")
+    assert run.state is RunState.FAILED
+    (markers / "fixed").touch()
+    retried = invoke("runs", "retry", run.run_id)
+    assert retried.exit_code == 0, retried.output
+    assert store.runs.get_run(run.run_id).state is RunState.QUEUED
+
+    scheduler = processes.start("scheduler", str(path))
+    wait_for(lambda: store.runs.get_run(run.run_id).state.finished, 60, "the retried run")
+    stop(scheduler)
+    assert store.runs.get_run(run.run_id).state is RunState.SUCCESS
+    assert len(lines(markers, "ok")) == 1  # its success was kept: not run again
+    assert len(lines(markers, "flaky")) == 2  # the failed try, then the retry
+    assert len(lines(markers, "after")) == 1
+    tis = {ti.task_id: ti for ti in store.runs.get_task_instances(run.run_id)}
+    assert {t: ti.state for t, ti in tis.items()} == dict.fromkeys(
+        ("ok", "flaky", "after"), TaskState.SUCCESS
+    )
+    assert (tis["ok"].try_number, tis["flaky"].try_number, tis["after"].try_number) == (1, 2, 1)
+    assert runs_in(store, "flaky") == [store.runs.get_run(run.run_id)]  # no new run
+
+
+@pytest.mark.slow
+def test_a_scheduler_run_is_cancelled_and_the_scheduler_goes_on(
+    tmp_path: Path, processes: Processes, store: Storage, invoke: Invoke
+) -> None:
+    sleepy = TEST_DAGS / "sleepy.py"
+    scheduler = processes.start("scheduler", str(sleepy))
+    assert invoke("trigger", str(sleepy), "sleepy").exit_code == 0
+
+    def napping() -> bool:
+        runs = runs_in(store, "sleepy")
+        tis = store.runs.get_task_instances(runs[0].run_id) if runs else []
+        return any(ti.task_id == "nap" and ti.state is TaskState.RUNNING for ti in tis)
+
+    wait_for(napping, 60, "task nap to run")
+    (run,) = runs_in(store, "sleepy")
+    cancelled = processes.start("runs", "cancel", run.run_id, "--grace", "1", "--wait")
+    out, err = cancelled.communicate(timeout=60)
+    assert cancelled.returncode == 0, err
+    assert f"Run {run.run_id} ended cancelled." in out
+    tis = {ti.task_id: ti.state for ti in store.runs.get_task_instances(run.run_id)}
+    assert tis == {
+        "warm_up": TaskState.SUCCESS, "nap": TaskState.CANCELLED, "after": TaskState.CANCELLED
+    }  # fmt: skip
+    assert scheduler.poll() is None  # the scheduler goes on: it runs the next run
+    assert invoke("trigger", str(sleepy), "sleepy").exit_code == 0
+    wait_for(lambda: len(runs_in(store, "sleepy")) == 2 and napping(), 60, "the next run")
+    code, _, _ = stop(scheduler)
+    assert code == 0
 
 
 # --- partita dev -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -129,7 +130,7 @@ def test_upgrading_a_database_at_0002_adds_the_queue_tables_and_keeps_its_runs(
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "0011")
+            command.downgrade(alembic_config(connection), _revision_before_scheduler())
         tables = inspect(engine).get_table_names()
         assert "run_claim" not in tables and "scheduler_heartbeat" not in tables
     finally:
@@ -171,3 +172,10 @@ def test_a_concurrent_claim_counts_the_runs_another_claim_started(
             time.sleep(0.5)  # the second claim waits for the DAG's row meanwhile
         other.join()
         assert seen == [{"etl": 1}]  # it counted r1, started by the first claim
+
+
+def _revision_before_scheduler() -> str:
+    """The revision just below 0012 (the one that adds the scheduler's tables)."""
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
+    assert isinstance(before, str)
+    return before

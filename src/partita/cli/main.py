@@ -76,12 +76,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.run:run",
         "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",
     ),
-    "runs": Subcommand("partita.cli.runs:runs", "List recorded runs, or show one."),
+    "runs": Subcommand(
+        "partita.cli.runs:runs", "List recorded runs, show one, retry or cancel one."
+    ),
     "scheduler": Subcommand(
         "partita.cli.scheduler:scheduler",
         "Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.",
     ),
-    "tasks": Subcommand("partita.cli.tasks:tasks", "Inspect the task instances of recorded runs."),
+    "tasks": Subcommand(
+        "partita.cli.tasks:tasks", "Inspect, clear or mark the task instances of recorded runs."
+    ),
     "trigger": Subcommand(
         "partita.cli.trigger:trigger",
         "Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.",

@@ -34,6 +34,7 @@ from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
 from partita.engine.admission import TaskGate
 from partita.engine.asset_lineage import UpstreamVersions
+from partita.engine.cancel import CancelRequest, RunCancelled
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
@@ -163,6 +164,8 @@ class RunDriver:
         self.base_context: dict[str, Any] = {}
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
+        #: An operator's cancel request, once the recorder's heartbeat found one.
+        self._cancel: CancelRequest | None = None
         self._upstream_versions = UpstreamVersions(storage.assets)
         #: The stored run this driver starts (``for_run``); None: a new run of its own.
         self.stored_run: DagRunRecord | None = None
@@ -173,6 +176,7 @@ class RunDriver:
         self._replaying = False
         self._open = False
         self._aborted = False
+        self._cancelled = False
 
     @classmethod
     def for_run(
@@ -219,6 +223,9 @@ class RunDriver:
         (None: until something happens); True once the run is finished (call ``end``)."""
         try:
             return self._step(timeout)
+        except RunCancelled:  # an operator cancelled the run: ``end`` records it cancelled
+            self._cancelled = True
+            return True
         except BaseException as exc:
             self.abort(exc)
             raise
@@ -226,7 +233,10 @@ class RunDriver:
     def end(self) -> RunResult:
         """Record the end of a finished run, run its DAG callbacks, close its resources."""
         try:
-            self._end()
+            if self._cancelled:
+                self._end_cancelled()
+            else:
+                self._end()
         except BaseException as exc:
             self.abort(exc)
             raise
@@ -273,6 +283,7 @@ class RunDriver:
             record, self.storage, self.listener, **self.recorder_options
         )
         version = DagVersionRecord(info.dag_id, record.dag_version, self.serialized, now)
+        recorder.on_cancel = self._cancel_requested
         recorder.run_began(version, self.tis.values(), len(self.tis))
         self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
@@ -322,6 +333,8 @@ class RunDriver:
         active, recorder = self.active, self._recorder()
         if active.finished:
             return True
+        if self._cancel is not None:
+            raise RunCancelled(self._cancel.message())
         if self._retries:
             self._release_due_retries()
         ready = self._held + self._resubmit + (active.take_ready() if active.has_ready else [])
@@ -376,6 +389,29 @@ class RunDriver:
         )  # fmt: skip
         if callbacks:
             self._dag_callbacks(callbacks, reason)
+        recorder.close()
+        if self.listener is not None:
+            self.listener.run_finished(self.record)
+
+    def _cancel_requested(self, request: CancelRequest) -> None:
+        """The heartbeat found a cancel request (writer thread): stop the running tasks."""
+        self._cancel = request
+        stop_running = getattr(self.executor, "cancel_running", None)
+        if stop_running is not None:
+            stop_running(request.grace, request.message())
+
+    def _end_cancelled(self) -> None:
+        """Record the unfinished task instances and the run as cancelled."""
+        request = self._cancel
+        self.executor.shutdown()
+        recorder = self._recorder()
+        self._apply_changes(self.active.cancel_unfinished(), datetime.now(UTC))
+        message = "cancelled by an operator"
+        if request is not None:
+            self.record.cancel_requested_at = request.requested_at
+            self.record.cancel_grace = request.grace
+            message = request.message()
+        recorder.run_finished(RunState.CANCELLED, message)
         recorder.close()
         if self.listener is not None:
             self.listener.run_finished(self.record)

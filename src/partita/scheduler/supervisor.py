@@ -5,7 +5,8 @@ executor factory); ``run_once`` steps each of them once without waiting,
 ends the runs that finished, and fails those over their DAG's
 ``dagrun_timeout``. ``adopt`` takes over the running runs of schedulers that
 are gone (or of this one, before a restart) and resumes them from their
-stored task instances.
+stored task instances, as it does a queued run that has task instances already
+(an operator retried or cleared it).
 
 The design decision: a run is driven by exactly one scheduler, the one whose
 ``run_claim`` row names it; adoption moves that row in one transaction, so
@@ -59,8 +60,15 @@ class RunSupervisor:
         self.active: dict[str, RunDriver] = {}
 
     def start(self, run: DagRunRecord, dag: DAG, *, resume: bool = False) -> None:
-        """Begin driving ``run`` (a run claimed for this scheduler)."""
+        """Begin driving ``run`` (a run claimed for this scheduler).
+
+        A queued run that has task instances already (``runs retry``, ``tasks
+        clear`` or ``tasks mark`` put a finished run back in the queue) is
+        resumed: its finished instances stay, only the cleared ones run.
+        """
         try:
+            if not resume and self.storage.runs.get_task_instances(run.run_id):
+                resume = True
             driver = RunDriver.for_run(
                 dag, self.executor_factory(), self.storage, run, gate=self.gate
             )

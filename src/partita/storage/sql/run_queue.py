@@ -50,6 +50,8 @@ def run_record(row: Row[Any]) -> DagRunRecord:
         hostname=row.hostname,
         pid=row.pid,
         heartbeat_at=row.heartbeat_at,
+        cancel_requested_at=row.cancel_requested_at,
+        cancel_grace=row.cancel_grace,
     )
 
 
@@ -70,6 +72,8 @@ def _run_values(run: DagRunRecord) -> dict[str, Any]:
         "hostname": run.hostname,
         "pid": run.pid,
         "heartbeat_at": run.heartbeat_at,
+        "cancel_requested_at": run.cancel_requested_at,
+        "cancel_grace": run.cancel_grace,
     }
 
 

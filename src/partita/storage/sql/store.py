@@ -310,6 +310,20 @@ class SqlStorage(Storage):
             with connection.begin():
                 yield connection
 
+    def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
+        runs = dag_run_table.c
+        request = (
+            update(dag_run_table)
+            .where(runs.run_id == run_id, runs.state == str(RunState.RUNNING))
+            .values(cancel_requested_at=at, cancel_grace=grace)
+        )
+        rows = self._writer.prepare(WriteBatch(events=[_cancel_event(run_id, at, grace)]))
+        with self._transaction(lambda: f"record a cancel request of run {run_id!r}") as connection:
+            if connection.execute(request).rowcount != 1:
+                return False
+            self._writer.execute(connection, rows)
+        return True
+
     def close(self) -> None:
         if self._owns_engine:
             self.engine.dispose()
@@ -354,6 +368,10 @@ def _describe_batch(batch: WriteBatch) -> str:
     if len(run_ids) == 1:
         return f"a batch of run {run_ids.pop()!r} ({', '.join(counts)})"
     return f"a batch of {len(run_ids)} runs ({', '.join(counts)})"
+
+
+def _cancel_event(run_id: str, at: datetime, grace: float) -> EventRecord:
+    return EventRecord(run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace})
 
 
 def _driver_rows(connection: Connection, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
