@@ -16,6 +16,14 @@ then the default.
                                  the scheduler sees for the first time starts paused (a DAG's
                                  own ``is_paused_upon_creation`` wins)
     PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
+                                 at once, across all DAGs
+    (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
+                                 loads when ``partita scheduler`` / ``partita dev`` get no PATH
+    (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
+                                 a scheduler runs at once
+    PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
+                                 scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
                                  default: ``<home>/secret.key`` (SQLite only)
 
@@ -45,6 +53,7 @@ CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
 DEFAULT_IMPORT_TIMEOUT = 30.0
+DEFAULT_MAX_CONCURRENT_RUNS = 16
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
@@ -66,12 +75,24 @@ class Settings:
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT
     #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
     secret_key: SecretStr | None = None
+    #: What the scheduler loads when given no PATH (files, folders, modules).
+    code_locations: tuple[str, ...] = ()
+    #: Runs one scheduler drives at once, across all DAGs.
+    max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+    #: Tag -> the most runs of DAGs with that tag one scheduler runs at once.
+    run_tag_limits: tuple[tuple[str, int], ...] = ()
+    #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
+    scheduler_clock: str | None = None
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
             raise ConfigurationError(
                 f"inline_output_limit must be a number of bytes >= 0, "
                 f"got {self.inline_output_limit}"
+            )
+        if self.max_concurrent_runs < 1:
+            raise ConfigurationError(
+                f"max_concurrent_runs must be a whole number >= 1, got {self.max_concurrent_runs}"
             )
         if not self.import_timeout > 0:
             raise ConfigurationError(
@@ -115,6 +136,15 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
         secret_key=_secret_key(env),
+        code_locations=tuple(
+            str(home / loc) if (home / loc).exists() else loc
+            for loc in from_file.code_locations or ()
+        ),
+        max_concurrent_runs=_count_setting(
+            env, "PARTITA_MAX_CONCURRENT_RUNS", from_file.max_concurrent_runs
+        ),
+        run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
+        scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
     )
 
 
@@ -128,6 +158,9 @@ class FileSettings:
     default_timezone: str | None = None
     dags_paused_at_creation: bool | None = None
     import_timeout: float | None = None
+    code_locations: tuple[str, ...] | None = None
+    max_concurrent_runs: int | None = None
+    run_tag_limits: dict[str, int] | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -210,6 +243,22 @@ def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> 
             f"or unset it"
         )
     return value in _TRUE
+
+
+def _count_setting(env: Mapping[str, str], name: str, from_file: int | None) -> int:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_MAX_CONCURRENT_RUNS if from_file is None else from_file
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a whole number >= 1; "
+            "set it to e.g. 16 or unset it"
+        )
+    return value
 
 
 def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:

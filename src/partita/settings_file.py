@@ -9,7 +9,7 @@ error names the file, the key and the fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,9 @@ class _FileSettings(BaseModel):
     default_timezone: str | None = Field(default=None, min_length=1)
     dags_paused_at_creation: bool | None = Field(default=None, strict=True)
     import_timeout: float | None = Field(default=None, gt=0)
+    code_locations: tuple[str, ...] | None = None
+    max_concurrent_runs: int | None = Field(default=None, ge=1)
+    run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
