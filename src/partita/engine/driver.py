@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import heapq
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,14 @@ _EVENT_STATES = frozenset(
 )
 
 
+#: Default for ``RunDriver(max_lost_attempts=)``: tries lost with their worker before failing.
+DEFAULT_MAX_LOST_ATTEMPTS = 3
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
 @contextmanager
 def gc_relaxed() -> Iterator[None]:
     """Collect cyclic garbage less often during a run, as the previous thresholds allow.
@@ -69,14 +78,23 @@ def gc_relaxed() -> Iterator[None]:
     A run allocates many small records that live until it ends; with Python's
     default thresholds they trigger a dozen full collections in a 100,000-task
     run, each scanning every record (a quarter of the run's time). The
-    thresholds are raised, never lowered, and restored afterwards.
+    thresholds are raised, never lowered, and restored when the last of the
+    runs overlapping in this process (in threads) ends.
     """
-    saved = gc.get_threshold()
-    gc.set_threshold(max(saved[0], 50_000), max(saved[1], 20), max(saved[2], 100))
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = saved = gc.get_threshold()
+            gc.set_threshold(max(saved[0], 50_000), max(saved[1], 20), max(saved[2], 100))
+        _gc_users += 1
     try:
         yield
     finally:
-        gc.set_threshold(*saved)
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 class RunListener(Protocol):
@@ -111,8 +129,12 @@ class RunDriver:
         flush_interval: float = 0.25,
         flush_size: int = 2000,
         resources: Mapping[str, Any] | None = None,
+        max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS,
     ) -> None:
         dag.validate()
+        self.max_lost_attempts = max_lost_attempts
+        #: How many tries of each instance were lost with their worker (see ``_apply_lost``).
+        self._lost_tries: dict[TIKey, int] = {}
         self.dag = dag
         self.executor = executor
         self.storage = storage
@@ -294,7 +316,9 @@ class RunDriver:
         ti.retry_at = None
         self._dirty[key] = ti
         self._in_flight += 1
-        self.executor.submit(TaskWork(key[0], key[1], ti.try_number))
+        self.executor.submit(
+            TaskWork(key[0], key[1], ti.try_number, self._lost_tries.get(key, 0))
+        )
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
         key = (work.task_id, work.map_index)
@@ -309,6 +333,9 @@ class RunDriver:
 
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
         key = (outcome.task_id, outcome.map_index)
+        if outcome.lost:
+            self._apply_lost(key, outcome)
+            return
         ti = self.tis[key]
         if outcome.state is TaskState.SUCCESS and outcome.task_id in self.map_sources:
             self._check_map_source(outcome)
@@ -347,6 +374,31 @@ class RunDriver:
         skipped = set(outcome.skip_downstream)
         self._apply_changes(changes, end, skipped_by=ti.task_id if skipped else None, only=skipped)
         self._expand_ready()
+
+    def _apply_lost(self, key: TIKey, outcome: TaskOutcome) -> None:
+        """The try was lost with its worker: run it again (no retry used), or fail at the limit."""
+        ti = self.tis[key]
+        lost = self._lost_tries[key] = self._lost_tries.get(key, 0) + 1
+        reason = outcome.error or "its worker process died"
+        when = outcome.end_date
+        self._batch.events.append(EventRecord(
+            ti.run_id, EventKind.TASK_LOST, when, ti.task_id, ti.map_index, ti.try_number,
+            {"reason": reason, "lost": lost},
+        ))  # fmt: skip
+        if lost >= self.max_lost_attempts:
+            outcome.lost = False
+            outcome.state = TaskState.FAILED
+            outcome.error = (
+                f"WorkerLost: task {ti.task_id!r} lost its worker {lost} times (last: {reason}); "
+                f"it failed after max_lost_attempts={self.max_lost_attempts}"
+            )
+            outcome.traceback = None
+            self._apply_outcome(outcome)
+            return
+        self.active.requeue_lost(key)
+        ti.state = TaskState.SCHEDULED
+        ti.end_date = when
+        self._task_event(ti, when)
 
     def _check_map_source(self, outcome: TaskOutcome) -> None:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""

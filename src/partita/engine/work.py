@@ -45,6 +45,8 @@ class TaskWork:
     task_id: str
     map_index: int
     try_number: int
+    #: Earlier tries of this instance lost with their worker: they use up no retry.
+    lost_tries: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,9 @@ class TaskOutcome:
     materializations: Sequence[AssetMaterializationRecord] = ()
     #: The asset checks the task instance evaluated (recorded in the asset catalog).
     check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
+    #: The try was lost with its worker (killed, or silent for too long): no verdict on
+    #: the task; the engine runs it again without using a retry (``state`` is meaningless).
+    lost: bool = False
 
     @property
     def duration(self) -> float:

@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     RETRY = "retry"  # payload: retry_at, error
     CALLBACK_ERROR = "callback_error"  # payload: callback, error, traceback
     ASSET_MATERIALIZED = "asset_materialized"  # payload: asset_key, data_version, location
+    TASK_LOST = "task_lost"  # payload: reason, lost (how many tries lost so far)
 
 
 @dataclass(slots=True)
