@@ -16,6 +16,12 @@ then the default.
                                  the scheduler sees for the first time starts paused (a DAG's
                                  own ``is_paused_upon_creation`` wins)
     PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_WORKER_HEARTBEAT_INTERVAL ``worker_heartbeat_interval:`` (default 1 second): how
+                                 often a busy worker of the local executor says it is alive
+    PARTITA_WORKER_HEARTBEAT_TIMEOUT ``worker_heartbeat_timeout:`` (default 30 seconds): a busy
+                                 worker silent for longer is killed and its tasks run again
+    PARTITA_MAX_LOST_ATTEMPTS    ``max_lost_attempts:``   (default 3): tries of a task instance
+                                 lost with their worker before it fails
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
                                  default: ``<home>/secret.key`` (SQLite only)
 
@@ -45,6 +51,9 @@ CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
 DEFAULT_IMPORT_TIMEOUT = 30.0
+DEFAULT_WORKER_HEARTBEAT_INTERVAL = 1.0
+DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
+DEFAULT_MAX_LOST_ATTEMPTS = 3
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
@@ -66,6 +75,12 @@ class Settings:
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT
     #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
     secret_key: SecretStr | None = None
+    #: Seconds between the heartbeats of a busy worker process (local executor).
+    worker_heartbeat_interval: float = DEFAULT_WORKER_HEARTBEAT_INTERVAL
+    #: Seconds without a heartbeat after which a busy worker is killed and its tries are lost.
+    worker_heartbeat_timeout: float = DEFAULT_WORKER_HEARTBEAT_TIMEOUT
+    #: Tries of one task instance lost with their worker before the instance fails.
+    max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -76,6 +91,15 @@ class Settings:
         if not self.import_timeout > 0:
             raise ConfigurationError(
                 f"import_timeout must be a number of seconds > 0, got {self.import_timeout}"
+            )
+        if not self.worker_heartbeat_timeout > self.worker_heartbeat_interval:
+            raise ConfigurationError(
+                f"worker_heartbeat_timeout ({self.worker_heartbeat_timeout:g}s) must be longer "
+                f"than worker_heartbeat_interval ({self.worker_heartbeat_interval:g}s)"
+            )
+        if self.max_lost_attempts < 1:
+            raise ConfigurationError(
+                f"max_lost_attempts must be a whole number >= 1, got {self.max_lost_attempts}"
             )
 
     @property
@@ -115,6 +139,18 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
         secret_key=_secret_key(env),
+        worker_heartbeat_interval=_seconds_setting(
+            env, "PARTITA_WORKER_HEARTBEAT_INTERVAL", from_file.worker_heartbeat_interval,
+            DEFAULT_WORKER_HEARTBEAT_INTERVAL,
+        ),
+        worker_heartbeat_timeout=_seconds_setting(
+            env, "PARTITA_WORKER_HEARTBEAT_TIMEOUT", from_file.worker_heartbeat_timeout,
+            DEFAULT_WORKER_HEARTBEAT_TIMEOUT,
+        ),
+        max_lost_attempts=_int_setting(
+            env, "PARTITA_MAX_LOST_ATTEMPTS", from_file.max_lost_attempts,
+            DEFAULT_MAX_LOST_ATTEMPTS, "a whole number of attempts",
+        ),
     )
 
 
@@ -128,6 +164,9 @@ class FileSettings:
     default_timezone: str | None = None
     dags_paused_at_creation: bool | None = None
     import_timeout: float | None = None
+    worker_heartbeat_interval: float | None = None
+    worker_heartbeat_timeout: float | None = None
+    max_lost_attempts: int | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -179,17 +218,23 @@ def _path_setting(
     return None
 
 
-def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> int:
+def _int_setting(
+    env: Mapping[str, str],
+    name: str,
+    from_file: int | None,
+    default: int = DEFAULT_INLINE_OUTPUT_LIMIT,
+    what: str = "a number of bytes",
+) -> int:
     raw = env.get(name)
     if not raw:
-        return DEFAULT_INLINE_OUTPUT_LIMIT if from_file is None else from_file
+        return default if from_file is None else from_file
     try:
         value = int(raw)
     except ValueError:
         value = -1
     if value < 0:
         raise ConfigurationError(
-            f"environment variable {name}={raw!r} is not a number of bytes; "
+            f"environment variable {name}={raw!r} is not {what}; "
             f"set it to a whole number >= 0 or unset it"
         )
     return value
@@ -212,10 +257,15 @@ def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> 
     return value in _TRUE
 
 
-def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+def _seconds_setting(
+    env: Mapping[str, str],
+    name: str,
+    from_file: float | None,
+    default: float = DEFAULT_IMPORT_TIMEOUT,
+) -> float:
     raw = env.get(name)
     if not raw:
-        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
+        return default if from_file is None else from_file
     try:
         value = float(raw)
     except ValueError:
