@@ -140,16 +140,23 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
         secret_key=_secret_key(env),
         worker_heartbeat_interval=_seconds_setting(
-            env, "PARTITA_WORKER_HEARTBEAT_INTERVAL", from_file.worker_heartbeat_interval,
+            env,
+            "PARTITA_WORKER_HEARTBEAT_INTERVAL",
+            from_file.worker_heartbeat_interval,
             DEFAULT_WORKER_HEARTBEAT_INTERVAL,
         ),
         worker_heartbeat_timeout=_seconds_setting(
-            env, "PARTITA_WORKER_HEARTBEAT_TIMEOUT", from_file.worker_heartbeat_timeout,
+            env,
+            "PARTITA_WORKER_HEARTBEAT_TIMEOUT",
+            from_file.worker_heartbeat_timeout,
             DEFAULT_WORKER_HEARTBEAT_TIMEOUT,
         ),
         max_lost_attempts=_int_setting(
-            env, "PARTITA_MAX_LOST_ATTEMPTS", from_file.max_lost_attempts,
-            DEFAULT_MAX_LOST_ATTEMPTS, "a whole number of attempts",
+            env,
+            "PARTITA_MAX_LOST_ATTEMPTS",
+            from_file.max_lost_attempts,
+            DEFAULT_MAX_LOST_ATTEMPTS,
+            "a whole number of attempts",
         ),
     )
 

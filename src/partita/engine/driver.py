@@ -316,9 +316,7 @@ class RunDriver:
         ti.retry_at = None
         self._dirty[key] = ti
         self._in_flight += 1
-        self.executor.submit(
-            TaskWork(key[0], key[1], ti.try_number, self._lost_tries.get(key, 0))
-        )
+        self.executor.submit(TaskWork(key[0], key[1], ti.try_number, self._lost_tries.get(key, 0)))
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
         key = (work.task_id, work.map_index)

@@ -106,7 +106,7 @@ class _StreamToLog(io.TextIOBase):
 
 
 class _StreamRouter(io.TextIOBase):
-    """``sys.stdout`` / ``sys.stderr`` while tasks run: the current task's stream, else ``original``."""
+    """``sys.stdout`` or ``sys.stderr`` while tasks run: the current task's, else ``original``."""
 
     def __init__(self, original: Any, index: int) -> None:
         self.original = original

@@ -30,6 +30,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
@@ -50,6 +51,7 @@ from partita.executors.worker import (
     StoreAddress,
     worker_main,
 )
+from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT
 from partita.storage.base import Storage
 from partita.storage.sql.store import SqlStorage
 
@@ -77,7 +79,7 @@ def store_address(storage: Storage) -> StoreAddress:
     return StoreAddress(
         storage.engine.url.render_as_string(hide_password=False),
         str(storage.storage_dir),
-        storage.outputs.inline_output_limit,
+        getattr(storage.outputs, "inline_output_limit", DEFAULT_INLINE_OUTPUT_LIMIT),
         storage.signer,
     )
 
@@ -250,7 +252,7 @@ class WorkerPool:
                 if idle is None:
                     return
                 share = min(self.max_batch, math.ceil(len(queued) / self.size))
-                view, works = queued[0].view, []
+                view, works = queued[0].view, list[TaskWork]()
                 while queued and len(works) < share and queued[0].view is view:
                     if queued[0].fresh:
                         break
@@ -265,10 +267,8 @@ class WorkerPool:
                 return
             for worker in self._workers:
                 if not worker.one_shot:
-                    try:
+                    with suppress(OSError):  # a dead worker: the supervisor buries it
                         worker.conn.send(EndRun(view.run.run_id))
-                    except OSError:
-                        pass  # a dead worker: the supervisor buries it
 
     def close(self) -> None:
         """Stop every worker (killing those that do not stop within 2 s) and the supervisor."""
@@ -278,10 +278,8 @@ class WorkerPool:
             self._closing = True
             workers = list(self._workers)
         for worker in workers:
-            try:
+            with suppress(OSError):
                 worker.conn.send(None)
-            except OSError:
-                pass
         deadline = time.monotonic() + 2.0
         for worker in workers:
             worker.process.join(max(deadline - time.monotonic(), 0.0))
@@ -325,10 +323,8 @@ class WorkerPool:
         message = RunTasks(
             view.run, view.dag_file, self.default_timezone, tuple(works), dict(view.map_lengths)
         )
-        try:
+        with suppress(OSError):  # it died: its sentinel fires and the supervisor reports it
             worker.conn.send(message)
-        except OSError:
-            pass  # it died: its sentinel fires and the supervisor reports the work lost
 
     # -- the supervisor thread ----------------------------------------------------------
     def _supervise(self) -> None:
