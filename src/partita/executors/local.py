@@ -229,9 +229,11 @@ class WorkerPool:
 
     @property
     def pids(self) -> list[int]:
-        """The process ids of the live workers (the pooled ones and fresh ones)."""
+        """The process ids of the live pooled workers (not the fresh, one-task processes)."""
         with self._lock:
-            return [w.process.pid for w in self._workers if w.process.pid is not None]
+            return [
+                w.process.pid for w in self._workers if not w.one_shot and w.process.pid is not None
+            ]
 
     def enqueue(self, job: _Job) -> None:
         with self._lock:
