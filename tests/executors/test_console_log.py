@@ -7,6 +7,8 @@ import logging
 import pytest
 
 from partita import DAG, task
+from partita.engine import task_log
+from partita.executors import console_log
 
 
 def _dag() -> DAG:
@@ -51,3 +53,29 @@ def test_verbose_false_prints_nothing(capsys: pytest.CaptureFixture[str]) -> Non
     result = _dag().test(verbose=False)
     assert result.state == "failed"
     assert capsys.readouterr().out == ""
+
+
+def test_dag_test_prints_the_lines_a_long_log_streamed_to_the_store(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A small buffer: most lines are written to the store while the task runs, so its
+    # outcome holds only the last few; the console log reads the others back, in order.
+    monkeypatch.setattr(task_log, "FLUSH_CHARS", 200)
+    monkeypatch.setattr(console_log, "_PAGE_LINES", 7)
+
+    with DAG("long_log") as dag:
+
+        @task
+        def talk() -> None:
+            for n in range(50):
+                print(f"line {n}")
+
+        talk()
+
+    result = dag.test()
+    out = capsys.readouterr().out
+    assert result.state == "success"
+    printed = [line.split("talk: ", 1)[1] for line in out.splitlines() if "talk: line " in line]
+    assert printed == [f"line {n}" for n in range(50)]
+    stored = [line.split("] ", 1)[1] for line in result.logs("talk").splitlines()]
+    assert stored == [f"INFO - line {n}" for n in range(50)]

@@ -107,8 +107,12 @@ def test_prints_and_logging_land_in_the_log_of_each_try(tmp_path: Path, storage:
         result = run_on(pool, load(path, "logs"), storage)
         assert result.output("flaky") in pool.pids
     assert result.state is RunState.SUCCESS
-    logs = storage.events.read_events(result.run_id, kinds=[EventKind.LOG])
-    by_try = {e.try_number: [line[2] for line in e.payload["lines"]] for e in logs}  # type: ignore[union-attr]
+    by_try = {
+        try_number: [
+            line.message for line in storage.logs.read_lines(result.run_id, "flaky", -1, try_number)
+        ]
+        for try_number in (1, 2)
+    }
     assert "printed on try 1" in by_try[1]
     assert "flaky: logged on try 1" in by_try[1]
     assert "printed on try 2" in by_try[2]
@@ -285,3 +289,28 @@ def test_a_dag_without_a_file_is_refused_before_the_run(storage: Storage) -> Non
         pass
     with WorkerPool(1, storage=storage) as pool, pytest.raises(PartitaError, match="not defined"):
         pool.executor().start(None, dag, None, None)  # type: ignore[arg-type]
+
+
+def test_the_log_of_a_try_lost_with_its_worker_keeps_what_was_streamed(
+    tmp_path: Path, storage: Storage
+) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        def talks_then_dies(ti):
+            print(f"alive on try {ti.try_number}")
+            if first_time("talks_then_dies"):
+                time.sleep(1.2)  # the worker's log flusher writes the line meanwhile
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        with DAG("streamed") as dag:
+            PythonOperator(task_id="t", python_callable=talks_then_dies)
+        """,
+    )
+    with WorkerPool(1, storage=storage) as pool:
+        result = run_on(pool, load(path, "streamed"), storage)
+    assert result.state is RunState.SUCCESS
+    first = storage.logs.read_lines(result.run_id, "t", -1, 1)
+    assert [line.message for line in first] == ["alive on try 1"]
+    second = storage.logs.read_lines(result.run_id, "t", -1, 2)
+    assert [line.message for line in second] == ["alive on try 2"]

@@ -16,15 +16,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError, StorageError
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
+    AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
     EventRecord,
+    LogLineRecord,
     TaskInstanceRecord,
     WriteBatch,
 )
@@ -357,8 +360,6 @@ def test_dag_versions_are_inserted_only_if_absent(storage: Storage) -> None:
 
 
 def test_a_failing_batch_writes_nothing(storage: Storage) -> None:
-    if not storage.persistent:
-        pytest.skip("the memory store has no constraints that can fail a batch midway")
     storage.write(WriteBatch(runs=[make_run("r0")]))
     bad = WriteBatch(
         runs=[make_run("r1")],
@@ -401,3 +402,160 @@ def test_aware_datetimes_round_trip_equal(storage: Storage) -> None:
     assert got_event.timestamp == seoul
     for moment in (got.logical_date, got.queued_at, got_ti.start_date, got_event.timestamp):
         assert moment is not None and moment.utcoffset() is not None
+
+
+# --- log lines -------------------------------------------------------------------------
+
+
+def make_lines(
+    count: int, *, start: int = 0, task_id: str = "t", try_number: int = 1, map_index: int = -1
+) -> list[LogLineRecord]:
+    return [
+        LogLineRecord("r1", task_id, map_index, try_number, seq, T0, "INFO", f"line {seq}")
+        for seq in range(start, start + count)
+    ]
+
+
+def test_log_lines_read_back_by_range_tail_and_cursor(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[make_run("r1")], log_lines=make_lines(40)))
+    storage.write(WriteBatch(log_lines=make_lines(10, start=40)))
+    logs = storage.logs
+
+    every = logs.read_lines("r1", "t", -1, 1)
+    assert [line.seq for line in every] == list(range(50))
+    assert every[7] == LogLineRecord("r1", "t", -1, 1, 7, T0, "INFO", "line 7")
+    assert [line.seq for line in logs.read_lines("r1", "t", -1, 1, start=45)] == [
+        45,
+        46,
+        47,
+        48,
+        49,
+    ]
+    assert [line.seq for line in logs.read_lines("r1", "t", -1, 1, start=10, limit=3)] == [
+        10,
+        11,
+        12,
+    ]
+    assert logs.read_lines("r1", "t", -1, 1, start=50) == []
+    assert [line.message for line in logs.tail_lines("r1", "t", -1, 1, 2)] == ["line 48", "line 49"]
+    assert len(logs.tail_lines("r1", "t", -1, 1, 500)) == 50
+    assert logs.tail_lines("r1", "t", -1, 1, 0) == []
+    assert logs.read_lines("r1", "t", -1, 2) == []
+    assert logs.read_lines("r1", "other") == []
+
+
+def test_log_lines_are_kept_per_try_and_map_index(storage: Storage) -> None:
+    storage.write(
+        WriteBatch(
+            log_lines=[
+                *make_lines(2, try_number=1),
+                *make_lines(3, try_number=3),
+                *make_lines(4, map_index=5, try_number=2),
+                *make_lines(1, task_id="u"),
+            ]
+        )
+    )
+    logs = storage.logs
+
+    assert logs.log_tries("r1", "t") == [1, 3]
+    assert logs.log_tries("r1", "t", 5) == [2]
+    assert logs.log_tries("r1", "t", 6) == []
+    assert len(logs.read_lines("r1", "t", -1, 3)) == 3
+    assert len(logs.read_lines("r1", "t", 5, 2)) == 4
+    assert [line.task_id for line in logs.read_lines("r1", "u")] == ["u"]
+
+
+def test_a_log_line_written_twice_fails_the_batch(storage: Storage) -> None:
+    storage.write(WriteBatch(log_lines=make_lines(3)))
+    again = WriteBatch(runs=[make_run("r9")], log_lines=make_lines(1, start=2))
+
+    with pytest.raises(StorageError, match="could not write a batch"):
+        storage.write(again)
+    with pytest.raises(StorageError, match="could not write a batch"):
+        storage.write(WriteBatch(log_lines=[*make_lines(1, start=5), *make_lines(1, start=5)]))
+
+    assert [line.seq for line in storage.logs.read_lines("r1", "t")] == [0, 1, 2]
+    assert storage.runs.list_runs() == []
+
+
+# --- values every backend stores alike ---------------------------------------------------
+
+#: What ``os.listdir`` returns for the file name b"caf\xe9.csv" (not UTF-8).
+SURROGATE_NAME = "caf\udce9.csv"
+
+
+def test_lone_surrogates_and_nul_are_stored_as_visible_escapes(storage: Storage) -> None:
+    run = make_run("r1", conf={"file": SURROGATE_NAME, "raw": "a\x00b"})
+    line = LogLineRecord("r1", "t", -1, 1, 0, T0, "INFO", f"read {SURROGATE_NAME}: a\x00b")
+    error = make_event(
+        "r1", EventKind.TASK_ERROR, "t", payload={"error": f"OSError: {SURROGATE_NAME}\x00"}
+    )
+    materialization = AssetMaterializationRecord(
+        AssetKey("files"), "r1", "t", T0, metadata={SURROGATE_NAME: "\x00"}
+    )
+    storage.write(
+        WriteBatch(runs=[run], events=[error], log_lines=[line], materializations=[materialization])
+    )
+
+    assert storage.runs.get_run("r1").conf == {"file": "caf\\udce9.csv", "raw": "a\\x00b"}
+    (stored_line,) = storage.logs.read_lines("r1", "t")
+    assert stored_line.message == "read caf\\udce9.csv: a\\x00b"
+    (stored_error,) = storage.events.read_events("r1")
+    assert stored_error.payload == {"error": "OSError: caf\\udce9.csv\\x00"}
+    latest = storage.assets.latest_materializations()[AssetKey("files")]
+    assert latest.metadata == {"caf\\udce9.csv": "\\x00"}
+    assert run.conf["file"] == SURROGATE_NAME  # the caller's record is left alone
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_in_json_are_refused_naming_where(storage: Storage, bad: float) -> None:
+    with pytest.raises(
+        StorageError, match=r"could not write a batch.*the run conf\['limits'\]\[1\]"
+    ):
+        storage.write(WriteBatch(runs=[make_run("r1", conf={"limits": [1, bad]})]))
+    with pytest.raises(StorageError, match=r"an event payload\['score'\] is -?(nan|inf)"):
+        storage.write(
+            WriteBatch(
+                runs=[make_run("r2")],
+                events=[make_event("r2", EventKind.TASK_ERROR, payload={"score": bad})],
+            )
+        )
+    assert storage.runs.list_runs() == []
+    assert storage.events.read_events("r2") == []
+
+
+def test_none_and_text_saying_null_round_trip(storage: Storage) -> None:
+    payload = {"traceback": None, "error": "null \\u0000 is text", "n": [None, 1.5]}
+    storage.write(
+        WriteBatch(runs=[make_run("r1")], events=[make_event("r1", EventKind.LOG, payload=payload)])
+    )
+    assert storage.events.read_events("r1")[0].payload == payload
+
+
+@pytest.mark.parametrize(
+    ("field", "batch"),
+    [
+        ("run id", lambda long: WriteBatch(runs=[make_run(long)])),
+        ("DAG id", lambda long: WriteBatch(runs=[make_run("r1", dag_id=long)])),
+        (
+            "task id",
+            lambda long: WriteBatch(
+                runs=[make_run("r1")], task_instances=[TaskInstanceRecord("r1", long)]
+            ),
+        ),
+        ("task id", lambda long: WriteBatch(events=[make_event("r1", EventKind.LOG, long)])),
+        ("task id", lambda long: WriteBatch(log_lines=make_lines(1, task_id=long))),
+    ],
+)
+def test_ids_longer_than_their_columns_are_refused(
+    storage: Storage, field: str, batch: Any
+) -> None:
+    with pytest.raises(StorageError, match=f"{field} 'xxxx.*is too long: 251 characters"):
+        storage.write(batch("x" * 251))
+    storage.write(batch("x" * 250))  # exactly the limit is fine everywhere
+
+
+def test_an_output_key_longer_than_its_column_is_refused(storage: Storage) -> None:
+    record = storage.outputs.encode("r1", "t", -1, "k" * 251, 1)
+    with pytest.raises(StorageError, match=r"output key .*kkk.*is too long"):
+        storage.write(WriteBatch(outputs=[record]))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, bindparam, inspect, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from partita.exceptions import StorageError
 from partita.storage.sql import SqlStorage, create_sql_engine, migrate
@@ -22,7 +24,7 @@ from partita.storage.sql.migrate import (
     head_revision,
     upgrade,
 )
-from partita.storage.sql.models import metadata
+from partita.storage.sql.models import UTCDateTime, metadata
 from partita.storage.sql.schema_revision import database_revisions, ensure_schema, shipped_head
 
 TABLES = {
@@ -32,6 +34,7 @@ TABLES = {
     "event_log",
     "task_output",
     "asset_materialization",
+    "log_line",
     "dag",
     "import_error",
     "asset_check_evaluation",
@@ -43,6 +46,7 @@ def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0003_log_lines.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0005_asset_checks.py").is_file()
     assert set(metadata.tables) == TABLES
 
@@ -150,6 +154,68 @@ def test_database_from_a_newer_partita_is_refused(sqlite_url: str) -> None:
             ensure_schema(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_fresh_database_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+def test_upgrading_a_0002_database_moves_its_log_events_into_log_lines(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    engine = create_sql_engine(empty_database_url)
+    lines_try1 = [["2024-03-10T12:00:00+00:00", "INFO", "hello"], ["bad time", "ERROR", "é"]]
+    lines_try2 = [["2024-03-10T12:05:00.250000+00:00", "INFO", "again"]]
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+                    "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
+                )
+            )
+            insert_event = text(
+                "INSERT INTO event_log (run_id, task_id, map_index, try_number, kind, "
+                "timestamp, payload) VALUES ('old', :task, :index, :try, :kind, :ts, :payload)"
+            ).bindparams(
+                bindparam("payload", type_=JSON().with_variant(JSONB(), "postgresql")),
+                bindparam("ts", type_=UTCDateTime()),
+            )
+            when = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+            for task, index, tries, kind, payload in (
+                ("t", -1, 1, "log", {"lines": lines_try1}),
+                ("t", -1, 1, "task_state", {"state": "failed"}),
+                ("t", -1, 2, "log", {"lines": lines_try2}),
+                ("m", 3, 1, "log", {"lines": lines_try2}),
+            ):
+                connection.execute(
+                    insert_event,
+                    {"task": task, "index": index, "try": tries, "kind": kind, "ts": when,
+                     "payload": payload},
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+
+    with SqlStorage(empty_database_url, tmp_path / "storage") as store:  # migrates to head
+        assert store.runs.get_run("old").state.value == "success"
+        assert store.logs.log_tries("old", "t") == [1, 2]
+        first = store.logs.read_lines("old", "t", -1, 1)
+        assert [(line.seq, line.level, line.message) for line in first] == [
+            (0, "INFO", "hello"),
+            (1, "ERROR", "é"),
+        ]
+        assert first[0].timestamp == datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+        assert first[1].timestamp == datetime(2024, 3, 10, 12, 0, tzinfo=UTC)  # the event's
+        (again,) = store.logs.read_lines("old", "t", -1, 2)
+        assert again.timestamp == datetime(2024, 3, 10, 12, 5, 0, 250000, tzinfo=UTC)
+        assert [line.message for line in store.logs.read_lines("old", "m", 3, 1)] == ["again"]
+        kinds = [event.kind.value for event in store.events.read_events("old")]
+        assert kinds == ["task_state"]  # the log events moved, the others stayed
 
 
 def test_the_head_read_from_the_migration_files_is_alembics_head() -> None:

@@ -290,13 +290,13 @@ def test_a_circular_payload_is_a_storage_error(sqlite_url: str, tmp_path: Path) 
 def test_a_failing_event_copy_on_postgres_writes_nothing(
     pg_clean_database_url: str, tmp_path: Path
 ) -> None:
-    too_long = "t" * 300  # task ids are VARCHAR(250)
+    out_of_range = 2**40  # map indexes are INTEGER: the COPY fails on the second row
     events = [
         EventRecord("r1", EventKind.LOG, T0, "ok"),
-        EventRecord("r1", EventKind.LOG, T0, too_long),
+        EventRecord("r1", EventKind.LOG, T0, "bad", map_index=out_of_range),
     ]
     with SqlStorage(pg_clean_database_url, tmp_path / "storage") as store:
-        with pytest.raises(StorageError, match=r"could not write a batch of run 'r1'.*too long"):
+        with pytest.raises(StorageError, match=r"could not write a batch of run 'r1'.*range"):
             store.write(WriteBatch(runs=[_run("r1")], events=events))
         assert store.events.read_events("r1") == []
         assert store.runs.list_runs() == []

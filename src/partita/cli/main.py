@@ -62,7 +62,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Create a new partita project in DIRECTORY (default: the current folder).",
     ),
     "logs": Subcommand(
-        "partita.cli.runs:logs",
+        "partita.cli.logs:logs",
         "Print the log of TASK_ID in RUN_ID (every try, or only --try N).",
     ),
     "run": Subcommand(

@@ -1,9 +1,8 @@
-"""``partita runs list``, ``partita runs show`` and ``partita logs``: read recorded runs.
+"""``partita runs list`` and ``partita runs show``: read recorded runs (``cli.logs``: their logs).
 
 The design decision: everything shown comes from the store's records and
 event log (run and task state, ``task_error`` payloads with their failure
-metadata and full traceback, ``log`` events); nothing is parsed out of text
-logs.
+metadata and full traceback); nothing is parsed out of text logs.
 """
 
 from __future__ import annotations
@@ -26,11 +25,10 @@ from partita.cli.console import (
     task_table,
     ti_label,
 )
-from partita.cli.store import find_task_instance, metadata_store
+from partita.cli.store import metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import TaskState
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
-from partita.exceptions import PartitaError
 from partita.settings import Settings, load_settings
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
@@ -115,39 +113,6 @@ def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
     _print_failures(console, tis, events)
     _print_materializations(console, materializations)
     _print_checks(console, checks)
-
-
-@click.command()
-@click.argument("run_id")
-@click.argument("task_id")
-@click.option(
-    "--map-index",
-    type=int,
-    default=-1,
-    show_default=True,
-    help="Which instance of a mapped task (-1: the task is not mapped).",
-)
-@click.option(
-    "--try", "try_number", type=click.IntRange(min=1), default=None, help="Only this try."
-)
-def logs(run_id: str, task_id: str, map_index: int, try_number: int | None) -> None:
-    """Print the log of TASK_ID in RUN_ID (every try, or only --try N)."""
-    with metadata_store() as storage:
-        ti = find_task_instance(storage, run_id, task_id, map_index)
-        if try_number is not None and try_number > max(ti.try_number, 0):
-            tries = f"tries 1 to {ti.try_number}" if ti.try_number else "no tries yet"
-            raise PartitaError(
-                f"task {ti_label(ti)!r} of run {run_id!r} has {tries}, not try {try_number}; "
-                "omit --try to see every try"
-            )
-        events = storage.events.read_events(
-            run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.LOG]
-        )
-    if try_number is not None:
-        events = [e for e in events if e.try_number == try_number]
-    _print_log(events, several_tries=try_number is None and ti.try_number > 1)
-    if not events:
-        click.echo(f"(no log lines recorded for {ti_label(ti)} in run {run_id})", err=True)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -305,14 +270,4 @@ def _print_checks(console: Console, checks: list[AssetCheckEvaluationRecord]) ->
             console.print(Text(f"      {key}: {display_metadata_value(value)}"))
 
 
-def _print_log(events: list[EventRecord], *, several_tries: bool) -> None:
-    current_try: int | None = None
-    for event in events:
-        if several_tries and event.try_number != current_try:
-            current_try = event.try_number
-            click.echo(f"--- try {current_try} ---")
-        for timestamp, level, message in event.payload.get("lines", ()):
-            click.echo(f"[{timestamp}] {level} - {message}")
-
-
-__all__ = ["logs", "runs"]
+__all__ = ["runs"]

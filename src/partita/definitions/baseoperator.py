@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from partita.definitions import authoring
 from partita.definitions.dependencies import DependencyMixin
 from partita.definitions.extensions import ExtensionPoint
+from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
 from partita.definitions.states import TriggerRule
 from partita.definitions.xcom_arg import XComArg
 from partita.exceptions import CycleError, DefinitionError
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from partita.definitions.taskgroup import TaskGroup
 
 Callback = Callable[..., Any]
-_TASK_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+_TASK_ID = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{MAX_ID_LENGTH}}}$")
 PartialFactory = Callable[[type, dict[str, Any]], Any]
 #: What ``BaseOperator.partial`` builds (``definitions.mapping.OperatorPartial``, which
 #: imports this module, so it is looked up rather than imported).
@@ -180,6 +181,12 @@ class BaseOperator(DependencyMixin):
                 f"{where}: task_id must be 1-250 letters, digits, '_', '-' or '.'"
             )
         self.task_id = group.child_id(task_id) if group is not None else task_id
+        if group is not None:
+            check_id_length(
+                self.task_id,
+                f"{where}: its id in task group {group.group_id!r}",
+                "shorten the task id or the group ids",
+            )
         self.label = task_id
         where = f"DAG {dag.dag_id!r}: task {self.task_id!r}" if dag else f"task {self.task_id!r}"
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:

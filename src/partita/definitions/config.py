@@ -8,7 +8,8 @@ A run gives it in its run config::
     RunConfig(tasks={"say_hello": SayHelloConfig(word="hi")})
 
 A DAG can map a simpler run-level config onto its tasks' config with
-``ConfigMapping`` (seed 001's ``greeting_job``).
+``ConfigMapping`` (a job whose one setting feeds several tasks, as Dagster's
+``config_mapping`` does).
 
 The design decision: the run config of a run is its ``conf`` (the same JSON
 object that overrides params), so it is stored with the run, shown by

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from partita.definitions.dependencies import DependencyMixin
+from partita.definitions.ids import check_id_length
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
@@ -31,6 +32,12 @@ class XComArg(DependencyMixin):
         self.key = key
 
     def __getitem__(self, key: str) -> XComArg:
+        if isinstance(key, str):
+            dag = self.operator.dag
+            where = f"DAG {dag.dag_id!r}: " if dag is not None else ""
+            check_id_length(
+                key, f"{where}task {self.operator.task_id!r}: output key", "use a shorter key"
+            )
         return XComArg(self.operator, key)
 
     def __iter__(self) -> Iterator[Any]:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from partita.definitions.dag import DAG
+from partita.definitions.ids import check_id_length
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
@@ -37,6 +38,7 @@ from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
+from partita.engine.task_log import LiveLogs, log_line_records
 from partita.engine.task_runner import HOSTNAME, run_callbacks
 from partita.engine.work import Executor, LogLine, RunInfo, TaskOutcome, TaskWork
 from partita.storage.base import Storage
@@ -105,7 +107,12 @@ class RunListener(Protocol):
     def task_changed(self, ti: TaskInstanceRecord) -> None: ...
 
     def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
-        """One try ended: ``outcome`` has its log lines and error (``ti`` not yet updated)."""
+        """One try ended: ``outcome`` has its error (``ti`` not yet updated).
+
+        ``outcome.logs`` holds the lines of the try not yet written to the
+        store, numbered from ``outcome.first_log_seq``; the lines before them
+        were streamed to ``storage.logs`` while the try ran.
+        """
 
     def task_expanded(self, task_id: str, length: int) -> None: ...
 
@@ -145,6 +152,8 @@ class RunDriver:
         # Run config and resources are checked here, before anything of the run is recorded.
         run_config = resolve_run_config(dag, conf)
         self.resources = RunResources(dag, storage, resources, run_config.resources)
+        if run_id is not None:
+            check_id_length(run_id, f"DAG {dag.dag_id!r}: run id", "choose a shorter run id")
         ld, start, end = run_dates(dag, logical_date)
         self.info = RunInfo(
             run_id=run_id or new_run_id(run_type, ld),
@@ -169,6 +178,7 @@ class RunDriver:
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
+        self.live_logs = LiveLogs(self.storage)
         try:
             with gc_relaxed():
                 self._begin()
@@ -179,6 +189,7 @@ class RunDriver:
                     raise
                 self._end()
         finally:
+            self.live_logs.stop()
             self.resources.close()
         run_id = self.info.run_id
         return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
@@ -215,7 +226,10 @@ class RunDriver:
         self.base_context = run_context(self.info, self.dag, self.resource_view)
         if self.listener is not None:
             self.listener.run_started(self.record, len(self.tis))
-        self.executor.start(self.info, self.dag, self.outputs, self._on_started, self.resource_view)
+        self.executor.start(
+            self.info, self.dag, self.outputs, self._on_started, self.resource_view,
+            logs=self.live_logs,
+        )  # fmt: skip
         self._apply_changes(self.active.start(), now)
         self._expand_ready()
 
@@ -346,8 +360,11 @@ class RunDriver:
         batch = self._batch
         if self.listener is not None:
             self.listener.try_ended(ti, outcome)
-        if outcome.logs:
-            batch.events.append(self._log_event(ti, outcome.logs))
+        if outcome.logs:  # the lines not streamed yet: durable with the end state
+            batch.log_lines.extend(log_line_records(
+                ti.run_id, ti.task_id, ti.map_index, outcome.try_number, outcome.first_log_seq,
+                outcome.logs,
+            ))  # fmt: skip
         if outcome.outputs:
             batch.outputs.extend(outcome.outputs)
         if outcome.materializations:
@@ -501,13 +518,6 @@ class RunDriver:
             ))  # fmt: skip
         if self.listener is not None:
             self.listener.task_changed(ti)
-
-    def _log_event(self, ti: TaskInstanceRecord, logs: list[LogLine]) -> EventRecord:
-        lines = [[line.timestamp.isoformat(), line.level, line.message] for line in logs]
-        return EventRecord(
-            ti.run_id, EventKind.LOG, logs[0].timestamp, ti.task_id, ti.map_index,
-            ti.try_number, {"lines": lines},
-        )  # fmt: skip
 
     def _run_event(self, state: RunState, message: str | None = None) -> None:
         payload: dict[str, Any] = {"state": state.value}

@@ -34,12 +34,9 @@ ValueLoader = Callable[[Any, str, int], tuple[bool, Any]]
 def log_lines(storage: Storage, run_id: str, task_id: str, map_index: int = -1) -> list[str]:
     """The log of one task instance, every try, one string per line."""
     lines: list[str] = []
-    events = storage.events.read_events(
-        run_id, task_id=task_id, map_index=map_index, kinds=[EventKind.LOG]
-    )
-    for event in events:
-        for ts, level, message in event.payload.get("lines", ()):
-            lines.append(f"[{ts}] {level} - {message}")
+    for try_number in storage.logs.log_tries(run_id, task_id, map_index):
+        for line in storage.logs.read_lines(run_id, task_id, map_index, try_number):
+            lines.append(f"[{line.timestamp.isoformat()}] {line.level} - {line.message}")
     return lines
 
 

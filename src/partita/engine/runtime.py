@@ -3,7 +3,11 @@
 A task's log lines are collected per task instance from three sources: the
 ``log`` in its context, anything it prints, and records of the standard
 ``logging`` module emitted while it runs (routed by a ``ContextVar``, with one
-handler installed per process, not one per task).
+handler installed per process, not one per task). They go to the try's
+``LogSink`` (a ``TaskLog``, which streams them to the store). Printed text
+is cut into lines in time linear in its size, however it is written; a
+carriage return (a progress bar redrawing itself) starts the line over, as
+on a terminal, so only what a terminal would show is kept.
 
 Prints are routed the same way: while any task runs, ``sys.stdout`` and
 ``sys.stderr`` are one proxy each that writes to the stream of the task of the
@@ -32,9 +36,11 @@ from partita import macros
 from partita.definitions.asset import AssetMaterialization
 from partita.definitions.asset_check import AssetCheckEvaluation
 from partita.definitions.context import Context
+from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.task_log import MAX_LINE_CHARS, LogSink
 from partita.engine.work import LogLine, OutputAccess, RunInfo
 from partita.exceptions import PartitaError
 from partita.storage.records import OutputRecord
@@ -42,7 +48,7 @@ from partita.storage.records import OutputRecord
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-_current_sink: ContextVar[list[LogLine] | None] = ContextVar("partita_log_sink", default=None)
+_current_sink: ContextVar[LogSink | None] = ContextVar("partita_log_sink", default=None)
 _current_streams: ContextVar[tuple[_StreamToLog, _StreamToLog] | None] = ContextVar(
     "partita_task_streams", default=None
 )
@@ -53,7 +59,7 @@ class TaskLogger:
 
     __slots__ = ("lines", "name")
 
-    def __init__(self, lines: list[LogLine], name: str) -> None:
+    def __init__(self, lines: LogSink, name: str) -> None:
         self.lines = lines
         self.name = name
 
@@ -82,27 +88,79 @@ class TaskLogger:
 
 
 class _StreamToLog(io.TextIOBase):
-    """A text stream that turns what is written to it into log lines."""
+    """A text stream that turns what is written to it into log lines.
 
-    def __init__(self, lines: list[LogLine], level: str) -> None:
+    The unfinished line is kept as a list of pieces (joined once, when the
+    line ends or reaches ``MAX_LINE_CHARS``), never re-concatenated per write.
+    """
+
+    # Class defaults: a task that prints nothing pays for two attributes, not five.
+    _pieces: list[str] | None = None
+    _size = 0
+    #: The last write ended with "\r": a "\n" next ends the line, anything else redraws it.
+    _carriage_return = False
+
+    def __init__(self, lines: LogSink, level: str) -> None:
         self._lines = lines
         self._level = level
-        self._partial = ""
 
     def write(self, text: str) -> int:
         if not text:
             return 0
-        text = self._partial + text
-        *complete, self._partial = text.split("\n")
-        now = datetime.now(UTC)
-        for line in complete:
-            self._lines.append(LogLine(now, self._level, line))
-        return len(text)
+        written = len(text)
+        if self._carriage_return:
+            self._carriage_return = False
+            if text[0] != "\n":
+                self._drop_line()
+        if "\r" in text:
+            text = self._apply_carriage_returns(text)
+        if "\n" not in text:
+            self._add_piece(text)
+            return written
+        first, *middle, last = text.split("\n")
+        pieces = self._pieces
+        self._emit("".join(pieces) + first if pieces else first)
+        for line in middle:
+            self._emit(line)
+        self._drop_line()
+        if last:
+            self._add_piece(last)
+        return written
+
+    def _apply_carriage_returns(self, text: str) -> str:
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):
+            self._carriage_return = True
+            text = text[:-1]
+        if "\r" not in text:
+            return text
+        lines = text.split("\n")
+        if "\r" in lines[0]:
+            self._drop_line()
+        return "\n".join(line[line.rfind("\r") + 1 :] for line in lines)
+
+    def _add_piece(self, text: str) -> None:
+        if self._pieces is None:
+            self._pieces = []
+        self._pieces.append(text)
+        self._size += len(text)
+        if self._size >= MAX_LINE_CHARS:
+            self._emit("".join(self._pieces))
+            self._drop_line()
+
+    def _drop_line(self) -> None:
+        self._pieces = None
+        self._size = 0
+
+    def _emit(self, line: str) -> None:
+        self._lines.append(LogLine(datetime.now(UTC), self._level, line))
 
     def flush(self) -> None:
-        if self._partial:
-            self._lines.append(LogLine(datetime.now(UTC), self._level, self._partial))
-            self._partial = ""
+        if self._pieces:
+            line = "".join(self._pieces)
+            self._drop_line()
+            if line:
+                self._emit(line)
 
 
 class _StreamRouter(io.TextIOBase):
@@ -203,7 +261,7 @@ class CapturedOutput:
 
     __slots__ = ("_err", "_out", "_streams_token", "_token", "lines")
 
-    def __init__(self, lines: list[LogLine]) -> None:
+    def __init__(self, lines: LogSink) -> None:
         self.lines = lines
         self._out = _StreamToLog(lines, "INFO")
         self._err = _StreamToLog(lines, "WARNING")
@@ -302,6 +360,7 @@ class RuntimeTaskInstance:
         """Store ``value`` as this task instance's output ``key``."""
         if not isinstance(key, str) or not key:
             raise ValueError(f"xcom_push: key must be a non-empty string, got {key!r}")
+        check_id_length(key, f"task {self.task_id!r}: xcom_push key", "use a shorter key")
         self._pushed.append(self._outputs.push(self.task_id, self.map_index, key, value))
 
     def xcom_pull(

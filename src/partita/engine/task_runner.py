@@ -20,11 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from partita.definitions.context import Context, reset_current_context, set_current_context
+from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.host import HOSTNAME
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
+from partita.engine.task_log import LogSink, TaskLog
 from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
@@ -53,7 +55,7 @@ def retry_delay(task: BaseOperator, try_number: int, override: float | None = No
 
 
 def run_callbacks(
-    callbacks: Sequence[Callable[..., Any]], context: Context, lines: list[LogLine], what: str
+    callbacks: Sequence[Callable[..., Any]], context: Context, lines: LogSink, what: str
 ) -> None:
     """Call each callback with the context; log, never raise, what they raise."""
     for callback in callbacks:
@@ -83,6 +85,9 @@ def _store_outputs(
                 f"with string keys; it returned {type(value).__name__}"
             )
         for key, item in value.items():
+            check_id_length(
+                key, f"task {task.task_id!r}: multiple_outputs key", "return shorter keys"
+            )
             records.append(outputs.push(task.task_id, ti.map_index, key, item))
     records.append(outputs.push(task.task_id, ti.map_index, RETURN_KEY, value))
     return records
@@ -94,16 +99,22 @@ def run_task_instance(
     run: RunInfo,
     base_context: Context,
     outputs: OutputAccess,
+    log: TaskLog | None = None,
 ) -> TaskOutcome:
-    """Run ``task.execute`` once and report how it ended."""
-    lines: list[LogLine] = []
+    """Run ``task.execute`` once and report how it ended.
+
+    The try's lines go to ``log`` (which may stream them to the store as they
+    come); the outcome carries the lines not yet written, and the seq of the
+    first of them. Without ``log`` every line stays in the outcome.
+    """
+    lines = log if log is not None else TaskLog(run.run_id, task.task_id, work.map_index, 0, None)
     pushed: list[OutputRecord] = []
     ti = RuntimeTaskInstance(task, run, work.map_index, work.try_number, outputs, pushed)
     context = task_context(base_context, ti, task, TaskLogger(lines, task.task_id))
     started = datetime.now(UTC)
     outcome = TaskOutcome(
         task.task_id, work.map_index, work.try_number, TaskState.RUNNING,
-        started, started, HOSTNAME, pushed, lines,
+        started, started, HOSTNAME, pushed,
     )  # fmt: skip
     token = set_current_context(context)
     timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
@@ -128,7 +139,7 @@ def run_task_instance(
             except BaseException as exc:  # the user-code boundary: sys.exit() fails the task too
                 if isinstance(exc, TaskTimeoutError):
                     ti.task.on_kill()
-                _record_failure(task, work, exc, outcome, context)
+                _record_failure(task, work, exc, outcome, context, lines)
             else:
                 outcome.state = TaskState.SUCCESS
                 if task.on_success_callback:
@@ -143,6 +154,7 @@ def run_task_instance(
         outcome.skip_downstream = list(ti.skipped_downstream)
         outcome.followed_branches = ti.followed_branches
     outcome.end_date = datetime.now(UTC)
+    outcome.first_log_seq, outcome.logs = lines.take_rest()
     return outcome
 
 
@@ -184,9 +196,13 @@ def _rendered(task: BaseOperator, ti: RuntimeTaskInstance, context: Context) -> 
 
 
 def _record_failure(
-    task: BaseOperator, work: TaskWork, exc: BaseException, outcome: TaskOutcome, context: Context
+    task: BaseOperator,
+    work: TaskWork,
+    exc: BaseException,
+    outcome: TaskOutcome,
+    context: Context,
+    lines: LogSink,
 ) -> None:
-    lines = outcome.logs
     outcome.error = f"{type(exc).__name__}: {exc}"
     outcome.traceback = "".join(traceback.format_exception(exc))
     lines.append(LogLine(datetime.now(UTC), "ERROR", f"task failed: {outcome.error}"))

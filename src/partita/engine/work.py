@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from partita.definitions.states import TaskState
+from partita.engine.task_log import LiveLogs, LogLine
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -49,15 +50,6 @@ class TaskWork:
     lost_tries: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line of a task instance's log."""
-
-    timestamp: datetime
-    level: str
-    message: str
-
-
 @dataclass(slots=True)
 class TaskOutcome:
     """How one try of a task instance ended, as the executor reports it."""
@@ -70,6 +62,7 @@ class TaskOutcome:
     end_date: datetime
     hostname: str
     outputs: list[OutputRecord] = field(default_factory=list)
+    #: The try's log lines not yet written to the store (those written while it ran are there).
     logs: list[LogLine] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
@@ -82,6 +75,8 @@ class TaskOutcome:
     materializations: Sequence[AssetMaterializationRecord] = ()
     #: The asset checks the task instance evaluated (recorded in the asset catalog).
     check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
+    #: The seq (line number in the try's log) of ``logs[0]``.
+    first_log_seq: int = 0
     #: The try was lost with its worker (killed, or silent for too long): no verdict on
     #: the task; the engine runs it again without using a retry (``state`` is meaningless).
     lost: bool = False
@@ -105,7 +100,9 @@ class Executor(Protocol):
     ``start`` is called once per run before any ``submit``; ``on_started`` is
     called by the executor when a task instance begins, so the engine can
     record it as running. ``resources`` are the run's opened resources (what
-    ``context["resources"]`` holds), None when the run has none.
+    ``context["resources"]`` holds), None when the run has none. ``logs``
+    streams each try's log lines to the store while it runs (``logs.open``);
+    without it the lines travel in the outcome only.
     """
 
     def start(
@@ -115,6 +112,7 @@ class Executor(Protocol):
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
         resources: Mapping[str, Any] | None = None,
+        logs: LiveLogs | None = None,
     ) -> None: ...
 
     def submit(self, work: TaskWork) -> None: ...

@@ -9,6 +9,9 @@ The design decision: it is a ``RunListener`` (the same hook as the CLI's
 progress bar), writing to ``sys.stdout`` as it is when each line is written,
 so pytest's capture and ``contextlib.redirect_stdout`` see the lines; the run
 itself never depends on it and ``dag.test(verbose=False)`` does not attach it.
+A task's lines are printed when its try ends: those a long log streamed to
+the store while it ran are read back from it a page at a time (only when
+there are some, so a short log costs no read), then the rest from the outcome.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from datetime import UTC, datetime
 
 from partita.definitions.states import TaskState
 from partita.engine.work import TaskOutcome
+from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, TaskInstanceRecord
+
+#: Lines read back from the store per query (a streamed log is read a page at a time).
+_PAGE_LINES = 5000
 
 
 def _stamp(when: datetime | None = None) -> str:
@@ -34,10 +41,15 @@ def _duration(seconds: float) -> str:
 
 
 class ConsoleRunLog:
-    """Prints a run's progress and its tasks' log lines on stdout."""
+    """Prints a run's progress and its tasks' log lines on stdout.
 
-    def __init__(self) -> None:
+    ``storage`` is the run's store, where the lines of a long log already are
+    when its try ends; without it only the lines in the outcome are printed.
+    """
+
+    def __init__(self, storage: Storage | None = None) -> None:
         self._dag_id = ""
+        self._storage = storage
 
     def _write(self, level: str, message: str, when: datetime | None = None) -> None:
         sys.stdout.write(f"[{_stamp(when)}] {level} - {message}\n")
@@ -56,10 +68,26 @@ class ConsoleRunLog:
 
     def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
         label = _label(ti)
+        if outcome.first_log_seq and self._storage is not None:
+            self._print_streamed(ti, outcome, label)
         for line in outcome.logs:
             self._write(line.level, f"{label}: {line.message}", line.timestamp)
         if outcome.error is not None:
             self._write("ERROR", f"{label}: {outcome.traceback or outcome.error}".rstrip())
+
+    def _print_streamed(self, ti: TaskInstanceRecord, outcome: TaskOutcome, label: str) -> None:
+        assert self._storage is not None
+        seq, end = 0, outcome.first_log_seq
+        while seq < end:
+            page = self._storage.logs.read_lines(
+                ti.run_id, ti.task_id, ti.map_index, outcome.try_number,
+                start=seq, limit=min(_PAGE_LINES, end - seq),
+            )  # fmt: skip
+            if not page:
+                return
+            for line in page:
+                self._write(line.level, f"{label}: {line.message}", line.timestamp)
+            seq = page[-1].seq + 1
 
     def task_expanded(self, task_id: str, length: int) -> None:
         self._write("INFO", f"{task_id}: mapped over {length} values")

@@ -9,6 +9,7 @@ ready at once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from partita.engine.mapping import InstanceResolver
 from partita.engine.resources import io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
+from partita.engine.task_log import LiveLogs, TaskLog
 from partita.engine.task_runner import HOSTNAME, run_task_instance
 from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.executors.console_log import ConsoleRunLog
@@ -44,9 +46,11 @@ class InProcessExecutor:
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
         resources: Mapping[str, Any] | None = None,
+        logs: LiveLogs | None = None,
     ) -> None:
         install_log_routing()
         self._run = run
+        self._logs = logs
         self._dag: DAG = dag
         self._outputs = outputs
         self._on_started = on_started
@@ -64,18 +68,31 @@ class InProcessExecutor:
     def poll(self, timeout: float | None) -> list[TaskOutcome]:
         outcomes: list[TaskOutcome] = []
         deadline = time.monotonic() + self.slice_seconds
-        queue, operator = self._queue, self._resolver.operator
+        queue, operator, logs = self._queue, self._resolver.operator, self._logs
+        run_id = self._run.run_id
         while queue:
             work = queue.popleft()
             self._on_started(work, datetime.now(UTC), HOSTNAME)
             task = operator(work.task_id, work.map_index)
-            outcomes.append(run_task_instance(task, work, self._run, self._base, self._outputs))
+            log = TaskLog(run_id, work.task_id, work.map_index, work.try_number, logs)
+            try:
+                outcome = run_task_instance(task, work, self._run, self._base, self._outputs, log)
+            except BaseException:  # interrupted: keep what the task logged so far
+                _save_log(log)
+                raise
+            outcomes.append(outcome)
             if time.monotonic() >= deadline:
                 break
         return outcomes
 
     def shutdown(self) -> None:
         self._queue.clear()
+
+
+def _save_log(log: TaskLog) -> None:
+    # The interruption that got here is what the caller must see, not a failed write.
+    with contextlib.suppress(Exception):
+        log.flush()
 
 
 def run_dag(
@@ -115,9 +132,10 @@ def test_runner(
     verbose: bool = True,
 ) -> RunResult:
     """What ``DAG.test()`` calls; ``verbose`` prints the run as it goes (``ConsoleRunLog``)."""
+    store = storage if storage is not None else MemoryStorage()
     return run_dag(
-        dag, storage=storage, run_conf=run_conf, logical_date=logical_date, run_type="test",
-        resources=resources, listener=ConsoleRunLog() if verbose else None,
+        dag, storage=store, run_conf=run_conf, logical_date=logical_date, run_type="test",
+        resources=resources, listener=ConsoleRunLog(store) if verbose else None,
     )  # fmt: skip
 
 

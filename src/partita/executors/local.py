@@ -40,6 +40,7 @@ from typing import Any
 from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
 from partita.engine.host import HOSTNAME
+from partita.engine.task_log import LiveLogs
 from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import PartitaError
 from partita.executors.worker import (
@@ -137,8 +138,9 @@ class PoolExecutor:
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
         resources: Mapping[str, Any] | None = None,
+        logs: LiveLogs | None = None,
     ) -> None:
-        """Workers open the run's resources themselves; ``resources`` here are not sent."""
+        """Workers open the run's resources and stream its logs themselves (not sent)."""
         self.run = run
         self.dag: DAG = dag
         self.dag_file = check_dag_file(dag)

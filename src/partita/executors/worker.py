@@ -10,9 +10,10 @@ from a long task.
 
 The design decision: the worker writes its own task instances through the
 storage layer (its own ``SqlStorage`` opened from the store's address): the
-``running`` state when it takes them, and the end state, outputs and log
-lines before it reports them, in one ``WriteBatch`` per group, so what the
-parent hears about is already durable. The parent's driver may upsert the
+``running`` state when it takes them, log lines while the task runs (its own
+``LiveLogs``), and the end state, outputs and last log lines before it
+reports them, in one ``WriteBatch`` per group, so what the parent hears
+about is already durable. The parent's driver may upsert the
 same task instance again with the same values. The DAG file is imported once
 and again only when its modification time changes.
 """
@@ -40,12 +41,13 @@ from partita.engine.outputs import StoreOutputAccess
 from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import install_log_routing, run_context
+from partita.engine.task_log import LiveLogs, TaskLog, log_line_records
 from partita.engine.task_runner import run_task_instance
 from partita.engine.work import LogLine, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import DagNotFoundError
 from partita.loader import load_file
 from partita.storage.base import Storage
-from partita.storage.records import EventKind, EventRecord, TaskInstanceRecord, WriteBatch
+from partita.storage.records import TaskInstanceRecord, WriteBatch
 from partita.storage.signing import PickleSigner
 from partita.storage.sql.store import SqlStorage
 
@@ -141,8 +143,9 @@ class DagFiles:
 class RunSlot:
     """What a worker keeps for one run: its DAG, opened resources, context and outputs."""
 
-    def __init__(self, dag: DAG, run: RunInfo, storage: Storage) -> None:
+    def __init__(self, dag: DAG, run: RunInfo, storage: Storage, logs: LiveLogs) -> None:
         self.dag = dag
+        self.logs = logs
         self.run = run
         overrides = resolve_run_config(dag, run.conf).resources
         self.resources = RunResources(dag, storage, None, overrides)
@@ -156,7 +159,8 @@ class RunSlot:
 
     def run_one(self, work: TaskWork) -> TaskOutcome:
         task = self.resolver.operator(work.task_id, work.map_index)
-        return run_task_instance(task, work, self.run, self.base, self.outputs)
+        log = TaskLog(self.run.run_id, work.task_id, work.map_index, work.try_number, self.logs)
+        return run_task_instance(task, work, self.run, self.base, self.outputs, log)
 
     def close(self) -> None:
         self.resources.close()
@@ -193,6 +197,7 @@ class Worker:
         self._send_lock = threading.Lock()
         self.dag_files = DagFiles()
         self.slots: dict[str, RunSlot] = {}
+        self.logs = LiveLogs(storage)
         self.beat = Beat(self.send, heartbeat_interval)
 
     def send(self, message: Any) -> None:
@@ -217,6 +222,7 @@ class Worker:
                         return
         finally:
             self.beat.stop()
+            self.logs.stop()
             for run_id in list(self.slots):
                 self.end_run(run_id)
 
@@ -232,7 +238,7 @@ class Worker:
         if slot is None or slot.dag is not dag:  # new run, or its file changed since
             if slot is not None:
                 slot.close()
-            slot = self.slots[run.run_id] = RunSlot(dag, run, self.storage)
+            slot = self.slots[run.run_id] = RunSlot(dag, run, self.storage, self.logs)
         slot.outputs.map_lengths.update(message.map_lengths)
         return slot
 
@@ -275,8 +281,11 @@ class Worker:
             if dag is not None:
                 batch.task_instances.append(_ended_record(dag, run_id, outcome))
             batch.outputs.extend(outcome.outputs)
-            if outcome.logs:
-                batch.events.append(_log_event(run_id, outcome))
+            if outcome.logs:  # the lines not streamed while it ran
+                batch.log_lines.extend(log_line_records(
+                    run_id, outcome.task_id, outcome.map_index, outcome.try_number,
+                    outcome.first_log_seq, outcome.logs,
+                ))  # fmt: skip
         self.storage.write(batch)
         slim = [dataclasses.replace(o, outputs=[], logs=[]) for o in outcomes]
         self.send(Finished(run_id, slim))
@@ -298,14 +307,6 @@ def _ended_record(dag: DAG, run_id: str, outcome: TaskOutcome) -> TaskInstanceRe
         run_id, outcome.task_id, outcome.map_index, outcome.try_number, task.retries,
         outcome.state, task.operator_name, outcome.start_date, outcome.end_date,
         outcome.duration, outcome.hostname, outcome.retry_at,
-    )  # fmt: skip
-
-
-def _log_event(run_id: str, outcome: TaskOutcome) -> EventRecord:
-    lines = [[line.timestamp.isoformat(), line.level, line.message] for line in outcome.logs]
-    return EventRecord(
-        run_id, EventKind.LOG, outcome.logs[0].timestamp, outcome.task_id, outcome.map_index,
-        outcome.try_number, {"lines": lines},
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """``EmptyOperator``: a task that does nothing, for joins and markers in a graph.
 
-``DummyOperator`` is kept as another name for it, because the seed articles
-(and many Airflow 1 DAGs) use it.
+``DummyOperator`` is kept as another name for it, because many Airflow 1 DAGs
+and tutorials use it.
 """
 
 from __future__ import annotations

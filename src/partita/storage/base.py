@@ -1,13 +1,13 @@
-"""The storage interfaces: five small read interfaces, one atomic writer, and the DAG registry.
+"""The storage interfaces: six small read interfaces, one atomic writer, and the DAG registry.
 
 ``Storage`` bundles a run store, an event log, an output store, a DAG
-version store and the asset catalog. Reads go through the part that owns
-them; every write of run records goes through ``Storage.write(batch)``,
-applied in a single transaction, so that a crash or a kill never leaves a run
-half-recorded. The DAG registry (the scheduler's table of known DAGs) is
-scheduling state, not run records: each of its writes is one transaction of
-its own. Each backend (memory, SQL) passes the same contract tests in
-``tests/storage/``.
+version store, the asset catalog and the log store. Reads go through the
+part that owns them; every write of run records goes through
+``Storage.write(batch)``, applied in a single transaction, so that a crash or
+a kill never leaves a run half-recorded. The DAG registry (the scheduler's
+table of known DAGs) is scheduling state, not run records: each of its writes
+is one transaction of its own. Each backend (memory, SQL) passes the same
+contract tests in ``tests/storage/``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from partita.storage.records import (
     DagVersionRecord,
     EventKind,
     EventRecord,
+    LogLineRecord,
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
@@ -227,20 +228,59 @@ class DagRegistry(ABC):
         """Import errors of the last parse of each location, sorted by file."""
 
 
+class LogStore(ABC):
+    """Reads task logs, one try of one task instance at a time, by line number (``seq``).
+
+    Lines are written through ``WriteBatch.log_lines`` while a task runs, so
+    a reader sees a running task's lines; every read is bounded (a range, a
+    tail, the lines after a cursor), so a log of any size is cheap to read.
+    """
+
+    @abstractmethod
+    def read_lines(
+        self,
+        run_id: str,
+        task_id: str,
+        map_index: int = -1,
+        try_number: int = 1,
+        *,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[LogLineRecord]:
+        """The lines with ``seq >= start``, in order, at most ``limit`` of them.
+
+        A live reader follows a try by passing the last ``seq`` it saw, plus one.
+        """
+
+    @abstractmethod
+    def tail_lines(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, count: int
+    ) -> list[LogLineRecord]:
+        """The last ``count`` lines of the try, in order."""
+
+    @abstractmethod
+    def log_tries(self, run_id: str, task_id: str, map_index: int = -1) -> list[int]:
+        """The try numbers of the task instance that have at least one line, ascending."""
+
+
 class Storage(ABC):
-    """A metadata store: five read interfaces, one transactional writer, the DAG registry."""
+    """A metadata store: six read interfaces, one transactional writer, the DAG registry."""
 
     runs: RunStore
     events: EventLog
     outputs: OutputStore
     dags: DagStore
     assets: AssetCatalog
+    logs: LogStore
     registry: DagRegistry
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem
     #: IO manager's values); None for a store that keeps no files.
     storage_dir: Path | None = None
+    #: True when ``write`` may be called from another thread while this one reads or
+    #: writes (a live log flusher does); False for a store on a single shared connection.
+    threadsafe: bool = True
     #: What signs and checks the pickles this store writes; None for a store that keeps none.
     signer: PickleSigner | None = None
 
@@ -264,6 +304,7 @@ __all__ = [
     "DagRegistry",
     "DagStore",
     "EventLog",
+    "LogStore",
     "OutputStore",
     "RunStore",
     "Storage",

@@ -2,20 +2,34 @@
 
 Nothing is serialized: outputs are kept as the objects themselves, so a test
 run costs no pickling and leaves no files. Records are copied on write so
-that later mutation by the engine cannot change what was "stored".
+that later mutation by the engine cannot change what was "stored". A batch
+is checked before anything of it is applied, by the rules of the SQL store
+(``storage.values``: ids that fit, JSON without NaN, clean text; task
+instances of recorded runs; no log line written twice), so both accept
+exactly the same batches and read back the same values.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
-from partita.exceptions import RunNotFoundError
-from partita.storage.base import AssetCatalog, DagStore, EventLog, OutputStore, RunStore, Storage
+from partita.exceptions import RunNotFoundError, StorageError
+from partita.storage.base import (
+    AssetCatalog,
+    DagStore,
+    EventLog,
+    LogStore,
+    OutputStore,
+    RunStore,
+    Storage,
+)
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
@@ -24,13 +38,22 @@ from partita.storage.records import (
     DagVersionRecord,
     EventKind,
     EventRecord,
+    LogLineRecord,
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
     clone,
 )
+from partita.storage.values import (
+    UnstorableValueError,
+    check_batch_ids,
+    clean_text,
+    storable_json,
+)
 
+_RUN_ID = attrgetter("run_id")
 _OutputKey = tuple[str, str, int, str]
+_TryKey = tuple[str, str, int, int]
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -188,6 +211,81 @@ class _MemoryAssets(AssetCatalog):
         return found[:limit]
 
 
+class _MemoryLogs(LogStore):
+    def __init__(self) -> None:
+        #: Each try's lines, sorted by seq.
+        self.tries: dict[_TryKey, list[LogLineRecord]] = {}
+
+    def read_lines(
+        self,
+        run_id: str,
+        task_id: str,
+        map_index: int = -1,
+        try_number: int = 1,
+        *,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> list[LogLineRecord]:
+        lines = self.tries.get((run_id, task_id, map_index, try_number), [])
+        first = bisect.bisect_left(lines, start, key=_SEQ)
+        end = len(lines) if limit is None else first + max(limit, 0)
+        return [clone(line) for line in lines[first:end]]
+
+    def tail_lines(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, count: int
+    ) -> list[LogLineRecord]:
+        lines = self.tries.get((run_id, task_id, map_index, try_number), [])
+        return [clone(line) for line in lines[max(len(lines) - count, 0) :]] if count > 0 else []
+
+    def log_tries(self, run_id: str, task_id: str, map_index: int = -1) -> list[int]:
+        return sorted(
+            key[3]
+            for key, lines in self.tries.items()
+            if key[:3] == (run_id, task_id, map_index) and lines
+        )
+
+    def check(self, lines: list[LogLineRecord]) -> None:
+        """Refuse a line whose (try, seq) is already stored or twice in ``lines``."""
+        new: set[tuple[_TryKey, int]] = set()
+        for line in lines:
+            key = (line.run_id, line.task_id, line.map_index, line.try_number)
+            stored = self.tries.get(key)
+            mark = (key, line.seq)
+            if mark in new or (stored and _has_seq(stored, line.seq)):
+                raise StorageError(
+                    f"could not write a batch of run {line.run_id!r}: log line {line.seq} of "
+                    f"task {line.task_id!r} (map index {line.map_index}, try "
+                    f"{line.try_number}) is already stored; each line is written once"
+                )
+            new.add(mark)
+
+    def add(self, line: LogLineRecord) -> None:
+        stored = clone(line)
+        stored.message = clean_text(stored.message)
+        lines = self.tries.setdefault(
+            (line.run_id, line.task_id, line.map_index, line.try_number), []
+        )
+        if not lines or lines[-1].seq < line.seq:
+            lines.append(stored)
+        else:
+            bisect.insort(lines, stored, key=_SEQ)
+
+
+def _SEQ(line: LogLineRecord) -> int:
+    return line.seq
+
+
+def _has_seq(lines: list[LogLineRecord], seq: int) -> bool:
+    at = bisect.bisect_left(lines, seq, key=_SEQ)
+    return at < len(lines) and lines[at].seq == seq
+
+
+def _keep_changed(changed: dict[int, Any], record: object, value: Any, where: str) -> None:
+    cleaned = storable_json(value, where)
+    if cleaned is not value:
+        changed[id(record)] = cleaned
+
+
 class MemoryStorage(Storage):
     """Keeps everything in dictionaries of this process; thread-safe for writes."""
 
@@ -199,40 +297,86 @@ class MemoryStorage(Storage):
         self._outputs = _MemoryOutputs()
         self._dags = _MemoryDags()
         self._assets = _MemoryAssets()
+        self._logs = _MemoryLogs()
         self.runs = self._runs
         self.events = self._events
         self.outputs = self._outputs
         self.dags = self._dags
         self.assets = self._assets
+        self.logs = self._logs
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
 
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
-            for run in batch.runs:
-                self._runs.runs[run.run_id] = clone(run)
-            tis = self._runs.tis
-            for ti in batch.task_instances:
-                tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = clone(ti)
-            for event in batch.events:
-                event.id = self._events.next_id
-                self._events.next_id += 1
-                self._events.by_run.setdefault(event.run_id, []).append(event)
-            for out in batch.outputs:
-                self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
-            for version in batch.dag_versions:
-                self._dags.versions.setdefault((version.dag_id, version.version), version)
-            assets = self._assets
-            for materialization in batch.materializations:
-                stored = clone(materialization)
-                stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
-                assets.records.append(stored)
-                assets.latest[stored.asset_key] = stored
-            for evaluation in batch.check_evaluations:
-                kept = clone(evaluation)
-                kept.id = len(assets.evaluations) + 1
-                assets.evaluations.append(kept)
-                assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
+            try:
+                values = self._checked_values(batch)
+            except UnstorableValueError as exc:
+                raise StorageError(f"memory store: could not write a batch: {exc}") from exc
+            self._apply(batch, values)
+
+    def _checked_values(self, batch: WriteBatch) -> dict[int, Any]:
+        """Check ``batch`` as the SQL store would; return the JSON values cleaning changed."""
+        check_batch_ids(batch)
+        unknown = set(map(_RUN_ID, batch.task_instances)) - self._runs.runs.keys()
+        unknown.difference_update(run.run_id for run in batch.runs)
+        if unknown:
+            ti = next(t for t in batch.task_instances if t.run_id in unknown)
+            raise StorageError(
+                f"memory store: could not write a batch: task instance {ti.task_id!r} "
+                f"belongs to run {ti.run_id!r}, which is not recorded; write the run first"
+            )
+        self._logs.check(batch.log_lines)
+        changed: dict[int, Any] = {}  # id(record) -> its JSON value, when cleaning changed it
+        for run in batch.runs:
+            _keep_changed(changed, run, run.conf, "the run conf")
+        for m in batch.materializations:
+            _keep_changed(changed, m, m.metadata, "asset metadata")
+        for evaluation in batch.check_evaluations:
+            _keep_changed(changed, evaluation, evaluation.metadata, "asset check metadata")
+        for event in batch.events:  # inlined: a batch may hold thousands
+            payload = event.payload
+            cleaned = storable_json(payload, "an event payload")
+            if cleaned is not payload:
+                changed[id(event)] = cleaned
+        return changed
+
+    def _apply(self, batch: WriteBatch, changed: dict[int, Any]) -> None:
+        for run in batch.runs:
+            stored_run = clone(run)
+            stored_run.conf = changed.get(id(run), run.conf)
+            self._runs.runs[run.run_id] = stored_run
+        tis = self._runs.tis
+        for ti in batch.task_instances:
+            tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = clone(ti)
+        events = self._events
+        for event in batch.events:
+            event.id = events.next_id  # the caller's record gets its id, as in SQL
+            events.next_id += 1
+            if changed and id(event) in changed:
+                payload = changed[id(event)]
+                event = clone(event)  # the caller's record keeps its own payload
+                event.payload = payload
+            events.by_run.setdefault(event.run_id, []).append(event)
+        for out in batch.outputs:
+            self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
+        for version in batch.dag_versions:
+            self._dags.versions.setdefault((version.dag_id, version.version), version)
+        assets = self._assets
+        for materialization in batch.materializations:
+            stored = clone(materialization)
+            stored.metadata = changed.get(id(materialization), stored.metadata)
+            stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
+            assets.records.append(stored)
+            assets.latest[stored.asset_key] = stored
+        for evaluation in batch.check_evaluations:
+            kept = clone(evaluation)
+            kept.metadata = changed.get(id(evaluation), kept.metadata)
+            kept.id = len(assets.evaluations) + 1
+            assets.evaluations.append(kept)
+            assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
+        for line in batch.log_lines:
+            self._logs.add(line)
 
 
 __all__ = ["MemoryStorage"]

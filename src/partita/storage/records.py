@@ -21,7 +21,7 @@ class EventKind(StrEnum):
 
     RUN_STATE = "run_state"  # payload: state, [message]
     TASK_STATE = "task_state"  # payload: state, [duration], [hostname]
-    LOG = "log"  # payload: level, message
+    LOG = "log"  # no longer written: task logs are in the log store (old ones were moved there)
     TASK_ERROR = "task_error"  # payload: error, traceback, [metadata]
     OUTPUT_STORED = "output_stored"  # payload: key, location, size
     RETRY = "retry"  # payload: retry_at, error
@@ -158,6 +158,25 @@ class AssetCheckEvaluationRecord:
     id: int | None = None
 
 
+@dataclass(slots=True)
+class LogLineRecord:
+    """One line (or one bounded piece of a very long line) of one try of a task instance.
+
+    ``seq`` numbers the lines of a try from 0 without gaps, in the order they
+    were written: it is the line number ranges and tails refer to, and the
+    cursor a live reader follows.
+    """
+
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    seq: int
+    timestamp: datetime
+    level: str
+    message: str
+
+
 def clone(record: Any) -> Any:
     """A shallow copy of a record (a dataclass), several times faster than ``copy.copy``."""
     cls = type(record)
@@ -174,7 +193,8 @@ class WriteBatch:
     Runs and task instances are upserted by their keys, events are appended,
     outputs are upserted by (run, task, map index, key), DAG versions are
     inserted if new, asset materializations and check evaluations are appended
-    (the asset catalog).
+    (the asset catalog), log lines are inserted by (run, task, map index, try,
+    seq).
     """
 
     runs: list[DagRunRecord] = field(default_factory=list)
@@ -184,6 +204,7 @@ class WriteBatch:
     dag_versions: list[DagVersionRecord] = field(default_factory=list)
     materializations: list[AssetMaterializationRecord] = field(default_factory=list)
     check_evaluations: list[AssetCheckEvaluationRecord] = field(default_factory=list)
+    log_lines: list[LogLineRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -194,4 +215,5 @@ class WriteBatch:
             or self.dag_versions
             or self.materializations
             or self.check_evaluations
+            or self.log_lines
         )

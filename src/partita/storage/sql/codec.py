@@ -17,7 +17,6 @@ Naive datetimes are refused, as ``UTCDateTime`` refuses them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Dialect
 
-from partita.storage.sql.errors import UnstorableValueError
+from partita.storage.values import UnstorableValueError, loads_json
 
 #: Turns an aware datetime (or None) into what the driver binds.
 TimeConverter = Callable[[datetime | None], Any]
@@ -86,7 +85,7 @@ def load_postgres_time(value: datetime | None) -> datetime | None:
 
 
 def _load_json_text(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else loads_json(text)
 
 
 def _loaded_json(value: Any) -> Any:

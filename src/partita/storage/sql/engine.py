@@ -16,11 +16,7 @@ message ever shows the password.
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import date, datetime
-from enum import Enum
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from partita.exceptions import ConfigurationError
 from partita.storage.files import create_private_file
+from partita.storage.values import dumps_json, loads_json
 
 #: Execution option: on SQLite, start the transaction with ``BEGIN IMMEDIATE``.
 WRITE_LOCK_OPTION = "partita_write_lock"
@@ -72,6 +69,7 @@ def create_sql_engine(url: str | URL) -> Engine:
         parsed,
         pool_pre_ping=True,
         json_serializer=dumps_json,
+        json_deserializer=loads_json,
     )
 
 
@@ -109,43 +107,6 @@ def _check_host(url: str | URL, parsed: URL) -> None:
     raise ConfigurationError(f"database URL {shown!r} is refused: {problem}; {_ESCAPE_HINT}")
 
 
-def dumps_json(value: Any) -> str:
-    """JSON for event payloads and run conf; datetimes become ISO text, other objects str().
-
-    The same text as ``json.dumps(value, default=..., ensure_ascii=False)``, through a
-    C encoder built once (``json.dumps`` builds one per call, which is most of the cost
-    for a small payload). A circular structure goes the slow way, which names the error.
-    """
-    if _fast_encode is not None:
-        try:
-            return "".join(_fast_encode(value, 0))
-        except RecursionError:
-            pass
-    return _ENCODER.encode(value)
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False)
-# The arguments JSONEncoder.iterencode gives the C encoder for _ENCODER's settings, without
-# the circular-reference markers (a cycle recurses until RecursionError, then goes slow).
-_fast_encode = (
-    None
-    if c_make_encoder is None
-    else c_make_encoder(
-        None, _json_default, encode_basestring, None, ": ", ", ", False, False, True
-    )
-)
-
-
 def _is_memory_sqlite(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or str(url.database).startswith("file::memory:")
 
@@ -157,11 +118,12 @@ def _create_sqlite_engine(url: URL) -> Engine:
             poolclass=StaticPool,
             connect_args={"check_same_thread": False},
             json_serializer=dumps_json,
+            json_deserializer=loads_json,
         )
     else:
         if not url.query.get("uri"):  # a file: URI names its own path; leave it alone
             _create_private_database_file(Path(str(url.database)).expanduser())
-        engine = create_engine(url, json_serializer=dumps_json)
+        engine = create_engine(url, json_serializer=dumps_json, json_deserializer=loads_json)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
@@ -198,4 +160,4 @@ def _on_sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "dumps_json", "mask_url", "normalize_url"]
+__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "mask_url", "normalize_url"]

@@ -16,10 +16,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from partita.exceptions import StorageError
 from partita.storage.sql.engine import mask_url
-
-
-class UnstorableValueError(ValueError):
-    """A record holds a value the database cannot store (a naive datetime)."""
+from partita.storage.values import UnstorableValueError
 
 
 def describe_error(exc: BaseException) -> str:

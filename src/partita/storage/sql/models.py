@@ -1,4 +1,5 @@
-"""SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs, assets.
+"""SQLAlchemy tables of the metadata database: DAG versions, runs, tasks, events, outputs,
+assets, task logs.
 
 Beside them, the DAG registry: ``dag`` (one row per DAG the scheduler knows)
 and ``import_error`` (one row per file that failed to import).
@@ -37,6 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from partita.storage.values import ID_LENGTH
+
 #: Deterministic constraint names, so that migrations can name what they create.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -46,7 +49,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ID_LENGTH = 250
 STATE_LENGTH = 32
 
 #: JSON on SQLite, JSONB on PostgreSQL.
@@ -259,6 +261,22 @@ import_error_table = Table(
     Index("ix_import_error_code_location", "code_location"),
 )
 
+#: One line of one try of a task instance's log (a very long line: one bounded piece).
+#: The key is (run, task, map index, try, seq): a try's lines are one index range, so a
+#: range, a tail or "the lines after seq N" is an indexed read however long the log is.
+log_line_table = Table(
+    "log_line",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("task_id", primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("try_number", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("level", String(STATE_LENGTH), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
@@ -268,6 +286,7 @@ __all__ = [
     "dag_version_table",
     "event_table",
     "import_error_table",
+    "log_line_table",
     "metadata",
     "task_instance_table",
     "task_output_table",

@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Row, select
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.pool import StaticPool
 
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError
@@ -41,6 +42,7 @@ from partita.storage.sql.assets import SqlAssetCatalog
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
+from partita.storage.sql.logs import SqlLogStore
 from partita.storage.sql.models import (
     dag_run_table,
     dag_version_table,
@@ -215,6 +217,9 @@ class SqlStorage(Storage):
         self.signer = signer
         self.dags = SqlDagStore(self.engine)
         self.assets = SqlAssetCatalog(self.engine)
+        self.logs = SqlLogStore(self.engine)
+        # One connection shared by every thread (an in-memory SQLite): writes stay on one thread.
+        self.threadsafe = not isinstance(self.engine.pool, StaticPool)
         self.registry = SqlDagRegistry(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
@@ -262,12 +267,14 @@ def _describe_batch(batch: WriteBatch) -> str:
             ("DAG versions", batch.dag_versions),
             ("asset materializations", batch.materializations),
             ("asset check evaluations", batch.check_evaluations),
+            ("log lines", batch.log_lines),
         )
         if items
     ]
     run_ids = {r.run_id for r in batch.runs}
     run_ids.update(t.run_id for t in batch.task_instances)
     run_ids.update(e.run_id for e in batch.events)
+    run_ids.update(line.run_id for line in batch.log_lines[:1])
     if len(run_ids) == 1:
         return f"a batch of run {run_ids.pop()!r} ({', '.join(counts)})"
     return f"a batch of {len(run_ids)} runs ({', '.join(counts)})"

@@ -7,8 +7,10 @@ CONFLICT``, which SQLite and PostgreSQL both speak) is rendered once per
 dialect; each record becomes a tuple through one small function per table;
 values are converted by the per-dialect functions of ``codec``, which bind
 exactly what the column types of ``models`` would, so reads through
-SQLAlchemy round-trip. On PostgreSQL events are appended with ``COPY``,
-psycopg's fastest path.
+SQLAlchemy round-trip. On PostgreSQL events and log lines are appended with
+``COPY``, psycopg's fastest path. Every value is made storable first by the
+rules of ``storage.values`` (ids that fit, JSON without NaN, clean text), the
+same rules the memory store applies.
 
 Rows go to the driver in record order, one ``executemany`` per table (on
 SQLite, multi-row ``INSERT``s of up to 100 rows: ``Statement``), so the last
@@ -36,21 +38,28 @@ from partita.storage.records import (
     DagRunRecord,
     DagVersionRecord,
     EventRecord,
+    LogLineRecord,
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
 )
 from partita.storage.sql.codec import TimeConverter, codec_for
-from partita.storage.sql.engine import dumps_json
-from partita.storage.sql.errors import UnstorableValueError, driver_errors
+from partita.storage.sql.errors import driver_errors
 from partita.storage.sql.models import (
     asset_check_evaluation_table,
     asset_materialization_table,
     dag_run_table,
     dag_version_table,
     event_table,
+    log_line_table,
     task_instance_table,
     task_output_table,
+)
+from partita.storage.values import (
+    UnstorableValueError,
+    check_batch_ids,
+    clean_text,
+    dumps_json,
 )
 
 Row = tuple[Any, ...]
@@ -86,7 +95,7 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         time(r.logical_date),
         time(r.data_interval_start),
         time(r.data_interval_end),
-        dumps_json(r.conf),
+        dumps_json(r.conf, "the run conf"),
         time(r.queued_at),
         time(r.start_date),
         time(r.end_date),
@@ -139,7 +148,7 @@ def _event_row(e: EventRecord, time: TimeConverter) -> Row:
         e.try_number,
         str(e.kind),
         time(e.timestamp),
-        dumps_json(e.payload),
+        dumps_json(e.payload, "an event payload"),
     )
 
 
@@ -175,7 +184,7 @@ def _materialization_row(m: AssetMaterializationRecord, time: TimeConverter) -> 
         m.task_id,
         m.map_index,
         time(m.timestamp),
-        dumps_json(m.metadata),
+        dumps_json(m.metadata, "asset metadata"),
         m.code_version,
         m.data_version,
         m.location,
@@ -204,8 +213,8 @@ def _check_evaluation_row(c: AssetCheckEvaluationRecord, time: TimeConverter) ->
         time(c.timestamp),
         bool(c.passed),
         c.severity,
-        dumps_json(c.metadata),
-        c.description,
+        dumps_json(c.metadata, "asset check metadata"),
+        None if c.description is None else clean_text(c.description),
     )
 
 
@@ -213,7 +222,37 @@ DAG_VERSION_COLUMNS = ("dag_id", "version", "serialized", "created_at")
 
 
 def _dag_version_row(v: DagVersionRecord, time: TimeConverter) -> Row:
-    return (v.dag_id, v.version, dumps_json(v.serialized), time(v.created_at))
+    return (
+        v.dag_id,
+        v.version,
+        dumps_json(v.serialized, "a serialized DAG"),
+        time(v.created_at),
+    )
+
+
+LOG_LINE_COLUMNS = (
+    "run_id",
+    "task_id",
+    "map_index",
+    "try_number",
+    "seq",
+    "timestamp",
+    "level",
+    "message",
+)
+
+
+def _log_line_row(line: LogLineRecord, time: TimeConverter) -> Row:
+    return (
+        line.run_id,
+        line.task_id,
+        line.map_index,
+        line.try_number,
+        line.seq,
+        time(line.timestamp),
+        clean_text(line.level),
+        clean_text(line.message),
+    )
 
 
 # --- SQL -------------------------------------------------------------------------------
@@ -303,6 +342,7 @@ class PreparedBatch:
     outputs: list[Row] = field(default_factory=list)
     materializations: list[Row] = field(default_factory=list)
     check_evaluations: list[Row] = field(default_factory=list)
+    log_lines: list[Row] = field(default_factory=list)
 
 
 class BatchWriter:
@@ -323,7 +363,12 @@ class BatchWriter:
         self._check_evaluations = render(
             dialect, asset_check_evaluation_table, CHECK_EVALUATION_COLUMNS, None
         )
+        self._log_lines = render(dialect, log_line_table, LOG_LINE_COLUMNS, None)
         quote = dialect.identifier_preparer.quote
+        self._copy_log_lines = (
+            f"COPY {quote(log_line_table.name)} "
+            f"({', '.join(quote(c) for c in LOG_LINE_COLUMNS)}) FROM STDIN"
+        )
         event_columns = ", ".join(quote(c) for c in ("id", *EVENT_COLUMNS))
         self._copy_events = f"COPY {quote(event_table.name)} ({event_columns}) FROM STDIN"
         self._next_event_ids = (
@@ -335,6 +380,7 @@ class BatchWriter:
         """Convert every record; raises ``UnstorableValueError`` before touching the database."""
         time = self._time
         try:
+            check_batch_ids(batch)
             return PreparedBatch(
                 dag_versions=[_dag_version_row(v, time) for v in batch.dag_versions],
                 runs=[_run_row(r, time) for r in batch.runs],
@@ -343,6 +389,7 @@ class BatchWriter:
                 outputs=[_output_row(o, time) for o in batch.outputs],
                 materializations=[_materialization_row(m, time) for m in batch.materializations],
                 check_evaluations=[_check_evaluation_row(c, time) for c in batch.check_evaluations],
+                log_lines=[_log_line_row(line, time) for line in batch.log_lines],
             )
         except UnstorableValueError:
             raise
@@ -372,9 +419,22 @@ class BatchWriter:
                 if table_rows:
                     with driver_errors(connection, statement.sql):
                         statement.run(cursor, table_rows)
+            if rows.log_lines:
+                self._insert_log_lines(connection, cursor, rows.log_lines)
         finally:
             cursor.close()
         return event_ids
+
+    def _insert_log_lines(self, connection: Connection, cursor: Any, lines: list[Row]) -> None:
+        if not self.postgres:
+            with driver_errors(connection, self._log_lines.sql):
+                self._log_lines.run(cursor, lines)
+            return
+        statement = self._copy_log_lines
+        with driver_errors(connection, statement), cursor.copy(statement) as copy:
+            write_row = copy.write_row
+            for row in lines:
+                write_row(row)
 
     def _insert_events(
         self, connection: Connection, cursor: Any, events: list[Row]
