@@ -67,7 +67,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "run": Subcommand(
         "partita.cli.run:run",
-        "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",
+        "Run DAG_ID (defined in PATH) now and record it in the metadata DB.",
     ),
     "runs": Subcommand("partita.cli.runs:runs", "List recorded runs, or show one."),
     "tasks": Subcommand("partita.cli.tasks:tasks", "Inspect the task instances of recorded runs."),
