@@ -275,13 +275,15 @@ class WorkerPool:
                         worker.conn.send(EndRun(view.run.run_id))
 
     def close(self) -> None:
-        """Stop every worker (killing those that do not stop within 2 s) and the supervisor."""
+        """Stop every worker (killing busy ones, and those that do not stop within 2 s)."""
         with self._lock:
             if self._closing:
                 return
             self._closing = True
             workers = list(self._workers)
         for worker in workers:
+            if worker.view is not None:  # busy: its run is over, so is its task (no late write)
+                worker.process.kill()
             with suppress(OSError):
                 worker.conn.send(None)
         deadline = time.monotonic() + 2.0

@@ -217,7 +217,10 @@ class Worker:
                 if isinstance(message, EndRun):
                     self.end_run(message.run_id)
                 elif isinstance(message, RunTasks):
-                    self.run_tasks(message)
+                    try:
+                        self.run_tasks(message)
+                    except (BrokenPipeError, EOFError):  # the parent died while it ran
+                        return
                     if one_shot:
                         return
         finally:
