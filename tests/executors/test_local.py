@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -314,3 +315,60 @@ def test_the_log_of_a_try_lost_with_its_worker_keeps_what_was_streamed(
     assert [line.message for line in first] == ["alive on try 1"]
     second = storage.logs.read_lines(result.run_id, "t", -1, 2)
     assert [line.message for line in second] == ["alive on try 2"]
+
+
+def test_two_runs_at_once_share_one_pool_and_get_their_own_outcomes(
+    tmp_path: Path, storage: Storage
+) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        def value(ti):
+            time.sleep(0.05)
+            return f"{ti.run_id[-6:]}:{ti.task_id}"
+
+        with DAG("shared") as dag:
+            for i in range(6):
+                PythonOperator(task_id=f"t{i}", python_callable=value)
+        """,
+    )
+    results: list[RunResult] = []
+    with WorkerPool(2, storage=storage) as pool:
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(run_on(pool, load(path, "shared"), storage))
+            )
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert len(results) == 2
+    for result in results:
+        assert result.state is RunState.SUCCESS
+        assert [result.output(f"t{i}") for i in range(6)] == [
+            f"{result.run_id[-6:]}:t{i}" for i in range(6)
+        ]
+
+
+def test_the_pool_runs_on_postgresql(tmp_path: Path, pg_clean_database_url: str) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        with DAG("on_pg") as dag:
+            a = PythonOperator(task_id="a", python_callable=lambda: 20)
+            b = PythonOperator(
+                task_id="b", python_callable=lambda ti: ti.xcom_pull("a") + 1
+            )
+            a >> b
+        """,
+    )
+    store = open_storage_url(pg_clean_database_url, tmp_path / "storage")
+    try:
+        with WorkerPool(2, storage=store) as pool:
+            result = run_on(pool, load(path, "on_pg"), store)
+        assert result.state is RunState.SUCCESS
+        assert result.output("b") == 21
+    finally:
+        store.close()
