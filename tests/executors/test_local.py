@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from partita.definitions.dag import DAG
 from partita.definitions.states import RunState, TaskState
 from partita.engine.driver import RunDriver
 from partita.engine.result import RunResult
+from partita.engine.work import TaskOutcome
 from partita.exceptions import PartitaError
 from partita.executors.local import WorkerPool
 from partita.loader import load_file
@@ -29,6 +31,7 @@ from partita.storage.records import EventKind
 
 HEADER = """
 import logging, os, signal, sys, time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from partita import DAG
 from partita.operators.python import PythonOperator
@@ -372,3 +375,18 @@ def test_the_pool_runs_on_postgresql(tmp_path: Path, pg_clean_database_url: str)
         assert result.output("b") == 21
     finally:
         store.close()
+
+
+def test_quick_tasks_are_batched_and_slow_ones_go_one_per_message(storage: Storage) -> None:
+    with WorkerPool(1, storage=storage) as pool:
+        view = pool.executor()
+    assert view.batch_size(queued=500, workers=2, cap=64) == 1  # nothing measured yet
+    now = datetime.now(UTC)
+    quick = TaskOutcome("t", -1, 1, TaskState.SUCCESS, now, now + timedelta(milliseconds=1), "h")
+    view.observe([quick] * 20)
+    assert view.batch_size(queued=500, workers=2, cap=64) == 50  # about 50 ms of work
+    assert view.batch_size(queued=500, workers=2, cap=32) == 32
+    assert view.batch_size(queued=6, workers=2, cap=64) == 3  # an even share of the queue
+    slow = TaskOutcome("t", -1, 1, TaskState.SUCCESS, now, now + timedelta(seconds=1), "h")
+    view.observe([slow] * 20)
+    assert view.batch_size(queued=500, workers=2, cap=64) == 1

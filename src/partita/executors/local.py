@@ -9,10 +9,11 @@ on one pool. A supervisor thread waits on every pipe and every process
 ``sentinel`` with ``multiprocessing.connection.wait`` and routes what comes
 back to the view of its run.
 
-The design decisions: when many task instances are ready, several go to a
-worker in one message (at most ``max_batch``, and never more than an even
+The design decisions: when many quick task instances are ready, several go
+to a worker in one message (about ``BATCH_SECONDS`` of work as measured on
+the run's instances so far, at most ``max_batch``, never more than an even
 share of the queue), which keeps the per-instance cost of pipes and database
-writes low; a worker that dies, or sends no heartbeat for
+writes low while slow tasks still go one per worker; a worker that dies, or sends no heartbeat for
 ``heartbeat_timeout`` seconds while busy, is killed and replaced, and every
 task instance it held is reported *lost* (``TaskOutcome.lost``): the engine
 runs it again without using a retry. A task whose ``executor_config`` has
@@ -59,6 +60,8 @@ from partita.storage.sql.store import SqlStorage
 DEFAULT_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_BATCH = 64
+#: About how many seconds of a run's work one message to a worker holds (see ``batch_size``).
+BATCH_SECONDS = 0.05
 #: The ``executor_config`` key that asks for a process of the task's own.
 FRESH_PROCESS = "fresh_process"
 
@@ -130,6 +133,8 @@ class PoolExecutor:
         self._pool = pool
         self._inbox: queue.SimpleQueue[Started | list[TaskOutcome]] = queue.SimpleQueue()
         self.closed = False
+        #: A moving average of how long this run's task instances take (None: none ended yet).
+        self.mean_task_seconds: float | None = None
 
     def start(
         self,
@@ -175,6 +180,21 @@ class PoolExecutor:
         if not self.closed:
             self.closed = True
             self._pool.forget(self)
+
+    def batch_size(self, queued: int, workers: int, cap: int) -> int:
+        """How many queued instances to send a worker at once: one until some have ended,
+        then about ``BATCH_SECONDS`` of work, never more than an even share of the queue."""
+        mean = self.mean_task_seconds
+        if mean is None:
+            return 1
+        by_time = int(BATCH_SECONDS / max(mean, 1e-6))
+        return max(1, min(cap, by_time, math.ceil(queued / workers)))
+
+    def observe(self, outcomes: list[TaskOutcome]) -> None:
+        for outcome in outcomes:
+            seconds = outcome.duration
+            mean = self.mean_task_seconds
+            self.mean_task_seconds = seconds if mean is None else 0.8 * mean + 0.2 * seconds
 
     def deliver(self, item: Started | list[TaskOutcome]) -> None:
         if not self.closed:
@@ -255,8 +275,8 @@ class WorkerPool:
                 idle = next((w for w in self._workers if w.view is None and not w.one_shot), None)
                 if idle is None:
                     return
-                share = min(self.max_batch, math.ceil(len(queued) / self.size))
                 view, works = queued[0].view, list[TaskWork]()
+                share = view.batch_size(len(queued), self.size, self.max_batch)
                 while queued and len(works) < share and queued[0].view is view:
                     if queued[0].fresh:
                         break
@@ -376,6 +396,7 @@ class WorkerPool:
                     worker.pending.pop((outcome.task_id, outcome.map_index), None)
                 if not worker.pending:
                     worker.view = None
+            view.observe(message.outcomes)
             view.deliver(message.outcomes)
 
     def _check_heartbeats(self) -> None:

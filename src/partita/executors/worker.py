@@ -51,7 +51,7 @@ from partita.storage.records import TaskInstanceRecord, WriteBatch
 from partita.storage.signing import PickleSigner
 from partita.storage.sql.store import SqlStorage
 
-#: Seconds a worker keeps finished task instances before it writes and reports them.
+#: Seconds of work after which a worker writes and reports the task instances it finished.
 GROUP_SECONDS = 0.02
 
 
@@ -261,14 +261,12 @@ class Worker:
             ]))  # fmt: skip
             self.send(Started(run_id, works, now, HOSTNAME))
             pending: list[TaskOutcome] = []
-            oldest = 0.0
+            last_report = time.monotonic()
             for work in works:
                 pending.append(slot.run_one(work))
-                if len(pending) == 1:
-                    oldest = time.monotonic()
-                if time.monotonic() - oldest >= GROUP_SECONDS:
+                if time.monotonic() - last_report >= GROUP_SECONDS:
                     self.report(message, pending, slot.dag)
-                    pending = []
+                    pending, last_report = [], time.monotonic()
             if pending:
                 self.report(message, pending, slot.dag)
         finally:
