@@ -393,6 +393,9 @@ class RunDriver:
     def _apply_lost(self, key: TIKey, outcome: TaskOutcome) -> None:
         """The try was lost with its worker: run it again (no retry used), or fail at the limit."""
         ti = self.tis[key]
+        if ti.state is TaskState.QUEUED:  # lost before its worker said it started
+            work = TaskWork(key[0], key[1], ti.try_number)
+            self._on_started(work, outcome.start_date, outcome.hostname)
         lost = self._lost_tries[key] = self._lost_tries.get(key, 0) + 1
         reason = outcome.error or "its worker process died"
         when = outcome.end_date
