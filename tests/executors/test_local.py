@@ -390,3 +390,24 @@ def test_quick_tasks_are_batched_and_slow_ones_go_one_per_message(storage: Stora
     slow = TaskOutcome("t", -1, 1, TaskState.SUCCESS, now, now + timedelta(seconds=1), "h")
     view.observe([slow] * 20)
     assert view.batch_size(queued=500, workers=2, cap=64) == 1
+
+
+def test_a_dag_file_broken_since_the_run_began_fails_its_tasks_saying_why(
+    tmp_path: Path, storage: Storage
+) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        with DAG("broken_later") as dag:
+            PythonOperator(task_id="t", python_callable=lambda: 1)
+        """,
+    )
+    dag = load(path, "broken_later")
+    path.write_text("this is not python\n")
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    with WorkerPool(1, storage=storage) as pool:
+        result = run_on(pool, dag, storage)
+    assert result.state is RunState.FAILED
+    (error,) = events(storage, result, EventKind.TASK_ERROR)
+    assert f"DAG file {path} did not import in the worker" in str(error["error"])
