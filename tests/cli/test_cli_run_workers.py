@@ -1,4 +1,4 @@
-"""``partita run --workers N`` as a real subprocess: SIGTERM stops the run and its workers."""
+"""``partita run --workers N`` as a real subprocess: its workers end with it, however it ends."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _wait_until_napping(process: subprocess.Popen[str], storage: Storage) -> str:
+    """The run id, once its first task succeeded (the second then sleeps for minutes)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        for run in storage.runs.list_runs("sleepy"):
+            states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances(run.run_id)}
+            if states.get("warm_up") is TaskState.SUCCESS:
+                return run.run_id
+        time.sleep(0.1)
+    pytest.fail("the run never got to its sleeping task")
+
+
 @pytest.mark.slow
 def test_sigterm_records_the_run_failed_and_stops_the_workers(
     cli_home: Path, cli_storage: Callable[[], Storage]
@@ -36,15 +49,8 @@ def test_sigterm_records_the_run_failed_and_stops_the_workers(
         partita_command("run", str(TEST_DAGS), "sleepy", "--workers", "1"),
         env=subprocess_env(cli_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    storage, run_id, deadline = cli_storage(), None, time.monotonic() + 60
-    while run_id is None and time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        for run in storage.runs.list_runs("sleepy"):
-            states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances(run.run_id)}
-            if states.get("warm_up") is TaskState.SUCCESS:
-                run_id = run.run_id
-        time.sleep(0.1)
-    assert run_id is not None, "the run never got to its sleeping task"
+    storage = cli_storage()
+    run_id = _wait_until_napping(process, storage)
     tree = _children(process.pid)
     assert len(tree) >= 2  # the forkserver and the worker
     process.send_signal(signal.SIGTERM)
@@ -58,3 +64,22 @@ def test_sigterm_records_the_run_failed_and_stops_the_workers(
     while any(pid_alive(pid) for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(pid_alive(pid) for pid in tree)
+
+
+@pytest.mark.slow
+def test_workers_die_with_a_partita_run_killed_with_sigkill(
+    cli_home: Path, cli_storage: Callable[[], Storage]
+) -> None:
+    process = subprocess.Popen(
+        partita_command("run", str(TEST_DAGS), "sleepy", "--workers", "1"),
+        env=subprocess_env(cli_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_until_napping(process, cli_storage())
+    tree = _children(process.pid)
+    assert len(tree) >= 2
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(pid_alive(pid) for pid in tree), "a worker outlived its partita run"

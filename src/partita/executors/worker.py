@@ -20,9 +20,11 @@ and again only when its modification time changes.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -320,11 +322,29 @@ def _not_run(work: TaskWork, when: datetime, exc: Exception) -> TaskOutcome:
     )  # fmt: skip
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when its parent, the forkserver, exits.
+
+    The forkserver exits as soon as the process that made the pool is gone
+    (even after ``kill -9``), so no worker goes on writing a run that is over.
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def worker_main(
     conn: Connection, address: StoreAddress, heartbeat_interval: float, one_shot: bool
 ) -> None:
     """The entry point of a worker process (``one_shot``: run one message, then exit)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
     install_log_routing()
     storage = address.open()
     try:
