@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -356,25 +357,34 @@ class WorkerPool:
     def _supervise(self) -> None:
         check_every = min(self.heartbeat_interval, self.heartbeat_timeout / 4)
         while not self._closing:
-            with self._lock:
-                by_object: dict[Any, _WorkerHandle] = {}
-                for worker in self._workers:
-                    by_object[worker.conn] = worker
-                    by_object[worker.process.sentinel] = worker
-            ready = wait([*by_object, self._wake_read], timeout=check_every)
-            if self._closing:
-                return
-            for item in ready:
-                if item == self._wake_read:
-                    os.read(self._wake_read, 4096)
-                    continue
-                worker = by_object[item]
-                if item is worker.conn:
-                    self._receive(worker)
-                elif worker in self._workers:
-                    self._bury(worker, f"its worker process (pid {worker.process.pid}) died")
-            self._check_heartbeats()
-            self.dispatch()
+            try:
+                self._supervise_once(check_every)
+            except Exception as exc:  # never let the runs wait on a dead supervisor
+                stream = sys.__stderr__
+                if stream is not None and not self._closing:
+                    print(f"partita: worker pool supervisor: {exc!r}; going on", file=stream)
+
+    def _supervise_once(self, check_every: float) -> None:
+        """Wait for messages, deaths or the next heartbeat check; handle them; dispatch."""
+        with self._lock:
+            by_object: dict[Any, _WorkerHandle] = {}
+            for worker in self._workers:
+                by_object[worker.conn] = worker
+                by_object[worker.process.sentinel] = worker
+        ready = wait([*by_object, self._wake_read], timeout=check_every)
+        if self._closing:
+            return
+        for item in ready:
+            if item == self._wake_read:
+                os.read(self._wake_read, 4096)
+                continue
+            worker = by_object[item]
+            if item is worker.conn:
+                self._receive(worker)
+            elif worker in self._workers:
+                self._bury(worker, f"its worker process (pid {worker.process.pid}) died")
+        self._check_heartbeats()
+        self.dispatch()
 
     def _receive(self, worker: _WorkerHandle) -> None:
         try:
