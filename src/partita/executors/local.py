@@ -331,7 +331,7 @@ class WorkerPool:
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=worker_main,
-            args=(child_end, self._address, self.heartbeat_interval, one_shot),
+            args=(child_end, self._address, self.heartbeat_interval, one_shot, os.getpid()),
             name="partita-worker" + ("-fresh" if one_shot else ""),
             daemon=True,
         )

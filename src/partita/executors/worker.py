@@ -20,11 +20,10 @@ and again only when its modification time changes.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import os
+import select
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -169,22 +168,33 @@ class RunSlot:
 
 
 class Beat(threading.Thread):
-    """Sends ``HEARTBEAT`` every ``interval`` seconds while the worker is busy."""
+    """Sends ``HEARTBEAT`` every ``interval`` seconds while busy; ends the worker with its parent.
 
-    def __init__(self, send: Callable[[Any], None], interval: float) -> None:
+    The parent (the process that made the pool) is watched through a pidfd:
+    when it is gone, even killed with ``kill -9``, the worker kills itself at
+    once, so no task goes on writing a run that is over.
+    """
+
+    def __init__(self, send: Callable[[Any], None], interval: float, parent_pid: int) -> None:
         super().__init__(name="partita-worker-heartbeat", daemon=True)
         self._send = send
         self._interval = interval
         self.busy = False
         self._stop = threading.Event()
+        try:
+            self._parent = os.pidfd_open(parent_pid)
+        except ProcessLookupError:  # already gone
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def run(self) -> None:
         while not self._stop.wait(self._interval):
+            if select.select([self._parent], [], [], 0)[0]:  # the parent exited
+                os.kill(os.getpid(), signal.SIGKILL)
             if self.busy:
                 try:
                     self._send(HEARTBEAT)
                 except OSError:  # the parent is gone
-                    return
+                    os.kill(os.getpid(), signal.SIGKILL)
 
     def stop(self) -> None:
         self._stop.set()
@@ -193,14 +203,16 @@ class Beat(threading.Thread):
 class Worker:
     """One worker process's loop: receive work, run it, write it, report it."""
 
-    def __init__(self, conn: Connection, storage: Storage, heartbeat_interval: float) -> None:
+    def __init__(
+        self, conn: Connection, storage: Storage, heartbeat_interval: float, parent_pid: int
+    ) -> None:
         self.conn = conn
         self.storage = storage
         self._send_lock = threading.Lock()
         self.dag_files = DagFiles()
         self.slots: dict[str, RunSlot] = {}
         self.logs = LiveLogs(storage)
-        self.beat = Beat(self.send, heartbeat_interval)
+        self.beat = Beat(self.send, heartbeat_interval, parent_pid)
 
     def send(self, message: Any) -> None:
         with self._send_lock:
@@ -322,33 +334,19 @@ def _not_run(work: TaskWork, when: datetime, exc: Exception) -> TaskOutcome:
     )  # fmt: skip
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this worker when its parent, the forkserver, exits.
-
-    The forkserver exits as soon as the process that made the pool is gone
-    (even after ``kill -9``), so no worker goes on writing a run that is over.
-    """
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
 def worker_main(
-    conn: Connection, address: StoreAddress, heartbeat_interval: float, one_shot: bool
+    conn: Connection,
+    address: StoreAddress,
+    heartbeat_interval: float,
+    one_shot: bool,
+    parent_pid: int,
 ) -> None:
     """The entry point of a worker process (``one_shot``: run one message, then exit)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _die_with_parent()
     install_log_routing()
     storage = address.open()
     try:
-        Worker(conn, storage, heartbeat_interval).serve(one_shot)
+        Worker(conn, storage, heartbeat_interval, parent_pid).serve(one_shot)
     finally:
         storage.close()
         conn.close()
