@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,9 @@ from partita.cli.recovery import fail_orphaned_runs, pid_alive
 from partita.definitions.states import RunState, TaskState
 from partita.engine.task_runner import HOSTNAME
 from partita.storage.base import Storage
+from partita.storage.files import temp_marker
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord, WriteBatch
+from partita.storage.sql import SqlStorage
 
 pytestmark = pytest.mark.slow
 
@@ -173,3 +177,138 @@ def test_a_zombie_process_counts_as_gone() -> None:
     finally:
         child.wait()
     assert not pid_alive(child.pid)
+
+
+# -- recovery that cannot be fooled ----------------------------------------------------------
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_url(request: pytest.FixtureRequest) -> str:
+    """A metadata database that several stores (connections) open at once."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_clean_database_url"))
+
+
+def record_run(
+    storage: Storage,
+    run_id: str,
+    *,
+    hostname: str,
+    pid: int,
+    started: datetime,
+    heartbeat: datetime | None,
+    busy_since: datetime | None = None,
+) -> None:
+    run = DagRunRecord(
+        run_id, "d", "v1", RunState.RUNNING, queued_at=started, start_date=started,
+        hostname=hostname, pid=pid, heartbeat_at=heartbeat,
+    )  # fmt: skip
+    tis = [
+        TaskInstanceRecord(run_id, "done", try_number=1, state=TaskState.SUCCESS,
+                           start_date=started, end_date=started),
+        TaskInstanceRecord(run_id, "busy", try_number=1, state=TaskState.RUNNING,
+                           start_date=busy_since or started),
+    ]  # fmt: skip
+    storage.write(WriteBatch(runs=[run], task_instances=tis))
+
+
+def failure_messages(storage: Storage, run_id: str) -> list[str]:
+    events = storage.events.read_events(run_id, kinds=[EventKind.RUN_STATE])
+    return [str(e.payload.get("message")) for e in events if e.payload["state"] == "failed"]
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_running(cli_storage: Callable[[], Storage]) -> None:
+    storage = cli_storage()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    newcomer = subprocess.Popen(["sleep", "30"])  # alive, but started long after the run
+    try:
+        record_run(
+            storage, "reused", hostname=HOSTNAME, pid=newcomer.pid, started=an_hour_ago,
+            heartbeat=an_hour_ago,
+        )  # fmt: skip
+        record_run(
+            storage, "mine", hostname=HOSTNAME, pid=os.getppid(), started=datetime.now(UTC),
+            heartbeat=datetime.now(UTC),
+        )  # fmt: skip
+        assert fail_orphaned_runs(storage) == ["reused"]
+    finally:
+        newcomer.kill()
+        newcomer.wait()
+    assert storage.runs.get_run("mine").state is RunState.RUNNING
+    assert storage.runs.get_run("reused").state is RunState.FAILED
+    [message] = failure_messages(storage, "reused")
+    assert message.startswith(f"the process running it (pid {newcomer.pid}) is gone; that pid")
+
+
+def test_a_dead_run_ends_at_its_last_sign_of_life(cli_storage: Callable[[], Storage]) -> None:
+    storage = cli_storage()
+    started = datetime.now(UTC) - timedelta(minutes=30)
+    beat = started + timedelta(minutes=10)
+    busy_since = beat + timedelta(seconds=3)  # a task began after the last heartbeat
+    record_run(
+        storage, "dead", hostname=HOSTNAME, pid=dead_pid(), started=started, heartbeat=beat,
+        busy_since=busy_since,
+    )  # fmt: skip
+    assert fail_orphaned_runs(storage) == ["dead"]
+    run = storage.runs.get_run("dead")
+    assert run.end_date == busy_since
+    busy = {ti.task_id: ti for ti in storage.runs.get_task_instances("dead")}["busy"]
+    assert (busy.state, busy.end_date) == (TaskState.CANCELLED, busy_since)
+
+
+def test_two_recoverers_at_once_record_one_failure(shared_url: str, tmp_path: Path) -> None:
+    stores = [SqlStorage(shared_url, tmp_path / "storage") for _ in range(4)]
+    try:
+        now = datetime.now(UTC)
+        record_run(stores[0], "dead", hostname=HOSTNAME, pid=dead_pid(), started=now, heartbeat=now)
+        barrier = threading.Barrier(len(stores))
+
+        def recover(store: Storage) -> list[str]:
+            barrier.wait()
+            return fail_orphaned_runs(store)
+
+        with ThreadPoolExecutor(len(stores)) as pool:
+            results = list(pool.map(recover, stores))
+        assert sorted(results) == [[], [], [], ["dead"]]
+        assert len(failure_messages(stores[0], "dead")) == 1
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_runs_of_another_host_are_recovered_once_their_heartbeat_is_stale(
+    shared_url: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    with SqlStorage(shared_url, tmp_path / "storage") as storage:
+        stale, fresh = now - timedelta(seconds=120), now - timedelta(seconds=10)
+        for run_id, beat in (("stale", stale), ("fresh", fresh)):
+            record_run(
+                storage, run_id, hostname="another-host", pid=os.getpid(), started=stale,
+                heartbeat=beat,
+            )  # fmt: skip
+        assert fail_orphaned_runs(storage, heartbeat_timeout=60) == ["stale"]
+        assert storage.runs.get_run("fresh").state is RunState.RUNNING
+        run = storage.runs.get_run("stale")
+        assert (run.state, run.end_date) == (RunState.FAILED, stale)
+        [message] = failure_messages(storage, "stale")
+        assert message.startswith("no heartbeat from its process")
+
+
+def test_the_temporary_files_a_dead_run_left_are_removed(
+    cli_storage: Callable[[], Storage],
+) -> None:
+    storage = cli_storage()
+    assert storage.storage_dir is not None
+    folder = storage.storage_dir / "outputs" / "dead" / "t" / "-1"
+    folder.mkdir(parents=True)
+    pid = dead_pid()
+    leftover = folder / f".v.pkl{temp_marker(HOSTNAME, pid)}abc.tmp"
+    leftover.write_bytes(b"half")
+    someone_elses = folder / f".v.pkl{temp_marker(HOSTNAME, os.getpid())}abc.tmp"
+    someone_elses.write_bytes(b"in progress")
+    now = datetime.now(UTC)
+    record_run(storage, "dead", hostname=HOSTNAME, pid=pid, started=now, heartbeat=now)
+
+    assert fail_orphaned_runs(storage) == ["dead"]
+    assert not leftover.exists()
+    assert someone_elses.exists()

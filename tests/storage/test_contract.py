@@ -404,6 +404,51 @@ def test_aware_datetimes_round_trip_equal(storage: Storage) -> None:
         assert moment is not None and moment.utcoffset() is not None
 
 
+# --- heartbeats and compare-and-set (crash recovery) -----------------------------------
+
+
+def test_a_heartbeat_is_recorded_only_while_the_run_runs(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[make_run("r1", state=RunState.RUNNING, heartbeat_at=T0)]))
+    storage.write(WriteBatch(runs=[make_run("r2", state=RunState.SUCCESS, heartbeat_at=T0)]))
+    later = T0 + timedelta(seconds=5)
+
+    assert storage.heartbeat("r1", later) is True
+    assert storage.heartbeat("r2", later) is False
+    assert storage.heartbeat("unknown", later) is False
+    assert storage.runs.get_run("r1").heartbeat_at == later
+    assert storage.runs.get_run("r2").heartbeat_at == T0
+
+
+def test_write_if_unchanged_applies_once_for_the_same_view(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[make_run("r1", state=RunState.RUNNING, heartbeat_at=T0)]))
+    seen = storage.runs.get_run("r1")
+
+    def failure(message: str) -> WriteBatch:
+        return WriteBatch(
+            runs=[make_run("r1", state=RunState.FAILED, heartbeat_at=T0, end_date=T0)],
+            events=[make_event("r1", EventKind.RUN_STATE, payload={"message": message})],
+        )
+
+    assert storage.write_if_unchanged(failure("first"), seen=seen) is True
+    assert storage.write_if_unchanged(failure("second"), seen=seen) is False
+    assert storage.runs.get_run("r1").state is RunState.FAILED
+    events = storage.events.read_events("r1", kinds=[EventKind.RUN_STATE])
+    assert [e.payload["message"] for e in events] == ["first"]
+
+
+def test_write_if_unchanged_refuses_after_a_new_heartbeat(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[make_run("r1", state=RunState.RUNNING)]))
+    seen = storage.runs.get_run("r1")  # no heartbeat yet: NULL compares too
+    assert storage.heartbeat("r1", T0)
+
+    stale = WriteBatch(runs=[make_run("r1", state=RunState.FAILED)])
+    assert storage.write_if_unchanged(stale, seen=seen) is False
+    assert storage.runs.get_run("r1").state is RunState.RUNNING
+    fresh = storage.runs.get_run("r1")
+    assert storage.write_if_unchanged(stale, seen=fresh) is True
+    assert storage.runs.get_run("r1").state is RunState.FAILED
+
+
 # --- log lines -------------------------------------------------------------------------
 
 

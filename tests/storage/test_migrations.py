@@ -12,6 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, bindparam, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -47,6 +48,7 @@ def test_package_ships_the_migration_scripts() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_asset_catalog.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0003_log_lines.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0004_run_heartbeat.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0005_asset_checks.py").is_file()
     assert set(metadata.tables) == TABLES
 
@@ -154,6 +156,40 @@ def test_database_from_a_newer_partita_is_refused(sqlite_url: str) -> None:
             ensure_schema(engine)
     finally:
         engine.dispose()
+
+
+def _upgrade_a_pre_heartbeat_database_with_a_run(url: str, tmp_path: Path) -> None:
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0004").down_revision
+    assert isinstance(before, str)
+    engine = create_sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), before)
+            connection.exec_driver_sql(
+                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf, pid) "
+                "VALUES ('old', 'etl', 'v', 'running', 'manual', '{}', 42)"
+            )
+        assert "heartbeat_at" not in {c["name"] for c in inspect(engine).get_columns("dag_run")}
+    finally:
+        engine.dispose()
+    with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
+        run = store.runs.get_run("old")
+        assert (run.state, run.pid, run.heartbeat_at) == ("running", 42, None)
+        assert store.heartbeat("old", datetime(2026, 1, 1, tzinfo=UTC))
+        assert store.runs.get_run("old").heartbeat_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_upgrading_a_pre_heartbeat_sqlite_database_adds_the_heartbeat_and_keeps_its_runs(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _upgrade_a_pre_heartbeat_database_with_a_run(sqlite_url, tmp_path)
+
+
+@pytest.mark.postgres
+def test_upgrading_a_pre_heartbeat_postgres_database_adds_the_heartbeat_and_keeps_its_runs(
+    pg_fresh_database_url: str, tmp_path: Path
+) -> None:
+    _upgrade_a_pre_heartbeat_database_with_a_run(pg_fresh_database_url, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

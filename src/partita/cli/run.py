@@ -5,7 +5,8 @@ with ``--workers N`` a ``RunDriver`` on a pool of N worker processes (the
 local executor, ``executors/local.py``) that lives as long as the command; this
 command only adds a progress bar (a ``RunListener``) and makes SIGTERM behave
 like Ctrl-C, so the driver records the run as failed and its unfinished tasks
-as cancelled before the process exits. A ``kill -9`` cannot be handled; the
+as cancelled before the process exits; only the first such signal interrupts,
+so pressing Ctrl-C again cannot cut the recording short. A ``kill -9`` cannot be handled; the
 next command that opens the database records that run as failed instead
 (``partita.cli.recovery``).
 """
@@ -106,20 +107,34 @@ class ProgressDisplay:
         self.progress.stop()
 
 
+class StopSignals:
+    """SIGTERM and SIGINT stop the run: the first raises ``KeyboardInterrupt``, later ones don't.
+
+    The driver records the run as failed when the interrupt reaches it; a second
+    signal (Ctrl-C pressed again, a supervisor sending SIGTERM twice) must not
+    interrupt that recording, so it is only counted in ``received``.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        first = not self.received
+        self.received.append(signum)
+        if first:
+            raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+
 @contextmanager
-def _sigterm_interrupts() -> Iterator[list[int]]:
-    """Within the block SIGTERM raises ``KeyboardInterrupt``; yields the signals received."""
-    received: list[int] = []
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+def _stop_signals_interrupt() -> Iterator[list[int]]:
+    """Within the block SIGTERM and SIGINT raise ``KeyboardInterrupt`` once; yields the signals."""
+    stop = StopSignals()
+    previous = {s: signal.signal(s, stop.handle) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield received
+        yield stop.received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @click.command()
@@ -169,7 +184,7 @@ def run_and_report(
     out, err = make_console(), make_console(stderr=True)
     display = ProgressDisplay(err)
     settings = settings if settings is not None else load_settings()
-    with metadata_store(settings) as storage, _sigterm_interrupts() as signals:
+    with _stop_signals_interrupt() as signals, metadata_store(settings) as storage:
         try:
             if workers is None:
                 result = run_dag(

@@ -4,7 +4,9 @@ It is the executor of ``dag.test()`` and ``partita run``: no pool, no
 pickling, no IPC, so a no-op task costs tens of microseconds. ``poll`` runs
 queued work for at most ``slice_seconds`` before returning, so the driver
 records progress and flushes regularly even when thousands of tasks are
-ready at once.
+ready at once. On a persistent store the slice is zero: every outcome is
+recorded before the next task starts, so a long task cannot hold back the
+record of the ones that finished before it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
-from partita.engine.driver import RunDriver, RunListener
+from partita.engine.driver import RunDriver
 from partita.engine.mapping import InstanceResolver
+from partita.engine.recorder import RunListener
 from partita.engine.resources import io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.runtime import install_log_routing, run_context
@@ -109,10 +112,11 @@ def run_dag(
 
     ``resources`` add to (and override) the DAG's own resources for this run.
     """
+    storage = storage if storage is not None else MemoryStorage()
     driver = RunDriver(
         dag,
-        InProcessExecutor(),
-        storage if storage is not None else MemoryStorage(),
+        InProcessExecutor(slice_seconds=0.0 if storage.persistent else 0.05),
+        storage,
         run_conf=run_conf,
         logical_date=logical_date,
         run_type=run_type,

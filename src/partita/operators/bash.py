@@ -1,7 +1,9 @@
 """``BashOperator``: runs a bash command; exit 0 succeeds, 99 skips, anything else fails.
 
 The command runs in its own process group, so a timeout or a cancel stops it
-and everything it started. stdout and stderr are merged and every line goes
+and everything it started; if partita itself is killed (even with ``kill -9``)
+the group is killed too (``process_groups``: a parent-death signal and a
+reaper process). stdout and stderr are merged and every line goes
 to the task's log as it arrives; the last line is the task's output.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.context import Context
 from partita.exceptions import DefinitionError, PartitaError, SkipTask
+from partita.operators.process_groups import die_with_parent, reaper
 
 
 class BashCommandError(PartitaError):
@@ -87,8 +90,10 @@ class BashOperator(BaseOperator):
             env=self._environment(context),
             cwd=self.cwd,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self._process = process
+        reaper.watch(process.pid)
         try:
             for raw in process.stdout or ():
                 line = raw.decode(self.output_encoding, errors="replace").rstrip("\n")
@@ -115,6 +120,7 @@ class BashOperator(BaseOperator):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        reaper.forget(process.pid)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -8,6 +8,13 @@ a kill never leaves a run half-recorded. The DAG registry (the scheduler's
 table of known DAGs) is scheduling state, not run records: each of its writes
 is one transaction of its own. Each backend (memory, SQL) passes the same
 contract tests in ``tests/storage/``.
+
+A writer in another thread (``storage.writer``) uses the split form:
+``prepare(batch)`` snapshots the records in the caller's thread (so the
+engine may change them right after), ``write_prepared`` applies several
+snapshots in one transaction. Two small writes exist for the owner of a run
+and for whoever recovers a dead one: ``heartbeat`` and ``write_if_unchanged``
+(a compare-and-set on the run's state and heartbeat).
 """
 
 from __future__ import annotations
@@ -34,8 +41,20 @@ from partita.storage.records import (
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
+    clone,
 )
 from partita.storage.signing import PickleSigner
+
+_BATCH_FIELDS = (
+    "dag_versions",
+    "runs",
+    "task_instances",
+    "events",
+    "outputs",
+    "materializations",
+    "check_evaluations",
+    "log_lines",
+)
 
 
 class RunStore(ABC):
@@ -287,6 +306,42 @@ class Storage(ABC):
     @abstractmethod
     def write(self, batch: WriteBatch) -> None:
         """Apply a batch atomically: all of it or none of it."""
+
+    def prepare(self, batch: WriteBatch) -> Any:
+        """A snapshot of ``batch`` for ``write_prepared``; later changes to its records don't count.
+
+        Raises the error ``write`` would raise for a value the store cannot hold.
+        """
+        return WriteBatch(
+            runs=[clone(r) for r in batch.runs],
+            task_instances=[clone(t) for t in batch.task_instances],
+            events=list(batch.events),
+            outputs=list(batch.outputs),
+            dag_versions=list(batch.dag_versions),
+            materializations=list(batch.materializations),
+            check_evaluations=list(batch.check_evaluations),
+            log_lines=list(batch.log_lines),
+        )
+
+    def write_prepared(self, prepared: Sequence[Any]) -> None:
+        """Apply snapshots made by ``prepare``, in order, in one transaction."""
+        merged = WriteBatch()
+        for batch in prepared:
+            for name in _BATCH_FIELDS:
+                getattr(merged, name).extend(getattr(batch, name))
+        self.write(merged)
+
+    @abstractmethod
+    def heartbeat(self, run_id: str, at: datetime) -> bool:
+        """Set the run's ``heartbeat_at`` if it is still running; False if it is not."""
+
+    @abstractmethod
+    def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
+        """Apply ``batch`` only if run ``seen.run_id`` still has ``seen``'s state and heartbeat.
+
+        A compare-and-set: of several processes that saw the same run and write at
+        once, exactly one succeeds (True); the others write nothing (False).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files."""

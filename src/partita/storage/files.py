@@ -14,17 +14,33 @@ part. There is no fsync: the metadata database runs SQLite in WAL mode with
 synchronous=NORMAL, which survives a crash or kill of the process but not a
 power loss, and the value files match it (the page cache survives a process
 crash too).
+
+A writer killed between the two steps leaves its temporary file behind. Its
+name says whose it is (``.<name>~<host>~<pid>~<random>.tmp``), so whoever
+records that process's run as dead removes them (``remove_temp_files``).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_marker(hostname: str, pid: int) -> str:
+    """The part of a temporary file's name that names the process writing it."""
+    return f"~{hostname}~{pid}~"
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}{temp_marker(socket.gethostname(), os.getpid())}"
 
 
 def make_private_dirs(folder: Path) -> None:
@@ -53,7 +69,7 @@ def create_private_file(path: Path, data: bytes = b"") -> bool:
     make_private_dirs(path.parent)
     if path.exists():
         return False
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
     try:
         os.fchmod(fd, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as file:
@@ -85,7 +101,7 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
     Raises OSError.
     """
     make_private_dirs(path.parent)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
     try:
         os.fchmod(fd, PRIVATE_FILE_MODE)  # mkstemp asks for 0600; a umask may take more away
         with os.fdopen(fd, "wb") as file:
@@ -99,10 +115,39 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
         raise
 
 
+def remove_temp_files(folder: Path, hostname: str, pid: int, written_before: datetime) -> int:
+    """Remove the temporary files process ``pid`` of ``hostname`` left under ``folder``.
+
+    Only files last written before ``written_before`` go (a live process that got
+    the same pid later keeps its own); returns how many were removed.
+    """
+    removed = 0
+    limit = written_before.timestamp()
+    for path in _temp_files(folder, temp_marker(hostname, pid)):
+        try:
+            if path.stat().st_mtime <= limit:
+                path.unlink()
+                removed += 1
+        except OSError:  # gone already, or not ours to remove
+            continue
+    return removed
+
+
+def _temp_files(folder: Path, marker: str) -> Iterator[Path]:
+    if not folder.is_dir():
+        return
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name.endswith(TEMP_SUFFIX) and marker in name:
+                yield Path(root, name)
+
+
 __all__ = [
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
     "create_private_file",
     "make_private_dirs",
+    "remove_temp_files",
+    "temp_marker",
     "write_atomically",
 ]

@@ -307,13 +307,31 @@ class MemoryStorage(Storage):
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
 
+    def heartbeat(self, run_id: str, at: datetime) -> bool:
+        with self._lock:
+            run = self._runs.runs.get(run_id)
+            if run is None or run.state is not RunState.RUNNING:
+                return False
+            run.heartbeat_at = at
+            return True
+
+    def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
+        with self._lock:
+            run = self._runs.runs.get(seen.run_id)
+            if run is None or (run.state, run.heartbeat_at) != (seen.state, seen.heartbeat_at):
+                return False
+            self._apply(batch, self._checked(batch))
+            return True
+
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
-            try:
-                values = self._checked_values(batch)
-            except UnstorableValueError as exc:
-                raise StorageError(f"memory store: could not write a batch: {exc}") from exc
-            self._apply(batch, values)
+            self._apply(batch, self._checked(batch))
+
+    def _checked(self, batch: WriteBatch) -> dict[int, Any]:
+        try:
+            return self._checked_values(batch)
+        except UnstorableValueError as exc:
+            raise StorageError(f"memory store: could not write a batch: {exc}") from exc
 
     def _checked_values(self, batch: WriteBatch) -> dict[int, Any]:
         """Check ``batch`` as the SQL store would; return the JSON values cleaning changed."""

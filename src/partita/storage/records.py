@@ -48,6 +48,8 @@ class DagRunRecord:
     end_date: datetime | None = None
     hostname: str | None = None
     pid: int | None = None
+    #: When the owner process last said it was alive (None before its first heartbeat).
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(slots=True)

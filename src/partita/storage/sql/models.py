@@ -122,6 +122,7 @@ dag_run_table = Table(
     Column("end_date", UTCDateTime()),
     _id("hostname", nullable=True),
     Column("pid", Integer),
+    Column("heartbeat_at", UTCDateTime()),
     Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
     Index("ix_dag_run_state", "state"),
 )

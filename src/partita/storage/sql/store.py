@@ -15,13 +15,15 @@ conf are JSON: values JSON cannot hold are stored as text (datetimes as ISO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import StaticPool
 
@@ -52,7 +54,12 @@ from partita.storage.sql.models import (
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.schema_revision import ensure_schema
-from partita.storage.sql.writes import TASK_INSTANCE_COLUMNS, BatchWriter
+from partita.storage.sql.writes import (
+    TASK_INSTANCE_COLUMNS,
+    BatchWriter,
+    PreparedBatch,
+    merge_prepared,
+)
 
 
 class SqlRunStore(RunStore):
@@ -237,16 +244,68 @@ class SqlStorage(Storage):
         )
 
     def write(self, batch: WriteBatch) -> None:
-        if not batch:
-            return
+        if batch:
+            self.write_prepared([self.prepare(batch)])
+
+    def prepare(self, batch: WriteBatch) -> PreparedWrite:
         with wrap_db_errors(self.engine.url, lambda: f"write {_describe_batch(batch)}"):
-            rows = self._writer.prepare(batch)
-            with self.engine.connect() as connection:
-                connection.execution_options(**{WRITE_LOCK_OPTION: True})
-                with connection.begin():
-                    event_ids = self._writer.execute(connection, rows)
+            return PreparedWrite(batch, self._writer.prepare(batch))
+
+    def write_prepared(self, prepared: Sequence[PreparedWrite]) -> None:
+        if not prepared:
+            return
+        rows = merge_prepared([p.rows for p in prepared])
+        with self._transaction(lambda: _describe_prepared(prepared)) as connection:
+            event_ids = self._writer.execute(connection, rows)
+        events = (event for p in prepared for event in p.batch.events)
+        for event, event_id in zip(events, event_ids, strict=True):
+            event.id = event_id
+
+    def heartbeat(self, run_id: str, at: datetime) -> bool:
+        runs = dag_run_table.c
+        beat = (
+            update(dag_run_table)
+            .where(runs.run_id == run_id, runs.state == str(RunState.RUNNING))
+            .values(heartbeat_at=at)
+        )
+        with self._transaction(lambda: f"record a heartbeat of run {run_id!r}") as connection:
+            return connection.execute(beat).rowcount == 1
+
+    def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
+        runs = dag_run_table.c
+        same_beat = (
+            runs.heartbeat_at.is_(None)
+            if seen.heartbeat_at is None
+            else runs.heartbeat_at == seen.heartbeat_at
+        )
+        # Touching the row locks it (PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE):
+        # a second writer waits, then finds the state changed and matches nothing.
+        claim = (
+            update(dag_run_table)
+            .where(runs.run_id == seen.run_id, runs.state == str(seen.state), same_beat)
+            .values(state=str(seen.state))
+        )
+        rows = self.prepare(batch).rows
+        with self._transaction(
+            lambda: f"write {_describe_batch(batch)} if unchanged"
+        ) as connection:
+            if connection.execute(claim).rowcount != 1:
+                return False
+            event_ids = self._writer.execute(connection, rows)
         for event, event_id in zip(batch.events, event_ids, strict=True):
             event.id = event_id
+        return True
+
+    @contextmanager
+    def _transaction(self, what: Callable[[], str]) -> Iterator[Connection]:
+        """A write transaction (holding SQLite's write lock); errors name ``what()``."""
+        with (
+            wrap_db_errors(self.engine.url, what),
+            self.engine.connect() as connection,
+        ):
+            connection.execution_options(**{WRITE_LOCK_OPTION: True})
+            with connection.begin():
+                yield connection
 
     def close(self) -> None:
         if self._owns_engine:
@@ -254,6 +313,20 @@ class SqlStorage(Storage):
 
     def __repr__(self) -> str:
         return f"SqlStorage({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A batch converted to driver rows (a snapshot); its events get their ids once written."""
+
+    batch: WriteBatch
+    rows: PreparedBatch
+
+
+def _describe_prepared(prepared: Sequence[PreparedWrite]) -> str:
+    if len(prepared) == 1:
+        return f"write {_describe_batch(prepared[0].batch)}"
+    return f"write {len(prepared)} batches, the first {_describe_batch(prepared[0].batch)}"
 
 
 def _describe_batch(batch: WriteBatch) -> str:
@@ -296,6 +369,7 @@ def _run_record(row: Row[Any]) -> DagRunRecord:
         end_date=row.end_date,
         hostname=row.hostname,
         pid=row.pid,
+        heartbeat_at=row.heartbeat_at,
     )
 
 

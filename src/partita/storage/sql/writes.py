@@ -82,6 +82,7 @@ RUN_COLUMNS = (
     "end_date",
     "hostname",
     "pid",
+    "heartbeat_at",
 )
 
 
@@ -101,6 +102,7 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         time(r.end_date),
         r.hostname,
         r.pid,
+        time(r.heartbeat_at),
     )
 
 
@@ -345,6 +347,23 @@ class PreparedBatch:
     log_lines: list[Row] = field(default_factory=list)
 
 
+def merge_prepared(parts: Sequence[PreparedBatch]) -> PreparedBatch:
+    """One batch holding the rows of ``parts`` in order (the last copy of a key still wins)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = PreparedBatch()
+    for part in parts:
+        merged.dag_versions.extend(part.dag_versions)
+        merged.runs.extend(part.runs)
+        merged.task_instances.extend(part.task_instances)
+        merged.events.extend(part.events)
+        merged.outputs.extend(part.outputs)
+        merged.materializations.extend(part.materializations)
+        merged.check_evaluations.extend(part.check_evaluations)
+        merged.log_lines.extend(part.log_lines)
+    return merged
+
+
 class BatchWriter:
     """Writes batches on one dialect (``sqlite`` or ``postgresql``) with pre-rendered SQL."""
 
@@ -455,4 +474,4 @@ class BatchWriter:
         return ids
 
 
-__all__ = ["BatchWriter", "PreparedBatch", "Statement", "render_insert"]
+__all__ = ["BatchWriter", "PreparedBatch", "Statement", "merge_prepared", "render_insert"]
