@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -33,6 +35,8 @@ HEADER = """
 import logging, os, signal, sys, time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from partita import DAG
 from partita.operators.python import PythonOperator
 MARKS = Path(__file__).parent / "marks"
@@ -411,3 +415,36 @@ def test_a_dag_file_broken_since_the_run_began_fails_its_tasks_saying_why(
     assert result.state is RunState.FAILED
     (error,) = events(storage, result, EventKind.TASK_ERROR)
     assert f"DAG file {path} did not import in the worker" in str(error["error"])
+
+
+def test_an_interrupted_run_s_busy_worker_is_killed_and_replaced(
+    tmp_path: Path, storage: Storage
+) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        with DAG("interrupted") as dag:
+            PythonOperator(task_id="nap", python_callable=lambda: time.sleep(60))
+        """,
+    )
+
+    def interrupt_when_napping(ti: Any) -> None:
+        if ti.task_id == "nap" and ti.state is TaskState.RUNNING:
+            raise KeyboardInterrupt("stop")
+
+    listener = SimpleNamespace(
+        run_started=lambda run, total: None, task_changed=interrupt_when_napping,
+        try_ended=lambda ti, outcome: None, task_expanded=lambda t, n: None,
+        run_finished=lambda run: None,
+    )  # fmt: skip
+    with WorkerPool(1, storage=storage) as pool:
+        (busy,) = pool.pids
+        driver = RunDriver(load(path, "interrupted"), pool.executor(), storage, listener=listener)
+        with pytest.raises(KeyboardInterrupt):
+            driver.run()
+        deadline = time.monotonic() + 10
+        while (busy in pool.pids or not pool.pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert busy not in pool.pids and len(pool.pids) == 1
+    (run,) = storage.runs.list_runs("interrupted")
+    assert run.state is RunState.FAILED

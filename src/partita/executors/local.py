@@ -285,13 +285,19 @@ class WorkerPool:
                 self._send(idle, view, works)
 
     def forget(self, view: PoolExecutor) -> None:
-        """The run of ``view`` ended: drop its queued work; workers close what they kept of it."""
+        """The run of ``view`` ended: drop its queued work; workers close what they kept of it.
+
+        A worker still running a task of that run (the run was interrupted) is
+        killed, and replaced, so the task cannot write to a run that is over.
+        """
         with self._lock:
             self._queue = deque(job for job in self._queue if job.view is not view)
             if not hasattr(view, "run"):
                 return
             for worker in self._workers:
-                if not worker.one_shot:
+                if worker.view is view:
+                    worker.process.kill()  # the supervisor buries and replaces it
+                elif not worker.one_shot:
                     with suppress(OSError):  # a dead worker: the supervisor buries it
                         worker.conn.send(EndRun(view.run.run_id))
 
