@@ -46,7 +46,9 @@ _EXPORTS: dict[str, str] = {
     "CronTriggerTimetable": "partita.definitions.timetables",
     "DAG": "partita.definitions.dag",
     "DagIndex": "partita.dag_index",
+    "DagRunDetailModel": "partita.schemas",
     "DagRunInfo": "partita.definitions.timetables",
+    "DagRunModel": "partita.schemas",
     "DagSummary": "partita.importer",
     "DefaultScheduleStatus": "partita.definitions.schedules",
     "Definitions": "partita.definitions.definitions",
@@ -90,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     "SkipReason": "partita.definitions.schedules",
     "SkipTask": "partita.exceptions",
     "TaskGroup": "partita.definitions.taskgroup",
+    "TaskInstanceModel": "partita.schemas",
     "TaskState": "partita.definitions.states",
     "TimeRestriction": "partita.definitions.timetables",
     "Timetable": "partita.definitions.timetables",
@@ -211,6 +214,9 @@ if TYPE_CHECKING:
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator
     from partita.operators.python import PythonOperator as PythonOperator
     from partita.operators.taskflow import task as task
+    from partita.schemas import DagRunDetailModel as DagRunDetailModel
+    from partita.schemas import DagRunModel as DagRunModel
+    from partita.schemas import TaskInstanceModel as TaskInstanceModel
     from partita.storage.factory import open_store as open_store
     from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
     from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager

@@ -20,6 +20,7 @@ import pytest
 
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState, TaskState
+from partita.engine.control import cancel_run
 from partita.engine.driver import RunDriver
 from partita.engine.result import RunResult
 from partita.engine.work import TaskOutcome
@@ -448,3 +449,37 @@ def test_an_interrupted_run_s_busy_worker_is_killed_and_replaced(
         assert busy not in pool.pids and len(pool.pids) == 1
     (run,) = storage.runs.list_runs("interrupted")
     assert run.state is RunState.FAILED
+
+
+@pytest.mark.slow
+def test_a_cancelled_run_stops_its_tasks_on_the_pool(tmp_path: Path, storage: Storage) -> None:
+    path = dag_file(
+        tmp_path,
+        """
+        with DAG("to_cancel") as dag:
+            PythonOperator(task_id="nap", python_callable=lambda: time.sleep(60))
+        """,
+    )
+    results: list[RunResult] = []
+    with WorkerPool(1, storage=storage) as pool:
+        (busy,) = pool.pids
+        driver = RunDriver(load(path, "to_cancel"), pool.executor(), storage)
+        thread = threading.Thread(target=lambda: results.append(driver.run()))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            runs = storage.runs.list_runs("to_cancel")
+            tis = storage.runs.get_task_instances(runs[0].run_id) if runs else []
+            if tis and tis[0].state is TaskState.RUNNING:
+                break
+            time.sleep(0.05)
+        started = time.monotonic()
+        cancel_run(storage, runs[0].run_id, grace=0)
+        thread.join(30)
+        assert time.monotonic() - started < 15
+        while busy in pool.pids and time.monotonic() < deadline:  # killed, then buried
+            time.sleep(0.05)
+        assert busy not in pool.pids
+    (result,) = results
+    assert result.state is RunState.CANCELLED
+    assert [ti.state for ti in result.task_instances] == [TaskState.CANCELLED]

@@ -82,6 +82,8 @@ def test_get_run_returns_every_field(storage: Storage) -> None:
         end_date=None,
         hostname="worker-1",
         pid=4242,
+        cancel_requested_at=T0 + timedelta(seconds=2),
+        cancel_grace=3.5,
     )
     storage.write(WriteBatch(runs=[run]))
 
@@ -102,6 +104,21 @@ def test_writing_a_run_again_updates_it(storage: Storage) -> None:
     got = storage.runs.get_run("r1")
     assert (got.state, got.end_date) == (RunState.SUCCESS, T0)
     assert len(storage.runs.list_runs()) == 1
+
+
+def test_a_cancel_request_is_recorded_only_on_a_running_run(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[make_run("r1", state=RunState.RUNNING), make_run("r2")]))
+
+    assert storage.request_cancel("r1", T0, 2.5) is True
+    assert storage.request_cancel("r2", T0, 2.5) is False  # queued: nothing to ask an owner
+    assert storage.request_cancel("missing", T0, 2.5) is False
+
+    run = storage.runs.get_run("r1")
+    assert (run.state, run.cancel_requested_at, run.cancel_grace) == (RunState.RUNNING, T0, 2.5)
+    assert storage.runs.get_run("r2").cancel_requested_at is None
+    (event,) = storage.events.read_events("r1", kinds=[EventKind.CANCEL_REQUESTED])
+    assert event.payload == {"grace": 2.5}
+    assert storage.events.read_events("r2") == []
 
 
 def test_list_runs_is_newest_first(storage: Storage) -> None:

@@ -69,8 +69,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.run:run",
         "Run DAG_ID (defined in PATH) now and record it in the metadata DB.",
     ),
-    "runs": Subcommand("partita.cli.runs:runs", "List recorded runs, or show one."),
-    "tasks": Subcommand("partita.cli.tasks:tasks", "Inspect the task instances of recorded runs."),
+    "runs": Subcommand(
+        "partita.cli.runs:runs", "List recorded runs, show one, retry or cancel one."
+    ),
+    "tasks": Subcommand(
+        "partita.cli.tasks:tasks", "Inspect, clear or mark the task instances of recorded runs."
+    ),
 }
 
 

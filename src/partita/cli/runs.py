@@ -25,9 +25,10 @@ from partita.cli.console import (
     task_table,
     ti_label,
 )
+from partita.cli.control import cancel, retry
 from partita.cli.store import metadata_store
 from partita.definitions.metadata import display_metadata_value
-from partita.definitions.states import TaskState
+from partita.definitions.states import RunState, TaskState
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
 from partita.settings import Settings, load_settings
 from partita.storage.records import (
@@ -46,7 +47,11 @@ CONF_SHOWN_CHARS = 500
 
 @click.group()
 def runs() -> None:
-    """List recorded runs, or show one."""
+    """List recorded runs, show one, retry or cancel one."""
+
+
+runs.add_command(cancel)
+runs.add_command(retry)
 
 
 @runs.command("list")
@@ -58,11 +63,26 @@ def runs() -> None:
     show_default=True,
     help="How many runs to show, newest first.",
 )
-def list_runs(dag_id: str | None, limit: int) -> None:
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice([s.value for s in RunState]),
+    help="Only runs in this state (repeat for several).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of runs, nothing else.")
+def list_runs(dag_id: str | None, limit: int, states: tuple[str, ...], as_json: bool) -> None:
     """List recorded runs, newest first."""
     settings = load_settings()
     with metadata_store(settings) as storage:
-        records = storage.runs.list_runs(dag_id, limit=limit)
+        wanted = [RunState(s) for s in states] or None
+        records = storage.runs.list_runs(dag_id, states=wanted, limit=limit)
+    if as_json:
+        from partita.schemas import DagRunModel  # pydantic: only when JSON is asked for
+
+        models = [DagRunModel.from_record(r).model_dump(mode="json") for r in records]
+        click.echo(json.dumps(models, indent=2, ensure_ascii=False))
+        return
     console = make_console()
     if not records:
         console.print(Text(_no_runs_message(settings, dag_id)))
@@ -81,8 +101,17 @@ def list_runs(dag_id: str | None, limit: int) -> None:
     help=f"Print the run's whole conf (as JSON, after the facts); without it a conf longer "
     f"than {CONF_SHOWN_CHARS} characters is cut short.",
 )
-def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object: the run's fields and its task_instances, nothing else.",
+)
+def show_run(run_id: str, instances: bool, conf_full: bool, as_json: bool) -> None:
     """Show RUN_ID: its facts, its tasks, and why failed tasks failed."""
+    if as_json:
+        click.echo(run_json(run_id))
+        return
     with metadata_store() as storage:
         run = storage.runs.get_run(run_id)
         tis = storage.runs.get_task_instances(run_id)
@@ -116,6 +145,18 @@ def show_run(run_id: str, instances: bool, conf_full: bool) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------
+def run_json(run_id: str) -> str:
+    """``runs show --json``: the run and its task instances, one JSON object."""
+    from partita.schemas import DagRunDetailModel  # pydantic: only when JSON is asked for
+
+    with metadata_store() as storage:
+        run = storage.runs.get_run(run_id)
+        tis = storage.runs.get_task_instances(run_id)
+        errors = storage.events.read_events(run_id, kinds=[EventKind.TASK_ERROR])
+    model = DagRunDetailModel.from_records(run, tis, errors)
+    return json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False)
+
+
 def _no_runs_message(settings: Settings, dag_id: str | None) -> str:
     """Nothing found: say which database was read, so a wrong home is easy to spot."""
     what = f"No runs of DAG {dag_id!r}" if dag_id else "No runs"

@@ -19,6 +19,7 @@ from rich.pretty import pretty_repr
 from rich.text import Text
 
 from partita.cli.console import make_console, ti_label
+from partita.cli.control import clear, mark
 from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.exceptions import PartitaError
@@ -33,7 +34,11 @@ MAX_LINES = 200
 
 @click.group()
 def tasks() -> None:
-    """Inspect the task instances of recorded runs."""
+    """Inspect, clear or mark the task instances of recorded runs."""
+
+
+tasks.add_command(clear)
+tasks.add_command(mark)
 
 
 @tasks.command("output")

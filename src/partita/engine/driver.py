@@ -34,6 +34,7 @@ from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
 from partita.engine.asset_lineage import UpstreamVersions
+from partita.engine.cancel import CancelRequest, RunCancelled
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
@@ -167,6 +168,8 @@ class RunDriver:
         self.base_context: dict[str, Any] = {}
         self._retries: list[tuple[datetime, TIKey]] = []
         self._in_flight = 0
+        #: An operator's cancel request, once the recorder's heartbeat found one.
+        self._cancel: CancelRequest | None = None
         self._upstream_versions = UpstreamVersions(storage.assets)
 
     # -- public ---------------------------------------------------------------------
@@ -180,6 +183,8 @@ class RunDriver:
                     self._begin()
                     self._loop()
                     self._end()
+                except RunCancelled:
+                    self._end_cancelled()
                 except BaseException as exc:
                     self._abort(exc)
                     raise
@@ -199,6 +204,7 @@ class RunDriver:
             record, self.storage, self.listener, **self.recorder_options
         )
         version = DagVersionRecord(info.dag_id, record.dag_version, self.serialized, now)
+        recorder.on_cancel = self._cancel_requested
         recorder.run_began(version, self.tis.values(), len(self.tis))
         self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
@@ -213,6 +219,8 @@ class RunDriver:
         active, recorder = self.active, self._recorder()
         sync_after = timedelta(seconds=SYNC_AFTER_SECONDS)
         while not active.finished:
+            if self._cancel is not None:
+                raise RunCancelled(self._cancel.message())
             if self._retries:
                 self._release_due_retries()
             if active.has_ready:
@@ -256,6 +264,29 @@ class RunDriver:
         )  # fmt: skip
         if callbacks:
             self._dag_callbacks(callbacks, reason)
+        recorder.close()
+        if self.listener is not None:
+            self.listener.run_finished(self.record)
+
+    def _cancel_requested(self, request: CancelRequest) -> None:
+        """The heartbeat found a cancel request (writer thread): stop the running tasks."""
+        self._cancel = request
+        stop_running = getattr(self.executor, "cancel_running", None)
+        if stop_running is not None:
+            stop_running(request.grace, request.message())
+
+    def _end_cancelled(self) -> None:
+        """Record the unfinished task instances and the run as cancelled."""
+        request = self._cancel
+        self.executor.shutdown()
+        recorder = self._recorder()
+        self._apply_changes(self.active.cancel_unfinished(), datetime.now(UTC))
+        message = "cancelled by an operator"
+        if request is not None:
+            self.record.cancel_requested_at = request.requested_at
+            self.record.cancel_grace = request.grace
+            message = request.message()
+        recorder.run_finished(RunState.CANCELLED, message)
         recorder.close()
         if self.listener is not None:
             self.listener.run_finished(self.record)

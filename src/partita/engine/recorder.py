@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from partita.definitions.states import RunState, TaskState
+from partita.engine.cancel import CancelRequest
 from partita.engine.task_log import log_line_records
 from partita.engine.work import LogLine, TaskOutcome
 from partita.storage.base import Storage
@@ -107,6 +108,9 @@ class RunRecorder:
         #: When a task instance last changed (the engine is busy while this is recent).
         self._last_change = time.monotonic()
         self.idle_commit_after = IDLE_COMMIT_AFTER
+        #: Called (in the writer's thread) when a heartbeat finds a cancel request.
+        self.on_cancel: Callable[[CancelRequest], None] | None = None
+        self.cancel_request: CancelRequest | None = None
         #: How many task instances started and have not ended.
         self._running = 0
         self.writer: BatchWriter = writer if writer is not None else self._default_writer()
@@ -326,6 +330,11 @@ class RunRecorder:
 
     def _beat(self) -> None:
         self.storage.heartbeat(self.run.run_id, datetime.now(UTC))
+        if self.on_cancel is not None and self.cancel_request is None:
+            run = self.storage.runs.get_run(self.run.run_id)
+            if run.cancel_requested_at is not None:  # ``partita runs cancel``
+                self.cancel_request = CancelRequest(run.cancel_requested_at, run.cancel_grace or 0)
+                self.on_cancel(self.cancel_request)
 
     # -- events ---------------------------------------------------------------------------
     def _task_event(

@@ -24,6 +24,7 @@ from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.cancel import RunCancelled
 from partita.engine.host import HOSTNAME
 from partita.engine.runtime import CapturedOutput, RuntimeTaskInstance, TaskLogger, task_context
 from partita.engine.task_log import LogSink, TaskLog
@@ -135,6 +136,9 @@ def run_task_instance(
                 if str(exc):
                     lines.append(LogLine(datetime.now(UTC), "INFO", f"skipped: {exc}"))
             except KeyboardInterrupt:
+                raise
+            except RunCancelled:  # the run was cancelled: not a failure of the task
+                ti.task.on_kill()
                 raise
             except BaseException as exc:  # the user-code boundary: sys.exit() fails the task too
                 if isinstance(exc, TaskTimeoutError):

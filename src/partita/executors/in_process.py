@@ -7,11 +7,20 @@ records progress and flushes regularly even when thousands of tasks are
 ready at once. On a persistent store the slice is zero: every outcome is
 recorded before the next task starts, so a long task cannot hold back the
 record of the ones that finished before it.
+
+A cancelled run (``cancel_running``, called from another thread) stops the
+task running now: SIGTERM goes to the process groups of the commands it
+started (a ``BashOperator``'s), or, when it started none, the task is
+interrupted the way ``execution_timeout`` interrupts it
+(``engine.cancel.TaskInterrupter``); after the grace period the groups get
+SIGKILL and the task is interrupted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,6 +30,7 @@ from typing import Any
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
 from partita.definitions.resources import ResourcesView
+from partita.engine.cancel import RunCancelled, TaskInterrupter
 from partita.engine.driver import RunDriver
 from partita.engine.mapping import InstanceResolver
 from partita.engine.recorder import RunListener
@@ -31,6 +41,7 @@ from partita.engine.task_log import LiveLogs, TaskLog
 from partita.engine.task_runner import HOSTNAME, run_task_instance
 from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.executors.console_log import ConsoleRunLog
+from partita.operators.process_groups import reaper
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 
@@ -41,6 +52,10 @@ class InProcessExecutor:
     def __init__(self, slice_seconds: float = 0.05) -> None:
         self.slice_seconds = slice_seconds
         self._queue: deque[TaskWork] = deque()
+        #: What ``start`` installed for the run (the interrupt signal's handler).
+        self._cleanup = contextlib.ExitStack()
+        self._interrupter = TaskInterrupter()
+        self._stopping: str | None = None
 
     def start(
         self,
@@ -52,6 +67,9 @@ class InProcessExecutor:
         logs: LiveLogs | None = None,
     ) -> None:
         install_log_routing()
+        self._interrupter = TaskInterrupter()  # the thread that calls start runs the tasks
+        self._cleanup.enter_context(self._interrupter.installed())
+        self._stopping = None
         self._run = run
         self._logs = logs
         self._dag: DAG = dag
@@ -79,10 +97,15 @@ class InProcessExecutor:
             task = operator(work.task_id, work.map_index)
             log = TaskLog(run_id, work.task_id, work.map_index, work.try_number, logs)
             try:
-                outcome = run_task_instance(task, work, self._run, self._base, self._outputs, log)
+                with self._interrupter.armed():
+                    outcome = run_task_instance(
+                        task, work, self._run, self._base, self._outputs, log
+                    )
             except BaseException:  # interrupted: keep what the task logged so far
                 _save_log(log)
                 raise
+            if self._stopping is not None:  # it ended of the cancel: cancelled, not failed
+                raise RunCancelled(self._stopping)
             outcomes.append(outcome)
             if time.monotonic() >= deadline:
                 break
@@ -90,6 +113,23 @@ class InProcessExecutor:
 
     def shutdown(self) -> None:
         self._queue.clear()
+        self._cleanup.close()
+
+    def cancel_running(self, grace: float, reason: str) -> None:
+        """Stop the task running now (from any thread): SIGTERM, SIGKILL ``grace`` s later."""
+        self._stopping = reason
+        interrupter = self._interrupter
+        thread = interrupter.ident
+        if not reaper.signal_groups(signal.SIGTERM, thread):
+            interrupter.interrupt(reason)  # nothing to SIGTERM: stop the Python code now
+
+        def kill() -> None:
+            reaper.signal_groups(signal.SIGKILL, thread)
+            interrupter.interrupt(reason)
+
+        timer = threading.Timer(grace, kill)
+        timer.daemon = True
+        timer.start()
 
 
 def _save_log(log: TaskLog) -> None:

@@ -177,6 +177,11 @@ class PoolExecutor:
                 item = None
         return outcomes
 
+    def cancel_running(self, grace: float, reason: str) -> None:
+        """The run was cancelled (any thread): wake ``poll``; ``shutdown`` then kills the
+        workers still running its tasks (at once: ``grace`` is not waited for on the pool)."""
+        self._inbox.put([])
+
     def shutdown(self) -> None:
         if not self.closed:
             self.closed = True

@@ -84,14 +84,29 @@ class GroupReaper:
         self._lock = threading.Lock()
         self._helper: subprocess.Popen[str] | None = None
         self._owner = 0
+        #: Live groups of this process -> the thread that started each (``signal_groups``).
+        self._live: dict[int, int] = {}
 
     def watch(self, pgid: int) -> None:
         """List ``pgid``: it is killed if this process dies before ``forget(pgid)``."""
+        self._live[pgid] = threading.get_ident()
         self._send(f"+{pgid}\n")
 
     def forget(self, pgid: int) -> None:
         """Take ``pgid`` off the list (the group has ended or was killed)."""
+        self._live.pop(pgid, None)
         self._send(f"-{pgid}\n")
+
+    def signal_groups(self, signum: int, thread: int | None = None) -> int:
+        """Send ``signum`` to the live groups (those ``thread`` started, if given); how many."""
+        sent = 0
+        for pgid, starter in list(self._live.items()):
+            if thread is not None and starter != thread:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signum)
+                sent += 1
+        return sent
 
     @property
     def helper_pid(self) -> int | None:

@@ -343,6 +343,15 @@ class Storage(ABC):
         once, exactly one succeeds (True); the others write nothing (False).
         """
 
+    @abstractmethod
+    def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
+        """Record a request to cancel run ``run_id`` if it is running; False if it is not.
+
+        Sets only the run's ``cancel_requested_at`` and ``cancel_grace`` and appends a
+        ``cancel_requested`` event, in one transaction that checks the state, so it
+        never overwrites what the run's owner writes meanwhile.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files."""
 

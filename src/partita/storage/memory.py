@@ -323,6 +323,19 @@ class MemoryStorage(Storage):
             self._apply(batch, self._checked(batch))
             return True
 
+    def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
+        with self._lock:
+            run = self._runs.runs.get(run_id)
+            if run is None or run.state is not RunState.RUNNING:
+                return False
+            run.cancel_requested_at = at
+            run.cancel_grace = grace
+            event = EventRecord(run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace})
+            event.id = self._events.next_id
+            self._events.next_id += 1
+            self._events.by_run.setdefault(run_id, []).append(event)
+            return True
+
     def write(self, batch: WriteBatch) -> None:
         with self._lock:
             self._apply(batch, self._checked(batch))

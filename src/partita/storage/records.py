@@ -28,6 +28,9 @@ class EventKind(StrEnum):
     CALLBACK_ERROR = "callback_error"  # payload: callback, error, traceback
     ASSET_MATERIALIZED = "asset_materialized"  # payload: asset_key, data_version, location
     TASK_LOST = "task_lost"  # payload: reason, lost (how many tries lost so far)
+    TASK_CLEARED = "task_cleared"  # payload: state, previous_state (an operator's clear)
+    TASK_MARKED = "task_marked"  # payload: state, previous_state (an operator's mark)
+    CANCEL_REQUESTED = "cancel_requested"  # payload: grace (an operator's cancel)
 
 
 @dataclass(slots=True)
@@ -50,6 +53,10 @@ class DagRunRecord:
     pid: int | None = None
     #: When the owner process last said it was alive (None before its first heartbeat).
     heartbeat_at: datetime | None = None
+    #: When an operator asked to cancel the running run (``partita runs cancel``), or None.
+    cancel_requested_at: datetime | None = None
+    #: Seconds the run's tasks get to stop after SIGTERM before SIGKILL, with that request.
+    cancel_grace: float | None = None
 
 
 @dataclass(slots=True)

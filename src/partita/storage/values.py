@@ -115,7 +115,31 @@ def storable_json(value: Any, where: str = "a JSON value") -> Any:
     ``value`` itself when it needs nothing; a cleaned copy when a string had to
     be escaped; ``UnstorableValueError`` for NaN and Infinity, as ``dumps_json``.
     """
+    if type(value) is dict and _flat_and_plain(value):
+        return value
     return value if _fast_json(value) is not None else clean_json(value, where)
+
+
+def _flat_and_plain(mapping: dict[Any, Any]) -> bool:
+    """Whether every key is ASCII text and every value a finite number, None or ASCII text.
+
+    Such a mapping (the engine's own state payloads) is stored as it is by every
+    backend, so it needs no encoding to be checked; ASCII text holds no lone
+    surrogate, and a NUL is looked for directly.
+    """
+    for key, value in mapping.items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(value)
+        if kind is str:
+            if not value.isascii() or "\x00" in value:
+                return False
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is not int and kind is not bool and value is not None:
+            return False
+    return True
 
 
 def _fast_json(value: Any) -> bytes | None:

@@ -123,6 +123,8 @@ dag_run_table = Table(
     _id("hostname", nullable=True),
     Column("pid", Integer),
     Column("heartbeat_at", UTCDateTime()),
+    Column("cancel_requested_at", UTCDateTime()),
+    Column("cancel_grace", Float),
     Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
     Index("ix_dag_run_state", "state"),
 )

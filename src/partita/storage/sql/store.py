@@ -307,6 +307,20 @@ class SqlStorage(Storage):
             with connection.begin():
                 yield connection
 
+    def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
+        runs = dag_run_table.c
+        request = (
+            update(dag_run_table)
+            .where(runs.run_id == run_id, runs.state == str(RunState.RUNNING))
+            .values(cancel_requested_at=at, cancel_grace=grace)
+        )
+        rows = self._writer.prepare(WriteBatch(events=[_cancel_event(run_id, at, grace)]))
+        with self._transaction(lambda: f"record a cancel request of run {run_id!r}") as connection:
+            if connection.execute(request).rowcount != 1:
+                return False
+            self._writer.execute(connection, rows)
+        return True
+
     def close(self) -> None:
         if self._owns_engine:
             self.engine.dispose()
@@ -353,6 +367,10 @@ def _describe_batch(batch: WriteBatch) -> str:
     return f"a batch of {len(run_ids)} runs ({', '.join(counts)})"
 
 
+def _cancel_event(run_id: str, at: datetime, grace: float) -> EventRecord:
+    return EventRecord(run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace})
+
+
 def _run_record(row: Row[Any]) -> DagRunRecord:
     return DagRunRecord(
         run_id=row.run_id,
@@ -370,6 +388,8 @@ def _run_record(row: Row[Any]) -> DagRunRecord:
         hostname=row.hostname,
         pid=row.pid,
         heartbeat_at=row.heartbeat_at,
+        cancel_requested_at=row.cancel_requested_at,
+        cancel_grace=row.cancel_grace,
     )
 
 

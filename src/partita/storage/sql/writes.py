@@ -83,6 +83,8 @@ RUN_COLUMNS = (
     "hostname",
     "pid",
     "heartbeat_at",
+    "cancel_requested_at",
+    "cancel_grace",
 )
 
 
@@ -103,6 +105,8 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         r.hostname,
         r.pid,
         time(r.heartbeat_at),
+        time(r.cancel_requested_at),
+        r.cancel_grace,
     )
 
 
