@@ -220,3 +220,39 @@ def test_bad_worker_settings_name_the_fix(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         load_settings(env=env, cwd=tmp_path)
+
+
+def test_scheduler_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "dags").mkdir(parents=True)
+    _write_config(home, "code_locations: [dags, my_pkg.defs]\nmax_concurrent_runs: 4\n")
+    settings = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert settings.code_locations == (str(home.resolve() / "dags"), "my_pkg.defs")
+    assert settings.max_concurrent_runs == 4
+    assert settings.scheduler_clock is None
+    env = {
+        "PARTITA_HOME": str(home),
+        "PARTITA_MAX_CONCURRENT_RUNS": "32",
+        "PARTITA_SCHEDULER_CLOCK": "2024-01-01T00:00:00+00:00:60",
+    }
+    settings = load_settings(env=env, cwd=tmp_path)
+    assert settings.max_concurrent_runs == 32
+    assert settings.scheduler_clock == "2024-01-01T00:00:00+00:00:60"
+
+
+@pytest.mark.parametrize("raw", ["many", "0", "-3"])
+def test_a_bad_max_concurrent_runs_names_the_variable(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"PARTITA_MAX_CONCURRENT_RUNS={raw!r}"):
+        load_settings(env={"PARTITA_MAX_CONCURRENT_RUNS": raw}, cwd=tmp_path)
+    _write_config(tmp_path / ".partita", "max_concurrent_runs: 0\n")
+    with pytest.raises(ConfigurationError, match="key 'max_concurrent_runs'"):
+        load_settings(env={}, cwd=tmp_path)
+
+
+def test_run_tag_limits_from_the_file(tmp_path: Path) -> None:
+    _write_config(tmp_path / ".partita", "run_tag_limits: {warehouse: 2, nightly: 1}\n")
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert settings.run_tag_limits == (("nightly", 1), ("warehouse", 2))
+    _write_config(tmp_path / ".partita", "run_tag_limits: {warehouse: 0}\n")
+    with pytest.raises(ConfigurationError, match=r"key 'run_tag_limits\.warehouse'"):
+        load_settings(env={}, cwd=tmp_path)

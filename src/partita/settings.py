@@ -22,6 +22,14 @@ then the default.
                                  worker silent for longer is killed and its tasks run again
     PARTITA_MAX_LOST_ATTEMPTS    ``max_lost_attempts:``   (default 3): tries of a task instance
                                  lost with their worker before it fails
+    PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
+                                 at once, across all DAGs
+    (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
+                                 loads when ``partita scheduler`` / ``partita dev`` get no PATH
+    (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
+                                 a scheduler runs at once
+    PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
+                                 scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
                                  default: ``<home>/secret.key`` (SQLite only)
 
@@ -54,6 +62,7 @@ DEFAULT_IMPORT_TIMEOUT = 30.0
 DEFAULT_WORKER_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_LOST_ATTEMPTS = 3
+DEFAULT_MAX_CONCURRENT_RUNS = 16
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
@@ -81,12 +90,24 @@ class Settings:
     worker_heartbeat_timeout: float = DEFAULT_WORKER_HEARTBEAT_TIMEOUT
     #: Tries of one task instance lost with their worker before the instance fails.
     max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
+    #: What the scheduler loads when given no PATH (files, folders, modules).
+    code_locations: tuple[str, ...] = ()
+    #: Runs one scheduler drives at once, across all DAGs.
+    max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+    #: Tag -> the most runs of DAGs with that tag one scheduler runs at once.
+    run_tag_limits: tuple[tuple[str, int], ...] = ()
+    #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
+    scheduler_clock: str | None = None
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
             raise ConfigurationError(
                 f"inline_output_limit must be a number of bytes >= 0, "
                 f"got {self.inline_output_limit}"
+            )
+        if self.max_concurrent_runs < 1:
+            raise ConfigurationError(
+                f"max_concurrent_runs must be a whole number >= 1, got {self.max_concurrent_runs}"
             )
         if not self.import_timeout > 0:
             raise ConfigurationError(
@@ -158,6 +179,15 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             DEFAULT_MAX_LOST_ATTEMPTS,
             "a whole number of attempts",
         ),
+        code_locations=tuple(
+            str(home / loc) if (home / loc).exists() else loc
+            for loc in from_file.code_locations or ()
+        ),
+        max_concurrent_runs=_count_setting(
+            env, "PARTITA_MAX_CONCURRENT_RUNS", from_file.max_concurrent_runs
+        ),
+        run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
+        scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
     )
 
 
@@ -174,6 +204,9 @@ class FileSettings:
     worker_heartbeat_interval: float | None = None
     worker_heartbeat_timeout: float | None = None
     max_lost_attempts: int | None = None
+    code_locations: tuple[str, ...] | None = None
+    max_concurrent_runs: int | None = None
+    run_tag_limits: dict[str, int] | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -262,6 +295,22 @@ def _bool_setting(env: Mapping[str, str], name: str, from_file: bool | None) -> 
             f"or unset it"
         )
     return value in _TRUE
+
+
+def _count_setting(env: Mapping[str, str], name: str, from_file: int | None) -> int:
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_MAX_CONCURRENT_RUNS if from_file is None else from_file
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a whole number >= 1; "
+            "set it to e.g. 16 or unset it"
+        )
+    return value
 
 
 def _seconds_setting(

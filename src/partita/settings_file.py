@@ -9,7 +9,7 @@ error names the file, the key and the fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +31,9 @@ class _FileSettings(BaseModel):
     worker_heartbeat_interval: float | None = Field(default=None, gt=0)
     worker_heartbeat_timeout: float | None = Field(default=None, gt=0)
     max_lost_attempts: int | None = Field(default=None, ge=1)
+    code_locations: tuple[str, ...] | None = None
+    max_concurrent_runs: int | None = Field(default=None, ge=1)
+    run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

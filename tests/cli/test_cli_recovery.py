@@ -193,7 +193,7 @@ def record_run(
     run_id: str,
     *,
     hostname: str,
-    pid: int,
+    pid: int | None,
     started: datetime,
     heartbeat: datetime | None,
     busy_since: datetime | None = None,
@@ -312,3 +312,13 @@ def test_the_temporary_files_a_dead_run_left_are_removed(
     assert fail_orphaned_runs(storage) == ["dead"]
     assert not leftover.exists()
     assert someone_elses.exists()
+
+
+def test_a_schedulers_run_is_left_to_the_schedulers(shared_url: str, tmp_path: Path) -> None:
+    stale = datetime.now(UTC) - timedelta(seconds=600)
+    with SqlStorage(shared_url, tmp_path / "storage") as storage:
+        for run_id, host in (("here", HOSTNAME), ("there", "another-host")):
+            record_run(storage, run_id, hostname=host, pid=None, started=stale, heartbeat=stale)
+        # no pid: a scheduler drives it, and a scheduler resumes it (partita.scheduler)
+        assert fail_orphaned_runs(storage, heartbeat_timeout=60) == []
+        assert storage.runs.get_run("there").state is RunState.RUNNING

@@ -39,6 +39,9 @@ TABLES = {
     "dag",
     "import_error",
     "asset_check_evaluation",
+    "scheduler_heartbeat",
+    "run_claim",
+    "pool",
 }
 
 

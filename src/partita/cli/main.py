@@ -57,6 +57,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "List the DAGs a file, folder or module defines, show one DAG, pause or unpause one.",
     ),
     "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
+    "dev": Subcommand(
+        "partita.cli.scheduler:dev",
+        "Run partita on this machine (the scheduler and its executor) until Ctrl-C.",
+    ),
     "init": Subcommand(
         "partita.cli.init:init",
         "Create a new partita project in DIRECTORY (default: the current folder).",
@@ -65,6 +69,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.logs:logs",
         "Print the log of TASK_ID in RUN_ID (every try, or only --try N).",
     ),
+    "pools": Subcommand(
+        "partita.cli.pools:pools", "Set or list the pools of task slots (pool= on a task)."
+    ),
     "run": Subcommand(
         "partita.cli.run:run",
         "Run DAG_ID (defined in PATH) now and record it in the metadata DB.",
@@ -72,8 +79,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "runs": Subcommand(
         "partita.cli.runs:runs", "List recorded runs, show one, retry or cancel one."
     ),
+    "scheduler": Subcommand(
+        "partita.cli.scheduler:scheduler",
+        "Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.",
+    ),
     "tasks": Subcommand(
         "partita.cli.tasks:tasks", "Inspect, clear or mark the task instances of recorded runs."
+    ),
+    "trigger": Subcommand(
+        "partita.cli.trigger:trigger",
+        "Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.",
     ),
 }
 

@@ -10,6 +10,9 @@ running run:
 * of another host (a shared PostgreSQL): dead when its heartbeat is older
   than ``HEARTBEAT_TIMEOUT``.
 
+A run with no pid is a scheduler's: it is left alone, since a scheduler
+resumes the runs of a dead scheduler (``partita.scheduler.supervisor``).
+
 A dead run gets a ``run_state`` event saying why, state ``failed`` and as
 end time its last sign of life (its heartbeat, or a later task start or
 end); its unfinished task instances are cancelled, and the temporary files
@@ -30,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from partita.definitions.states import RunState, TaskState
-from partita.engine.host import HOSTNAME
+from partita.engine.host import HOSTNAME, pid_alive
 from partita.storage.base import Storage
 from partita.storage.files import remove_temp_files
 from partita.storage.group_commit import HEARTBEAT_INTERVAL
@@ -50,24 +53,6 @@ HEARTBEAT_TIMEOUT = 60.0
 #: How much earlier than its run a run's process may have started and still be its owner
 #: (the boot time in /proc/stat is whole seconds).
 _START_TOLERANCE = timedelta(seconds=1)
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process with this pid exists and is not a zombie."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, as another user's process
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): the signal check is all there is
-    # The state letter follows the command name, which is in parentheses.
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def process_start_time(pid: int) -> datetime | None:
@@ -98,6 +83,8 @@ def fail_orphaned_runs(
     now = now if now is not None else datetime.now(UTC)
     recorded: list[str] = []
     for run in storage.runs.list_runs(states=[RunState.RUNNING], limit=MAX_RUNS_CHECKED):
+        if run.pid is None:  # a scheduler's run: a scheduler resumes it (``run_claim``)
+            continue
         if run.hostname == hostname:
             death = _death_here(run, is_alive, started_at, now)
         else:

@@ -154,6 +154,7 @@ class BaseOperator(DependencyMixin):
         execution_timeout: timedelta | float | None = None,
         trigger_rule: str | TriggerRule = TriggerRule.ALL_SUCCESS,
         depends_on_past: bool = False,
+        wait_for_downstream: bool = False,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         params: Mapping[str, Any] | None = None,
@@ -167,6 +168,8 @@ class BaseOperator(DependencyMixin):
         queue: str | None = None,
         executor_config: Mapping[str, Any] | None = None,
         priority_weight: int = 1,
+        weight_rule: str = "downstream",
+        pool_slots: int = 1,
         doc_md: str | None = None,
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
@@ -204,7 +207,9 @@ class BaseOperator(DependencyMixin):
         self.retry_exponential_backoff = bool(retry_exponential_backoff)
         self.max_retry_delay = _to_timedelta(max_retry_delay, "max_retry_delay", where, True)
         self.execution_timeout = _to_timedelta(execution_timeout, "execution_timeout", where, True)
-        self.depends_on_past = depends_on_past
+        # as in Airflow, waiting for the previous run's downstream implies depending on it
+        self.depends_on_past = bool(depends_on_past or wait_for_downstream)
+        self.wait_for_downstream = bool(wait_for_downstream)
         self.start_date = start_date
         self.end_date = end_date
         self.params: dict[str, Any] = dict(params or {})
@@ -219,6 +224,17 @@ class BaseOperator(DependencyMixin):
         #: Options for the executor, e.g. ``{"fresh_process": True}`` (the local executor).
         self.executor_config: dict[str, Any] = dict(executor_config or {})
         self.priority_weight = priority_weight
+        if weight_rule not in ("downstream", "upstream", "absolute"):
+            raise DefinitionError(
+                f"{where}: unknown weight_rule {weight_rule!r}; "
+                "use downstream, upstream or absolute"
+            )
+        self.weight_rule = weight_rule
+        if not isinstance(pool_slots, int) or isinstance(pool_slots, bool) or pool_slots < 1:
+            raise DefinitionError(
+                f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
+            )
+        self.pool_slots = pool_slots
         self.doc_md = doc_md
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}

@@ -23,11 +23,12 @@ from __future__ import annotations
 import ctypes
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 #: The signal that interrupts a task in the main thread (its handler is ours only during a run).
 INTERRUPT_SIGNAL = signal.SIGUSR1
@@ -65,15 +66,27 @@ class TaskInterrupter:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        """Own ``INTERRUPT_SIGNAL`` in the main thread for the block (no-op in other threads)."""
+        """Own ``INTERRUPT_SIGNAL`` in the main thread for the block (no-op in other threads).
+
+        Several interrupters may be installed at once (a scheduler drives many
+        runs in its main thread, one in-process executor each) and leave in any
+        order: one handler serves them all, and the previous one comes back
+        when the last leaves.
+        """
         if not self._main:
             yield
             return
-        previous = signal.signal(INTERRUPT_SIGNAL, self._on_signal)
+        global _previous_handler
+        if not _installed:
+            _previous_handler = signal.signal(INTERRUPT_SIGNAL, _dispatch)
+        _installed.append(self)
         try:
             yield
         finally:
-            signal.signal(INTERRUPT_SIGNAL, previous)
+            _installed.remove(self)
+            if not _installed:
+                signal.signal(INTERRUPT_SIGNAL, _previous_handler)
+                _previous_handler = None
 
     @contextmanager
     def armed(self) -> Iterator[None]:
@@ -92,6 +105,17 @@ class TaskInterrupter:
     def ident(self) -> int:
         """The thread the tasks run in."""
         return self._ident
+
+    def while_armed(self, action: Callable[[], int]) -> int | None:
+        """``action()`` while this interrupter's task runs, kept running meanwhile; else None.
+
+        Several interrupters share one thread in a scheduler (one per run): what
+        the thread started belongs to this one's run only while it is armed.
+        """
+        with self._lock:
+            if not self._armed:
+                return None
+            return action()
 
     @property
     def interrupted(self) -> bool:
@@ -113,6 +137,17 @@ class TaskInterrupter:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._armed and self._reason is not None:
             raise RunCancelled(self._reason)
+
+
+#: The interrupters installed in the main thread; ``_dispatch`` serves them all.
+_installed: list[TaskInterrupter] = []
+_previous_handler: Any = None
+
+
+def _dispatch(signum: int, frame: FrameType | None) -> None:
+    # Tasks run one at a time in the main thread: at most one interrupter is armed.
+    for interrupter in list(_installed):
+        interrupter._on_signal(signum, frame)
 
 
 __all__ = ["INTERRUPT_SIGNAL", "CancelRequest", "RunCancelled", "TaskInterrupter"]

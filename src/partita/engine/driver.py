@@ -33,6 +33,7 @@ from partita.definitions.resources import ResourcesView
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
 from partita.engine.active_run import ActiveRun, InvalidTransition, TIKey
+from partita.engine.admission import TaskGate
 from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.cancel import CancelRequest, RunCancelled
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
@@ -52,6 +53,7 @@ from partita.storage.records import (
     AssetMaterializationRecord,
     DagRunRecord,
     DagVersionRecord,
+    EventKind,
     TaskInstanceRecord,
 )
 
@@ -59,6 +61,9 @@ from partita.storage.records import (
 #: is cheap next to it); shorter ones go with the next flush, or the writer thread's look
 #: once the engine sits still, and in any case before a task that depends on them starts.
 SYNC_AFTER_SECONDS = 0.02
+_SYNC_AFTER = timedelta(seconds=SYNC_AFTER_SECONDS)
+#: The states an instance ends in by running (the others are decided for it).
+_OWN_END_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 
 
 #: Default for ``RunDriver(max_lost_attempts=)``: tries lost with their worker before failing.
@@ -96,7 +101,16 @@ def gc_relaxed() -> Iterator[None]:
 
 
 class RunDriver:
-    """Runs one DAG once. Build it, then call ``run()``."""
+    """Runs one DAG once. Build it, then call ``run()``; or step it (``begin``, ``step``, ``end``).
+
+    ``run()`` blocks until the run ends (``partita run``, ``dag.test()``). The
+    scheduler drives many runs at once instead: ``begin()``, then ``step()``
+    (which waits at most ``timeout`` seconds and says whether the run
+    finished) until it returns True, then ``end()``; ``abort(exc)`` stops a run
+    and records it failed. A driver built with ``for_run`` starts a run that
+    was queued; with ``begin(resume=True)`` it carries on a run whose driver
+    died, from its stored task instances.
+    """
 
     def __init__(
         self,
@@ -114,6 +128,8 @@ class RunDriver:
         resources: Mapping[str, Any] | None = None,
         writer: BatchWriter | None = None,
         max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS,
+        data_interval: tuple[datetime, datetime] | None = None,
+        gate: TaskGate | None = None,
     ) -> None:
         dag.validate()
         self.max_lost_attempts = max_lost_attempts
@@ -130,6 +146,8 @@ class RunDriver:
         if run_id is not None:
             check_id_length(run_id, f"DAG {dag.dag_id!r}: run id", "choose a shorter run id")
         ld, start, end = run_dates(dag, logical_date)
+        if data_interval is not None:  # a scheduled run: the timetable's own interval
+            start, end = data_interval
         self.info = RunInfo(
             run_id=run_id or new_run_id(run_type, ld),
             dag_id=dag.dag_id,
@@ -171,35 +189,118 @@ class RunDriver:
         #: An operator's cancel request, once the recorder's heartbeat found one.
         self._cancel: CancelRequest | None = None
         self._upstream_versions = UpstreamVersions(storage.assets)
+        #: The stored run this driver starts (``for_run``); None: a new run of its own.
+        self.stored_run: DagRunRecord | None = None
+        #: Decides which ready instances may start (pools, max_active_tasks); None: all.
+        self.gate = gate
+        self._held: list[TIKey] = []
+        self._resubmit: list[TIKey] = []
+        self._replaying = False
+        self._open = False
+        self._aborted = False
+        self._cancelled = False
+
+    @classmethod
+    def for_run(
+        cls, dag: DAG, executor: Executor, storage: Storage, run: DagRunRecord, **options: Any
+    ) -> RunDriver:
+        """A driver for ``run``, a stored (queued or interrupted) run: its id, dates and conf."""
+        interval = None
+        if run.data_interval_start is not None and run.data_interval_end is not None:
+            interval = (run.data_interval_start, run.data_interval_end)
+        driver = cls(
+            dag, executor, storage, run_conf=run.conf, logical_date=run.logical_date,
+            run_type=run.run_type, run_id=run.run_id, data_interval=interval, **options,
+        )  # fmt: skip
+        driver.stored_run = run
+        return driver
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
+        with gc_relaxed():
+            self.begin()
+            while not self.step(None):
+                pass
+            return self.end()
+
+    def begin(self, *, resume: bool = False) -> None:
+        """Open the resources, record the run as running and hand out its first tasks.
+
+        With ``resume`` (a ``for_run`` driver), the run's stored task instances
+        are taken up: finished ones stay finished, and the others (those that were
+        running when the previous driver died are lost attempts) run again.
+        """
         self.resource_view = self.resources.open()  # once per run; closed whatever happens
         self.live_logs = LiveLogs(self.storage)
+        self._open = True
         try:
-            with gc_relaxed():
-                try:
-                    self._begin()
-                    self._loop()
-                    self._end()
-                except RunCancelled:
-                    self._end_cancelled()
-                except BaseException as exc:
-                    self._abort(exc)
-                    raise
-        finally:
-            self.live_logs.stop()
-            self.resources.close()
+            self._begin(resume)
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+
+    def step(self, timeout: float | None = 0.0) -> bool:
+        """Hand out ready tasks and take in outcomes, waiting at most ``timeout`` seconds
+        (None: until something happens); True once the run is finished (call ``end``)."""
+        try:
+            return self._step(timeout)
+        except RunCancelled:  # an operator cancelled the run: ``end`` records it cancelled
+            self._cancelled = True
+            return True
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+
+    def end(self) -> RunResult:
+        """Record the end of a finished run, run its DAG callbacks, close its resources."""
+        try:
+            if self._cancelled:
+                self._end_cancelled()
+            else:
+                self._end()
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self._close_resources()
         run_id = self.info.run_id
         return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
 
+    def abort(self, exc: BaseException) -> None:
+        """Stop the run: record it failed and its unfinished tasks cancelled (once)."""
+        if self._aborted:
+            return
+        self._aborted = True
+        try:
+            self._abort(exc)
+        finally:
+            self._close_resources()
+
+    def _close_resources(self) -> None:
+        if self.gate is not None:
+            self.gate.release_run(self.info.run_id)
+        if self._open:
+            self._open = False
+            try:
+                self.live_logs.stop()
+            finally:
+                self.resources.close()
+
     # -- phases -----------------------------------------------------------------------
-    def _begin(self) -> None:
+    def _begin(self, resume: bool) -> None:
         now = datetime.now(UTC)
         info, record = self.info, self.record
         record.state = RunState.RUNNING
         record.queued_at = record.start_date = record.heartbeat_at = now
+        stored = self.stored_run
+        if stored is not None:  # the scheduler's run: no pid, so no pid check fails it
+            record.queued_at = stored.queued_at or now
+            record.start_date = stored.start_date or now
+            record.pid = None
+        previous: dict[TIKey, TaskInstanceRecord] = {}
+        if resume:
+            previous = {ti.key: ti for ti in self.storage.runs.get_task_instances(info.run_id)}
+            self.tis.update(previous)
         recorder = self.recorder = RunRecorder(
             record, self.storage, self.listener, **self.recorder_options
         )
@@ -212,45 +313,91 @@ class RunDriver:
             self.info, self.dag, self.outputs, self._on_started, self.resource_view,
             logs=self.live_logs,
         )  # fmt: skip
-        self._apply_changes(self.active.start(), now)
-        self._expand_ready()
+        if resume:
+            self._replay(previous)
+        else:
+            self._apply_changes(self.active.start(), now)
+            self._expand_ready()
 
-    def _loop(self) -> None:
+    def _replay(self, previous: dict[TIKey, TaskInstanceRecord]) -> None:
+        """Bring the state machine to where the stored task instances say the run was.
+
+        Finished instances are fed back as they ended (a branch's skips from its
+        event); the rest wait in ``_resubmit`` to run again, as a new try.
+        """
+        skips: dict[TIKey, list[str]] = {}
+        for event in self.storage.events.read_events(
+            self.info.run_id, kinds=[EventKind.TASK_STATE]
+        ):
+            skipped = event.payload.get("skipped_downstream")
+            if skipped and event.task_id is not None:
+                skips[(event.task_id, event.map_index)] = list(skipped)
+        self._replaying = True
+        try:
+            now = datetime.now(UTC)
+            self._apply_changes(self.active.start(), now)
+            while True:
+                self._expand_ready()
+                ready = self.active.take_ready()
+                if not ready:
+                    break
+                for key in ready:
+                    ti = previous.get(key)
+                    if ti is not None and ti.state in _OWN_END_STATES:
+                        changes = self.active.finish(key, ti.state, skips.get(key, ()))
+                        self._apply_changes(changes, now)
+                    else:
+                        self._resubmit.append(key)
+        finally:
+            self._replaying = False
+
+    def _step(self, timeout: float | None) -> bool:
         active, recorder = self.active, self._recorder()
-        sync_after = timedelta(seconds=SYNC_AFTER_SECONDS)
-        while not active.finished:
-            if self._cancel is not None:
-                raise RunCancelled(self._cancel.message())
-            if self._retries:
-                self._release_due_retries()
-            if active.has_ready:
-                for key in active.take_ready():
-                    self._submit(key)
-            if self._in_flight == 0:
-                self._wait_for_retry(recorder)
-                continue
-            took_time = False
-            for outcome in self.executor.poll(self._poll_timeout()):
-                self._in_flight -= 1
-                self._apply_outcome(outcome)
-                if outcome.end_date - outcome.start_date >= sync_after:
-                    took_time = True
-            if took_time:  # a commit is cheap next to such a task: its end is durable at once
-                recorder.sync()
-            else:
-                recorder.maybe_flush()
+        if active.finished:
+            return True
+        if self._cancel is not None:
+            raise RunCancelled(self._cancel.message())
+        if self._retries:
+            self._release_due_retries()
+        ready = self._held + self._resubmit + (active.take_ready() if active.has_ready else [])
+        self._held, self._resubmit = [], []
+        if self.gate is not None and ready:
+            ready, self._held = self.gate.admit(self.dag, self.info.run_id, ready)
+        for key in ready:
+            self._submit(key)
+        if self._in_flight == 0:
+            recorder.maybe_flush()
+            if not self._held:  # else: waiting for pool slots
+                self._wait_for_retry(recorder, timeout)
+            return False
+        took_time = False
+        for outcome in self.executor.poll(self._poll_timeout(timeout)):
+            self._in_flight -= 1
+            if self.gate is not None:
+                self.gate.release(self.info.run_id, (outcome.task_id, outcome.map_index))
+            self._apply_outcome(outcome)
+            if outcome.end_date - outcome.start_date >= _SYNC_AFTER:
+                took_time = True
+        if took_time:  # a commit is cheap next to such a task: its end is durable at once
+            recorder.sync()
+        else:
+            recorder.maybe_flush()
+        return active.finished
 
-    def _poll_timeout(self) -> float | None:
+    def _poll_timeout(self, timeout: float | None) -> float | None:
         if not self._retries:
-            return None
-        return max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+            return timeout
+        wait = max((self._retries[0][0] - datetime.now(UTC)).total_seconds(), 0.0)
+        return wait if timeout is None else min(wait, timeout)
 
-    def _wait_for_retry(self, recorder: RunRecorder) -> None:
+    def _wait_for_retry(self, recorder: RunRecorder, timeout: float | None) -> None:
         if not self._retries:
             raise InvalidTransition(f"run {self.info.run_id} stalled with nothing to run")
-        recorder.maybe_flush()
         wait = (self._retries[0][0] - datetime.now(UTC)).total_seconds()
-        time.sleep(min(max(wait, 0.0), recorder.flush_interval))
+        limit = (
+            recorder.flush_interval if timeout is None else min(timeout, recorder.flush_interval)
+        )
+        time.sleep(min(max(wait, 0.0), limit))
 
     def _end(self) -> None:
         self.executor.shutdown()
@@ -345,7 +492,11 @@ class RunDriver:
         changes = self.active.expand(task_id, length, self.resolver.widths(task) if length else ())
         if length:
             self.outputs.map_lengths[task_id] = length
-            created = [self._new_ti(task_id, index, TaskState.SCHEDULED) for index in range(length)]
+            created = [
+                self._new_ti(task_id, index, TaskState.SCHEDULED)
+                for index in range(length)
+                if (task_id, index) not in self.tis  # a resumed run replays its stored ones
+            ]
             for ti in created:
                 self.tis[ti.key] = ti
             recorder.created(created)
@@ -439,7 +590,15 @@ class RunDriver:
         skipped_by: str | None = None,
         only: set[str] | None = None,
     ) -> None:
-        changed = self._recorder().changed
+        recorder = self._recorder()
+        if self._replaying:  # what was recorded stands; the rest is decided again, quietly
+            for key, state in changes:
+                ti = self._ti(key)
+                if not ti.state.finished:
+                    ti.state = state
+                    recorder.created([ti])
+            return
+        changed = recorder.changed
         for key, state in changes:
             marked = skipped_by is not None and only is not None and key[0] in only
             changed(self._ti(key), state, when, {"skipped_by": skipped_by} if marked else None)

@@ -120,11 +120,13 @@ class InProcessExecutor:
         self._stopping = reason
         interrupter = self._interrupter
         thread = interrupter.ident
-        if not reaper.signal_groups(signal.SIGTERM, thread):
+        # Only while this executor's task runs: in a scheduler, the same thread runs
+        # the tasks of other runs, and their commands are not this cancel's to stop.
+        if not interrupter.while_armed(lambda: reaper.signal_groups(signal.SIGTERM, thread)):
             interrupter.interrupt(reason)  # nothing to SIGTERM: stop the Python code now
 
         def kill() -> None:
-            reaper.signal_groups(signal.SIGKILL, thread)
+            interrupter.while_armed(lambda: reaper.signal_groups(signal.SIGKILL, thread))
             interrupter.interrupt(reason)
 
         timer = threading.Timer(grace, kill)

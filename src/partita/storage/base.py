@@ -43,6 +43,7 @@ from partita.storage.records import (
     WriteBatch,
     clone,
 )
+from partita.storage.run_queue import PoolStore, RunQueue
 from partita.storage.signing import PickleSigner
 
 _BATCH_FIELDS = (
@@ -283,7 +284,8 @@ class LogStore(ABC):
 
 
 class Storage(ABC):
-    """A metadata store: six read interfaces, one transactional writer, the DAG registry."""
+    """A metadata store: six read interfaces, one transactional writer, the DAG registry,
+    the run queue."""
 
     runs: RunStore
     events: EventLog
@@ -292,6 +294,8 @@ class Storage(ABC):
     assets: AssetCatalog
     logs: LogStore
     registry: DagRegistry
+    queue: RunQueue
+    pools: PoolStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

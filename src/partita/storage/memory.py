@@ -31,6 +31,7 @@ from partita.storage.base import (
     Storage,
 )
 from partita.storage.memory_registry import MemoryDagRegistry
+from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -306,6 +307,8 @@ class MemoryStorage(Storage):
         self.logs = self._logs
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
+        self.queue = MemoryRunQueue(self._runs.runs, self._lock)
+        self.pools = MemoryPoolStore()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

@@ -280,6 +280,36 @@ log_line_table = Table(
     Column("message", Text, nullable=False),
 )
 
+#: One live (or dead) scheduler: who it is and when it last said it was alive.
+scheduler_heartbeat_table = Table(
+    "scheduler_heartbeat",
+    metadata,
+    _id("scheduler_id", primary_key=True),
+    Column("hostname", String(250), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+)
+
+#: Which scheduler drives a running run (the run queue's claims); a run outlives its owner.
+run_claim_table = Table(
+    "run_claim",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("scheduler_id"),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Index("ix_run_claim_scheduler_id", "scheduler_id"),
+)
+
+#: A pool of task slots (``partita pools set``); ``default_pool`` needs no row.
+pool_table = Table(
+    "pool",
+    metadata,
+    _id("name", primary_key=True),
+    Column("slots", Integer, nullable=False),
+    Column("description", Text),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
@@ -291,6 +321,9 @@ __all__ = [
     "import_error_table",
     "log_line_table",
     "metadata",
+    "pool_table",
+    "run_claim_table",
+    "scheduler_heartbeat_table",
     "task_instance_table",
     "task_output_table",
 ]

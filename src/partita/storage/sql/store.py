@@ -23,7 +23,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import StaticPool
 
@@ -53,6 +53,7 @@ from partita.storage.sql.models import (
 )
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
+from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import (
     TASK_INSTANCE_COLUMNS,
@@ -81,7 +82,7 @@ class SqlRunStore(RunStore):
             raise RunNotFoundError(
                 f"no run with id {run_id!r}; 'partita runs list' shows the known runs"
             )
-        return _run_record(row)
+        return run_record(row)
 
     def list_runs(
         self,
@@ -98,7 +99,7 @@ class SqlRunStore(RunStore):
             query = query.where(runs.state.in_([str(s) for s in states]))
         query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc()).limit(limit)
         with connect(self._engine, "list runs") as connection:
-            return [_run_record(row) for row in connection.execute(query)]
+            return [run_record(row) for row in connection.execute(query)]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         # A mapped run has as many rows as instances: driver rows, converted by hand.
@@ -228,6 +229,8 @@ class SqlStorage(Storage):
         # One connection shared by every thread (an in-memory SQLite): writes stay on one thread.
         self.threadsafe = not isinstance(self.engine.pool, StaticPool)
         self.registry = SqlDagRegistry(self.engine)
+        self.queue = SqlRunQueue(self.engine)
+        self.pools = SqlPoolStore(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
@@ -369,28 +372,6 @@ def _describe_batch(batch: WriteBatch) -> str:
 
 def _cancel_event(run_id: str, at: datetime, grace: float) -> EventRecord:
     return EventRecord(run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace})
-
-
-def _run_record(row: Row[Any]) -> DagRunRecord:
-    return DagRunRecord(
-        run_id=row.run_id,
-        dag_id=row.dag_id,
-        dag_version=row.dag_version,
-        state=RunState(row.state),
-        run_type=row.run_type,
-        logical_date=row.logical_date,
-        data_interval_start=row.data_interval_start,
-        data_interval_end=row.data_interval_end,
-        conf=row.conf,
-        queued_at=row.queued_at,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        hostname=row.hostname,
-        pid=row.pid,
-        heartbeat_at=row.heartbeat_at,
-        cancel_requested_at=row.cancel_requested_at,
-        cancel_grace=row.cancel_grace,
-    )
 
 
 def _driver_rows(connection: Connection, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:

@@ -1,0 +1,222 @@
+"""``partita scheduler`` and ``partita dev``: run the scheduler in this process until stopped.
+
+Both load the code locations (PATH, else ``code_locations:`` of
+``partita.yaml``), print what they loaded and where they store, and serve
+until Ctrl-C or SIGTERM; then the runs being driven are stopped (recorded
+failed, their unfinished tasks cancelled), so nothing is left running.
+``partita dev`` is the one-machine setup (the web server joins it once it
+exists); ``partita scheduler`` is the daemon alone.
+
+Both start one ``WorkerPool`` of ``--workers N`` processes (default: the
+number of cores) before they serve; every run the scheduler drives gets its
+own view of that pool (``pool.executor()``), so the tasks of all runs share
+the workers. The pool is closed (its workers stopped) when the scheduler
+stops, after the runs being driven were stopped.
+
+The design decision: a lock file under ``$PARTITA_HOME`` (``fcntl.flock``,
+released by the kernel when the process dies, even by ``kill -9``) makes a
+second ``partita dev`` (or a second scheduler on the same SQLite database)
+say that one is already running instead of starting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from partita.cli.console import make_console
+from partita.cli.store import metadata_store
+from partita.executors.local import WorkerPool
+from partita.scheduler.clock import parse_clock
+from partita.scheduler.dag_files import DagFileProcessor
+from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.settings import Settings, load_settings
+from partita.storage.sql.engine import mask_url
+
+LOCK_FILE_NAME = "scheduler.lock"
+
+
+class AlreadyRunning(click.ClickException):
+    """Another scheduler holds the lock of this home."""
+
+
+@contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    """Hold ``$PARTITA_HOME/scheduler.lock`` for the block; refuse if another process holds it."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / LOCK_FILE_NAME
+    handle: IO[str] = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise AlreadyRunning(
+                f"a partita scheduler is already running on {home} (pid {holder}, lock file "
+                f"{path}); stop it first, or use another PARTITA_HOME"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+@contextmanager
+def _signals_stop() -> Iterator[list[int]]:
+    """The first SIGINT or SIGTERM raises ``KeyboardInterrupt``; later ones wait for the stop."""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def code_locations(path: str | None, settings: Settings) -> list[str]:
+    """What to load: PATH, else the settings' ``code_locations``; an error when neither."""
+    if path is not None:
+        return [path]
+    if settings.code_locations:
+        return list(settings.code_locations)
+    raise click.UsageError(
+        f"no code location: give PATH (a DAG file, a folder or a module), or list them under "
+        f"'code_locations:' in {settings.config_file}"
+    )
+
+
+def serve(path: str | None, *, title: str, always_lock: bool, workers: int | None = None) -> None:
+    """Load, start the worker pool, print the banner, and run the scheduler until a signal
+    stops it; then stop the runs being driven and the pool's workers."""
+    settings = load_settings()
+    locations = code_locations(path, settings)
+    clock = parse_clock(settings.scheduler_clock)
+    out = make_console()
+    lock = always_lock or settings.database_url.startswith("sqlite")
+    with home_lock(settings.home) if lock else _no_lock(), metadata_store(settings) as storage:
+        files = DagFileProcessor(
+            locations,
+            storage.registry,
+            import_timeout=settings.import_timeout,
+            default_timezone=settings.default_timezone,
+            paused_at_creation=settings.dags_paused_at_creation,
+        )
+        files.run_once(clock.now())
+        options = SchedulerOptions(
+            max_concurrent_runs=settings.max_concurrent_runs,
+            run_tag_limits=settings.run_tag_limits,
+            max_lost_attempts=settings.max_lost_attempts,
+        )
+        with _signals_stop() as received, suppress(KeyboardInterrupt):
+            pool = WorkerPool(
+                workers,
+                storage=storage,
+                heartbeat_interval=settings.worker_heartbeat_interval,
+                heartbeat_timeout=settings.worker_heartbeat_timeout,
+                default_timezone=settings.default_timezone,
+            )
+            with pool:
+                scheduler = Scheduler(storage, files, pool.executor, options=options, clock=clock)
+                _banner(out, title, settings, files, pool.size)
+                _log_to_stderr()
+                scheduler.serve()
+        name = signal.Signals(received[0]).name if received else "interrupt"
+        out.print(Text(f"Stopped ({name}); nothing is left running.", style="bold"))
+
+
+@contextmanager
+def _no_lock() -> Iterator[None]:
+    yield
+
+
+def _banner(
+    out: Console, title: str, settings: Settings, files: DagFileProcessor, workers: int
+) -> None:
+    out.print(Text(title, style="bold"))
+    out.print(f"  home:      {settings.home}")
+    out.print(f"  database:  {mask_url(settings.database_url)}")
+    out.print(f"  workers:   {workers} worker processes")
+    for location in files.locations:
+        out.print(f"  code:      {location}")
+    dag_ids = sorted(files.dags)
+    shown = ", ".join(dag_ids[:20]) + (" ..." if len(dag_ids) > 20 else "")
+    out.print(f"  DAGs:      {len(dag_ids)} loaded" + (f": {shown}" if dag_ids else ""))
+    if files.errors:
+        out.print(
+            Text(
+                f"  {len(files.errors)} file(s) failed to import; 'partita dags list' shows why",
+                style="yellow",
+            )
+        )
+    out.print("  Press Ctrl-C to stop.")
+
+
+def _log_to_stderr() -> None:
+    logger = logging.getLogger("partita.scheduler")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+_workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Run the tasks in a pool of N worker processes shared by all runs "
+    "(default: the number of cores).",
+)
+
+
+@click.command()
+@click.argument("path", required=False)
+@_workers_option
+def scheduler(path: str | None, workers: int | None) -> None:
+    """Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.
+
+    PATH is a DAG file, a folder or a module; without it the code locations
+    listed under 'code_locations:' in partita.yaml are loaded. Changed DAG
+    files are re-loaded while it runs. The tasks run in a pool of --workers N
+    processes (default: the number of cores). Ctrl-C or SIGTERM stops it
+    cleanly, workers included.
+    """
+    serve(path, title="partita scheduler", always_lock=False, workers=workers)
+
+
+@click.command()
+@click.argument("path", required=False)
+@_workers_option
+def dev(path: str | None, workers: int | None) -> None:
+    """Run partita on this machine (the scheduler and its executor) until Ctrl-C.
+
+    Like 'partita scheduler', on the metadata database of $PARTITA_HOME; only
+    one 'partita dev' runs per home at a time. The tasks run in a pool of
+    --workers N processes (default: the number of cores).
+    """
+    serve(path, title="partita dev", always_lock=True, workers=workers)
+
+
+__all__ = ["code_locations", "dev", "home_lock", "scheduler", "serve"]

@@ -1,0 +1,117 @@
+"""The run queue in memory: the twin of the SQL one, for tests and in-process use.
+
+The design decision: a claim holds the store's lock for its whole ``with``
+block (what a transaction with row locks does in SQL), and its starts are
+applied only when the block ends without an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from partita.definitions.states import RunState
+from partita.storage.records import DagRunRecord, clone
+from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+class _MemoryRunClaim(RunClaim):
+    def __init__(self, queued: list[DagRunRecord], running: dict[str, int]) -> None:
+        self.queued = queued
+        self.running = running
+        self.started: list[tuple[DagRunRecord, datetime]] = []
+
+    def start(self, run: DagRunRecord, now: datetime) -> None:
+        self.started.append((run, now))
+        self.running[run.dag_id] = self.running.get(run.dag_id, 0) + 1
+
+
+class MemoryRunQueue(RunQueue):
+    """Queued runs live in the store's run table (``runs``); claims and heartbeats here."""
+
+    def __init__(self, runs: dict[str, DagRunRecord], lock: threading.Lock) -> None:
+        self._runs = runs
+        self._lock = lock
+        self._claims: dict[str, str] = {}
+        self._schedulers: dict[str, SchedulerRecord] = {}
+
+    def enqueue(self, runs: Sequence[DagRunRecord]) -> list[str]:
+        inserted = []
+        with self._lock:
+            for run in runs:
+                if run.run_id not in self._runs:
+                    self._runs[run.run_id] = clone(run)
+                    inserted.append(run.run_id)
+        return inserted
+
+    @contextmanager
+    def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
+        with self._lock:
+            queued = sorted(
+                (r for r in self._runs.values() if r.state is RunState.QUEUED),
+                key=lambda r: (r.queued_at or _NEVER, r.run_id),
+            )[:limit]
+            running: dict[str, int] = {}
+            for r in self._runs.values():
+                if r.state is RunState.RUNNING:
+                    running[r.dag_id] = running.get(r.dag_id, 0) + 1
+            claim = _MemoryRunClaim([clone(r) for r in queued], running)
+            yield claim
+            for run, now in claim.started:
+                stored = self._runs[run.run_id]
+                stored.state, stored.start_date, stored.pid = RunState.RUNNING, now, None
+                run.state, run.start_date, run.pid = RunState.RUNNING, now, None
+                self._claims[run.run_id] = scheduler_id
+
+    def claimed_runs(self, scheduler_id: str) -> list[str]:
+        with self._lock:
+            return sorted(r for r, s in self._claims.items() if s == scheduler_id)
+
+    def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
+        adopted = []
+        with self._lock:
+            for run_id, owner in list(self._claims.items()):
+                run = self._runs.get(run_id)
+                if owner in live or run is None or run.state is not RunState.RUNNING:
+                    continue
+                self._claims[run_id] = scheduler_id
+                adopted.append(clone(run))
+        return adopted
+
+    def release(self, run_id: str) -> None:
+        with self._lock:
+            self._claims.pop(run_id, None)
+
+    def beat(self, record: SchedulerRecord) -> None:
+        with self._lock:
+            self._schedulers[record.scheduler_id] = dataclasses.replace(record)
+
+    def list_schedulers(self) -> list[SchedulerRecord]:
+        with self._lock:
+            found = list(self._schedulers.values())
+        return sorted(found, key=lambda s: s.heartbeat_at, reverse=True)
+
+    def remove_scheduler(self, scheduler_id: str) -> None:
+        with self._lock:
+            self._schedulers.pop(scheduler_id, None)
+
+
+class MemoryPoolStore(PoolStore):
+    """Pools in a dict."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, PoolRecord] = {}
+
+    def set_pool(self, pool: PoolRecord) -> None:
+        self._pools[pool.name] = pool
+
+    def list_pools(self) -> list[PoolRecord]:
+        return [self._pools[name] for name in sorted(self._pools)]
+
+
+__all__ = ["MemoryPoolStore", "MemoryRunQueue"]

@@ -1,0 +1,108 @@
+"""The run queue: queued runs waiting for a scheduler, who drives which run, who is alive.
+
+Runs are queued (``enqueue``) by the schedule ticker and by ``partita trigger``;
+a scheduler takes some of them with ``claim_queued_runs`` and starts those
+its limits allow, in the claim's transaction. A started run is *claimed* by
+that scheduler until it ends; when a scheduler dies, another (or the same,
+restarted) adopts its runs (``adopt_orphaned_runs``) and resumes them.
+Each scheduler writes a heartbeat row (``beat``) so that others, and
+``partita trigger --wait``, can tell whether one is alive.
+
+The design decision: claims are row locks held for one short transaction
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), so
+several schedulers can share one database without ever starting a run twice.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from partita.storage.records import DagRunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerRecord:
+    """One scheduler process, as its heartbeat row says."""
+
+    scheduler_id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRecord:
+    """A pool of task slots: at most ``slots`` slots of its task instances run at once."""
+
+    name: str
+    slots: int
+    description: str | None = None
+
+
+class PoolStore(ABC):
+    """The pools task instances share (``partita pools set``); ``default_pool`` is implicit."""
+
+    @abstractmethod
+    def set_pool(self, pool: PoolRecord) -> None:
+        """Create or resize a pool."""
+
+    @abstractmethod
+    def list_pools(self) -> list[PoolRecord]:
+        """The pools set, sorted by name."""
+
+
+class RunClaim(ABC):
+    """Queued runs held by one scheduler until the claim ends, with the counts limits need."""
+
+    #: The queued runs claimed, oldest first.
+    queued: list[DagRunRecord]
+    #: How many runs of each DAG are running now (for ``max_active_runs``).
+    running: dict[str, int]
+
+    @abstractmethod
+    def start(self, run: DagRunRecord, now: datetime) -> None:
+        """Mark a claimed run running, driven by the claiming scheduler (written at the end)."""
+
+
+class RunQueue(ABC):
+    """Queued runs, their claims by schedulers, and the schedulers' heartbeats."""
+
+    @abstractmethod
+    def enqueue(self, runs: Sequence[DagRunRecord]) -> list[str]:
+        """Insert queued runs; a run id already stored is left alone. Returns the ids inserted."""
+
+    @abstractmethod
+    def claim_queued_runs(self, scheduler_id: str, limit: int) -> AbstractContextManager[RunClaim]:
+        """Up to ``limit`` queued runs, oldest first, held until the ``with`` block ends."""
+
+    @abstractmethod
+    def claimed_runs(self, scheduler_id: str) -> list[str]:
+        """The ids of the running runs ``scheduler_id`` drives."""
+
+    @abstractmethod
+    def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
+        """Claim for ``scheduler_id`` the running runs whose scheduler is not in ``live``."""
+
+    @abstractmethod
+    def release(self, run_id: str) -> None:
+        """Forget the claim on a run that ended."""
+
+    @abstractmethod
+    def beat(self, record: SchedulerRecord) -> None:
+        """Write (or refresh) a scheduler's heartbeat row."""
+
+    @abstractmethod
+    def list_schedulers(self) -> list[SchedulerRecord]:
+        """Every heartbeat row, newest heartbeat first."""
+
+    @abstractmethod
+    def remove_scheduler(self, scheduler_id: str) -> None:
+        """Delete a scheduler's heartbeat row (it stopped cleanly)."""
+
+
+__all__ = ["PoolRecord", "PoolStore", "RunClaim", "RunQueue", "SchedulerRecord"]

@@ -1,0 +1,84 @@
+"""The steppable driver: ``begin``/``step``/``end``, a given data interval, and resuming a run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from partita import DAG, PythonOperator, RunState, TaskState
+from partita.engine.driver import RunDriver
+from partita.executors.in_process import InProcessExecutor
+from partita.storage.memory import MemoryStorage
+from partita.storage.records import DagRunRecord, WriteBatch
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+T1 = datetime(2025, 1, 2, tzinfo=UTC)
+
+
+def chain_dag(calls: list[str]) -> DAG:
+    with DAG("chain") as dag:
+        tasks = [
+            PythonOperator(task_id=name, python_callable=lambda n=name: calls.append(n))
+            for name in ("a", "b", "c")
+        ]
+        tasks[0] >> tasks[1] >> tasks[2]
+    return dag
+
+
+def queued_run() -> DagRunRecord:
+    return DagRunRecord("scheduled__1", "chain", "", RunState.RUNNING, "scheduled", T0, T0, T1)
+
+
+def test_stepping_a_run_to_its_end_records_it_with_the_given_interval() -> None:
+    calls: list[str] = []
+    storage = MemoryStorage()
+    driver = RunDriver.for_run(chain_dag(calls), InProcessExecutor(), storage, queued_run())
+    driver.begin()
+    steps = 0
+    while not driver.step(timeout=0):
+        steps += 1
+    result = driver.end()
+    assert result.state is RunState.SUCCESS and calls == ["a", "b", "c"]
+    run = storage.runs.get_run("scheduled__1")
+    assert (run.run_type, run.data_interval_start, run.data_interval_end) == ("scheduled", T0, T1)
+    assert run.pid is None  # a scheduler's run is not judged by a pid
+    assert steps >= 1
+
+
+def test_a_resumed_run_keeps_finished_instances_and_reruns_the_lost_one() -> None:
+    calls: list[str] = []
+    storage = MemoryStorage()
+    first = RunDriver.for_run(
+        chain_dag(calls), InProcessExecutor(), storage, queued_run(), flush_interval=0
+    )
+    first.begin()
+    while "a" not in calls:
+        first.step(timeout=0)
+    assert first.recorder is not None
+    first.recorder.sync()
+    # the driver "dies" with b marked running: nothing more is recorded
+    b = next(ti for ti in storage.runs.get_task_instances("scheduled__1") if ti.task_id == "b")
+    b.state, b.try_number = TaskState.RUNNING, 1
+    storage.write(WriteBatch(task_instances=[b]))
+    calls.clear()
+    run = storage.runs.get_run("scheduled__1")
+    second = RunDriver.for_run(chain_dag(calls), InProcessExecutor(), storage, run)
+    second.begin(resume=True)
+    while not second.step(timeout=0):
+        pass
+    result = second.end()
+    assert result.state is RunState.SUCCESS
+    assert calls == ["b", "c"]  # a is not run again
+    tries = {ti.task_id: ti.try_number for ti in storage.runs.get_task_instances("scheduled__1")}
+    assert tries == {"a": 1, "b": 2, "c": 1}  # the lost attempt of b counts as a try
+
+
+def test_aborting_a_stepped_run_records_it_failed_and_cancels_the_rest() -> None:
+    calls: list[str] = []
+    storage = MemoryStorage()
+    driver = RunDriver.for_run(chain_dag(calls), InProcessExecutor(), storage, queued_run())
+    driver.begin()
+    driver.abort(KeyboardInterrupt("stop"))
+    driver.abort(KeyboardInterrupt("again"))  # once only
+    assert storage.runs.get_run("scheduled__1").state is RunState.FAILED
+    states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances("scheduled__1")}
+    assert set(states.values()) == {TaskState.CANCELLED}

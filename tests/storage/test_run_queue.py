@@ -1,0 +1,181 @@
+"""The run queue's contract on memory, SQLite and PostgreSQL, and its migration (0012)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from partita.definitions.states import RunState
+from partita.storage.base import Storage
+from partita.storage.dag_records import DagParse, ParsedDag
+from partita.storage.memory import MemoryStorage
+from partita.storage.records import DagRunRecord
+from partita.storage.run_queue import PoolRecord, SchedulerRecord
+from partita.storage.sql import SqlStorage, create_sql_engine
+from partita.storage.sql.migrate import alembic_config
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "memory":
+        yield MemoryStorage()
+        return
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("pg_clean_database_url")
+    with SqlStorage(url, tmp_path / "storage") as store:
+        yield store
+
+
+def queued(run_id: str, dag_id: str = "etl", minutes: int = 0) -> DagRunRecord:
+    when = T0 + timedelta(minutes=minutes)
+    return DagRunRecord(
+        run_id, dag_id, "", RunState.QUEUED, "scheduled", when, when, when, {"a": 1}, when
+    )
+
+
+def test_enqueue_inserts_each_run_id_once(storage: Storage) -> None:
+    assert storage.queue.enqueue([queued("r1"), queued("r2")]) == ["r1", "r2"]
+    assert storage.queue.enqueue([queued("r1"), queued("r3")]) == ["r3"]
+    run = storage.runs.get_run("r1")
+    assert run.state is RunState.QUEUED and run.conf == {"a": 1} and run.run_type == "scheduled"
+
+
+def test_a_claim_gives_queued_runs_oldest_first_and_starts_them(storage: Storage) -> None:
+    storage.queue.enqueue([queued("late", minutes=5), queued("early"), queued("other", "x", 1)])
+    with storage.queue.claim_queued_runs("s1", 2) as claim:
+        assert [r.run_id for r in claim.queued] == ["early", "other"]
+        assert claim.running == {}
+        claim.start(claim.queued[0], T0)
+        assert claim.running == {"etl": 1}
+    started = storage.runs.get_run("early")
+    assert started.state is RunState.RUNNING and started.pid is None
+    assert storage.queue.claimed_runs("s1") == ["early"]
+    with storage.queue.claim_queued_runs("s2", 10) as claim:
+        assert [r.run_id for r in claim.queued] == ["other", "late"]
+        assert claim.running == {"etl": 1}
+
+
+def test_a_claim_that_fails_starts_nothing(storage: Storage) -> None:
+    storage.queue.enqueue([queued("r1")])
+    with pytest.raises(RuntimeError), storage.queue.claim_queued_runs("s1", 10) as claim:
+        claim.start(claim.queued[0], T0)
+        raise RuntimeError("boom")
+    assert storage.runs.get_run("r1").state is RunState.QUEUED
+    assert storage.queue.claimed_runs("s1") == []
+
+
+def test_runs_of_a_dead_scheduler_are_adopted_once(storage: Storage) -> None:
+    storage.queue.enqueue([queued("r1"), queued("r2")])
+    with storage.queue.claim_queued_runs("dead", 10) as claim:
+        claim.start(claim.queued[0], T0)
+    with storage.queue.claim_queued_runs("alive", 10) as claim:
+        claim.start(claim.queued[0], T0)
+    adopted = storage.queue.adopt_orphaned_runs("new", live={"alive"})
+    assert [r.run_id for r in adopted] == ["r1"]
+    assert storage.queue.adopt_orphaned_runs("other", live={"alive", "new"}) == []
+    assert storage.queue.claimed_runs("new") == ["r1"]
+    storage.queue.release("r1")
+    assert storage.queue.claimed_runs("new") == []
+
+
+def test_heartbeats_are_upserted_and_removed(storage: Storage) -> None:
+    first = SchedulerRecord("s1", "host", 10, T0, T0)
+    storage.queue.beat(first)
+    storage.queue.beat(SchedulerRecord("s1", "host", 10, T0, T0 + timedelta(seconds=5)))
+    storage.queue.beat(SchedulerRecord("s2", "host", 11, T0, T0 + timedelta(seconds=1)))
+    found = storage.queue.list_schedulers()
+    assert [(s.scheduler_id, s.heartbeat_at) for s in found] == [
+        ("s1", T0 + timedelta(seconds=5)),
+        ("s2", T0 + timedelta(seconds=1)),
+    ]
+    storage.queue.remove_scheduler("s1")
+    assert [s.scheduler_id for s in storage.queue.list_schedulers()] == ["s2"]
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
+)
+def test_upgrading_a_database_at_0002_adds_the_queue_tables_and_keeps_its_runs(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
+    engine = create_sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+            connection.exec_driver_sql(
+                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
+            )
+        assert "run_claim" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
+        assert store.runs.get_run("old").state is RunState.SUCCESS
+        store.queue.enqueue([queued("new")])
+        with store.queue.claim_queued_runs("s1", 10) as claim:
+            assert [r.run_id for r in claim.queued] == ["new"]
+    engine = create_sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), _revision_before_scheduler())
+        tables = inspect(engine).get_table_names()
+        assert "run_claim" not in tables and "scheduler_heartbeat" not in tables
+    finally:
+        engine.dispose()
+
+
+def test_pools_are_set_resized_and_listed(storage: Storage) -> None:
+    assert storage.pools.list_pools() == []
+    storage.pools.set_pool(PoolRecord("warehouse", 2, "the DB"))
+    storage.pools.set_pool(PoolRecord("api", 5))
+    storage.pools.set_pool(PoolRecord("warehouse", 3, "the DB"))
+    assert storage.pools.list_pools() == [
+        PoolRecord("api", 5),
+        PoolRecord("warehouse", 3, "the DB"),
+    ]
+
+
+@pytest.mark.postgres
+def test_a_concurrent_claim_counts_the_runs_another_claim_started(
+    pg_clean_database_url: str, tmp_path: Path
+) -> None:
+    with SqlStorage(pg_clean_database_url, tmp_path / "storage") as store:
+        store.registry.record_parse(DagParse("loc", [ParsedDag("etl")], {}, T0))
+        store.queue.enqueue([queued("r1"), queued("r2", minutes=1)])
+        seen: list[dict[str, int]] = []
+        first_started = threading.Event()
+
+        def second_claim() -> None:
+            first_started.wait()
+            with store.queue.claim_queued_runs("s2", 10) as claim:
+                seen.append(dict(claim.running))
+                assert [r.run_id for r in claim.queued] == ["r2"]  # r1 is locked: skipped
+
+        other = threading.Thread(target=second_claim)
+        other.start()
+        with store.queue.claim_queued_runs("s1", 1) as claim:
+            claim.start(claim.queued[0], T0)
+            first_started.set()
+            time.sleep(0.5)  # the second claim waits for the DAG's row meanwhile
+        other.join()
+        assert seen == [{"etl": 1}]  # it counted r1, started by the first claim
+
+
+def _revision_before_scheduler() -> str:
+    """The revision just below 0012 (the one that adds the scheduler's tables)."""
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
+    assert isinstance(before, str)
+    return before
