@@ -222,6 +222,25 @@ class RunRecorder:
                     extra["followed"] = list(outcome.followed_branches)
             self._task_event(ti, end, extra)
 
+    def lost(
+        self, ti: TaskInstanceRecord, when: datetime, reason: str, count: int, *, again: bool
+    ) -> None:
+        """A running try of ``ti`` was lost with its worker (the ``count``-th time).
+
+        ``again``: ``ti`` is scheduled again; else it is about to fail (``finished``).
+        """
+        with self._lock:
+            self._last_change = time.monotonic()
+            self._batch.events.append(EventRecord(
+                ti.run_id, EventKind.TASK_LOST, when, ti.task_id, ti.map_index, ti.try_number,
+                {"reason": reason, "lost": count},
+            ))  # fmt: skip
+            if again:
+                self._running -= 1
+                ti.state = TaskState.SCHEDULED
+                ti.end_date = when
+                self._task_event(ti, when)
+
     def changed(
         self,
         ti: TaskInstanceRecord,
