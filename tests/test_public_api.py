@@ -90,6 +90,7 @@ PUBLIC_NAMES = [
     "TimeRestriction",
     "Timetable",
     "TriggerRule",
+    "WorkerPool",
     "XComArg",
     "asset",
     "asset_check",

@@ -197,6 +197,31 @@ def test_a_bad_import_timeout_names_the_variable(tmp_path: Path, raw: str) -> No
         load_settings(env={"PARTITA_IMPORT_TIMEOUT": raw}, cwd=tmp_path)
 
 
+def test_worker_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(home, "worker_heartbeat_timeout: 12\nmax_lost_attempts: 5\n")
+    settings = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert (settings.worker_heartbeat_interval, settings.worker_heartbeat_timeout) == (1.0, 12.0)
+    assert settings.max_lost_attempts == 5
+    env = {"PARTITA_HOME": str(home), "PARTITA_MAX_LOST_ATTEMPTS": "2"}
+    assert load_settings(env=env, cwd=tmp_path).max_lost_attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PARTITA_MAX_LOST_ATTEMPTS": "often"}, "PARTITA_MAX_LOST_ATTEMPTS='often'"),
+        ({"PARTITA_MAX_LOST_ATTEMPTS": "0"}, "max_lost_attempts must be"),
+        ({"PARTITA_WORKER_HEARTBEAT_TIMEOUT": "0.5"}, "must be longer than"),
+    ],
+)
+def test_bad_worker_settings_name_the_fix(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(env=env, cwd=tmp_path)
+
+
 def test_scheduler_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / "dags").mkdir(parents=True)

@@ -97,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "TimeRestriction": "partita.definitions.timetables",
     "Timetable": "partita.definitions.timetables",
     "TriggerRule": "partita.definitions.states",
+    "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
     "asset_check": "partita.definitions.asset_check",
@@ -196,6 +197,7 @@ if TYPE_CHECKING:
     from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
     from partita.executors.in_process import run_dag as run_dag
+    from partita.executors.local import WorkerPool as WorkerPool
     from partita.executors.materialize import materialize as materialize
     from partita.importer import DagSummary as DagSummary
     from partita.importer import FileResult as FileResult

@@ -16,6 +16,12 @@ then the default.
                                  the scheduler sees for the first time starts paused (a DAG's
                                  own ``is_paused_upon_creation`` wins)
     PARTITA_IMPORT_TIMEOUT       ``import_timeout:``      (default 30 seconds per DAG file)
+    PARTITA_WORKER_HEARTBEAT_INTERVAL ``worker_heartbeat_interval:`` (default 1 second): how
+                                 often a busy worker of the local executor says it is alive
+    PARTITA_WORKER_HEARTBEAT_TIMEOUT ``worker_heartbeat_timeout:`` (default 30 seconds): a busy
+                                 worker silent for longer is killed and its tasks run again
+    PARTITA_MAX_LOST_ATTEMPTS    ``max_lost_attempts:``   (default 3): tries of a task instance
+                                 lost with their worker before it fails
     PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
                                  at once, across all DAGs
     (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
@@ -53,6 +59,9 @@ CONFIG_FILE_NAME = "partita.yaml"
 DEFAULT_HOME = ".partita"
 DEFAULT_INLINE_OUTPUT_LIMIT = 256 * 1024
 DEFAULT_IMPORT_TIMEOUT = 30.0
+DEFAULT_WORKER_HEARTBEAT_INTERVAL = 1.0
+DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
+DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
@@ -75,6 +84,12 @@ class Settings:
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT
     #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
     secret_key: SecretStr | None = None
+    #: Seconds between the heartbeats of a busy worker process (local executor).
+    worker_heartbeat_interval: float = DEFAULT_WORKER_HEARTBEAT_INTERVAL
+    #: Seconds without a heartbeat after which a busy worker is killed and its tries are lost.
+    worker_heartbeat_timeout: float = DEFAULT_WORKER_HEARTBEAT_TIMEOUT
+    #: Tries of one task instance lost with their worker before the instance fails.
+    max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
     #: What the scheduler loads when given no PATH (files, folders, modules).
     code_locations: tuple[str, ...] = ()
     #: Runs one scheduler drives at once, across all DAGs.
@@ -97,6 +112,15 @@ class Settings:
         if not self.import_timeout > 0:
             raise ConfigurationError(
                 f"import_timeout must be a number of seconds > 0, got {self.import_timeout}"
+            )
+        if not self.worker_heartbeat_timeout > self.worker_heartbeat_interval:
+            raise ConfigurationError(
+                f"worker_heartbeat_timeout ({self.worker_heartbeat_timeout:g}s) must be longer "
+                f"than worker_heartbeat_interval ({self.worker_heartbeat_interval:g}s)"
+            )
+        if self.max_lost_attempts < 1:
+            raise ConfigurationError(
+                f"max_lost_attempts must be a whole number >= 1, got {self.max_lost_attempts}"
             )
 
     @property
@@ -136,6 +160,25 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
         secret_key=_secret_key(env),
+        worker_heartbeat_interval=_seconds_setting(
+            env,
+            "PARTITA_WORKER_HEARTBEAT_INTERVAL",
+            from_file.worker_heartbeat_interval,
+            DEFAULT_WORKER_HEARTBEAT_INTERVAL,
+        ),
+        worker_heartbeat_timeout=_seconds_setting(
+            env,
+            "PARTITA_WORKER_HEARTBEAT_TIMEOUT",
+            from_file.worker_heartbeat_timeout,
+            DEFAULT_WORKER_HEARTBEAT_TIMEOUT,
+        ),
+        max_lost_attempts=_int_setting(
+            env,
+            "PARTITA_MAX_LOST_ATTEMPTS",
+            from_file.max_lost_attempts,
+            DEFAULT_MAX_LOST_ATTEMPTS,
+            "a whole number of attempts",
+        ),
         code_locations=tuple(
             str(home / loc) if (home / loc).exists() else loc
             for loc in from_file.code_locations or ()
@@ -158,6 +201,9 @@ class FileSettings:
     default_timezone: str | None = None
     dags_paused_at_creation: bool | None = None
     import_timeout: float | None = None
+    worker_heartbeat_interval: float | None = None
+    worker_heartbeat_timeout: float | None = None
+    max_lost_attempts: int | None = None
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
     run_tag_limits: dict[str, int] | None = None
@@ -212,17 +258,23 @@ def _path_setting(
     return None
 
 
-def _int_setting(env: Mapping[str, str], name: str, from_file: int | None) -> int:
+def _int_setting(
+    env: Mapping[str, str],
+    name: str,
+    from_file: int | None,
+    default: int = DEFAULT_INLINE_OUTPUT_LIMIT,
+    what: str = "a number of bytes",
+) -> int:
     raw = env.get(name)
     if not raw:
-        return DEFAULT_INLINE_OUTPUT_LIMIT if from_file is None else from_file
+        return default if from_file is None else from_file
     try:
         value = int(raw)
     except ValueError:
         value = -1
     if value < 0:
         raise ConfigurationError(
-            f"environment variable {name}={raw!r} is not a number of bytes; "
+            f"environment variable {name}={raw!r} is not {what}; "
             f"set it to a whole number >= 0 or unset it"
         )
     return value
@@ -261,10 +313,15 @@ def _count_setting(env: Mapping[str, str], name: str, from_file: int | None) -> 
     return value
 
 
-def _seconds_setting(env: Mapping[str, str], name: str, from_file: float | None) -> float:
+def _seconds_setting(
+    env: Mapping[str, str],
+    name: str,
+    from_file: float | None,
+    default: float = DEFAULT_IMPORT_TIMEOUT,
+) -> float:
     raw = env.get(name)
     if not raw:
-        return DEFAULT_IMPORT_TIMEOUT if from_file is None else from_file
+        return default if from_file is None else from_file
     try:
         value = float(raw)
     except ValueError:

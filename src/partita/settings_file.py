@@ -28,6 +28,9 @@ class _FileSettings(BaseModel):
     default_timezone: str | None = Field(default=None, min_length=1)
     dags_paused_at_creation: bool | None = Field(default=None, strict=True)
     import_timeout: float | None = Field(default=None, gt=0)
+    worker_heartbeat_interval: float | None = Field(default=None, gt=0)
+    worker_heartbeat_timeout: float | None = Field(default=None, gt=0)
+    max_lost_attempts: int | None = Field(default=None, ge=1)
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = Field(default=None, ge=1)
     run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None

@@ -154,3 +154,23 @@ def test_a_naive_logical_date_is_read_in_the_default_timezone(
     assert run_id_of(result.stdout).startswith("manual__2025-03-01T00:00:00+00:00__")
     explicit = invoke("run", str(EXAMPLES), "etl", "--logical-date", "2025-03-01T09:00:00+00:00")
     assert run_id_of(explicit.stdout).startswith("manual__2025-03-01T09:00:00+00:00__")
+
+
+def test_run_with_workers_runs_the_tasks_in_worker_processes(
+    invoke: Invoke, cli_storage: Callable[[], Storage]
+) -> None:
+    result = invoke("run", str(EXAMPLES), "etl", "--workers", "2", "--conf", '{"orders": 3}')
+    assert result.exit_code == 0, result.output
+    run_id = run_id_of(result.stdout)
+    rows = table_rows(result.stdout)
+    assert len(rows) == 7 and all(cells[1] == "success" for cells in rows.values())
+    storage = cli_storage()
+    assert storage.runs.get_run(run_id).state is RunState.SUCCESS
+    log = invoke("logs", run_id, "extract")
+    assert "extracted 3 orders" in log.stdout  # the worker wrote the task's log
+
+
+def test_run_with_zero_workers_is_bad_input(invoke: Invoke) -> None:
+    result = invoke("run", str(EXAMPLES), "etl", "--workers", "0")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--workers'" in result.output

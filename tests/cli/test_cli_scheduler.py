@@ -18,6 +18,7 @@ import pytest
 from cli_helpers import TEST_DAGS, Invoke, partita_command, subprocess_env
 from sqlalchemy import text
 
+from partita.cli.recovery import pid_alive
 from partita.definitions.states import RunState, TaskState
 from partita.settings import load_settings
 from partita.storage.base import Storage
@@ -340,6 +341,65 @@ def test_a_scheduler_run_is_cancelled_and_the_scheduler_goes_on(
     assert code == 0
 
 
+# --- the scheduler's worker pool ----------------------------------------------------------
+
+PARALLEL_DAG = """
+import time
+from datetime import datetime
+from partita import DAG, PythonOperator
+
+def nap():
+    time.sleep(1.0)
+
+with DAG("two_naps", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+    PythonOperator(task_id="left", python_callable=nap)
+    PythonOperator(task_id="right", python_callable=nap)
+"""
+
+
+def _process_tree(pid: int) -> list[int]:
+    """The process ids under ``pid`` (the forkserver and the workers)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        path = Path(f"/proc/{parent}/task/{parent}/children")
+        kids = [int(p) for p in path.read_text().split()] if path.exists() else []
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
+@pytest.mark.slow
+def test_scheduler_workers_run_independent_tasks_at_once_and_stop_with_it(
+    tmp_path: Path, processes: Processes, store: Storage, invoke: Invoke
+) -> None:
+    path = tmp_path / "two_naps.py"
+    path.write_text(PARALLEL_DAG)
+    scheduler = processes.start("scheduler", str(path), "--workers", "2")
+    assert invoke("trigger", str(path), "two_naps").exit_code == 0
+
+    def finished() -> bool:
+        return any(r.state.finished for r in runs_in(store, "two_naps"))
+
+    wait_for(finished, 60, "the triggered run of two_naps to end")
+    (run,) = runs_in(store, "two_naps")
+    assert run.state is RunState.SUCCESS
+    assert run.start_date is not None and run.end_date is not None
+    took = (run.end_date - run.start_date).total_seconds()
+    assert took < 1.8, f"two independent 1 s tasks took {took:.2f} s on 2 workers"
+    tis = store.runs.get_task_instances(run.run_id)
+    assert {ti.state for ti in tis} == {TaskState.SUCCESS}
+    tree = _process_tree(scheduler.pid)
+    assert len(tree) >= 3  # the forkserver and the two workers
+    code, out, err = stop(scheduler)
+    assert code == 0 and "workers:   2 worker processes" in out, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(pid_alive(pid) for pid in tree), "a worker outlived its scheduler"
+
+
 # --- partita dev -------------------------------------------------------------------------
 
 
@@ -469,6 +529,8 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
             wait_for(lambda: finished() >= 216, 300, "216 finished runs")
             time.sleep(1.5)
             runs = runs_in(store, "hourly")
+        # tasks run in each scheduler's worker processes: its process tree
+        trees = [{str(pid) for pid in _process_tree(s.pid)} for s in schedulers]
         for scheduler in schedulers:
             assert stop(scheduler)[0] == 0
     finally:
@@ -479,7 +541,8 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
     done = [(run_id, task_id) for run_id, task_id, _ in marks]
     assert len(done) == len(set(done)) == 432  # each task instance ran exactly once
     pids = {pid for _, _, pid in marks}
-    assert len(pids) == 2  # both schedulers ran some of them
+    assert all(pids & tree for tree in trees)  # both schedulers ran some of them
+    assert pids <= trees[0] | trees[1]
     # max_active_runs=8 held across both schedulers
     edges = sorted(
         [(r.start_date, 1) for r in runs if r.start_date]

@@ -342,3 +342,24 @@ def test_random_runs_always_finish_and_respect_upstreams(
     for task_id in by_id.keys() - ran:
         assert run.states[k(task_id)] in (S.SKIPPED, S.UPSTREAM_FAILED)
     assert run.run_state() in (RunState.SUCCESS, RunState.FAILED)
+
+
+def test_a_lost_instance_is_ready_again_whether_it_was_queued_or_running() -> None:
+    run = build([("a", "b")])
+    run.start()
+    assert run.take_ready() == [k("a")]
+    run.requeue_lost(k("a"))  # lost before the worker said it started
+    assert run.states[k("a")] is S.SCHEDULED
+    assert run.take_ready() == [k("a")]
+    run.mark_running(k("a"))
+    run.requeue_lost(k("a"))
+    assert run.take_ready() == [k("a")]
+    run.mark_running(k("a"))
+    assert run.finish(k("a"), S.SUCCESS) == [(k("b"), S.SCHEDULED)]
+
+
+def test_only_a_queued_or_running_instance_can_be_lost() -> None:
+    run = build([], tasks=["a"])
+    run.start()
+    with pytest.raises(InvalidTransition, match="not queued or running"):
+        run.requeue_lost(k("a"))

@@ -71,6 +71,12 @@ def test_task_instance_updates_make_new_records_and_leave_the_old_one() -> None:
         TaskState.SUCCESS, 2, None, "host-b",
     )  # fmt: skip
 
+    lost = running.lost(end)  # its worker died: scheduled again, the lost try's dates kept
+    assert (lost.state, lost.start_date, lost.end_date, lost.hostname) == (
+        TaskState.SCHEDULED, T0, end, "host-a",
+    )  # fmt: skip
+    assert running.state is TaskState.RUNNING
+
     assert ti.moved(TaskState.SCHEDULED, end).end_date is None
     assert ti.moved(TaskState.SKIPPED, end).end_date == end
 

@@ -74,7 +74,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "run": Subcommand(
         "partita.cli.run:run",
-        "Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.",
+        "Run DAG_ID (defined in PATH) now and record it in the metadata DB.",
     ),
     "runs": Subcommand(
         "partita.cli.runs:runs", "List recorded runs, show one, retry or cancel one."

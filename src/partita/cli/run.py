@@ -1,6 +1,8 @@
-"""``partita run PATH DAG_ID``: run one DAG in this process, recorded in the metadata database.
+"""``partita run PATH DAG_ID``: run one DAG now, recorded in the metadata database.
 
-The design decision: the run is the in-process executor's (``run_dag``); this
+The design decision: the run is the in-process executor's (``run_dag``), or
+with ``--workers N`` a ``RunDriver`` on a pool of N worker processes (the
+local executor, ``executors/local.py``) that lives as long as the command; this
 command only adds a progress bar (a ``RunListener``) and makes SIGTERM behave
 like Ctrl-C, so the driver records the run as failed and its unfinished tasks
 as cancelled before the process exits; only the first such signal interrupts,
@@ -44,9 +46,12 @@ from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
+from partita.engine.driver import RunDriver
 from partita.engine.result import RunResult
 from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
+from partita.executors.local import WorkerPool, check_dag_file
+from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
 
@@ -137,6 +142,13 @@ def _stop_signals_interrupt() -> Iterator[list[int]]:
 @click.argument("dag_id")
 @conf_option('Run conf as a JSON object, e.g. \'{"day": "2025-01-31"}\'; it overrides DAG params.')
 @logical_date_option()
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Run the tasks in a pool of N worker processes (default: in this process).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -144,26 +156,43 @@ def run(
     dag_id: str,
     conf: dict[str, Any] | None,
     logical_date: datetime | None,
+    workers: int | None,
 ) -> None:
-    """Run DAG_ID (defined in PATH) now, in this process, and record it in the metadata DB.
+    """Run DAG_ID (defined in PATH) now and record it in the metadata DB.
 
-    Prints the run id and a table of its tasks. Exits 0 when the run succeeds
-    and 1 when it fails.
+    The tasks run in this process, or with --workers N in N worker processes
+    at once. Prints the run id and a table of its tasks. Exits 0 when the run
+    succeeds and 1 when it fails.
     """
-    run_and_report(ctx, find_dag(path, dag_id), conf, logical_date)
+    settings = load_settings()
+    dag = find_dag(path, dag_id, settings)
+    if workers is not None:
+        check_dag_file(dag)
+    run_and_report(ctx, dag, conf, logical_date, workers=workers, settings=settings)
 
 
 def run_and_report(
-    ctx: click.Context, dag: DAG, conf: dict[str, Any] | None, logical_date: datetime | None
+    ctx: click.Context,
+    dag: DAG,
+    conf: dict[str, Any] | None,
+    logical_date: datetime | None,
+    *,
+    workers: int | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Run ``dag`` recorded in the metadata DB (with a progress bar), print it; exit 1 if failed."""
     out, err = make_console(), make_console(stderr=True)
     display = ProgressDisplay(err)
-    with _stop_signals_interrupt() as signals, metadata_store() as storage:
+    settings = settings if settings is not None else load_settings()
+    with _stop_signals_interrupt() as signals, metadata_store(settings) as storage:
         try:
-            result = run_dag(
-                dag, storage=storage, run_conf=conf, logical_date=logical_date, listener=display
-            )
+            if workers is None:
+                result = run_dag(
+                    dag, storage=storage, run_conf=conf, logical_date=logical_date,
+                    listener=display,
+                )  # fmt: skip
+            else:
+                result = _run_on_pool(dag, storage, settings, workers, conf, logical_date, display)
         except KeyboardInterrupt:
             display.stop()
             signum = signals[0] if signals else signal.SIGINT
@@ -180,6 +209,30 @@ def run_and_report(
         _print_result(out, result, storage)
     if not result.success:
         ctx.exit(1)
+
+
+def _run_on_pool(
+    dag: DAG,
+    storage: Storage,
+    settings: Settings,
+    workers: int,
+    conf: dict[str, Any] | None,
+    logical_date: datetime | None,
+    listener: ProgressDisplay,
+) -> RunResult:
+    """Run ``dag`` on a pool of ``workers`` processes started for this run and stopped after."""
+    with WorkerPool(
+        workers,
+        storage=storage,
+        heartbeat_interval=settings.worker_heartbeat_interval,
+        heartbeat_timeout=settings.worker_heartbeat_timeout,
+        default_timezone=settings.default_timezone,
+    ) as pool:
+        driver = RunDriver(
+            dag, pool.executor(), storage, run_conf=conf, logical_date=logical_date,
+            listener=listener, max_lost_attempts=settings.max_lost_attempts,
+        )  # fmt: skip
+        return driver.run()
 
 
 def _print_result(console: Console, result: RunResult, storage: Storage) -> None:

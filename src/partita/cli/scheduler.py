@@ -7,6 +7,12 @@ failed, their unfinished tasks cancelled), so nothing is left running.
 ``partita dev`` is the one-machine setup (the web server joins it once it
 exists); ``partita scheduler`` is the daemon alone.
 
+Both start one ``WorkerPool`` of ``--workers N`` processes (default: the
+number of cores) before they serve; every run the scheduler drives gets its
+own view of that pool (``pool.executor()``), so the tasks of all runs share
+the workers. The pool is closed (its workers stopped) when the scheduler
+stops, after the runs being driven were stopped.
+
 The design decision: a lock file under ``$PARTITA_HOME`` (``fcntl.flock``,
 released by the kernel when the process dies, even by ``kill -9``) makes a
 second ``partita dev`` (or a second scheduler on the same SQLite database)
@@ -31,7 +37,7 @@ from rich.text import Text
 
 from partita.cli.console import make_console
 from partita.cli.store import metadata_store
-from partita.executors.in_process import InProcessExecutor
+from partita.executors.local import WorkerPool
 from partita.scheduler.clock import parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
@@ -100,8 +106,9 @@ def code_locations(path: str | None, settings: Settings) -> list[str]:
     )
 
 
-def serve(path: str | None, *, title: str, always_lock: bool) -> None:
-    """Load, print the banner, and run the scheduler until a signal stops it."""
+def serve(path: str | None, *, title: str, always_lock: bool, workers: int | None = None) -> None:
+    """Load, start the worker pool, print the banner, and run the scheduler until a signal
+    stops it; then stop the runs being driven and the pool's workers."""
     settings = load_settings()
     locations = code_locations(path, settings)
     clock = parse_clock(settings.scheduler_clock)
@@ -119,12 +126,21 @@ def serve(path: str | None, *, title: str, always_lock: bool) -> None:
         options = SchedulerOptions(
             max_concurrent_runs=settings.max_concurrent_runs,
             run_tag_limits=settings.run_tag_limits,
+            max_lost_attempts=settings.max_lost_attempts,
         )
-        scheduler = Scheduler(storage, files, InProcessExecutor, options=options, clock=clock)
-        _banner(out, title, settings, files)
-        _log_to_stderr()
         with _signals_stop() as received, suppress(KeyboardInterrupt):
-            scheduler.serve()
+            pool = WorkerPool(
+                workers,
+                storage=storage,
+                heartbeat_interval=settings.worker_heartbeat_interval,
+                heartbeat_timeout=settings.worker_heartbeat_timeout,
+                default_timezone=settings.default_timezone,
+            )
+            with pool:
+                scheduler = Scheduler(storage, files, pool.executor, options=options, clock=clock)
+                _banner(out, title, settings, files, pool.size)
+                _log_to_stderr()
+                scheduler.serve()
         name = signal.Signals(received[0]).name if received else "interrupt"
         out.print(Text(f"Stopped ({name}); nothing is left running.", style="bold"))
 
@@ -134,10 +150,13 @@ def _no_lock() -> Iterator[None]:
     yield
 
 
-def _banner(out: Console, title: str, settings: Settings, files: DagFileProcessor) -> None:
+def _banner(
+    out: Console, title: str, settings: Settings, files: DagFileProcessor, workers: int
+) -> None:
     out.print(Text(title, style="bold"))
     out.print(f"  home:      {settings.home}")
     out.print(f"  database:  {mask_url(settings.database_url)}")
+    out.print(f"  workers:   {workers} worker processes")
     for location in files.locations:
         out.print(f"  code:      {location}")
     dag_ids = sorted(files.dags)
@@ -162,27 +181,42 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
+_workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Run the tasks in a pool of N worker processes shared by all runs "
+    "(default: the number of cores).",
+)
+
+
 @click.command()
 @click.argument("path", required=False)
-def scheduler(path: str | None) -> None:
+@_workers_option
+def scheduler(path: str | None, workers: int | None) -> None:
     """Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.
 
     PATH is a DAG file, a folder or a module; without it the code locations
     listed under 'code_locations:' in partita.yaml are loaded. Changed DAG
-    files are re-loaded while it runs. Ctrl-C or SIGTERM stops it cleanly.
+    files are re-loaded while it runs. The tasks run in a pool of --workers N
+    processes (default: the number of cores). Ctrl-C or SIGTERM stops it
+    cleanly, workers included.
     """
-    serve(path, title="partita scheduler", always_lock=False)
+    serve(path, title="partita scheduler", always_lock=False, workers=workers)
 
 
 @click.command()
 @click.argument("path", required=False)
-def dev(path: str | None) -> None:
+@_workers_option
+def dev(path: str | None, workers: int | None) -> None:
     """Run partita on this machine (the scheduler and its executor) until Ctrl-C.
 
     Like 'partita scheduler', on the metadata database of $PARTITA_HOME; only
-    one 'partita dev' runs per home at a time.
+    one 'partita dev' runs per home at a time. The tasks run in a pool of
+    --workers N processes (default: the number of cores).
     """
-    serve(path, title="partita dev", always_lock=True)
+    serve(path, title="partita dev", always_lock=True, workers=workers)
 
 
 __all__ = ["code_locations", "dev", "home_lock", "scheduler", "serve"]

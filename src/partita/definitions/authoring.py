@@ -1,7 +1,8 @@
 """The authoring context: which DAG and which task group a new task joins.
 
 ``with DAG(...)`` and ``with TaskGroup(...)`` push onto these stacks; an
-operator created inside picks them up. A loader can also *collect* every DAG
+operator created inside picks them up. The stacks are ``ContextVar``s, so each
+thread (and each asyncio task) has its own. A loader can also *collect* every DAG
 created while it imports a file, so that DAGs built in factories and never
 bound to a module global are still found (as Airflow does).
 """
@@ -9,6 +10,7 @@ bound to a module global are still found (as Airflow does).
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,41 +19,45 @@ if TYPE_CHECKING:
     from partita.definitions.dag import DAG
     from partita.definitions.taskgroup import TaskGroup
 
-_dag_stack: list[DAG] = []
-_group_stack: list[TaskGroup] = []
-_collectors: list[list[DAG]] = []
-_building_instance: list[bool] = []
+# Each stack is a tuple in a ContextVar, so that threads (and asyncio tasks) building
+# operators at once, e.g. mapped instances in a worker's threads, never see each other's.
+_dag_stack: ContextVar[tuple[DAG, ...]] = ContextVar("partita_dag_stack", default=())
+_group_stack: ContextVar[tuple[TaskGroup, ...]] = ContextVar("partita_group_stack", default=())
+_collectors: ContextVar[tuple[list[DAG], ...]] = ContextVar("partita_dag_collectors", default=())
+_building_instance: ContextVar[int] = ContextVar("partita_building_instance", default=0)
 
 
 def current_dag() -> DAG | None:
     """The DAG of the innermost ``with DAG`` block, if any."""
-    return _dag_stack[-1] if _dag_stack else None
+    stack = _dag_stack.get()
+    return stack[-1] if stack else None
 
 
 def current_group() -> TaskGroup | None:
     """The innermost open task group, if any."""
-    return _group_stack[-1] if _group_stack else None
+    stack = _group_stack.get()
+    return stack[-1] if stack else None
 
 
 def push_dag(dag: DAG) -> None:
-    _dag_stack.append(dag)
+    _dag_stack.set((*_dag_stack.get(), dag))
 
 
 def pop_dag() -> None:
-    _dag_stack.pop()
+    _dag_stack.set(_dag_stack.get()[:-1])
 
 
 def push_group(group: TaskGroup) -> None:
-    _group_stack.append(group)
+    _group_stack.set((*_group_stack.get(), group))
 
 
 def pop_group() -> None:
-    _group_stack.pop()
+    _group_stack.set(_group_stack.get()[:-1])
 
 
 def register_dag(dag: DAG) -> None:
     """Tell every active collector that a DAG was created."""
-    for collected in _collectors:
+    for collected in _collectors.get():
         collected.append(dag)
 
 
@@ -59,24 +65,22 @@ def register_dag(dag: DAG) -> None:
 def collect_dags() -> Iterator[list[DAG]]:
     """Yield a list that fills with every DAG created inside the block."""
     collected: list[DAG] = []
-    _collectors.append(collected)
+    _collectors.set((*_collectors.get(), collected))
     try:
         yield collected
     finally:
-        _collectors.remove(collected)
+        _collectors.set(tuple(c for c in _collectors.get() if c is not collected))
 
 
 @contextmanager
 def isolated() -> Iterator[None]:
     """No DAG or group is current inside the block (to build detached operators at run time)."""
-    saved_dags, saved_groups = _dag_stack[:], _group_stack[:]
-    _dag_stack.clear()
-    _group_stack.clear()
+    dags, groups = _dag_stack.set(()), _group_stack.set(())
     try:
         yield
     finally:
-        _dag_stack[:] = saved_dags
-        _group_stack[:] = saved_groups
+        _dag_stack.reset(dags)
+        _group_stack.reset(groups)
 
 
 @contextmanager
@@ -85,17 +89,17 @@ def building_instance() -> Iterator[None]:
 
     Such an operator takes its edges from the mapped task; it wires none of its own.
     """
-    _building_instance.append(True)
+    token = _building_instance.set(_building_instance.get() + 1)
     try:
         with isolated():
             yield
     finally:
-        _building_instance.pop()
+        _building_instance.reset(token)
 
 
 def is_building_instance() -> bool:
     """Whether operators created now are run-time instances of a mapped task."""
-    return bool(_building_instance)
+    return _building_instance.get() > 0
 
 
 def describe(obj: Any) -> str:

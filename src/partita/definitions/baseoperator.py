@@ -166,6 +166,7 @@ class BaseOperator(DependencyMixin):
         on_retry_callback: Callback | Sequence[Callback] | None = None,
         pool: str | None = None,
         queue: str | None = None,
+        executor_config: Mapping[str, Any] | None = None,
         priority_weight: int = 1,
         weight_rule: str = "downstream",
         pool_slots: int = 1,
@@ -220,6 +221,8 @@ class BaseOperator(DependencyMixin):
         self.on_retry_callback = _callbacks(on_retry_callback, "on_retry_callback", where)
         self.pool = pool
         self.queue = queue
+        #: Options for the executor, e.g. ``{"fresh_process": True}`` (the local executor).
+        self.executor_config: dict[str, Any] = dict(executor_config or {})
         self.priority_weight = priority_weight
         if weight_rule not in ("downstream", "upstream", "absolute"):
             raise DefinitionError(

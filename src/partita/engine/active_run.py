@@ -278,6 +278,18 @@ class ActiveRun:
         self.states[key] = TaskState.SCHEDULED
         self._ready.append(key)
 
+    def requeue_lost(self, key: TIKey) -> None:
+        """Its worker died (or stopped answering) while it was queued or running: ready again.
+
+        A lost attempt says nothing about the task, so no retry is used; the
+        driver counts lost attempts and fails the instance after too many.
+        """
+        if self.states[key] not in (TaskState.QUEUED, TaskState.RUNNING):
+            raise InvalidTransition(f"{key} is {self.states[key]}, not queued or running")
+        self._release_slot(key[0])
+        self.states[key] = TaskState.SCHEDULED
+        self._ready.append(key)
+
     def finish(
         self, key: TIKey, state: TaskState, skip: Sequence[str] = ()
     ) -> list[tuple[TIKey, TaskState]]:

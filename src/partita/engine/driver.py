@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import heapq
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -67,6 +68,14 @@ _SYNC_AFTER = timedelta(seconds=SYNC_AFTER_SECONDS)
 _OWN_END_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 
 
+#: Default for ``RunDriver(max_lost_attempts=)``: tries lost with their worker before failing.
+DEFAULT_MAX_LOST_ATTEMPTS = 3
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
 @contextmanager
 def gc_relaxed() -> Iterator[None]:
     """Collect cyclic garbage less often during a run, as the previous thresholds allow.
@@ -74,14 +83,23 @@ def gc_relaxed() -> Iterator[None]:
     A run allocates many small records that live until it ends; with Python's
     default thresholds they trigger a dozen full collections in a 100,000-task
     run, each scanning every record (a quarter of the run's time). The
-    thresholds are raised, never lowered, and restored afterwards.
+    thresholds are raised, never lowered, and restored when the last of the
+    runs overlapping in this process (in threads) ends.
     """
-    saved = gc.get_threshold()
-    gc.set_threshold(max(saved[0], 50_000), max(saved[1], 20), max(saved[2], 100))
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = saved = gc.get_threshold()
+            gc.set_threshold(max(saved[0], 50_000), max(saved[1], 20), max(saved[2], 100))
+        _gc_users += 1
     try:
         yield
     finally:
-        gc.set_threshold(*saved)
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 class RunDriver:
@@ -111,10 +129,14 @@ class RunDriver:
         flush_size: int = 2000,
         resources: Mapping[str, Any] | None = None,
         writer: BatchWriter | None = None,
+        max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS,
         data_interval: tuple[datetime, datetime] | None = None,
         gate: TaskGate | None = None,
     ) -> None:
         dag.validate()
+        self.max_lost_attempts = max_lost_attempts
+        #: How many tries of each instance were lost with their worker (see ``_apply_lost``).
+        self._lost_tries: dict[TIKey, int] = {}
         self.dag = dag
         self.executor = executor
         self.storage = storage
@@ -495,7 +517,7 @@ class RunDriver:
         recorder.wait_for_tasks(self._upstream[key[0]])
         ti = self.tis[key] = recorder.queued(ti)
         self._in_flight += 1
-        self.executor.submit(TaskWork(key[0], key[1], ti.try_number))
+        self.executor.submit(TaskWork(key[0], key[1], ti.try_number, self._lost_tries.get(key, 0)))
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
         key = (work.task_id, work.map_index)
@@ -504,6 +526,9 @@ class RunDriver:
 
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
         key = (outcome.task_id, outcome.map_index)
+        if outcome.lost:
+            self._apply_lost(key, outcome)
+            return
         ti = self.tis[key]
         if outcome.state is TaskState.SUCCESS and outcome.task_id in self.map_sources:
             self._check_map_source(outcome)
@@ -519,6 +544,29 @@ class RunDriver:
         end = outcome.end_date
         self._apply_changes(changes, end, skipped_by=ti.task_id if skipped else None, only=skipped)
         self._expand_ready()
+
+    def _apply_lost(self, key: TIKey, outcome: TaskOutcome) -> None:
+        """The try was lost with its worker: run it again (no retry used), or fail at the limit."""
+        ti = self.tis[key]
+        if ti.state is TaskState.QUEUED:  # lost before its worker said it started
+            work = TaskWork(key[0], key[1], ti.try_number)
+            self._on_started(work, outcome.start_date, outcome.hostname)
+            ti = self.tis[key]  # running now
+        lost = self._lost_tries[key] = self._lost_tries.get(key, 0) + 1
+        reason = outcome.error or "its worker process died"
+        if lost >= self.max_lost_attempts:
+            outcome.lost = False
+            outcome.state = TaskState.FAILED
+            outcome.error = (
+                f"WorkerLost: task {ti.task_id!r} lost its worker {lost} times (last: {reason}); "
+                f"it failed after max_lost_attempts={self.max_lost_attempts}"
+            )
+            outcome.traceback = None
+            self._recorder().lost(ti, outcome.end_date, reason, lost, again=False)
+            self._apply_outcome(outcome)
+            return
+        self.active.requeue_lost(key)
+        self.tis[key] = self._recorder().lost(ti, outcome.end_date, reason, lost, again=True)
 
     def _check_map_source(self, outcome: TaskOutcome) -> None:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""

@@ -221,6 +221,26 @@ class RunRecorder:
             self._task_event(ti, end, extra)
             return ti
 
+    def lost(
+        self, ti: TaskInstanceRecord, when: datetime, reason: str, count: int, *, again: bool
+    ) -> TaskInstanceRecord:
+        """A running try of ``ti`` was lost with its worker (the ``count``-th time).
+
+        ``again``: ``ti`` is scheduled again; else it is about to fail (``finished``).
+        Returns ``ti`` as it is now.
+        """
+        with self._lock:
+            self._last_change = time.monotonic()
+            self._batch.events.append(EventRecord(
+                ti.run_id, EventKind.TASK_LOST, when, ti.task_id, ti.map_index, ti.try_number,
+                {"reason": reason, "lost": count},
+            ))  # fmt: skip
+            if again:
+                self._running -= 1
+                ti = ti.lost(when)
+                self._task_event(ti, when)
+            return ti
+
     def changed(
         self,
         ti: TaskInstanceRecord,

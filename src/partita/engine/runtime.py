@@ -9,6 +9,11 @@ is cut into lines in time linear in its size, however it is written; a
 carriage return (a progress bar redrawing itself) starts the line over, as
 on a terminal, so only what a terminal would show is kept.
 
+Prints are routed the same way: while any task runs, ``sys.stdout`` and
+``sys.stderr`` are one proxy each that writes to the stream of the task of the
+current thread (or context), and to the original stream outside tasks; so
+tasks running at once in threads never swap a global under each other.
+
 A task that decides to skip tasks downstream of it (a branch, a short
 circuit, ``LatestOnlyOperator``) says so with ``ti.skip_downstream(ids)``;
 the decision is data the runner hands to the engine in the task's outcome,
@@ -20,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
@@ -43,6 +49,9 @@ if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
 _current_sink: ContextVar[LogSink | None] = ContextVar("partita_log_sink", default=None)
+_current_streams: ContextVar[tuple[_StreamToLog, _StreamToLog] | None] = ContextVar(
+    "partita_task_streams", default=None
+)
 
 
 class TaskLogger:
@@ -154,6 +163,60 @@ class _StreamToLog(io.TextIOBase):
                 self._emit(line)
 
 
+class _StreamRouter(io.TextIOBase):
+    """``sys.stdout`` or ``sys.stderr`` while tasks run: the current task's, else ``original``."""
+
+    def __init__(self, original: Any, index: int) -> None:
+        self.original = original
+        self._index = index
+
+    def _target(self) -> Any:
+        streams = _current_streams.get()
+        return self.original if streams is None else streams[self._index]
+
+    def write(self, text: str) -> int:
+        return int(self._target().write(text) or 0)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        return _current_streams.get() is None and bool(self.original.isatty())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.original, "encoding", "utf-8"))
+
+
+class _Routers:
+    """Installs the two routers while at least one task captures output (any thread)."""
+
+    lock = threading.Lock()
+    users = 0
+    installed: tuple[_StreamRouter, _StreamRouter] | None = None
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls.lock:
+            if cls.users == 0:
+                out, err = _StreamRouter(sys.stdout, 0), _StreamRouter(sys.stderr, 1)
+                cls.installed = (out, err)
+                sys.stdout, sys.stderr = out, err
+            cls.users += 1
+
+    @classmethod
+    def exit(cls) -> None:
+        with cls.lock:
+            cls.users -= 1
+            if cls.users == 0 and cls.installed is not None:
+                out, err = cls.installed
+                if sys.stdout is out:  # unless someone replaced it meanwhile
+                    sys.stdout = out.original
+                if sys.stderr is err:
+                    sys.stderr = err.original
+                cls.installed = None
+
+
 class _RoutingHandler(logging.Handler):
     """Sends log records emitted inside a task to that task instance's log.
 
@@ -196,7 +259,7 @@ def install_log_routing() -> None:
 class CapturedOutput:
     """Within ``with``: stdout, stderr and ``logging`` records go to ``lines``."""
 
-    __slots__ = ("_err", "_out", "_saved", "_token", "lines")
+    __slots__ = ("_err", "_out", "_streams_token", "_token", "lines")
 
     def __init__(self, lines: LogSink) -> None:
         self.lines = lines
@@ -204,16 +267,17 @@ class CapturedOutput:
         self._err = _StreamToLog(lines, "WARNING")
 
     def __enter__(self) -> CapturedOutput:
-        self._saved = (sys.stdout, sys.stderr)
-        sys.stdout, sys.stderr = self._out, self._err
+        _Routers.enter()
+        self._streams_token = _current_streams.set((self._out, self._err))
         self._token = _current_sink.set(self.lines)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._out.flush()
         self._err.flush()
-        sys.stdout, sys.stderr = self._saved
+        _current_streams.reset(self._streams_token)
         _current_sink.reset(self._token)
+        _Routers.exit()
 
 
 class RuntimeTaskInstance:

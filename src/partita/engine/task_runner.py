@@ -220,7 +220,7 @@ def _record_failure(
         if exc.max_retries is not None:
             max_tries = exc.max_retries
         override = exc.seconds_to_wait
-    if work.try_number <= max_tries:
+    if work.try_number - work.lost_tries <= max_tries:  # lost tries use up no retry
         outcome.state = TaskState.UP_FOR_RETRY
         wait = retry_delay(task, work.try_number, override)
         outcome.retry_at = datetime.now(UTC) + wait
@@ -228,7 +228,7 @@ def _record_failure(
             LogLine(
                 datetime.now(UTC),
                 "WARNING",
-                f"try {work.try_number} of {max_tries + 1} failed; retrying in "
+                f"try {work.try_number} of {max_tries + 1 + work.lost_tries} failed; retrying in "
                 f"{wait.total_seconds():g}s",
             )
         )

@@ -46,6 +46,8 @@ class TaskWork:
     task_id: str
     map_index: int
     try_number: int
+    #: Earlier tries of this instance lost with their worker: they use up no retry.
+    lost_tries: int = 0
 
 
 @dataclass(slots=True)
@@ -75,6 +77,9 @@ class TaskOutcome:
     check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
     #: The seq (line number in the try's log) of ``logs[0]``.
     first_log_seq: int = 0
+    #: The try was lost with its worker (killed, or silent for too long): no verdict on
+    #: the task; the engine runs it again without using a retry (``state`` is meaningless).
+    lost: bool = False
 
     @property
     def duration(self) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.context import Context
 from partita.exceptions import DefinitionError, PartitaError, SkipTask
-from partita.operators.process_groups import die_with_parent, reaper
+from partita.operators.process_groups import reaper
 
 
 class BashCommandError(PartitaError):
@@ -90,7 +90,7 @@ class BashOperator(BaseOperator):
             env=self._environment(context),
             cwd=self.cwd,
             start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=reaper.child_setup(),
         )
         self._process = process
         reaper.watch(process.pid)

@@ -92,6 +92,27 @@ class GroupReaper:
         self._live[pgid] = threading.get_ident()
         self._send(f"+{pgid}\n")
 
+    def child_setup(self) -> Callable[[], None] | None:
+        """A ``preexec_fn`` that lists the child's new group with the helper from the child itself.
+
+        It runs in the child after ``setsid`` and before ``exec``, so the group is
+        listed before the command can start anything: a kill of this process
+        right after the child started still takes the whole group down. It also
+        sets the parent-death signal (Linux). Writing a short line to a pipe is
+        one atomic system call, safe between fork and exec.
+        """
+        with self._lock:
+            pipe = self._pipe()
+            fd = pipe.fileno() if pipe is not None else -1
+        if fd < 0:
+            return die_with_parent
+
+        def setup() -> None:
+            _set_parent_death_signal()
+            os.write(fd, b"+%d\n" % os.getpid())
+
+        return setup
+
     def forget(self, pgid: int) -> None:
         """Take ``pgid`` off the list (the group has ended or was killed)."""
         self._live.pop(pgid, None)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from partita.definitions.dag import DAG
+from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
 from partita.engine.host import HOSTNAME, pid_alive
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
@@ -59,6 +60,8 @@ class SchedulerOptions:
     heartbeat_interval: float = 2.0
     #: A pass longer than this many seconds is logged as a warning.
     overrun_warning: float = 10.0
+    #: Tries of a task instance lost with their worker (process) before it fails.
+    max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
 
 
 def live_scheduler_ids(schedulers: Sequence[SchedulerRecord], now: datetime) -> set[str]:
@@ -90,7 +93,13 @@ class Scheduler:
         self.scheduler_id = f"{HOSTNAME}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = datetime.now(UTC)
         self.slots = SlotBook(past=PreviousRuns(storage))
-        self.supervisor = RunSupervisor(storage, self.scheduler_id, executor_factory, self.slots)
+        self.supervisor = RunSupervisor(
+            storage,
+            self.scheduler_id,
+            executor_factory,
+            self.slots,
+            max_lost_attempts=self.options.max_lost_attempts,
+        )
         self.ticker = ScheduleTicker(storage, self.get_dag)
         self.schedule_ticker = ScheduleDefinitionTicker(
             storage, lambda: self.files.schedules, self.get_dag

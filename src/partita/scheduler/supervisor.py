@@ -24,7 +24,7 @@ from msgspec.structs import replace
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
 from partita.engine.admission import TaskGate
-from partita.engine.driver import RunDriver
+from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS, RunDriver
 from partita.engine.work import Executor
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
@@ -52,8 +52,12 @@ class RunSupervisor:
         scheduler_id: str,
         executor_factory: ExecutorFactory,
         gate: TaskGate | None = None,
+        *,
+        max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS,
     ) -> None:
         self.storage = storage
+        #: Tries of a task instance lost with their worker before it fails (``RunDriver``).
+        self.max_lost_attempts = max_lost_attempts
         #: What decides which ready tasks may start (the scheduler's ``SlotBook``).
         self.gate = gate
         self.scheduler_id = scheduler_id
@@ -72,8 +76,9 @@ class RunSupervisor:
             if not resume and self.storage.runs.get_task_instances(run.run_id):
                 resume = True
             driver = RunDriver.for_run(
-                dag, self.executor_factory(), self.storage, run, gate=self.gate
-            )
+                dag, self.executor_factory(), self.storage, run, gate=self.gate,
+                max_lost_attempts=self.max_lost_attempts,
+            )  # fmt: skip
             driver.begin(resume=resume)
         except Exception as exc:  # bad conf, a resource that does not open: the run fails
             logger.warning("run %s of DAG %s cannot start: %s", run.run_id, run.dag_id, exc)

@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     RETRY = "retry"  # payload: retry_at, error
     CALLBACK_ERROR = "callback_error"  # payload: callback, error, traceback
     ASSET_MATERIALIZED = "asset_materialized"  # payload: asset_key, data_version, location
+    TASK_LOST = "task_lost"  # payload: reason, lost (how many tries lost so far)
     TASK_CLEARED = "task_cleared"  # payload: state, previous_state (an operator's clear)
     TASK_MARKED = "task_marked"  # payload: state, previous_state (an operator's mark)
     CANCEL_REQUESTED = "cancel_requested"  # payload: grace (an operator's cancel)
@@ -124,6 +125,10 @@ class TaskInstanceRecord(msgspec.Struct, frozen=True):
             self, state=state, start_date=start, end_date=end, duration=duration,
             hostname=hostname, retry_at=retry_at,
         )  # fmt: skip
+
+    def lost(self, when: datetime) -> TaskInstanceRecord:
+        """This task instance scheduled again: its try was lost with its worker at ``when``."""
+        return _replace(self, state=TaskState.SCHEDULED, end_date=when)
 
     def moved(self, state: TaskState, when: datetime) -> TaskInstanceRecord:
         """This task instance moved to ``state`` at ``when`` (its end date if ``state`` ends it)."""
