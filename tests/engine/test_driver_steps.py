@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from msgspec.structs import replace
+
 from partita import DAG, PythonOperator, RunState, TaskState
 from partita.engine.driver import RunDriver
 from partita.executors.in_process import InProcessExecutor
@@ -57,7 +59,7 @@ def test_a_resumed_run_keeps_finished_instances_and_reruns_the_lost_one() -> Non
     first.recorder.sync()
     # the driver "dies" with b marked running: nothing more is recorded
     b = next(ti for ti in storage.runs.get_task_instances("scheduled__1") if ti.task_id == "b")
-    b.state, b.try_number = TaskState.RUNNING, 1
+    b = replace(b, state=TaskState.RUNNING, try_number=1)
     storage.write(WriteBatch(task_instances=[b]))
     calls.clear()
     run = storage.runs.get_run("scheduled__1")

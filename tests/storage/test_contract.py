@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from msgspec.structs import replace
 
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState, TaskState
@@ -51,10 +52,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 
 
 def make_run(run_id: str, dag_id: str = "etl", **changes: object) -> DagRunRecord:
-    run = DagRunRecord(run_id, dag_id, "v1", RunState.QUEUED, queued_at=T0)
-    for name, value in changes.items():
-        setattr(run, name, value)
-    return run
+    return replace(DagRunRecord(run_id, dag_id, "v1", RunState.QUEUED, queued_at=T0), **changes)
 
 
 def make_event(
@@ -407,8 +405,7 @@ def test_aware_datetimes_round_trip_equal(storage: Storage) -> None:
     new_york = datetime(2024, 7, 4, 23, 30, tzinfo=ZoneInfo("America/New_York"))
     run = make_run("r1", logical_date=seoul, queued_at=new_york, start_date=T0)
     ti = TaskInstanceRecord("r1", "t", start_date=seoul, retry_at=new_york)
-    event = make_event("r1", EventKind.LOG)
-    event.timestamp = seoul
+    event = replace(make_event("r1", EventKind.LOG), timestamp=seoul)
     storage.write(WriteBatch(runs=[run], task_instances=[ti], events=[event]))
 
     got = storage.runs.get_run("r1")

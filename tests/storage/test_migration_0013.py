@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from msgspec.structs import replace
 
 from partita.definitions.states import RunState
 from partita.storage.records import WriteBatch
@@ -49,6 +50,6 @@ def test_a_0002_database_upgrades_and_its_run_can_be_cancelled(
         assert (run.cancel_requested_at, run.cancel_grace) == (None, None)
         assert storage.request_cancel("old", datetime.now(UTC), 1.5)
         assert storage.runs.get_run("old").cancel_grace == 1.5
-        run.state = RunState.FAILED
+        run = replace(run, state=RunState.FAILED)
         storage.write(WriteBatch(runs=[run]))  # the owner's full write after the upgrade
         assert storage.runs.get_run("old").state is RunState.FAILED

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from msgspec.structs import replace
 from sqlalchemy import insert, select
 
 from partita.definitions.states import RunState, TaskState
@@ -86,7 +87,7 @@ def test_an_unpicklable_output_is_a_storage_error(sqlite_url: str, tmp_path: Pat
 
 def test_a_naive_datetime_is_refused_with_the_reason(sqlite_url: str, tmp_path: Path) -> None:
     run = _run("r1")
-    run.start_date = datetime(2024, 1, 1)
+    run = replace(run, start_date=datetime(2024, 1, 1))
     with (
         SqlStorage(sqlite_url, tmp_path / "storage") as store,
         pytest.raises(StorageError, match=r"could not write a batch of run 'r1'.*naive"),

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from partita.definitions.states import RunState, TaskState
 from partita.engine.host import HOSTNAME, pid_alive
 from partita.storage.base import Storage
@@ -43,7 +45,6 @@ from partita.storage.records import (
     EventRecord,
     TaskInstanceRecord,
     WriteBatch,
-    clone,
 )
 
 #: How many running runs one check looks at.
@@ -152,8 +153,7 @@ def _failure_batch(
     for ti in tis:
         if ti.state.finished:
             continue
-        ti.state = TaskState.CANCELLED
-        ti.end_date = died
+        ti = ti.moved(TaskState.CANCELLED, died)
         batch.task_instances.append(ti)
         batch.events.append(
             EventRecord(
@@ -161,9 +161,7 @@ def _failure_batch(
                 {"state": TaskState.CANCELLED.value},
             )
         )  # fmt: skip
-    run = clone(seen)
-    run.state = RunState.FAILED
-    run.end_date = died
+    run = replace(seen, state=RunState.FAILED, end_date=died)
     batch.runs.append(run)
     payload = {"state": RunState.FAILED.value, "message": reason}
     batch.events.append(EventRecord(run.run_id, EventKind.RUN_STATE, died, payload=payload))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from msgspec.structs import replace
+
 from partita.definitions.asset_key import AssetKey
 from partita.storage.base import AssetCatalog
 from partita.storage.records import AssetMaterializationRecord
@@ -58,17 +60,20 @@ class UpstreamVersions:
         self,
         records: Sequence[AssetMaterializationRecord],
         upstream: Sequence[AssetKey],
-    ) -> None:
-        """Add to ``records`` (the engine's own) the upstream versions they consumed.
+    ) -> Sequence[AssetMaterializationRecord]:
+        """``records`` with the upstream versions they consumed added to their metadata.
 
         Then their versions are the current ones of their keys.
         """
         if upstream:
             versions = self.consumed(upstream)
-            for record in records:
-                record.metadata = {**record.metadata, UPSTREAM_VERSIONS_KEY: versions}
+            records = [
+                replace(record, metadata={**record.metadata, UPSTREAM_VERSIONS_KEY: versions})
+                for record in records
+            ]
         for record in records:
             self._known[record.asset_key] = record.data_version
+        return records
 
 
 __all__ = ["UPSTREAM_VERSIONS_KEY", "UpstreamVersions"]

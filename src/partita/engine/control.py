@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from msgspec.structs import replace
+
 from partita.definitions.states import FAILED_TASK_STATES, RunState, TaskState
 from partita.exceptions import PartitaError
 from partita.storage.base import Storage
@@ -198,13 +200,15 @@ def mark_task_instances(
             )
     now = datetime.now(UTC)
     batch = WriteBatch()
-    for ti in chosen:
-        previous = ti.state
-        ti.state = state
-        ti.end_date = ti.end_date or now
+    marked: list[TaskInstanceRecord] = []
+    for old in chosen:
+        ti = replace(old, state=state, end_date=old.end_date or now)
+        marked.append(ti)
         batch.task_instances.append(ti)
-        batch.events.append(_ti_event(ti, EventKind.TASK_MARKED, now, previous))
+        batch.events.append(_ti_event(ti, EventKind.TASK_MARKED, now, old.state))
         batch.events.append(_ti_event(ti, EventKind.TASK_STATE, now, None))
+    chosen = marked
+    tis = list(({ti.key: ti for ti in tis} | {ti.key: ti for ti in chosen}).values())
     before = run.state
     structure = upstream_map(storage, run)
     if run.state.finished:
@@ -213,13 +217,13 @@ def mark_task_instances(
             below = relatives(structure, [task_id], down=True)
             rerun = [ti for ti in tis if ti.task_id in below and ti.state in RETRIED_STATES]
         if rerun:
-            _add_clears(batch, run, rerun, now)
-            _set_run_state(batch, run, RunState.QUEUED, now, "downstream of a marked task")
+            rerun = _add_clears(batch, rerun, now)
+            run = _set_run_state(batch, run, RunState.QUEUED, now, "downstream of a marked task")
         else:
-            by_key = {ti.key: ti for ti in tis} | {ti.key: ti for ti in chosen}
-            new_state = finished_run_state(structure, list(by_key.values()))
+            new_state = finished_run_state(structure, tis)
             if new_state is not run.state:
-                _set_run_state(batch, run, new_state, now, f"task {task_id!r} marked {state}")
+                why = f"task {task_id!r} marked {state}"
+                run = _set_run_state(batch, run, new_state, now, why)
         chosen = chosen + rerun
     storage.write(batch)
     return ControlResult(run_id, chosen, before, run.state)
@@ -243,7 +247,7 @@ def cancel_run(
     if run.state is RunState.QUEUED or (owner_gone and run.state is RunState.FAILED):
         batch = WriteBatch()
         changed = cancel_unfinished(batch, storage.runs.get_task_instances(run_id), now)
-        run.cancel_requested_at = run.cancel_requested_at or now
+        run = replace(run, cancel_requested_at=run.cancel_requested_at or now)
         why = "its owner process was gone" if owner_gone else "it had not started"
         _set_run_state(batch, run, RunState.CANCELLED, now, f"cancelled by an operator; {why}")
         storage.write(batch)
@@ -255,10 +259,10 @@ def cancel_unfinished(
     batch: WriteBatch, tis: Iterable[TaskInstanceRecord], now: datetime
 ) -> list[TaskInstanceRecord]:
     """Add to ``batch`` every unfinished instance of ``tis`` as cancelled; return them."""
-    changed = [ti for ti in tis if not ti.state.finished]
+    changed = [
+        replace(ti, state=TaskState.CANCELLED, end_date=now) for ti in tis if not ti.state.finished
+    ]
     for ti in changed:
-        ti.state = TaskState.CANCELLED
-        ti.end_date = now
         batch.task_instances.append(ti)
         batch.events.append(_ti_event(ti, EventKind.TASK_STATE, now, None))
     return changed
@@ -283,40 +287,44 @@ def _clear(
     if confirm is not None and not confirm(unique):
         return ControlResult(run.run_id, [], before, before)
     batch = WriteBatch()
-    _add_clears(batch, run, unique, now)
+    unique = _add_clears(batch, unique, now)
     if run.state.finished:
-        _set_run_state(batch, run, RunState.QUEUED, now, why)
+        run = _set_run_state(batch, run, RunState.QUEUED, now, why)
     storage.write(batch)
     return ControlResult(run.run_id, unique, before, run.state)
 
 
 def _add_clears(
-    batch: WriteBatch, run: DagRunRecord, tis: list[TaskInstanceRecord], now: datetime
-) -> None:
-    for ti in tis:
-        previous = ti.state
-        ti.state = TaskState.NONE  # the try number stays: the next try continues from it
-        ti.start_date = ti.end_date = ti.duration = ti.retry_at = None
+    batch: WriteBatch, tis: list[TaskInstanceRecord], now: datetime
+) -> list[TaskInstanceRecord]:
+    """Add ``tis`` cleared to ``batch``; return them as they are now."""
+    cleared: list[TaskInstanceRecord] = []
+    for old in tis:
+        ti = replace(  # the try number stays: the next try continues from it
+            old, state=TaskState.NONE, start_date=None, end_date=None, duration=None,
+            retry_at=None,
+        )  # fmt: skip
+        cleared.append(ti)
         batch.task_instances.append(ti)
-        batch.events.append(_ti_event(ti, EventKind.TASK_CLEARED, now, previous))
+        batch.events.append(_ti_event(ti, EventKind.TASK_CLEARED, now, old.state))
+    return cleared
 
 
 def _set_run_state(
     batch: WriteBatch, run: DagRunRecord, state: RunState, now: datetime, message: str
-) -> None:
-    run.state = state
+) -> DagRunRecord:
+    """Add ``run`` moved to ``state`` to ``batch``; return it as it is now."""
     if state is RunState.QUEUED:
-        run.queued_at = now
-        run.end_date = None
-        run.cancel_requested_at = None
+        run = replace(run, state=state, queued_at=now, end_date=None, cancel_requested_at=None)
     else:
-        run.end_date = now
+        run = replace(run, state=state, end_date=now)
     batch.runs.append(run)
     batch.events.append(
         EventRecord(
             run.run_id, EventKind.RUN_STATE, now, payload={"state": state.value, "message": message}
         )
     )
+    return run
 
 
 def _ti_event(

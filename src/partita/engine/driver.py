@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from msgspec.structs import replace
+
 from partita.definitions.dag import DAG
 from partita.definitions.ids import check_id_length
 from partita.definitions.resources import ResourcesView
@@ -163,7 +165,7 @@ class RunDriver:
         with gc_relaxed():  # thousands of records: as cheap as inside the run
             self.serialized = serialize_dag(dag)
             info = self.info
-            self.record = _queued_run(info, dag_version(self.serialized))
+            self._queued_record = _queued_run(info, dag_version(self.serialized))
             self.tis: dict[TIKey, TaskInstanceRecord] = {
                 (t.task_id, -1): self._new_ti(t.task_id, -1, TaskState.NONE)
                 for t in dag.task_dict.values()
@@ -216,6 +218,11 @@ class RunDriver:
         return driver
 
     # -- public ---------------------------------------------------------------------
+    @property
+    def record(self) -> DagRunRecord:
+        """The run's record as it is now (the recorder's, once the run began)."""
+        return self._queued_record if self.recorder is None else self.recorder.run
+
     def run(self) -> RunResult:
         """Run the DAG to the end and return its result."""
         with gc_relaxed():
@@ -289,14 +296,15 @@ class RunDriver:
     # -- phases -----------------------------------------------------------------------
     def _begin(self, resume: bool) -> None:
         now = datetime.now(UTC)
-        info, record = self.info, self.record
-        record.state = RunState.RUNNING
-        record.queued_at = record.start_date = record.heartbeat_at = now
+        info, record = self.info, self.record.began(now)
         stored = self.stored_run
         if stored is not None:  # the scheduler's run: no pid, so no pid check fails it
-            record.queued_at = stored.queued_at or now
-            record.start_date = stored.start_date or now
-            record.pid = None
+            record = replace(
+                record,
+                queued_at=stored.queued_at or now,
+                start_date=stored.start_date or now,
+                pid=None,
+            )
         previous: dict[TIKey, TaskInstanceRecord] = {}
         if resume:
             previous = {ti.key: ti for ti in self.storage.runs.get_task_instances(info.run_id)}
@@ -430,8 +438,7 @@ class RunDriver:
         self._apply_changes(self.active.cancel_unfinished(), datetime.now(UTC))
         message = "cancelled by an operator"
         if request is not None:
-            self.record.cancel_requested_at = request.requested_at
-            self.record.cancel_grace = request.grace
+            recorder.cancel_requested(request.requested_at, request.grace)
             message = request.message()
         recorder.run_finished(RunState.CANCELLED, message)
         recorder.close()
@@ -508,14 +515,14 @@ class RunDriver:
         ti = self.tis[key]
         recorder = self._recorder()
         recorder.wait_for_tasks(self._upstream[key[0]])
-        recorder.queued(ti)
+        ti = self.tis[key] = recorder.queued(ti)
         self._in_flight += 1
         self.executor.submit(TaskWork(key[0], key[1], ti.try_number, self._lost_tries.get(key, 0)))
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
         key = (work.task_id, work.map_index)
         self.active.mark_running(key)
-        self._recorder().started(self.tis[key], when, hostname)
+        self.tis[key] = self._recorder().started(self.tis[key], when, hostname)
 
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
         key = (outcome.task_id, outcome.map_index)
@@ -526,8 +533,8 @@ class RunDriver:
         if outcome.state is TaskState.SUCCESS and outcome.task_id in self.map_sources:
             self._check_map_source(outcome)
         if outcome.materializations:
-            self._annotate_lineage(ti.task_id, outcome.materializations)
-        self._recorder().finished(ti, outcome)
+            outcome.materializations = self._annotate_lineage(ti.task_id, outcome.materializations)
+        ti = self.tis[key] = self._recorder().finished(ti, outcome)
         if outcome.state is TaskState.UP_FOR_RETRY:
             self.active.mark_up_for_retry(key)
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
@@ -544,6 +551,7 @@ class RunDriver:
         if ti.state is TaskState.QUEUED:  # lost before its worker said it started
             work = TaskWork(key[0], key[1], ti.try_number)
             self._on_started(work, outcome.start_date, outcome.hostname)
+            ti = self.tis[key]  # running now
         lost = self._lost_tries[key] = self._lost_tries.get(key, 0) + 1
         reason = outcome.error or "its worker process died"
         if lost >= self.max_lost_attempts:
@@ -558,7 +566,7 @@ class RunDriver:
             self._apply_outcome(outcome)
             return
         self.active.requeue_lost(key)
-        self._recorder().lost(ti, outcome.end_date, reason, lost, again=True)
+        self.tis[key] = self._recorder().lost(ti, outcome.end_date, reason, lost, again=True)
 
     def _check_map_source(self, outcome: TaskOutcome) -> None:
         """A task whose output is expanded over must return a list or a dict (else it fails)."""
@@ -577,11 +585,11 @@ class RunDriver:
 
     def _annotate_lineage(
         self, task_id: str, records: Sequence[AssetMaterializationRecord]
-    ) -> None:
-        """Add to the materializations the data versions of the upstream assets they consumed."""
+    ) -> Sequence[AssetMaterializationRecord]:
+        """The materializations with the data versions of the upstream assets they consumed."""
         definition = getattr(self.dag.task_dict[task_id], "asset_definition", None)
         upstream = definition.upstream_keys() if definition is not None else []
-        self._upstream_versions.annotate(records, upstream)
+        return self._upstream_versions.annotate(records, upstream)
 
     def _apply_changes(
         self,
@@ -595,13 +603,14 @@ class RunDriver:
             for key, state in changes:
                 ti = self._ti(key)
                 if not ti.state.finished:
-                    ti.state = state
+                    ti = self.tis[key] = replace(ti, state=state)
                     recorder.created([ti])
             return
         changed = recorder.changed
         for key, state in changes:
             marked = skipped_by is not None and only is not None and key[0] in only
-            changed(self._ti(key), state, when, {"skipped_by": skipped_by} if marked else None)
+            ti = changed(self._ti(key), state, when, {"skipped_by": skipped_by} if marked else None)
+            self.tis[key] = ti
 
     def _release_due_retries(self) -> None:
         if not self._retries:

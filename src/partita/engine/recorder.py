@@ -139,12 +139,14 @@ class RunRecorder:
     def run_finished(self, state: RunState, message: str | None = None) -> None:
         """Record the run's end state (written at the next flush)."""
         with self._lock:
-            now = datetime.now(UTC)
-            self.run.state = state
-            self.run.end_date = now
-            self.run.heartbeat_at = now
+            self.run = self.run.ended(state, datetime.now(UTC))
             self._batch.runs.append(self.run)
             self._run_event(state, message)
+
+    def cancel_requested(self, when: datetime, grace: float) -> None:
+        """Keep an operator's cancel request on the run's record (written with its end)."""
+        with self._lock:
+            self.run = self.run.cancel_requested(when, grace)
 
     def callback_errors(self, lines: Sequence[LogLine]) -> None:
         """Record what the DAG's callbacks logged as errors."""
@@ -164,40 +166,36 @@ class RunRecorder:
                 self._task_seq[ti.task_id] = self._submitted + 1
             self._last_change = time.monotonic()
 
-    def queued(self, ti: TaskInstanceRecord) -> None:
-        """A new try of ``ti`` is handed to the executor."""
+    def queued(self, ti: TaskInstanceRecord) -> TaskInstanceRecord:
+        """A new try of ``ti`` is handed to the executor: ``ti`` as it is now."""
         with self._lock:
-            ti.try_number += 1
-            ti.state = TaskState.QUEUED
-            ti.retry_at = None
+            ti = ti.queued()
             self._dirty[ti.key] = ti
             self._task_seq[ti.task_id] = self._submitted + 1
+            return ti
 
-    def started(self, ti: TaskInstanceRecord, when: datetime, hostname: str) -> None:
-        """``ti`` began to run."""
+    def started(self, ti: TaskInstanceRecord, when: datetime, hostname: str) -> TaskInstanceRecord:
+        """``ti`` began to run: ``ti`` as it is now."""
         with self._lock:
             self._last_change = time.monotonic()
             self._running += 1
-            ti.state = TaskState.RUNNING
-            ti.start_date = when
-            ti.end_date = None
-            ti.duration = None
-            ti.hostname = hostname
+            ti = ti.started(when, hostname)
             self._task_event(ti, when)
+            return ti
 
-    def finished(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
-        """A try of ``ti`` ended as ``outcome`` says (its logs, outputs, assets, error)."""
+    def finished(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> TaskInstanceRecord:
+        """A try of ``ti`` ended as ``outcome`` says (its logs, outputs, assets, error).
+
+        Returns ``ti`` as it is now.
+        """
         with self._lock:
             self._last_change = time.monotonic()
             self._running -= 1
             end = outcome.end_date
-            ti.state = outcome.state
-            ti.start_date = outcome.start_date
-            ti.end_date = end
-            ti.duration = outcome.duration
-            ti.hostname = outcome.hostname
-            if outcome.state is TaskState.UP_FOR_RETRY:
-                ti.retry_at = outcome.retry_at or end
+            ti = ti.finished(
+                outcome.state, outcome.start_date, end, outcome.duration, outcome.hostname,
+                outcome.retry_at or end,
+            )  # fmt: skip
             batch = self._batch
             if self.listener is not None:
                 self.listener.try_ended(ti, outcome)
@@ -221,13 +219,15 @@ class RunRecorder:
                 if outcome.followed_branches is not None:
                     extra["followed"] = list(outcome.followed_branches)
             self._task_event(ti, end, extra)
+            return ti
 
     def lost(
         self, ti: TaskInstanceRecord, when: datetime, reason: str, count: int, *, again: bool
-    ) -> None:
+    ) -> TaskInstanceRecord:
         """A running try of ``ti`` was lost with its worker (the ``count``-th time).
 
         ``again``: ``ti`` is scheduled again; else it is about to fail (``finished``).
+        Returns ``ti`` as it is now.
         """
         with self._lock:
             self._last_change = time.monotonic()
@@ -237,9 +237,9 @@ class RunRecorder:
             ))  # fmt: skip
             if again:
                 self._running -= 1
-                ti.state = TaskState.SCHEDULED
-                ti.end_date = when
+                ti = ti.lost(when)
                 self._task_event(ti, when)
+            return ti
 
     def changed(
         self,
@@ -247,14 +247,16 @@ class RunRecorder:
         state: TaskState,
         when: datetime,
         extra: dict[str, Any] | None = None,
-    ) -> None:
-        """The state machine moved ``ti`` to ``state`` (ready, skipped, cancelled...)."""
+    ) -> TaskInstanceRecord:
+        """The state machine moved ``ti`` to ``state`` (ready, skipped, cancelled...).
+
+        Returns ``ti`` as it is now.
+        """
         with self._lock:
             self._last_change = time.monotonic()
-            ti.state = state
-            if state.finished:
-                ti.end_date = when
+            ti = ti.moved(state, when)
             self._task_event(ti, when, extra)
+            return ti
 
     def failed_to_expand(self, ti: TaskInstanceRecord, when: datetime, error: str) -> None:
         """A mapped task's input could not be read: its error event."""

@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from partita.definitions.dag import DAG
-from partita.definitions.states import RunState
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord
 
@@ -108,9 +107,8 @@ class RunStarter:
                 tag_limits=self.tag_limits,
             )
             started_at = datetime.now(UTC)  # real time: timeouts are measured from it
-            for run in chosen:
-                claim.start(run, started_at)
-        chosen = [run for run in chosen if run.state is RunState.RUNNING]
+            started = [claim.start(run, started_at) for run in chosen]
+        chosen = [run for run in started if run is not None]
         for run in chosen:
             self.start_run(run, dags[run.dag_id])
         return [run.run_id for run in chosen]

@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
+from msgspec.structs import replace
+
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
 from partita.engine.admission import TaskGate
@@ -147,9 +149,7 @@ class RunSupervisor:
     def fail_run(self, run: DagRunRecord, message: str) -> None:
         """Record a run that cannot be driven as failed."""
         now = datetime.now(UTC)
-        run.state = RunState.FAILED
-        run.end_date = now
-        run.start_date = run.start_date or now
+        run = replace(run, state=RunState.FAILED, end_date=now, start_date=run.start_date or now)
         payload = {"state": RunState.FAILED.value, "message": message}
         self.storage.write(
             WriteBatch(

@@ -41,7 +41,6 @@ from partita.storage.records import (
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
-    clone,
 )
 from partita.storage.run_queue import PoolStore, RunQueue
 from partita.storage.signing import PickleSigner
@@ -317,8 +316,8 @@ class Storage(ABC):
         Raises the error ``write`` would raise for a value the store cannot hold.
         """
         return WriteBatch(
-            runs=[clone(r) for r in batch.runs],
-            task_instances=[clone(t) for t in batch.task_instances],
+            runs=list(batch.runs),
+            task_instances=list(batch.task_instances),
             events=list(batch.events),
             outputs=list(batch.outputs),
             dag_versions=list(batch.dag_versions),

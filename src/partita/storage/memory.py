@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
+from msgspec.structs import replace
+
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.exceptions import RunNotFoundError, StorageError
@@ -43,7 +45,7 @@ from partita.storage.records import (
     OutputRecord,
     TaskInstanceRecord,
     WriteBatch,
-    clone,
+    stamp_id,
 )
 from partita.storage.values import (
     UnstorableValueError,
@@ -65,7 +67,7 @@ class _MemoryRuns(RunStore):
 
     def get_run(self, run_id: str) -> DagRunRecord:
         try:
-            return clone(self.runs[run_id])
+            return self.runs[run_id]
         except KeyError:
             raise RunNotFoundError(
                 f"no run with id {run_id!r}; 'partita runs list' shows the known runs"
@@ -85,11 +87,11 @@ class _MemoryRuns(RunStore):
             if (dag_id is None or r.dag_id == dag_id) and (wanted is None or r.state in wanted)
         ]
         found.sort(key=_newest_first_key, reverse=True)
-        return [clone(r) for r in found[:limit]]
+        return [r for r in found[:limit]]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         tis = self.tis.get(run_id, {})
-        return [clone(tis[k]) for k in sorted(tis)]
+        return [tis[k] for k in sorted(tis)]
 
 
 def _newest_first_key(run: DagRunRecord) -> tuple[bool, datetime, str]:
@@ -165,8 +167,8 @@ class _MemoryAssets(AssetCatalog):
         self, asset_keys: Iterable[AssetKey] | None = None
     ) -> dict[AssetKey, AssetMaterializationRecord]:
         if asset_keys is None:
-            return {k: clone(r) for k, r in self.latest.items()}
-        return {k: clone(self.latest[k]) for k in asset_keys if k in self.latest}
+            return {k: r for k, r in self.latest.items()}
+        return {k: self.latest[k] for k in asset_keys if k in self.latest}
 
     def list_materializations(
         self,
@@ -182,7 +184,7 @@ class _MemoryAssets(AssetCatalog):
             if (asset_key is None or record.asset_key == asset_key) and (
                 run_id is None or record.run_id == run_id
             ):
-                found.append(clone(record))
+                found.append(record)
         return found
 
     def asset_keys(self) -> list[AssetKey]:
@@ -192,9 +194,7 @@ class _MemoryAssets(AssetCatalog):
         self, asset_keys: Iterable[AssetKey] | None = None
     ) -> dict[tuple[AssetKey, str], AssetCheckEvaluationRecord]:
         wanted = None if asset_keys is None else set(asset_keys)
-        return {
-            k: clone(r) for k, r in self.latest_checks.items() if wanted is None or k[0] in wanted
-        }
+        return {k: r for k, r in self.latest_checks.items() if wanted is None or k[0] in wanted}
 
     def list_check_evaluations(
         self,
@@ -204,7 +204,7 @@ class _MemoryAssets(AssetCatalog):
         limit: int = 100,
     ) -> list[AssetCheckEvaluationRecord]:
         found = [
-            clone(r)
+            r
             for r in reversed(self.evaluations)
             if (asset_key is None or r.asset_key == asset_key)
             and (run_id is None or r.run_id == run_id)
@@ -230,13 +230,13 @@ class _MemoryLogs(LogStore):
         lines = self.tries.get((run_id, task_id, map_index, try_number), [])
         first = bisect.bisect_left(lines, start, key=_SEQ)
         end = len(lines) if limit is None else first + max(limit, 0)
-        return [clone(line) for line in lines[first:end]]
+        return [line for line in lines[first:end]]
 
     def tail_lines(
         self, run_id: str, task_id: str, map_index: int, try_number: int, count: int
     ) -> list[LogLineRecord]:
         lines = self.tries.get((run_id, task_id, map_index, try_number), [])
-        return [clone(line) for line in lines[max(len(lines) - count, 0) :]] if count > 0 else []
+        return [line for line in lines[max(len(lines) - count, 0) :]] if count > 0 else []
 
     def log_tries(self, run_id: str, task_id: str, map_index: int = -1) -> list[int]:
         return sorted(
@@ -261,8 +261,8 @@ class _MemoryLogs(LogStore):
             new.add(mark)
 
     def add(self, line: LogLineRecord) -> None:
-        stored = clone(line)
-        stored.message = clean_text(stored.message)
+        message = clean_text(line.message)
+        stored = line if message == line.message else replace(line, message=message)
         lines = self.tries.setdefault(
             (line.run_id, line.task_id, line.map_index, line.try_number), []
         )
@@ -315,7 +315,7 @@ class MemoryStorage(Storage):
             run = self._runs.runs.get(run_id)
             if run is None or run.state is not RunState.RUNNING:
                 return False
-            run.heartbeat_at = at
+            self._runs.runs[run_id] = replace(run, heartbeat_at=at)
             return True
 
     def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
@@ -331,10 +331,11 @@ class MemoryStorage(Storage):
             run = self._runs.runs.get(run_id)
             if run is None or run.state is not RunState.RUNNING:
                 return False
-            run.cancel_requested_at = at
-            run.cancel_grace = grace
-            event = EventRecord(run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace})
-            event.id = self._events.next_id
+            self._runs.runs[run_id] = run.cancel_requested(at, grace)
+            event = EventRecord(
+                run_id, EventKind.CANCEL_REQUESTED, at, payload={"grace": grace},
+                id=self._events.next_id,
+            )  # fmt: skip
             self._events.next_id += 1
             self._events.by_run.setdefault(run_id, []).append(event)
             return True
@@ -377,20 +378,18 @@ class MemoryStorage(Storage):
 
     def _apply(self, batch: WriteBatch, changed: dict[int, Any]) -> None:
         for run in batch.runs:
-            stored_run = clone(run)
-            stored_run.conf = changed.get(id(run), run.conf)
-            self._runs.runs[run.run_id] = stored_run
+            conf = changed.get(id(run), run.conf)
+            self._runs.runs[run.run_id] = run if conf is run.conf else replace(run, conf=conf)
         tis = self._runs.tis
         for ti in batch.task_instances:
-            tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = clone(ti)
+            tis.setdefault(ti.run_id, {})[(ti.task_id, ti.map_index)] = ti
         events = self._events
         for event in batch.events:
-            event.id = events.next_id  # the caller's record gets its id, as in SQL
+            stamp_id(event, events.next_id)  # the caller's record gets its id, as in SQL
             events.next_id += 1
             if changed and id(event) in changed:
-                payload = changed[id(event)]
-                event = clone(event)  # the caller's record keeps its own payload
-                event.payload = payload
+                # the caller's record keeps its own payload
+                event = replace(event, payload=changed[id(event)])
             events.by_run.setdefault(event.run_id, []).append(event)
         for out in batch.outputs:
             self._outputs.records[(out.run_id, out.task_id, out.map_index, out.key)] = out
@@ -398,15 +397,19 @@ class MemoryStorage(Storage):
             self._dags.versions.setdefault((version.dag_id, version.version), version)
         assets = self._assets
         for materialization in batch.materializations:
-            stored = clone(materialization)
-            stored.metadata = changed.get(id(materialization), stored.metadata)
-            stored.id = len(assets.records) + 1  # the caller's record keeps id None, as in SQL
+            stored = replace(  # the caller's record keeps id None, as in SQL
+                materialization,
+                metadata=changed.get(id(materialization), materialization.metadata),
+                id=len(assets.records) + 1,
+            )
             assets.records.append(stored)
             assets.latest[stored.asset_key] = stored
         for evaluation in batch.check_evaluations:
-            kept = clone(evaluation)
-            kept.metadata = changed.get(id(evaluation), kept.metadata)
-            kept.id = len(assets.evaluations) + 1
+            kept = replace(
+                evaluation,
+                metadata=changed.get(id(evaluation), evaluation.metadata),
+                id=len(assets.evaluations) + 1,
+            )
             assets.evaluations.append(kept)
             assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
         for line in batch.log_lines:

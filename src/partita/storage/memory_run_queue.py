@@ -13,8 +13,10 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from msgspec.structs import replace
+
 from partita.definitions.states import RunState
-from partita.storage.records import DagRunRecord, clone
+from partita.storage.records import DagRunRecord
 from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -26,9 +28,16 @@ class _MemoryRunClaim(RunClaim):
         self.running = running
         self.started: list[tuple[DagRunRecord, datetime]] = []
 
-    def start(self, run: DagRunRecord, now: datetime) -> None:
-        self.started.append((run, now))
+    def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
+        started = _started(run, now)
+        self.started.append((started, now))
         self.running[run.dag_id] = self.running.get(run.dag_id, 0) + 1
+        return started
+
+
+def _started(run: DagRunRecord, now: datetime) -> DagRunRecord:
+    """``run`` running since ``now``, driven by a scheduler (no pid)."""
+    return replace(run, state=RunState.RUNNING, start_date=now, pid=None)
 
 
 class MemoryRunQueue(RunQueue):
@@ -45,7 +54,7 @@ class MemoryRunQueue(RunQueue):
         with self._lock:
             for run in runs:
                 if run.run_id not in self._runs:
-                    self._runs[run.run_id] = clone(run)
+                    self._runs[run.run_id] = run
                     inserted.append(run.run_id)
         return inserted
 
@@ -60,12 +69,10 @@ class MemoryRunQueue(RunQueue):
             for r in self._runs.values():
                 if r.state is RunState.RUNNING:
                     running[r.dag_id] = running.get(r.dag_id, 0) + 1
-            claim = _MemoryRunClaim([clone(r) for r in queued], running)
+            claim = _MemoryRunClaim(queued, running)
             yield claim
-            for run, now in claim.started:
-                stored = self._runs[run.run_id]
-                stored.state, stored.start_date, stored.pid = RunState.RUNNING, now, None
-                run.state, run.start_date, run.pid = RunState.RUNNING, now, None
+            for run, _now in claim.started:
+                self._runs[run.run_id] = run
                 self._claims[run.run_id] = scheduler_id
 
     def claimed_runs(self, scheduler_id: str) -> list[str]:
@@ -80,7 +87,7 @@ class MemoryRunQueue(RunQueue):
                 if owner in live or run is None or run.state is not RunState.RUNNING:
                     continue
                 self._claims[run_id] = scheduler_id
-                adopted.append(clone(run))
+                adopted.append(run)
         return adopted
 
     def release(self, run_id: str) -> None:

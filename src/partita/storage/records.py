@@ -1,16 +1,22 @@
 """Plain records that cross the storage boundary: runs, task instances, events, outputs, assets.
 
-They are dataclasses with slots, not ORM objects: the engine builds and mutates
-them freely, and a store copies what it needs. Times are timezone-aware UTC.
+They are frozen ``msgspec`` structs, not ORM objects: nothing edits a record in
+place; a change makes a new record (the ``started``/``finished``/... methods of
+the hot ones, or ``msgspec.structs.replace``) and the holder swaps it in. So a
+record handed to a store or to the writer thread never changes under it, and
+mypy rejects an assignment to a field. Times are timezone-aware UTC.
 """
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+import msgspec
+from msgspec.structs import force_setattr
+from msgspec.structs import replace as _replace
 
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState, TaskState
@@ -33,8 +39,7 @@ class EventKind(StrEnum):
     CANCEL_REQUESTED = "cancel_requested"  # payload: grace (an operator's cancel)
 
 
-@dataclass(slots=True)
-class DagRunRecord:
+class DagRunRecord(msgspec.Struct, frozen=True):
     """One run of one DAG."""
 
     run_id: str
@@ -45,7 +50,7 @@ class DagRunRecord:
     logical_date: datetime | None = None
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
-    conf: dict[str, Any] = field(default_factory=dict)
+    conf: dict[str, Any] = msgspec.field(default_factory=dict)
     queued_at: datetime | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
@@ -58,9 +63,22 @@ class DagRunRecord:
     #: Seconds the run's tasks get to stop after SIGTERM before SIGKILL, with that request.
     cancel_grace: float | None = None
 
+    def began(self, when: datetime) -> DagRunRecord:
+        """This run, now running: queued, started and last alive at ``when``."""
+        return _replace(
+            self, state=RunState.RUNNING, queued_at=when, start_date=when, heartbeat_at=when
+        )
 
-@dataclass(slots=True)
-class TaskInstanceRecord:
+    def ended(self, state: RunState, when: datetime) -> DagRunRecord:
+        """This run, ended in ``state`` at ``when`` (its last heartbeat too)."""
+        return _replace(self, state=state, end_date=when, heartbeat_at=when)
+
+    def cancel_requested(self, when: datetime | None, grace: float | None) -> DagRunRecord:
+        """This run with an operator's cancel request (``when`` None withdraws it)."""
+        return _replace(self, cancel_requested_at=when, cancel_grace=grace)
+
+
+class TaskInstanceRecord(msgspec.Struct, frozen=True):
     """The current state of one (run, task, map index); earlier tries live in the event log."""
 
     run_id: str
@@ -80,9 +98,46 @@ class TaskInstanceRecord:
     def key(self) -> tuple[str, int]:
         return (self.task_id, self.map_index)
 
+    def queued(self) -> TaskInstanceRecord:
+        """This task instance with its next try handed to the executor."""
+        return _replace(self, try_number=self.try_number + 1, state=TaskState.QUEUED, retry_at=None)
 
-@dataclass(slots=True)
-class EventRecord:
+    def started(self, when: datetime, hostname: str) -> TaskInstanceRecord:
+        """This task instance running since ``when`` on ``hostname``."""
+        return _replace(
+            self, state=TaskState.RUNNING, start_date=when, end_date=None, duration=None,
+            hostname=hostname,
+        )  # fmt: skip
+
+    def finished(
+        self,
+        state: TaskState,
+        start: datetime | None,
+        end: datetime,
+        duration: float | None,
+        hostname: str | None,
+        retry_at: datetime | None = None,
+    ) -> TaskInstanceRecord:
+        """This task instance after a try ended in ``state`` (``retry_at`` when up for retry)."""
+        if state is not TaskState.UP_FOR_RETRY:
+            retry_at = self.retry_at
+        return _replace(
+            self, state=state, start_date=start, end_date=end, duration=duration,
+            hostname=hostname, retry_at=retry_at,
+        )  # fmt: skip
+
+    def lost(self, when: datetime) -> TaskInstanceRecord:
+        """This task instance scheduled again: its try was lost with its worker at ``when``."""
+        return _replace(self, state=TaskState.SCHEDULED, end_date=when)
+
+    def moved(self, state: TaskState, when: datetime) -> TaskInstanceRecord:
+        """This task instance moved to ``state`` at ``when`` (its end date if ``state`` ends it)."""
+        if state.finished:
+            return _replace(self, state=state, end_date=when)
+        return _replace(self, state=state)
+
+
+class EventRecord(msgspec.Struct, frozen=True):
     """One entry of the append-only event log. ``id`` is given by the store, in order."""
 
     run_id: str
@@ -91,12 +146,11 @@ class EventRecord:
     task_id: str | None = None
     map_index: int = -1
     try_number: int = 0
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
     id: int | None = None
 
 
-@dataclass(slots=True)
-class OutputRecord:
+class OutputRecord(msgspec.Struct, frozen=True):
     """Where one output value of a task instance is stored.
 
     ``location`` names the place (``inline``, ``memory://...`` or a file path);
@@ -113,8 +167,7 @@ class OutputRecord:
     payload: bytes | None = None
 
 
-@dataclass(slots=True)
-class DagVersionRecord:
+class DagVersionRecord(msgspec.Struct, frozen=True):
     """The serialized structure of a DAG and its hash, stored once per distinct structure."""
 
     dag_id: str
@@ -123,11 +176,7 @@ class DagVersionRecord:
     created_at: datetime | None = None
 
 
-_getters: dict[type, Any] = {}
-
-
-@dataclass(slots=True)
-class AssetMaterializationRecord:
+class AssetMaterializationRecord(msgspec.Struct, frozen=True):
     """One materialization of one asset: the asset catalog's unit of history.
 
     ``id`` is given by the store, in write order, so the newest materialization of
@@ -138,7 +187,7 @@ class AssetMaterializationRecord:
     run_id: str
     task_id: str
     timestamp: datetime
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     code_version: str | None = None
     data_version: str | None = None
     #: Where the IO manager stored the value (None when the asset stored none).
@@ -147,8 +196,7 @@ class AssetMaterializationRecord:
     id: int | None = None
 
 
-@dataclass(slots=True)
-class AssetCheckEvaluationRecord:
+class AssetCheckEvaluationRecord(msgspec.Struct, frozen=True):
     """One evaluation of one asset check: did the asset's data pass it, and with what metadata.
 
     ``id`` is given by the store, in write order, as for materializations.
@@ -162,13 +210,12 @@ class AssetCheckEvaluationRecord:
     passed: bool
     #: "ERROR" or "WARN" (``AssetCheckSeverity``).
     severity: str = "ERROR"
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     description: str | None = None
     id: int | None = None
 
 
-@dataclass(slots=True)
-class LogLineRecord:
+class LogLineRecord(msgspec.Struct, frozen=True):
     """One line (or one bounded piece of a very long line) of one try of a task instance.
 
     ``seq`` numbers the lines of a try from 0 without gaps, in the order they
@@ -186,13 +233,13 @@ class LogLineRecord:
     message: str
 
 
-def clone(record: Any) -> Any:
-    """A shallow copy of a record (a dataclass), several times faster than ``copy.copy``."""
-    cls = type(record)
-    getter = _getters.get(cls)
-    if getter is None:
-        getter = _getters[cls] = operator.attrgetter(*(f.name for f in fields(cls)))
-    return cls(*getter(record))
+def stamp_id(record: EventRecord, record_id: int) -> None:
+    """Give an appended event the id its store chose: the one field a store sets, once.
+
+    The caller's record learns its place in the log, as an insert returns a row id;
+    nothing else of a record ever changes in place.
+    """
+    force_setattr(record, "id", record_id)
 
 
 @dataclass(slots=True)

@@ -65,8 +65,12 @@ class RunClaim(ABC):
     running: dict[str, int]
 
     @abstractmethod
-    def start(self, run: DagRunRecord, now: datetime) -> None:
-        """Mark a claimed run running, driven by the claiming scheduler (written at the end)."""
+    def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
+        """Mark a claimed run running, driven by the claiming scheduler (written at the end).
+
+        Returns the run as it is now (running), or None when it was not started
+        (another scheduler started it first).
+        """
 
 
 class RunQueue(ABC):

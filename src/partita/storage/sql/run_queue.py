@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from msgspec.structs import replace
 from sqlalchemy import Engine, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -84,21 +85,21 @@ class _SqlRunClaim(RunClaim):
         self.queued = []
         self.running = {}
 
-    def start(self, run: DagRunRecord, now: datetime) -> None:
+    def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
         change = (
             update(runs)
             .where(runs.c.run_id == run.run_id, runs.c.state == RunState.QUEUED.value)
             .values(state=RunState.RUNNING.value, start_date=now, pid=None)
         )
         if self._connection.execute(change).rowcount == 0:
-            return
+            return None
         self._connection.execute(
             claims.insert().values(
                 run_id=run.run_id, scheduler_id=self._scheduler_id, claimed_at=now
             )
         )
-        run.state, run.start_date, run.pid = RunState.RUNNING, now, None
         self.running[run.dag_id] = self.running.get(run.dag_id, 0) + 1
+        return replace(run, state=RunState.RUNNING, start_date=now, pid=None)
 
 
 class SqlRunQueue(RunQueue):

@@ -38,6 +38,7 @@ from partita.storage.records import (
     EventRecord,
     TaskInstanceRecord,
     WriteBatch,
+    stamp_id,
 )
 from partita.storage.signing import PickleSigner, load_signer
 from partita.storage.sql.assets import SqlAssetCatalog
@@ -262,7 +263,7 @@ class SqlStorage(Storage):
             event_ids = self._writer.execute(connection, rows)
         events = (event for p in prepared for event in p.batch.events)
         for event, event_id in zip(events, event_ids, strict=True):
-            event.id = event_id
+            stamp_id(event, event_id)
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         runs = dag_run_table.c
@@ -296,7 +297,7 @@ class SqlStorage(Storage):
                 return False
             event_ids = self._writer.execute(connection, rows)
         for event, event_id in zip(batch.events, event_ids, strict=True):
-            event.id = event_id
+            stamp_id(event, event_id)
         return True
 
     @contextmanager
