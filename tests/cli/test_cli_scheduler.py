@@ -362,8 +362,11 @@ def _process_tree(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         parent = todo.pop()
-        path = Path(f"/proc/{parent}/task/{parent}/children")
-        kids = [int(p) for p in path.read_text().split()] if path.exists() else []
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text()
+            kids = [int(p) for p in children.split()]
+        except OSError:  # gone meanwhile
+            kids = []
         found.extend(kids)
         todo.extend(kids)
     return found
@@ -521,16 +524,24 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
     processes = Processes(cli_home)
     try:
         schedulers = [processes.start("scheduler", str(path), **env) for _ in range(2)]
+        # tasks run in each scheduler's worker processes: its process tree, sampled while
+        # the runs go on (a worker may be replaced before the end)
+        trees: list[set[str]] = [set(), set()]
+
+        def sample_trees() -> None:
+            for tree, scheduler in zip(trees, schedulers, strict=True):
+                tree.update(str(pid) for pid in _process_tree(scheduler.pid))
+
         with open_storage(load_settings()) as store:
 
             def finished() -> int:
+                sample_trees()
                 return sum(r.state.finished for r in runs_in(store, "hourly"))
 
             wait_for(lambda: finished() >= 216, 300, "216 finished runs")
             time.sleep(1.5)
             runs = runs_in(store, "hourly")
-        # tasks run in each scheduler's worker processes: its process tree
-        trees = [{str(pid) for pid in _process_tree(s.pid)} for s in schedulers]
+        sample_trees()
         for scheduler in schedulers:
             assert stop(scheduler)[0] == 0
     finally:

@@ -88,18 +88,26 @@ class TaskInterrupter:
                 signal.signal(INTERRUPT_SIGNAL, _previous_handler)
                 _previous_handler = None
 
-    @contextmanager
-    def armed(self) -> Iterator[None]:
-        """Around one task: an interrupt raises inside it (at once, if one came before)."""
+    def arm(self) -> None:
+        """Before one task: an interrupt now raises inside it (at once, if one came before)."""
         with self._lock:
             if self._reason is not None:
                 raise RunCancelled(self._reason)
             self._armed = True
+
+    def disarm(self) -> None:
+        """After the task (whatever happened): interrupts no longer raise."""
+        with self._lock:
+            self._armed = False
+
+    @contextmanager
+    def armed(self) -> Iterator[None]:
+        """Around one task: ``arm()`` before, ``disarm()`` after."""
+        self.arm()
         try:
             yield
         finally:
-            with self._lock:
-                self._armed = False
+            self.disarm()
 
     @property
     def ident(self) -> int:

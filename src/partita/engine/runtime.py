@@ -194,14 +194,23 @@ class _Routers:
     lock = threading.Lock()
     users = 0
     installed: tuple[_StreamRouter, _StreamRouter] | None = None
+    #: The last pair made, reused while the streams it wraps are still the current ones: a
+    #: pair per task would cost two objects whose deallocation flushes the real streams.
+    cached: tuple[_StreamRouter, _StreamRouter] | None = None
 
     @classmethod
     def enter(cls) -> None:
         with cls.lock:
             if cls.users == 0:
-                out, err = _StreamRouter(sys.stdout, 0), _StreamRouter(sys.stderr, 1)
-                cls.installed = (out, err)
-                sys.stdout, sys.stderr = out, err
+                pair = cls.cached
+                if (
+                    pair is None
+                    or pair[0].original is not sys.stdout
+                    or (pair[1].original is not sys.stderr)
+                ):
+                    pair = cls.cached = (_StreamRouter(sys.stdout, 0), _StreamRouter(sys.stderr, 1))
+                cls.installed = pair
+                sys.stdout, sys.stderr = pair
             cls.users += 1
 
     @classmethod

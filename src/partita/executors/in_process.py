@@ -90,20 +90,21 @@ class InProcessExecutor:
         outcomes: list[TaskOutcome] = []
         deadline = time.monotonic() + self.slice_seconds
         queue, operator, logs = self._queue, self._resolver.operator, self._logs
+        interrupter = self._interrupter
         run_id = self._run.run_id
         while queue:
             work = queue.popleft()
             self._on_started(work, datetime.now(UTC), HOSTNAME)
             task = operator(work.task_id, work.map_index)
             log = TaskLog(run_id, work.task_id, work.map_index, work.try_number, logs)
-            try:
-                with self._interrupter.armed():
-                    outcome = run_task_instance(
-                        task, work, self._run, self._base, self._outputs, log
-                    )
+            try:  # arm/disarm rather than a context manager: this runs once per task
+                interrupter.arm()
+                outcome = run_task_instance(task, work, self._run, self._base, self._outputs, log)
             except BaseException:  # interrupted: keep what the task logged so far
                 _save_log(log)
                 raise
+            finally:
+                interrupter.disarm()
             if self._stopping is not None:  # it ended of the cancel: cancelled, not failed
                 raise RunCancelled(self._stopping)
             outcomes.append(outcome)
