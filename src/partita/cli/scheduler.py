@@ -164,6 +164,8 @@ def _banner(
     dag_ids = sorted(files.dags)
     shown = ", ".join(dag_ids[:20]) + (" ..." if len(dag_ids) > 20 else "")
     out.print(f"  DAGs:      {len(dag_ids)} loaded" + (f": {shown}" if dag_ids else ""))
+    if files.sensors or files.schedules:
+        out.print(f"  sensors:   {len(files.sensors)}, schedules: {len(files.schedules)}")
     if files.errors:
         out.print(
             Text(

@@ -42,6 +42,7 @@ from partita.definitions.sensors import (
 )
 from partita.definitions.states import RunState
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
+from partita.engine.run_config import resolve_run_config
 from partita.exceptions import PartitaError, SensorEvaluationError
 from partita.storage.base import Storage
 from partita.storage.instigators import (
@@ -305,6 +306,7 @@ def _sensor_run(
     try:
         conf = check_conf(dag, request.run_config)
         resolve_params(dag, conf)
+        resolve_run_config(dag, conf)
     except PartitaError as exc:
         raise SensorEvaluationError(f"sensor {sensor.name!r}: {exc}") from None
     when, start, end = run_dates(dag, None)
