@@ -29,7 +29,7 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.sensors import SensorDefinition
 from partita.definitions.states import RunState
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
-from partita.scheduler.sensors import SensorDaemon
+from partita.scheduler.sensors import SensorDaemon, SensorThreads
 from partita.storage.base import Storage
 from partita.storage.instigators import InstigatorKind, InstigatorStatus, TickStatus
 from partita.storage.memory import MemoryStorage
@@ -319,3 +319,14 @@ def test_schedule_skips_and_failures_are_ticks_too(storage: Storage) -> None:
     ticks = storage.instigators.list_ticks(InstigatorKind.SCHEDULE, "odd_even")
     assert [t.status for t in ticks] == [TickStatus.FAILED, TickStatus.SKIPPED, TickStatus.FAILED]
     assert ticks[1].skip_reason == "odd hour" and "RuntimeError: no data" in (ticks[0].error or "")
+
+
+def test_sensor_threads_never_keep_a_stopped_scheduler_alive() -> None:
+    threads = SensorThreads(2)
+    release = threading.Event()
+    hung = threads.submit(lambda _: release.wait(30), None)
+    threads.close()
+    ours = [t for t in threading.enumerate() if t.name.startswith("partita-sensor-")]
+    assert ours and all(t.daemon for t in ours)  # the interpreter exits without them
+    release.set()
+    assert hung.result(timeout=30) is True

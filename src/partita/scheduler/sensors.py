@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,6 +87,46 @@ def sensor_run_id(sensor: str, run_key: str | None, now: datetime) -> str:
     return f"sensor__{sensor[:120]}__{digest}"
 
 
+_Job = tuple[Future[Any], Callable[[Any], Any], Any] | None
+
+
+class SensorThreads:
+    """A few daemon threads running sensor evaluations; a hung one never blocks the exit.
+
+    (``ThreadPoolExecutor`` joins its threads when the interpreter exits, so
+    one stuck sensor would keep a stopped scheduler alive.)
+    """
+
+    def __init__(self, count: int) -> None:
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"partita-sensor-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, function: Callable[[Any], Any], argument: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((future, function, argument))
+        return future
+
+    def close(self) -> None:
+        """Let the threads end once their current evaluation returns; cancel what waits."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, function, argument = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(argument))
+            except BaseException as exc:  # handed to whoever reads the future
+                future.set_exception(exc)
+
+
 @dataclass
 class _Evaluation:
     """One evaluation started: its sensor, tick time, the cursor it began with, its call."""
@@ -127,7 +169,7 @@ class SensorDaemon:
         self.evaluation_timeout = evaluation_timeout
         self.reads = StorageSensorReads(storage)
         self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: SensorThreads | None = None
         self._next_due: dict[str, datetime] = {}
         self._in_flight: dict[str, _Evaluation] = {}
 
@@ -153,7 +195,7 @@ class SensorDaemon:
     def close(self) -> None:
         """Stop the evaluation threads (a call still running is left to finish on its own)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.close()
             self._pool = None
 
     # -- which sensors are due ----------------------------------------------------------
@@ -193,9 +235,9 @@ class SensorDaemon:
         self._in_flight[sensor.name] = evaluation
         return []
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self) -> SensorThreads:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="partita-sensor")
+            self._pool = SensorThreads(self._threads)
         return self._pool
 
     # -- recording what evaluations came to ----------------------------------------------
@@ -336,6 +378,7 @@ def _done(tick: TickRecord, plan: _Plan, cursor: str | None) -> TickRecord:
 __all__ = [
     "DEFAULT_EVALUATION_TIMEOUT",
     "SensorDaemon",
+    "SensorThreads",
     "StorageSensorReads",
     "sensor_run_id",
 ]
