@@ -108,6 +108,8 @@ def fill_keys(store: SqlStorage, total: int, have: int) -> None:
                 batch = []
         if batch:
             connection.execute(sensor_run_key_table.insert(), batch)
+    with store.engine.begin() as connection:  # what autovacuum / the planner would have by now
+        connection.execute(text("ANALYZE sensor_run_key"))
 
 
 def run_keys(postgres: str | None) -> None:
@@ -132,11 +134,11 @@ def run_keys(postgres: str | None) -> None:
 
 
 def print_plan(store: SqlStorage) -> None:
-    digest = run_key_digest("file-1.csv")
+    digests = ", ".join(f"'{run_key_digest(f'file-{i}.csv')}'" for i in range(10))
     query = "SELECT key_digest FROM sensor_run_key WHERE sensor_name = 'files' AND key_digest IN "
     prefix = "EXPLAIN QUERY PLAN " if store.engine.dialect.name == "sqlite" else "EXPLAIN "
     with store.engine.connect() as connection:
-        plan = connection.execute(text(f"{prefix}{query}('{digest}')")).fetchall()
+        plan = connection.execute(text(f"{prefix}{query}({digests})")).fetchall()
     print("  plan:", " | ".join(str(row[-1]) for row in plan))
 
 

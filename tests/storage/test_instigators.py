@@ -18,6 +18,7 @@ from partita.storage.instigators import (
     InstigatorStatus,
     TickRecord,
     TickStatus,
+    TickWrite,
 )
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, WriteBatch
@@ -164,3 +165,21 @@ def test_a_database_at_the_previous_head_upgrades_with_its_runs(
         storage.instigators.record_tick(tick(), [queued("new")], {"k": "new"})
         assert storage.instigators.used_run_keys("s", ["k"]) == {"k"}
         assert {r.run_id for r in storage.runs.list_runs()} == {"old", "new"}
+
+
+def test_ticks_of_a_pass_are_written_together_in_order(storage: Storage) -> None:
+    later = T0 + timedelta(seconds=1)
+    written = storage.instigators.record_ticks(
+        [
+            TickWrite(tick("a", cursor="1")),
+            TickWrite(tick("b", TickStatus.REQUESTED, run_ids=["rb"]), [queued("rb")], {"k": "rb"}),
+            TickWrite(tick("a", cursor="2", timestamp=later)),
+        ]
+    )
+    assert [t.name for t in written] == ["a", "b", "a"]
+    assert written[0].id is not None and written[0].id < written[1].id < written[2].id  # type: ignore[operator]
+    state = storage.instigators.get_state(SENSOR, "a")
+    assert state is not None and (state.cursor, state.last_tick_at) == ("2", later)
+    assert storage.instigators.used_run_keys("b", ["k"]) == {"k"}
+    assert storage.runs.get_run("rb").state is RunState.QUEUED
+    assert storage.instigators.record_ticks([]) == []

@@ -6,7 +6,8 @@ that ran past the time limit, and starts the sensors that are due (every
 not evaluate them all at once). A sensor is evaluated when its stored status
 says running, or, with none stored, when it is running by default. Each
 evaluation is one tick, written with its runs, run keys and cursor in one
-transaction (``InstigatorStore.record_tick``): a run key already used by the
+transaction with the other ticks of the pass (``InstigatorStore.record_ticks``):
+a run key already used by the
 sensor makes no second run, across restarts; a sensor that raises or
 returns something else records a failed tick, keeps its cursor, and is
 evaluated again at its next interval.
@@ -53,6 +54,7 @@ from partita.storage.instigators import (
     InstigatorStatus,
     TickRecord,
     TickStatus,
+    TickWrite,
 )
 from partita.storage.records import AssetMaterializationRecord, DagRunRecord
 
@@ -175,14 +177,16 @@ class SensorDaemon:
 
     def run_once(self, now: datetime) -> list[TickRecord]:
         """Record finished (and overdue) evaluations, then start the due ones; the ticks written."""
-        recorded = self._collect()
+        writes = self._collect()
         due = self._due(now)
         if due:
             stored = self.storage.instigators.list_states(InstigatorKind.SENSOR)
             states = {state.name: state for state in stored}
             for sensor in due:
-                recorded.extend(self._start(sensor, states.get(sensor.name), now))
-        return recorded
+                inline = self._start(sensor, states.get(sensor.name), now)
+                if inline is not None:
+                    writes.append(inline)
+        return self.storage.instigators.record_ticks(writes)
 
     def wait(self, timeout: float = 10.0) -> list[TickRecord]:
         """Wait up to ``timeout`` seconds for the evaluations started, and record them."""
@@ -190,7 +194,7 @@ class SensorDaemon:
         for evaluation in list(self._in_flight.values()):
             if evaluation.future is not None:
                 evaluation.future.exception(timeout=max(0.0, deadline - time.monotonic()))
-        return self._collect()
+        return self.storage.instigators.record_ticks(self._collect())
 
     def close(self) -> None:
         """Stop the evaluation threads (a call still running is left to finish on its own)."""
@@ -211,17 +215,18 @@ class SensorDaemon:
 
     def _start(
         self, sensor: SensorDefinition, state: InstigatorState | None, now: datetime
-    ) -> list[TickRecord]:
+    ) -> TickWrite | None:
+        """Start an evaluation of ``sensor`` if it runs; what to write when it ran inline."""
         interval = timedelta(seconds=sensor.minimum_interval_seconds)
         state = state or InstigatorState(InstigatorKind.SENSOR, sensor.name)
         running = sensor.is_running_by_default(self.stopped_by_default)
         if state.resolved_status(running) is InstigatorStatus.STOPPED:
             self._next_due[sensor.name] = now + min(interval, timedelta(seconds=5))
-            return []
+            return None
         last = state.last_tick_at
         if sensor.name not in self._next_due and last is not None and last + interval > now:
             self._next_due[sensor.name] = last + interval  # ticked before a restart: keep rhythm
-            return []
+            return None
         self._next_due[sensor.name] = now + interval
         evaluation = _Evaluation(sensor, now, state.cursor, time.monotonic())
         context = SensorEvaluationContext(
@@ -230,10 +235,10 @@ class SensorDaemon:
         )  # fmt: skip
         if not self.storage.threadsafe:
             evaluation.outcome = _evaluate(sensor, context)
-            return [self._record(evaluation)]
+            return self._write(evaluation)
         evaluation.future = self._executor().submit(sensor.evaluate, context)
         self._in_flight[sensor.name] = evaluation
-        return []
+        return None
 
     def _executor(self) -> SensorThreads:
         if self._pool is None:
@@ -241,7 +246,7 @@ class SensorDaemon:
         return self._pool
 
     # -- recording what evaluations came to ----------------------------------------------
-    def _collect(self) -> list[TickRecord]:
+    def _collect(self) -> list[TickWrite]:
         recorded = []
         for name, evaluation in list(self._in_flight.items()):
             future = evaluation.future
@@ -250,20 +255,20 @@ class SensorDaemon:
                 del self._in_flight[name]
                 if not evaluation.timed_out:
                     evaluation.outcome = future.exception() or future.result()
-                    recorded.append(self._record(evaluation))
+                    recorded.append(self._write(evaluation))
             elif not evaluation.timed_out and self._overdue(evaluation):
                 evaluation.timed_out = True
                 evaluation.outcome = SensorEvaluationError(
                     f"sensor {name!r} took longer than {self.evaluation_timeout:g} s "
                     "(sensor_evaluation_timeout); it is evaluated again once that call returns"
                 )
-                recorded.append(self._record(evaluation))
+                recorded.append(self._write(evaluation))
         return recorded
 
     def _overdue(self, evaluation: _Evaluation) -> bool:
         return time.monotonic() - evaluation.started > self.evaluation_timeout
 
-    def _record(self, evaluation: _Evaluation) -> TickRecord:
+    def _write(self, evaluation: _Evaluation) -> TickWrite:
         sensor, outcome = evaluation.sensor, evaluation.outcome
         duration = time.monotonic() - evaluation.started
         tick = TickRecord(
@@ -279,11 +284,9 @@ class SensorDaemon:
         except Exception as exc:
             message = str(exc) if isinstance(exc, PartitaError) else f"{type(exc).__name__}: {exc}"
             logger.warning("sensor %s: tick failed: %s", sensor.name, message)
-            return self.storage.instigators.record_tick(_failed(tick, message))
+            return TickWrite(_failed(tick, message))
         assert isinstance(outcome, SensorEvaluation)
-        return self.storage.instigators.record_tick(
-            _done(tick, plan, outcome.cursor), plan.runs, plan.run_keys
-        )
+        return TickWrite(_done(tick, plan, outcome.cursor), plan.runs, plan.run_keys)
 
     def _plan(self, sensor: SensorDefinition, outcome: SensorEvaluation, now: datetime) -> _Plan:
         if not outcome.run_requests:

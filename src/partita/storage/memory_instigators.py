@@ -1,14 +1,14 @@
 """The instigator store in memory: the twin of the SQL one, for tests.
 
 The design decision: one lock covers the state, the ticks and the run keys,
-and ``record_tick`` queues its runs through the store's own run queue while
+and ``record_ticks`` queues their runs through the store's own run queue while
 holding it, so a tick is written all at once as the SQL transaction writes it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from msgspec.structs import replace
@@ -20,9 +20,9 @@ from partita.storage.instigators import (
     InstigatorStore,
     TickRecord,
     TickStatus,
+    TickWrite,
     run_key_digest,
 )
-from partita.storage.records import DagRunRecord
 from partita.storage.run_queue import RunQueue
 
 _StateKey = tuple[InstigatorKind, str]
@@ -61,25 +61,24 @@ class MemoryInstigatorStore(InstigatorStore):
     def used_run_keys(self, sensor: str, run_keys: Sequence[str]) -> set[str]:
         return {key for key in run_keys if (sensor, run_key_digest(key)) in self._run_keys}
 
-    def record_tick(
-        self,
-        tick: TickRecord,
-        runs: Sequence[DagRunRecord] = (),
-        run_keys: Mapping[str, str] | None = None,
-    ) -> TickRecord:
+    def record_ticks(self, writes: Sequence[TickWrite]) -> list[TickRecord]:
         with self._lock:
-            self._queue.enqueue(runs)
-            for run_key, run_id in (run_keys or {}).items():
-                self._run_keys.setdefault((tick.name, run_key_digest(run_key)), run_id)
-            stored = tick.with_id(self._next_tick_id)
-            self._next_tick_id += 1
-            key = (tick.kind, tick.name)
-            self._ticks.setdefault(key, []).append(stored)
-            state = self._state(tick.kind, tick.name)
-            self._states[key] = replace(
-                state, cursor=tick.cursor, last_tick_at=tick.timestamp, updated_at=tick.timestamp
-            )
-            return stored
+            return [self._record(write) for write in writes]
+
+    def _record(self, write: TickWrite) -> TickRecord:
+        tick = write.tick
+        self._queue.enqueue(write.runs)
+        for run_key, run_id in write.run_keys.items():
+            self._run_keys.setdefault((tick.name, run_key_digest(run_key)), run_id)
+        stored = tick.with_id(self._next_tick_id)
+        self._next_tick_id += 1
+        key = (tick.kind, tick.name)
+        self._ticks.setdefault(key, []).append(stored)
+        state = self._state(tick.kind, tick.name)
+        self._states[key] = replace(
+            state, cursor=tick.cursor, last_tick_at=tick.timestamp, updated_at=tick.timestamp
+        )
+        return stored
 
     def list_ticks(
         self,

@@ -1,8 +1,9 @@
 """The instigator store on SQL: ``instigator_state``, ``instigator_tick``, ``sensor_run_key``.
 
-The design decision: a tick is one transaction (``record_tick``) holding the
-runs it queues (through ``run_queue.insert_runs``, the run queue's own
-insert), the run keys, the tick row and the state upsert; keys and runs are
+The design decision: the ticks of a scheduler pass are one transaction
+(``record_ticks``) holding the runs they queue (through
+``run_queue.insert_runs``, the run queue's own insert), the run keys, the
+tick rows and the state upserts, each an executemany; keys and runs are
 inserted with ``ON CONFLICT DO NOTHING`` (the same on SQLite and PostgreSQL),
 so a concurrent or repeated evaluation cannot store either twice. "Which of
 these run keys were used" is one query on the (sensor_name, key_digest)
@@ -11,7 +12,7 @@ primary key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -27,9 +28,9 @@ from partita.storage.instigators import (
     InstigatorStore,
     TickRecord,
     TickStatus,
+    TickWrite,
     run_key_digest,
 )
-from partita.storage.records import DagRunRecord
 from partita.storage.sql.engine import WRITE_LOCK_OPTION
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import instigator_state_table as states
@@ -122,36 +123,42 @@ class SqlInstigatorStore(InstigatorStore):
                 used.update(by_digest[digest] for digest in connection.scalars(query))
         return used
 
-    def record_tick(
-        self,
-        tick: TickRecord,
-        runs: Sequence[DagRunRecord] = (),
-        run_keys: Mapping[str, str] | None = None,
-    ) -> TickRecord:
-        with self._transaction(f"record a tick of {tick.kind} {tick.name!r}") as connection:
-            insert_runs(connection, runs)
-            if run_keys:
-                rows = [
-                    {
-                        "sensor_name": tick.name,
-                        "key_digest": run_key_digest(key),
-                        "run_key": key,
-                        "run_id": run_id,
-                        "created_at": tick.timestamp,
-                    }
-                    for key, run_id in run_keys.items()
-                ]
-                connection.execute(self._insert(run_keys_table).on_conflict_do_nothing(), rows)
-            tick_id = connection.execute(
-                ticks.insert().values(**_tick_values(tick)).returning(ticks.c.id)
-            ).scalar_one()
-            changes = {
-                "cursor": tick.cursor,
-                "last_tick_at": tick.timestamp,
-                "updated_at": tick.timestamp,
-            }
-            self._upsert(connection, tick.kind, tick.name, changes)
-        return tick.with_id(tick_id)
+    def record_ticks(self, writes: Sequence[TickWrite]) -> list[TickRecord]:
+        if not writes:
+            return []
+        what = f"record {len(writes)} tick(s), the first of {writes[0].tick.kind} "
+        with self._transaction(what + repr(writes[0].tick.name)) as connection:
+            insert_runs(connection, [run for write in writes for run in write.runs])
+            keys = [
+                _key_values(w.tick, key, run_id)
+                for w in writes
+                for key, run_id in w.run_keys.items()
+            ]
+            if keys:
+                connection.execute(self._insert(run_keys_table).on_conflict_do_nothing(), keys)
+            inserted = connection.execute(
+                ticks.insert().returning(ticks.c.id, sort_by_parameter_order=True),
+                [_tick_values(w.tick) for w in writes],
+            )
+            ids = list(inserted.scalars())
+            latest = {(w.tick.kind, w.tick.name): w.tick for w in writes}  # the last of each
+            statement = self._insert(states)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["kind", "name"],
+                    set_={
+                        "cursor": statement.excluded.cursor,
+                        "last_tick_at": statement.excluded.last_tick_at,
+                        "updated_at": statement.excluded.updated_at,
+                    },
+                ),
+                [
+                    {"kind": str(t.kind), "name": t.name, "status": None, "cursor": t.cursor,
+                     "last_tick_at": t.timestamp, "updated_at": t.timestamp}
+                    for t in latest.values()
+                ],
+            )  # fmt: skip
+        return [w.tick.with_id(tick_id) for w, tick_id in zip(writes, ids, strict=True)]
 
     def list_ticks(
         self,
@@ -175,6 +182,16 @@ class SqlInstigatorStore(InstigatorStore):
         connection.execute(
             statement.on_conflict_do_update(index_elements=["kind", "name"], set_=changes)
         )
+
+
+def _key_values(tick: TickRecord, run_key: str, run_id: str) -> dict[str, Any]:
+    return {
+        "sensor_name": tick.name,
+        "key_digest": run_key_digest(run_key),
+        "run_key": run_key,
+        "run_id": run_id,
+        "created_at": tick.timestamp,
+    }
 
 
 def _tick_values(tick: TickRecord) -> dict[str, Any]:
