@@ -158,3 +158,10 @@ def test_definitions_add_sensor_jobs_and_refuse_duplicates() -> None:
 
     with pytest.raises(DefinitionError, match="runs job 'unknown_job', which is not in"):
         Definitions(sensors=[by_name])
+
+
+def test_a_bare_sensor_decorator_says_how_to_write_it() -> None:
+    def watch() -> None: ...
+
+    with pytest.raises(DefinitionError, match=re.escape("write @sensor(job=...) above 'watch'")):
+        sensor(watch)  # type: ignore[arg-type]

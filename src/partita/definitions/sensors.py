@@ -251,6 +251,11 @@ def sensor(
     ``target``, or ``job_name``) is the DAG, asset job or job name the
     requests run.
     """
+    if inspect.isfunction(job):
+        raise DefinitionError(
+            f"@sensor needs its arguments: write @sensor(job=...) above {job.__name__!r}, "
+            "not a bare @sensor"
+        )
     chosen = one_job("@sensor", job=job, target=target, job_name=job_name)
 
     def decorate(function: SensorFunction) -> SensorDefinition:
