@@ -9,6 +9,7 @@ sensor would request, and which of those run keys were already used.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,15 +54,7 @@ def sensors() -> None:
 @json_option
 def list_sensors(path: str | None, as_json: bool) -> None:
     """List the sensors of PATH (else of partita.yaml's code_locations) with their state."""
-    settings = load_settings()
-    loaded = load_code(path, settings)
-    with metadata_store(settings) as storage:
-        states = {s.name: s for s in storage.instigators.list_states(SENSOR)}
-        names = sorted(set(loaded.sensors) | set(states))
-        models = [
-            sensor_model(n, loaded.sensors.get(n), states.get(n), storage, settings) for n in names
-        ]
-    print_listing(models, as_json, "sensors")
+    _list(SENSOR, path, as_json)
 
 
 @sensors.command("start")
@@ -69,9 +62,7 @@ def list_sensors(path: str | None, as_json: bool) -> None:
 @path_argument
 def start_sensor(name: str, path: str | None) -> None:
     """Start sensor NAME: the scheduler evaluates it from its next interval on."""
-    settings = load_settings()
-    loaded = load_code(path, settings)
-    set_status(SENSOR, name, set(loaded.sensors), InstigatorStatus.RUNNING, settings, loaded)
+    _set_status(SENSOR, name, path, InstigatorStatus.RUNNING)
 
 
 @sensors.command("stop")
@@ -79,9 +70,7 @@ def start_sensor(name: str, path: str | None) -> None:
 @path_argument
 def stop_sensor(name: str, path: str | None) -> None:
     """Stop sensor NAME: the scheduler no longer evaluates it (its cursor is kept)."""
-    settings = load_settings()
-    loaded = load_code(path, settings)
-    set_status(SENSOR, name, set(loaded.sensors), InstigatorStatus.STOPPED, settings, loaded)
+    _set_status(SENSOR, name, path, InstigatorStatus.STOPPED)
 
 
 @sensors.command("ticks")
@@ -143,13 +132,7 @@ def schedules() -> None:
 @json_option
 def list_schedules(path: str | None, as_json: bool) -> None:
     """List the schedules of PATH (else of partita.yaml's code_locations) with their state."""
-    settings = load_settings()
-    loaded = load_code(path, settings)
-    with metadata_store(settings) as storage:
-        states = {s.name: s for s in storage.instigators.list_states(SCHEDULE)}
-        names = sorted(set(loaded.schedules) | set(states))
-        models = [schedule_model(n, loaded.schedules.get(n), states.get(n), storage) for n in names]
-    print_listing(models, as_json, "schedules")
+    _list(SCHEDULE, path, as_json)
 
 
 @schedules.command("start")
@@ -157,9 +140,7 @@ def list_schedules(path: str | None, as_json: bool) -> None:
 @path_argument
 def start_schedule(name: str, path: str | None) -> None:
     """Start schedule NAME: the scheduler ticks it from its next fire time on."""
-    settings = load_settings()
-    loaded = load_code(path, settings)
-    set_status(SCHEDULE, name, set(loaded.schedules), InstigatorStatus.RUNNING, settings, loaded)
+    _set_status(SCHEDULE, name, path, InstigatorStatus.RUNNING)
 
 
 @schedules.command("stop")
@@ -167,9 +148,7 @@ def start_schedule(name: str, path: str | None) -> None:
 @path_argument
 def stop_schedule(name: str, path: str | None) -> None:
     """Stop schedule NAME: its fire times pass without runs until it is started."""
-    settings = load_settings()
-    loaded = load_code(path, settings)
-    set_status(SCHEDULE, name, set(loaded.schedules), InstigatorStatus.STOPPED, settings, loaded)
+    _set_status(SCHEDULE, name, path, InstigatorStatus.STOPPED)
 
 
 @schedules.command("ticks")
@@ -179,6 +158,30 @@ def stop_schedule(name: str, path: str | None) -> None:
 def schedule_ticks(name: str, limit: int, as_json: bool) -> None:
     """Show the latest ticks of schedule NAME, newest first."""
     _show_ticks(SCHEDULE, name, limit, as_json)
+
+
+def _list(kind: InstigatorKind, path: str | None, as_json: bool) -> None:
+    settings = load_settings()
+    loaded = load_code(path, settings)
+    defined: Mapping[str, Any] = loaded.sensors if kind is SENSOR else loaded.schedules
+    with metadata_store(settings) as storage:
+        states = {s.name: s for s in storage.instigators.list_states(kind)}
+        models = [
+            sensor_model(n, defined.get(n), states.get(n), storage, settings)
+            if kind is SENSOR
+            else schedule_model(n, defined.get(n), states.get(n), storage)
+            for n in sorted(set(defined) | set(states))
+        ]
+    print_listing(models, as_json, f"{kind}s")
+
+
+def _set_status(
+    kind: InstigatorKind, name: str, path: str | None, status: InstigatorStatus
+) -> None:
+    settings = load_settings()
+    loaded = load_code(path, settings)
+    defined: Mapping[str, Any] = loaded.sensors if kind is SENSOR else loaded.schedules
+    set_status(kind, name, set(defined), status, settings, loaded)
 
 
 def _show_ticks(kind: InstigatorKind, name: str, limit: int, as_json: bool) -> None:
