@@ -127,8 +127,11 @@ def run_keys(postgres: str | None) -> None:
                 found = store.instigators.used_run_keys("files", asked)
                 timings.append(time.perf_counter() - started)
             assert len(found) == 5, found
-            median = statistics.median(timings) * 1000
-            print(f"  {total:>9,} stored keys: check of 10 keys {median:.3f} ms (median of 300)")
+            median, best = statistics.median(timings) * 1000, min(timings) * 1000
+            print(
+                f"  {total:>9,} stored keys: check of 10 keys {median:.3f} ms median, "
+                f"{best:.3f} ms best (of 300)"
+            )
         print_plan(store)
         store.close()
 
