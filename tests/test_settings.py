@@ -256,3 +256,23 @@ def test_run_tag_limits_from_the_file(tmp_path: Path) -> None:
     _write_config(tmp_path / ".partita", "run_tag_limits: {warehouse: 0}\n")
     with pytest.raises(ConfigurationError, match=r"key 'run_tag_limits\.warehouse'"):
         load_settings(env={}, cwd=tmp_path)
+
+
+def test_sensor_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert load_settings(env={}, cwd=tmp_path).sensors_default_status == "running"
+    _write_config(
+        tmp_path / ".partita", "sensors_default_status: stopped\nsensor_evaluation_timeout: 5\n"
+    )
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert (settings.sensors_default_status, settings.sensor_evaluation_timeout) == ("stopped", 5)
+    env = {"PARTITA_SENSORS_DEFAULT_STATUS": "Running", "PARTITA_SENSOR_EVALUATION_TIMEOUT": "2"}
+    settings = load_settings(env=env, cwd=tmp_path)
+    assert (settings.sensors_default_status, settings.sensor_evaluation_timeout) == ("running", 2)
+
+
+def test_bad_sensor_settings_name_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="PARTITA_SENSORS_DEFAULT_STATUS='on'"):
+        load_settings(env={"PARTITA_SENSORS_DEFAULT_STATUS": "on"}, cwd=tmp_path)
+    _write_config(tmp_path / ".partita", "sensors_default_status: paused\n")
+    with pytest.raises(ConfigurationError, match="key 'sensors_default_status'"):
+        load_settings(env={}, cwd=tmp_path)

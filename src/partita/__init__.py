@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "DagRunModel": "partita.schemas",
     "DagSummary": "partita.importer",
     "DefaultScheduleStatus": "partita.definitions.schedules",
+    "DefaultSensorStatus": "partita.definitions.sensors",
     "Definitions": "partita.definitions.definitions",
     "DeltaDataIntervalTimetable": "partita.definitions.timetables",
     "DeltaTriggerTimetable": "partita.definitions.timetables",
@@ -82,11 +83,16 @@ _EXPORTS: dict[str, str] = {
     "ResourceParam": "partita.definitions.resources",
     "RetryTask": "partita.exceptions",
     "RunConfig": "partita.definitions.config",
+    "RunFailureSensorContext": "partita.definitions.run_sensors",
     "RunRequest": "partita.definitions.schedules",
     "RunResult": "partita.engine.result",
     "RunState": "partita.definitions.states",
+    "RunStatusSensorContext": "partita.definitions.run_sensors",
     "ScheduleDefinition": "partita.definitions.schedules",
     "ScheduleEvaluationContext": "partita.definitions.schedules",
+    "SensorDefinition": "partita.definitions.sensors",
+    "SensorEvaluationContext": "partita.definitions.sensors",
+    "SensorEvaluationError": "partita.exceptions",
     "ShortCircuitOperator": "partita.operators.branch",
     "SignatureError": "partita.exceptions",
     "SkipReason": "partita.definitions.schedules",
@@ -101,7 +107,9 @@ _EXPORTS: dict[str, str] = {
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
     "asset_check": "partita.definitions.asset_check",
+    "asset_sensor": "partita.definitions.run_sensors",
     "build_schedule_context": "partita.definitions.schedules",
+    "build_sensor_context": "partita.definitions.sensors",
     "chain": "partita.definitions.dependencies",
     "config_mapping": "partita.definitions.config",
     "cross_downstream": "partita.definitions.dependencies",
@@ -114,7 +122,10 @@ _EXPORTS: dict[str, str] = {
     "multi_asset": "partita.definitions.asset",
     "open_store": "partita.storage.factory",
     "run_dag": "partita.executors.in_process",
+    "run_failure_sensor": "partita.definitions.run_sensors",
+    "run_status_sensor": "partita.definitions.run_sensors",
     "schedule": "partita.definitions.schedules",
+    "sensor": "partita.definitions.sensors",
     "task": "partita.operators.taskflow",
     "task_group": "partita.definitions.taskgroup",
 }
@@ -159,6 +170,11 @@ if TYPE_CHECKING:
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource
     from partita.definitions.resources import ResourceParam as ResourceParam
+    from partita.definitions.run_sensors import RunFailureSensorContext as RunFailureSensorContext
+    from partita.definitions.run_sensors import RunStatusSensorContext as RunStatusSensorContext
+    from partita.definitions.run_sensors import asset_sensor as asset_sensor
+    from partita.definitions.run_sensors import run_failure_sensor as run_failure_sensor
+    from partita.definitions.run_sensors import run_status_sensor as run_status_sensor
     from partita.definitions.schedules import DefaultScheduleStatus as DefaultScheduleStatus
     from partita.definitions.schedules import RunRequest as RunRequest
     from partita.definitions.schedules import ScheduleDefinition as ScheduleDefinition
@@ -166,6 +182,11 @@ if TYPE_CHECKING:
     from partita.definitions.schedules import SkipReason as SkipReason
     from partita.definitions.schedules import build_schedule_context as build_schedule_context
     from partita.definitions.schedules import schedule as schedule
+    from partita.definitions.sensors import DefaultSensorStatus as DefaultSensorStatus
+    from partita.definitions.sensors import SensorDefinition as SensorDefinition
+    from partita.definitions.sensors import SensorEvaluationContext as SensorEvaluationContext
+    from partita.definitions.sensors import build_sensor_context as build_sensor_context
+    from partita.definitions.sensors import sensor as sensor
     from partita.definitions.states import RunState as RunState
     from partita.definitions.states import TaskState as TaskState
     from partita.definitions.states import TriggerRule as TriggerRule
@@ -194,6 +215,7 @@ if TYPE_CHECKING:
     from partita.exceptions import FailTask as FailTask
     from partita.exceptions import PartitaError as PartitaError
     from partita.exceptions import RetryTask as RetryTask
+    from partita.exceptions import SensorEvaluationError as SensorEvaluationError
     from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
     from partita.executors.in_process import run_dag as run_dag

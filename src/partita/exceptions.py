@@ -14,6 +14,7 @@
     ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
     ├── ScheduleEvaluationError   a schedule's function raised or returned something unusable
+    ├── SensorEvaluationError     a sensor's function raised, returned something unusable, or hung
     ├── StorageError              the metadata database or an output store failed
     │   ├── ValueNotFoundError    an IO manager has nothing stored under that asset or output
     │   └── SignatureError        a stored pickle is unsigned or fails its signature check
@@ -108,6 +109,10 @@ class ScheduleEvaluationError(PartitaError):
     """A schedule's function (or ``should_execute``) raised, or returned something unusable."""
 
 
+class SensorEvaluationError(PartitaError):
+    """A sensor's function raised, returned something unusable, or ran past its time limit."""
+
+
 class StorageError(PartitaError):
     """The metadata database or an output store could not do what was asked."""
 
@@ -179,6 +184,7 @@ __all__ = [
     "RunConfigError",
     "RunNotFoundError",
     "ScheduleEvaluationError",
+    "SensorEvaluationError",
     "SignatureError",
     "SkipTask",
     "StorageError",

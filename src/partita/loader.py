@@ -44,6 +44,7 @@ from partita.definitions.asset_job import UnresolvedAssetJob
 from partita.definitions.dag import DAG, DagFactory
 from partita.definitions.definitions import Definitions
 from partita.definitions.schedules import ScheduleDefinition
+from partita.definitions.sensors import SensorDefinition
 from partita.exceptions import CycleError, DagLoadError, DagNotFoundError, DefinitionError
 
 DEFAULT_IMPORT_TIMEOUT = 30.0
@@ -86,6 +87,11 @@ class LoadResult:
     def schedules(self) -> list[ScheduleDefinition]:
         """The schedules of every ``Definitions`` loaded, in load order."""
         return [s for d in self.definitions.values() for s in d.schedules]
+
+    @property
+    def sensors(self) -> list[SensorDefinition]:
+        """The sensors of every ``Definitions`` loaded, in load order."""
+        return [s for d in self.definitions.values() for s in d.sensors]
 
     def add_problem(self, source: str, problem: ImportProblem) -> None:
         self.problems[source] = problem

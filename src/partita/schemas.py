@@ -2,8 +2,9 @@
 
 ``DagRunModel`` is one run, ``TaskInstanceModel`` one task instance (each
 instance of a mapped task its own, ``map_index`` -1 when not mapped), and
-``DagRunDetailModel`` a run with its task instances. Each is built from the
-storage records with ``from_record``.
+``DagRunDetailModel`` a run with its task instances. ``InstigatorModel`` is
+a sensor or a Dagster-style schedule with its state, ``TickModel`` one of its
+evaluations. Each is built from the storage records with ``from_record``.
 
 The design decision: these pydantic models are the one place the field
 names and formats are decided, so ``partita runs show --json`` and the
@@ -21,6 +22,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from partita.definitions.states import RunState, TaskState
+from partita.storage.instigators import (
+    InstigatorKind,
+    InstigatorStatus,
+    TickRecord,
+    TickStatus,
+)
 from partita.storage.records import DagRunRecord, EventKind, EventRecord, TaskInstanceRecord
 
 
@@ -108,6 +115,55 @@ class DagRunDetailModel(DagRunModel):
         )
 
 
+class TickModel(BaseModel):
+    """One evaluation of a sensor or schedule: what it came to, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None = None
+    status: TickStatus = Field(description="skipped, requested or failed.")
+    timestamp: Timestamp
+    run_ids: list[str] = Field(description="The runs the tick queued.")
+    run_keys: list[str] = Field(description="The run keys of those runs (sensors).")
+    skip_reason: str | None = None
+    error: str | None = None
+    cursor: str | None = Field(default=None, description="The cursor after the tick (sensors).")
+    duration: float | None = Field(default=None, description="Seconds the evaluation took.")
+
+    @classmethod
+    def from_record(cls, record: TickRecord) -> TickModel:
+        return cls(
+            id=record.id,
+            status=record.status,
+            timestamp=record.timestamp,
+            run_ids=list(record.run_ids),
+            run_keys=list(record.run_keys),
+            skip_reason=record.skip_reason,
+            error=record.error,
+            cursor=record.cursor,
+            duration=record.duration,
+        )
+
+
+class InstigatorModel(BaseModel):
+    """A sensor or a Dagster-style schedule: what it runs, whether it runs, its last tick."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: InstigatorKind
+    type: str = Field(description="sensor, run_status or asset (sensors); cron (schedules).")
+    job: str | None = Field(description="The DAG or job its runs run.")
+    status: InstigatorStatus = Field(description="running or stopped, as in force now.")
+    status_set_by_hand: bool = Field(
+        description="True when 'start'/'stop' set the status; False when declared in code."
+    )
+    interval: str = Field(description="Seconds between evaluations, or the cron schedule.")
+    cursor: str | None = None
+    last_tick: TickModel | None = None
+    loaded: bool = Field(description="False when only its stored state was found.")
+
+
 def latest_errors(
     task_instances: Iterable[TaskInstanceRecord], events: Iterable[EventRecord]
 ) -> dict[tuple[str, int], str]:
@@ -141,7 +197,9 @@ def _run_fields(record: DagRunRecord) -> dict[str, Any]:
 __all__ = [
     "DagRunDetailModel",
     "DagRunModel",
+    "InstigatorModel",
     "TaskInstanceModel",
+    "TickModel",
     "Timestamp",
     "latest_errors",
 ]

@@ -24,6 +24,12 @@ then the default.
                                  lost with their worker before it fails
     PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
                                  at once, across all DAGs
+    PARTITA_SENSORS_DEFAULT_STATUS ``sensors_default_status:`` (default ``running``): whether a
+                                 sensor that sets no ``default_status`` is evaluated as soon
+                                 as it is loaded (``running``) or waits for ``partita sensors
+                                 start`` (``stopped``)
+    PARTITA_SENSOR_EVALUATION_TIMEOUT ``sensor_evaluation_timeout:`` (default 60 seconds): an
+                                 evaluation of a sensor running longer fails its tick
     (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
                                  loads when ``partita scheduler`` / ``partita dev`` get no PATH
     (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
@@ -63,6 +69,8 @@ DEFAULT_WORKER_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
+DEFAULT_SENSOR_EVALUATION_TIMEOUT = 60.0
+SENSOR_STATUSES = ("running", "stopped")
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
@@ -98,6 +106,10 @@ class Settings:
     run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
     scheduler_clock: str | None = None
+    #: ``running`` or ``stopped``: the status of sensors that set no ``default_status``.
+    sensors_default_status: str = "running"
+    #: Seconds one evaluation of a sensor may take before its tick fails.
+    sensor_evaluation_timeout: float = DEFAULT_SENSOR_EVALUATION_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -117,6 +129,11 @@ class Settings:
             raise ConfigurationError(
                 f"worker_heartbeat_timeout ({self.worker_heartbeat_timeout:g}s) must be longer "
                 f"than worker_heartbeat_interval ({self.worker_heartbeat_interval:g}s)"
+            )
+        if self.sensors_default_status not in SENSOR_STATUSES:
+            raise ConfigurationError(
+                f"sensors_default_status must be 'running' or 'stopped', "
+                f"got {self.sensors_default_status!r}"
             )
         if self.max_lost_attempts < 1:
             raise ConfigurationError(
@@ -188,6 +205,13 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
         scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
+        sensors_default_status=_sensor_status_setting(env, from_file.sensors_default_status),
+        sensor_evaluation_timeout=_seconds_setting(
+            env,
+            "PARTITA_SENSOR_EVALUATION_TIMEOUT",
+            from_file.sensor_evaluation_timeout,
+            DEFAULT_SENSOR_EVALUATION_TIMEOUT,
+        ),
     )
 
 
@@ -207,6 +231,8 @@ class FileSettings:
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
     run_tag_limits: dict[str, int] | None = None
+    sensors_default_status: str | None = None
+    sensor_evaluation_timeout: float | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -231,6 +257,20 @@ def _timezone_setting(env: Mapping[str, str], config_file: Path, from_file: File
     except TimezoneError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
     return value.strip()
+
+
+def _sensor_status_setting(env: Mapping[str, str], from_file: str | None) -> str:
+    name = "PARTITA_SENSORS_DEFAULT_STATUS"
+    raw = env.get(name)
+    if not raw:
+        return from_file or "running"
+    value = raw.strip().lower()
+    if value not in SENSOR_STATUSES:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a sensor status; set it to running or "
+            "stopped or unset it"
+        )
+    return value
 
 
 def _secret_key(env: Mapping[str, str]) -> SecretStr | None:

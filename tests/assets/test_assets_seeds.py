@@ -38,7 +38,8 @@ from partita import (
     task,
     task_group,
 )
-from partita.exceptions import RunConfigError
+from partita.definitions.sensors import SensorDefinition
+from partita.exceptions import DefinitionError, RunConfigError
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import EventKind
 
@@ -296,7 +297,7 @@ def test_seed_001_op_output_goes_to_the_io_manager_named_by_its_key() -> None:
 
 def test_seed_001_definitions_keep_schedules_and_sensors() -> None:
     my_schedule = ScheduleDefinition(job="my_job", cron_schedule="@daily")
-    my_sensor = object()  # sensors are kept as given until the scheduler runs them
+    my_sensor = SensorDefinition(name="my_sensor", evaluation_fn=lambda: None, job="my_job")
     defs = Definitions(
         assets=[asset1, asset2],
         jobs=[my_job()],
@@ -305,6 +306,12 @@ def test_seed_001_definitions_keep_schedules_and_sensors() -> None:
     )
     assert defs.schedules == [my_schedule] and defs.sensors == [my_sensor]
     assert [d.dag_id for d in defs.dags] == ["my_job"]
+    assert defs.get_sensor("my_sensor") is my_sensor
+
+
+def test_definitions_refuse_what_is_not_a_sensor() -> None:
+    with pytest.raises(DefinitionError, match="sensors must be @sensor"):
+        Definitions(sensors=[object()])
 
 
 # --- seed 000: a typed input, composite solids with config, retries and failures ---------------

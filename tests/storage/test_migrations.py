@@ -40,6 +40,9 @@ TABLES = {
     "import_error",
     "asset_check_evaluation",
     "scheduler_heartbeat",
+    "instigator_state",
+    "instigator_tick",
+    "sensor_run_key",
     "run_claim",
     "pool",
 }

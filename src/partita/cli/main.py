@@ -79,9 +79,17 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "runs": Subcommand(
         "partita.cli.runs:runs", "List recorded runs, show one, retry or cancel one."
     ),
+    "schedules": Subcommand(
+        "partita.cli.sensors:schedules",
+        "List Dagster-style schedules, start or stop one, or show its ticks.",
+    ),
     "scheduler": Subcommand(
         "partita.cli.scheduler:scheduler",
         "Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.",
+    ),
+    "sensors": Subcommand(
+        "partita.cli.sensors:sensors",
+        "List sensors, start or stop one, show its ticks, or preview what it would request.",
     ),
     "tasks": Subcommand(
         "partita.cli.tasks:tasks", "Inspect, clear or mark the task instances of recorded runs."

@@ -127,6 +127,8 @@ def serve(path: str | None, *, title: str, always_lock: bool, workers: int | Non
             max_concurrent_runs=settings.max_concurrent_runs,
             run_tag_limits=settings.run_tag_limits,
             max_lost_attempts=settings.max_lost_attempts,
+            sensors_stopped_by_default=settings.sensors_default_status == "stopped",
+            sensor_evaluation_timeout=settings.sensor_evaluation_timeout,
         )
         with _signals_stop() as received, suppress(KeyboardInterrupt):
             pool = WorkerPool(
@@ -162,6 +164,8 @@ def _banner(
     dag_ids = sorted(files.dags)
     shown = ", ".join(dag_ids[:20]) + (" ..." if len(dag_ids) > 20 else "")
     out.print(f"  DAGs:      {len(dag_ids)} loaded" + (f": {shown}" if dag_ids else ""))
+    if files.sensors or files.schedules:
+        out.print(f"  sensors:   {len(files.sensors)}, schedules: {len(files.schedules)}")
     if files.errors:
         out.print(
             Text(

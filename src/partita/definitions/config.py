@@ -48,6 +48,35 @@ class Config(BaseModel):
             raise KeyError(name)
         return getattr(self, name)
 
+    def __reduce__(self) -> Any:
+        """A class made from ``config_schema`` has no importable name: pickle how to remake it.
+
+        So the validated config of a task crosses to a worker process.
+        """
+        recipe = type(self).__dict__.get("_partita_schema_recipe")
+        if recipe is None:
+            return super().__reduce__()
+        return (_remade_config, (recipe, self.model_dump()))
+
+
+#: Classes made from a ``config_schema`` in this process, by how they were made.
+_MADE: dict[Any, type[Config]] = {}
+
+
+def _made_from_schema(recipe: tuple[str, tuple[tuple[str, Any], ...]]) -> type[Config]:
+    """The ``Config`` class of ``recipe`` (model name, fields), made once per process."""
+    made = _MADE.get(recipe)
+    if made is None:
+        name, fields = recipe
+        made = create_model(name, __base__=Config, **dict(fields))
+        made._partita_schema_recipe = recipe  # type: ignore[attr-defined]
+        _MADE[recipe] = made
+    return made
+
+
+def _remade_config(recipe: tuple[str, tuple[tuple[str, Any], ...]], values: Any) -> Config:
+    return _made_from_schema(recipe).model_validate(values)
+
 
 def config_class_from_schema(schema: Any, name: str) -> type[Config]:
     """A ``Config`` subclass from ``config_schema``: a Config class, or ``{"field": type}``.
@@ -71,7 +100,14 @@ def config_class_from_schema(schema: Any, name: str) -> type[Config]:
         else:
             fields[str(field_name)] = (spec, ...)
     model_name = "".join(p.title() for p in str(name).replace(".", "_").split("_")) + "Config"
+    recipe: tuple[str, tuple[tuple[str, Any], ...]] | None = (model_name, tuple(fields.items()))
     try:
+        hash(recipe)
+    except TypeError:  # a field type that cannot be a dict key: made, not remade in a worker
+        recipe = None
+    try:
+        if recipe is not None:
+            return _made_from_schema(recipe)
         return create_model(model_name, __base__=Config, **fields)
     except Exception as exc:
         raise DefinitionError(f"{name}: config_schema {schema!r} is invalid: {exc}") from None

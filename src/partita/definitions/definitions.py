@@ -12,7 +12,8 @@ DAG run by ``partita run`` or ``dag.test()`` gets them without knowing where
 it came from. ``schedules`` are checked here: each is a ``ScheduleDefinition``
 with a name of its own whose job is one of the location's DAGs (a job given
 as an object and not listed in ``dags``/``jobs`` is added, as Dagster does;
-one given by name must be there). ``sensors`` are kept for the scheduler.
+one given by name must be there). ``sensors`` are checked the same way
+(``SensorDefinition`` objects with names of their own; their jobs added).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG, DagFactory, caller_file
 from partita.definitions.schedules import ScheduleDefinition
+from partita.definitions.sensors import SensorDefinition
 from partita.exceptions import DagNotFoundError, DefinitionError
 
 #: The id of the ephemeral DAG ``partita assets materialize`` and ``materialize`` build.
@@ -59,13 +61,45 @@ class Definitions:
         ]
         self.resources: dict[str, Any] = dict(resources or {})
         self.schedules: list[ScheduleDefinition] = list(schedules or [])
-        self.sensors: list[Any] = list(sensors or [])
+        self.sensors: list[SensorDefinition] = list(sensors or [])
         self.asset_graph = AssetGraph([*self.assets, *self.asset_checks])
         self._jobs: list[Any] = [*(dags or []), *(jobs or [])]
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
             self._add(self._as_dag(item))
         self._check_schedules()
+        self._check_sensors()
+
+    def _check_sensors(self) -> None:
+        names: set[str] = set()
+        for item in self.sensors:
+            if not isinstance(item, SensorDefinition):
+                raise DefinitionError(
+                    f"Definitions: sensors must be @sensor (or @run_status_sensor, "
+                    f"@asset_sensor) objects, got {item!r}"
+                )
+            if item.name in names:
+                raise DefinitionError(
+                    f"Definitions: two sensors are called {item.name!r}; give each its own name"
+                )
+            names.add(item.name)
+            if item.job is None or item.job_name in self._dags:
+                continue
+            if isinstance(item.job, str):
+                known = ", ".join(sorted(self._dags)) or "none"
+                raise DefinitionError(
+                    f"Definitions: sensor {item.name!r} runs job {item.job_name!r}, which is "
+                    f"not in this Definitions (it has: {known}); add the job to dags=/jobs="
+                )
+            self._add(self._as_dag(item.job))
+
+    def get_sensor(self, name: str) -> SensorDefinition:
+        """The sensor called ``name``."""
+        for item in self.sensors:
+            if item.name == name:
+                return item
+        known = ", ".join(sorted(s.name for s in self.sensors)) or "none"
+        raise DefinitionError(f"Definitions has no sensor {name!r}; it has: {known}")
 
     def _check_schedules(self) -> None:
         names: set[str] = set()
@@ -161,7 +195,6 @@ class Definitions:
         merged = Definitions(
             assets=[a for d in definitions for a in d.assets],
             asset_checks=[c for d in definitions for c in d.asset_checks],
-            sensors=[s for d in definitions for s in d.sensors],
             resources=resources,
             fileloc=definitions[0].fileloc if definitions else None,
         )
@@ -170,12 +203,15 @@ class Definitions:
                 merged._add(dag)
         merged.schedules = [s for d in definitions for s in d.schedules]
         merged._check_schedules()
+        merged.sensors = [s for d in definitions for s in d.sensors]
+        merged._check_sensors()
         return merged
 
     def __repr__(self) -> str:
         return (
             f"<Definitions: {len(self.assets)} asset definitions, {len(self._dags)} DAGs, "
-            f"{len(self.schedules)} schedules, {len(self.resources)} resources>"
+            f"{len(self.schedules)} schedules, {len(self.sensors)} sensors, "
+            f"{len(self.resources)} resources>"
         )
 
 

@@ -205,7 +205,7 @@ class ScheduleDefinition:
             config = self._call("run_config_fn", self.run_config_fn, context)
             if not isinstance(config, Mapping | RunConfig):
                 raise ScheduleEvaluationError(
-                    f"schedule {self.name!r}: run_config_fn returned {_describe(config)}; "
+                    f"schedule {self.name!r}: run_config_fn returned {describe_value(config)}; "
                     "return a dict of run config"
                 )
         return [self._with_tags(RunRequest(run_config=plain_run_config(config)))]
@@ -214,7 +214,7 @@ class ScheduleDefinition:
         self, what: str, function: Callable[..., Any], context: ScheduleEvaluationContext
     ) -> Any:
         try:
-            return function(context) if _takes_context(function) else function()
+            return function(context) if takes_context(function) else function()
         except Exception as exc:
             raise ScheduleEvaluationError(
                 f"schedule {self.name!r}: its {what} raised {type(exc).__name__}: {exc}"
@@ -230,7 +230,7 @@ class ScheduleDefinition:
         if isinstance(result, list | tuple | Iterator) or inspect.isgenerator(result):
             return self._normalize_many(_drain(self.name, result))
         raise ScheduleEvaluationError(
-            f"schedule {self.name!r}: its function returned {_describe(result)}; return a run "
+            f"schedule {self.name!r}: its function returned {describe_value(result)}; return a run "
             "config dict, a RunRequest, a list (or generator) of RunRequests, or a SkipReason"
         )
 
@@ -240,7 +240,7 @@ class ScheduleDefinition:
         wrong = [item for item in items if not isinstance(item, RunRequest)]
         if wrong:
             raise ScheduleEvaluationError(
-                f"schedule {self.name!r}: its function gave {_describe(wrong[0])} among its "
+                f"schedule {self.name!r}: its function gave {describe_value(wrong[0])} among its "
                 "run requests; give only RunRequests, or a single SkipReason"
             )
         return [self._with_tags(item) for item in items]
@@ -368,7 +368,7 @@ def _check_status(name: str, status: Any) -> DefaultScheduleStatus:
 
 
 # -- evaluation helpers -----------------------------------------------------------------
-def _takes_context(function: Callable[..., Any]) -> bool:
+def takes_context(function: Callable[..., Any]) -> bool:
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature
@@ -387,7 +387,7 @@ def _drain(name: str, items: Iterable[Any]) -> list[Any]:
         ) from exc
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     if value is None:
         return "None"
     text = repr(value)

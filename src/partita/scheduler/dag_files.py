@@ -18,6 +18,7 @@ from pathlib import Path
 
 from partita.definitions.dag import DAG
 from partita.definitions.schedules import ScheduleDefinition
+from partita.definitions.sensors import SensorDefinition
 from partita.exceptions import DagLoadError
 from partita.loader import dag_files, is_module_name, load_dags
 from partita.registry_sync import code_location_of, record_load_result
@@ -69,11 +70,14 @@ class DagFileProcessor:
         self.dags: dict[str, DAG] = {}
         #: The Dagster-style schedules of every location, by name.
         self.schedules: dict[str, ScheduleDefinition] = {}
+        #: The sensors of every location, by name.
+        self.sensors: dict[str, SensorDefinition] = {}
         #: Import errors of the last load, by file.
         self.errors: dict[str, str] = {}
         self._seen: dict[str, Snapshot | None] = {}
         self._by_location: dict[str, set[str]] = {}
         self._schedules_by_location: dict[str, set[str]] = {}
+        self._sensors_by_location: dict[str, set[str]] = {}
 
     def run_once(self, now: datetime) -> list[str]:
         """Load the locations that changed since the last call; return those loaded."""
@@ -105,6 +109,11 @@ class DagFileProcessor:
         found = {schedule.name: schedule for schedule in result.schedules}
         self._schedules_by_location[location] = set(found)
         self.schedules.update(found)
+        for name in self._sensors_by_location.get(location, set()):
+            self.sensors.pop(name, None)
+        sensors = {sensor.name: sensor for sensor in result.sensors}
+        self._sensors_by_location[location] = set(sensors)
+        self.sensors.update(sensors)
         for source in [s for s in self.errors if s.startswith(location)]:
             del self.errors[source]
         self.errors.update(result.errors)

@@ -30,6 +30,7 @@ from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.past import PreviousRuns
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
+from partita.scheduler.sensors import DEFAULT_EVALUATION_TIMEOUT, SensorDaemon
 from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
@@ -62,6 +63,10 @@ class SchedulerOptions:
     overrun_warning: float = 10.0
     #: Tries of a task instance lost with their worker (process) before it fails.
     max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
+    #: Sensors that set no ``default_status`` wait to be started (``sensors_default_status``).
+    sensors_stopped_by_default: bool = False
+    #: Seconds one sensor evaluation may take before its tick fails.
+    sensor_evaluation_timeout: float = DEFAULT_EVALUATION_TIMEOUT
 
 
 def live_scheduler_ids(schedulers: Sequence[SchedulerRecord], now: datetime) -> set[str]:
@@ -104,6 +109,11 @@ class Scheduler:
         self.schedule_ticker = ScheduleDefinitionTicker(
             storage, lambda: self.files.schedules, self.get_dag
         )
+        self.sensors = SensorDaemon(
+            storage, lambda: self.files.sensors, self.get_dag,
+            stopped_by_default=self.options.sensors_stopped_by_default,
+            evaluation_timeout=self.options.sensor_evaluation_timeout,
+        )  # fmt: skip
         self.starter = RunStarter(
             storage,
             self.scheduler_id,
@@ -145,6 +155,7 @@ class Scheduler:
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
+        self.sensors.run_once(self.clock.now())
         self.starter.run_once(self.clock.now())
         self.supervisor.run_once(datetime.now(UTC))
 
@@ -188,6 +199,7 @@ class Scheduler:
     def stop(self, reason: str = "the scheduler stopped") -> None:
         """Stop the runs being driven and remove the heartbeat row."""
         self.supervisor.stop_all(reason)
+        self.sensors.close()
         self.storage.queue.remove_scheduler(self.scheduler_id)
 
 

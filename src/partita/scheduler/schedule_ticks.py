@@ -1,10 +1,13 @@
 """``ScheduleDefinitionTicker``: ticks the Dagster-style schedules of the loaded code locations.
 
-A schedule whose ``default_status`` is ``RUNNING`` ticks at each fire time of
-its cron string (in its ``execution_timezone``) from the time the scheduler
-first sees it; each tick calls ``evaluate_tick`` and queues one run of the
-schedule's job per ``RunRequest`` (its run config as the run's conf), or
-logs the ``SkipReason`` or the ``ScheduleEvaluationError``.
+A running schedule ticks at each fire time of its cron string (in its
+``execution_timezone``) from the time the scheduler first sees it; each tick
+calls ``evaluate_tick`` and queues one run of the schedule's job per
+``RunRequest`` (its run config as the run's conf). Running means: started
+with ``partita schedules start`` or, when nobody started or stopped it,
+``default_status=RUNNING``. Every tick is recorded in the instigator store
+with its runs (requested), its ``SkipReason`` (skipped) or its error
+(failed), in one transaction with the runs it queues.
 
 The design decision: a tick's run id is derived from the schedule, the fire
 time and the request's ``run_key`` (``schedule_run_id``) and queued with
@@ -17,8 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from partita.definitions.dag import DAG
 from partita.definitions.schedules import (
@@ -29,8 +35,9 @@ from partita.definitions.schedules import (
 )
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo, TimeRestriction
-from partita.exceptions import ScheduleEvaluationError
+from partita.exceptions import RunNotFoundError, ScheduleEvaluationError
 from partita.storage.base import Storage
+from partita.storage.instigators import InstigatorKind, InstigatorStatus, TickRecord, TickStatus
 from partita.storage.records import DagRunRecord
 
 logger = logging.getLogger("partita.scheduler")
@@ -60,37 +67,64 @@ class ScheduleDefinitionTicker:
         """Evaluate every tick due by ``now``; return the runs queued per schedule."""
         queued: dict[str, int] = {}
         for name, schedule in self.schedules().items():
-            if not schedule.is_running_by_default:
-                continue
             if name not in self._next:  # first seen: its next fire time from now on
                 restriction = TimeRestriction(now, None, True)
                 self._next[name] = schedule.timetable.next_dagrun_info(None, restriction)
             tick = self._next[name]
             while tick is not None and tick.run_after <= now:
-                queued[name] = queued.get(name, 0) + self._tick(schedule, tick.logical_date, now)
+                if self._running(schedule):
+                    count = self._tick(schedule, tick.logical_date, now)
+                    queued[name] = queued.get(name, 0) + count
                 restriction = TimeRestriction(None, None, True)
                 tick = self._next[name] = schedule.timetable.next_dagrun_info(tick, restriction)
         return queued
 
+    def _running(self, schedule: ScheduleDefinition) -> bool:
+        state = self.storage.instigators.get_state(InstigatorKind.SCHEDULE, schedule.name)
+        if state is None:
+            return schedule.is_running_by_default
+        return state.resolved_status(schedule.is_running_by_default) is InstigatorStatus.RUNNING
+
     def _tick(self, schedule: ScheduleDefinition, fire_time: datetime, now: datetime) -> int:
+        started = time.monotonic()
+        tick = TickRecord(InstigatorKind.SCHEDULE, schedule.name, TickStatus.FAILED, fire_time)
         dag = self.get_dag(schedule.job_name)
-        if dag is None:
-            logger.warning(
-                "schedule %s: its job %r is not loaded; tick %s skipped",
-                schedule.name, schedule.job_name, fire_time,
-            )  # fmt: skip
-            return 0
         try:
+            if dag is None:
+                raise ScheduleEvaluationError(
+                    f"schedule {schedule.name!r}: its job {schedule.job_name!r} is not loaded"
+                )
             result = schedule.evaluate_tick(build_schedule_context(fire_time))
         except ScheduleEvaluationError as exc:
-            logger.warning("%s (tick %s skipped)", exc, fire_time)
+            logger.warning("%s (tick %s failed)", exc, fire_time)
+            self._record(replace(tick, error=str(exc)), started)
             return 0
         if isinstance(result, SkipReason):
             logger.info("schedule %s skipped tick %s: %s", schedule.name, fire_time,
                         result.skip_message)  # fmt: skip
+            reason = result.skip_message or "skipped"
+            self._record(replace(tick, status=TickStatus.SKIPPED, skip_reason=reason), started)
             return 0
         runs = [self._run(schedule, dag, fire_time, request, now) for request in result]
-        return len(self.storage.queue.enqueue(runs))
+        known = {r.run_id for r in runs if self._exists(r.run_id)}
+        new = [r for r in runs if r.run_id not in known]
+        requested = replace(tick, status=TickStatus.REQUESTED, run_ids=[r.run_id for r in new])
+        if not new:  # evaluated before (a restart within the minute, another scheduler)
+            requested = replace(tick, status=TickStatus.SKIPPED, skip_reason="runs already queued")
+        self._record(requested, started, new)
+        return len(new)
+
+    def _exists(self, run_id: str) -> bool:
+        try:
+            self.storage.runs.get_run(run_id)
+        except RunNotFoundError:
+            return False
+        return True
+
+    def _record(self, tick: TickRecord, started: float, runs: Sequence[DagRunRecord] = ()) -> None:
+        self.storage.instigators.record_tick(
+            replace(tick, duration=time.monotonic() - started), runs
+        )
 
     @staticmethod
     def _run(

@@ -30,6 +30,7 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
+from partita.storage.instigators import InstigatorStore
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -77,6 +78,16 @@ class RunStore(ABC):
     @abstractmethod
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         """Task instances of a run, ordered by task id then map index."""
+
+    @abstractmethod
+    def list_ended_runs(
+        self, after: tuple[datetime, str] | None, states: Iterable[RunState], limit: int
+    ) -> list[DagRunRecord]:
+        """Runs that ended in one of ``states`` after ``(end_date, run_id)``, oldest first.
+
+        What run status sensors read: ordered by (end date, run id), so a reader
+        that keeps the last pair it saw as its cursor sees every run once.
+        """
 
 
 class EventLog(ABC):
@@ -284,7 +295,7 @@ class LogStore(ABC):
 
 class Storage(ABC):
     """A metadata store: six read interfaces, one transactional writer, the DAG registry,
-    the run queue."""
+    the run queue, the sensor and schedule state (``instigators``)."""
 
     runs: RunStore
     events: EventLog
@@ -295,6 +306,7 @@ class Storage(ABC):
     registry: DagRegistry
     queue: RunQueue
     pools: PoolStore
+    instigators: InstigatorStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

@@ -32,6 +32,7 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_instigators import MemoryInstigatorStore
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
@@ -92,6 +93,17 @@ class _MemoryRuns(RunStore):
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         tis = self.tis.get(run_id, {})
         return [tis[k] for k in sorted(tis)]
+
+    def list_ended_runs(
+        self, after: tuple[datetime, str] | None, states: Iterable[RunState], limit: int
+    ) -> list[DagRunRecord]:
+        wanted = set(states)
+        ended = sorted(
+            ((r.end_date, r.run_id), r)
+            for r in list(self.runs.values())
+            if r.end_date is not None and r.state in wanted
+        )
+        return [r for key, r in ended if after is None or key > after][:limit]
 
 
 def _newest_first_key(run: DagRunRecord) -> tuple[bool, datetime, str]:
@@ -309,6 +321,7 @@ class MemoryStorage(Storage):
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
+        self.instigators = MemoryInstigatorStore(self.queue)
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

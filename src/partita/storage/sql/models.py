@@ -127,6 +127,7 @@ dag_run_table = Table(
     Column("cancel_grace", Float),
     Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
     Index("ix_dag_run_state", "state"),
+    Index("ix_dag_run_end_date", "end_date"),
 )
 
 #: The current state of one (run, task, map index).
@@ -310,6 +311,51 @@ pool_table = Table(
     Column("description", Text),
 )
 
+#: The stored state of one sensor or schedule (``storage/instigators.py``): started or
+#: stopped by hand (NULL: as declared in code), a sensor's cursor, its last tick.
+instigator_state_table = Table(
+    "instigator_state",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    _id("name", primary_key=True),
+    Column("status", String(16)),
+    Column("cursor", Text),
+    Column("last_tick_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
+)
+
+#: One evaluation of a sensor or schedule; ``id`` gives the order, so a sensor's history
+#: (newest first) is one range of the (kind, name, id) index.
+instigator_tick_table = Table(
+    "instigator_tick",
+    metadata,
+    Column("id", EventIdType, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    _id("name"),
+    Column("status", String(16), nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("run_ids", JsonType, nullable=False),
+    Column("run_keys", JsonType, nullable=False),
+    Column("skip_reason", Text),
+    Column("error", Text),
+    Column("cursor", Text),
+    Column("duration", Float),
+    Index("ix_instigator_tick_kind_name_id", "kind", "name", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: The run keys a sensor has used, keyed by a digest of the key (any length fits); the
+#: primary key makes "was this key used?" one index lookup and a second use impossible.
+sensor_run_key_table = Table(
+    "sensor_run_key",
+    metadata,
+    _id("sensor_name", primary_key=True),
+    Column("key_digest", String(40), primary_key=True),
+    Column("run_key", Text, nullable=False),
+    _id("run_id"),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
@@ -319,11 +365,14 @@ __all__ = [
     "dag_version_table",
     "event_table",
     "import_error_table",
+    "instigator_state_table",
+    "instigator_tick_table",
     "log_line_table",
     "metadata",
     "pool_table",
     "run_claim_table",
     "scheduler_heartbeat_table",
+    "sensor_run_key_table",
     "task_instance_table",
     "task_output_table",
 ]

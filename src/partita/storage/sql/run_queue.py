@@ -78,6 +78,19 @@ def _run_values(run: DagRunRecord) -> dict[str, Any]:
     }
 
 
+def insert_runs(connection: Connection, queued: Sequence[DagRunRecord]) -> list[str]:
+    """Insert runs in the caller's transaction unless their ids are stored; the ids inserted."""
+    dialect = connection.dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(runs)
+    inserted: list[str] = []
+    for run in queued:
+        statement = insert.values(**_run_values(run)).on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 rows for a skipped upsert
+        if connection.execute(statement.returning(runs.c.run_id)).first() is not None:
+            inserted.append(run.run_id)
+    return inserted
+
+
 class _SqlRunClaim(RunClaim):
     def __init__(self, connection: Connection, scheduler_id: str) -> None:
         self._connection = connection
@@ -116,18 +129,9 @@ class SqlRunQueue(RunQueue):
             with connection.begin():
                 yield connection
 
-    def _insert(self) -> Any:
-        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(runs)
-
     def enqueue(self, queued: Sequence[DagRunRecord]) -> list[str]:
-        inserted: list[str] = []
         with self._transaction("queue runs") as connection:
-            for run in queued:
-                statement = self._insert().values(**_run_values(run)).on_conflict_do_nothing()
-                # RETURNING, not rowcount: psycopg reports -1 rows for a skipped upsert
-                if connection.execute(statement.returning(runs.c.run_id)).first() is not None:
-                    inserted.append(run.run_id)
-        return inserted
+            return insert_runs(connection, queued)
 
     @contextmanager
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
@@ -243,4 +247,4 @@ class SqlPoolStore(PoolStore):
         return [PoolRecord(r.name, r.slots, r.description) for r in rows]
 
 
-__all__ = ["SqlPoolStore", "SqlRunQueue", "run_record"]
+__all__ = ["SqlPoolStore", "SqlRunQueue", "insert_runs", "run_record"]

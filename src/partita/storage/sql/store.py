@@ -45,6 +45,7 @@ from partita.storage.sql.assets import SqlAssetCatalog
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
+from partita.storage.sql.instigators import SqlInstigatorStore
 from partita.storage.sql.logs import SqlLogStore
 from partita.storage.sql.models import (
     dag_run_table,
@@ -117,6 +118,22 @@ class SqlRunStore(RunStore):
         ]  # fmt: skip
         records.sort(key=_TASK_INSTANCE_ORDER)
         return records
+
+    def list_ended_runs(
+        self, after: tuple[datetime, str] | None, states: Iterable[RunState], limit: int
+    ) -> list[DagRunRecord]:
+        runs = dag_run_table.c
+        query = select(dag_run_table).where(
+            runs.state.in_([str(s) for s in states]), runs.end_date.is_not(None)
+        )
+        if after is not None:
+            end, run_id = after
+            query = query.where(
+                (runs.end_date > end) | ((runs.end_date == end) & (runs.run_id > run_id))
+            )
+        query = query.order_by(runs.end_date, runs.run_id).limit(limit)
+        with connect(self._engine, "list the runs that ended") as connection:
+            return [run_record(row) for row in connection.execute(query)]
 
 
 class SqlEventLog(EventLog):
@@ -232,6 +249,7 @@ class SqlStorage(Storage):
         self.registry = SqlDagRegistry(self.engine)
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
+        self.instigators = SqlInstigatorStore(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
