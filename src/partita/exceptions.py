@@ -13,6 +13,10 @@
     ├── TypeCheckError            a task's input or output is not of its annotated type
     ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
+    │   └── SecretKeyError        a stored secret cannot be decrypted with the Fernet key(s)
+    ├── ConnectionNotFoundError   no connection with that id (environment or metadata DB)
+    ├── ConnectionURIError        a connection URI or JSON is malformed; names the bad part
+    ├── VariableNotFoundError     no variable with that key (also a KeyError)
     ├── ScheduleEvaluationError   a schedule's function raised or returned something unusable
     ├── StorageError              the metadata database or an output store failed
     │   ├── ValueNotFoundError    an IO manager has nothing stored under that asset or output
@@ -104,6 +108,25 @@ class ConfigurationError(PartitaError):
     """partita's own configuration (partita.yaml, environment variables) is invalid."""
 
 
+class SecretKeyError(ConfigurationError):
+    """A stored secret cannot be decrypted with the Fernet key(s) (storage/fernet.py)."""
+
+
+class ConnectionNotFoundError(PartitaError):
+    """No connection with that id in the environment or in the metadata database."""
+
+
+class ConnectionURIError(PartitaError):
+    """A connection URI (or its JSON form) is malformed; the message names the bad part."""
+
+
+class VariableNotFoundError(PartitaError, KeyError):
+    """No variable with that key in the environment or in the metadata database."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class ScheduleEvaluationError(PartitaError):
     """A schedule's function (or ``should_execute``) raised, or returned something unusable."""
 
@@ -167,6 +190,8 @@ class RetryTask(TaskSignal):
 __all__ = [
     "AssetNotMaterializedError",
     "ConfigurationError",
+    "ConnectionNotFoundError",
+    "ConnectionURIError",
     "CycleError",
     "DagLoadError",
     "DagNotFoundError",
@@ -179,6 +204,7 @@ __all__ = [
     "RunConfigError",
     "RunNotFoundError",
     "ScheduleEvaluationError",
+    "SecretKeyError",
     "SignatureError",
     "SkipTask",
     "StorageError",
@@ -186,4 +212,5 @@ __all__ = [
     "TaskTimeoutError",
     "TypeCheckError",
     "ValueNotFoundError",
+    "VariableNotFoundError",
 ]

@@ -42,6 +42,8 @@ TABLES = {
     "scheduler_heartbeat",
     "run_claim",
     "pool",
+    "connection",
+    "variable",
 }
 
 

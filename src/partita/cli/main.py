@@ -56,6 +56,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.dags:dags",
         "List the DAGs a file, folder or module defines, show one DAG, pause or unpause one.",
     ),
+    "connections": Subcommand(
+        "partita.cli.connections:connections",
+        "Add, list, show, delete or test connections to outside systems.",
+    ),
     "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
     "dev": Subcommand(
         "partita.cli.scheduler:dev",
@@ -72,6 +76,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "pools": Subcommand(
         "partita.cli.pools:pools", "Set or list the pools of task slots (pool= on a task)."
     ),
+    "rotate-fernet-key": Subcommand(
+        "partita.cli.fernet_key:rotate_fernet_key",
+        "Re-encrypt connections and variables with the first Fernet key (old keys stay readable).",
+    ),
     "run": Subcommand(
         "partita.cli.run:run",
         "Run DAG_ID (defined in PATH) now and record it in the metadata DB.",
@@ -85,6 +93,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "tasks": Subcommand(
         "partita.cli.tasks:tasks", "Inspect, clear or mark the task instances of recorded runs."
+    ),
+    "variables": Subcommand(
+        "partita.cli.variables:variables",
+        "Set, get, list or delete variables (values shared by DAGs).",
     ),
     "trigger": Subcommand(
         "partita.cli.trigger:trigger",

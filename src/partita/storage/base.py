@@ -43,6 +43,7 @@ from partita.storage.records import (
     WriteBatch,
 )
 from partita.storage.run_queue import PoolStore, RunQueue
+from partita.storage.secrets import ConnectionStore, VariableStore
 from partita.storage.signing import PickleSigner
 
 _BATCH_FIELDS = (
@@ -284,7 +285,7 @@ class LogStore(ABC):
 
 class Storage(ABC):
     """A metadata store: six read interfaces, one transactional writer, the DAG registry,
-    the run queue."""
+    the run queue, pools, connections and variables."""
 
     runs: RunStore
     events: EventLog
@@ -295,6 +296,8 @@ class Storage(ABC):
     registry: DagRegistry
     queue: RunQueue
     pools: PoolStore
+    connections: ConnectionStore
+    variables: VariableStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

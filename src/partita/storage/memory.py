@@ -34,6 +34,7 @@ from partita.storage.base import (
 )
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
+from partita.storage.memory_secrets import MemoryConnectionStore, MemoryVariableStore
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -309,6 +310,8 @@ class MemoryStorage(Storage):
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
+        self.connections = MemoryConnectionStore()
+        self.variables = MemoryVariableStore()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

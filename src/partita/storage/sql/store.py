@@ -31,6 +31,7 @@ from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError
 from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings, load_settings
 from partita.storage.base import DagStore, EventLog, RunStore, Storage
+from partita.storage.fernet import lazy_cipher, load_cipher
 from partita.storage.records import (
     DagRunRecord,
     DagVersionRecord,
@@ -56,6 +57,7 @@ from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
+from partita.storage.sql.secrets import CipherSource, SqlConnectionStore, SqlVariableStore
 from partita.storage.sql.writes import (
     TASK_INSTANCE_COLUMNS,
     BatchWriter,
@@ -195,6 +197,8 @@ class SqlStorage(Storage):
     ``signer`` signs and checks the pickles of outputs; by default it is the one
     partita's settings name (``PARTITA_SECRET_KEY``, else for SQLite the key file
     in ``$PARTITA_HOME``), and without that key a PostgreSQL store does not open.
+    ``cipher`` returns the Fernet cipher of connections and variables, called on
+    their first use (by default from the settings, as ``load_cipher`` reads them).
     """
 
     persistent = True
@@ -206,15 +210,16 @@ class SqlStorage(Storage):
         inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT,
         *,
         signer: PickleSigner | None = None,
+        cipher: CipherSource | None = None,
     ) -> None:
         self.engine: Engine
         if isinstance(url_or_engine, Engine):
             self.engine, self._owns_engine = url_or_engine, False
         else:
             self.engine, self._owns_engine = create_sql_engine(url_or_engine), True
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
             if signer is None:
-                sqlite = self.engine.dialect.name == "sqlite"
                 signer = load_signer(load_settings(), sqlite=sqlite)
             ensure_schema(self.engine)
         except BaseException:
@@ -232,6 +237,9 @@ class SqlStorage(Storage):
         self.registry = SqlDagRegistry(self.engine)
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
+        cipher = cipher or lazy_cipher(lambda: load_cipher(load_settings(), sqlite=sqlite))
+        self.connections = SqlConnectionStore(self.engine, cipher)
+        self.variables = SqlVariableStore(self.engine, cipher)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
@@ -245,6 +253,7 @@ class SqlStorage(Storage):
             settings.storage_dir,
             settings.inline_output_limit,
             signer=signer,
+            cipher=lazy_cipher(lambda: load_cipher(settings)),
         )
 
     def write(self, batch: WriteBatch) -> None:
