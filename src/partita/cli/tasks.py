@@ -22,7 +22,9 @@ from partita.cli.console import make_console, ti_label
 from partita.cli.control import clear, mark
 from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.secrets import register_known_secrets
 from partita.exceptions import PartitaError
+from partita.masking import MASKER
 from partita.storage.base import Storage
 from partita.storage.records import OutputRecord, TaskInstanceRecord
 
@@ -62,8 +64,9 @@ def output(run_id: str, task_id: str, map_index: int, key: str, as_json: bool, f
         ti = find_task_instance(storage, run_id, task_id, map_index)
         record = _output_record(storage, ti, key)
         value = _load(storage, record, ti)
+        register_known_secrets(storage)  # an output may hold a password: print it as ***
     if as_json:
-        click.echo(_as_json(value, ti, key))
+        click.echo(MASKER.mask(_as_json(value, ti, key)))
         return
     console = make_console()
     header = Text(f"{ti_label(ti)} of run {run_id}, output {key!r}: ", style="bold")
@@ -73,7 +76,7 @@ def output(run_id: str, task_id: str, map_index: int, key: str, as_json: bool, f
     text = whole if full else pretty_repr(value, max_length=MAX_ITEMS, max_string=MAX_STRING)
     lines = text.splitlines()
     shortened = not full and (len(lines) > MAX_LINES or text != whole)
-    console.print(Text(text if full else "\n".join(lines[:MAX_LINES])))
+    console.print(Text(MASKER.mask(text if full else "\n".join(lines[:MAX_LINES]))))
     if shortened:
         click.echo(
             f"(shortened to {MAX_ITEMS} items per collection, {MAX_STRING:,} characters per "

@@ -18,13 +18,18 @@ a task) reads them, so a task that does not use them pays nothing.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
 from partita.definitions.connection import Connection
+from partita.definitions.secrets import CONN_ENV_PREFIX, VAR_ENV_PREFIX
 from partita.definitions.variable import Variable
+from partita.exceptions import ConfigurationError, ConnectionURIError
+from partita.masking import MASKER, is_sensitive_name
 from partita.settings import load_settings
 from partita.storage.base import Storage
 from partita.storage.secrets import VariableRecord
@@ -105,6 +110,32 @@ class StoreSecrets:
             return self._settings_store[1]
 
 
+def register_known_secrets(storage: Storage) -> None:
+    """Register with the masker every secret ``storage`` and the environment hold.
+
+    For a command about to print what a task produced (an output value may
+    hold a password the task read): connection passwords and secret extras,
+    and the values of secret-sounding variables. Secrets the keys cannot
+    decrypt are not known, so they cannot be masked; they are skipped.
+    """
+    try:
+        connections = storage.connections.list_connections()
+        variables = storage.variables.list_variables()
+    except ConfigurationError:  # no key (PostgreSQL) or a wrong one: nothing to learn
+        connections, variables = [], []
+    for name, text in os.environ.items():
+        if name.startswith(VAR_ENV_PREFIX):
+            variables.append(VariableRecord(name[len(VAR_ENV_PREFIX) :], text))
+        elif name.startswith(CONN_ENV_PREFIX) and text:
+            with contextlib.suppress(ConnectionURIError):
+                connections.append(Connection.from_text(name, text, name))
+    for connection in connections:
+        connection.register_secrets()
+    for variable in variables:
+        if is_sensitive_name(variable.key):
+            MASKER.add(variable.value, name=variable.key)
+
+
 def _sqlite_file_exists(url: str) -> bool:
     """True when the SQLite URL names a file that exists (``sqlite:///path?options``)."""
     _, sep, rest = url.partition(":///")
@@ -169,5 +200,6 @@ __all__ = [
     "ConnectionAccessor",
     "StoreSecrets",
     "VariableAccessor",
+    "register_known_secrets",
     "use_store",
 ]
