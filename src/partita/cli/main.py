@@ -27,6 +27,7 @@ import click
 
 from partita import __version__
 from partita.exceptions import DagNotFoundError, PartitaError
+from partita.masking import mask
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -223,7 +224,7 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
 
 def _print_error(message: str) -> None:
     one_line = " ".join(part.strip() for part in message.strip().splitlines() if part.strip())
-    click.echo(f"Error: {one_line}", err=True)
+    click.echo(f"Error: {mask(one_line)}", err=True)  # secrets read by the command: ***
 
 
 @click.group("partita", cls=PartitaGroup, context_settings={"help_option_names": ["-h", "--help"]})
