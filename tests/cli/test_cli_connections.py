@@ -245,3 +245,9 @@ def test_rotation_with_the_environment_and_a_wrong_key(
     assert f"password: {SECRET}" in invoke("connections", "get", "warehouse", "--reveal").output
     note = invoke("rotate-fernet-key")
     assert note.exit_code == 0 and "holds one key" in note.stderr
+
+
+def test_an_id_wider_than_the_database_column_is_refused(invoke: Invoke) -> None:
+    result = invoke("connections", "add", "c" * 300, "--conn-type", "http")
+    assert result.exit_code == 2
+    assert "ids may have at most 250 characters" in only_line(result.stderr)

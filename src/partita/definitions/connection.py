@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from partita.definitions.ids import check_id_length
 from partita.definitions.secrets import SECRETS, connection_env_name, env_connection_text
 from partita.exceptions import ConnectionNotFoundError, ConnectionURIError
 from partita.masking import MASK, MASKER, is_sensitive_name
@@ -56,6 +57,9 @@ class Connection:
     def __post_init__(self) -> None:
         if not self.conn_id or not isinstance(self.conn_id, str):
             raise ConnectionURIError("a connection needs a conn_id (a non-empty string)")
+        check_id_length(self.conn_id, f"connection id {self.conn_id[:40]!r}", "use a shorter id")
+        if self.conn_type is not None:
+            check_id_length(self.conn_type, "connection type", "use a shorter type")
         if isinstance(self.extra, dict):  # accept a dict, keep the text form
             self.extra = json.dumps(self.extra)
         if self.port is not None:
