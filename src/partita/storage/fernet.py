@@ -19,8 +19,6 @@ need a key.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -74,21 +72,6 @@ class SecretCipher:
 
     def __repr__(self) -> str:
         return f"SecretCipher({len(self.keys)} key(s) from {self.source})"
-
-
-def lazy_cipher(load: Callable[[], SecretCipher]) -> Callable[[], SecretCipher]:
-    """A function returning ``load()``, called once, on the first call (thread-safe)."""
-    lock = threading.Lock()
-    loaded: list[SecretCipher] = []
-
-    def cipher() -> SecretCipher:
-        if not loaded:
-            with lock:
-                if not loaded:
-                    loaded.append(load())
-        return loaded[0]
-
-    return cipher
 
 
 def _fernet(key: str, source: str, number: int) -> Fernet:
@@ -154,7 +137,6 @@ __all__ = [
     "KEY_FILE_NAME",
     "SecretCipher",
     "key_file",
-    "lazy_cipher",
     "load_cipher",
     "prepend_file_key",
     "read_key_file",

@@ -10,22 +10,54 @@ list`` can say what exists. A token that no key opens raises
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Row, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from partita.definitions.connection import Connection
-from partita.storage.fernet import SecretCipher
 from partita.storage.secrets import ConnectionStore, VariableRecord, VariableStore
 from partita.storage.sql.engine import WRITE_LOCK_OPTION
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import connection_table as connections
 from partita.storage.sql.models import variable_table as variables
 
+if TYPE_CHECKING:
+    from partita.settings import Settings
+    from partita.storage.fernet import SecretCipher
+
 #: Returns the installation's cipher (loaded once, on first use).
-CipherSource = Callable[[], SecretCipher]
+CipherSource = Callable[[], "SecretCipher"]
+
+
+def lazy_cipher(load: CipherSource) -> CipherSource:
+    """A function returning ``load()``, called once, on the first call (thread-safe)."""
+    lock = threading.Lock()
+    loaded: list[SecretCipher] = []
+
+    def cipher() -> SecretCipher:
+        if not loaded:
+            with lock:
+                if not loaded:
+                    loaded.append(load())
+        return loaded[0]
+
+    return cipher
+
+
+def settings_cipher(settings: Callable[[], Settings], *, sqlite: bool | None) -> CipherSource:
+    """The cipher the settings name (``storage.fernet.load_cipher``), loaded on first use."""
+
+    def load() -> SecretCipher:
+        # Imported on first use, not at the top: cryptography takes tens of milliseconds
+        # to import, and most commands that open a store never touch a secret.
+        from partita.storage.fernet import load_cipher
+
+        return load_cipher(settings(), sqlite=sqlite)
+
+    return lazy_cipher(load)
 
 
 def _upsert(engine: Engine, table: Table, values: dict[str, Any], what: str) -> None:
@@ -182,4 +214,10 @@ def _rotate(cipher: SecretCipher, token: str | None, what: str) -> str | None:
     return None if token is None else cipher.rotate(token, what)
 
 
-__all__ = ["CipherSource", "SqlConnectionStore", "SqlVariableStore"]
+__all__ = [
+    "CipherSource",
+    "SqlConnectionStore",
+    "SqlVariableStore",
+    "lazy_cipher",
+    "settings_cipher",
+]

@@ -31,7 +31,6 @@ from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError
 from partita.settings import DEFAULT_INLINE_OUTPUT_LIMIT, Settings, load_settings
 from partita.storage.base import DagStore, EventLog, RunStore, Storage
-from partita.storage.fernet import lazy_cipher, load_cipher
 from partita.storage.records import (
     DagRunRecord,
     DagVersionRecord,
@@ -57,7 +56,12 @@ from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
-from partita.storage.sql.secrets import CipherSource, SqlConnectionStore, SqlVariableStore
+from partita.storage.sql.secrets import (
+    CipherSource,
+    SqlConnectionStore,
+    SqlVariableStore,
+    settings_cipher,
+)
 from partita.storage.sql.writes import (
     TASK_INSTANCE_COLUMNS,
     BatchWriter,
@@ -237,7 +241,7 @@ class SqlStorage(Storage):
         self.registry = SqlDagRegistry(self.engine)
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
-        cipher = cipher or lazy_cipher(lambda: load_cipher(load_settings(), sqlite=sqlite))
+        cipher = cipher or settings_cipher(load_settings, sqlite=sqlite)
         self.connections = SqlConnectionStore(self.engine, cipher)
         self.variables = SqlVariableStore(self.engine, cipher)
         self.storage_dir = Path(storage_dir)
@@ -253,7 +257,7 @@ class SqlStorage(Storage):
             settings.storage_dir,
             settings.inline_output_limit,
             signer=signer,
-            cipher=lazy_cipher(lambda: load_cipher(settings)),
+            cipher=settings_cipher(lambda: settings, sqlite=None),
         )
 
     def write(self, batch: WriteBatch) -> None:
