@@ -13,6 +13,7 @@ from partita.masking import MASKER
 from partita.settings import load_settings
 from partita.storage.factory import open_storage
 from partita.storage.memory import MemoryStorage
+from partita.storage.records import EventKind
 from partita.storage.secrets import VariableRecord
 
 SECRET = "Xy9-hunter2-Secret"
@@ -128,3 +129,22 @@ def test_variable_get_defaults_and_errors() -> None:
     assert Variable.get("absent", default_var=None) is None
     with pytest.raises(KeyError, match="variable 'absent' is not defined; set it with"):
         Variable.get("absent")
+
+
+def test_a_dag_callback_error_is_stored_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARTITA_CONN_HOOK", f"http://:{SECRET}@hooks.example.com")
+
+    def alert(context: object) -> None:
+        raise RuntimeError(f"webhook refused {Connection.get('hook').password}")
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    with DAG("alerting", on_failure_callback=alert) as dag:
+        PythonOperator(task_id="fail", python_callable=fail)
+    storage = MemoryStorage()
+    result = dag.test(storage=storage, verbose=False)
+    events = storage.events.read_events(result.run_id, kinds=[EventKind.CALLBACK_ERROR])
+    messages = " ".join(str(e.payload["message"]) for e in events)
+    assert "webhook refused ***" in messages
+    assert SECRET not in messages
