@@ -251,3 +251,36 @@ def test_an_id_wider_than_the_database_column_is_refused(invoke: Invoke) -> None
     result = invoke("connections", "add", "c" * 300, "--conn-type", "http")
     assert result.exit_code == 2
     assert "ids may have at most 250 characters" in only_line(result.stderr)
+
+
+# --- tasks render ----------------------------------------------------------------------
+
+RENDER_DAG = """
+from partita import DAG, BashOperator
+
+with DAG("render_me", params={"who": "ops"}) as dag:
+    BashOperator(
+        task_id="call",
+        bash_command="curl -u {{ conn.api.login }}:{{ conn.api.password }} "
+                     "https://{{ conn.api.host }}/{{ params.who }}/{{ ds }} {{ var.value.region }}",
+    )
+"""
+
+
+def test_tasks_render_shows_rendered_fields_with_secrets_masked(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("connections", "add", "api", "--uri",
+                  f"http://bot:{SECRET}@api.example.com").exit_code == 0  # fmt: skip
+    monkeypatch.setenv("PARTITA_VAR_REGION", "eu")
+    dag_file = tmp_path / "render_me.py"
+    dag_file.write_text(RENDER_DAG)
+    result = invoke("tasks", "render", str(dag_file), "render_me", "call",
+                    "--logical-date", "2026-01-31", "--conf", '{"who": "data"}')  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "# bash_command\ncurl -u bot:*** https://api.example.com/data/2026-01-31 eu" in (
+        result.output
+    )
+    assert SECRET not in result.output
+    missing = invoke("tasks", "render", str(dag_file), "render_me", "nope")
+    assert missing.exit_code == 2 and "has no task 'nope'" in only_line(missing.stderr)

@@ -1,5 +1,7 @@
 """``partita tasks output``: print what a task instance of a recorded run returned or pushed.
 
+(And ``partita tasks render``: a task's template fields rendered without a run.)
+
 The design decision: the value is loaded through the store's ``OutputStore``,
 as ``RunResult.output`` loads it, and printed with Rich's pretty printer
 within limits (items per collection, characters per string, lines), saying
@@ -12,6 +14,7 @@ one task instance live.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import click
@@ -20,8 +23,11 @@ from rich.text import Text
 
 from partita.cli.console import make_console, ti_label
 from partita.cli.control import clear, mark
+from partita.cli.locate import find_dag
+from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.render_preview import render_preview
 from partita.engine.secrets import register_known_secrets
 from partita.exceptions import PartitaError
 from partita.masking import MASKER
@@ -41,6 +47,26 @@ def tasks() -> None:
 
 tasks.add_command(clear)
 tasks.add_command(mark)
+
+
+@tasks.command("render")
+@click.argument("path")
+@click.argument("dag_id")
+@click.argument("task_id")
+@logical_date_option()
+@conf_option("Run conf for the rendering (a JSON object), as 'partita run --conf'.")
+def render(
+    path: str, dag_id: str, task_id: str, logical_date: datetime | None, conf: dict[str, Any] | None
+) -> None:
+    """Print the template fields of TASK_ID rendered for a manual run (secrets masked)."""
+    dag = find_dag(path, dag_id)
+    fields = render_preview(dag, task_id, logical_date=logical_date, conf=conf)
+    if not fields:
+        click.echo(f"task {task_id!r} ({type(dag.task_dict[task_id]).__name__}) has no "
+                   "template fields")  # fmt: skip
+    for name, text in fields.items():
+        click.echo(f"# {name}")
+        click.echo(text)
 
 
 @tasks.command("output")
