@@ -8,13 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from partita import DAG, BashOperator, Connection, PythonOperator, TaskState, Variable, task
+from partita import (
+    DAG,
+    BashOperator,
+    Connection,
+    PythonOperator,
+    TaskState,
+    Variable,
+    run_dag,
+    task,
+)
 from partita.masking import MASKER
 from partita.settings import load_settings
 from partita.storage.factory import open_storage
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import EventKind
 from partita.storage.secrets import VariableRecord
+from partita.storage.sql import SqlStorage
 
 SECRET = "Xy9-hunter2-Secret"
 
@@ -148,3 +158,30 @@ def test_a_dag_callback_error_is_stored_masked(monkeypatch: pytest.MonkeyPatch) 
     messages = " ".join(str(e.payload["message"]) for e in events)
     assert "webhook refused ***" in messages
     assert SECRET not in messages
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_run_on_a_sql_store_reads_its_connections_and_variables(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_clean_database_url")
+
+    @task
+    def use() -> str:
+        conn = Connection.get("warehouse")
+        Variable.set("seen", conn.host)
+        print("password", conn.password)
+        return f"{conn.login}@{conn.host} {Variable.get('seen')}"
+
+    with DAG("sql_secrets") as dag:
+        use()
+    with SqlStorage(url, tmp_path / "storage") as storage:
+        storage.connections.set_connection(
+            Connection("warehouse", conn_type="postgres", host="dw", login="etl", password=SECRET)
+        )
+        result = run_dag(dag, storage=storage)
+        assert result.output("use") == "etl@dw dw"
+        assert "password ***" in result.logs("use")
+        assert storage.variables.get_variable("seen") == VariableRecord("seen", "dw")
