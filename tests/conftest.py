@@ -107,4 +107,18 @@ def signing_key_for_tests() -> Iterator[None]:
         yield
 
 
+#: The Fernet key of connections and variables in tests (storage/fernet.py), for the same
+#: reason: without it a SQLite store would write $PARTITA_HOME/fernet.key on first use, and a
+#: PostgreSQL store could not read or write a connection. Tests of the key file unset it.
+TEST_FERNET_KEY = "8Y3l1v4l3nq6e4Yp1e2iJp3Z2kq4pW6y6n0m3Xy9Z0U="
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fernet_key_for_tests() -> Iterator[None]:
+    """PARTITA_FERNET_KEY set for the whole session (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARTITA_FERNET_KEY", TEST_FERNET_KEY)
+        yield
+
+
 # --- end of storage fixtures -----------------------------------------------------------

@@ -35,12 +35,15 @@ _EXPORTS: dict[str, str] = {
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
     "BaseBranchOperator": "partita.operators.branch",
+    "BaseHook": "partita.hooks.base",
     "BaseOperator": "partita.definitions.baseoperator",
     "BashOperator": "partita.operators.bash",
     "BranchPythonOperator": "partita.operators.branch",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
     "ConfigurableResource": "partita.definitions.resources",
+    "Connection": "partita.definitions.connection",
+    "ConnectionNotFoundError": "partita.exceptions",
     "Context": "partita.definitions.context",
     "CronDataIntervalTimetable": "partita.definitions.timetables",
     "CronTriggerTimetable": "partita.definitions.timetables",
@@ -103,6 +106,8 @@ _EXPORTS: dict[str, str] = {
     "TimeRestriction": "partita.definitions.timetables",
     "Timetable": "partita.definitions.timetables",
     "TriggerRule": "partita.definitions.states",
+    "Variable": "partita.definitions.variable",
+    "VariableNotFoundError": "partita.exceptions",
     "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
@@ -118,6 +123,7 @@ _EXPORTS: dict[str, str] = {
     "discover": "partita.discovery",
     "get_current_context": "partita.definitions.context",
     "locate_dag": "partita.discovery",
+    "mask_secret": "partita.masking",
     "materialize": "partita.executors.materialize",
     "multi_asset": "partita.definitions.asset",
     "open_store": "partita.storage.factory",
@@ -154,6 +160,7 @@ if TYPE_CHECKING:
     from partita.definitions.config import ConfigMapping as ConfigMapping
     from partita.definitions.config import RunConfig as RunConfig
     from partita.definitions.config import config_mapping as config_mapping
+    from partita.definitions.connection import Connection as Connection
     from partita.definitions.context import Context as Context
     from partita.definitions.context import get_current_context as get_current_context
     from partita.definitions.dag import DAG as DAG
@@ -206,25 +213,30 @@ if TYPE_CHECKING:
     from partita.definitions.timetables import TimeRestriction as TimeRestriction
     from partita.definitions.timetables import Timetable as Timetable
     from partita.definitions.types import PartitaType as PartitaType
+    from partita.definitions.variable import Variable as Variable
     from partita.definitions.xcom_arg import XComArg as XComArg
     from partita.discovery import Discovery as Discovery
     from partita.discovery import LocatedDag as LocatedDag
     from partita.discovery import discover as discover
     from partita.discovery import locate_dag as locate_dag
     from partita.engine.result import RunResult as RunResult
+    from partita.exceptions import ConnectionNotFoundError as ConnectionNotFoundError
     from partita.exceptions import FailTask as FailTask
     from partita.exceptions import PartitaError as PartitaError
     from partita.exceptions import RetryTask as RetryTask
     from partita.exceptions import SensorEvaluationError as SensorEvaluationError
     from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
+    from partita.exceptions import VariableNotFoundError as VariableNotFoundError
     from partita.executors.in_process import run_dag as run_dag
     from partita.executors.local import WorkerPool as WorkerPool
     from partita.executors.materialize import materialize as materialize
+    from partita.hooks.base import BaseHook as BaseHook
     from partita.importer import DagSummary as DagSummary
     from partita.importer import FileResult as FileResult
     from partita.importer import Importer as Importer
     from partita.loader import ImportProblem as ImportProblem
+    from partita.masking import mask_secret as mask_secret
     from partita.operators.asset import AssetOperator as AssetOperator
     from partita.operators.asset_check import AssetCheckOperator as AssetCheckOperator
     from partita.operators.bash import BashOperator as BashOperator

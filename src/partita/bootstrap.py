@@ -1,12 +1,13 @@
 """Register partita's own implementations of the definitions layer's extension points.
 
 ``install()`` is the one place that says which code stands behind
-``DAG.test()``, ``BaseOperator.partial`` and the tasks of assets and asset
-checks in an asset job (see ``definitions/extensions.py``). It runs on the first use of any of
-them (this module is imported then, by name), not when ``partita`` is
+``DAG.test()``, ``BaseOperator.partial``, the tasks of assets and asset
+checks in an asset job, and the secrets backend of ``Connection.get`` and
+``Variable`` (see ``definitions/extensions.py``). It runs on the first use of
+any of them (this module is imported then, by name), not when ``partita`` is
 imported, so importing ``partita`` stays cheap and the order of imports never
-matters. Implementations registered earlier (by a
-test, or a program embedding partita) are kept.
+matters. Implementations registered earlier (by a test, or a program
+embedding partita) are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from partita.definitions.asset_job import ASSET_CHECK_TASK_FACTORY, ASSET_TASK_F
 from partita.definitions.baseoperator import PARTIAL_FACTORY
 from partita.definitions.dag import TEST_RUNNER
 from partita.definitions.mapping import OperatorPartial
+from partita.definitions.secrets import SECRETS
+from partita.engine.secrets import STORE_SECRETS
 from partita.executors.in_process import test_runner
 from partita.operators.asset import build_asset_task
 from partita.operators.asset_check import build_asset_check_task
@@ -26,6 +29,7 @@ def install() -> None:
     PARTIAL_FACTORY.register(OperatorPartial, replace=False)
     ASSET_TASK_FACTORY.register(build_asset_task, replace=False)
     ASSET_CHECK_TASK_FACTORY.register(build_asset_check_task, replace=False)
+    SECRETS.register(STORE_SECRETS, replace=False)
 
 
 __all__ = ["install"]

@@ -13,6 +13,10 @@
     ├── TypeCheckError            a task's input or output is not of its annotated type
     ├── AssetNotMaterializedError an upstream asset's value was never stored
     ├── ConfigurationError        partita's own settings (partita.yaml, environment) are wrong
+    │   └── SecretKeyError        a stored secret cannot be decrypted with the Fernet key(s)
+    ├── ConnectionNotFoundError   no connection with that id (environment or metadata DB)
+    ├── ConnectionURIError        a connection URI or JSON is malformed; names the bad part
+    ├── VariableNotFoundError     no variable with that key (also a KeyError)
     ├── ScheduleEvaluationError   a schedule's function raised or returned something unusable
     ├── SensorEvaluationError     a sensor's function raised, returned something unusable, or hung
     ├── StorageError              the metadata database or an output store failed
@@ -105,6 +109,25 @@ class ConfigurationError(PartitaError):
     """partita's own configuration (partita.yaml, environment variables) is invalid."""
 
 
+class SecretKeyError(ConfigurationError):
+    """A stored secret cannot be decrypted with the Fernet key(s) (storage/fernet.py)."""
+
+
+class ConnectionNotFoundError(PartitaError):
+    """No connection with that id in the environment or in the metadata database."""
+
+
+class ConnectionURIError(PartitaError):
+    """A connection URI (or its JSON form) is malformed; the message names the bad part."""
+
+
+class VariableNotFoundError(PartitaError, KeyError):
+    """No variable with that key in the environment or in the metadata database."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class ScheduleEvaluationError(PartitaError):
     """A schedule's function (or ``should_execute``) raised, or returned something unusable."""
 
@@ -172,6 +195,8 @@ class RetryTask(TaskSignal):
 __all__ = [
     "AssetNotMaterializedError",
     "ConfigurationError",
+    "ConnectionNotFoundError",
+    "ConnectionURIError",
     "CycleError",
     "DagLoadError",
     "DagNotFoundError",
@@ -184,6 +209,7 @@ __all__ = [
     "RunConfigError",
     "RunNotFoundError",
     "ScheduleEvaluationError",
+    "SecretKeyError",
     "SensorEvaluationError",
     "SignatureError",
     "SkipTask",
@@ -192,4 +218,5 @@ __all__ = [
     "TaskTimeoutError",
     "TypeCheckError",
     "ValueNotFoundError",
+    "VariableNotFoundError",
 ]

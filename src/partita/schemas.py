@@ -1,4 +1,4 @@
-"""The JSON shape of runs and task instances, shared by the CLI (``--json``) and the REST API.
+"""The JSON shape of runs, task instances, connections and variables (CLI ``--json``, REST API).
 
 ``DagRunModel`` is one run, ``TaskInstanceModel`` one task instance (each
 instance of a mapped task its own, ``map_index`` -1 when not mapped), and
@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from partita.definitions.connection import Connection
 from partita.definitions.states import RunState, TaskState
 from partita.storage.instigators import (
     InstigatorKind,
@@ -194,12 +195,50 @@ def _run_fields(record: DagRunRecord) -> dict[str, Any]:
     }
 
 
+class ConnectionModel(BaseModel):
+    """A connection as ``partita connections list/get --json`` shows it (secrets ``***``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    conn_id: str
+    conn_type: str | None = None
+    host: str | None = None
+    login: str | None = None
+    password: str | None = Field(default=None, description="``***`` unless revealed.")
+    schema_: str | None = Field(default=None, alias="schema", serialization_alias="schema")
+    port: int | None = None
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="Secret extras (token, api_key...) ``***``."
+    )
+    description: str | None = None
+    source: str = Field(description="Where it is defined: ``metadata`` or the environment.")
+
+    @classmethod
+    def from_connection(
+        cls, connection: Connection, source: str, *, reveal: bool = False
+    ) -> ConnectionModel:
+        return cls.model_validate({**connection.to_dict(reveal=reveal), "source": source})
+
+
+class VariableModel(BaseModel):
+    """A variable as ``partita variables list/get --json`` shows it (secret values ``***``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    value: Any = Field(description="The value (parsed JSON when it is JSON); ``***`` if secret.")
+    description: str | None = None
+    source: str = Field(description="Where it is defined: ``metadata`` or the environment.")
+
+
 __all__ = [
+    "ConnectionModel",
     "DagRunDetailModel",
     "DagRunModel",
     "InstigatorModel",
     "TaskInstanceModel",
     "TickModel",
     "Timestamp",
+    "VariableModel",
     "latest_errors",
 ]

@@ -38,6 +38,9 @@ then the default.
                                  scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
                                  default: ``<home>/secret.key`` (SQLite only)
+    PARTITA_FERNET_KEY           (environment only) the Fernet key(s), comma-separated, newest
+                                 first, that encrypt connections and variables;
+                                 default: ``<home>/fernet.key`` (SQLite only)
 
 Relative paths given in the environment are resolved against the working
 directory; relative paths given in ``partita.yaml`` against the home folder.
@@ -73,6 +76,7 @@ DEFAULT_SENSOR_EVALUATION_TIMEOUT = 60.0
 SENSOR_STATUSES = ("running", "stopped")
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
+FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
 MIN_SECRET_KEY_CHARS = 32
 
 
@@ -92,6 +96,8 @@ class Settings:
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT
     #: ``PARTITA_SECRET_KEY``: the key that signs stored pickles (``storage/signing.py``).
     secret_key: SecretStr | None = None
+    #: ``PARTITA_FERNET_KEY``: the keys that encrypt connections and variables (storage/fernet.py).
+    fernet_key: SecretStr | None = None
     #: Seconds between the heartbeats of a busy worker process (local executor).
     worker_heartbeat_interval: float = DEFAULT_WORKER_HEARTBEAT_INTERVAL
     #: Seconds without a heartbeat after which a busy worker is killed and its tries are lost.
@@ -177,6 +183,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         import_timeout=_seconds_setting(env, "PARTITA_IMPORT_TIMEOUT", from_file.import_timeout),
         secret_key=_secret_key(env),
+        fernet_key=_fernet_key(env),
         worker_heartbeat_interval=_seconds_setting(
             env,
             "PARTITA_WORKER_HEARTBEAT_INTERVAL",
@@ -288,6 +295,15 @@ def _secret_key(env: Mapping[str, str]) -> SecretStr | None:
     return SecretStr(raw)
 
 
+def _fernet_key(env: Mapping[str, str]) -> SecretStr | None:
+    raw = env.get(FERNET_KEY_VARIABLE, "").strip()
+    if not raw:
+        return None
+    from pydantic import SecretStr  # only when a key is set: pydantic is not cheap to import
+
+    return SecretStr(raw)
+
+
 def _path_setting(
     env: Mapping[str, str], name: str, cwd: Path, from_file: Path | None, home: Path
 ) -> Path | None:
@@ -374,4 +390,10 @@ def _seconds_setting(
     return value
 
 
-__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "FERNET_KEY_VARIABLE",
+    "SECRET_KEY_VARIABLE",
+    "Settings",
+    "load_settings",
+]

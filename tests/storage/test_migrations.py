@@ -45,6 +45,8 @@ TABLES = {
     "sensor_run_key",
     "run_claim",
     "pool",
+    "connection",
+    "variable",
 }
 
 

@@ -27,6 +27,7 @@ import click
 
 from partita import __version__
 from partita.exceptions import DagNotFoundError, PartitaError
+from partita.masking import mask
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -52,6 +53,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.assets:assets",
         "List assets with their last materialization and staleness, or materialize some.",
     ),
+    "connections": Subcommand(
+        "partita.cli.connections:connections",
+        "Add, list, show, delete or test connections to outside systems.",
+    ),
     "dags": Subcommand(
         "partita.cli.dags:dags",
         "List the DAGs a file, folder or module defines, show one DAG, pause or unpause one.",
@@ -72,6 +77,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "pools": Subcommand(
         "partita.cli.pools:pools", "Set or list the pools of task slots (pool= on a task)."
     ),
+    "rotate-fernet-key": Subcommand(
+        "partita.cli.fernet_key:rotate_fernet_key",
+        "Re-encrypt connections and variables with the first Fernet key (old keys stay readable).",
+    ),
     "run": Subcommand(
         "partita.cli.run:run",
         "Run DAG_ID (defined in PATH) now and record it in the metadata DB.",
@@ -79,13 +88,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "runs": Subcommand(
         "partita.cli.runs:runs", "List recorded runs, show one, retry or cancel one."
     ),
-    "schedules": Subcommand(
-        "partita.cli.sensors:schedules",
-        "List Dagster-style schedules, start or stop one, or show its ticks.",
-    ),
     "scheduler": Subcommand(
         "partita.cli.scheduler:scheduler",
         "Run the scheduler: load DAGs, queue scheduled runs, run queued runs, until stopped.",
+    ),
+    "schedules": Subcommand(
+        "partita.cli.sensors:schedules",
+        "List Dagster-style schedules, start or stop one, or show its ticks.",
     ),
     "sensors": Subcommand(
         "partita.cli.sensors:sensors",
@@ -97,6 +106,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "trigger": Subcommand(
         "partita.cli.trigger:trigger",
         "Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.",
+    ),
+    "variables": Subcommand(
+        "partita.cli.variables:variables",
+        "Set, get, list or delete variables (values shared by DAGs).",
     ),
 }
 
@@ -219,7 +232,7 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
 
 def _print_error(message: str) -> None:
     one_line = " ".join(part.strip() for part in message.strip().splitlines() if part.strip())
-    click.echo(f"Error: {one_line}", err=True)
+    click.echo(f"Error: {mask(one_line)}", err=True)  # secrets read by the command: ***
 
 
 @click.group("partita", cls=PartitaGroup, context_settings={"help_option_names": ["-h", "--help"]})

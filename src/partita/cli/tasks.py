@@ -1,5 +1,7 @@
 """``partita tasks output``: print what a task instance of a recorded run returned or pushed.
 
+(And ``partita tasks render``: a task's template fields rendered without a run.)
+
 The design decision: the value is loaded through the store's ``OutputStore``,
 as ``RunResult.output`` loads it, and printed with Rich's pretty printer
 within limits (items per collection, characters per string, lines), saying
@@ -12,6 +14,7 @@ one task instance live.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import click
@@ -20,9 +23,14 @@ from rich.text import Text
 
 from partita.cli.console import make_console, ti_label
 from partita.cli.control import clear, mark
+from partita.cli.locate import find_dag
+from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.render_preview import render_preview
+from partita.engine.secrets import register_known_secrets
 from partita.exceptions import PartitaError
+from partita.masking import MASKER
 from partita.storage.base import Storage
 from partita.storage.records import OutputRecord, TaskInstanceRecord
 
@@ -39,6 +47,26 @@ def tasks() -> None:
 
 tasks.add_command(clear)
 tasks.add_command(mark)
+
+
+@tasks.command("render")
+@click.argument("path")
+@click.argument("dag_id")
+@click.argument("task_id")
+@logical_date_option()
+@conf_option("Run conf for the rendering (a JSON object), as 'partita run --conf'.")
+def render(
+    path: str, dag_id: str, task_id: str, logical_date: datetime | None, conf: dict[str, Any] | None
+) -> None:
+    """Print the template fields of TASK_ID rendered for a manual run (secrets masked)."""
+    dag = find_dag(path, dag_id)
+    fields = render_preview(dag, task_id, logical_date=logical_date, conf=conf)
+    if not fields:
+        click.echo(f"task {task_id!r} ({type(dag.task_dict[task_id]).__name__}) has no "
+                   "template fields")  # fmt: skip
+    for name, text in fields.items():
+        click.echo(f"# {name}")
+        click.echo(text)
 
 
 @tasks.command("output")
@@ -62,8 +90,9 @@ def output(run_id: str, task_id: str, map_index: int, key: str, as_json: bool, f
         ti = find_task_instance(storage, run_id, task_id, map_index)
         record = _output_record(storage, ti, key)
         value = _load(storage, record, ti)
+        register_known_secrets(storage)  # an output may hold a password: print it as ***
     if as_json:
-        click.echo(_as_json(value, ti, key))
+        click.echo(MASKER.mask(_as_json(value, ti, key)))
         return
     console = make_console()
     header = Text(f"{ti_label(ti)} of run {run_id}, output {key!r}: ", style="bold")
@@ -73,7 +102,7 @@ def output(run_id: str, task_id: str, map_index: int, key: str, as_json: bool, f
     text = whole if full else pretty_repr(value, max_length=MAX_ITEMS, max_string=MAX_STRING)
     lines = text.splitlines()
     shortened = not full and (len(lines) > MAX_LINES or text != whole)
-    console.print(Text(text if full else "\n".join(lines[:MAX_LINES])))
+    console.print(Text(MASKER.mask(text if full else "\n".join(lines[:MAX_LINES]))))
     if shortened:
         click.echo(
             f"(shortened to {MAX_ITEMS} items per collection, {MAX_STRING:,} characters per "

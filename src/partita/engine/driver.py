@@ -46,6 +46,7 @@ from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import run_context
+from partita.engine.secrets import use_store
 from partita.engine.task_log import LiveLogs
 from partita.engine.task_runner import HOSTNAME, run_callbacks
 from partita.engine.work import Executor, LogLine, RunInfo, TaskOutcome, TaskWork
@@ -140,6 +141,7 @@ class RunDriver:
         self.dag = dag
         self.executor = executor
         self.storage = storage
+        use_store(storage)  # Connection.get / Variable in this process's tasks read it
         self.listener = listener
         conf = check_conf(dag, run_conf)
         # Run config and resources are checked here, before anything of the run is recorded.

@@ -31,6 +31,7 @@ from partita.definitions.states import RunState, TaskState
 from partita.engine.cancel import CancelRequest
 from partita.engine.task_log import log_line_records
 from partita.engine.work import LogLine, TaskOutcome
+from partita.masking import mask
 from partita.storage.base import Storage
 from partita.storage.group_commit import BatchWriter, GroupCommitWriter, ImmediateWriter
 from partita.storage.records import (
@@ -154,7 +155,7 @@ class RunRecorder:
             for line in lines:
                 self._batch.events.append(EventRecord(
                     self.run.run_id, EventKind.CALLBACK_ERROR, line.timestamp,
-                    payload={"message": line.message},
+                    payload={"message": mask(line.message)},
                 ))  # fmt: skip
 
     # -- task instances -------------------------------------------------------------------
@@ -365,9 +366,10 @@ class RunRecorder:
         traceback: str | None,
         metadata: dict[str, Any],
     ) -> None:
+        shown_traceback = None if traceback is None else mask(traceback)
         self._batch.events.append(EventRecord(
             ti.run_id, EventKind.TASK_ERROR, when, ti.task_id, ti.map_index, ti.try_number,
-            {"error": error, "traceback": traceback, "metadata": metadata},
+            {"error": mask(error), "traceback": shown_traceback, "metadata": metadata},
         ))  # fmt: skip
 
     def _materialized(

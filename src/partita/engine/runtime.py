@@ -40,6 +40,7 @@ from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.secrets import CONNECTIONS, VARIABLES
 from partita.engine.task_log import MAX_LINE_CHARS, LogSink
 from partita.engine.work import LogLine, OutputAccess, RunInfo
 from partita.exceptions import PartitaError
@@ -422,6 +423,8 @@ def run_context(run: RunInfo, dag: Any, resources: ResourcesView | None = None) 
         params=run.params,
         conf=run.conf,
         macros=macros,
+        var=VARIABLES,
+        conn=CONNECTIONS,
     )
     if resources is not None:
         context["resources"] = resources

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from partita.masking import MASKER
 from partita.storage.base import Storage
 from partita.storage.records import LogLineRecord, WriteBatch
 
@@ -76,7 +77,12 @@ class TaskLog:
         self._lock: threading.Lock | None = None
 
     def append(self, line: LogLine, /) -> None:
-        """Add a line (split into pieces if very long); write the buffer out when it is full."""
+        """Add a line (split into pieces if very long); write the buffer out when it is full.
+
+        Secrets registered in this process are masked first (``partita.masking``).
+        """
+        if MASKER.pattern is not None:
+            line = LogLine(line.timestamp, line.level, MASKER.mask(line.message))
         if len(line.message) > MAX_LINE_CHARS or len(line.level) > MAX_LEVEL_CHARS:
             for piece in _pieces(line):
                 self.append(piece)

@@ -32,6 +32,7 @@ from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
+from partita.masking import mask
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -207,8 +208,8 @@ def _record_failure(
     context: Context,
     lines: LogSink,
 ) -> None:
-    outcome.error = f"{type(exc).__name__}: {exc}"
-    outcome.traceback = "".join(traceback.format_exception(exc))
+    outcome.error = mask(f"{type(exc).__name__}: {exc}")
+    outcome.traceback = mask("".join(traceback.format_exception(exc)))
     lines.append(LogLine(datetime.now(UTC), "ERROR", f"task failed: {outcome.error}"))
     context["exception"] = exc
     max_tries = task.retries

@@ -42,6 +42,7 @@ from partita.engine.outputs import StoreOutputAccess
 from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.run_config import resolve_run_config
 from partita.engine.runtime import install_log_routing, run_context
+from partita.engine.secrets import use_store
 from partita.engine.task_log import LiveLogs, TaskLog, log_line_records
 from partita.engine.task_runner import run_task_instance
 from partita.engine.work import LogLine, RunInfo, TaskOutcome, TaskWork
@@ -345,6 +346,7 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     install_log_routing()
     storage = address.open()
+    use_store(storage)  # Connection.get / Variable in tasks read the worker's own store
     try:
         Worker(conn, storage, heartbeat_interval, parent_pid).serve(one_shot)
     finally:

@@ -44,6 +44,7 @@ from partita.storage.records import (
     WriteBatch,
 )
 from partita.storage.run_queue import PoolStore, RunQueue
+from partita.storage.secrets import ConnectionStore, VariableStore
 from partita.storage.signing import PickleSigner
 
 _BATCH_FIELDS = (
@@ -295,7 +296,8 @@ class LogStore(ABC):
 
 class Storage(ABC):
     """A metadata store: six read interfaces, one transactional writer, the DAG registry,
-    the run queue, the sensor and schedule state (``instigators``)."""
+    the run queue, pools, connections and variables, the sensor and schedule state
+    (``instigators``)."""
 
     runs: RunStore
     events: EventLog
@@ -307,6 +309,8 @@ class Storage(ABC):
     queue: RunQueue
     pools: PoolStore
     instigators: InstigatorStore
+    connections: ConnectionStore
+    variables: VariableStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

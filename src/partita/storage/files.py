@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+
+from partita.exceptions import ConfigurationError
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -95,6 +98,31 @@ def _create_exclusively(path: Path, data: bytes) -> bool:
     return True
 
 
+def read_private_key_file(path: Path, new_key: bytes, what: str, variable: str) -> str:
+    """The text of key file ``path``, created 0600 holding ``new_key`` when it does not exist.
+
+    Raises ``ConfigurationError`` naming ``what`` (e.g. "signing key file") and the
+    environment ``variable`` that replaces the file, when the file cannot be created
+    or read, or can be read by other users.
+    """
+    try:
+        create_private_file(path, new_key)
+        mode = os.stat(path).st_mode
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigurationError(
+            f"{what} {path} cannot be created or read ({reason}); make "
+            f"PARTITA_HOME ({path.parent}) writable, or set {variable}"
+        ) from exc
+    if stat.S_IMODE(mode) & 0o077:
+        raise ConfigurationError(
+            f"{what} {path} can be read by other users (mode "
+            f"{stat.S_IMODE(mode):04o}); make it private with: chmod 600 {path}"
+        )
+    return text
+
+
 def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` (bytes, or chunks of it) to ``path``, 0600, whole or not at all.
 
@@ -147,6 +175,7 @@ __all__ = [
     "PRIVATE_FILE_MODE",
     "create_private_file",
     "make_private_dirs",
+    "read_private_key_file",
     "remove_temp_files",
     "temp_marker",
     "write_atomically",

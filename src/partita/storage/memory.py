@@ -35,6 +35,7 @@ from partita.storage.base import (
 from partita.storage.memory_instigators import MemoryInstigatorStore
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
+from partita.storage.memory_secrets import MemoryConnectionStore, MemoryVariableStore
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -322,6 +323,8 @@ class MemoryStorage(Storage):
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
         self.instigators = MemoryInstigatorStore(self.queue)
+        self.connections = MemoryConnectionStore()
+        self.variables = MemoryVariableStore()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import pickle
 import secrets
-import stat
 from pathlib import Path
 from typing import Any
 
 from partita.exceptions import ConfigurationError, SignatureError
 from partita.settings import SECRET_KEY_VARIABLE, Settings
-from partita.storage.files import create_private_file
+from partita.storage.files import read_private_key_file
 
 #: What every signed value starts with; a pickle (protocol 2 or later) starts with 0x80.
 MAGIC = b"PARTITA-SIG1"
@@ -118,21 +116,8 @@ def load_signer(settings: Settings, *, sqlite: bool | None = None) -> PickleSign
 
 def read_key_file(path: Path) -> bytes:
     """The key in ``path``, generated (0600, in a 0700 folder) when the file does not exist."""
-    try:
-        create_private_file(path, secrets.token_hex(32).encode("ascii") + b"\n")
-        mode = os.stat(path).st_mode
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise ConfigurationError(
-            f"signing key file {path} cannot be created or read ({reason}); make "
-            f"PARTITA_HOME ({path.parent}) writable, or set {SECRET_KEY_VARIABLE}"
-        ) from exc
-    if stat.S_IMODE(mode) & 0o077:
-        raise ConfigurationError(
-            f"signing key file {path} can be read by other users (mode "
-            f"{stat.S_IMODE(mode):04o}); make it private with: chmod 600 {path}"
-        )
+    new_key = secrets.token_hex(32).encode("ascii") + b"\n"
+    text = read_private_key_file(path, new_key, "signing key file", SECRET_KEY_VARIABLE).strip()
     if len(text) < 32:
         raise ConfigurationError(
             f"signing key file {path} does not hold a key (fewer than 32 characters); restore "

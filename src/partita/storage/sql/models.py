@@ -356,10 +356,35 @@ sensor_run_key_table = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+#: A connection (``partita connections add``); ``password`` and ``extra`` hold Fernet tokens.
+connection_table = Table(
+    "connection",
+    metadata,
+    _id("conn_id", primary_key=True),
+    Column("conn_type", String(ID_LENGTH)),
+    Column("host", Text),
+    Column("login", Text),
+    Column("password", Text),
+    Column("schema", Text),
+    Column("port", Integer),
+    Column("extra", Text),
+    Column("description", Text),
+)
+
+#: A variable (``partita variables set``); ``value`` holds a Fernet token.
+variable_table = Table(
+    "variable",
+    metadata,
+    _id("key", primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("description", Text),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
     "asset_materialization_table",
+    "connection_table",
     "dag_run_table",
     "dag_table",
     "dag_version_table",
@@ -375,4 +400,5 @@ __all__ = [
     "sensor_run_key_table",
     "task_instance_table",
     "task_output_table",
+    "variable_table",
 ]

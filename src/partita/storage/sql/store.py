@@ -57,6 +57,12 @@ from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
+from partita.storage.sql.secrets import (
+    CipherSource,
+    SqlConnectionStore,
+    SqlVariableStore,
+    settings_cipher,
+)
 from partita.storage.sql.writes import (
     TASK_INSTANCE_COLUMNS,
     BatchWriter,
@@ -212,6 +218,8 @@ class SqlStorage(Storage):
     ``signer`` signs and checks the pickles of outputs; by default it is the one
     partita's settings name (``PARTITA_SECRET_KEY``, else for SQLite the key file
     in ``$PARTITA_HOME``), and without that key a PostgreSQL store does not open.
+    ``cipher`` returns the Fernet cipher of connections and variables, called on
+    their first use (by default from the settings, as ``load_cipher`` reads them).
     """
 
     persistent = True
@@ -223,15 +231,16 @@ class SqlStorage(Storage):
         inline_output_limit: int = DEFAULT_INLINE_OUTPUT_LIMIT,
         *,
         signer: PickleSigner | None = None,
+        cipher: CipherSource | None = None,
     ) -> None:
         self.engine: Engine
         if isinstance(url_or_engine, Engine):
             self.engine, self._owns_engine = url_or_engine, False
         else:
             self.engine, self._owns_engine = create_sql_engine(url_or_engine), True
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
             if signer is None:
-                sqlite = self.engine.dialect.name == "sqlite"
                 signer = load_signer(load_settings(), sqlite=sqlite)
             ensure_schema(self.engine)
         except BaseException:
@@ -250,6 +259,9 @@ class SqlStorage(Storage):
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
         self.instigators = SqlInstigatorStore(self.engine)
+        cipher = cipher or settings_cipher(load_settings, sqlite=sqlite)
+        self.connections = SqlConnectionStore(self.engine, cipher)
+        self.variables = SqlVariableStore(self.engine, cipher)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
@@ -263,6 +275,7 @@ class SqlStorage(Storage):
             settings.storage_dir,
             settings.inline_output_limit,
             signer=signer,
+            cipher=settings_cipher(lambda: settings, sqlite=None),
         )
 
     def write(self, batch: WriteBatch) -> None:
