@@ -20,6 +20,7 @@ from partita import (
     RunRequest,
     ScheduleDefinition,
     SkipReason,
+    Variable,
     asset_sensor,
     run_failure_sensor,
     run_status_sensor,
@@ -28,6 +29,7 @@ from partita import (
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.sensors import SensorDefinition
 from partita.definitions.states import RunState
+from partita.masking import MASKER
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.sensors import SensorDaemon, SensorThreads
 from partita.storage.base import Storage
@@ -330,3 +332,42 @@ def test_sensor_threads_never_keep_a_stopped_scheduler_alive() -> None:
     assert ours and all(t.daemon for t in ours)  # the interpreter exits without them
     release.set()
     assert hung.result(timeout=30) is True
+
+
+# --- secrets (h-conn) in ticks --------------------------------------------------------
+
+
+@pytest.fixture
+def api_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A secret variable (``PARTITA_VAR_API_TOKEN``); the masker forgets it afterwards."""
+    token = "tok-4f9a1c2e7b"
+    monkeypatch.setenv("PARTITA_VAR_API_TOKEN", token)
+    yield token
+    MASKER.clear()
+
+
+def test_a_secret_a_sensor_read_is_masked_in_its_failed_tick(
+    storage: Storage, api_token: str
+) -> None:
+    @sensor(job=TARGET, minimum_interval_seconds=1)
+    def leaky(context: Any) -> Any:
+        raise ValueError(f"refused with {Variable.get('api_token')}")
+
+    [failed] = tick_once(daemon_for(storage, leaky), T0)
+    [stored] = storage.instigators.list_ticks(SENSOR, "leaky")
+    assert failed.error == stored.error == "sensor 'leaky' raised ValueError: refused with ***"
+
+
+def test_a_secret_a_schedule_read_is_masked_in_its_failed_tick(
+    storage: Storage, api_token: str
+) -> None:
+    def body(context: Any) -> Any:
+        raise RuntimeError(f"refused with {Variable.get('api_token')}")
+
+    leaky = ScheduleDefinition(
+        "leaky", job=TARGET, cron_schedule="0 * * * *", execution_fn=body,
+        default_status=DefaultScheduleStatus.RUNNING,
+    )  # fmt: skip
+    ScheduleDefinitionTicker(storage, lambda: {"leaky": leaky}, {"target": TARGET}.get).run_once(T0)
+    [failed] = storage.instigators.list_ticks(InstigatorKind.SCHEDULE, "leaky")
+    assert "refused with ***" in (failed.error or "") and api_token not in (failed.error or "")

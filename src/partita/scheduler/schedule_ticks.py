@@ -36,6 +36,7 @@ from partita.definitions.schedules import (
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo, TimeRestriction
 from partita.exceptions import RunNotFoundError, ScheduleEvaluationError
+from partita.masking import mask
 from partita.storage.base import Storage
 from partita.storage.instigators import InstigatorKind, InstigatorStatus, TickRecord, TickStatus
 from partita.storage.records import DagRunRecord
@@ -96,8 +97,9 @@ class ScheduleDefinitionTicker:
                 )
             result = schedule.evaluate_tick(build_schedule_context(fire_time))
         except ScheduleEvaluationError as exc:
-            logger.warning("%s (tick %s failed)", exc, fire_time)
-            self._record(replace(tick, error=str(exc)), started)
+            error = mask(str(exc))  # a secret the schedule read never reaches a stored tick
+            logger.warning("%s (tick %s failed)", error, fire_time)
+            self._record(replace(tick, error=error), started)
             return 0
         if isinstance(result, SkipReason):
             logger.info("schedule %s skipped tick %s: %s", schedule.name, fire_time,

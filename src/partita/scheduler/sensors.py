@@ -47,6 +47,7 @@ from partita.definitions.states import RunState
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
 from partita.engine.run_config import resolve_run_config
 from partita.exceptions import PartitaError, SensorEvaluationError
+from partita.masking import mask
 from partita.storage.base import Storage
 from partita.storage.instigators import (
     InstigatorKind,
@@ -282,7 +283,8 @@ class SensorDaemon:
             assert isinstance(outcome, SensorEvaluation)
             plan = self._plan(sensor, outcome, evaluation.timestamp)
         except Exception as exc:
-            message = str(exc) if isinstance(exc, PartitaError) else f"{type(exc).__name__}: {exc}"
+            text = str(exc) if isinstance(exc, PartitaError) else f"{type(exc).__name__}: {exc}"
+            message = mask(text)  # a secret the sensor read never reaches a stored tick
             logger.warning("sensor %s: tick failed: %s", sensor.name, message)
             return TickWrite(_failed(tick, message))
         assert isinstance(outcome, SensorEvaluation)
