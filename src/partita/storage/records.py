@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -19,10 +18,10 @@ from msgspec.structs import force_setattr
 from msgspec.structs import replace as _replace
 
 from partita.definitions.asset_key import AssetKey
-from partita.definitions.states import RunState, TaskState
+from partita.definitions.states import RunState, TaskState, TextEnum
 
 
-class EventKind(StrEnum):
+class EventKind(TextEnum):
     """What an event in the append-only event log records."""
 
     RUN_STATE = "run_state"  # payload: state, [message]
