@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -482,10 +483,16 @@ def test_trigger_wait_says_when_no_scheduler_is_running(
 ) -> None:
     path, _ = marked_dag(tmp_path)
     waiting = processes.start("trigger", str(path), "marked", "--wait")
-    time.sleep(6)
+    assert waiting.stderr is not None
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(waiting.stderr), daemon=True)
+    reader.start()  # the notice comes after a few seconds: read until it does (or 120 s)
+    notice = "No scheduler is running on this database"
+    wait_for(lambda: any(notice in line for line in seen), 120, "the no-scheduler notice")
+    assert waiting.poll() is None  # it says so, and goes on waiting
     waiting.send_signal(signal.SIGINT)
-    _, err = waiting.communicate(timeout=30)
-    assert "No scheduler is running on this database" in err
+    waiting.wait(timeout=30)
+    reader.join(timeout=30)
 
 
 # --- two schedulers on PostgreSQL --------------------------------------------------------
