@@ -388,11 +388,13 @@ def test_scheduler_workers_run_independent_tasks_at_once_and_stop_with_it(
     wait_for(finished, 60, "the triggered run of two_naps to end")
     (run,) = runs_in(store, "two_naps")
     assert run.state is RunState.SUCCESS
-    assert run.start_date is not None and run.end_date is not None
-    took = (run.end_date - run.start_date).total_seconds()
-    assert took < 1.8, f"two independent 1 s tasks took {took:.2f} s on 2 workers"
     tis = store.runs.get_task_instances(run.run_id)
     assert {ti.state for ti in tis} == {TaskState.SUCCESS}
+    # At once: each 1 s task started before the other ended (a wall-time limit flakes
+    # on a loaded machine; the overlap does not).
+    first, second = sorted(tis, key=lambda ti: ti.start_date or run.start_date)
+    assert first.end_date is not None and second.start_date is not None
+    assert second.start_date < first.end_date, "the two independent tasks ran one after the other"
     tree = _process_tree(scheduler.pid)
     assert len(tree) >= 3  # the forkserver and the two workers
     code, out, err = stop(scheduler)
