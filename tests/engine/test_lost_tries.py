@@ -36,33 +36,33 @@ class DyingWorkers:
         dag: Any,
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
+        on_finished: Callable[[TaskOutcome], None],
         resources: Mapping[str, Any] | None = None,
         logs: Any = None,
     ) -> None:
         self.run, self.dag, self.outputs, self.on_started = run, dag, outputs, on_started
+        self.on_finished = on_finished
         self.base = run_context(run, dag)
 
     def submit(self, work: TaskWork) -> None:
         self.submitted.append(work)
         self._queue.append(work)
 
-    def poll(self, timeout: float | None) -> list[TaskOutcome]:
-        outcomes = []
-        for work in self._queue:
+    def poll(self, timeout: float | None) -> None:
+        queued, self._queue = self._queue, []
+        for work in queued:
             now = datetime.now(UTC)
             if work.try_number <= self.deaths:
                 if work.try_number % 2 == 0:  # some die after saying they started
                     self.on_started(work, now, HOSTNAME)
-                outcomes.append(TaskOutcome(
+                self.on_finished(TaskOutcome(
                     work.task_id, work.map_index, work.try_number, TaskState.FAILED, now, now,
                     HOSTNAME, error="its worker process (pid 1) died", lost=True,
                 ))  # fmt: skip
                 continue
             self.on_started(work, now, HOSTNAME)
             task = self.dag.task_dict[work.task_id]
-            outcomes.append(run_task_instance(task, work, self.run, self.base, self.outputs))
-        self._queue = []
-        return outcomes
+            self.on_finished(run_task_instance(task, work, self.run, self.base, self.outputs))
 
     def shutdown(self) -> None:
         self._queue = []

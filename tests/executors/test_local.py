@@ -297,7 +297,7 @@ def test_a_dag_without_a_file_is_refused_before_the_run(storage: Storage) -> Non
     with DAG("nowhere", fileloc="<stdin>") as dag:
         pass
     with WorkerPool(1, storage=storage) as pool, pytest.raises(PartitaError, match="not defined"):
-        pool.executor().start(None, dag, None, None)  # type: ignore[arg-type]
+        pool.executor().start(None, dag, None, None, None)  # type: ignore[arg-type]
 
 
 def test_the_log_of_a_try_lost_with_its_worker_keeps_what_was_streamed(

@@ -9,7 +9,18 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class RunState(StrEnum):
+class TextEnum(StrEnum):
+    """A string enum hashed as its text.
+
+    ``Enum`` hashes a member by its name in Python code, a function call on
+    every set or dict lookup (the engine does several per task instance); a
+    member equals its text, so hashing it as its text is also consistent.
+    """
+
+    __hash__ = str.__hash__
+
+
+class RunState(TextEnum):
     """State of one DAG run."""
 
     QUEUED = "queued"
@@ -26,7 +37,7 @@ class RunState(StrEnum):
 _FINISHED_RUN_STATES = frozenset({RunState.SUCCESS, RunState.FAILED, RunState.CANCELLED})
 
 
-class TaskState(StrEnum):
+class TaskState(TextEnum):
     """State of one task instance (one try of one map index of one task in one run)."""
 
     NONE = "none"
@@ -57,7 +68,7 @@ FINISHED_TASK_STATES = frozenset(
 FAILED_TASK_STATES = frozenset({TaskState.FAILED, TaskState.UPSTREAM_FAILED})
 
 
-class TriggerRule(StrEnum):
+class TriggerRule(TextEnum):
     """When a task runs, given the states of its direct upstream tasks (Airflow's rules)."""
 
     ALL_SUCCESS = "all_success"
@@ -74,4 +85,11 @@ class TriggerRule(StrEnum):
     ALWAYS = "always"
 
 
-__all__ = ["FAILED_TASK_STATES", "FINISHED_TASK_STATES", "RunState", "TaskState", "TriggerRule"]
+__all__ = [
+    "FAILED_TASK_STATES",
+    "FINISHED_TASK_STATES",
+    "RunState",
+    "TaskState",
+    "TextEnum",
+    "TriggerRule",
+]

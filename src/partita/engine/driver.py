@@ -320,7 +320,8 @@ class RunDriver:
         self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.base_context = run_context(self.info, self.dag, self.resource_view)
         self.executor.start(
-            self.info, self.dag, self.outputs, self._on_started, self.resource_view,
+            self.info, self.dag, self.outputs, self._on_started, self._on_finished,
+            self.resource_view,
             logs=self.live_logs,
         )  # fmt: skip
         if resume:
@@ -380,18 +381,8 @@ class RunDriver:
             if not self._held:  # else: waiting for pool slots
                 self._wait_for_retry(recorder, timeout)
             return False
-        took_time = False
-        for outcome in self.executor.poll(self._poll_timeout(timeout)):
-            self._in_flight -= 1
-            if self.gate is not None:
-                self.gate.release(self.info.run_id, (outcome.task_id, outcome.map_index))
-            self._apply_outcome(outcome)
-            if outcome.end_date - outcome.start_date >= _SYNC_AFTER:
-                took_time = True
-        if took_time:  # a commit is cheap next to such a task: its end is durable at once
-            recorder.sync()
-        else:
-            recorder.maybe_flush()
+        self.executor.poll(self._poll_timeout(timeout))
+        recorder.maybe_flush()
         return active.finished
 
     def _poll_timeout(self, timeout: float | None) -> float | None:
@@ -525,6 +516,15 @@ class RunDriver:
         key = (work.task_id, work.map_index)
         self.active.mark_running(key)
         self.tis[key] = self._recorder().started(self.tis[key], when, hostname)
+
+    def _on_finished(self, outcome: TaskOutcome) -> None:
+        """The executor's report of a try's end, as it happens."""
+        self._in_flight -= 1
+        if self.gate is not None:
+            self.gate.release(self.info.run_id, (outcome.task_id, outcome.map_index))
+        self._apply_outcome(outcome)
+        if outcome.end_date - outcome.start_date >= _SYNC_AFTER:
+            self._recorder().sync()  # a commit is cheap next to such a task: durable at once
 
     def _apply_outcome(self, outcome: TaskOutcome) -> None:
         key = (outcome.task_id, outcome.map_index)

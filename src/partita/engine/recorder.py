@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from partita.definitions.states import RunState, TaskState
+from partita.definitions.states import FINISHED_TASK_STATES, RunState, TaskState
 from partita.engine.cancel import CancelRequest
 from partita.engine.task_log import log_line_records
 from partita.engine.work import LogLine, TaskOutcome
@@ -345,9 +345,10 @@ class RunRecorder:
     ) -> None:
         self._dirty[ti.key] = ti
         self._task_seq[ti.task_id] = self._submitted + 1
-        if ti.state in _EVENT_STATES:
-            payload: dict[str, Any] = {"state": ti.state.value}
-            if ti.duration is not None and ti.state.finished:
+        state = ti.state
+        if state in _EVENT_STATES:
+            payload: dict[str, Any] = {"state": state._value_}
+            if ti.duration is not None and state in FINISHED_TASK_STATES:
                 payload["duration"] = ti.duration
             if extra:
                 payload.update(extra)

@@ -49,9 +49,9 @@ from partita.storage.records import OutputRecord
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
 
-_current_sink: ContextVar[LogSink | None] = ContextVar("partita_log_sink", default=None)
-_current_streams: ContextVar[tuple[_StreamToLog, _StreamToLog] | None] = ContextVar(
-    "partita_task_streams", default=None
+#: The output capture of the task running in this thread (or asyncio task), if any.
+_current_capture: ContextVar[CapturedOutput | None] = ContextVar(
+    "partita_task_capture", default=None
 )
 
 
@@ -172,8 +172,8 @@ class _StreamRouter(io.TextIOBase):
         self._index = index
 
     def _target(self) -> Any:
-        streams = _current_streams.get()
-        return self.original if streams is None else streams[self._index]
+        capture = _current_capture.get()
+        return self.original if capture is None else capture.stream(self._index)
 
     def write(self, text: str) -> int:
         return int(self._target().write(text) or 0)
@@ -182,7 +182,7 @@ class _StreamRouter(io.TextIOBase):
         self._target().flush()
 
     def isatty(self) -> bool:
-        return _current_streams.get() is None and bool(self.original.isatty())
+        return _current_capture.get() is None and bool(self.original.isatty())
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -235,8 +235,9 @@ class _RoutingHandler(logging.Handler):
     """
 
     def emit(self, record: logging.LogRecord) -> None:
-        sink = _current_sink.get()
-        if sink is not None:
+        capture = _current_capture.get()
+        if capture is not None:
+            sink = capture.lines
             ts = datetime.fromtimestamp(record.created, UTC)
             sink.append(LogLine(ts, record.levelname, f"{record.name}: {record.getMessage()}"))
         elif (
@@ -267,26 +268,36 @@ def install_log_routing() -> None:
 
 
 class CapturedOutput:
-    """Within ``with``: stdout, stderr and ``logging`` records go to ``lines``."""
+    """Within ``with``: stdout, stderr and ``logging`` records go to ``lines``.
 
-    __slots__ = ("_err", "_out", "_streams_token", "_token", "lines")
+    The two stream objects are made on the first write: most tasks print nothing.
+    """
+
+    __slots__ = ("_streams", "_token", "lines")
 
     def __init__(self, lines: LogSink) -> None:
         self.lines = lines
-        self._out = _StreamToLog(lines, "INFO")
-        self._err = _StreamToLog(lines, "WARNING")
+        self._streams: list[_StreamToLog] | None = None
+
+    def stream(self, index: int) -> _StreamToLog:
+        """The task's stdout (0) or stderr (1)."""
+        streams = self._streams
+        if streams is None:
+            streams = self._streams = [
+                _StreamToLog(self.lines, "INFO"), _StreamToLog(self.lines, "WARNING"),
+            ]  # fmt: skip
+        return streams[index]
 
     def __enter__(self) -> CapturedOutput:
         _Routers.enter()
-        self._streams_token = _current_streams.set((self._out, self._err))
-        self._token = _current_sink.set(self.lines)
+        self._token = _current_capture.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._out.flush()
-        self._err.flush()
-        _current_streams.reset(self._streams_token)
-        _current_sink.reset(self._token)
+        if self._streams is not None:
+            for stream in self._streams:
+                stream.flush()
+        _current_capture.reset(self._token)
         _Routers.exit()
 
 

@@ -171,8 +171,10 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
         task.dag is not None and task.dag.render_template_as_native_obj
     ):
         exts = tuple(task.template_ext)
-        fields = task.template_fields
-        if not any(_may_hold_template(getattr(task, n, _ABSENT), exts) for n in fields):
+        for name in task.template_fields:  # a loop, not any(): this runs once per instance
+            if _may_hold_template(getattr(task, name, _ABSENT), exts):
+                break
+        else:
             # The common case: nothing to render, so no copy and no Jinja. Remember it on
             # the task; a copy that changes field values (a mapped instance) drops the mark.
             task.__dict__[PLAIN_MARK] = True
@@ -217,9 +219,21 @@ def as_jinja_renders(text: str) -> str:
     return text if rendered == text else rendered
 
 
+#: Values no rendering changes, by exact type (the scan's fast path).
+_SCALARS = frozenset({int, float, bool, bytes, type(None)})
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
 def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
     """A quick scan: could rendering change this value? (False means certainly not.)"""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind in _SCALARS:
+        return False
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    elif isinstance(value, str):
         return (
             "{{" in value
             or "{%" in value
@@ -228,15 +242,20 @@ def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
             or "\r" in value
             or (bool(exts) and value.endswith(exts))
         )
-    if value is None or isinstance(value, (int, float, bool, bytes)):
-        return False
-    if value is _ABSENT:
+    elif value is _ABSENT:
         return True  # let the full render report the missing attribute
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return any(_may_hold_template(v, exts) for v in value)
-    if isinstance(value, dict):
-        return any(_may_hold_template(v, exts) for v in value.values())
-    return bool(getattr(value, "template_fields", None))
+    elif isinstance(value, (int, float, bool, bytes)):
+        return False
+    elif isinstance(value, _COLLECTIONS):
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return bool(getattr(value, "template_fields", None))
+    for item in items:  # noqa: SIM110 -- a loop: any() costs a generator per value
+        if type(item) not in _SCALARS and _may_hold_template(item, exts):
+            return True
+    return False
 
 
 def _where(task: BaseOperator) -> str:

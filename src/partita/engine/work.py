@@ -95,12 +95,15 @@ class OutputAccess(Protocol):
 
 
 class Executor(Protocol):
-    """Runs task instances somewhere: ``submit`` work, ``poll`` for outcomes.
+    """Runs task instances somewhere: ``submit`` work, ``poll`` to hear how it goes.
 
-    ``start`` is called once per run before any ``submit``; ``on_started`` is
-    called by the executor when a task instance begins, so the engine can
-    record it as running. ``resources`` are the run's opened resources (what
-    ``context["resources"]`` holds), None when the run has none. ``logs``
+    ``start`` is called once per run before any ``submit``. While ``poll`` runs,
+    the executor calls ``on_started`` when a task instance begins and
+    ``on_finished`` with its outcome when a try ends, each as it happens, so the
+    engine records a try's end before the executor starts another task (a task
+    that ended stays ended if the process dies in the next one). ``resources``
+    are the run's opened resources (what ``context["resources"]`` holds), None
+    when the run has none. ``logs``
     streams each try's log lines to the store while it runs (``logs.open``);
     without it the lines travel in the outcome only.
     """
@@ -111,13 +114,16 @@ class Executor(Protocol):
         dag: Any,
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
+        on_finished: Callable[[TaskOutcome], None],
         resources: Mapping[str, Any] | None = None,
         logs: LiveLogs | None = None,
     ) -> None: ...
 
     def submit(self, work: TaskWork) -> None: ...
 
-    def poll(self, timeout: float | None) -> list[TaskOutcome]: ...
+    def poll(self, timeout: float | None) -> None:
+        """Run or wait for work at most ``timeout`` seconds (None: until a try ends),
+        calling ``on_started`` / ``on_finished`` for what happens meanwhile."""
 
     def shutdown(self) -> None: ...
 

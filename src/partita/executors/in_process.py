@@ -4,8 +4,8 @@ It is the executor of ``dag.test()`` and ``partita run``: no pool, no
 pickling, no IPC, so a no-op task costs tens of microseconds. ``poll`` runs
 queued work for at most ``slice_seconds`` before returning, so the driver
 records progress and flushes regularly even when thousands of tasks are
-ready at once. On a persistent store the slice is zero: every outcome is
-recorded before the next task starts, so a long task cannot hold back the
+ready at once. Each outcome goes to the engine (``on_finished``) as its
+task ends, before the next task starts, so a long task cannot hold back the
 record of the ones that finished before it.
 
 A cancelled run (``cancel_running``, called from another thread) stops the
@@ -63,6 +63,7 @@ class InProcessExecutor:
         dag: Any,
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
+        on_finished: Callable[[TaskOutcome], None],
         resources: Mapping[str, Any] | None = None,
         logs: LiveLogs | None = None,
     ) -> None:
@@ -75,6 +76,7 @@ class InProcessExecutor:
         self._dag: DAG = dag
         self._outputs = outputs
         self._on_started = on_started
+        self._on_finished = on_finished
         if resources is not None and not isinstance(resources, ResourcesView):
             resources = ResourcesView(resources)
         self._base: Context = run_context(run, dag, resources)
@@ -86,11 +88,10 @@ class InProcessExecutor:
     def submit(self, work: TaskWork) -> None:
         self._queue.append(work)
 
-    def poll(self, timeout: float | None) -> list[TaskOutcome]:
-        outcomes: list[TaskOutcome] = []
+    def poll(self, timeout: float | None) -> None:
         deadline = time.monotonic() + self.slice_seconds
         queue, operator, logs = self._queue, self._resolver.operator, self._logs
-        interrupter = self._interrupter
+        interrupter, on_finished = self._interrupter, self._on_finished
         run_id = self._run.run_id
         while queue:
             work = queue.popleft()
@@ -107,10 +108,9 @@ class InProcessExecutor:
                 interrupter.disarm()
             if self._stopping is not None:  # it ended of the cancel: cancelled, not failed
                 raise RunCancelled(self._stopping)
-            outcomes.append(outcome)
+            on_finished(outcome)  # recorded before the next task starts
             if time.monotonic() >= deadline:
                 break
-        return outcomes
 
     def shutdown(self) -> None:
         self._queue.clear()
@@ -158,7 +158,7 @@ def run_dag(
     storage = storage if storage is not None else MemoryStorage()
     driver = RunDriver(
         dag,
-        InProcessExecutor(slice_seconds=0.0 if storage.persistent else 0.05),
+        InProcessExecutor(),
         storage,
         run_conf=run_conf,
         logical_date=logical_date,

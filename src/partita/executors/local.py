@@ -143,6 +143,7 @@ class PoolExecutor:
         dag: Any,
         outputs: OutputAccess,
         on_started: Callable[[TaskWork, datetime, str], None],
+        on_finished: Callable[[TaskOutcome], None],
         resources: Mapping[str, Any] | None = None,
         logs: LiveLogs | None = None,
     ) -> None:
@@ -152,30 +153,30 @@ class PoolExecutor:
         self.dag_file = check_dag_file(dag)
         self.map_lengths: dict[str, int] = getattr(outputs, "map_lengths", {})
         self._on_started = on_started
+        self._on_finished = on_finished
 
     def submit(self, work: TaskWork) -> None:
         task = self.dag.task_dict[work.task_id]
         self._pool.enqueue(_Job(self, work, wants_fresh_process(task)))
 
-    def poll(self, timeout: float | None) -> list[TaskOutcome]:
+    def poll(self, timeout: float | None) -> None:
         self._pool.dispatch()
         try:
             first = self._inbox.get(timeout=timeout)
         except queue.Empty:
-            return []
-        outcomes: list[TaskOutcome] = []
+            return
         item: Started | list[TaskOutcome] | None = first
         while item is not None:
             if isinstance(item, Started):
                 for work in item.works:
                     self._on_started(work, item.when, item.hostname)
             else:
-                outcomes.extend(item)
+                for outcome in item:
+                    self._on_finished(outcome)
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 item = None
-        return outcomes
 
     def cancel_running(self, grace: float, reason: str) -> None:
         """The run was cancelled (any thread): wake ``poll``; ``shutdown`` then kills the
