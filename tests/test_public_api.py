@@ -29,6 +29,7 @@ PUBLIC_NAMES = [
     "AssetsDefinition",
     "BaseBranchOperator",
     "BaseOperator",
+    "BaseSensorOperator",
     "BashOperator",
     "BranchPythonOperator",
     "Config",
@@ -43,6 +44,7 @@ PUBLIC_NAMES = [
     "DagRunInfo",
     "DagRunModel",
     "DagSummary",
+    "DateTimeSensor",
     "DefaultScheduleStatus",
     "Definitions",
     "DeltaDataIntervalTimetable",
@@ -51,8 +53,10 @@ PUBLIC_NAMES = [
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
+    "ExternalTaskSensor",
     "FailTask",
     "FileResult",
+    "FileSensor",
     "FilesystemIOManager",
     "IOManager",
     "ImportProblem",
@@ -70,7 +74,10 @@ PUBLIC_NAMES = [
     "Param",
     "PartitaError",
     "PartitaType",
+    "PokeReturnValue",
     "PythonOperator",
+    "PythonSensor",
+    "RescheduleTask",
     "Resource",
     "ResourceParam",
     "RetryTask",
@@ -80,6 +87,7 @@ PUBLIC_NAMES = [
     "RunState",
     "ScheduleDefinition",
     "ScheduleEvaluationContext",
+    "SensorTimeout",
     "ShortCircuitOperator",
     "SignatureError",
     "SkipReason",
@@ -87,6 +95,7 @@ PUBLIC_NAMES = [
     "TaskGroup",
     "TaskInstanceModel",
     "TaskState",
+    "TimeDeltaSensor",
     "TimeRestriction",
     "Timetable",
     "TriggerRule",
@@ -141,7 +150,13 @@ def test_exceptions_follow_the_documented_tree() -> None:
         assert issubclass(cls, (exc.PartitaError, exc.TaskSignal)), name
     assert issubclass(exc.CycleError, exc.DefinitionError)
     assert issubclass(exc.DuplicateTaskError, exc.DefinitionError)
-    for signal in (exc.SkipTask, exc.FailTask, exc.RetryTask):
+    for signal in (
+        exc.SkipTask,
+        exc.FailTask,
+        exc.RetryTask,
+        exc.RescheduleTask,
+        exc.SensorTimeout,
+    ):
         # User code raises these; partita's own errors are never task signals.
         assert issubclass(signal, exc.TaskSignal)
         assert not issubclass(signal, exc.PartitaError)

@@ -78,6 +78,10 @@ class RunStore(ABC):
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         """Task instances of a run, ordered by task id then map index."""
 
+    @abstractmethod
+    def runs_at(self, dag_id: str, logical_dates: Iterable[datetime]) -> list[DagRunRecord]:
+        """The runs of ``dag_id`` at those logical dates, newest first (as ``list_runs``)."""
+
 
 class EventLog(ABC):
     """Reads the append-only event log."""

@@ -93,6 +93,12 @@ class _MemoryRuns(RunStore):
         tis = self.tis.get(run_id, {})
         return [tis[k] for k in sorted(tis)]
 
+    def runs_at(self, dag_id: str, logical_dates: Iterable[datetime]) -> list[DagRunRecord]:
+        dates = set(logical_dates)
+        found = [r for r in self.runs.values() if r.dag_id == dag_id and r.logical_date in dates]
+        found.sort(key=_newest_first_key, reverse=True)
+        return found
+
 
 def _newest_first_key(run: DagRunRecord) -> tuple[bool, datetime, str]:
     """Sort key (reversed) of ``list_runs``: by queued time, unqueued runs last, then run id."""
