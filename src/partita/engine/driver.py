@@ -359,7 +359,9 @@ class RunDriver:
                         changes = self.active.finish(key, ti.state, skips.get(key, ()))
                         self._apply_changes(changes, now)
                     elif ti is not None and ti.state is TaskState.UP_FOR_RESCHEDULE:
-                        self.active.mark_up_for_reschedule(key)  # waits for its next poke
+                        self.tis[key] = ti  # as stored: its next poke is the same try
+                        self._recorder().created([ti])
+                        self.active.mark_up_for_reschedule(key)
                         heapq.heappush(self._retries, (ti.retry_at or now, key))
                     else:
                         self._resubmit.append(key)
@@ -542,9 +544,10 @@ class RunDriver:
             self._check_map_source(outcome)
         if outcome.materializations:
             outcome.materializations = self._annotate_lineage(ti.task_id, outcome.materializations)
+        began = ti.start_date  # as its "running" event says
         ti = self.tis[key] = self._recorder().finished(ti, outcome)
         if outcome.state is TaskState.UP_FOR_RESCHEDULE:  # same try, after its reschedule date
-            self._rescheduled.note(key, outcome)
+            self._rescheduled.note(key, outcome, began)
             self.active.mark_up_for_reschedule(key)
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
             return

@@ -34,10 +34,10 @@ class RescheduleBook:
         """Where the try of ``key`` stands, if it was rescheduled (None: a fresh try)."""
         return self._tries.get(key) if self._tries else None
 
-    def note(self, key: TIKey, outcome: TaskOutcome) -> None:
-        """A run of the try of ``key`` ended rescheduled."""
+    def note(self, key: TIKey, outcome: TaskOutcome, began: datetime | None) -> None:
+        """A run of the try of ``key``, which began at ``began``, ended rescheduled."""
         before = self._tries.get(key)
-        first = before.first_start if before is not None else outcome.start_date
+        first = before.first_start if before is not None else began or outcome.start_date
         count = before.count + 1 if before is not None else 1
         self._tries[key] = Rescheduled(first, count, outcome.first_log_seq + len(outcome.logs))
 
