@@ -13,6 +13,8 @@ nothing costs one small object: no lock, no thread, no write.
 
 A try's lines are numbered (``seq``) from 0 as they are written; a line
 longer than ``MAX_LINE_CHARS`` is stored as several pieces, one per number.
+A rescheduled try (a sensor's next poke) goes on numbering after the lines
+its earlier runs wrote (``continue_at``), so one try stays one log.
 """
 
 from __future__ import annotations
