@@ -63,7 +63,7 @@ for dag_id, soft in (("gives_up", False), ("skips", True)):
 
 with DAG("patient", schedule=None, start_date=datetime(2024, 1, 1)):
     PythonSensor(task_id="wait", python_callable=flag_is_there("patient"), mode="reschedule",
-                 poke_interval=1.0, timeout=600)
+                 poke_interval=2.0, timeout=600)
 """
 
 
@@ -161,7 +161,7 @@ def test_a_scheduler_killed_while_a_sensor_waits_is_replaced_and_the_try_goes_on
     pokes = markers / "poked-patient"
     before = len(pokes.read_text().splitlines())
     second = processes.start("scheduler", str(path), "--workers", "1")
-    wait_for(lambda: len(pokes.read_text().splitlines()) >= before + 2, 60, "pokes after restart")
+    wait_for(lambda: len(pokes.read_text().splitlines()) > before, 60, "a poke after the restart")
     (markers / "patient").write_text("ok")
     wait_for(lambda: store.runs.get_run(run.run_id).state.finished, 60, "the resumed run")
     stop(second)
