@@ -110,6 +110,25 @@ def test_file_sensor_times_out_when_nothing_lands(tmp_path: Path) -> None:
     assert result.task_states == {"wait": TaskState.FAILED}
 
 
+def test_a_mapped_file_sensor_reschedules_each_instance_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x")
+    with DAG("mapped", schedule=None, start_date=START) as dag:
+        FileSensor.partial(
+            task_id="wait", mode="reschedule", poke_interval=0.05, timeout=30
+        ).expand(filepath=[str(tmp_path / "a.csv"), str(tmp_path / "b.csv")])
+    writer = threading.Timer(0.3, (tmp_path / "b.csv").write_text, args=("y",))
+    writer.start()
+    try:
+        result = dag.test(verbose=False)
+    finally:
+        writer.join()
+    assert result.state is RunState.SUCCESS
+    events = result._storage.events.read_events(result.run_id, task_id="wait")
+    rescheduled = {e.map_index for e in events if e.payload.get("state") == "up_for_reschedule"}
+    assert rescheduled == {1}  # a.csv was there at once; only b.csv's instance waited
+    assert [(ti.map_index, ti.try_number) for ti in result.task_instances] == [(0, 1), (1, 1)]
+
+
 def test_file_sensor_refuses_a_connection_id() -> None:
     with pytest.raises(DefinitionError, match="fs_conn_id='my_bucket' names a connection"):
         one_sensor(FileSensor, filepath="x.csv", fs_conn_id="my_bucket")
