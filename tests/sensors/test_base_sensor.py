@@ -23,7 +23,7 @@ from partita import (
     task,
 )
 from partita.definitions.context import Context
-from partita.exceptions import DefinitionError
+from partita.exceptions import DefinitionError, FailTask
 from partita.storage.records import EventKind
 from partita.storage.sql import SqlStorage
 from partita.testing import run_task
@@ -109,6 +109,20 @@ def test_soft_fail_does_not_hide_an_error_raised_by_the_poke() -> None:
     result = dag.test(verbose=False)
     assert result.task_states == {"wait": TaskState.FAILED}
     assert "cannot reach the bucket" in (result.error("wait") or "")
+
+
+def test_a_fail_task_from_the_poke_fails_at_once_or_skips_with_soft_fail() -> None:
+    class GaveUp(BaseSensorOperator):
+        def poke(self, context: Context) -> bool:
+            raise FailTask("the upstream system says the file will never come")
+
+    for soft, expected in ((False, TaskState.FAILED), (True, TaskState.SKIPPED)):
+        with DAG("gave_up", schedule=None, start_date=START) as dag:
+            GaveUp(task_id="wait", soft_fail=soft, retries=2, poke_interval=0)
+        result = dag.test(verbose=False)
+        assert result.task_states == {"wait": expected}
+        assert [ti.try_number for ti in result.task_instances] == [1]  # no retry either way
+    assert "will never come (soft_fail: skipped instead of failed)" in result.logs("wait")
 
 
 def test_execution_timeout_in_poke_mode_is_retried_unlike_the_sensor_timeout() -> None:

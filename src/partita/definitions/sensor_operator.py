@@ -5,7 +5,8 @@ A subclass implements ``poke(context)``, returning a bool or a
 ``poke_interval`` seconds (doubling, with jitter, under
 ``exponential_backoff``, at most ``max_wait``) until a poke says done, or
 until ``timeout`` seconds have passed: then the sensor fails without
-retrying (``SensorTimeout``), or is skipped with ``soft_fail``.
+retrying (``SensorTimeout``), or is skipped with ``soft_fail`` (which also
+turns a ``FailTask`` raised by ``poke`` into a skip; other errors still fail).
 ``execution_timeout`` is another limit: it bounds one run of ``execute``
 (the whole wait in poke mode, one poke in reschedule mode), and a task that
 hits it is retried as any task is.
@@ -100,7 +101,7 @@ class BaseSensorOperator(BaseOperator):
         log = context.get("log")
         while True:
             pokes += 1
-            result = self.poke(context)
+            result = self._poke(context)
             if result:
                 if log is not None:
                     log.info("sensor %s: condition met on poke %d", self.task_id, pokes)
@@ -117,6 +118,15 @@ class BaseSensorOperator(BaseOperator):
             if self.reschedule:
                 raise RescheduleTask(datetime.now(UTC) + timedelta(seconds=wait))
             _sleep(wait)
+
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
+        """One poke; a ``FailTask`` it raises (its own verdict) is a skip with ``soft_fail``."""
+        try:
+            return self.poke(context)
+        except FailTask as exc:
+            if self.soft_fail:
+                raise SkipTask(f"{exc} (soft_fail: skipped instead of failed)") from exc
+            raise
 
     def next_poke_interval(self, context: Context, pokes: int) -> float:
         """Seconds to wait after the ``pokes``-th poke of the try.
