@@ -21,6 +21,7 @@ from partita import (
     TaskState,
     TimeDeltaSensor,
 )
+from partita.definitions.context import Context
 from partita.exceptions import DefinitionError
 from partita.storage.memory import MemoryStorage
 from partita.testing import run_task
@@ -151,12 +152,14 @@ def test_time_delta_sensor_waits_past_the_data_interval_end() -> None:
 
 def test_date_time_sensor_waits_until_its_target_without_oversleeping() -> None:
     target = datetime.now(UTC) + timedelta(seconds=0.4)
-    dag = one_sensor(DateTimeSensor, target_time=target, poke_interval=60, timeout=30)
+    dag = one_sensor(DateTimeSensor, target_time=target, poke_interval=0.05, timeout=30)
     result = dag.test(verbose=False)
     assert result.state is RunState.SUCCESS
     (wait,) = result.task_instances
     assert wait.end_date is not None and wait.end_date >= target
-    assert wait.duration is not None and wait.duration < 30  # woke at the target, not 60 s later
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    slow = one_sensor(DateTimeSensor, target_time=later, poke_interval=3600).task_dict["wait"]
+    assert 0 < slow.next_poke_interval(Context(), 1) <= 5  # wakes at the target, not an hour on
 
 
 def test_date_time_sensor_renders_a_template_and_takes_naive_times_as_utc() -> None:
