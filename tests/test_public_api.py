@@ -30,6 +30,7 @@ PUBLIC_NAMES = [
     "BaseBranchOperator",
     "BaseHook",
     "BaseOperator",
+    "BaseSensorOperator",
     "BashOperator",
     "BranchPythonOperator",
     "Config",
@@ -46,6 +47,7 @@ PUBLIC_NAMES = [
     "DagRunInfo",
     "DagRunModel",
     "DagSummary",
+    "DateTimeSensor",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",
@@ -55,8 +57,10 @@ PUBLIC_NAMES = [
     "DummyOperator",
     "EmptyOperator",
     "EnvVar",
+    "ExternalTaskSensor",
     "FailTask",
     "FileResult",
+    "FileSensor",
     "FilesystemIOManager",
     "IOManager",
     "ImportProblem",
@@ -74,7 +78,10 @@ PUBLIC_NAMES = [
     "Param",
     "PartitaError",
     "PartitaType",
+    "PokeReturnValue",
     "PythonOperator",
+    "PythonSensor",
+    "RescheduleTask",
     "Resource",
     "ResourceParam",
     "RetryTask",
@@ -89,6 +96,7 @@ PUBLIC_NAMES = [
     "SensorDefinition",
     "SensorEvaluationContext",
     "SensorEvaluationError",
+    "SensorTimeout",
     "ShortCircuitOperator",
     "SignatureError",
     "SkipReason",
@@ -96,6 +104,7 @@ PUBLIC_NAMES = [
     "TaskGroup",
     "TaskInstanceModel",
     "TaskState",
+    "TimeDeltaSensor",
     "TimeRestriction",
     "Timetable",
     "TriggerRule",
@@ -158,7 +167,13 @@ def test_exceptions_follow_the_documented_tree() -> None:
         assert issubclass(cls, (exc.PartitaError, exc.TaskSignal)), name
     assert issubclass(exc.CycleError, exc.DefinitionError)
     assert issubclass(exc.DuplicateTaskError, exc.DefinitionError)
-    for signal in (exc.SkipTask, exc.FailTask, exc.RetryTask):
+    for signal in (
+        exc.SkipTask,
+        exc.FailTask,
+        exc.RetryTask,
+        exc.RescheduleTask,
+        exc.SensorTimeout,
+    ):
         # User code raises these; partita's own errors are never task signals.
         assert issubclass(signal, exc.TaskSignal)
         assert not issubclass(signal, exc.PartitaError)

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
     "BaseOperator": "partita.definitions.baseoperator",
+    "BaseSensorOperator": "partita.definitions.sensor_operator",
     "BashOperator": "partita.operators.bash",
     "BranchPythonOperator": "partita.operators.branch",
     "Config": "partita.definitions.config",
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "DagRunInfo": "partita.definitions.timetables",
     "DagRunModel": "partita.schemas",
     "DagSummary": "partita.importer",
+    "DateTimeSensor": "partita.sensors.date_time",
     "DefaultScheduleStatus": "partita.definitions.schedules",
     "DefaultSensorStatus": "partita.definitions.sensors",
     "Definitions": "partita.definitions.definitions",
@@ -62,8 +64,10 @@ _EXPORTS: dict[str, str] = {
     "DummyOperator": "partita.operators.empty",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
+    "ExternalTaskSensor": "partita.sensors.external_task",
     "FailTask": "partita.exceptions",
     "FileResult": "partita.importer",
+    "FileSensor": "partita.sensors.filesystem",
     "FilesystemIOManager": "partita.storage.io_managers",
     "IOManager": "partita.definitions.io_manager",
     "ImportProblem": "partita.loader",
@@ -81,7 +85,10 @@ _EXPORTS: dict[str, str] = {
     "Param": "partita.definitions.params",
     "PartitaError": "partita.exceptions",
     "PartitaType": "partita.definitions.types",
+    "PokeReturnValue": "partita.definitions.sensor_operator",
     "PythonOperator": "partita.operators.python",
+    "PythonSensor": "partita.sensors.python",
+    "RescheduleTask": "partita.exceptions",
     "Resource": "partita.definitions.resources",
     "ResourceParam": "partita.definitions.resources",
     "RetryTask": "partita.exceptions",
@@ -96,6 +103,7 @@ _EXPORTS: dict[str, str] = {
     "SensorDefinition": "partita.definitions.sensors",
     "SensorEvaluationContext": "partita.definitions.sensors",
     "SensorEvaluationError": "partita.exceptions",
+    "SensorTimeout": "partita.exceptions",
     "ShortCircuitOperator": "partita.operators.branch",
     "SignatureError": "partita.exceptions",
     "SkipReason": "partita.definitions.schedules",
@@ -103,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "TaskGroup": "partita.definitions.taskgroup",
     "TaskInstanceModel": "partita.schemas",
     "TaskState": "partita.definitions.states",
+    "TimeDeltaSensor": "partita.sensors.date_time",
     "TimeRestriction": "partita.definitions.timetables",
     "Timetable": "partita.definitions.timetables",
     "TriggerRule": "partita.definitions.states",
@@ -189,6 +198,8 @@ if TYPE_CHECKING:
     from partita.definitions.schedules import SkipReason as SkipReason
     from partita.definitions.schedules import build_schedule_context as build_schedule_context
     from partita.definitions.schedules import schedule as schedule
+    from partita.definitions.sensor_operator import BaseSensorOperator as BaseSensorOperator
+    from partita.definitions.sensor_operator import PokeReturnValue as PokeReturnValue
     from partita.definitions.sensors import DefaultSensorStatus as DefaultSensorStatus
     from partita.definitions.sensors import SensorDefinition as SensorDefinition
     from partita.definitions.sensors import SensorEvaluationContext as SensorEvaluationContext
@@ -223,8 +234,10 @@ if TYPE_CHECKING:
     from partita.exceptions import ConnectionNotFoundError as ConnectionNotFoundError
     from partita.exceptions import FailTask as FailTask
     from partita.exceptions import PartitaError as PartitaError
+    from partita.exceptions import RescheduleTask as RescheduleTask
     from partita.exceptions import RetryTask as RetryTask
     from partita.exceptions import SensorEvaluationError as SensorEvaluationError
+    from partita.exceptions import SensorTimeout as SensorTimeout
     from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
     from partita.exceptions import VariableNotFoundError as VariableNotFoundError
@@ -251,6 +264,11 @@ if TYPE_CHECKING:
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
     from partita.schemas import TaskInstanceModel as TaskInstanceModel
+    from partita.sensors.date_time import DateTimeSensor as DateTimeSensor
+    from partita.sensors.date_time import TimeDeltaSensor as TimeDeltaSensor
+    from partita.sensors.external_task import ExternalTaskSensor as ExternalTaskSensor
+    from partita.sensors.filesystem import FileSensor as FileSensor
+    from partita.sensors.python import PythonSensor as PythonSensor
     from partita.storage.factory import open_store as open_store
     from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
     from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager

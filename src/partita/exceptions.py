@@ -32,7 +32,9 @@
     TaskSignal                    raised *by user code* inside a task to steer it
     ├── SkipTask                  mark the task skipped (Airflow's AirflowSkipException)
     ├── FailTask                  fail now, without retrying (AirflowFailException, Dagster Failure)
-    └── RetryTask                 ask for a retry (Dagster's RetryRequested)
+    │   └── SensorTimeout         a sensor passed its timeout (AirflowSensorTimeout)
+    ├── RetryTask                 ask for a retry (Dagster's RetryRequested)
+    └── RescheduleTask            run again later, same try (AirflowRescheduleException)
 
 The design decision: user-facing errors carry a message that names the object
 (DAG, task, file, run) and says what to do, so the CLI can print ``str(exc)``
@@ -42,6 +44,7 @@ as a one-line error and never a traceback.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 
@@ -192,6 +195,28 @@ class RetryTask(TaskSignal):
         self.seconds_to_wait = seconds_to_wait
 
 
+class SensorTimeout(FailTask):
+    """A sensor did not succeed within its ``timeout``; it fails without retrying (Airflow's
+    ``AirflowSensorTimeout``), or is skipped when the sensor has ``soft_fail=True``."""
+
+
+class RescheduleTask(TaskSignal):
+    """Raise inside a task to give its worker slot back and run again at ``reschedule_date``.
+
+    The task instance waits as ``up_for_reschedule``; its next run is the same
+    try (the try number does not grow), as a sensor in ``mode="reschedule"`` does.
+    """
+
+    def __init__(self, reschedule_date: datetime) -> None:
+        if reschedule_date.tzinfo is None:
+            raise ValueError(
+                f"RescheduleTask needs an aware datetime, got naive {reschedule_date!r}; "
+                "pass one with a tzinfo (e.g. datetime.now(UTC))"
+            )
+        super().__init__(f"rescheduled to {reschedule_date.isoformat()}")
+        self.reschedule_date = reschedule_date
+
+
 __all__ = [
     "AssetNotMaterializedError",
     "ConfigurationError",
@@ -204,6 +229,7 @@ __all__ = [
     "DuplicateTaskError",
     "FailTask",
     "PartitaError",
+    "RescheduleTask",
     "ResourceError",
     "RetryTask",
     "RunConfigError",
@@ -211,6 +237,7 @@ __all__ = [
     "ScheduleEvaluationError",
     "SecretKeyError",
     "SensorEvaluationError",
+    "SensorTimeout",
     "SignatureError",
     "SkipTask",
     "StorageError",

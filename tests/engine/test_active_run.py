@@ -1,7 +1,7 @@
 """``ActiveRun``, the pure state machine of a run: no executor, no clock, no task code.
 
 The unit tests drive it by hand; the property test drives it with random
-DAGs, random trigger rules and random outcomes (with retries), checking that
+DAGs, random trigger rules and random outcomes (with retries and reschedules), checking that
 a run always finishes, that every task ends finished, and that no task
 starts before all its upstreams finished unless its rule is eager.
 """
@@ -261,7 +261,7 @@ def test_run_state_follows_the_leaves() -> None:
 # --- the property test ----------------------------------------------------------------------------
 
 RULES = list(TriggerRule)
-OUTCOMES = [S.SUCCESS, S.FAILED, S.SKIPPED, S.UP_FOR_RETRY]
+OUTCOMES = [S.SUCCESS, S.FAILED, S.SKIPPED, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE]
 FINISHED = {S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.CANCELLED}
 MAX_RETRIES = 2
 
@@ -301,9 +301,10 @@ def test_random_runs_always_finish_and_respect_upstreams(
     running: list[tuple[str, int]] = []
     waiting_retry: list[tuple[str, int]] = []
     tries: Counter[str] = Counter()
+    reschedules: Counter[str] = Counter()
     ran: set[str] = set()
 
-    for _ in range(10 * len(specs) * (MAX_RETRIES + 2)):
+    for _ in range(10 * len(specs) * (2 * MAX_RETRIES + 2)):
         if run.finished:
             break
         for key in run.take_ready():
@@ -329,11 +330,17 @@ def test_random_runs_always_finish_and_respect_upstreams(
         key = running.pop(pick)
         tries[key[0]] += 1
         outcome = data.draw(st.sampled_from(OUTCOMES))
-        if outcome is S.UP_FOR_RETRY and tries[key[0]] <= MAX_RETRIES:
+        if outcome is S.UP_FOR_RESCHEDULE and reschedules[key[0]] < MAX_RETRIES:
+            reschedules[key[0]] += 1  # a sensor's poke: waits, then runs again
+            run.mark_up_for_reschedule(key)
+            waiting_retry.append(key)
+        elif outcome is S.UP_FOR_RETRY and tries[key[0]] <= MAX_RETRIES:
             run.mark_up_for_retry(key)
             waiting_retry.append(key)
+        elif outcome in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE):
+            run.finish(key, S.FAILED)
         else:
-            run.finish(key, S.FAILED if outcome is S.UP_FOR_RETRY else outcome)
+            run.finish(key, outcome)
 
     assert run.finished, f"the run did not finish: {run.states}"
     assert all(state in FINISHED for state in run.states.values()), run.states

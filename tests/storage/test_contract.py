@@ -131,6 +131,27 @@ def test_list_runs_is_newest_first(storage: Storage) -> None:
     assert ids == ["r5-tie", "r5", "r4", "r3", "r2", "r1", "r0", "never-queued"]
 
 
+def test_runs_at_finds_a_dags_runs_by_logical_date_newest_first(storage: Storage) -> None:
+    day = timedelta(days=1)
+    storage.write(
+        WriteBatch(
+            runs=[
+                make_run("d0", logical_date=T0, queued_at=T0),
+                make_run("d0-again", logical_date=T0, queued_at=T0 + day),
+                make_run("d1", logical_date=T0 + day, queued_at=T0),
+                make_run("d2", logical_date=T0 + 2 * day, queued_at=T0),
+                make_run("other", "other_dag", logical_date=T0, queued_at=T0),
+            ]
+        )
+    )
+
+    found = storage.runs.runs_at("etl", [T0, T0 + day])
+    assert [r.run_id for r in found] == ["d0-again", "d1", "d0"]
+    assert [r.run_id for r in storage.runs.runs_at("etl", [T0 + 5 * day])] == []
+    assert storage.runs.runs_at("etl", []) == []
+    assert [r.run_id for r in storage.runs.runs_at("other_dag", [T0])] == ["other"]
+
+
 def test_list_runs_filters_by_dag_states_and_limit(storage: Storage) -> None:
     storage.write(
         WriteBatch(

@@ -33,6 +33,7 @@ STATE_STYLES: dict[str, str] = {
     "upstream_failed": "dark_orange",
     "skipped": "magenta",
     "up_for_retry": "yellow",
+    "up_for_reschedule": "turquoise2",
     "running": "cyan",
     "queued": "blue",
     "scheduled": "blue",

@@ -48,6 +48,8 @@ class TaskState(TextEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     UP_FOR_RETRY = "up_for_retry"
+    #: A sensor in ``mode="reschedule"`` gave its worker slot back until its next poke.
+    UP_FOR_RESCHEDULE = "up_for_reschedule"
     UPSTREAM_FAILED = "upstream_failed"
     CANCELLED = "cancelled"
 

@@ -46,6 +46,8 @@ _COUNTER_OF = {
     TaskState.CANCELLED: _FAILED,
 }
 _NONE = TaskState.NONE
+#: The states of an instance waiting for the driver's clock to queue it again.
+_WAITING = frozenset({TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +273,21 @@ class ActiveRun:
         self._release_slot(key[0])
         self.states[key] = TaskState.UP_FOR_RETRY
 
+    def mark_up_for_reschedule(self, key: TIKey) -> None:
+        """The instance (a sensor) gave its slot back until its next poke (the driver's clock).
+
+        From ``running``; or from ``queued`` when a resumed run takes up an
+        instance that was waiting for its reschedule when the run stopped.
+        """
+        if self.states[key] not in (TaskState.RUNNING, TaskState.QUEUED):
+            raise InvalidTransition(f"{key} is {self.states[key]}, not running or queued")
+        self._release_slot(key[0])
+        self.states[key] = TaskState.UP_FOR_RESCHEDULE
+
     def retry_now(self, key: TIKey) -> None:
-        """Its retry delay is over: queue the instance again."""
-        if self.states[key] is not TaskState.UP_FOR_RETRY:
-            raise InvalidTransition(f"{key} is {self.states[key]}, not up_for_retry")
+        """Its retry delay (or reschedule wait) is over: queue the instance again."""
+        if self.states[key] not in _WAITING:
+            raise InvalidTransition(f"{key} is {self.states[key]}, not up_for_retry/reschedule")
         self.states[key] = TaskState.SCHEDULED
         self._ready.append(key)
 
@@ -440,6 +453,7 @@ def aggregate_state(states: Iterable[TaskState]) -> TaskState:
         TaskState.UPSTREAM_FAILED,
         TaskState.RUNNING,
         TaskState.UP_FOR_RETRY,
+        TaskState.UP_FOR_RESCHEDULE,
         TaskState.QUEUED,
         TaskState.SCHEDULED,
         TaskState.NONE,

@@ -42,6 +42,7 @@ from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, tas
 from partita.engine.outputs import StoreOutputAccess
 from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
 from partita.engine.recorder import RunListener, RunRecorder
+from partita.engine.reschedule import RescheduleBook
 from partita.engine.resources import RunResources, io_aware_pull
 from partita.engine.result import RunResult
 from partita.engine.run_config import resolve_run_config
@@ -189,6 +190,8 @@ class RunDriver:
         self.resource_view: ResourcesView | None = None
         self.base_context: dict[str, Any] = {}
         self._retries: list[tuple[datetime, TIKey]] = []
+        #: Sensors' tries waiting for their next poke (``up_for_reschedule``) go on from here.
+        self._rescheduled = RescheduleBook()
         self._in_flight = 0
         #: An operator's cancel request, once the recorder's heartbeat found one.
         self._cancel: CancelRequest | None = None
@@ -343,6 +346,7 @@ class RunDriver:
             skipped = event.payload.get("skipped_downstream")
             if skipped and event.task_id is not None:
                 skips[(event.task_id, event.map_index)] = list(skipped)
+        self._rescheduled.recover(self.storage, self.info.run_id, previous.values())
         self._replaying = True
         try:
             now = datetime.now(UTC)
@@ -357,6 +361,11 @@ class RunDriver:
                     if ti is not None and ti.state in _OWN_END_STATES:
                         changes = self.active.finish(key, ti.state, skips.get(key, ()))
                         self._apply_changes(changes, now)
+                    elif ti is not None and ti.state is TaskState.UP_FOR_RESCHEDULE:
+                        self.tis[key] = ti  # as stored: its next poke is the same try
+                        self._recorder().created([ti])
+                        self.active.mark_up_for_reschedule(key)
+                        heapq.heappush(self._retries, (ti.retry_at or now, key))
                     else:
                         self._resubmit.append(key)
         finally:
@@ -510,7 +519,8 @@ class RunDriver:
         recorder.wait_for_tasks(self._upstream[key[0]])
         ti = self.tis[key] = recorder.queued(ti)
         self._in_flight += 1
-        self.executor.submit(TaskWork(key[0], key[1], ti.try_number, self._lost_tries.get(key, 0)))
+        lost, rescheduled = self._lost_tries.get(key, 0), self._rescheduled.get(key)
+        self.executor.submit(TaskWork(key[0], key[1], ti.try_number, lost, rescheduled))
 
     def _on_started(self, work: TaskWork, when: datetime, hostname: str) -> None:
         key = (work.task_id, work.map_index)
@@ -536,7 +546,14 @@ class RunDriver:
             self._check_map_source(outcome)
         if outcome.materializations:
             outcome.materializations = self._annotate_lineage(ti.task_id, outcome.materializations)
+        began = ti.start_date  # as its "running" event says
         ti = self.tis[key] = self._recorder().finished(ti, outcome)
+        if outcome.state is TaskState.UP_FOR_RESCHEDULE:  # same try, after its reschedule date
+            self._rescheduled.note(key, outcome, began)
+            self.active.mark_up_for_reschedule(key)
+            heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
+            return
+        self._rescheduled.forget(key)
         if outcome.state is TaskState.UP_FOR_RETRY:
             self.active.mark_up_for_retry(key)
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
@@ -554,6 +571,7 @@ class RunDriver:
             work = TaskWork(key[0], key[1], ti.try_number)
             self._on_started(work, outcome.start_date, outcome.hostname)
             ti = self.tis[key]  # running now
+        self._rescheduled.forget(key)  # it runs again as a new try
         lost = self._lost_tries[key] = self._lost_tries.get(key, 0) + 1
         reason = outcome.error or "its worker process died"
         if lost >= self.max_lost_attempts:

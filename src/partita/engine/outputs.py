@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from partita.engine.mapping import LazyOutputs
-from partita.storage.base import Storage
+from partita.storage.base import RunStore, Storage
 from partita.storage.records import OutputRecord
 
 
@@ -25,6 +25,11 @@ class StoreOutputAccess:
         self._cache: dict[tuple[str, int, str], Any] = {}
         #: task id -> number of instances, for mapped tasks that expanded (set by the driver)
         self.map_lengths: dict[str, int] = {}
+
+    @property
+    def run_store(self) -> RunStore:
+        """The store's runs, read by tasks that wait for other DAGs (``engine.external_runs``)."""
+        return self._storage.runs
 
     def push(self, task_id: str, map_index: int, key: str, value: Any) -> OutputRecord:
         record = self._storage.outputs.encode(self._run_id, task_id, map_index, key, value)

@@ -54,6 +54,7 @@ _EVENT_STATES = frozenset(
         TaskState.FAILED,
         TaskState.SKIPPED,
         TaskState.UP_FOR_RETRY,
+        TaskState.UP_FOR_RESCHEDULE,
         TaskState.UPSTREAM_FAILED,
         TaskState.CANCELLED,
     }

@@ -40,6 +40,7 @@ from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.external_runs import external_runs
 from partita.engine.secrets import CONNECTIONS, VARIABLES
 from partita.engine.task_log import MAX_LINE_CHARS, LogSink
 from partita.engine.work import LogLine, OutputAccess, RunInfo
@@ -309,6 +310,7 @@ class RuntimeTaskInstance:
         "_pushed",
         "check_evaluations",
         "dag_id",
+        "first_reschedule_date",
         "followed_branches",
         "map_index",
         "materializations",
@@ -317,6 +319,7 @@ class RuntimeTaskInstance:
         "skipped_downstream",
         "task",
         "task_id",
+        "task_reschedule_count",
         "try_number",
     )
 
@@ -344,6 +347,28 @@ class RuntimeTaskInstance:
         self.materializations: Sequence[AssetMaterialization] = ()
         #: The asset checks it evaluated (the same shared empty tuple until the first).
         self.check_evaluations: Sequence[AssetCheckEvaluation] = ()
+        #: A rescheduled try (a sensor in reschedule mode): when its first run started...
+        self.first_reschedule_date: datetime | None = None
+        #: ...and how many times it was rescheduled so far (0: its first run).
+        self.task_reschedule_count = 0
+
+    def rescheduled(self, first_start: datetime, count: int) -> None:
+        """This run goes on with a try rescheduled ``count`` times since ``first_start``."""
+        self.first_reschedule_date = first_start
+        self.task_reschedule_count = count
+
+    def get_dagrun_states(self, dag_id: str, logical_dates: Sequence[datetime]) -> dict[Any, str]:
+        """The state of the newest run of ``dag_id`` at each logical date that has one."""
+        return external_runs(self._outputs).dagrun_states(dag_id, logical_dates)
+
+    def get_task_states(
+        self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str]
+    ) -> dict[tuple[Any, str], str]:
+        """``(logical date, task id) -> state`` of those tasks in those runs of ``dag_id``.
+
+        A mapped task's state is the aggregate of its instances' states.
+        """
+        return external_runs(self._outputs).task_states(dag_id, logical_dates, task_ids)
 
     def record_materialization(self, materialization: AssetMaterialization) -> None:
         """Report that this task instance materialized an asset (recorded in the catalog)."""

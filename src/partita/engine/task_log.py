@@ -13,6 +13,8 @@ nothing costs one small object: no lock, no thread, no write.
 
 A try's lines are numbered (``seq``) from 0 as they are written; a line
 longer than ``MAX_LINE_CHARS`` is stored as several pieces, one per number.
+A rescheduled try (a sensor's next poke) goes on numbering after the lines
+its earlier runs wrote (``continue_at``), so one try stays one log.
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ class TaskLog:
         self.key = (run_id, task_id, map_index, try_number)
         self._live = live
         self._lock: threading.Lock | None = None
+        #: The seq of the first line not yet written to the store.
+        self.next_seq = 0
+
+    def continue_at(self, seq: int) -> None:
+        """Number the lines from ``seq`` (the try's earlier runs wrote those before it)."""
+        self.next_seq = seq
 
     def append(self, line: LogLine, /) -> None:
         """Add a line (split into pieces if very long); write the buffer out when it is full.
@@ -90,8 +98,6 @@ class TaskLog:
         lock = self._lock
         if lock is None:  # the first line: from now on the buffer is shared with the flusher
             self._pending: list[LogLine] = []
-            #: The seq of the first line not yet written to the store.
-            self.next_seq = 0
             self._pending_chars = 0
             self._oldest = 0.0
             self.closed = False
@@ -129,7 +135,7 @@ class TaskLog:
         """Close the log: the seq of the first line not written, and the lines not written."""
         lock = self._lock
         if lock is None:  # nothing was logged (and nothing will be streamed: no lock)
-            return 0, []
+            return self.next_seq, []
         with lock:
             self.closed = True
             rest, self._pending = self._pending, []

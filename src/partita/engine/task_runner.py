@@ -31,7 +31,14 @@ from partita.engine.task_log import LogSink, TaskLog
 from partita.engine.templating import render_task
 from partita.engine.timeout import time_limit
 from partita.engine.work import LogLine, OutputAccess, RunInfo, TaskOutcome, TaskWork
-from partita.exceptions import FailTask, PartitaError, RetryTask, SkipTask, TaskTimeoutError
+from partita.exceptions import (
+    FailTask,
+    PartitaError,
+    RescheduleTask,
+    RetryTask,
+    SkipTask,
+    TaskTimeoutError,
+)
 from partita.masking import mask
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
@@ -112,6 +119,9 @@ def run_task_instance(
     lines = log if log is not None else TaskLog(run.run_id, task.task_id, work.map_index, 0, None)
     pushed: list[OutputRecord] = []
     ti = RuntimeTaskInstance(task, run, work.map_index, work.try_number, outputs, pushed)
+    if work.rescheduled is not None:
+        lines.continue_at(work.rescheduled.log_seq)
+        ti.rescheduled(work.rescheduled.first_start, work.rescheduled.count)
     context = task_context(base_context, ti, task, TaskLogger(lines, task.task_id))
     started = datetime.now(UTC)
     outcome = TaskOutcome(
@@ -136,6 +146,10 @@ def run_task_instance(
                 outcome.state = TaskState.SKIPPED
                 if str(exc):
                     lines.append(LogLine(datetime.now(UTC), "INFO", f"skipped: {exc}"))
+            except RescheduleTask as exc:  # a sensor gives its slot back until its next poke
+                outcome.state = TaskState.UP_FOR_RESCHEDULE
+                outcome.retry_at = exc.reschedule_date
+                lines.append(LogLine(datetime.now(UTC), "INFO", str(exc)))
             except KeyboardInterrupt:
                 raise
             except RunCancelled:  # the run was cancelled: not a failure of the task

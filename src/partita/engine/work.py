@@ -40,6 +40,18 @@ class RunInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Rescheduled:
+    """Where a rescheduled try stands (a sensor in ``mode="reschedule"``), for its next run."""
+
+    #: When the try's first run (poke) started: a sensor's timeout counts from it.
+    first_start: datetime
+    #: How many times the try was rescheduled so far.
+    count: int
+    #: The seq its log goes on from (the earlier runs of the try wrote the lines before).
+    log_seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class TaskWork:
     """One try of one task instance to run."""
 
@@ -48,6 +60,8 @@ class TaskWork:
     try_number: int
     #: Earlier tries of this instance lost with their worker: they use up no retry.
     lost_tries: int = 0
+    #: Set when this try was rescheduled before: it goes on from there.
+    rescheduled: Rescheduled | None = None
 
 
 @dataclass(slots=True)
@@ -128,4 +142,12 @@ class Executor(Protocol):
     def shutdown(self) -> None: ...
 
 
-__all__ = ["Executor", "LogLine", "OutputAccess", "RunInfo", "TaskOutcome", "TaskWork"]
+__all__ = [
+    "Executor",
+    "LogLine",
+    "OutputAccess",
+    "Rescheduled",
+    "RunInfo",
+    "TaskOutcome",
+    "TaskWork",
+]

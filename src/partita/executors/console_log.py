@@ -26,6 +26,8 @@ from partita.storage.records import DagRunRecord, TaskInstanceRecord
 
 #: Lines read back from the store per query (a streamed log is read a page at a time).
 _PAGE_LINES = 5000
+#: Waiting for the clock (a retry, a sensor's next poke): printed like an end.
+_WAITING = frozenset({TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE})
 
 
 def _stamp(when: datetime | None = None) -> str:
@@ -50,6 +52,8 @@ class ConsoleRunLog:
     def __init__(self, storage: Storage | None = None) -> None:
         self._dag_id = ""
         self._storage = storage
+        #: Per rescheduled try: the seq its log was printed up to (its next poke goes on there).
+        self._printed: dict[tuple[str, int, int], int] = {}
 
     def _write(self, level: str, message: str, when: datetime | None = None) -> None:
         sys.stdout.write(f"[{_stamp(when)}] {level} - {message}\n")
@@ -61,23 +65,29 @@ class ConsoleRunLog:
     def task_changed(self, ti: TaskInstanceRecord) -> None:
         if ti.state is TaskState.RUNNING:
             self._write("INFO", f"{_label(ti)}: running (try {ti.try_number})")
-        elif ti.state.finished or ti.state is TaskState.UP_FOR_RETRY:
+        elif ti.state.finished or ti.state in _WAITING:
             level = "ERROR" if ti.state is TaskState.FAILED else "INFO"
             took = f" in {_duration(ti.duration)}" if ti.duration is not None else ""
             self._write(level, f"{_label(ti)}: {ti.state}{took}")
 
     def try_ended(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> None:
         label = _label(ti)
-        if outcome.first_log_seq and self._storage is not None:
-            self._print_streamed(ti, outcome, label)
+        start = self._printed.pop((ti.task_id, ti.map_index, outcome.try_number), 0)
+        if outcome.state is TaskState.UP_FOR_RESCHEDULE:
+            key = (ti.task_id, ti.map_index, outcome.try_number)
+            self._printed[key] = outcome.first_log_seq + len(outcome.logs)
+        if outcome.first_log_seq > start and self._storage is not None:
+            self._print_streamed(ti, outcome, label, start)
         for line in outcome.logs:
             self._write(line.level, f"{label}: {line.message}", line.timestamp)
         if outcome.error is not None:
             self._write("ERROR", f"{label}: {outcome.traceback or outcome.error}".rstrip())
 
-    def _print_streamed(self, ti: TaskInstanceRecord, outcome: TaskOutcome, label: str) -> None:
+    def _print_streamed(
+        self, ti: TaskInstanceRecord, outcome: TaskOutcome, label: str, seq: int
+    ) -> None:
         assert self._storage is not None
-        seq, end = 0, outcome.first_log_seq
+        end = outcome.first_log_seq
         while seq < end:
             page = self._storage.logs.read_lines(
                 ti.run_id, ti.task_id, ti.map_index, outcome.try_number,

@@ -303,7 +303,11 @@ class Worker:
                     outcome.first_log_seq, outcome.logs,
                 ))  # fmt: skip
         self.storage.write(batch)
-        slim = [dataclasses.replace(o, outputs=[], logs=[]) for o in outcomes]
+        # Written: the parent reads them from the store, up to the seq after the last one.
+        slim = [
+            dataclasses.replace(o, outputs=[], logs=[], first_log_seq=o.first_log_seq + len(o.logs))
+            for o in outcomes
+        ]
         self.send(Finished(run_id, slim))
 
 

@@ -7,7 +7,8 @@ decorator takes the keyword arguments of ``PythonOperator`` and
 ``BaseOperator``; they are checked by those classes, not listed here again.
 
 Variants: ``@task.branch`` (returns the task ids to follow),
-``@task.short_circuit`` (a falsy result skips what follows), and the
+``@task.short_circuit`` (a falsy result skips what follows),
+``@task.sensor`` (the function is a sensor's poke), and the
 conditions ``@task.run_if(cond)`` / ``@task.skip_if(cond)``, written above
 any of them, which skip the task when ``cond(context)`` says so.
 """
@@ -26,6 +27,7 @@ from partita.exceptions import DefinitionError
 from partita.operators.branch import DecoratedBranchOperator, DecoratedShortCircuitOperator
 from partita.operators.mapped_task import TaskPartial
 from partita.operators.python import DecoratedPythonOperator, RunCondition
+from partita.sensors.python import DecoratedSensorOperator
 
 Condition = Callable[[Context], Any]
 
@@ -108,6 +110,12 @@ class ShortCircuitDecorator(TaskDecorator):
     operator_class = DecoratedShortCircuitOperator
 
 
+class SensorDecorator(TaskDecorator):
+    """``@task.sensor``: the function is the poke (a bool, or ``PokeReturnValue``)."""
+
+    operator_class = DecoratedSensorOperator
+
+
 def _decorate(
     kind: type[TaskDecorator], python_callable: Callable[..., Any] | None, task_kwargs: Any
 ) -> Any:
@@ -155,6 +163,14 @@ class _TaskFactory:
         """``@task.short_circuit``: a falsy result skips the tasks downstream."""
         return _decorate(ShortCircuitDecorator, python_callable, task_kwargs)
 
+    def sensor(self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
+        """``@task.sensor``: poke until the function returns True or ``PokeReturnValue(True, v)``.
+
+        Takes the sensor arguments (``poke_interval``, ``timeout``, ``mode``,
+        ``soft_fail``, ``exponential_backoff``, ``max_wait``) besides the task's.
+        """
+        return _decorate(SensorDecorator, python_callable, task_kwargs)
+
     def run_if(
         self, condition: Condition, skip_message: str | None = None
     ) -> Callable[[TaskDecorator], TaskDecorator]:
@@ -172,4 +188,4 @@ class _TaskFactory:
 
 task = _TaskFactory()
 
-__all__ = ["BranchDecorator", "ShortCircuitDecorator", "TaskDecorator", "task"]
+__all__ = ["BranchDecorator", "SensorDecorator", "ShortCircuitDecorator", "TaskDecorator", "task"]

@@ -90,6 +90,10 @@ class RunStore(ABC):
         that keeps the last pair it saw as its cursor sees every run once.
         """
 
+    @abstractmethod
+    def runs_at(self, dag_id: str, logical_dates: Iterable[datetime]) -> list[DagRunRecord]:
+        """The runs of ``dag_id`` at those logical dates, newest first (as ``list_runs``)."""
+
 
 class EventLog(ABC):
     """Reads the append-only event log."""

@@ -106,6 +106,12 @@ class _MemoryRuns(RunStore):
         )
         return [r for key, r in ended if after is None or key > after][:limit]
 
+    def runs_at(self, dag_id: str, logical_dates: Iterable[datetime]) -> list[DagRunRecord]:
+        dates = set(logical_dates)
+        found = [r for r in self.runs.values() if r.dag_id == dag_id and r.logical_date in dates]
+        found.sort(key=_newest_first_key, reverse=True)
+        return found
+
 
 def _newest_first_key(run: DagRunRecord) -> tuple[bool, datetime, str]:
     """Sort key (reversed) of ``list_runs``: by queued time, unqueued runs last, then run id."""

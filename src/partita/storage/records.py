@@ -103,8 +103,12 @@ class TaskInstanceRecord(msgspec.Struct, frozen=True, gc=False):
         return (self.task_id, self.map_index)
 
     def queued(self) -> TaskInstanceRecord:
-        """This task instance with its next try handed to the executor."""
-        return _replace(self, try_number=self.try_number + 1, state=TaskState.QUEUED, retry_at=None)
+        """This task instance with its next try handed to the executor.
+
+        A rescheduled instance (``up_for_reschedule``) goes on with the same try.
+        """
+        tries = self.try_number + (self.state is not TaskState.UP_FOR_RESCHEDULE)
+        return _replace(self, try_number=tries, state=TaskState.QUEUED, retry_at=None)
 
     def started(self, when: datetime, hostname: str) -> TaskInstanceRecord:
         """This task instance running since ``when`` on ``hostname``."""
@@ -122,8 +126,9 @@ class TaskInstanceRecord(msgspec.Struct, frozen=True, gc=False):
         hostname: str | None,
         retry_at: datetime | None = None,
     ) -> TaskInstanceRecord:
-        """This task instance after a try ended in ``state`` (``retry_at`` when up for retry)."""
-        if state is not TaskState.UP_FOR_RETRY:
+        """This task instance after a try ended in ``state`` (``retry_at``: when it runs again,
+        up for retry or for reschedule)."""
+        if state is not TaskState.UP_FOR_RETRY and state is not TaskState.UP_FOR_RESCHEDULE:
             retry_at = self.retry_at
         return _replace(
             self, state=state, start_date=start, end_date=end, duration=duration,

@@ -109,6 +109,19 @@ class SqlRunStore(RunStore):
         with connect(self._engine, "list runs") as connection:
             return [run_record(row) for row in connection.execute(query)]
 
+    def runs_at(self, dag_id: str, logical_dates: Iterable[datetime]) -> list[DagRunRecord]:
+        dates = list(logical_dates)
+        if not dates:
+            return []
+        runs = dag_run_table.c
+        query = (
+            select(dag_run_table)
+            .where(runs.dag_id == dag_id, runs.logical_date.in_(dates))
+            .order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc())
+        )
+        with connect(self._engine, f"read the runs of DAG {dag_id!r}") as connection:
+            return [run_record(row) for row in connection.execute(query)]
+
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         # A mapped run has as many rows as instances: driver rows, converted by hand.
         load_time, states = self._codec.load_time, _TASK_STATES
