@@ -37,6 +37,8 @@ class RunInfo:
     start_date: datetime | None = None
     #: Task id -> its validated ``Config`` object, for the tasks that take config.
     task_config: dict[str, Any] = field(default_factory=dict)
+    #: The partition this run is for (None: the DAG is not partitioned).
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

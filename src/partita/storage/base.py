@@ -33,6 +33,7 @@ from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -54,6 +55,7 @@ _BATCH_FIELDS = (
     "materializations",
     "check_evaluations",
     "log_lines",
+    "partition_statuses",
 )
 
 
@@ -170,6 +172,40 @@ class AssetCatalog(ABC):
         limit: int = 100,
     ) -> list[AssetCheckEvaluationRecord]:
         """Check evaluations, newest first, optionally of one asset and/or one run."""
+
+    @abstractmethod
+    def partition_statuses(self, asset_key: AssetKey) -> dict[str, AssetPartitionStatusRecord]:
+        """The latest outcome of each partition of ``asset_key`` that ever ran, by key."""
+
+
+class DynamicPartitionStore(ABC):
+    """The keys of dynamic partitions definitions, by definition name, in the order added.
+
+    Each method is one transaction of its own (like the DAG registry): keys are
+    definitions data, not run records.
+    """
+
+    @abstractmethod
+    def add_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> list[str]:
+        """Add the keys not there yet (in order); return those added."""
+
+    @abstractmethod
+    def delete_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> list[str]:
+        """Delete the keys that are there; return those deleted."""
+
+    @abstractmethod
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        """The keys of ``partitions_def_name``, in the order they were added."""
+
+    @abstractmethod
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        """True when ``partition_key`` is a key of ``partitions_def_name`` (one indexed read)."""
+
+    @abstractmethod
+    def partitions_def_names(self) -> dict[str, int]:
+        """Every definition name with keys, and how many it has, sorted by name."""
 
 
 class DagClaim(ABC):
@@ -295,6 +331,7 @@ class Storage(ABC):
     registry: DagRegistry
     queue: RunQueue
     pools: PoolStore
+    partitions: DynamicPartitionStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem
@@ -324,6 +361,7 @@ class Storage(ABC):
             materializations=list(batch.materializations),
             check_evaluations=list(batch.check_evaluations),
             log_lines=list(batch.log_lines),
+            partition_statuses=list(batch.partition_statuses),
         )
 
     def write_prepared(self, prepared: Sequence[Any]) -> None:
@@ -370,6 +408,7 @@ __all__ = [
     "DagClaim",
     "DagRegistry",
     "DagStore",
+    "DynamicPartitionStore",
     "EventLog",
     "LogStore",
     "OutputStore",

@@ -32,11 +32,13 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_partitions import MemoryDynamicPartitions
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -162,6 +164,7 @@ class _MemoryAssets(AssetCatalog):
         self.latest: dict[AssetKey, AssetMaterializationRecord] = {}
         self.evaluations: list[AssetCheckEvaluationRecord] = []
         self.latest_checks: dict[tuple[AssetKey, str], AssetCheckEvaluationRecord] = {}
+        self.partitions: dict[AssetKey, dict[str, AssetPartitionStatusRecord]] = {}
 
     def latest_materializations(
         self, asset_keys: Iterable[AssetKey] | None = None
@@ -210,6 +213,9 @@ class _MemoryAssets(AssetCatalog):
             and (run_id is None or r.run_id == run_id)
         ]
         return found[:limit]
+
+    def partition_statuses(self, asset_key: AssetKey) -> dict[str, AssetPartitionStatusRecord]:
+        return dict(self.partitions.get(asset_key, {}))
 
 
 class _MemoryLogs(LogStore):
@@ -309,6 +315,7 @@ class MemoryStorage(Storage):
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
+        self.partitions = MemoryDynamicPartitions()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:
@@ -414,6 +421,8 @@ class MemoryStorage(Storage):
             assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
         for line in batch.log_lines:
             self._logs.add(line)
+        for status in batch.partition_statuses:
+            assets.partitions.setdefault(status.asset_key, {})[status.partition_key] = status
 
 
 __all__ = ["MemoryStorage"]

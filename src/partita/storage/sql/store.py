@@ -53,6 +53,7 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
+from partita.storage.sql.partitions import SqlDynamicPartitions
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
@@ -232,6 +233,7 @@ class SqlStorage(Storage):
         self.registry = SqlDagRegistry(self.engine)
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
+        self.partitions = SqlDynamicPartitions(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
