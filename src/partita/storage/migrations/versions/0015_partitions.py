@@ -59,7 +59,7 @@ def upgrade() -> None:
             "partitions_def",
             "partition_key",
             name="uq_dynamic_partition_partitions_def_partition_key",
-        ),  # fmt: skip
+        ),
         sqlite_autoincrement=True,
     )
 
