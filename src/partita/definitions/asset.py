@@ -114,6 +114,8 @@ class AssetMaterialization:
     data_version: str | None = None
     #: Where the IO manager stored the value (None when no value was stored).
     location: str | None = None
+    #: The partition materialized (None: the asset is not partitioned).
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)

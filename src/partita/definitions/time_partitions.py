@@ -346,7 +346,8 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         """Keys of the windows overlapping ``[start, end)``: (partitions, windows that are not)."""
         first = self._cadence.at_or_before(start)
         bound = self._bound(current_time)
-        found, missing = [], []
+        found: list[str] = []
+        missing: list[str] = []
         for instant in self._cadence.between(first, end):
             exists = self._first <= instant < bound
             (found if exists else missing).append(self.key_of(instant))
@@ -365,7 +366,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             return super().validate_partition_key(partition_key)
         raise PartitionKeyError(self.unknown_key_message(partition_key, (), current_time))
 
-    def unknown_key_message(  # type: ignore[override]
+    def unknown_key_message(
         self, partition_key: str, keys: object = (), current_time: datetime | None = None
     ) -> str:
         bound = self._bound(current_time)

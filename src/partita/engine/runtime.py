@@ -38,8 +38,10 @@ from partita.definitions.asset_check import AssetCheckEvaluation
 from partita.definitions.context import Context
 from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
+from partita.definitions.partitions import DynamicPartitionsStore
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.partition_context import partition_context
 from partita.engine.task_log import MAX_LINE_CHARS, LogSink
 from partita.engine.work import LogLine, OutputAccess, RunInfo
 from partita.exceptions import PartitaError
@@ -404,8 +406,16 @@ class RuntimeTaskInstance:
         return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [try {self.try_number}]>"
 
 
-def run_context(run: RunInfo, dag: Any, resources: ResourcesView | None = None) -> Context:
-    """The part of the context shared by every task instance of a run (built once)."""
+def run_context(
+    run: RunInfo,
+    dag: Any,
+    resources: ResourcesView | None = None,
+    partitions: DynamicPartitionsStore | None = None,
+) -> Context:
+    """The part of the context shared by every task instance of a run (built once).
+
+    ``partitions`` is the store's dynamic partitions (``context.instance``).
+    """
     ld = run.logical_date
     context = Context(
         dag=dag,
@@ -423,6 +433,7 @@ def run_context(run: RunInfo, dag: Any, resources: ResourcesView | None = None) 
         conf=run.conf,
         macros=macros,
     )
+    context.update(partition_context(run.partition_key, dag, partitions))
     if resources is not None:
         context["resources"] = resources
     return context

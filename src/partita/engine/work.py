@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import TaskState
 from partita.engine.task_log import LiveLogs, LogLine
 from partita.storage.records import (
@@ -77,6 +78,8 @@ class TaskOutcome:
     materializations: Sequence[AssetMaterializationRecord] = ()
     #: The asset checks the task instance evaluated (recorded in the asset catalog).
     check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
+    #: In a partitioned run: the assets a failed try did not materialize (failed partitions).
+    failed_asset_keys: Sequence[AssetKey] = ()
     #: The seq (line number in the try's log) of ``logs[0]``.
     first_log_seq: int = 0
     #: The try was lost with its worker (killed, or silent for too long): no verdict on
