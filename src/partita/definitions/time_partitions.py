@@ -384,10 +384,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         )
 
     def _nearest(self, partition_key: str, bound: datetime, last: datetime) -> list[str]:
-        try:
-            wall = datetime.strptime(partition_key, self.fmt)
-        except ValueError:
-            wall = None
+        wall = None
+        for parse in (lambda k: datetime.strptime(k, self.fmt), datetime.fromisoformat):
+            try:
+                wall = parse(partition_key)
+                break
+            except ValueError:
+                continue
         if wall is None:
             keys = self.get_partition_keys(bound + _TICK)
             return super().nearest_partition_keys(partition_key, keys)
