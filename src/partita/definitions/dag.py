@@ -64,6 +64,7 @@ class DagTestRunner(Protocol):
         storage: Any,
         resources: Mapping[str, Any] | None = None,
         verbose: bool = True,
+        partition_key: str | None = None,
     ) -> Any: ...
 
 
@@ -409,18 +410,20 @@ class DAG:
         storage: Any = None,
         resources: Mapping[str, Any] | None = None,
         verbose: bool = True,
+        partition_key: str | None = None,
     ) -> Any:
         """Run the whole DAG in this process now and return its ``RunResult``.
 
         Uses an ephemeral in-memory store unless ``storage`` is given;
         ``resources`` add to (and override) the DAG's own. Prints the run's
         progress and each task's log lines on stdout as it goes, unless
-        ``verbose=False``.
+        ``verbose=False``. ``partition_key`` is the partition of a partitioned
+        DAG to run.
         """
         self.validate()
         return TEST_RUNNER.get()(
             self, run_conf=run_conf, logical_date=logical_date, storage=storage,
-            resources=resources, verbose=verbose,
+            resources=resources, verbose=verbose, partition_key=partition_key,
         )  # fmt: skip
 
     # -- context manager --------------------------------------------------------------

@@ -113,10 +113,17 @@ class PartitionsDefinition(ABC):
         raise PartitionKeyError(self.unknown_key_message(partition_key, keys))
 
     def nearest_partition_keys(self, partition_key: str, keys: Sequence[str]) -> list[str]:
-        """The valid keys most like ``partition_key`` (by spelling), best first."""
+        """The valid keys most like ``partition_key`` (by spelling, case aside), best first."""
         if partition_key in keys:
             return [partition_key]
-        return difflib.get_close_matches(partition_key, keys, n=NEAREST_KEYS, cutoff=0.0)
+        by_lower: dict[str, str] = {}
+        for key in keys:
+            by_lower.setdefault(key.lower(), key)
+        wanted = partition_key.lower()
+        close = difflib.get_close_matches(wanted, list(by_lower), n=NEAREST_KEYS, cutoff=0.0)
+        if wanted in by_lower:
+            close = [wanted, *(c for c in close if c != wanted)][:NEAREST_KEYS]
+        return [by_lower[c] for c in close]
 
     def unknown_key_message(self, partition_key: str, keys: Sequence[str]) -> str:
         """The error for a key that is not one of ``keys``, naming the nearest valid ones."""

@@ -417,7 +417,8 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return hash(self._identity())
 
     def __repr__(self) -> str:
-        extra = f", timezone={self.timezone!r}" if self.timezone != "UTC" else ""
+        extra = f", end={self.end.strftime(self.fmt)!r}" if self.end is not None else ""
+        extra += f", timezone={self.timezone!r}" if self.timezone != "UTC" else ""
         if self.end_offset:
             extra += f", end_offset={self.end_offset}"
         start = self.start.strftime(self.fmt)

@@ -183,12 +183,14 @@ def test_runner(
     storage: Any,
     resources: Mapping[str, Any] | None = None,
     verbose: bool = True,
+    partition_key: str | None = None,
 ) -> RunResult:
     """What ``DAG.test()`` calls; ``verbose`` prints the run as it goes (``ConsoleRunLog``)."""
     store = storage if storage is not None else MemoryStorage()
     return run_dag(
         dag, storage=store, run_conf=run_conf, logical_date=logical_date, run_type="test",
         resources=resources, listener=ConsoleRunLog(store) if verbose else None,
+        partition_key=partition_key,
     )  # fmt: skip
 
 
