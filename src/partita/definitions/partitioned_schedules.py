@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from partita.definitions.asset_job import UnresolvedAssetJob
+from partita.definitions.config import TASKS_KEY
 from partita.definitions.dag import DAG
 from partita.definitions.partitions import PartitionsDefinition
 from partita.definitions.schedules import (
@@ -114,6 +115,16 @@ def build_schedule_from_partitioned_job(
     )  # fmt: skip
 
 
+def _legacy_run_config(config: Any) -> Any:
+    """Dagster 0.11 run config, ``{"solids": {...}}``, with partita's key ``tasks``."""
+    if isinstance(config, Mapping) and TASKS_KEY not in config:
+        for old in ("solids", "ops"):
+            if isinstance(config.get(old), Mapping):
+                rest = {k: v for k, v in config.items() if k != old}
+                return {TASKS_KEY: config[old], **rest}
+    return config
+
+
 def daily_schedule(
     pipeline_name: str,
     start_date: datetime | date,
@@ -133,6 +144,7 @@ def daily_schedule(
     days before the tick (yesterday), from ``start_date`` on. Unlike
     ``ScheduleDefinition`` it runs as soon as it is loaded (the old API had no
     stopped state); pass ``default_status=DefaultScheduleStatus.STOPPED`` to wait.
+    The function's run config may use the old key ``solids`` for ``tasks``.
     """
     if not isinstance(execution_time, time):
         raise DefinitionError(
@@ -158,7 +170,7 @@ def daily_schedule(
             if not days.has_partition_key(key, current_time=when):
                 return SkipReason(f"day {key} is outside {days!r}")
             window = days.time_window_for_partition_key(key)
-            config = function(window.start)
+            config = _legacy_run_config(function(window.start))
             return RunRequest(
                 run_key=key, run_config=config, partition_key=key, tags={PARTITION_TAG: key}
             )
