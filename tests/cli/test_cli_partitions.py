@@ -3,6 +3,7 @@ run by a real ``partita scheduler`` process (seed 000's ``@daily_schedule``)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from cli_helpers import Invoke
+from cli_helpers import Invoke, run_id_of
 
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
@@ -77,6 +78,11 @@ def test_materialize_partitions_and_show_them_as_ranges(invoke: Invoke, assets_f
     mapped = invoke("assets", "materialize", assets_file, "--select", "two_days", "--partition",
                     "2024-01-02")  # fmt: skip
     assert mapped.exit_code == 0, mapped.output
+    run_id = run_id_of(mapped.stdout)
+    shown_run = invoke("runs", "show", run_id)
+    assert ["partition", "2024-01-02"] in [line.split() for line in shown_run.stdout.splitlines()]
+    as_json = json.loads(invoke("runs", "show", run_id, "--json").stdout)
+    assert as_json["partition_key"] == "2024-01-02"
 
 
 def test_a_partition_outside_the_definition_exits_2_naming_the_nearest(
