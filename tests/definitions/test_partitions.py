@@ -177,6 +177,10 @@ def test_bad_definitions_are_refused_where_they_are_made() -> None:
         DailyPartitionsDefinition(start_date="2024-01-01", timezone="Mars/Olympus")
     with pytest.raises(DefinitionError, match="two or more dimensions"):
         MultiPartitionsDefinition({"a": StaticPartitionsDefinition(["x"])})
+    with pytest.raises(DefinitionError, match="cannot hold '\\|'"):
+        MultiPartitionsDefinition(
+            {"a": StaticPartitionsDefinition(["x|y"]), "b": StaticPartitionsDefinition(["z"])}
+        )
     with pytest.raises(DefinitionError, match="needs a name"):
         DynamicPartitionsDefinition(name="")
 

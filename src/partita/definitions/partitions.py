@@ -324,6 +324,13 @@ class MultiPartitionsDefinition(PartitionsDefinition):
                     f"MultiPartitionsDefinition: dimension {name!r} must be a static, time-window "
                     f"or dynamic partitions definition, got {definition!r}"
                 )
+            if isinstance(definition, StaticPartitionsDefinition):
+                bad = [k for k in definition.get_partition_keys() if MULTI_KEY_SEPARATOR in k]
+                if bad:
+                    raise DefinitionError(
+                        f"MultiPartitionsDefinition: dimension {name!r} has key {bad[0]!r}; "
+                        "keys of a dimension cannot hold '|', which joins them"
+                    )
         self.partitions_defs = {name: partitions_defs[name] for name in sorted(partitions_defs)}
 
     @property
