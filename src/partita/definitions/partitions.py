@@ -32,6 +32,8 @@ from partita.exceptions import DefinitionError, PartitionKeyError
 NEAREST_KEYS = 3
 #: What separates the dimension keys of a multi-partition key (``2024-01-01|eu``).
 MULTI_KEY_SEPARATOR = "|"
+#: What separates the ends of a range of keys on the command line (``FIRST...LAST``).
+RANGE_SEPARATOR = "..."
 
 
 class DynamicPartitionsStore(Protocol):
@@ -48,6 +50,20 @@ class PartitionKeyRange:
 
     start: str
     end: str
+
+    @classmethod
+    def parse(cls, text: str) -> PartitionKeyRange:
+        """``"FIRST...LAST"`` (as ``--partitions`` takes it) as a range; a single key alone."""
+        first, separator, last = text.partition(RANGE_SEPARATOR)
+        if not separator:
+            first = last = text
+        first, last = first.strip(), last.strip()
+        if not first or not last or RANGE_SEPARATOR in last:
+            raise PartitionKeyError(
+                f"partition range {text!r} is not FIRST...LAST; write e.g. "
+                "2024-01-01...2024-03-31 (both ends included), or one key"
+            )
+        return cls(first, last)
 
 
 class PartitionsDefinition(ABC):
