@@ -126,7 +126,7 @@ def test_the_keys_between_two_keys_for_a_backfill() -> None:
         "2020-01-01", "2020-02-01"
     )
     assert PartitionKeyRange.parse("eu") == PartitionKeyRange("eu", "eu")
-    with pytest.raises(PartitionKeyError, match="is not FIRST...LAST"):
+    with pytest.raises(PartitionKeyError, match=r"is not FIRST\.\.\.LAST"):
         PartitionKeyRange.parse("2020-01-01...")
     with pytest.raises(PartitionKeyError, match="is backwards: '2020-03-01' comes after"):
         daily.get_partition_keys_in_range(PartitionKeyRange("2020-03-01", "2020-02-01"))
