@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -176,3 +177,31 @@ def test_the_scheduler_runs_seed_000s_daily_schedule_and_a_partitioned_job(
     assert ran[0] == sales[-1].partition_key
     statuses = store.assets.partition_statuses(AssetKey("daily_sales"))
     assert statuses[ran[0]].status is AssetPartitionStatus.MATERIALIZED
+
+
+PARTITIONED_DAG = """
+from datetime import datetime
+from partita import DAG, PythonOperator, StaticPartitionsDefinition
+
+with DAG("regional", partitions_def=StaticPartitionsDefinition(["eu", "us"]),
+         start_date=datetime(2024, 1, 1)) as dag:
+    PythonOperator(task_id="t", python_callable=lambda partition_key: partition_key)
+"""
+
+
+def test_trigger_and_run_take_a_partition_and_refuse_a_wrong_one(
+    invoke: Invoke, tmp_path: Path, cli_storage: Any
+) -> None:
+    path = tmp_path / "regional.py"
+    path.write_text(PARTITIONED_DAG)
+    queued = invoke("trigger", str(path), "regional", "--partition", "us")
+    assert queued.exit_code == 0, queued.output
+    (run,) = cli_storage().runs.list_runs("regional")
+    assert run.partition_key == "us"
+    wrong = invoke("trigger", str(path), "regional", "--partition", "US")
+    assert wrong.exit_code == 2 and "nearest valid keys: us" in wrong.stderr
+    none = invoke("trigger", str(path), "regional")
+    assert none.exit_code == 2 and "give the partition to run" in none.stderr
+    assert len(cli_storage().runs.list_runs("regional")) == 1
+    ran = invoke("run", str(path), "regional", "--partition", "eu")
+    assert ran.exit_code == 0, ran.output
