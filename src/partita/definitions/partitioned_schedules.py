@@ -125,6 +125,26 @@ def _legacy_run_config(config: Any) -> Any:
     return config
 
 
+def _day_before(
+    days: DailyPartitionsDefinition, offset: int, function: Callable[[datetime], Any]
+) -> Callable[[ScheduleEvaluationContext], RunRequest | SkipReason]:
+    """The tick function: the run config ``function`` gives for the day ``offset`` days back."""
+
+    def for_the_day(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        when = context.scheduled_execution_time or datetime.now(UTC)
+        day = when.astimezone(days.zone).date() - timedelta(days=offset)
+        key = day.strftime(days.fmt)
+        if not days.has_partition_key(key, current_time=when):
+            return SkipReason(f"day {key} is outside {days!r}")
+        window = days.time_window_for_partition_key(key)
+        config = _legacy_run_config(function(window.start))
+        return RunRequest(
+            run_key=key, run_config=config, partition_key=key, tags={PARTITION_TAG: key}
+        )
+
+    return for_the_day
+
+
 def daily_schedule(
     pipeline_name: str,
     start_date: datetime | date,
@@ -162,19 +182,7 @@ def daily_schedule(
     def decorate(function: Callable[[datetime], Any]) -> ScheduleDefinition:
         if not callable(function):
             raise DefinitionError(f"@daily_schedule decorates a function, got {function!r}")
-
-        def for_the_day(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-            when = context.scheduled_execution_time or datetime.now(UTC)
-            day = when.astimezone(days.zone).date() - timedelta(days=partition_days_offset)
-            key = day.strftime(days.fmt)
-            if not days.has_partition_key(key, current_time=when):
-                return SkipReason(f"day {key} is outside {days!r}")
-            window = days.time_window_for_partition_key(key)
-            config = _legacy_run_config(function(window.start))
-            return RunRequest(
-                run_key=key, run_config=config, partition_key=key, tags={PARTITION_TAG: key}
-            )
-
+        for_the_day = _day_before(days, partition_days_offset, function)
         return ScheduleDefinition(
             name=name or function.__name__,
             cron_schedule=f"{execution_time.minute} {execution_time.hour} * * *",
