@@ -27,6 +27,7 @@ from partita import (
     define_asset_job,
     materialize,
     run_dag,
+    task,
 )
 from partita.exceptions import DefinitionError, RunConfigError
 from partita.storage.memory import MemoryStorage
@@ -220,3 +221,14 @@ def test_allpartitionmapping_is_accepted_explicitly() -> None:
 
         @asset(ins={"events": AssetIn(partition_mapping="identity")})  # type: ignore[arg-type]
         def bad(events: Any) -> None: ...
+
+
+def test_taskflow_tasks_take_the_partition_key_and_window_as_parameters() -> None:
+    @task
+    def report(partition_key: str, partition_time_window: Any) -> str:
+        return f"{partition_key} from {partition_time_window.start:%H:%M}"
+
+    with DAG("daily_report", partitions_def=DAYS) as dag:
+        report()
+    result = dag.test(partition_key="2024-01-03", verbose=False)
+    assert result.output("report") == "2024-01-03 from 00:00"
