@@ -690,3 +690,16 @@ def test_materializations_carry_their_partition_key(storage: Storage) -> None:
     record = AssetMaterializationRecord(key, "r1", "events", T0, partition_key="2024-01-01")
     storage.write(WriteBatch(materializations=[record]))
     assert storage.assets.list_materializations(key)[0].partition_key == "2024-01-01"
+
+
+def test_runs_of_one_partition(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[
+        make_run("a1", partition_key="2024-01-01"),
+        make_run("a2", partition_key="2024-01-02"),
+        make_run("b1", dag_id="other", partition_key="2024-01-01"),
+        make_run("plain"),
+    ]))  # fmt: skip
+    found = storage.runs.list_runs("etl", partition_key="2024-01-01")
+    assert [r.run_id for r in found] == ["a1"]
+    assert {r.run_id for r in storage.runs.list_runs(partition_key="2024-01-01")} == {"a1", "b1"}
+    assert len(storage.runs.list_runs("etl")) == 3

@@ -73,8 +73,10 @@ class RunStore(ABC):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
-        """Runs, newest first (by queued time, then run id)."""
+        """Runs, newest first (by queued time, then run id); only those for ``partition_key``
+        when it is given (with ``dag_id``: one indexed lookup)."""
 
     @abstractmethod
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:

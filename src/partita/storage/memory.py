@@ -81,12 +81,15 @@ class _MemoryRuns(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
         wanted = set(states) if states is not None else None
         found = [
             r
             for r in self.runs.values()
-            if (dag_id is None or r.dag_id == dag_id) and (wanted is None or r.state in wanted)
+            if (dag_id is None or r.dag_id == dag_id)
+            and (wanted is None or r.state in wanted)
+            and (partition_key is None or r.partition_key == partition_key)
         ]
         found.sort(key=_newest_first_key, reverse=True)
         return [r for r in found[:limit]]

@@ -92,11 +92,14 @@ class SqlRunStore(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
         runs = dag_run_table.c
         query = select(dag_run_table)
         if dag_id is not None:
             query = query.where(runs.dag_id == dag_id)
+        if partition_key is not None:
+            query = query.where(runs.partition_key == partition_key)
         if states is not None:
             query = query.where(runs.state.in_([str(s) for s in states]))
         query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc()).limit(limit)
