@@ -23,6 +23,8 @@ __version__ = "0.1.0"
 
 #: Public name -> the module it is defined in. Kept sorted; one line per name.
 _EXPORTS: dict[str, str] = {
+    "AddDynamicPartitionsRequest": "partita.definitions.partitions",
+    "AllPartitionMapping": "partita.definitions.partition_mapping",
     "AssetCheckOperator": "partita.operators.asset_check",
     "AssetCheckResult": "partita.definitions.asset_check",
     "AssetCheckSeverity": "partita.definitions.asset_check",
@@ -54,14 +56,17 @@ _EXPORTS: dict[str, str] = {
     "DagRunInfo": "partita.definitions.timetables",
     "DagRunModel": "partita.schemas",
     "DagSummary": "partita.importer",
+    "DailyPartitionsDefinition": "partita.definitions.time_partitions",
     "DateTimeSensor": "partita.sensors.date_time",
     "DefaultScheduleStatus": "partita.definitions.schedules",
     "DefaultSensorStatus": "partita.definitions.sensors",
     "Definitions": "partita.definitions.definitions",
+    "DeleteDynamicPartitionsRequest": "partita.definitions.partitions",
     "DeltaDataIntervalTimetable": "partita.definitions.timetables",
     "DeltaTriggerTimetable": "partita.definitions.timetables",
     "Discovery": "partita.discovery",
     "DummyOperator": "partita.operators.empty",
+    "DynamicPartitionsDefinition": "partita.definitions.partitions",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
     "ExternalTaskSensor": "partita.sensors.external_task",
@@ -69,15 +74,21 @@ _EXPORTS: dict[str, str] = {
     "FileResult": "partita.importer",
     "FileSensor": "partita.sensors.filesystem",
     "FilesystemIOManager": "partita.storage.io_managers",
+    "HourlyPartitionsDefinition": "partita.definitions.time_partitions",
     "IOManager": "partita.definitions.io_manager",
+    "IdentityPartitionMapping": "partita.definitions.partition_mapping",
     "ImportProblem": "partita.loader",
     "Importer": "partita.importer",
     "InMemoryIOManager": "partita.storage.io_managers",
     "InputContext": "partita.definitions.io_manager",
+    "LastPartitionMapping": "partita.definitions.partition_mapping",
     "LatestOnlyOperator": "partita.operators.latest_only",
     "LocatedDag": "partita.discovery",
     "MaterializeResult": "partita.definitions.asset",
     "MetadataValue": "partita.definitions.metadata",
+    "MonthlyPartitionsDefinition": "partita.definitions.time_partitions",
+    "MultiPartitionKey": "partita.definitions.partitions",
+    "MultiPartitionsDefinition": "partita.definitions.partitions",
     "NullTimetable": "partita.definitions.timetables",
     "OnceTimetable": "partita.definitions.timetables",
     "Output": "partita.definitions.asset",
@@ -85,6 +96,10 @@ _EXPORTS: dict[str, str] = {
     "Param": "partita.definitions.params",
     "PartitaError": "partita.exceptions",
     "PartitaType": "partita.definitions.types",
+    "PartitionKeyError": "partita.exceptions",
+    "PartitionKeyRange": "partita.definitions.partitions",
+    "PartitionMapping": "partita.definitions.partition_mapping",
+    "PartitionsDefinition": "partita.definitions.partitions",
     "PokeReturnValue": "partita.definitions.sensor_operator",
     "PythonOperator": "partita.operators.python",
     "PythonSensor": "partita.sensors.python",
@@ -108,26 +123,34 @@ _EXPORTS: dict[str, str] = {
     "SignatureError": "partita.exceptions",
     "SkipReason": "partita.definitions.schedules",
     "SkipTask": "partita.exceptions",
+    "StaticPartitionMapping": "partita.definitions.partition_mapping",
+    "StaticPartitionsDefinition": "partita.definitions.partitions",
     "TaskGroup": "partita.definitions.taskgroup",
     "TaskInstanceModel": "partita.schemas",
     "TaskState": "partita.definitions.states",
     "TimeDeltaSensor": "partita.sensors.date_time",
     "TimeRestriction": "partita.definitions.timetables",
+    "TimeWindow": "partita.definitions.time_partitions",
+    "TimeWindowPartitionMapping": "partita.definitions.partition_mapping",
+    "TimeWindowPartitionsDefinition": "partita.definitions.time_partitions",
     "Timetable": "partita.definitions.timetables",
     "TriggerRule": "partita.definitions.states",
     "Variable": "partita.definitions.variable",
     "VariableNotFoundError": "partita.exceptions",
+    "WeeklyPartitionsDefinition": "partita.definitions.time_partitions",
     "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
     "asset_check": "partita.definitions.asset_check",
     "asset_sensor": "partita.definitions.run_sensors",
     "build_schedule_context": "partita.definitions.schedules",
+    "build_schedule_from_partitioned_job": "partita.definitions.partitioned_schedules",
     "build_sensor_context": "partita.definitions.sensors",
     "chain": "partita.definitions.dependencies",
     "config_mapping": "partita.definitions.config",
     "cross_downstream": "partita.definitions.dependencies",
     "dag": "partita.definitions.dag",
+    "daily_schedule": "partita.definitions.partitioned_schedules",
     "define_asset_job": "partita.definitions.asset_job",
     "discover": "partita.discovery",
     "get_current_context": "partita.definitions.context",
@@ -182,6 +205,40 @@ if TYPE_CHECKING:
     from partita.definitions.io_manager import OutputContext as OutputContext
     from partita.definitions.metadata import MetadataValue as MetadataValue
     from partita.definitions.params import Param as Param
+    from partita.definitions.partition_mapping import AllPartitionMapping as AllPartitionMapping
+    from partita.definitions.partition_mapping import (
+        IdentityPartitionMapping as IdentityPartitionMapping,
+    )
+    from partita.definitions.partition_mapping import LastPartitionMapping as LastPartitionMapping
+    from partita.definitions.partition_mapping import PartitionMapping as PartitionMapping
+    from partita.definitions.partition_mapping import (
+        StaticPartitionMapping as StaticPartitionMapping,
+    )
+    from partita.definitions.partition_mapping import (
+        TimeWindowPartitionMapping as TimeWindowPartitionMapping,
+    )
+    from partita.definitions.partitioned_schedules import (
+        build_schedule_from_partitioned_job as build_schedule_from_partitioned_job,
+    )
+    from partita.definitions.partitioned_schedules import daily_schedule as daily_schedule
+    from partita.definitions.partitions import (
+        AddDynamicPartitionsRequest as AddDynamicPartitionsRequest,
+    )
+    from partita.definitions.partitions import (
+        DeleteDynamicPartitionsRequest as DeleteDynamicPartitionsRequest,
+    )
+    from partita.definitions.partitions import (
+        DynamicPartitionsDefinition as DynamicPartitionsDefinition,
+    )
+    from partita.definitions.partitions import MultiPartitionKey as MultiPartitionKey
+    from partita.definitions.partitions import (
+        MultiPartitionsDefinition as MultiPartitionsDefinition,
+    )
+    from partita.definitions.partitions import PartitionKeyRange as PartitionKeyRange
+    from partita.definitions.partitions import PartitionsDefinition as PartitionsDefinition
+    from partita.definitions.partitions import (
+        StaticPartitionsDefinition as StaticPartitionsDefinition,
+    )
     from partita.definitions.resources import ConfigurableResource as ConfigurableResource
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource
@@ -210,6 +267,22 @@ if TYPE_CHECKING:
     from partita.definitions.states import TriggerRule as TriggerRule
     from partita.definitions.taskgroup import TaskGroup as TaskGroup
     from partita.definitions.taskgroup import task_group as task_group
+    from partita.definitions.time_partitions import (
+        DailyPartitionsDefinition as DailyPartitionsDefinition,
+    )
+    from partita.definitions.time_partitions import (
+        HourlyPartitionsDefinition as HourlyPartitionsDefinition,
+    )
+    from partita.definitions.time_partitions import (
+        MonthlyPartitionsDefinition as MonthlyPartitionsDefinition,
+    )
+    from partita.definitions.time_partitions import TimeWindow as TimeWindow
+    from partita.definitions.time_partitions import (
+        TimeWindowPartitionsDefinition as TimeWindowPartitionsDefinition,
+    )
+    from partita.definitions.time_partitions import (
+        WeeklyPartitionsDefinition as WeeklyPartitionsDefinition,
+    )
     from partita.definitions.timetables import (
         CronDataIntervalTimetable as CronDataIntervalTimetable,
     )
@@ -234,6 +307,7 @@ if TYPE_CHECKING:
     from partita.exceptions import ConnectionNotFoundError as ConnectionNotFoundError
     from partita.exceptions import FailTask as FailTask
     from partita.exceptions import PartitaError as PartitaError
+    from partita.exceptions import PartitionKeyError as PartitionKeyError
     from partita.exceptions import RescheduleTask as RescheduleTask
     from partita.exceptions import RetryTask as RetryTask
     from partita.exceptions import SensorEvaluationError as SensorEvaluationError

@@ -9,6 +9,7 @@
     ├── RunNotFoundError          no run with that id in the metadata database
     ├── RunConfigError            run conf, params or config are invalid; raised before a run
     │   ├── ParamValidationError  a param's value breaks its rule (definitions/params.py)
+    │   ├── PartitionKeyError     a partition key that is not one of its definition's keys
     │   └── ResourceError         a resource is missing, misconfigured, or failed to open
     ├── TypeCheckError            a task's input or output is not of its annotated type
     ├── AssetNotMaterializedError an upstream asset's value was never stored
@@ -94,6 +95,10 @@ class RunNotFoundError(PartitaError):
 
 class RunConfigError(PartitaError):
     """The run conf or the DAG's params are invalid for this run."""
+
+
+class PartitionKeyError(RunConfigError):
+    """A partition key outside its partitions definition (the message names the nearest keys)."""
 
 
 class ResourceError(RunConfigError):
@@ -229,6 +234,7 @@ __all__ = [
     "DuplicateTaskError",
     "FailTask",
     "PartitaError",
+    "PartitionKeyError",
     "RescheduleTask",
     "ResourceError",
     "RetryTask",

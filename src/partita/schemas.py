@@ -88,6 +88,9 @@ class DagRunModel(BaseModel):
     conf: dict[str, Any] = Field(default_factory=dict)
     start_date: Timestamp | None = None
     end_date: Timestamp | None = None
+    partition_key: str | None = Field(
+        default=None, description="The partition the run is for (None: not partitioned)."
+    )
 
     @classmethod
     def from_record(cls, record: DagRunRecord) -> DagRunModel:
@@ -192,6 +195,7 @@ def _run_fields(record: DagRunRecord) -> dict[str, Any]:
         "conf": record.conf,
         "start_date": record.start_date,
         "end_date": record.end_date,
+        "partition_key": record.partition_key,
     }
 
 

@@ -33,6 +33,7 @@ RUN_FIELDS = {
     "conf",
     "start_date",
     "end_date",
+    "partition_key",
 }
 TI_FIELDS = {"task_id", "map_index", "state", "try_number", "start_date", "end_date", "error"}
 

@@ -24,6 +24,8 @@ from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
     AssetMaterializationRecord,
+    AssetPartitionStatus,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -82,6 +84,7 @@ def test_get_run_returns_every_field(storage: Storage) -> None:
         pid=4242,
         cancel_requested_at=T0 + timedelta(seconds=2),
         cancel_grace=3.5,
+        partition_key="2024-03-09|eu",
     )
     storage.write(WriteBatch(runs=[run]))
 
@@ -639,3 +642,85 @@ def test_an_output_key_longer_than_its_column_is_refused(storage: Storage) -> No
     record = storage.outputs.encode("r1", "t", -1, "k" * 251, 1)
     with pytest.raises(StorageError, match=r"output key .*kkk.*is too long"):
         storage.write(WriteBatch(outputs=[record]))
+
+
+# --- partitions ---------------------------------------------------------------------------
+
+
+def test_dynamic_partitions_keep_their_order_and_each_key_once(storage: Storage) -> None:
+    store = storage.partitions
+    assert store.add_partitions("files", ["b.csv", "a.csv", "b.csv"]) == ["b.csv", "a.csv"]
+    assert store.add_partitions("files", ["a.csv", "c.csv"]) == ["c.csv"]
+    assert store.add_partitions("other", ["a.csv"]) == ["a.csv"]
+    assert store.get_dynamic_partitions("files") == ["b.csv", "a.csv", "c.csv"]
+    assert store.has_dynamic_partition("files", "c.csv")
+    assert not store.has_dynamic_partition("files", "d.csv")
+    assert not store.has_dynamic_partition("nothing", "a.csv")
+    assert store.partitions_def_names() == {"files": 3, "other": 1}
+
+    assert store.delete_partitions("files", ["a.csv", "zzz"]) == ["a.csv"]
+    assert store.get_dynamic_partitions("files") == ["b.csv", "c.csv"]
+    assert store.delete_partitions("other", ["a.csv"]) == ["a.csv"]
+    assert store.partitions_def_names() == {"files": 2}
+    assert store.get_dynamic_partitions("nothing") == []
+
+
+def test_a_partition_key_a_store_cannot_hold_is_refused(storage: Storage) -> None:
+    with pytest.raises(StorageError, match="too long: 600 characters"):
+        storage.partitions.add_partitions("files", ["x" * 600])
+    with pytest.raises(StorageError, match="non-empty string"):
+        storage.partitions.add_partitions("files", [""])
+    with pytest.raises(StorageError, match="give a list of keys"):
+        storage.partitions.add_partitions("files", "a.csv")  # type: ignore[arg-type]
+    assert storage.partitions.get_dynamic_partitions("files") == []
+
+
+def test_partition_statuses_keep_the_latest_outcome_per_partition(storage: Storage) -> None:
+    key, other = AssetKey(["sales", "daily"]), AssetKey(["x"])
+    storage.write(WriteBatch(runs=[make_run("r1"), make_run("r2")]))
+
+    def status(
+        asset: AssetKey, partition: str, state: AssetPartitionStatus, run: str
+    ) -> AssetPartitionStatusRecord:
+        return AssetPartitionStatusRecord(asset, partition, state, run, T0)
+
+    materialized, failed = AssetPartitionStatus.MATERIALIZED, AssetPartitionStatus.FAILED
+    storage.write(WriteBatch(partition_statuses=[
+        status(key, "2024-01-01", materialized, "r1"),
+        status(key, "2024-01-02", failed, "r1"),
+        status(other, "2024-01-01", failed, "r1"),
+    ]))  # fmt: skip
+    storage.write(WriteBatch(partition_statuses=[
+        status(key, "2024-01-02", materialized, "r2"),
+        status(key, "2024-01-01", failed, "r2"),
+        status(key, "2024-01-01", materialized, "r2"),  # the last of a batch wins
+    ]))  # fmt: skip
+
+    got = storage.assets.partition_statuses(key)
+    assert {k: (r.status, r.run_id) for k, r in got.items()} == {
+        "2024-01-01": (materialized, "r2"),
+        "2024-01-02": (materialized, "r2"),
+    }
+    assert got["2024-01-01"] == status(key, "2024-01-01", materialized, "r2")
+    assert storage.assets.partition_statuses(AssetKey(["none"])) == {}
+
+
+def test_materializations_carry_their_partition_key(storage: Storage) -> None:
+    key = AssetKey(["events"])
+    storage.write(WriteBatch(runs=[make_run("r1")]))
+    record = AssetMaterializationRecord(key, "r1", "events", T0, partition_key="2024-01-01")
+    storage.write(WriteBatch(materializations=[record]))
+    assert storage.assets.list_materializations(key)[0].partition_key == "2024-01-01"
+
+
+def test_runs_of_one_partition(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[
+        make_run("a1", partition_key="2024-01-01"),
+        make_run("a2", partition_key="2024-01-02"),
+        make_run("b1", dag_id="other", partition_key="2024-01-01"),
+        make_run("plain"),
+    ]))  # fmt: skip
+    found = storage.runs.list_runs("etl", partition_key="2024-01-01")
+    assert [r.run_id for r in found] == ["a1"]
+    assert {r.run_id for r in storage.runs.list_runs(partition_key="2024-01-01")} == {"a1", "b1"}
+    assert len(storage.runs.list_runs("etl")) == 3

@@ -47,6 +47,8 @@ TABLES = {
     "pool",
     "connection",
     "variable",
+    "asset_partition",
+    "dynamic_partition",
 }
 
 

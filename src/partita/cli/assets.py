@@ -1,4 +1,4 @@
-"""``partita assets list [PATH]`` and ``partita assets materialize PATH``: the asset catalog.
+"""``partita assets list [PATH]``, ``materialize PATH`` and ``partitions [PATH] KEY``: the catalog.
 
 ``list`` with a PATH shows every asset that PATH defines with its last
 materialization, its checks (passed, failed, not run) and whether it is
@@ -6,7 +6,8 @@ stale (never materialized, code version changed, an upstream's data version
 changed, an upstream stale); without one, every asset the
 catalog has a record of. ``materialize`` runs a selection of PATH's assets
 in this process (as ``partita run`` runs a DAG) and records the run and its
-materializations in the metadata database.
+materializations in the metadata database. ``partitions`` counts the
+partitions of a partitioned asset by status, in ranges of keys.
 
 The design decision: both read the same catalog (the metadata DB named by
 the settings), so what one process materialized, any later process lists.
@@ -30,8 +31,13 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.definitions import Definitions
 from partita.discovery import load_checked
 from partita.engine.asset_status import AssetStatus, CheckStatus, asset_statuses
+from partita.engine.partition_status import summarize_partitions
 from partita.settings import load_settings
-from partita.storage.records import AssetCheckEvaluationRecord, AssetMaterializationRecord
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    AssetPartitionStatus,
+)
 
 
 @click.group()
@@ -75,6 +81,12 @@ def list_assets(path: str | None) -> None:
 )
 @conf_option('Run config as a JSON object, e.g. \'{"tasks": {"a": {"config": {"n": 1}}}}\'.')
 @logical_date_option()
+@click.option(
+    "--partition",
+    "partition_key",
+    default=None,
+    help="The partition of partitioned assets to materialize, e.g. 2024-01-31.",
+)
 @click.pass_context
 def materialize_assets(
     ctx: click.Context,
@@ -82,13 +94,75 @@ def materialize_assets(
     selection: str | None,
     conf: dict[str, Any] | None,
     logical_date: datetime | None,
+    partition_key: str | None,
 ) -> None:
     """Materialize the selected assets of PATH now, in this process, recorded in the catalog.
 
-    Exits 0 when every selected asset was materialized and 1 otherwise.
+    Exits 0 when every selected asset was materialized and 1 otherwise; 2
+    (running nothing) when --partition is not one of the assets' partitions.
     """
     dag = _definitions_of(path).materialize_dag(selection)
-    run_and_report(ctx, dag, conf, logical_date)
+    run_and_report(ctx, dag, conf, logical_date, partition_key=partition_key)
+
+
+@assets.command("partitions")
+@click.argument("args", nargs=-1, required=True, metavar="[PATH] ASSET_KEY")
+def asset_partitions(args: tuple[str, ...]) -> None:
+    """Show how many partitions of ASSET_KEY are materialized, failed or missing, as key ranges.
+
+    With PATH (where the asset is defined) every partition of its definition
+    is counted, so missing ones show; without it, only the partitions that ran.
+    """
+    if len(args) > 2:
+        raise click.UsageError(f"expected [PATH] ASSET_KEY, got {len(args)} arguments")
+    path, text = (None, args[0]) if len(args) == 1 else args
+    key = AssetKey.from_user_string(text)
+    keys = None if path is None else _partition_keys(_definitions_of(path), key)
+    with metadata_store() as storage:
+        statuses = storage.assets.partition_statuses(key)
+        summary = summarize_partitions(keys, statuses)
+    console = make_console()
+    if keys is None and not statuses:
+        raise click.ClickException(
+            f"no partition of asset {text!r} has run; give PATH (where the asset is defined) to "
+            "list its missing partitions"
+        )
+    console.print(Text(f"Asset {key.to_user_string()}: {summary.total} partitions"))
+    for status in AssetPartitionStatus:
+        if status is AssetPartitionStatus.MISSING and keys is None:
+            continue
+        ranges = summary.ranges.get(status, [])
+        shown = ", ".join(str(r) for r in ranges[:_SHOWN_RANGES])
+        if len(ranges) > _SHOWN_RANGES:
+            shown += f", and {len(ranges) - _SHOWN_RANGES} more ranges"
+        line = Text(f"  {status.value:<13}", style=_STATUS_STYLES[status])
+        line.append(f"{summary.counts.get(status, 0):>6}  {shown}")
+        console.print(line)
+
+
+_SHOWN_RANGES = 5
+_STATUS_STYLES = {
+    AssetPartitionStatus.MATERIALIZED: "green",
+    AssetPartitionStatus.FAILED: "red",
+    AssetPartitionStatus.MISSING: "yellow",
+}
+
+
+def _partition_keys(definitions: Definitions, key: AssetKey) -> list[str]:
+    """Every partition key of asset ``key`` as its definition in ``definitions`` has them."""
+    graph = definitions.asset_graph
+    definition = graph.by_key.get(key)
+    if definition is None:
+        raise click.ClickException(graph.unknown_key_message(key))
+    if definition.partitions_def is None:
+        raise click.ClickException(
+            f"asset {key.to_user_string()!r} is not partitioned; 'partita assets list' shows "
+            "its last materialization"
+        )
+    with metadata_store() as storage:
+        return definition.partitions_def.get_partition_keys(
+            dynamic_partitions_store=storage.partitions
+        )
 
 
 def _definitions_of(path: str) -> Definitions:

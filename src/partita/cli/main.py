@@ -74,6 +74,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.logs:logs",
         "Print the log of TASK_ID in RUN_ID (every try, or only --try N).",
     ),
+    "partitions": Subcommand(
+        "partita.cli.partitions:partitions",
+        "Add, list or delete the keys of dynamic partitions (DynamicPartitionsDefinition).",
+    ),
     "pools": Subcommand(
         "partita.cli.pools:pools", "Set or list the pools of task slots (pool= on a task)."
     ),

@@ -149,6 +149,12 @@ def _stop_signals_interrupt() -> Iterator[list[int]]:
     metavar="N",
     help="Run the tasks in a pool of N worker processes (default: in this process).",
 )
+@click.option(
+    "--partition",
+    "partition_key",
+    default=None,
+    help="The partition of a partitioned DAG to run, e.g. 2024-01-31.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -157,18 +163,22 @@ def run(
     conf: dict[str, Any] | None,
     logical_date: datetime | None,
     workers: int | None,
+    partition_key: str | None,
 ) -> None:
     """Run DAG_ID (defined in PATH) now and record it in the metadata DB.
 
     The tasks run in this process, or with --workers N in N worker processes
     at once. Prints the run id and a table of its tasks. Exits 0 when the run
-    succeeds and 1 when it fails.
+    succeeds and 1 when it fails; 2 when --partition is not one of the DAG's.
     """
     settings = load_settings()
     dag = find_dag(path, dag_id, settings)
     if workers is not None:
         check_dag_file(dag)
-    run_and_report(ctx, dag, conf, logical_date, workers=workers, settings=settings)
+    run_and_report(
+        ctx, dag, conf, logical_date, workers=workers, settings=settings,
+        partition_key=partition_key,
+    )  # fmt: skip
 
 
 def run_and_report(
@@ -179,8 +189,12 @@ def run_and_report(
     *,
     workers: int | None = None,
     settings: Settings | None = None,
+    partition_key: str | None = None,
 ) -> None:
-    """Run ``dag`` recorded in the metadata DB (with a progress bar), print it; exit 1 if failed."""
+    """Run ``dag`` recorded in the metadata DB (with a progress bar), print it; exit 1 if failed.
+
+    ``partition_key``: the partition of a partitioned DAG to run.
+    """
     out, err = make_console(), make_console(stderr=True)
     display = ProgressDisplay(err)
     settings = settings if settings is not None else load_settings()
@@ -189,10 +203,12 @@ def run_and_report(
             if workers is None:
                 result = run_dag(
                     dag, storage=storage, run_conf=conf, logical_date=logical_date,
-                    listener=display,
+                    listener=display, partition_key=partition_key,
                 )  # fmt: skip
             else:
-                result = _run_on_pool(dag, storage, settings, workers, conf, logical_date, display)
+                result = _run_on_pool(
+                    dag, storage, settings, workers, conf, logical_date, display, partition_key
+                )
         except KeyboardInterrupt:
             display.stop()
             signum = signals[0] if signals else signal.SIGINT
@@ -219,6 +235,7 @@ def _run_on_pool(
     conf: dict[str, Any] | None,
     logical_date: datetime | None,
     listener: ProgressDisplay,
+    partition_key: str | None,
 ) -> RunResult:
     """Run ``dag`` on a pool of ``workers`` processes started for this run and stopped after."""
     with WorkerPool(
@@ -231,6 +248,7 @@ def _run_on_pool(
         driver = RunDriver(
             dag, pool.executor(), storage, run_conf=conf, logical_date=logical_date,
             listener=listener, max_lost_attempts=settings.max_lost_attempts,
+            partition_key=partition_key,
         )  # fmt: skip
         return driver.run()
 

@@ -237,6 +237,8 @@ def _facts(run: DagRunRecord, conf_text: str, conf_full: bool) -> Table:
         ("duration", format_duration(_run_duration(run))),
         ("host", Text(host)),
     ]
+    if run.partition_key is not None:
+        rows.insert(4, ("partition", Text(run.partition_key)))
     for name, value in rows:
         grid.add_row(name, value)
     return grid

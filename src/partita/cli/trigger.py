@@ -27,7 +27,13 @@ from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
-from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
+from partita.engine.prepare import (
+    check_conf,
+    check_partition_key,
+    new_run_id,
+    resolve_params,
+    run_dates,
+)
 from partita.engine.run_config import resolve_run_config
 from partita.exceptions import PartitaError
 from partita.loader import load_dags
@@ -70,9 +76,14 @@ def _load(storage: Storage, settings: Settings, path: str | None, dag_id: str) -
 
 
 def queue_run(
-    storage: Storage, dag: DAG, conf: dict[str, Any] | None, logical_date: datetime | None
+    storage: Storage,
+    dag: DAG,
+    conf: dict[str, Any] | None,
+    logical_date: datetime | None,
+    partition_key: str | None = None,
 ) -> DagRunRecord:
-    """Check the DAG and the conf, then queue a manual run; ``PartitaError`` when refused."""
+    """Check the DAG, the conf and the partition key, then queue a manual run;
+    ``PartitaError`` when refused."""
     record = storage.registry.get_dag(dag.dag_id)
     if record is not None and record.is_paused:
         raise PartitaError(
@@ -82,11 +93,13 @@ def queue_run(
     checked = check_conf(dag, conf)
     resolve_params(dag, checked)  # a conf that breaks the DAG's params stops here
     resolve_run_config(dag, checked)
+    partition_key = check_partition_key(dag, partition_key, storage.partitions)
     when, start, end = run_dates(dag, logical_date)
     run = DagRunRecord(
         run_id=new_run_id("manual", when), dag_id=dag.dag_id, dag_version="",
         state=RunState.QUEUED, run_type="manual", logical_date=when, data_interval_start=start,
         data_interval_end=end, conf=checked, queued_at=datetime.now(UTC),
+        partition_key=partition_key,
     )  # fmt: skip
     storage.queue.enqueue([run])
     return run
@@ -123,6 +136,12 @@ def follow(storage: Storage, run_id: str, out: Console, err: Console) -> DagRunR
 @conf_option('Run conf as a JSON object, e.g. \'{"day": "2025-01-31"}\'; it overrides DAG params.')
 @logical_date_option()
 @click.option("--wait", is_flag=True, help="Follow the run until it ends; exit 1 if it fails.")
+@click.option(
+    "--partition",
+    "partition_key",
+    default=None,
+    help="The partition of a partitioned DAG to run, e.g. 2024-01-31.",
+)
 @click.pass_context
 def trigger(
     ctx: click.Context,
@@ -130,12 +149,14 @@ def trigger(
     conf: dict[str, Any] | None,
     logical_date: datetime | None,
     wait: bool,
+    partition_key: str | None,
 ) -> None:
     """Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.
 
     The DAG is loaded from PATH (a file, folder or module), or without PATH
     from the file the DAG registry names for it. Exits 2, queueing nothing,
-    when the DAG is unknown or paused or the conf does not fit its params.
+    when the DAG is unknown or paused, the conf does not fit its params, or
+    --partition is not one of its partitions.
     """
     if len(args) > 2:
         raise click.UsageError(f"expected [PATH] DAG_ID, got {len(args)} arguments")
@@ -144,7 +165,7 @@ def trigger(
     out, err = make_console(), make_console(stderr=True)
     with metadata_store(settings) as storage:
         dag = _load(storage, settings, path, dag_id)
-        run = queue_run(storage, dag, conf, logical_date)
+        run = queue_run(storage, dag, conf, logical_date, partition_key)
         out.print(Text(f"Queued run {run.run_id} of DAG {dag_id}"))
         if not wait:
             return

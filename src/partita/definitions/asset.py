@@ -39,6 +39,8 @@ from partita.definitions.asset_key import AssetKey, CoercibleToAssetKey, as_asse
 from partita.definitions.config import Config
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, IOManager
+from partita.definitions.partition_mapping import PartitionMapping, check_partition_mapping
+from partita.definitions.partitions import PartitionsDefinition
 from partita.definitions.resources import RESOURCE_MARKER, Resource
 from partita.definitions.types import resolved_hints
 from partita.exceptions import DefinitionError
@@ -112,6 +114,8 @@ class AssetMaterialization:
     data_version: str | None = None
     #: Where the IO manager stored the value (None when no value was stored).
     location: str | None = None
+    #: The partition materialized (None: the asset is not partitioned).
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ class AssetIn:
     metadata: Mapping[str, Any] | None = None
     #: Load this input with another IO manager than the one that stored it.
     input_manager_key: str | None = None
+    #: Which upstream partitions a partition of this asset reads (default: the same key).
+    partition_mapping: PartitionMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ class AssetInputSpec:
     key: AssetKey
     metadata: dict[str, Any] = field(default_factory=dict)
     input_manager_key: str | None = None
+    partition_mapping: PartitionMapping | None = None
 
 
 class AssetsDefinition:
@@ -185,6 +192,7 @@ class AssetsDefinition:
         is_multi: bool,
         can_subset: bool = False,
         check_specs: Sequence[AssetCheckSpec] = (),
+        partitions_def: PartitionsDefinition | None = None,
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -198,6 +206,13 @@ class AssetsDefinition:
         self.is_multi = is_multi
         self.can_subset = can_subset
         self._by_key = {o.key: o for o in outputs}
+        if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
+            raise DefinitionError(
+                f"asset {name!r}: partitions_def must be a PartitionsDefinition (e.g. "
+                f"DailyPartitionsDefinition(start_date=...)), got {partitions_def!r}"
+            )
+        #: The partitions of every asset of this definition (None: not partitioned).
+        self.partitions_def = partitions_def
         if len(self._by_key) != len(outputs):
             raise DefinitionError(f"asset {name!r}: two outputs have the same asset key")
         #: The checks this definition reports itself (``check_specs=``).
@@ -304,8 +319,11 @@ def _inputs_of(
                 if spec.key is not None
                 else AssetKey([name])
             ).with_prefix(spec.key_prefix)
+            mapping = check_partition_mapping(f"{where}: ins[{name!r}]", spec.partition_mapping)
             found.append(
-                AssetInputSpec(name, key, dict(spec.metadata or {}), spec.input_manager_key)
+                AssetInputSpec(
+                    name, key, dict(spec.metadata or {}), spec.input_manager_key, mapping
+                )
             )
             continue
         if name == "context" or annotation is Context:
@@ -362,6 +380,7 @@ def _build_asset(
     config_schema: Any,
     task_kwargs: Mapping[str, Any],
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    partitions_def: PartitionsDefinition | None = None,
 ) -> AssetsDefinition:
     if key is not None and (name is not None or key_prefix is not None):
         raise DefinitionError(f"@asset {fn.__name__}: give key=, or name= / key_prefix=, not both")
@@ -392,6 +411,7 @@ def _build_asset(
         task_kwargs=checked_task_kwargs(where, task_kwargs),
         is_multi=False,
         check_specs=check_specs or (),
+        partitions_def=partitions_def,
     )
 
 
@@ -421,6 +441,7 @@ def asset(
     required_resource_keys: Sequence[str] | None = None,
     config_schema: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     **task_kwargs: Any,
 ) -> Any:
     """Make a function a software-defined asset; its key is the function's name by default.
@@ -428,12 +449,15 @@ def asset(
     Task arguments (``retries``, ``retry_delay``, ``execution_timeout``...) are
     passed on to the task that materializes it. ``check_specs`` are checks the
     function reports itself, yielding an ``AssetCheckResult`` for each.
+    ``partitions_def`` partitions the asset: each run materializes one partition
+    (``context.partition_key``), stored apart by its IO manager.
     """
     options = dict(
         name=name, key=key, key_prefix=key_prefix, ins=ins, deps=deps, group_name=group_name,
         tags=tags, description=description, metadata=metadata, code_version=code_version,
         io_manager_key=io_manager_key, required_resource_keys=required_resource_keys,
         config_schema=config_schema, task_kwargs=task_kwargs, check_specs=check_specs,
+        partitions_def=partitions_def,
     )  # fmt: skip
     if fn is not None:
         return _build_asset(fn, **options)
@@ -452,6 +476,7 @@ def multi_asset(
     config_schema: Any = None,
     can_subset: bool = False,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     **task_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """One function producing several assets, one per entry of ``outs``.
@@ -498,6 +523,7 @@ def multi_asset(
             is_multi=True,
             can_subset=can_subset,
             check_specs=check_specs or (),
+            partitions_def=partitions_def,
         )
 
     return build

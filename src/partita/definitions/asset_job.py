@@ -27,6 +27,7 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
 from partita.definitions.extensions import ExtensionPoint
+from partita.definitions.partitions import PartitionsDefinition
 from partita.exceptions import DefinitionError
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def build_asset_dag(
     tags: Mapping[str, str] | Sequence[str] | None = None,
     resources: Mapping[str, Any] | None = None,
     fileloc: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
 ) -> DAG:
     """A DAG materializing the assets ``selection`` picks from ``graph`` (all when None)."""
     build_task, build_check_task = ASSET_TASK_FACTORY.get(), ASSET_CHECK_TASK_FACTORY.get()
@@ -71,6 +73,7 @@ def build_asset_dag(
     if not keys:
         raise DefinitionError(f"asset job {name!r}: the selection selects no asset")
     definitions = graph.definitions_for(keys)
+    partitions_def = job_partitions_def(name, definitions, partitions_def)
     with (
         authoring.isolated(),
         DAG(
@@ -80,6 +83,7 @@ def build_asset_dag(
             config=config,
             resources=resources,
             fileloc=fileloc,
+            partitions_def=partitions_def,
         ) as dag,
     ):
         tasks: dict[int, BaseOperator] = {}
@@ -99,6 +103,29 @@ def build_asset_dag(
     dag.asset_graph = graph
     dag.asset_tasks = produced
     return dag
+
+
+def job_partitions_def(
+    name: str, definitions: Sequence[AssetsDefinition], given: PartitionsDefinition | None
+) -> PartitionsDefinition | None:
+    """The one partitions definition the partitioned assets of a job share (None: none is).
+
+    A run is for one partition key, so two partitioned assets with different
+    definitions cannot run in one job; unpartitioned assets may join any job.
+    """
+    found = {d.partitions_def for d in definitions if d.partitions_def is not None}
+    if given is not None:
+        found.add(given)
+    if len(found) > 1:
+        shown = "; ".join(
+            f"{d.name}: {d.partitions_def!r}" for d in definitions if d.partitions_def is not None
+        )
+        raise DefinitionError(
+            f"asset job {name!r}: its partitioned assets have different partitions ({shown}); "
+            "a run is for one partition key, so select assets with the same partitions_def "
+            "(or run them in separate jobs)"
+        )
+    return next(iter(found), None)
 
 
 def _add_check_tasks(
@@ -142,8 +169,11 @@ class UnresolvedAssetJob:
         config: Any,
         description: str | None,
         tags: Mapping[str, str] | Sequence[str] | None,
+        partitions_def: PartitionsDefinition | None = None,
     ) -> None:
         self.name = name
+        #: The job's partitions when given (else those of its partitioned assets, once resolved).
+        self.partitions_def = partitions_def
         self.selection = selection
         self.config = config
         self.description = description
@@ -166,6 +196,7 @@ class UnresolvedAssetJob:
             tags=self.tags,
             resources=resources,
             fileloc=fileloc,
+            partitions_def=self.partitions_def,
         )
 
     def __repr__(self) -> str:
@@ -179,16 +210,27 @@ def define_asset_job(
     config: Any = None,
     description: str | None = None,
     tags: Mapping[str, str] | Sequence[str] | None = None,
+    partitions_def: PartitionsDefinition | None = None,
 ) -> UnresolvedAssetJob:
     """A job materializing a selection of assets (all assets when ``selection`` is None).
 
     Put it in ``Definitions(jobs=[...])`` (or ``dags=``); ``defs.get_dag(name)``
     then returns it as a DAG that ``dag.test()``, ``partita run`` and schedules
-    run like any other.
+    run like any other. ``partitions_def`` is that of its partitioned assets
+    (found from them when not given); ``build_schedule_from_partitioned_job``
+    needs it given.
     """
     if not isinstance(name, str) or not name:
         raise DefinitionError(f"define_asset_job needs a name, got {name!r}")
-    return UnresolvedAssetJob(name, selection, config=config, description=description, tags=tags)
+    if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
+        raise DefinitionError(
+            f"define_asset_job {name!r}: partitions_def must be a PartitionsDefinition, got "
+            f"{partitions_def!r}"
+        )
+    return UnresolvedAssetJob(
+        name, selection, config=config, description=description, tags=tags,
+        partitions_def=partitions_def,
+    )  # fmt: skip
 
 
 __all__ = [
@@ -199,5 +241,6 @@ __all__ = [
     "UnresolvedAssetJob",
     "build_asset_dag",
     "define_asset_job",
+    "job_partitions_def",
     "subset_of",
 ]

@@ -152,8 +152,10 @@ class AssetSelection:
             return value
         if isinstance(value, str):
             return cls.from_string(value)
-        if isinstance(value, (AssetKey, AssetsDefinition)):
-            value = [value]
+        if isinstance(value, AssetKey):
+            return cls.keys(value)
+        if isinstance(value, AssetsDefinition):
+            return cls.assets(value)
         if isinstance(value, (Sequence, Iterable)):
             parts = [cls.coerce(v) for v in value]
             if not parts:

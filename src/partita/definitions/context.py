@@ -19,7 +19,8 @@ CONTEXT_KEYS = frozenset(
         "dag", "dag_run", "run_id", "logical_date", "execution_date", "data_interval_start",
         "data_interval_end", "ds", "ds_nodash", "ts", "ts_nodash", "params", "conf", "macros",
         "ti", "task_instance", "task", "map_index", "try_number", "log", "templates_dict",
-        "config", "resources", "exception",
+        "config", "resources", "exception", "partition_key", "has_partition_key",
+        "partition_time_window", "asset_partition_key_range",
     }
 )  # fmt: skip
 

@@ -139,6 +139,14 @@ class CronSchedule:
             wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC),
         )
 
+    def instant_of(self, wall: datetime) -> datetime:
+        """The instant naive wall time ``wall`` stands for in this zone (fixed-hour rule).
+
+        Its first occurrence when the clocks repeat it; the end of the gap when it
+        does not exist (the rule a fixed-hour expression fires by).
+        """
+        return self._lower_bound(wall)
+
     # -- iteration ---------------------------------------------------------------------
     def fires_after(self, after: datetime) -> Iterator[datetime]:
         """Every fire time strictly after ``after``, in order, without end (UTC)."""

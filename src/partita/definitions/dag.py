@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from partita.definitions import authoring
 from partita.definitions.cron import CronError
 from partita.definitions.extensions import ExtensionPoint
+from partita.definitions.partitions import PartitionsDefinition
 from partita.definitions.taskgroup import TaskGroup
 from partita.definitions.timetables import (
     CronTriggerTimetable,
@@ -63,6 +64,7 @@ class DagTestRunner(Protocol):
         storage: Any,
         resources: Mapping[str, Any] | None = None,
         verbose: bool = True,
+        partition_key: str | None = None,
     ) -> Any: ...
 
 
@@ -155,6 +157,7 @@ class DAG:
         timezone: str | tzinfo | None = None,
         config: Any = None,
         resources: Mapping[str, Any] | None = None,
+        partitions_def: PartitionsDefinition | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not dag_id or len(dag_id) > 250:
             raise DefinitionError(
@@ -215,6 +218,13 @@ class DAG:
         self.config = config
         #: Resources its tasks get, by key (``Definitions(resources=...)`` adds its own).
         self.resources: dict[str, Any] = dict(resources or {})
+        if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
+            raise DefinitionError(
+                f"DAG {dag_id!r}: partitions_def must be a PartitionsDefinition, got "
+                f"{partitions_def!r}"
+            )
+        #: The partitions of the DAG: each run is for one key (None: not partitioned).
+        self.partitions_def = partitions_def
         #: For an asset job: the asset graph it was built from, and asset key -> task id.
         self.asset_graph: AssetGraph | None = None
         self.asset_tasks: dict[AssetKey, str] = {}
@@ -400,18 +410,20 @@ class DAG:
         storage: Any = None,
         resources: Mapping[str, Any] | None = None,
         verbose: bool = True,
+        partition_key: str | None = None,
     ) -> Any:
         """Run the whole DAG in this process now and return its ``RunResult``.
 
         Uses an ephemeral in-memory store unless ``storage`` is given;
         ``resources`` add to (and override) the DAG's own. Prints the run's
         progress and each task's log lines on stdout as it goes, unless
-        ``verbose=False``.
+        ``verbose=False``. ``partition_key`` is the partition of a partitioned
+        DAG to run.
         """
         self.validate()
         return TEST_RUNNER.get()(
             self, run_conf=run_conf, logical_date=logical_date, storage=storage,
-            resources=resources, verbose=verbose,
+            resources=resources, verbose=verbose, partition_key=partition_key,
         )  # fmt: skip
 
     # -- context manager --------------------------------------------------------------

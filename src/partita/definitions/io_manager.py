@@ -6,6 +6,9 @@ An IO manager is a resource with two methods::
         def handle_output(self, context: OutputContext, obj): ...   # store obj
         def load_input(self, context: InputContext): ...            # return it
 
+A partitioned asset's value is stored per partition: the identifier ends with
+the partition key, and ``context.partition_key`` names it.
+
 An asset's value is handed to the IO manager named by its ``io_manager_key``
 (default ``"io_manager"``) and loaded by that same IO manager for each
 downstream asset, in this run or a later one, in this process or another.
@@ -45,16 +48,24 @@ class OutputContext:
     resources: Any = None
     #: Where the value was stored (set by the IO manager; shown in the asset catalog).
     location: str | None = None
+    #: The partition of a partitioned asset this value is (None: not partitioned).
+    partition_key: str | None = None
     _added_metadata: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def has_asset_key(self) -> bool:
         return self.asset_key is not None
 
+    @property
+    def has_partition_key(self) -> bool:
+        return self.partition_key is not None
+
     def get_identifier(self) -> list[str]:
-        """A path naming the value: the asset key, or dag/run/task/output for a task output."""
+        """A path naming the value: the asset key (and its partition key, when partitioned), or
+        dag/run/task/output for a task output."""
         if self.asset_key is not None:
-            return list(self.asset_key.path)
+            path = list(self.asset_key.path)
+            return path if self.partition_key is None else [*path, self.partition_key]
         parts = [self.dag_id, self.run_id, self.task_id]
         if self.map_index >= 0:
             parts.append(str(self.map_index))
@@ -94,6 +105,15 @@ class InputContext:
 
     def get_identifier(self) -> list[str]:
         return self.upstream_output.get_identifier()
+
+    @property
+    def partition_key(self) -> str | None:
+        """The upstream partition being loaded (None: the upstream is not partitioned)."""
+        return self.upstream_output.partition_key
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self.upstream_output.partition_key is not None
 
 
 class IOManager(ABC):

@@ -40,7 +40,13 @@ from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.cancel import CancelRequest, RunCancelled
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
-from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
+from partita.engine.prepare import (
+    check_conf,
+    check_partition_key,
+    new_run_id,
+    resolve_params,
+    run_dates,
+)
 from partita.engine.recorder import RunListener, RunRecorder
 from partita.engine.reschedule import RescheduleBook
 from partita.engine.resources import RunResources, io_aware_pull
@@ -134,6 +140,7 @@ class RunDriver:
         max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS,
         data_interval: tuple[datetime, datetime] | None = None,
         gate: TaskGate | None = None,
+        partition_key: str | None = None,
     ) -> None:
         dag.validate()
         self.max_lost_attempts = max_lost_attempts
@@ -150,6 +157,7 @@ class RunDriver:
         self.resources = RunResources(dag, storage, resources, run_config.resources)
         if run_id is not None:
             check_id_length(run_id, f"DAG {dag.dag_id!r}: run id", "choose a shorter run id")
+        partition_key = check_partition_key(dag, partition_key, storage.partitions)
         ld, start, end = run_dates(dag, logical_date)
         if data_interval is not None:  # a scheduled run: the timetable's own interval
             start, end = data_interval
@@ -164,6 +172,7 @@ class RunDriver:
             params=resolve_params(dag, conf),
             dag_fileloc=dag.fileloc,
             task_config=run_config.tasks,
+            partition_key=partition_key,
         )
         with gc_relaxed():  # thousands of records: as cheap as inside the run
             self.serialized = serialize_dag(dag)
@@ -217,7 +226,8 @@ class RunDriver:
             interval = (run.data_interval_start, run.data_interval_end)
         driver = cls(
             dag, executor, storage, run_conf=run.conf, logical_date=run.logical_date,
-            run_type=run.run_type, run_id=run.run_id, data_interval=interval, **options,
+            run_type=run.run_type, run_id=run.run_id, data_interval=interval,
+            partition_key=run.partition_key, **options,
         )  # fmt: skip
         driver.stored_run = run
         return driver
@@ -276,7 +286,8 @@ class RunDriver:
             raise
         self._close_resources()
         run_id = self.info.run_id
-        return RunResult(self.storage, run_id, self.resources.value_loader(run_id))
+        loader = self.resources.value_loader(run_id, self.info.partition_key)
+        return RunResult(self.storage, run_id, loader)
 
     def abort(self, exc: BaseException) -> None:
         """Stop the run: record it failed and its unfinished tasks cancelled (once)."""
@@ -321,7 +332,9 @@ class RunDriver:
         recorder.on_cancel = self._cancel_requested
         recorder.run_began(version, self.tis.values(), len(self.tis))
         self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
-        self.base_context = run_context(self.info, self.dag, self.resource_view)
+        self.base_context = run_context(
+            self.info, self.dag, self.resource_view, self.storage.partitions
+        )
         self.executor.start(
             self.info, self.dag, self.outputs, self._on_started, self._on_finished,
             self.resource_view,
@@ -655,7 +668,7 @@ def _queued_run(info: RunInfo, version: str) -> DagRunRecord:
         run_id=info.run_id, dag_id=info.dag_id, dag_version=version, state=RunState.QUEUED,
         run_type=info.run_type, logical_date=info.logical_date,
         data_interval_start=info.data_interval_start, data_interval_end=info.data_interval_end,
-        conf=info.conf, hostname=HOSTNAME, pid=os.getpid(),
+        conf=info.conf, hostname=HOSTNAME, pid=os.getpid(), partition_key=info.partition_key,
     )  # fmt: skip
 
 

@@ -21,6 +21,8 @@ class StoreOutputAccess:
 
     def __init__(self, storage: Storage, run_id: str) -> None:
         self._storage = storage
+        #: The store the run's outputs go to (its dynamic partitions too).
+        self.storage = storage
         self._run_id = run_id
         self._cache: dict[tuple[str, int, str], Any] = {}
         #: task id -> number of instances, for mapped tasks that expanded (set by the driver)

@@ -15,8 +15,9 @@ from typing import Any
 from partita.definitions.config import run_config_dict
 from partita.definitions.dag import DAG
 from partita.definitions.params import ParamValidationError, resolve_param_values
+from partita.definitions.partitions import DynamicPartitionsStore
 from partita.definitions.timezones import make_aware
-from partita.exceptions import RunConfigError
+from partita.exceptions import PartitionKeyError, RunConfigError
 
 
 def run_dates(dag: DAG, logical_date: datetime | None) -> tuple[datetime, datetime, datetime]:
@@ -34,6 +35,34 @@ def run_dates(dag: DAG, logical_date: datetime | None) -> tuple[datetime, dateti
         when = make_aware(logical_date, dag.timezone).astimezone(UTC)
     start, end = dag.timetable.infer_manual_data_interval(when)
     return when, start, end
+
+
+def check_partition_key(
+    dag: DAG, partition_key: str | None, store: DynamicPartitionsStore | None
+) -> str | None:
+    """The run's partition key, checked against the DAG's partitions (None: not partitioned).
+
+    A partitioned DAG needs a key that is one of its partitions; one that is
+    not is refused with the nearest valid keys named.
+    """
+    definition = dag.partitions_def
+    if definition is None:
+        if partition_key is not None:
+            raise RunConfigError(
+                f"{dag.label} is not partitioned, so it takes no partition key (got "
+                f"{partition_key!r}); run it without one, or give it partitions_def=..."
+            )
+        return None
+    if partition_key is None:
+        last = definition.get_last_partition_key(dynamic_partitions_store=store)
+        example = f", e.g. partition_key={last!r}" if last is not None else ""
+        raise PartitionKeyError(
+            f"{dag.label} is partitioned ({definition!r}); give the partition to run{example}"
+        )
+    try:
+        return definition.validate_partition_key(partition_key, dynamic_partitions_store=store)
+    except PartitionKeyError as exc:
+        raise PartitionKeyError(f"{dag.label}: {exc}") from None
 
 
 def resolve_params(dag: DAG, conf: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from partita.storage.base import Storage
 from partita.storage.group_commit import BatchWriter, GroupCommitWriter, ImmediateWriter
 from partita.storage.records import (
     AssetMaterializationRecord,
+    AssetPartitionStatus,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -212,6 +214,13 @@ class RunRecorder:
                 self._materialized(ti, outcome.materializations)
             if outcome.check_evaluations:
                 batch.check_evaluations.extend(outcome.check_evaluations)
+            if outcome.failed_asset_keys and self.run.partition_key is not None:
+                batch.partition_statuses.extend(
+                    AssetPartitionStatusRecord(
+                        key, self.run.partition_key, AssetPartitionStatus.FAILED, ti.run_id, end
+                    )
+                    for key in outcome.failed_asset_keys
+                )
             if outcome.error is not None:
                 metadata = outcome.error_metadata
                 self._error_event(ti, end, outcome.error, outcome.traceback, metadata)
@@ -380,6 +389,14 @@ class RunRecorder:
         """Add the assets a task instance materialized to the catalog (and the event log)."""
         batch = self._batch
         batch.materializations.extend(records)
+        batch.partition_statuses.extend(
+            AssetPartitionStatusRecord(
+                m.asset_key, m.partition_key, AssetPartitionStatus.MATERIALIZED, m.run_id,
+                m.timestamp,
+            )
+            for m in records
+            if m.partition_key is not None
+        )  # fmt: skip
         for m in records:
             batch.events.append(EventRecord(
                 ti.run_id, EventKind.ASSET_MATERIALIZED, m.timestamp, ti.task_id, ti.map_index,

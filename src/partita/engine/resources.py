@@ -204,8 +204,9 @@ class RunResources:
         self.close()
 
     # -- after the run ----------------------------------------------------------------------
-    def value_loader(self, run_id: str) -> ValueLoader:
-        """Loads an asset's or IO-managed task's value of run ``run_id`` (for ``RunResult``)."""
+    def value_loader(self, run_id: str, partition_key: str | None = None) -> ValueLoader:
+        """Loads an asset's or IO-managed task's value of run ``run_id`` (for ``RunResult``);
+        a partitioned asset's value is that of the run's partition ``partition_key``."""
         values = dict(self.values) or dict(self.configured)
         dag = self.dag
 
@@ -237,10 +238,13 @@ class RunResources:
                     f"run {run_id!r} did not materialize asset {asset_key.to_user_string()!r}; "
                     f"its assets are: {known}"
                 )
-            spec = dag.task_dict[task_id].asset_definition.spec(asset_key)  # type: ignore[attr-defined]
+            definition = dag.task_dict[task_id].asset_definition  # type: ignore[attr-defined]
+            spec = definition.spec(asset_key)
+            partitioned = definition.partitions_def is not None
             out = OutputContext(
                 dag.dag_id, run_id, task_id, spec.output_name, asset_key,
                 definition_metadata=spec.metadata,
+                partition_key=partition_key if partitioned else None,
             )  # fmt: skip
             return _load(values, spec.io_manager_key, out)
 

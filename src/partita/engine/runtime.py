@@ -38,9 +38,11 @@ from partita.definitions.asset_check import AssetCheckEvaluation
 from partita.definitions.context import Context
 from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
+from partita.definitions.partitions import DynamicPartitionsStore
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.external_runs import external_runs
+from partita.engine.partition_context import partition_context
 from partita.engine.secrets import CONNECTIONS, VARIABLES
 from partita.engine.task_log import MAX_LINE_CHARS, LogSink
 from partita.engine.work import LogLine, OutputAccess, RunInfo
@@ -441,8 +443,16 @@ class RuntimeTaskInstance:
         return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [try {self.try_number}]>"
 
 
-def run_context(run: RunInfo, dag: Any, resources: ResourcesView | None = None) -> Context:
-    """The part of the context shared by every task instance of a run (built once)."""
+def run_context(
+    run: RunInfo,
+    dag: Any,
+    resources: ResourcesView | None = None,
+    partitions: DynamicPartitionsStore | None = None,
+) -> Context:
+    """The part of the context shared by every task instance of a run (built once).
+
+    ``partitions`` is the store's dynamic partitions (``context.instance``).
+    """
     ld = run.logical_date
     context = Context(
         dag=dag,
@@ -462,6 +472,7 @@ def run_context(run: RunInfo, dag: Any, resources: ResourcesView | None = None) 
         var=VARIABLES,
         conn=CONNECTIONS,
     )
+    context.update(partition_context(run.partition_key, dag, partitions))
     if resources is not None:
         context["resources"] = resources
     return context

@@ -169,6 +169,10 @@ def run_task_instance(
         outcome.materializations = _materialization_records(ti, run)
     if ti.check_evaluations:
         outcome.check_evaluations = _check_evaluation_records(ti, run)
+    if outcome.state is TaskState.FAILED and run.partition_key is not None:
+        stored = {m.asset_key for m in ti.materializations}
+        keys = getattr(task, "partitioned_keys", ())
+        outcome.failed_asset_keys = tuple(k for k in keys if k not in stored)
     if outcome.state in (TaskState.SUCCESS, TaskState.SKIPPED):
         outcome.skip_downstream = list(ti.skipped_downstream)
         outcome.followed_branches = ti.followed_branches
@@ -185,7 +189,7 @@ def _materialization_records(
     return [
         AssetMaterializationRecord(
             m.asset_key, run.run_id, ti.task_id, now, dict(m.metadata), m.code_version,
-            m.data_version, m.location, ti.map_index,
+            m.data_version, m.location, ti.map_index, partition_key=m.partition_key,
         )
         for m in ti.materializations
     ]  # fmt: skip

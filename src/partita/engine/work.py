@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import TaskState
 from partita.engine.task_log import LiveLogs, LogLine
 from partita.storage.records import (
@@ -37,6 +38,8 @@ class RunInfo:
     start_date: datetime | None = None
     #: Task id -> its validated ``Config`` object, for the tasks that take config.
     task_config: dict[str, Any] = field(default_factory=dict)
+    #: The partition this run is for (None: the DAG is not partitioned).
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,8 @@ class TaskOutcome:
     materializations: Sequence[AssetMaterializationRecord] = ()
     #: The asset checks the task instance evaluated (recorded in the asset catalog).
     check_evaluations: Sequence[AssetCheckEvaluationRecord] = ()
+    #: In a partitioned run: the assets a failed try did not materialize (failed partitions).
+    failed_asset_keys: Sequence[AssetKey] = ()
     #: The seq (line number in the try's log) of ``logs[0]``.
     first_log_seq: int = 0
     #: The try was lost with its worker (killed, or silent for too long): no verdict on

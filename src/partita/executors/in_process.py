@@ -33,6 +33,7 @@ from partita.definitions.resources import ResourcesView
 from partita.engine.cancel import RunCancelled, TaskInterrupter
 from partita.engine.driver import RunDriver
 from partita.engine.mapping import InstanceResolver
+from partita.engine.outputs import StoreOutputAccess
 from partita.engine.recorder import RunListener
 from partita.engine.resources import io_aware_pull
 from partita.engine.result import RunResult
@@ -79,7 +80,9 @@ class InProcessExecutor:
         self._on_finished = on_finished
         if resources is not None and not isinstance(resources, ResourcesView):
             resources = ResourcesView(resources)
-        self._base: Context = run_context(run, dag, resources)
+        store = outputs.storage if isinstance(outputs, StoreOutputAccess) else None
+        partitions = store.partitions if store is not None else None
+        self._base: Context = run_context(run, dag, resources, partitions)
         pull = io_aware_pull(dag, run.run_id, outputs, resources)
         self._resolver = InstanceResolver(
             dag, lambda t, k: pull(t, -1, k)[1], lambda t, i, k: pull(t, i, k)[1]
@@ -150,10 +153,12 @@ def run_dag(
     run_type: str = "manual",
     listener: RunListener | None = None,
     resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
 ) -> RunResult:
     """Run ``dag`` in this process, recording it in ``storage`` (a fresh memory store if None).
 
-    ``resources`` add to (and override) the DAG's own resources for this run.
+    ``resources`` add to (and override) the DAG's own resources for this run;
+    ``partition_key`` is the partition of a partitioned DAG the run is for.
     """
     storage = storage if storage is not None else MemoryStorage()
     driver = RunDriver(
@@ -165,6 +170,7 @@ def run_dag(
         run_type=run_type,
         listener=listener,
         resources=resources,
+        partition_key=partition_key,
     )
     return driver.run()
 
@@ -177,12 +183,14 @@ def test_runner(
     storage: Any,
     resources: Mapping[str, Any] | None = None,
     verbose: bool = True,
+    partition_key: str | None = None,
 ) -> RunResult:
     """What ``DAG.test()`` calls; ``verbose`` prints the run as it goes (``ConsoleRunLog``)."""
     store = storage if storage is not None else MemoryStorage()
     return run_dag(
         dag, storage=store, run_conf=run_conf, logical_date=logical_date, run_type="test",
         resources=resources, listener=ConsoleRunLog(store) if verbose else None,
+        partition_key=partition_key,
     )  # fmt: skip
 
 

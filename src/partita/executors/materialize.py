@@ -37,17 +37,23 @@ def materialize(
     selection: Any = None,
     storage: Storage | None = None,
     logical_date: datetime | None = None,
+    partition_key: str | None = None,
 ) -> RunResult:
     """Materialize ``assets`` (or the ``selection`` of them) in this process and return the result.
 
     ``run_config`` is a dict (``{"tasks": {...}}``) or a ``RunConfig``;
     ``storage`` records the run (and its materializations) in a persistent
-    store instead of a throwaway memory one.
+    store instead of a throwaway memory one. ``partition_key`` picks the
+    partition of partitioned assets to materialize (a key that is not one of
+    their partitions is refused, naming the nearest valid keys).
     """
     graph = AssetGraph(list(assets))
     dag = build_asset_dag(MATERIALIZE_DAG_ID, graph, selection, resources=resources)
     dag.label = materialize_label(dag.asset_tasks)
-    return run_dag(dag, storage=storage, run_conf=run_config, logical_date=logical_date)
+    return run_dag(
+        dag, storage=storage, run_conf=run_config, logical_date=logical_date,
+        partition_key=partition_key,
+    )  # fmt: skip
 
 
 __all__ = ["materialize"]

@@ -37,12 +37,15 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext, IOManager
 from partita.definitions.metadata import normalize_metadata
+from partita.definitions.partition_mapping import PartitionMapping, default_partition_mapping
+from partita.definitions.partitions import PartitionsDefinition
 from partita.definitions.resources import ResourceRequirement
 from partita.definitions.types import Check, build_checks, check_output, resolved_hints
 from partita.exceptions import (
     AssetNotMaterializedError,
     FailTask,
     PartitaError,
+    PartitionKeyError,
     ValueNotFoundError,
 )
 from partita.operators.check_results import blocking_failure, evaluation_of
@@ -63,6 +66,12 @@ class AssetInputPlan:
     metadata: dict[str, Any]
     #: True when no asset of the graph produces the key (loaded from an earlier run only).
     external: bool
+    #: The upstream's partitions (None: not partitioned, one value).
+    partitions_def: PartitionsDefinition | None = None
+    #: Which upstream partitions the downstream's partition reads.
+    mapping: PartitionMapping | None = None
+    #: The downstream's own partitions.
+    downstream_partitions_def: PartitionsDefinition | None = None
 
 
 def data_version_of(value: Any) -> str | None:
@@ -95,13 +104,37 @@ def _value_check(definition: AssetsDefinition) -> Check | None:
 
 
 def load_asset_input(context: Context, plan: AssetInputPlan, task_id: str, who: str) -> Any:
-    """The value of upstream asset ``plan.key``, loaded by its IO manager for ``task_id``."""
+    """The value of upstream asset ``plan.key``, loaded by its IO manager for ``task_id``.
+
+    From a partitioned upstream: the value of the one partition the mapping
+    names, or ``{partition key: value}`` when it names several (or none).
+    """
+    if plan.partitions_def is None or plan.mapping is None:
+        return _load_one(context, plan, task_id, who, None)
+    downstream_key = context.get("partition_key") if plan.downstream_partitions_def else None
+    try:
+        keys = plan.mapping.get_upstream_partition_keys(
+            downstream_key, plan.downstream_partitions_def, plan.partitions_def,
+            dynamic_partitions_store=context.get("instance"),
+        )  # fmt: skip
+    except PartitaError as exc:
+        raise PartitionKeyError(
+            f"{who}: input {plan.param!r} (asset {plan.key.to_user_string()!r}): {exc}"
+        ) from None
+    values = {key: _load_one(context, plan, task_id, who, key) for key in keys}
+    return values[keys[0]] if len(keys) == 1 else values
+
+
+def _load_one(
+    context: Context, plan: AssetInputPlan, task_id: str, who: str, partition_key: str | None
+) -> Any:
     manager = io_manager_of(context, plan.io_manager_key, who)
     upstream = output_context(
         context,
         plan.key.to_task_id(),
         asset_key=plan.key,
         definition_metadata=plan.metadata,
+        partition_key=partition_key,
     )
     request = InputContext(
         upstream, task_id, plan.param, upstream.dag_id, upstream.run_id,
@@ -110,10 +143,13 @@ def load_asset_input(context: Context, plan: AssetInputPlan, task_id: str, who: 
     try:
         return manager.load_input(request)
     except (ValueNotFoundError, FileNotFoundError) as exc:
-        raise AssetNotMaterializedError(_missing_message(context, plan, who, exc)) from exc
+        message = _missing_message(context, plan, who, exc, partition_key)
+        raise AssetNotMaterializedError(message) from exc
 
 
-def _missing_message(context: Context, plan: AssetInputPlan, who: str, exc: Exception) -> str:
+def _missing_message(
+    context: Context, plan: AssetInputPlan, who: str, exc: Exception, partition_key: str | None
+) -> str:
     fileloc = getattr(context.get("dag"), "fileloc", None)
     path = (
         os.path.relpath(fileloc)
@@ -121,6 +157,13 @@ def _missing_message(context: Context, plan: AssetInputPlan, who: str, exc: Exce
         else "PATH"
     )
     selection = plan.key.to_user_string()
+    if partition_key is not None:
+        return (
+            f"{who} needs partition {partition_key!r} of upstream asset "
+            f"{list(plan.key.path)!r}, which was never materialized (IO manager "
+            f"{plan.io_manager_key!r} has no value for it: {exc}); materialize that partition "
+            f"first (materialize([...], partition_key={partition_key!r}))"
+        )
     return (
         f"{who} needs upstream asset {list(plan.key.path)!r}, which was never "
         f"materialized (IO manager {plan.io_manager_key!r} has no value for it: {exc}); run "
@@ -129,9 +172,21 @@ def _missing_message(context: Context, plan: AssetInputPlan, who: str, exc: Exce
     )
 
 
-def input_plan(param: str, key: AssetKey, graph: AssetGraph, spec: Any = None) -> AssetInputPlan:
-    """How parameter ``param`` gets asset ``key``'s value: its IO manager and metadata."""
+def input_plan(
+    param: str,
+    key: AssetKey,
+    graph: AssetGraph,
+    spec: Any = None,
+    downstream: PartitionsDefinition | None = None,
+) -> AssetInputPlan:
+    """How parameter ``param`` gets asset ``key``'s value: its IO manager, metadata and the
+    partitions it reads (``downstream`` is the reading asset's partitions)."""
     upstream = graph.spec(key)
+    producer = graph.by_key.get(key)
+    partitions = producer.partitions_def if producer is not None else None
+    mapping = getattr(spec, "partition_mapping", None) or default_partition_mapping(
+        partitions, downstream
+    )
     io_key = (spec.input_manager_key if spec is not None else None) or (
         upstream.io_manager_key if upstream is not None else DEFAULT_IO_MANAGER_KEY
     )
@@ -139,7 +194,9 @@ def input_plan(param: str, key: AssetKey, graph: AssetGraph, spec: Any = None) -
         metadata = dict(upstream.metadata)
     else:
         metadata = dict(spec.metadata) if spec is not None else {}
-    return AssetInputPlan(param, key, io_key, metadata, upstream is None)
+    return AssetInputPlan(
+        param, key, io_key, metadata, upstream is None, partitions, mapping, downstream
+    )
 
 
 class AssetOperator(DecoratedPythonOperator):
@@ -182,6 +239,11 @@ class AssetOperator(DecoratedPythonOperator):
     @property
     def asset_keys(self) -> list[AssetKey]:
         return [k for k in self.asset_definition.keys if k in self.selected_keys]
+
+    @property
+    def partitioned_keys(self) -> list[AssetKey]:
+        """The keys this task materializes per partition (none when it is not partitioned)."""
+        return self.asset_keys if self.asset_definition.partitions_def is not None else []
 
     def describe(self) -> str:
         definition = self.asset_definition
@@ -244,21 +306,25 @@ class AssetOperator(DecoratedPythonOperator):
             if self.value_check is not None:
                 value = check_output(self.value_check, value, self.describe)
             manager = io_manager_of(context, spec.io_manager_key, self.describe())
+            partitioned = self.asset_definition.partitions_def is not None
             out = output_context(
                 context,
                 self.task_id,
                 spec.output_name,
                 asset_key=spec.key,
                 definition_metadata=spec.metadata,
+                partition_key=context.get("partition_key") if partitioned else None,
             )
             manager.handle_output(out, value)
             location = out.location
             metadata = {**out.added_metadata, **metadata}
             if data_version is None:
                 data_version = data_version_of(value)
+        partition = context.get("partition_key") if self.partitioned_keys else None
         return AssetMaterialization(
-            spec.key, normalize_metadata(metadata), spec.code_version, data_version, location
-        )
+            spec.key, normalize_metadata(metadata), spec.code_version, data_version, location,
+            partition,
+        )  # fmt: skip
 
     def _report_checks(self, ti: Any, items: list[Any]) -> FailTask | None:
         """Record the results of the asset's own checks; the error if a blocking one failed."""
@@ -338,7 +404,11 @@ def build_asset_task(
     selected_keys: frozenset[AssetKey] | None = None,
 ) -> AssetOperator:
     """The task of ``definition`` in a DAG built over ``graph``, materializing ``selected_keys``."""
-    plans = [input_plan(param, spec.key, graph, spec) for param, spec in definition.inputs.items()]
+    partitions = definition.partitions_def
+    plans = [
+        input_plan(param, spec.key, graph, spec, partitions)
+        for param, spec in definition.inputs.items()
+    ]
     options: dict[str, Any] = {
         "doc_md": None if definition.is_multi else definition.spec(definition.key).description,
         **definition.task_kwargs,

@@ -137,6 +137,9 @@ class ScheduleDefinitionTicker:
         now: datetime,
     ) -> DagRunRecord:
         start, end = dag.timetable.infer_manual_data_interval(fire_time)
+        # A partition of a DAG that is not partitioned (a Dagster 0.11 partitioned schedule of
+        # a plain job) lives in the run config the schedule made; the run gets no key.
+        partition = request.partition_key if dag.partitions_def is not None else None
         return DagRunRecord(
             run_id=schedule_run_id(schedule.name, fire_time, request.run_key),
             dag_id=dag.dag_id,
@@ -148,6 +151,7 @@ class ScheduleDefinitionTicker:
             data_interval_end=end,
             conf=dict(request.run_config),
             queued_at=now,
+            partition_key=partition,
         )
 
 

@@ -34,6 +34,7 @@ from partita.storage.instigators import InstigatorStore
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -56,6 +57,7 @@ _BATCH_FIELDS = (
     "materializations",
     "check_evaluations",
     "log_lines",
+    "partition_statuses",
 )
 
 
@@ -73,8 +75,10 @@ class RunStore(ABC):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
-        """Runs, newest first (by queued time, then run id)."""
+        """Runs, newest first (by queued time, then run id); only those for ``partition_key``
+        when it is given (with ``dag_id``: one indexed lookup)."""
 
     @abstractmethod
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
@@ -186,6 +190,40 @@ class AssetCatalog(ABC):
         limit: int = 100,
     ) -> list[AssetCheckEvaluationRecord]:
         """Check evaluations, newest first, optionally of one asset and/or one run."""
+
+    @abstractmethod
+    def partition_statuses(self, asset_key: AssetKey) -> dict[str, AssetPartitionStatusRecord]:
+        """The latest outcome of each partition of ``asset_key`` that ever ran, by key."""
+
+
+class DynamicPartitionStore(ABC):
+    """The keys of dynamic partitions definitions, by definition name, in the order added.
+
+    Each method is one transaction of its own (like the DAG registry): keys are
+    definitions data, not run records.
+    """
+
+    @abstractmethod
+    def add_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> list[str]:
+        """Add the keys not there yet (in order); return those added."""
+
+    @abstractmethod
+    def delete_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> list[str]:
+        """Delete the keys that are there; return those deleted."""
+
+    @abstractmethod
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        """The keys of ``partitions_def_name``, in the order they were added."""
+
+    @abstractmethod
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        """True when ``partition_key`` is a key of ``partitions_def_name`` (one indexed read)."""
+
+    @abstractmethod
+    def partitions_def_names(self) -> dict[str, int]:
+        """Every definition name with keys, and how many it has, sorted by name."""
 
 
 class DagClaim(ABC):
@@ -315,6 +353,7 @@ class Storage(ABC):
     instigators: InstigatorStore
     connections: ConnectionStore
     variables: VariableStore
+    partitions: DynamicPartitionStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem
@@ -344,6 +383,7 @@ class Storage(ABC):
             materializations=list(batch.materializations),
             check_evaluations=list(batch.check_evaluations),
             log_lines=list(batch.log_lines),
+            partition_statuses=list(batch.partition_statuses),
         )
 
     def write_prepared(self, prepared: Sequence[Any]) -> None:
@@ -390,6 +430,7 @@ __all__ = [
     "DagClaim",
     "DagRegistry",
     "DagStore",
+    "DynamicPartitionStore",
     "EventLog",
     "LogStore",
     "OutputStore",

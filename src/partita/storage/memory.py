@@ -33,12 +33,14 @@ from partita.storage.base import (
     Storage,
 )
 from partita.storage.memory_instigators import MemoryInstigatorStore
+from partita.storage.memory_partitions import MemoryDynamicPartitions
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.memory_secrets import MemoryConnectionStore, MemoryVariableStore
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventKind,
@@ -81,12 +83,15 @@ class _MemoryRuns(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
         wanted = set(states) if states is not None else None
         found = [
             r
             for r in self.runs.values()
-            if (dag_id is None or r.dag_id == dag_id) and (wanted is None or r.state in wanted)
+            if (dag_id is None or r.dag_id == dag_id)
+            and (wanted is None or r.state in wanted)
+            and (partition_key is None or r.partition_key == partition_key)
         ]
         found.sort(key=_newest_first_key, reverse=True)
         return [r for r in found[:limit]]
@@ -181,6 +186,7 @@ class _MemoryAssets(AssetCatalog):
         self.latest: dict[AssetKey, AssetMaterializationRecord] = {}
         self.evaluations: list[AssetCheckEvaluationRecord] = []
         self.latest_checks: dict[tuple[AssetKey, str], AssetCheckEvaluationRecord] = {}
+        self.partitions: dict[AssetKey, dict[str, AssetPartitionStatusRecord]] = {}
 
     def latest_materializations(
         self, asset_keys: Iterable[AssetKey] | None = None
@@ -229,6 +235,9 @@ class _MemoryAssets(AssetCatalog):
             and (run_id is None or r.run_id == run_id)
         ]
         return found[:limit]
+
+    def partition_statuses(self, asset_key: AssetKey) -> dict[str, AssetPartitionStatusRecord]:
+        return dict(self.partitions.get(asset_key, {}))
 
 
 class _MemoryLogs(LogStore):
@@ -331,6 +340,7 @@ class MemoryStorage(Storage):
         self.instigators = MemoryInstigatorStore(self.queue)
         self.connections = MemoryConnectionStore()
         self.variables = MemoryVariableStore()
+        self.partitions = MemoryDynamicPartitions()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:
@@ -436,6 +446,8 @@ class MemoryStorage(Storage):
             assets.latest_checks[(kept.asset_key, kept.check_name)] = kept
         for line in batch.log_lines:
             self._logs.add(line)
+        for status in batch.partition_statuses:
+            assets.partitions.setdefault(status.asset_key, {})[status.partition_key] = status
 
 
 __all__ = ["MemoryStorage"]

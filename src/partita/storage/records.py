@@ -66,6 +66,8 @@ class DagRunRecord(msgspec.Struct, frozen=True):
     cancel_requested_at: datetime | None = None
     #: Seconds the run's tasks get to stop after SIGTERM before SIGKILL, with that request.
     cancel_grace: float | None = None
+    #: The partition the run is for (None: its DAG is not partitioned).
+    partition_key: str | None = None
 
     def began(self, when: datetime) -> DagRunRecord:
         """This run, now running: queued, started and last alive at ``when``."""
@@ -203,6 +205,8 @@ class AssetMaterializationRecord(msgspec.Struct, frozen=True):
     location: str | None = None
     map_index: int = -1
     id: int | None = None
+    #: The partition materialized (None: the asset is not partitioned).
+    partition_key: str | None = None
 
 
 class AssetCheckEvaluationRecord(msgspec.Struct, frozen=True):
@@ -222,6 +226,24 @@ class AssetCheckEvaluationRecord(msgspec.Struct, frozen=True):
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     description: str | None = None
     id: int | None = None
+
+
+class AssetPartitionStatus(TextEnum):
+    """Where a partition of an asset stands: its last run's outcome, or never run."""
+
+    MATERIALIZED = "materialized"
+    FAILED = "failed"
+    MISSING = "missing"
+
+
+class AssetPartitionStatusRecord(msgspec.Struct, frozen=True):
+    """The latest outcome of one partition of one asset (a store keeps one per pair)."""
+
+    asset_key: AssetKey
+    partition_key: str
+    status: AssetPartitionStatus
+    run_id: str
+    timestamp: datetime
 
 
 class LogLineRecord(msgspec.Struct, frozen=True, gc=False):
@@ -259,7 +281,7 @@ class WriteBatch:
     outputs are upserted by (run, task, map index, key), DAG versions are
     inserted if new, asset materializations and check evaluations are appended
     (the asset catalog), log lines are inserted by (run, task, map index, try,
-    seq).
+    seq), partition statuses are upserted by (asset key, partition key).
     """
 
     runs: list[DagRunRecord] = field(default_factory=list)
@@ -270,6 +292,7 @@ class WriteBatch:
     materializations: list[AssetMaterializationRecord] = field(default_factory=list)
     check_evaluations: list[AssetCheckEvaluationRecord] = field(default_factory=list)
     log_lines: list[LogLineRecord] = field(default_factory=list)
+    partition_statuses: list[AssetPartitionStatusRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -281,4 +304,5 @@ class WriteBatch:
             or self.materializations
             or self.check_evaluations
             or self.log_lines
+            or self.partition_statuses
         )

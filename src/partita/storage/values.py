@@ -36,6 +36,8 @@ from partita.storage.records import WriteBatch
 
 #: The width of the id columns (run, DAG and task ids, output keys).
 ID_LENGTH = MAX_ID_LENGTH
+#: The longest partition key a store holds (a multi-partition key holds one per dimension).
+PARTITION_KEY_LENGTH = 512
 
 _ORJSON_OPTIONS = (
     orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
@@ -199,6 +201,20 @@ def check_id(value: str, what: str, fix: str = "use a shorter one") -> None:
         )
 
 
+def check_partition_key(value: object, what: str = "partition key") -> str:
+    """``value`` if a store can hold it as a partition key; else ``UnstorableValueError``."""
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise UnstorableValueError(
+            f"{what} {value!r} must be a non-empty string without NUL characters"
+        )
+    if len(value) > PARTITION_KEY_LENGTH:
+        raise UnstorableValueError(
+            f"{what} {value[:40]!r}... is too long: {len(value)} characters, and partition "
+            f"keys are stored in columns of {PARTITION_KEY_LENGTH}; use a shorter key"
+        )
+    return value
+
+
 def check_batch_ids(batch: WriteBatch) -> None:
     """Raise ``UnstorableValueError`` when an id or key of ``batch`` is wider than its column."""
     limit = ID_LENGTH
@@ -206,6 +222,8 @@ def check_batch_ids(batch: WriteBatch) -> None:
         if len(run.run_id) > limit or len(run.dag_id) > limit:
             check_id(run.run_id, "run id")
             check_id(run.dag_id, "DAG id")
+        if run.partition_key is not None:
+            check_partition_key(run.partition_key, f"run {run.run_id!r}: partition key")
     for version in batch.dag_versions:
         check_id(version.dag_id, "DAG id")
     # A task instance's run id is the id of a recorded run (a foreign key): already checked.
@@ -239,9 +257,11 @@ _TASK_ID = attrgetter("task_id")
 
 __all__ = [
     "ID_LENGTH",
+    "PARTITION_KEY_LENGTH",
     "UnstorableValueError",
     "check_batch_ids",
     "check_id",
+    "check_partition_key",
     "clean_json",
     "clean_text",
     "dumps_json",

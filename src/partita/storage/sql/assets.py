@@ -17,10 +17,16 @@ from sqlalchemy import Engine, Row, func, select
 
 from partita.definitions.asset_key import AssetKey
 from partita.storage.base import AssetCatalog
-from partita.storage.records import AssetCheckEvaluationRecord, AssetMaterializationRecord
+from partita.storage.records import (
+    AssetCheckEvaluationRecord,
+    AssetMaterializationRecord,
+    AssetPartitionStatus,
+    AssetPartitionStatusRecord,
+)
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import asset_check_evaluation_table as checks
 from partita.storage.sql.models import asset_materialization_table as table
+from partita.storage.sql.models import asset_partition_table as partitions
 from partita.storage.sql.writes import asset_key_text
 
 
@@ -37,6 +43,7 @@ def _record(row: Row[Any]) -> AssetMaterializationRecord:
         location=values["location"],
         map_index=values["map_index"],
         id=values["id"],
+        partition_key=values["partition_key"],
     )
 
 
@@ -128,6 +135,18 @@ class SqlAssetCatalog(AssetCatalog):
         query = query.order_by(checks.c.id.desc()).limit(limit)
         with connect(self._engine, "read asset check evaluations") as connection:
             return [_evaluation(row) for row in connection.execute(query)]
+
+    def partition_statuses(self, asset_key: AssetKey) -> dict[str, AssetPartitionStatusRecord]:
+        query = select(partitions).where(partitions.c.asset_key == asset_key_text(asset_key))
+        with connect(self._engine, "read the partitions of an asset") as connection:
+            rows = connection.execute(query).all()
+        return {
+            row.partition_key: AssetPartitionStatusRecord(
+                asset_key, row.partition_key, AssetPartitionStatus(row.status), row.run_id,
+                row.timestamp,
+            )
+            for row in rows
+        }  # fmt: skip
 
 
 __all__ = ["SqlAssetCatalog"]

@@ -35,10 +35,11 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from partita.storage.values import ID_LENGTH
+from partita.storage.values import ID_LENGTH, PARTITION_KEY_LENGTH
 
 #: Deterministic constraint names, so that migrations can name what they create.
 NAMING_CONVENTION = {
@@ -125,8 +126,10 @@ dag_run_table = Table(
     Column("heartbeat_at", UTCDateTime()),
     Column("cancel_requested_at", UTCDateTime()),
     Column("cancel_grace", Float),
+    Column("partition_key", String(PARTITION_KEY_LENGTH)),
     Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
     Index("ix_dag_run_state", "state"),
+    Index("ix_dag_run_dag_id_partition_key", "dag_id", "partition_key"),
     Index("ix_dag_run_end_date", "end_date"),
 )
 
@@ -195,8 +198,37 @@ asset_materialization_table = Table(
     _id("code_version", nullable=True),
     Column("data_version", String(128)),
     Column("location", String(1024)),
+    Column("partition_key", String(PARTITION_KEY_LENGTH)),
     Index("ix_asset_materialization_asset_key_id", "asset_key", "id"),
     Index("ix_asset_materialization_run_id", "run_id"),
+    Index(
+        "ix_asset_materialization_asset_key_partition_key_id", "asset_key", "partition_key", "id"
+    ),
+    sqlite_autoincrement=True,
+)
+
+#: The latest outcome of each partition of each partitioned asset: ``materialized`` or
+#: ``failed`` (a partition with no row is missing). One row per (asset, partition), so
+#: the status of ten thousand partitions is one index range, whatever their history.
+asset_partition_table = Table(
+    "asset_partition",
+    metadata,
+    Column("asset_key", String(1024), primary_key=True),
+    Column("partition_key", String(PARTITION_KEY_LENGTH), primary_key=True),
+    Column("status", String(STATE_LENGTH), nullable=False),
+    _id("run_id"),
+    Column("timestamp", UTCDateTime(), nullable=False),
+)
+
+#: The keys of each dynamic partitions definition, in the order they were added (``id``).
+dynamic_partition_table = Table(
+    "dynamic_partition",
+    metadata,
+    Column("id", EventIdType, primary_key=True, autoincrement=True),
+    _id("partitions_def"),
+    Column("partition_key", String(PARTITION_KEY_LENGTH), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("partitions_def", "partition_key"),
     sqlite_autoincrement=True,
 )
 
@@ -384,10 +416,12 @@ __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
     "asset_materialization_table",
+    "asset_partition_table",
     "connection_table",
     "dag_run_table",
     "dag_table",
     "dag_version_table",
+    "dynamic_partition_table",
     "event_table",
     "import_error_table",
     "instigator_state_table",

@@ -53,6 +53,7 @@ def run_record(row: Row[Any]) -> DagRunRecord:
         heartbeat_at=row.heartbeat_at,
         cancel_requested_at=row.cancel_requested_at,
         cancel_grace=row.cancel_grace,
+        partition_key=row.partition_key,
     )
 
 
@@ -75,6 +76,7 @@ def _run_values(run: DagRunRecord) -> dict[str, Any]:
         "heartbeat_at": run.heartbeat_at,
         "cancel_requested_at": run.cancel_requested_at,
         "cancel_grace": run.cancel_grace,
+        "partition_key": run.partition_key,
     }
 
 

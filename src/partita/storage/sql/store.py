@@ -54,6 +54,7 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
+from partita.storage.sql.partitions import SqlDynamicPartitions
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
@@ -98,11 +99,14 @@ class SqlRunStore(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
         runs = dag_run_table.c
         query = select(dag_run_table)
         if dag_id is not None:
             query = query.where(runs.dag_id == dag_id)
+        if partition_key is not None:
+            query = query.where(runs.partition_key == partition_key)
         if states is not None:
             query = query.where(runs.state.in_([str(s) for s in states]))
         query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc()).limit(limit)
@@ -275,6 +279,7 @@ class SqlStorage(Storage):
         cipher = cipher or settings_cipher(load_settings, sqlite=sqlite)
         self.connections = SqlConnectionStore(self.engine, cipher)
         self.variables = SqlVariableStore(self.engine, cipher)
+        self.partitions = SqlDynamicPartitions(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 

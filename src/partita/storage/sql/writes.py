@@ -35,6 +35,7 @@ from partita.definitions.asset_key import AssetKey
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
+    AssetPartitionStatusRecord,
     DagRunRecord,
     DagVersionRecord,
     EventRecord,
@@ -48,6 +49,7 @@ from partita.storage.sql.errors import driver_errors
 from partita.storage.sql.models import (
     asset_check_evaluation_table,
     asset_materialization_table,
+    asset_partition_table,
     dag_run_table,
     dag_version_table,
     event_table,
@@ -85,6 +87,7 @@ RUN_COLUMNS = (
     "heartbeat_at",
     "cancel_requested_at",
     "cancel_grace",
+    "partition_key",
 )
 
 
@@ -107,6 +110,7 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         time(r.heartbeat_at),
         time(r.cancel_requested_at),
         r.cancel_grace,
+        r.partition_key,
     )
 
 
@@ -175,6 +179,7 @@ MATERIALIZATION_COLUMNS = (
     "code_version",
     "data_version",
     "location",
+    "partition_key",
 )
 
 
@@ -194,6 +199,20 @@ def _materialization_row(m: AssetMaterializationRecord, time: TimeConverter) -> 
         m.code_version,
         m.data_version,
         m.location,
+        m.partition_key,
+    )
+
+
+PARTITION_STATUS_COLUMNS = ("asset_key", "partition_key", "status", "run_id", "timestamp")
+
+
+def _partition_status_row(p: AssetPartitionStatusRecord, time: TimeConverter) -> Row:
+    return (
+        asset_key_text(p.asset_key),
+        p.partition_key,
+        str(p.status),
+        p.run_id,
+        time(p.timestamp),
     )
 
 
@@ -349,6 +368,7 @@ class PreparedBatch:
     materializations: list[Row] = field(default_factory=list)
     check_evaluations: list[Row] = field(default_factory=list)
     log_lines: list[Row] = field(default_factory=list)
+    partition_statuses: list[Row] = field(default_factory=list)
 
 
 def merge_prepared(parts: Sequence[PreparedBatch]) -> PreparedBatch:
@@ -365,6 +385,7 @@ def merge_prepared(parts: Sequence[PreparedBatch]) -> PreparedBatch:
         merged.materializations.extend(part.materializations)
         merged.check_evaluations.extend(part.check_evaluations)
         merged.log_lines.extend(part.log_lines)
+        merged.partition_statuses.extend(part.partition_statuses)
     return merged
 
 
@@ -387,6 +408,9 @@ class BatchWriter:
             dialect, asset_check_evaluation_table, CHECK_EVALUATION_COLUMNS, None
         )
         self._log_lines = render(dialect, log_line_table, LOG_LINE_COLUMNS, None)
+        self._partition_statuses = render(
+            dialect, asset_partition_table, PARTITION_STATUS_COLUMNS, "update"
+        )
         quote = dialect.identifier_preparer.quote
         self._copy_log_lines = (
             f"COPY {quote(log_line_table.name)} "
@@ -413,6 +437,9 @@ class BatchWriter:
                 materializations=[_materialization_row(m, time) for m in batch.materializations],
                 check_evaluations=[_check_evaluation_row(c, time) for c in batch.check_evaluations],
                 log_lines=[_log_line_row(line, time) for line in batch.log_lines],
+                partition_statuses=[
+                    _partition_status_row(p, time) for p in batch.partition_statuses
+                ],
             )
         except UnstorableValueError:
             raise
@@ -438,6 +465,7 @@ class BatchWriter:
                 (self._outputs, rows.outputs),
                 (self._materializations, rows.materializations),
                 (self._check_evaluations, rows.check_evaluations),
+                (self._partition_statuses, rows.partition_statuses),
             ):
                 if table_rows:
                     with driver_errors(connection, statement.sql):

@@ -1,0 +1,74 @@
+"""Revision 0015 (partitions): a database at the revision before it, with data, upgrades."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from msgspec.structs import replace
+
+from partita.definitions.asset_key import AssetKey
+from partita.storage.records import (
+    AssetMaterializationRecord,
+    AssetPartitionStatus,
+    AssetPartitionStatusRecord,
+    WriteBatch,
+)
+from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
+from partita.storage.sql.migrate import alembic_config, head_revision
+
+NOW = datetime(2024, 1, 2, tzinfo=UTC)
+
+
+def _database_before_0015_with_data(url: str) -> None:
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0015").down_revision
+    assert isinstance(before, str)
+    engine = create_sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), before)
+            connection.exec_driver_sql(
+                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO asset_materialization (asset_key, run_id, task_id, map_index, "
+                "timestamp, metadata) VALUES ('[\"events\"]', 'old', 'events', -1, "
+                "'2024-01-01 00:00:00', '{}')"
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_database_before_0015_upgrades_and_takes_partitions(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_fresh_database_url")
+    _database_before_0015_with_data(url)
+
+    assert upgrade(url) == head_revision()
+
+    with SqlStorage(url, tmp_path / "storage") as storage:
+        old = storage.runs.get_run("old")
+        assert old.partition_key is None
+        (materialization,) = storage.assets.list_materializations(AssetKey(["events"]))
+        assert materialization.partition_key is None
+        partitioned = replace(old, run_id="new", partition_key="2024-01-01")
+        status = AssetPartitionStatusRecord(
+            AssetKey(["events"]), "2024-01-01", AssetPartitionStatus.MATERIALIZED, "new", NOW
+        )
+        record = AssetMaterializationRecord(
+            AssetKey(["events"]), "new", "events", NOW, partition_key="2024-01-01"
+        )
+        storage.write(
+            WriteBatch(runs=[partitioned], materializations=[record], partition_statuses=[status])
+        )
+        assert storage.runs.get_run("new").partition_key == "2024-01-01"
+        assert storage.assets.partition_statuses(AssetKey(["events"])) == {"2024-01-01": status}
+        assert storage.partitions.add_partitions("files", ["a"]) == ["a"]
