@@ -16,11 +16,15 @@ import partita
 import partita.exceptions
 
 PUBLIC_NAMES = [
+    "Asset",
+    "AssetAll",
+    "AssetAny",
     "AssetCheckOperator",
     "AssetCheckResult",
     "AssetCheckSeverity",
     "AssetCheckSpec",
     "AssetChecksDefinition",
+    "AssetEvent",
     "AssetIn",
     "AssetKey",
     "AssetOperator",

@@ -23,6 +23,10 @@ __version__ = "0.1.0"
 
 #: Public name -> the module it is defined in. Kept sorted; one line per name.
 _EXPORTS: dict[str, str] = {
+    "Asset": "partita.definitions.asset_events",
+    "AssetAll": "partita.definitions.asset_events",
+    "AssetAny": "partita.definitions.asset_events",
+    "AssetEvent": "partita.definitions.asset_events",
     "AssetCheckOperator": "partita.operators.asset_check",
     "AssetCheckResult": "partita.definitions.asset_check",
     "AssetCheckSeverity": "partita.definitions.asset_check",
@@ -135,6 +139,10 @@ if TYPE_CHECKING:
     from partita.definitions.asset_check import AssetCheckSeverity as AssetCheckSeverity
     from partita.definitions.asset_check import AssetCheckSpec as AssetCheckSpec
     from partita.definitions.asset_check import asset_check as asset_check
+    from partita.definitions.asset_events import Asset as Asset
+    from partita.definitions.asset_events import AssetAll as AssetAll
+    from partita.definitions.asset_events import AssetAny as AssetAny
+    from partita.definitions.asset_events import AssetEvent as AssetEvent
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
     from partita.definitions.asset_selection import AssetSelection as AssetSelection

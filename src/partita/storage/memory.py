@@ -32,6 +32,7 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_automation import MemoryAutomationStore
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
@@ -308,6 +309,7 @@ class MemoryStorage(Storage):
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
+        self.automation = MemoryAutomationStore(self._assets.records, self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:

@@ -56,7 +56,8 @@ def run_record(row: Row[Any]) -> DagRunRecord:
     )
 
 
-def _run_values(run: DagRunRecord) -> dict[str, Any]:
+def run_values(run: DagRunRecord) -> dict[str, Any]:
+    """A run record as the values of its ``dag_run`` row."""
     return {
         "run_id": run.run_id,
         "dag_id": run.dag_id,
@@ -123,7 +124,7 @@ class SqlRunQueue(RunQueue):
         inserted: list[str] = []
         with self._transaction("queue runs") as connection:
             for run in queued:
-                statement = self._insert().values(**_run_values(run)).on_conflict_do_nothing()
+                statement = self._insert().values(**run_values(run)).on_conflict_do_nothing()
                 # RETURNING, not rowcount: psycopg reports -1 rows for a skipped upsert
                 if connection.execute(statement.returning(runs.c.run_id)).first() is not None:
                     inserted.append(run.run_id)
@@ -243,4 +244,4 @@ class SqlPoolStore(PoolStore):
         return [PoolRecord(r.name, r.slots, r.description) for r in rows]
 
 
-__all__ = ["SqlPoolStore", "SqlRunQueue", "run_record"]
+__all__ = ["SqlPoolStore", "SqlRunQueue", "run_record", "run_values"]
