@@ -31,6 +31,7 @@ PUBLIC_NAMES = [
     "AssetOut",
     "AssetSelection",
     "AssetsDefinition",
+    "AutomationCondition",
     "BaseBranchOperator",
     "BaseOperator",
     "BashOperator",

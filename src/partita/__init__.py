@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "AssetOut": "partita.definitions.asset",
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
+    "AutomationCondition": "partita.definitions.automation_condition",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseOperator": "partita.definitions.baseoperator",
     "BashOperator": "partita.operators.bash",
@@ -146,6 +147,9 @@ if TYPE_CHECKING:
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
+    from partita.definitions.automation_condition import (
+        AutomationCondition as AutomationCondition,
+    )
     from partita.definitions.baseoperator import BaseOperator as BaseOperator
     from partita.definitions.config import Config as Config
     from partita.definitions.config import ConfigMapping as ConfigMapping

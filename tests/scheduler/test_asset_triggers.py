@@ -52,7 +52,7 @@ def _scheduler(tmp_path: Path, storage: MemoryStorage) -> Scheduler:
         [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
         paused_at_creation=False,
     )  # fmt: skip
-    options = SchedulerOptions(heartbeat_interval=0, parse_interval=0)
+    options = SchedulerOptions(heartbeat_interval=0, parse_interval=0, automation_interval=0)
     clock = FastClock(datetime(2025, 1, 1, tzinfo=UTC), 1.0)
     return Scheduler(storage, files, InProcessExecutor, options=options, clock=clock)
 

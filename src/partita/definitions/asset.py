@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 
 from partita.definitions.asset_check_result import AssetCheckResult, AssetCheckSpec
 from partita.definitions.asset_key import AssetKey, CoercibleToAssetKey, as_asset_key
+from partita.definitions.automation_condition import AutomationCondition
 from partita.definitions.config import Config
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, IOManager
@@ -185,6 +186,7 @@ class AssetsDefinition:
         is_multi: bool,
         can_subset: bool = False,
         check_specs: Sequence[AssetCheckSpec] = (),
+        automation_condition: AutomationCondition | None = None,
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -197,6 +199,15 @@ class AssetsDefinition:
         self.task_kwargs = dict(task_kwargs)
         self.is_multi = is_multi
         self.can_subset = can_subset
+        if automation_condition is not None and not isinstance(
+            automation_condition, AutomationCondition
+        ):
+            raise DefinitionError(
+                f"asset {name!r}: automation_condition must be an AutomationCondition, e.g. "
+                f"AutomationCondition.eager(), got {automation_condition!r}"
+            )
+        #: When the scheduler materializes it on its own (None: never).
+        self.automation_condition = automation_condition
         self._by_key = {o.key: o for o in outputs}
         if len(self._by_key) != len(outputs):
             raise DefinitionError(f"asset {name!r}: two outputs have the same asset key")
@@ -362,6 +373,7 @@ def _build_asset(
     config_schema: Any,
     task_kwargs: Mapping[str, Any],
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    automation_condition: AutomationCondition | None = None,
 ) -> AssetsDefinition:
     if key is not None and (name is not None or key_prefix is not None):
         raise DefinitionError(f"@asset {fn.__name__}: give key=, or name= / key_prefix=, not both")
@@ -392,6 +404,7 @@ def _build_asset(
         task_kwargs=checked_task_kwargs(where, task_kwargs),
         is_multi=False,
         check_specs=check_specs or (),
+        automation_condition=automation_condition,
     )
 
 
@@ -421,19 +434,23 @@ def asset(
     required_resource_keys: Sequence[str] | None = None,
     config_schema: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    automation_condition: AutomationCondition | None = None,
     **task_kwargs: Any,
 ) -> Any:
     """Make a function a software-defined asset; its key is the function's name by default.
 
     Task arguments (``retries``, ``retry_delay``, ``execution_timeout``...) are
     passed on to the task that materializes it. ``check_specs`` are checks the
-    function reports itself, yielding an ``AssetCheckResult`` for each.
+    function reports itself, yielding an ``AssetCheckResult`` for each;
+    ``automation_condition`` lets the scheduler materialize it on its own
+    (``AutomationCondition.eager()``...).
     """
     options = dict(
         name=name, key=key, key_prefix=key_prefix, ins=ins, deps=deps, group_name=group_name,
         tags=tags, description=description, metadata=metadata, code_version=code_version,
         io_manager_key=io_manager_key, required_resource_keys=required_resource_keys,
         config_schema=config_schema, task_kwargs=task_kwargs, check_specs=check_specs,
+        automation_condition=automation_condition,
     )  # fmt: skip
     if fn is not None:
         return _build_asset(fn, **options)
@@ -452,6 +469,7 @@ def multi_asset(
     config_schema: Any = None,
     can_subset: bool = False,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    automation_condition: AutomationCondition | None = None,
     **task_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """One function producing several assets, one per entry of ``outs``.
@@ -498,6 +516,7 @@ def multi_asset(
             is_multi=True,
             can_subset=can_subset,
             check_specs=check_specs or (),
+            automation_condition=automation_condition,
         )
 
     return build
