@@ -127,3 +127,17 @@ def test_triggering_events_are_found_by_asset_name_or_key() -> None:
     found = TriggeringAssetEvents([event])
     assert found[C] == found["s3://bucket/c.csv"] == found[C.key] == [event]
     assert list(found) == [C] and A not in found and C in found
+
+
+def test_each_mapped_instance_records_its_own_event() -> None:
+    with DAG("mapped") as dag:
+
+        @task(outlets=[A])
+        def write(n: int) -> int:
+            return n
+
+        write.expand(n=[1, 2, 3])
+    result = dag.test()
+    assert [(m.asset_key, m.map_index) for m in result.materializations] == [
+        (A.key, 0), (A.key, 1), (A.key, 2),
+    ]  # fmt: skip
