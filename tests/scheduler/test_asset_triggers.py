@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from partita.definitions.asset_events import TRIGGERING_EVENTS_KEY
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.executors.in_process import InProcessExecutor
 from partita.scheduler.asset_triggers import AssetTriggerService
@@ -13,7 +14,7 @@ from partita.scheduler.clock import FastClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
 from partita.storage.memory import MemoryStorage
-from partita.storage.records import DagRunRecord
+from partita.storage.records import AssetMaterializationRecord, DagRunRecord, WriteBatch
 
 DAGS = """
 from partita import DAG, Asset, task
@@ -145,3 +146,31 @@ def test_a_second_scheduler_reading_the_same_events_queues_no_second_run(tmp_pat
     assert not stale
     assert other.run_once(datetime.now(UTC)) == {}
     assert len(_consumer_runs(storage)) == 1
+
+
+def test_events_wait_while_the_dag_is_at_max_active_runs_then_make_one_run(
+    tmp_path: Path,
+) -> None:
+    storage = MemoryStorage()
+    scheduler = _scheduler(tmp_path, storage)
+    _settle(scheduler)
+    consumer = scheduler.files.dags["consumer"]
+    consumer.max_active_runs = 1
+    now = datetime.now(UTC)
+    blocker = DagRunRecord("blocker", "consumer", "", RunState.QUEUED, queued_at=now)
+    storage.queue.enqueue([blocker])  # a queued run of the consumer holds its one slot
+    service = AssetTriggerService(storage, lambda: scheduler.files.dags)
+    for n in range(3):
+        storage.write(_event_batch(f"e{n}", "refunds"))
+        assert service.run_once(now) == {}
+    storage.runs.runs["blocker"] = storage.runs.runs["blocker"].ended(RunState.SUCCESS, now)
+    queued = service.run_once(now)  # no new event: the waiting ones make one run
+    [run_id] = queued.values()
+    assert len(storage.runs.get_run(run_id).conf[TRIGGERING_EVENTS_KEY]) == 3
+
+
+def _event_batch(run_id: str, key: str) -> WriteBatch:
+    now = datetime.now(UTC)
+    run = DagRunRecord(run_id, "make_refunds", "", RunState.SUCCESS, queued_at=now)
+    event = AssetMaterializationRecord(AssetKey(key), run_id, "write", now)
+    return WriteBatch(runs=[run], materializations=[event])

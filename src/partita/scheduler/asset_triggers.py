@@ -8,7 +8,8 @@ the assets with pending events satisfy the condition queues one run
 (``asset_triggered``) carrying all of them as ``triggering_asset_events``;
 several events before the scheduler looks make one run, as in Airflow.
 Events that arrive before the scheduler first sees a DAG, or while it is
-paused, never trigger it.
+paused, never trigger it. While the DAG has ``max_active_runs`` runs queued
+or running, its events wait, and the next run takes them all.
 
 The design decision: the run and the new cursor are written together by
 ``AutomationStore.advance`` (a compare-and-set on the cursor's version), so
@@ -121,8 +122,11 @@ class AssetTriggerService:
         if record is not None and record.is_paused:
             pending = []  # as in Airflow: a paused DAG queues no events
         runs: list[DagRunRecord] = []
+        capped = False
         if pending and condition.evaluate({e.asset.key for e in pending}):
-            runs, pending = [asset_triggered_run(dag, pending, now)], []
+            capped = self._at_max_active_runs(dag)
+            if not capped:
+                runs, pending = [asset_triggered_run(dag, pending, now)], []
         value = {
             "event_id": event_id,
             "pending": [e.to_data() for e in keep_newest(pending, MAX_PENDING_PER_ASSET)],
@@ -130,13 +134,20 @@ class AssetTriggerService:
         if not automation.advance(name, cursor.version, value, runs, now):
             self._read_up_to.pop(dag.dag_id, None)  # another scheduler moved it: read again
             return None
-        self._read_up_to[dag.dag_id] = max(event_id, last)
+        # a DAG at max_active_runs keeps its events and is looked at again next pass
+        self._read_up_to[dag.dag_id] = -1 if capped else max(event_id, last)
         for run in runs:
             logger.info(
                 "DAG %s: %d asset event(s) queued run %s", dag.dag_id,
                 len(run.conf[TRIGGERING_EVENTS_KEY]), run.run_id,
             )  # fmt: skip
         return runs[0].run_id if runs else None
+
+    def _at_max_active_runs(self, dag: DAG) -> bool:
+        """True when ``dag`` has ``max_active_runs`` runs queued or running."""
+        active = [RunState.QUEUED, RunState.RUNNING]
+        limit = dag.max_active_runs
+        return len(self.storage.runs.list_runs(dag.dag_id, states=active, limit=limit)) >= limit
 
     def _read(
         self, cursor: CursorRecord, assets: Mapping[AssetKey, Asset]
