@@ -131,6 +131,9 @@ class AssetTriggerService:
             "event_id": event_id,
             "pending": [e.to_data() for e in keep_newest(pending, MAX_PENDING_PER_ASSET)],
         }
+        if value == cursor.value:  # nothing new (a DAG waiting at max_active_runs)
+            self._read_up_to[dag.dag_id] = -1 if capped else last
+            return None
         if not automation.advance(name, cursor.version, value, runs, now):
             self._read_up_to.pop(dag.dag_id, None)  # another scheduler moved it: read again
             return None
