@@ -198,3 +198,25 @@ def test_bad_automation_conditions_are_refused_with_what_to_write() -> None:
         @asset(automation_condition="eager")  # type: ignore[arg-type]
         def a() -> int:
             return 1
+
+
+def test_the_automation_job_holds_the_automated_assets_and_survives_a_merge() -> None:
+    from partita import Definitions, asset
+
+    @asset
+    def source() -> int:
+        return 1
+
+    @asset(automation_condition=EAGER)
+    def derived(source: int) -> int:
+        return source + 1
+
+    @asset(automation_condition=ON_MISSING)
+    def other() -> int:
+        return 2
+
+    job = Definitions(assets=[source, derived]).get_dag(AUTOMATION_DAG_ID)
+    assert sorted(job.task_dict) == ["derived"] and job.is_paused_upon_creation is False
+    assert Definitions(assets=[source]).dags == []  # no conditions: no automation job
+    merged = Definitions.merge(Definitions(assets=[source, derived]), Definitions(assets=[other]))
+    assert sorted(merged.get_dag(AUTOMATION_DAG_ID).task_dict) == ["derived", "other"]
