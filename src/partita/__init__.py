@@ -25,6 +25,10 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "partita.definitions.partitions",
     "AllPartitionMapping": "partita.definitions.partition_mapping",
+    "Asset": "partita.definitions.asset_events",
+    "AssetAll": "partita.definitions.asset_events",
+    "AssetAny": "partita.definitions.asset_events",
+    "AssetEvent": "partita.definitions.asset_events",
     "AssetCheckOperator": "partita.operators.asset_check",
     "AssetCheckResult": "partita.definitions.asset_check",
     "AssetCheckSeverity": "partita.definitions.asset_check",
@@ -36,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "AssetOut": "partita.definitions.asset",
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
+    "AutomationCondition": "partita.definitions.automation_condition",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
     "BaseOperator": "partita.definitions.baseoperator",
@@ -184,9 +189,16 @@ if TYPE_CHECKING:
     from partita.definitions.asset_check import AssetCheckSeverity as AssetCheckSeverity
     from partita.definitions.asset_check import AssetCheckSpec as AssetCheckSpec
     from partita.definitions.asset_check import asset_check as asset_check
+    from partita.definitions.asset_events import Asset as Asset
+    from partita.definitions.asset_events import AssetAll as AssetAll
+    from partita.definitions.asset_events import AssetAny as AssetAny
+    from partita.definitions.asset_events import AssetEvent as AssetEvent
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
+    from partita.definitions.automation_condition import (
+        AutomationCondition as AutomationCondition,
+    )
     from partita.definitions.baseoperator import BaseOperator as BaseOperator
     from partita.definitions.config import Config as Config
     from partita.definitions.config import ConfigMapping as ConfigMapping

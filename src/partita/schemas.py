@@ -80,7 +80,7 @@ class DagRunModel(BaseModel):
     dag_id: str
     state: RunState
     run_type: str = Field(
-        description="manual, scheduled, backfill, sensor, asset_triggered or test."
+        description="manual, scheduled, backfill, sensor, asset_triggered, automation or test."
     )
     logical_date: Timestamp | None = None
     data_interval_start: Timestamp | None = None

@@ -724,3 +724,53 @@ def test_runs_of_one_partition(storage: Storage) -> None:
     assert [r.run_id for r in found] == ["a1"]
     assert {r.run_id for r in storage.runs.list_runs(partition_key="2024-01-01")} == {"a1", "b1"}
     assert len(storage.runs.list_runs("etl")) == 3
+
+
+# --- the automation store (asset events after a cursor, versioned cursors) ----------------
+
+
+def _asset_events(storage: Storage, *keys: str) -> None:
+    storage.write(
+        WriteBatch(
+            runs=[make_run("producer")],
+            materializations=[
+                AssetMaterializationRecord(AssetKey(k), "producer", "t", T0, {"n": i})
+                for i, k in enumerate(keys)
+            ],
+        )
+    )
+
+
+def test_asset_events_are_read_after_an_id_in_order_and_by_key(storage: Storage) -> None:
+    automation = storage.automation
+    assert (automation.last_event_id(), automation.events_after(0)) == (0, [])
+    _asset_events(storage, "a", "b", "a", "c")
+    every = automation.events_after(0)
+    assert [e.asset_key.name for e in every] == ["a", "b", "a", "c"]
+    assert automation.last_event_id() == every[-1].id
+    after = automation.events_after(every[1].id or 0, [AssetKey("a"), AssetKey("c")])
+    assert [(e.asset_key.name, e.metadata) for e in after] == [("a", {"n": 2}), ("c", {"n": 3})]
+    assert [e.id for e in automation.events_after(0, limit=2)] == [e.id for e in every[:2]]
+
+
+def test_a_cursor_advances_only_from_the_version_read_and_queues_its_runs_once(
+    storage: Storage,
+) -> None:
+    automation = storage.automation
+    assert automation.get_cursor("dag:consumer") is None
+    first = make_run("asset_triggered__1", dag_id="consumer")
+    assert automation.advance("dag:consumer", None, {"event_id": 4}, [first], T0)
+    cursor = automation.get_cursor("dag:consumer")
+    assert cursor is not None and (cursor.version, cursor.value) == (1, {"event_id": 4})
+    assert storage.runs.get_run("asset_triggered__1").state is RunState.QUEUED
+    # a second decision from the same reading (a restart, another scheduler) changes nothing
+    late = make_run("asset_triggered__2", dag_id="consumer")
+    assert not automation.advance("dag:consumer", None, {"event_id": 9}, [late], T0)
+    with pytest.raises(RunNotFoundError):
+        storage.runs.get_run("asset_triggered__2")
+    assert automation.advance("dag:consumer", 1, {"event_id": 9}, [late, first], T0)
+    assert not automation.advance("dag:consumer", 1, {"event_id": 10}, [], T0)
+    assert automation.get_cursor("dag:consumer").value == {"event_id": 9}  # type: ignore[union-attr]
+    assert automation.advance("automation", None, {"assets": {}}, [], T0)
+    assert [c.name for c in automation.list_cursors("dag:")] == ["dag:consumer"]
+    assert [c.name for c in automation.list_cursors()] == ["automation", "dag:consumer"]

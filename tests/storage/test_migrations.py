@@ -49,6 +49,7 @@ TABLES = {
     "variable",
     "asset_partition",
     "dynamic_partition",
+    "automation_cursor",
 }
 
 

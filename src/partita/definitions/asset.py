@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 
 from partita.definitions.asset_check_result import AssetCheckResult, AssetCheckSpec
 from partita.definitions.asset_key import AssetKey, CoercibleToAssetKey, as_asset_key
+from partita.definitions.automation_condition import AutomationCondition
 from partita.definitions.config import Config
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, IOManager
@@ -193,6 +194,7 @@ class AssetsDefinition:
         can_subset: bool = False,
         check_specs: Sequence[AssetCheckSpec] = (),
         partitions_def: PartitionsDefinition | None = None,
+        automation_condition: AutomationCondition | None = None,
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -205,6 +207,15 @@ class AssetsDefinition:
         self.task_kwargs = dict(task_kwargs)
         self.is_multi = is_multi
         self.can_subset = can_subset
+        if automation_condition is not None and not isinstance(
+            automation_condition, AutomationCondition
+        ):
+            raise DefinitionError(
+                f"asset {name!r}: automation_condition must be an AutomationCondition, e.g. "
+                f"AutomationCondition.eager(), got {automation_condition!r}"
+            )
+        #: When the scheduler materializes it on its own (None: never).
+        self.automation_condition = automation_condition
         self._by_key = {o.key: o for o in outputs}
         if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
             raise DefinitionError(
@@ -381,6 +392,7 @@ def _build_asset(
     task_kwargs: Mapping[str, Any],
     check_specs: Sequence[AssetCheckSpec] | None = None,
     partitions_def: PartitionsDefinition | None = None,
+    automation_condition: AutomationCondition | None = None,
 ) -> AssetsDefinition:
     if key is not None and (name is not None or key_prefix is not None):
         raise DefinitionError(f"@asset {fn.__name__}: give key=, or name= / key_prefix=, not both")
@@ -412,6 +424,7 @@ def _build_asset(
         is_multi=False,
         check_specs=check_specs or (),
         partitions_def=partitions_def,
+        automation_condition=automation_condition,
     )
 
 
@@ -442,6 +455,7 @@ def asset(
     config_schema: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     partitions_def: PartitionsDefinition | None = None,
+    automation_condition: AutomationCondition | None = None,
     **task_kwargs: Any,
 ) -> Any:
     """Make a function a software-defined asset; its key is the function's name by default.
@@ -451,6 +465,8 @@ def asset(
     function reports itself, yielding an ``AssetCheckResult`` for each.
     ``partitions_def`` partitions the asset: each run materializes one partition
     (``context.partition_key``), stored apart by its IO manager.
+    ``automation_condition`` lets the scheduler materialize it on its own
+    (``AutomationCondition.eager()``...).
     """
     options = dict(
         name=name, key=key, key_prefix=key_prefix, ins=ins, deps=deps, group_name=group_name,
@@ -458,6 +474,7 @@ def asset(
         io_manager_key=io_manager_key, required_resource_keys=required_resource_keys,
         config_schema=config_schema, task_kwargs=task_kwargs, check_specs=check_specs,
         partitions_def=partitions_def,
+        automation_condition=automation_condition,
     )  # fmt: skip
     if fn is not None:
         return _build_asset(fn, **options)
@@ -477,6 +494,7 @@ def multi_asset(
     can_subset: bool = False,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     partitions_def: PartitionsDefinition | None = None,
+    automation_condition: AutomationCondition | None = None,
     **task_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """One function producing several assets, one per entry of ``outs``.
@@ -524,6 +542,7 @@ def multi_asset(
             can_subset=can_subset,
             check_specs=check_specs or (),
             partitions_def=partitions_def,
+            automation_condition=automation_condition,
         )
 
     return build

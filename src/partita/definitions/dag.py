@@ -23,6 +23,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from partita.definitions import authoring
+from partita.definitions.asset_events import (
+    AssetCondition,
+    AssetTriggeredTimetable,
+    as_asset_condition,
+)
 from partita.definitions.cron import CronError
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.partitions import PartitionsDefinition
@@ -72,8 +77,9 @@ class DagTestRunner(Protocol):
 TEST_RUNNER: ExtensionPoint[DagTestRunner] = ExtensionPoint("the runner behind DAG.test()")
 
 
-#: What ``schedule=`` may be: a cron string or preset, a timedelta, a Timetable, or None.
-Schedule = str | timedelta | Timetable | None
+#: What ``schedule=`` may be: a cron string or preset, a timedelta, a Timetable, assets
+#: (``[Asset(...)]`` or a condition such as ``a & b``), or None.
+Schedule = str | timedelta | Timetable | AssetCondition | Sequence[AssetCondition] | None
 
 
 def build_timetable(dag_id: str, schedule: Schedule, zone: tzinfo) -> Timetable:
@@ -82,6 +88,9 @@ def build_timetable(dag_id: str, schedule: Schedule, zone: tzinfo) -> Timetable:
         return schedule
     if schedule is None:
         return NullTimetable()
+    condition = as_asset_condition(dag_id, schedule)
+    if condition is not None:
+        return AssetTriggeredTimetable(condition)
     if isinstance(schedule, timedelta):
         if schedule <= timedelta(0):
             raise DefinitionError(
@@ -96,8 +105,8 @@ def build_timetable(dag_id: str, schedule: Schedule, zone: tzinfo) -> Timetable:
         except CronError as exc:
             raise DefinitionError(f"DAG {dag_id!r}: invalid schedule {schedule!r}: {exc}") from None
     raise DefinitionError(
-        f"DAG {dag_id!r}: schedule must be None, a cron string, a preset, a timedelta or a "
-        f"Timetable, got {schedule!r}"
+        f"DAG {dag_id!r}: schedule must be None, a cron string, a preset, a timedelta, a "
+        f"Timetable or assets ([Asset(...)]), got {schedule!r}"
     )
 
 
@@ -266,6 +275,12 @@ class DAG:
                 self._apply_timezone(parse_timezone(zone))
             except TimezoneError as exc:
                 raise DefinitionError(f"DAG {self.dag_id!r}: default_timezone: {exc}") from None
+
+    @property
+    def asset_condition(self) -> AssetCondition | None:
+        """The assets the DAG waits for (``schedule=[Asset(...)]``), or None."""
+        timetable = self.timetable
+        return timetable.condition if isinstance(timetable, AssetTriggeredTimetable) else None
 
     @property
     def time_restriction(self) -> TimeRestriction:

@@ -26,6 +26,7 @@ from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
 from partita.definitions.asset_key import AssetKey
+from partita.definitions.automation_job import AUTOMATION_DAG_ID, build_automation_dag
 from partita.definitions.dag import DAG, DagFactory, caller_file
 from partita.definitions.schedules import ScheduleDefinition
 from partita.definitions.sensors import SensorDefinition
@@ -67,6 +68,10 @@ class Definitions:
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
             self._add(self._as_dag(item))
+        automated = [a for a in self.assets if a.automation_condition is not None]
+        if automated:
+            graph, fileloc = self.asset_graph, self.fileloc
+            self._add(build_automation_dag(graph, automated, self.resources, fileloc))
         self._check_schedules()
         self._check_sensors()
 
@@ -200,7 +205,8 @@ class Definitions:
         )
         for d in definitions:
             for dag in d.dags:
-                merged._add(dag)
+                if dag.dag_id != AUTOMATION_DAG_ID:  # the merged one has its own
+                    merged._add(dag)
         merged.schedules = [s for d in definitions for s in d.schedules]
         merged._check_schedules()
         merged.sensors = [s for d in definitions for s in d.sensors]

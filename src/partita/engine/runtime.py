@@ -35,6 +35,12 @@ from typing import TYPE_CHECKING, Any
 from partita import macros
 from partita.definitions.asset import AssetMaterialization
 from partita.definitions.asset_check import AssetCheckEvaluation
+from partita.definitions.asset_events import (
+    TRIGGERING_EVENTS_KEY,
+    AssetEvent,
+    OutletEvents,
+    TriggeringAssetEvents,
+)
 from partita.definitions.context import Context
 from partita.definitions.ids import check_id_length
 from partita.definitions.params import resolve_param_values
@@ -475,7 +481,14 @@ def run_context(
     context.update(partition_context(run.partition_key, dag, partitions))
     if resources is not None:
         context["resources"] = resources
+    events = run.conf.get(TRIGGERING_EVENTS_KEY) if run.run_type == "asset_triggered" else None
+    context["triggering_asset_events"] = TriggeringAssetEvents(
+        [AssetEvent.from_data(e) for e in events or ()]
+    )
     return context
+
+
+_NO_OUTLETS = OutletEvents(())
 
 
 def task_context(
@@ -492,6 +505,7 @@ def task_context(
     ctx["map_index"] = ti.map_index
     ctx["try_number"] = ti.try_number
     ctx["log"] = log
+    ctx["outlet_events"] = OutletEvents(task.outlets) if task.outlets else _NO_OUTLETS
     if task.params:  # task params override the DAG's; the run's conf overrides both
         ctx["params"] = {**base["params"], **resolve_param_values(task.params, base["conf"])}
     if task.config_class is not None:

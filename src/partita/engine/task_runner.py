@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from partita.definitions.asset import AssetMaterialization
 from partita.definitions.context import Context, reset_current_context, set_current_context
 from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
@@ -161,6 +162,8 @@ def run_task_instance(
                 _record_failure(task, work, exc, outcome, context, lines)
             else:
                 outcome.state = TaskState.SUCCESS
+                if task.outlets:
+                    _record_outlet_events(ti, context)
                 if task.on_success_callback:
                     run_callbacks(task.on_success_callback, context, lines, "on_success_callback")
     finally:
@@ -179,6 +182,12 @@ def run_task_instance(
     outcome.end_date = datetime.now(UTC)
     outcome.first_log_seq, outcome.logs = lines.take_rest()
     return outcome
+
+
+def _record_outlet_events(ti: RuntimeTaskInstance, context: Context) -> None:
+    """An asset event (a catalog entry, ``extra`` as its metadata) per outlet of the task."""
+    for event in context["outlet_events"].values():
+        ti.record_materialization(AssetMaterialization(event.asset.key, dict(event.extra)))
 
 
 def _materialization_records(

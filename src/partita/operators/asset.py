@@ -34,6 +34,7 @@ from partita.definitions.asset import (
 from partita.definitions.asset_check_result import AssetCheckResult
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
+from partita.definitions.automation_job import AUTOMATION_SELECTION_KEY
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, InputContext, IOManager
 from partita.definitions.metadata import normalize_metadata
@@ -46,6 +47,7 @@ from partita.exceptions import (
     FailTask,
     PartitaError,
     PartitionKeyError,
+    SkipTask,
     ValueNotFoundError,
 )
 from partita.operators.check_results import blocking_failure, evaluation_of
@@ -260,6 +262,11 @@ class AssetOperator(DecoratedPythonOperator):
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
+        requested = context["dag_run"].conf.get(AUTOMATION_SELECTION_KEY)
+        if requested is not None and not {k.to_user_string() for k in self.selected_keys} & set(
+            requested
+        ):
+            raise SkipTask("not requested by this automation run")
         context["selected_asset_keys"] = self.selected_keys
         context["selected_output_names"] = self._selected_output_names
         returned = super().execute(context)

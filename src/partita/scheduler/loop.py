@@ -1,8 +1,9 @@
 """``Scheduler``: the daemon loop composing the services, with its heartbeat.
 
 One pass (``run_once``) writes the heartbeat, re-loads changed DAG files,
-adopts the runs of dead schedulers, queues due scheduled runs, starts queued
-runs and steps the running ones. ``serve`` repeats passes until stopped: at
+adopts the runs of dead schedulers, queues due scheduled runs and the runs
+asset events and automation conditions ask for, starts queued runs and steps
+the running ones. ``serve`` repeats passes until stopped: at
 once while runs are being driven, otherwise after ``poll_interval`` seconds
 (sooner when a DAG falls due); a pass that overruns ``overrun_warning``
 seconds is logged as a warning.
@@ -26,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from partita.definitions.dag import DAG
 from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
 from partita.engine.host import HOSTNAME, pid_alive
+from partita.scheduler.asset_triggers import AssetTriggerService
+from partita.scheduler.automation import AutomationService
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.past import PreviousRuns
@@ -61,6 +64,8 @@ class SchedulerOptions:
     heartbeat_interval: float = 2.0
     #: A pass longer than this many seconds is logged as a warning.
     overrun_warning: float = 10.0
+    #: Seconds between looks at new asset events and the automation conditions.
+    automation_interval: float = 1.0
     #: Tries of a task instance lost with their worker (process) before it fails.
     max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
     #: Sensors that set no ``default_status`` wait to be started (``sensors_default_status``).
@@ -114,6 +119,8 @@ class Scheduler:
             stopped_by_default=self.options.sensors_stopped_by_default,
             evaluation_timeout=self.options.sensor_evaluation_timeout,
         )  # fmt: skip
+        self.asset_triggers = AssetTriggerService(storage, lambda: self.files.dags)
+        self.automation = AutomationService(storage, lambda: self.files.dags)
         self.starter = RunStarter(
             storage,
             self.scheduler_id,
@@ -156,6 +163,9 @@ class Scheduler:
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
         self.sensors.run_once(self.clock.now())
+        if self._due("automation", options.automation_interval):
+            self.asset_triggers.run_once(self.clock.now())
+            self.automation.run_once(self.clock.now())
         self.starter.run_once(self.clock.now())
         self.supervisor.run_once(datetime.now(UTC))
 

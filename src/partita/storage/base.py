@@ -29,6 +29,7 @@ from typing import Any
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
+from partita.storage.automation import AutomationStore
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.instigators import InstigatorStore
 from partita.storage.records import (
@@ -354,6 +355,8 @@ class Storage(ABC):
     connections: ConnectionStore
     variables: VariableStore
     partitions: DynamicPartitionStore
+    #: Asset events after a cursor, and the cursors of the event-driven services.
+    automation: AutomationStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

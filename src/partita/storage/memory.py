@@ -32,6 +32,7 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_automation import MemoryAutomationStore
 from partita.storage.memory_instigators import MemoryInstigatorStore
 from partita.storage.memory_partitions import MemoryDynamicPartitions
 from partita.storage.memory_registry import MemoryDagRegistry
@@ -336,6 +337,7 @@ class MemoryStorage(Storage):
         self.registry = MemoryDagRegistry()
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
+        self.automation = MemoryAutomationStore(self._assets.records, self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
         self.instigators = MemoryInstigatorStore(self.queue)
         self.connections = MemoryConnectionStore()

@@ -30,7 +30,8 @@ from partita.storage.sql.models import asset_partition_table as partitions
 from partita.storage.sql.writes import asset_key_text
 
 
-def _record(row: Row[Any]) -> AssetMaterializationRecord:
+def materialization_record(row: Row[Any]) -> AssetMaterializationRecord:
+    """An ``asset_materialization`` row as a record."""
     values = row._mapping
     return AssetMaterializationRecord(
         asset_key=AssetKey(json.loads(values["asset_key"])),
@@ -81,7 +82,7 @@ class SqlAssetCatalog(AssetCatalog):
         query = select(table).where(table.c.id.in_(newest.scalar_subquery()))
         with connect(self._engine, "read the asset catalog") as connection:
             rows = connection.execute(query).all()
-        records = [_record(row) for row in rows]
+        records = [materialization_record(row) for row in rows]
         return {r.asset_key: r for r in records}
 
     def list_materializations(
@@ -98,7 +99,7 @@ class SqlAssetCatalog(AssetCatalog):
             query = query.where(table.c.run_id == run_id)
         query = query.order_by(table.c.id.desc()).limit(limit)
         with connect(self._engine, "read asset materializations") as connection:
-            return [_record(row) for row in connection.execute(query)]
+            return [materialization_record(row) for row in connection.execute(query)]
 
     def asset_keys(self) -> list[AssetKey]:
         query = select(table.c.asset_key).distinct()
@@ -149,4 +150,4 @@ class SqlAssetCatalog(AssetCatalog):
         }  # fmt: skip
 
 
-__all__ = ["SqlAssetCatalog"]
+__all__ = ["SqlAssetCatalog", "materialization_record"]

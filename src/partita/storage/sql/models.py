@@ -412,11 +412,23 @@ variable_table = Table(
     Column("description", Text),
 )
 
+#: A cursor of an event-driven service (an asset-triggered DAG's last consumed event, the
+#: automation conditions' state): a JSON value with the version ``advance`` compares.
+automation_cursor_table = Table(
+    "automation_cursor",
+    metadata,
+    Column("name", String(300), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("value", JsonType, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 __all__ = [
     "UTCDateTime",
     "asset_check_evaluation_table",
     "asset_materialization_table",
     "asset_partition_table",
+    "automation_cursor_table",
     "connection_table",
     "dag_run_table",
     "dag_table",

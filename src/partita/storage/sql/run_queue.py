@@ -57,7 +57,8 @@ def run_record(row: Row[Any]) -> DagRunRecord:
     )
 
 
-def _run_values(run: DagRunRecord) -> dict[str, Any]:
+def run_values(run: DagRunRecord) -> dict[str, Any]:
+    """A run record as the values of its ``dag_run`` row."""
     return {
         "run_id": run.run_id,
         "dag_id": run.dag_id,
@@ -86,7 +87,7 @@ def insert_runs(connection: Connection, queued: Sequence[DagRunRecord]) -> list[
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(runs)
     inserted: list[str] = []
     for run in queued:
-        statement = insert.values(**_run_values(run)).on_conflict_do_nothing()
+        statement = insert.values(**run_values(run)).on_conflict_do_nothing()
         # RETURNING, not rowcount: psycopg reports -1 rows for a skipped upsert
         if connection.execute(statement.returning(runs.c.run_id)).first() is not None:
             inserted.append(run.run_id)
@@ -249,4 +250,4 @@ class SqlPoolStore(PoolStore):
         return [PoolRecord(r.name, r.slots, r.description) for r in rows]
 
 
-__all__ = ["SqlPoolStore", "SqlRunQueue", "insert_runs", "run_record"]
+__all__ = ["SqlPoolStore", "SqlRunQueue", "insert_runs", "run_record", "run_values"]

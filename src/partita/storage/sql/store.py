@@ -42,6 +42,7 @@ from partita.storage.records import (
 )
 from partita.storage.signing import PickleSigner, load_signer
 from partita.storage.sql.assets import SqlAssetCatalog
+from partita.storage.sql.automation import SqlAutomationStore
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
@@ -280,6 +281,7 @@ class SqlStorage(Storage):
         self.connections = SqlConnectionStore(self.engine, cipher)
         self.variables = SqlVariableStore(self.engine, cipher)
         self.partitions = SqlDynamicPartitions(self.engine)
+        self.automation = SqlAutomationStore(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 

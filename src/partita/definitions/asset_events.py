@@ -1,0 +1,364 @@
+"""Airflow 3 style assets: ``Asset``, the conditions ``AssetAll`` / ``AssetAny``, their timetable.
+
+A task with ``outlets=[Asset("s3://bucket/orders")]`` records an asset event
+when it succeeds; a DAG with ``schedule=[orders]`` (all of them) or a
+condition such as ``(orders & customers) | refunds`` runs when the assets
+of its condition got events since its last asset-triggered run::
+
+    orders = Asset("s3://bucket/orders")
+
+    with DAG("consumer", schedule=[orders]):
+        ...
+
+The design decision: an asset event is a row of the asset catalog, like a
+Dagster-style materialization (``Asset.key`` is its catalog key), so both
+styles share one history and a DAG may be scheduled on an ``@asset`` too.
+A condition is pure data: ``evaluate(updated_keys)`` says whether a set of
+updated keys satisfies it; the scheduler (``scheduler/asset_triggers.py``)
+keeps the per-DAG cursor of events already consumed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from partita.definitions.asset_key import AssetKey
+from partita.definitions.timetable_base import Timetable
+from partita.definitions.timetables import NullTimetable
+from partita.exceptions import DefinitionError
+
+_NOT_IN_SEGMENT = re.compile(r"[^A-Za-z0-9_\-]+")
+
+
+def _key_of(name: str) -> AssetKey:
+    """The catalog key of an asset name or URI: ``s3://bucket/x.csv`` -> ``s3/bucket/x_csv``."""
+    segments = [_NOT_IN_SEGMENT.sub("_", s)[:120] for s in name.replace("://", "/").split("/")]
+    return AssetKey([s for s in segments if s.strip("_")] or ["_"])
+
+
+class AssetCondition:
+    """What a DAG's ``schedule=`` may wait for: one asset, or ``&`` / ``|`` of conditions."""
+
+    def evaluate(self, updated: Iterable[AssetKey]) -> bool:
+        """True when the keys in ``updated`` (those with new events) satisfy this condition."""
+        raise NotImplementedError
+
+    def iter_assets(self) -> Iterator[Asset]:
+        """Every asset the condition names, once each, in order."""
+        raise NotImplementedError
+
+    def serialize(self) -> Any:
+        """A JSON-compatible form (``condition_from_data`` reads it back)."""
+        raise NotImplementedError
+
+    def __and__(self, other: AssetCondition) -> AssetAll:
+        return AssetAll(self, other)
+
+    def __or__(self, other: AssetCondition) -> AssetAny:
+        return AssetAny(self, other)
+
+
+@dataclass(frozen=True, eq=False)
+class Asset(AssetCondition):
+    """A piece of data a task updates (``outlets=``) and a DAG may wait for (``schedule=``).
+
+    ``name`` defaults to ``uri`` and ``uri`` to ``name``; two assets are the
+    same when their names are. ``extra`` is free JSON-compatible data.
+    """
+
+    name: str = ""
+    uri: str = ""
+    group: str = "asset"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        name: str | None = None,
+        uri: str | None = None,
+        *,
+        group: str = "asset",
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        if name is None and uri is None:
+            raise DefinitionError("Asset needs a name or a uri, e.g. Asset('s3://bucket/orders')")
+        for what, value in (("name", name), ("uri", uri)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise DefinitionError(f"Asset {what} must be a non-empty string, got {value!r}")
+        object.__setattr__(self, "name", name if name is not None else uri)
+        object.__setattr__(self, "uri", uri if uri is not None else name)
+        object.__setattr__(self, "group", group)
+        object.__setattr__(self, "extra", dict(extra or {}))
+
+    @property
+    def key(self) -> AssetKey:
+        """The key of this asset's events in the asset catalog."""
+        return _key_of(self.name)
+
+    def evaluate(self, updated: Iterable[AssetKey]) -> bool:
+        return self.key in set(updated)
+
+    def iter_assets(self) -> Iterator[Asset]:
+        yield self
+
+    def serialize(self) -> Any:
+        return {"asset": self.name, "uri": self.uri}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Asset) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("Asset", self.name))
+
+    def __repr__(self) -> str:
+        if self.uri == self.name:
+            return f"Asset({self.name!r})"
+        return f"Asset(name={self.name!r}, uri={self.uri!r})"
+
+
+class _Group(AssetCondition):
+    operator = ""
+
+    def __init__(self, *objects: AssetCondition) -> None:
+        if not objects:
+            raise DefinitionError(f"{type(self).__name__} needs at least one asset or condition")
+        for item in objects:
+            if not isinstance(item, AssetCondition):
+                raise DefinitionError(
+                    f"{type(self).__name__} takes Asset(...) values or conditions made of them, "
+                    f"got {item!r}"
+                )
+        self.objects: tuple[AssetCondition, ...] = objects
+
+    def iter_assets(self) -> Iterator[Asset]:
+        seen: set[Asset] = set()
+        for item in self.objects:
+            for one in item.iter_assets():
+                if one not in seen:
+                    seen.add(one)
+                    yield one
+
+    def serialize(self) -> Any:
+        return {self.operator: [o.serialize() for o in self.objects]}
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Group)
+            and type(other) is type(self)
+            and other.objects == self.objects
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.objects))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self.objects))})"
+
+
+class AssetAll(_Group):
+    """True when every one of its assets / conditions is (``a & b``)."""
+
+    operator = "all"
+
+    def evaluate(self, updated: Iterable[AssetKey]) -> bool:
+        keys = set(updated)
+        return all(o.evaluate(keys) for o in self.objects)
+
+
+class AssetAny(_Group):
+    """True when any one of its assets / conditions is (``a | b``)."""
+
+    operator = "any"
+
+    def evaluate(self, updated: Iterable[AssetKey]) -> bool:
+        keys = set(updated)
+        return any(o.evaluate(keys) for o in self.objects)
+
+
+def condition_from_data(data: Any) -> AssetCondition:
+    """The condition ``AssetCondition.serialize`` wrote."""
+    if "asset" in data:
+        return Asset(data["asset"], data.get("uri"))
+    if "all" in data:
+        return AssetAll(*(condition_from_data(d) for d in data["all"]))
+    return AssetAny(*(condition_from_data(d) for d in data["any"]))
+
+
+def as_asset_condition(dag_id: str, schedule: Any) -> AssetCondition | None:
+    """The condition ``schedule=`` means when it names assets (None when it does not).
+
+    A list of assets means all of them (as in Airflow); an empty list is refused.
+    """
+    if isinstance(schedule, AssetCondition):
+        return schedule
+    if isinstance(schedule, (list, tuple)):
+        if not schedule or not all(isinstance(s, AssetCondition) for s in schedule):
+            raise DefinitionError(
+                f"DAG {dag_id!r}: a list schedule must hold Asset(...) values (at least one), "
+                f"got {schedule!r}"
+            )
+        return schedule[0] if len(schedule) == 1 else AssetAll(*schedule)
+    return None
+
+
+class AssetTriggeredTimetable(NullTimetable):
+    """``schedule=[Asset(...)]``: no runs on a clock; the scheduler runs it on asset events."""
+
+    kind = "asset"
+
+    def __init__(self, condition: AssetCondition) -> None:
+        self.condition = condition
+
+    @property
+    def summary(self) -> str:
+        return "Asset"
+
+    @property
+    def description(self) -> str:
+        return f"On asset events: {self.condition!r}"
+
+    def _fields(self) -> dict[str, Any]:
+        return {"condition": self.condition.serialize()}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Timetable:
+        return cls(condition_from_data(fields["condition"]))
+
+
+@dataclass(frozen=True)
+class AssetEvent:
+    """One event of an asset, as a consumer sees it (``triggering_asset_events``)."""
+
+    asset: Asset
+    timestamp: datetime
+    extra: dict[str, Any]
+    source_dag_id: str | None
+    source_run_id: str
+    source_task_id: str
+    source_map_index: int
+    id: int | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        """A JSON-compatible form (kept in the triggered run's conf)."""
+        return {
+            "asset": self.asset.name, "uri": self.asset.uri, "id": self.id,
+            "timestamp": self.timestamp.isoformat(), "extra": self.extra,
+            "source_dag_id": self.source_dag_id, "source_run_id": self.source_run_id,
+            "source_task_id": self.source_task_id, "source_map_index": self.source_map_index,
+        }  # fmt: skip
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AssetEvent:
+        return cls(
+            Asset(data["asset"], data.get("uri")), datetime.fromisoformat(data["timestamp"]),
+            dict(data.get("extra") or {}), data.get("source_dag_id"), data["source_run_id"],
+            data["source_task_id"], data.get("source_map_index", -1), data.get("id"),
+        )  # fmt: skip
+
+
+#: The run conf key that carries an asset-triggered run's events.
+TRIGGERING_EVENTS_KEY = "triggering_asset_events"
+
+
+class TriggeringAssetEvents(Mapping[Any, Sequence[AssetEvent]]):
+    """``context["triggering_asset_events"]``: the events that triggered the run, per asset.
+
+    Indexed by an ``Asset``, its name / URI, or its ``AssetKey``.
+    """
+
+    def __init__(self, events: Sequence[AssetEvent]) -> None:
+        self._by_key: dict[AssetKey, list[AssetEvent]] = {}
+        self._assets: dict[AssetKey, Asset] = {}
+        for event in events:
+            self._by_key.setdefault(event.asset.key, []).append(event)
+            self._assets.setdefault(event.asset.key, event.asset)
+
+    @staticmethod
+    def _key(item: Any) -> AssetKey:
+        if isinstance(item, Asset):
+            return item.key
+        if isinstance(item, AssetKey):
+            return item
+        if isinstance(item, str):
+            return _key_of(item)
+        raise KeyError(item)
+
+    def __getitem__(self, item: Any) -> Sequence[AssetEvent]:
+        return self._by_key[self._key(item)]
+
+    def __iter__(self) -> Iterator[Asset]:
+        return iter(self._assets.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __contains__(self, item: object) -> bool:
+        try:
+            return self._key(item) in self._by_key
+        except KeyError:
+            return False
+
+
+@dataclass
+class OutletEvent:
+    """``context["outlet_events"][asset]``: what the task adds to the event it records."""
+
+    asset: Asset
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OutletEvents(Mapping[Asset, OutletEvent]):
+    """``context["outlet_events"]``: one ``OutletEvent`` per outlet asset of the task."""
+
+    def __init__(self, outlets: Sequence[Asset]) -> None:
+        self._events = {asset: OutletEvent(asset, dict(asset.extra)) for asset in outlets}
+
+    def __getitem__(self, asset: Asset) -> OutletEvent:
+        try:
+            return self._events[asset]
+        except KeyError:
+            names = ", ".join(a.name for a in self._events) or "none"
+            raise KeyError(
+                f"{asset!r} is not an outlet of this task (its outlets: {names}); add it to "
+                "outlets=[...]"
+            ) from None
+
+    def __iter__(self) -> Iterator[Asset]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+def outlet_assets(where: str, outlets: Any) -> tuple[Asset, ...]:
+    """A task's ``outlets=`` checked: ``Asset`` values (one or a list)."""
+    if outlets is None:
+        return ()
+    items = [outlets] if isinstance(outlets, Asset) else list(outlets)
+    for item in items:
+        if not isinstance(item, Asset):
+            raise DefinitionError(
+                f"{where}: outlets must be Asset(...) values, got {item!r}; e.g. "
+                "outlets=[Asset('s3://bucket/orders')]"
+            )
+    return tuple(dict.fromkeys(items))
+
+
+__all__ = [
+    "TRIGGERING_EVENTS_KEY",
+    "Asset",
+    "AssetAll",
+    "AssetAny",
+    "AssetCondition",
+    "AssetEvent",
+    "AssetTriggeredTimetable",
+    "OutletEvent",
+    "OutletEvents",
+    "TriggeringAssetEvents",
+    "as_asset_condition",
+    "condition_from_data",
+    "outlet_assets",
+]

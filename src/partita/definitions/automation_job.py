@@ -1,0 +1,51 @@
+"""The automation job: the asset job the scheduler runs for automation conditions.
+
+A code location whose assets have an ``automation_condition`` gets one more
+DAG, ``__automation__``, over those assets. Each evaluation of the
+conditions queues one run of it whose conf names the assets requested
+(``AUTOMATION_SELECTION_KEY``); the tasks of the other assets skip, and the
+job's trigger rule (``none_failed``) lets a requested asset run after a
+skipped upstream, whose value its IO manager loads from an earlier run.
+
+The design decision: the job is an ordinary DAG of the location, built the
+same way in the scheduler and in every worker process that loads the file,
+so a run of it needs nothing but its id and its conf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_graph import AssetGraph
+from partita.definitions.asset_job import build_asset_dag
+from partita.definitions.asset_selection import AssetSelection
+from partita.definitions.dag import DAG
+from partita.definitions.states import TriggerRule
+
+#: The id of a code location's automation job.
+AUTOMATION_DAG_ID = "__automation__"
+#: The run conf key listing the assets (``schema/table``) an automation run materializes.
+AUTOMATION_SELECTION_KEY = "automation_selection"
+
+
+def build_automation_dag(
+    graph: AssetGraph,
+    automated: Sequence[AssetsDefinition],
+    resources: Mapping[str, Any],
+    fileloc: str | None,
+) -> DAG:
+    """The automation job over the ``automated`` asset definitions of ``graph``."""
+    selection = AssetSelection.assets(*automated)
+    dag = build_asset_dag(
+        AUTOMATION_DAG_ID, graph, selection, resources=resources, fileloc=fileloc,
+        description="Runs the assets whose automation conditions are true",
+    )  # fmt: skip
+    dag.is_paused_upon_creation = False  # automation is on unless paused by hand
+    for task_id in set(dag.asset_tasks.values()):
+        dag.task_dict[task_id].trigger_rule = TriggerRule.NONE_FAILED
+    return dag
+
+
+__all__ = ["AUTOMATION_DAG_ID", "AUTOMATION_SELECTION_KEY", "build_automation_dag"]
