@@ -42,6 +42,9 @@ TABLES = {
     "scheduler_heartbeat",
     "run_claim",
     "pool",
+    "web_user",
+    "api_token",
+    "web_session",
 }
 
 

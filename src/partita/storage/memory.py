@@ -32,6 +32,7 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_auth import MemoryAuthStore
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
@@ -79,15 +80,26 @@ class _MemoryRuns(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        offset: int = 0,
+    ) -> list[DagRunRecord]:
+        found = self._matching(dag_id, states)
+        found.sort(key=_newest_first_key, reverse=True)
+        return found[offset : offset + limit]
+
+    def count_runs(
+        self, dag_id: str | None = None, *, states: Iterable[RunState] | None = None
+    ) -> int:
+        return len(self._matching(dag_id, states))
+
+    def _matching(
+        self, dag_id: str | None, states: Iterable[RunState] | None
     ) -> list[DagRunRecord]:
         wanted = set(states) if states is not None else None
-        found = [
+        return [
             r
             for r in self.runs.values()
             if (dag_id is None or r.dag_id == dag_id) and (wanted is None or r.state in wanted)
         ]
-        found.sort(key=_newest_first_key, reverse=True)
-        return [r for r in found[:limit]]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         tis = self.tis.get(run_id, {})
@@ -309,6 +321,7 @@ class MemoryStorage(Storage):
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
+        self.auth = MemoryAuthStore()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

@@ -23,7 +23,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import StaticPool
 
@@ -42,6 +42,7 @@ from partita.storage.records import (
 )
 from partita.storage.signing import PickleSigner, load_signer
 from partita.storage.sql.assets import SqlAssetCatalog
+from partita.storage.sql.auth import SqlAuthStore
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
@@ -91,16 +92,21 @@ class SqlRunStore(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         limit: int = 50,
+        offset: int = 0,
     ) -> list[DagRunRecord]:
         runs = dag_run_table.c
-        query = select(dag_run_table)
-        if dag_id is not None:
-            query = query.where(runs.dag_id == dag_id)
-        if states is not None:
-            query = query.where(runs.state.in_([str(s) for s in states]))
-        query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc()).limit(limit)
+        query = _filtered(select(dag_run_table), dag_id, states)
+        query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc())
+        query = query.limit(limit).offset(offset)
         with connect(self._engine, "list runs") as connection:
             return [run_record(row) for row in connection.execute(query)]
+
+    def count_runs(
+        self, dag_id: str | None = None, *, states: Iterable[RunState] | None = None
+    ) -> int:
+        query = _filtered(select(func.count()).select_from(dag_run_table), dag_id, states)
+        with connect(self._engine, "count runs") as connection:
+            return int(connection.execute(query).scalar_one())
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         # A mapped run has as many rows as instances: driver rows, converted by hand.
@@ -117,6 +123,15 @@ class SqlRunStore(RunStore):
         ]  # fmt: skip
         records.sort(key=_TASK_INSTANCE_ORDER)
         return records
+
+
+def _filtered(query: Select[Any], dag_id: str | None, states: Iterable[RunState] | None) -> Any:
+    runs = dag_run_table.c
+    if dag_id is not None:
+        query = query.where(runs.dag_id == dag_id)
+    if states is not None:
+        query = query.where(runs.state.in_([str(s) for s in states]))
+    return query
 
 
 class SqlEventLog(EventLog):
@@ -232,6 +247,7 @@ class SqlStorage(Storage):
         self.registry = SqlDagRegistry(self.engine)
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
+        self.auth = SqlAuthStore(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
