@@ -8,10 +8,12 @@ digest column, one indexed read per request.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from partita.storage.auth import (
@@ -43,6 +45,11 @@ class SqlAuthStore(AuthStore):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[Connection]:
+        with connect(self._engine, what) as connection, connection.begin():
+            yield connection
+
     def create_user(self, user: UserRecord) -> None:
         if self.get_user(user.username) is not None:
             raise AuthStoreError(f"user {user.username!r} exists already")
@@ -71,28 +78,30 @@ class SqlAuthStore(AuthStore):
             .where(users.c.username == user.username)
             .values(role=str(user.role), password_hash=user.password_hash)
         )
-        with connect(self._engine, f"update user {user.username!r}") as connection:
-            with connection.begin():
-                changed = connection.execute(change).rowcount
+        with (
+            connect(self._engine, f"update user {user.username!r}") as connection,
+            connection.begin(),
+        ):
+            changed = connection.execute(change).rowcount
         if changed != 1:
             raise unknown_user(user.username)
 
     def delete_user(self, username: str) -> bool:
-        with connect(self._engine, f"delete user {username!r}") as connection:
-            with connection.begin():
-                connection.execute(delete(tokens).where(tokens.c.username == username))
-                connection.execute(delete(sessions).where(sessions.c.username == username))
-                return (
-                    connection.execute(delete(users).where(users.c.username == username)).rowcount
-                    == 1
-                )
+        with self._transaction(f"delete user {username!r}") as connection:
+            connection.execute(delete(tokens).where(tokens.c.username == username))
+            connection.execute(delete(sessions).where(sessions.c.username == username))
+            return (
+                connection.execute(delete(users).where(users.c.username == username)).rowcount == 1
+            )
 
     def create_token(self, token: ApiTokenRecord) -> None:
         if self.get_user(token.username) is None:
             raise unknown_user(token.username)
-        with connect(self._engine, f"create a token of user {token.username!r}") as connection:
-            with connection.begin():
-                connection.execute(insert(tokens).values(**_fields(token)))
+        with (
+            connect(self._engine, f"create a token of user {token.username!r}") as connection,
+            connection.begin(),
+        ):
+            connection.execute(insert(tokens).values(**_fields(token)))
 
     def find_token(self, token_hash: str) -> ApiTokenRecord | None:
         query = select(tokens).where(tokens.c.token_hash == token_hash)
@@ -108,17 +117,18 @@ class SqlAuthStore(AuthStore):
             return [_token(row) for row in connection.execute(query)]
 
     def revoke_token(self, token_id: str) -> bool:
-        with connect(self._engine, f"revoke token {token_id!r}") as connection:
-            with connection.begin():
-                return (
-                    connection.execute(delete(tokens).where(tokens.c.token_id == token_id)).rowcount
-                    == 1
-                )
+        with self._transaction(f"revoke token {token_id!r}") as connection:
+            return (
+                connection.execute(delete(tokens).where(tokens.c.token_id == token_id)).rowcount
+                == 1
+            )
 
     def create_session(self, session: SessionRecord) -> None:
-        with connect(self._engine, f"create a session of {session.username!r}") as connection:
-            with connection.begin():
-                connection.execute(insert(sessions).values(**_fields(session)))
+        with (
+            connect(self._engine, f"create a session of {session.username!r}") as connection,
+            connection.begin(),
+        ):
+            connection.execute(insert(sessions).values(**_fields(session)))
 
     def get_session(self, session_hash: str, now: datetime) -> SessionRecord | None:
         query = select(sessions).where(
@@ -133,11 +143,11 @@ class SqlAuthStore(AuthStore):
         )
 
     def delete_session(self, session_hash: str) -> None:
-        with connect(self._engine, "end a session") as connection, connection.begin():
+        with self._transaction("end a session") as connection:
             connection.execute(delete(sessions).where(sessions.c.session_hash == session_hash))
 
     def delete_expired_sessions(self, now: datetime) -> int:
-        with connect(self._engine, "delete expired sessions") as connection, connection.begin():
+        with self._transaction("delete expired sessions") as connection:
             return connection.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
 
 
