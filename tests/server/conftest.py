@@ -3,6 +3,7 @@ the app on it, and a client per role (API tokens)."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +16,11 @@ from fastapi.testclient import TestClient
 from partita.definitions.dag import DAG
 from partita.discovery import locate_dag
 from partita.server.app import create_app
-from partita.server.auth.accounts import create_token, create_user
+from partita.server.auth.accounts import create_token
+from partita.server.auth.secrets import hash_password
 from partita.server.config import ServerConfig
 from partita.settings import load_settings
-from partita.storage.auth import Role
+from partita.storage.auth import Role, UserRecord
 from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
 from partita.storage.sql import SqlStorage
@@ -48,6 +50,12 @@ class ApiWorld:
         return client
 
 
+@functools.cache
+def password_hash() -> str:
+    """The argon2 hash of ``PASSWORD``, computed once per test session."""
+    return hash_password(PASSWORD)
+
+
 def load_test_dag(path: Path, dag_id: str) -> DAG:
     return locate_dag(str(path), dag_id, import_timeout=30).dag
 
@@ -68,8 +76,8 @@ def build_world(storage: Storage, home: Path, **config: object) -> Iterator[ApiW
     etl = load_test_dag(dag_file, "etl").test(storage=storage, verbose=False)
     broken = load_test_dag(dag_file, "broken").test(storage=storage, verbose=False)
     tokens = {}
-    for role in Role:
-        create_user(storage.auth, role.value, role, PASSWORD)
+    for role in Role:  # one argon2 hash for all (hashing takes a good part of a second)
+        storage.auth.create_user(UserRecord(role.value, role, password_hash(), datetime.now(UTC)))
         tokens[role] = create_token(storage.auth, role.value).secret
     settings = load_settings(env={"PARTITA_HOME": str(home)}, cwd=home)
     server_config = ServerConfig(settings, log_poll_interval=0.05, **config)  # type: ignore[arg-type]
