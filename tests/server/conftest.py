@@ -82,15 +82,15 @@ def build_world(storage: Storage, home: Path, **config: object) -> Iterator[ApiW
     settings = load_settings(env={"PARTITA_HOME": str(home)}, cwd=home)
     server_config = ServerConfig(settings, log_poll_interval=0.05, **config)  # type: ignore[arg-type]
     with TestClient(create_app(storage, server_config)) as client:
-        yield ApiWorld(
-            storage, server_config, client, tokens, etl.run_id, broken.run_id, dag_file
-        )
+        yield ApiWorld(storage, server_config, client, tokens, etl.run_id, broken.run_id, dag_file)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiWorld]:
     """The API on SQLite and on PostgreSQL."""
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_clean_database_url")
+    url = request.getfixturevalue(
+        "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
+    )
     with SqlStorage(url, tmp_path / "storage") as storage:
         yield from build_world(storage, tmp_path / "home")
 

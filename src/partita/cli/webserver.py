@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 import click
+import uvicorn
 from rich.console import Console
 from rich.text import Text
 
@@ -108,12 +109,14 @@ def prepare_web_server(
 
 
 @contextmanager
-def _stop_signals() -> Iterator[list[int]]:
-    """Record SIGINT/SIGTERM (uvicorn handles them while it runs, then re-raises them here)."""
+def _stop_signals(server: uvicorn.Server) -> Iterator[list[int]]:
+    """SIGINT/SIGTERM stop ``server``, also before it runs (uvicorn handles them while it
+    runs, then raises them again, which lands here too)."""
     received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
+        server.should_exit = True
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -166,16 +169,21 @@ def webserver(
         loaded = _record_code_locations(storage, settings, path)
         sock = prepare_web_server(storage, settings, options, auth=auth, out=out)
         app = create_app(storage, ServerConfig(settings, auth=auth))
-        out.print(Text("partita webserver", style="bold"))
-        out.print(f"  database:  {mask_url(settings.database_url)}")
-        if loaded:
-            out.print(f"  DAGs:      {loaded} loaded")
-        out.print(f"  API:       {server_url(options, sock)}api/v1 (schema: api/v1/openapi.json)")
-        out.print("  Press Ctrl-C to stop.", highlight=False)
-        with _stop_signals() as received:
-            make_server(app, options).run(sockets=[sock])
+        server = make_server(app, options)
+        with _stop_signals(server) as received:
+            _webserver_banner(out, settings, server_url(options, sock), loaded)
+            server.run(sockets=[sock])
         name = signal.Signals(received[0]).name if received else "stopped"
         out.print(Text(f"Stopped ({name}).", style="bold"))
+
+
+def _webserver_banner(out: Console, settings: Settings, url: str, loaded: int) -> None:
+    out.print(Text("partita webserver", style="bold"))
+    out.print(f"  database:  {mask_url(settings.database_url)}")
+    if loaded:
+        out.print(f"  DAGs:      {loaded} loaded")
+    out.print(f"  API:       {url}api/v1 (schema: {url}api/v1/openapi.json)", highlight=False)
+    out.print("  Press Ctrl-C to stop.")
 
 
 __all__ = ["prepare_web_server", "web_options", "web_server_running", "webserver"]
