@@ -81,12 +81,14 @@ _EXPORTS: dict[str, str] = {
     "Resource": "partita.definitions.resources",
     "ResourceParam": "partita.definitions.resources",
     "RetryTask": "partita.exceptions",
+    "Role": "partita.storage.auth",
     "RunConfig": "partita.definitions.config",
     "RunRequest": "partita.definitions.schedules",
     "RunResult": "partita.engine.result",
     "RunState": "partita.definitions.states",
     "ScheduleDefinition": "partita.definitions.schedules",
     "ScheduleEvaluationContext": "partita.definitions.schedules",
+    "ServerConfig": "partita.server.config",
     "ShortCircuitOperator": "partita.operators.branch",
     "SignatureError": "partita.exceptions",
     "SkipReason": "partita.definitions.schedules",
@@ -104,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "build_schedule_context": "partita.definitions.schedules",
     "chain": "partita.definitions.dependencies",
     "config_mapping": "partita.definitions.config",
+    "create_app": "partita.server.app",
     "cross_downstream": "partita.definitions.dependencies",
     "dag": "partita.definitions.dag",
     "define_asset_job": "partita.definitions.asset_job",
@@ -122,6 +125,9 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from partita.server.app import create_app as create_app
+    from partita.server.config import ServerConfig as ServerConfig
+    from partita.storage.auth import Role as Role
     from partita.dag_index import DagIndex as DagIndex
     from partita.definitions.asset import AssetIn as AssetIn
     from partita.definitions.asset import AssetOut as AssetOut
