@@ -125,9 +125,6 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from partita.server.app import create_app as create_app
-    from partita.server.config import ServerConfig as ServerConfig
-    from partita.storage.auth import Role as Role
     from partita.dag_index import DagIndex as DagIndex
     from partita.definitions.asset import AssetIn as AssetIn
     from partita.definitions.asset import AssetOut as AssetOut
@@ -223,6 +220,9 @@ if TYPE_CHECKING:
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
     from partita.schemas import TaskInstanceModel as TaskInstanceModel
+    from partita.server.app import create_app as create_app
+    from partita.server.config import ServerConfig as ServerConfig
+    from partita.storage.auth import Role as Role
     from partita.storage.factory import open_store as open_store
     from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
     from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, ApiWorld, build_world
 from fastapi.testclient import TestClient
 
+from conftest import PASSWORD, ApiWorld, build_world
 from partita.server.app import create_app
 from partita.server.config import ServerConfig
 from partita.settings import load_settings
