@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import ApiWorld
+from server_helpers import ApiWorld
+
 from partita.definitions.states import RunState
 from partita.storage.auth import Role
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from server_helpers import PASSWORD, ApiWorld, build_world
 
-from conftest import PASSWORD, ApiWorld, build_world
 from partita.server.app import create_app
 from partita.server.config import ServerConfig
 from partita.settings import load_settings

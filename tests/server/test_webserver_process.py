@@ -15,8 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from conftest import DAG_FILE
+from server_helpers import DAG_FILE
 
 SETTINGS_VARIABLES = ("PARTITA_DATABASE_URL", "PARTITA_STORAGE_DIR", "PARTITA_DEBUG")
 
