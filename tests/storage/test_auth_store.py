@@ -128,6 +128,16 @@ def test_runs_are_paged_and_counted(storage: Storage) -> None:
     assert storage.runs.count_runs(states=[RunState.FAILED]) == 0
 
 
+def test_pages_go_on_past_the_newest_queued_runs_to_the_unqueued_ones(storage: Storage) -> None:
+    runs = [DagRunRecord(f"q{i}", "etl", "v", RunState.SUCCESS, queued_at=T0 + timedelta(i))
+            for i in range(3)]  # fmt: skip
+    runs += [DagRunRecord(f"u{i}", "etl", "v", RunState.SUCCESS) for i in range(3)]
+    storage.write(WriteBatch(runs=runs))
+    pages = [[r.run_id for r in storage.runs.list_runs(limit=2, offset=o)] for o in (0, 2, 4, 6)]
+    assert pages == [["q2", "q1"], ["q0", "u2"], ["u1", "u0"], []]
+    assert [r.run_id for r in storage.runs.list_runs(limit=10, offset=4)] == ["u1", "u0"]
+
+
 def _revision_before_auth() -> str:
     """The revision just below 0019 (the one that adds the auth tables)."""
     before = ScriptDirectory.from_config(alembic_config()).get_revision("0019").down_revision

@@ -129,6 +129,7 @@ dag_run_table = Table(
     Index("ix_dag_run_state", "state"),
     # The API's run list across all DAGs: newest first, one index range per page.
     Index("ix_dag_run_queued_at_run_id", "queued_at", "run_id"),
+    Index("ix_dag_run_state_queued_at_run_id", "state", "queued_at", "run_id"),
 )
 
 #: The current state of one (run, task, map index).

@@ -94,12 +94,29 @@ class SqlRunStore(RunStore):
         limit: int = 50,
         offset: int = 0,
     ) -> list[DagRunRecord]:
+        # Queued runs newest first, then the few never queued: each an index range that
+        # PostgreSQL and SQLite read backwards (NULLS LAST in one ORDER BY would need a sort).
         runs = dag_run_table.c
-        query = _filtered(select(dag_run_table), dag_id, states)
-        query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc())
-        query = query.limit(limit).offset(offset)
+        base = _filtered(select(dag_run_table), dag_id, states)
+        queued = base.where(runs.queued_at.is_not(None))
+        queued = queued.order_by(runs.queued_at.desc(), runs.run_id.desc())
+        unqueued = base.where(runs.queued_at.is_(None)).order_by(runs.run_id.desc())
         with connect(self._engine, "list runs") as connection:
-            return [run_record(row) for row in connection.execute(query)]
+            rows = list(connection.execute(queued.limit(limit).offset(offset)))
+            if len(rows) < limit:
+                skip = 0
+                if not rows and offset:
+                    counted = _filtered(
+                        select(func.count()).select_from(dag_run_table), dag_id, states
+                    )
+                    skip = (
+                        offset
+                        - connection.execute(
+                            counted.where(runs.queued_at.is_not(None))
+                        ).scalar_one()
+                    )
+                rows += connection.execute(unqueued.limit(limit - len(rows)).offset(max(skip, 0)))
+        return [run_record(row) for row in rows]
 
     def count_runs(
         self, dag_id: str | None = None, *, states: Iterable[RunState] | None = None

@@ -1,5 +1,5 @@
-"""The web server's accounts (``web_user``, ``api_token``, ``web_session``) and the run index
-the API's run list pages through (``ix_dag_run_queued_at_run_id``).
+"""The web server's accounts (``web_user``, ``api_token``, ``web_session``) and the run indexes
+the API's run list pages through (newest first, all runs or those in one state).
 
 Existing databases get empty account tables; the first ``partita webserver``
 or ``partita dev`` creates the ``admin`` user.
@@ -27,6 +27,9 @@ TIME = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.create_index("ix_dag_run_queued_at_run_id", "dag_run", ["queued_at", "run_id"])
+    op.create_index(
+        "ix_dag_run_state_queued_at_run_id", "dag_run", ["state", "queued_at", "run_id"]
+    )
     op.create_table(
         "web_user",
         sa.Column("username", ID, nullable=False),
@@ -75,4 +78,5 @@ def downgrade() -> None:
     op.drop_table("web_session")
     op.drop_table("api_token")
     op.drop_table("web_user")
+    op.drop_index("ix_dag_run_state_queued_at_run_id", table_name="dag_run")
     op.drop_index("ix_dag_run_queued_at_run_id", table_name="dag_run")
