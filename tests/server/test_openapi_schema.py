@@ -3,6 +3,7 @@ admin, on SQLite: no server error, responses as the schema documents them."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,10 +57,8 @@ def test_the_api_keeps_to_its_schema(schema_world: ApiWorld) -> None:
                 failures.append(f"{case.method} {case.formatted_path}: {exc}")
                 raise
 
-        try:
+        with contextlib.suppress(AssertionError):  # collected in ``failures``
             check()
-        except AssertionError:
-            pass
     assert operations >= 20
     assert not failures, "\n\n".join(failures[:5])
 
