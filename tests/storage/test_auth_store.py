@@ -53,7 +53,9 @@ def test_users_are_created_listed_updated_and_deleted(storage: Storage) -> None:
     assert storage.auth.get_user("zoe") == user("zoe", Role.ADMIN)
     assert storage.auth.get_user("nobody") is None
 
+    storage.auth.create_session(SessionRecord("s1", "ann", "c", T0, T0 + timedelta(days=1)))
     storage.auth.update_user(UserRecord("ann", Role.OPERATOR, "new-hash", T0))
+    assert storage.auth.get_session("s1", T0) is None  # a new password: log in again
     got = storage.auth.get_user("ann")
     assert got is not None and (got.role, got.password_hash) == (Role.OPERATOR, "new-hash")
     assert isinstance(got.role, Role)

@@ -88,7 +88,8 @@ class AuthStore(ABC):
 
     @abstractmethod
     def update_user(self, user: UserRecord) -> None:
-        """Replace a user's role and password hash; ``AuthStoreError`` when unknown."""
+        """Replace a user's role and password hash and end their sessions (they log in again);
+        ``AuthStoreError`` when unknown."""
 
     @abstractmethod
     def delete_user(self, username: str) -> bool:

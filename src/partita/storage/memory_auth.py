@@ -45,6 +45,8 @@ class MemoryAuthStore(AuthStore):
             if user.username not in self._users:
                 raise unknown_user(user.username)
             self._users[user.username] = user
+            for key in [k for k, s in self._sessions.items() if s.username == user.username]:
+                del self._sessions[key]
 
     def delete_user(self, username: str) -> bool:
         with self._lock:

@@ -78,13 +78,10 @@ class SqlAuthStore(AuthStore):
             .where(users.c.username == user.username)
             .values(role=str(user.role), password_hash=user.password_hash)
         )
-        with (
-            connect(self._engine, f"update user {user.username!r}") as connection,
-            connection.begin(),
-        ):
-            changed = connection.execute(change).rowcount
-        if changed != 1:
-            raise unknown_user(user.username)
+        with self._transaction(f"update user {user.username!r}") as connection:
+            if connection.execute(change).rowcount != 1:
+                raise unknown_user(user.username)
+            connection.execute(delete(sessions).where(sessions.c.username == user.username))
 
     def delete_user(self, username: str) -> bool:
         with self._transaction(f"delete user {username!r}") as connection:
