@@ -211,6 +211,15 @@ class TaskModel(BaseModel):
     group: str | None = None
 
 
+class ParamModel(BaseModel):
+    """One param of a DAG: its default (if any), description and JSON-schema rules."""
+
+    required: bool = Field(description="True when the param has no default: a run must set it.")
+    default: Any = None
+    description: str | None = None
+    json_schema: dict[str, Any] = Field(default_factory=dict)
+
+
 class DagDetailModel(DagModel):
     """A DAG with its tasks, its schedule's settings and its params."""
 
@@ -220,7 +229,7 @@ class DagDetailModel(DagModel):
     end_date: str | None = None
     catchup: bool | None = None
     max_active_runs: int | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, ParamModel] = Field(default_factory=dict)
 
 
 class DagSourceModel(BaseModel):
@@ -435,6 +444,7 @@ __all__ = [
     "OutputModel",
     "OutputPreviewModel",
     "Page",
+    "ParamModel",
     "PoolModel",
     "ProblemModel",
     "SessionModel",

@@ -10,6 +10,7 @@ params, with the registry's import timeout.
 from __future__ import annotations
 
 import fnmatch
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from partita.dag_index import DagIndex
 from partita.definitions.dag import DAG
+from partita.definitions.params import Param
 from partita.definitions.serialize import serialize_dag
 from partita.discovery import locate_dag
 from partita.engine.manual_run import queue_run
@@ -28,6 +30,7 @@ from partita.schemas import (
     DagPageModel,
     DagRunModel,
     DagSourceModel,
+    ParamModel,
     TaskModel,
 )
 from partita.server.api.params import PageParams, page_params
@@ -117,7 +120,8 @@ def list_dags(
 def get_dag(dag_id: str, state: ServerState = Depends(server_state)) -> DagDetailModel:
     """One DAG: its registry row, its tasks, its schedule and its params."""
     record = known_dag(state, dag_id)
-    structure = serialize_dag(load_dag(state, record))
+    dag = load_dag(state, record)
+    structure = serialize_dag(dag)
     tasks = [
         TaskModel(
             task_id=t["task_id"], operator=t["operator"], upstream=t["upstream"],
@@ -133,8 +137,24 @@ def get_dag(dag_id: str, state: ServerState = Depends(server_state)) -> DagDetai
         end_date=structure.get("end_date"),
         catchup=structure.get("catchup"),
         max_active_runs=structure.get("max_active_runs"),
-        params=structure.get("params") or {},
+        params={name: _param_model(value) for name, value in dag.params.items()},
     )
+
+
+def _param_model(value: Any) -> ParamModel:
+    if not isinstance(value, Param):
+        return ParamModel(required=False, default=_json(value))
+    return ParamModel(
+        required=not value.has_value,
+        default=_json(value.value) if value.has_value else None,
+        description=value.description,
+        json_schema=_json(value.schema),
+    )
+
+
+def _json(value: Any) -> Any:
+    """``value`` as JSON can hold it (what JSON cannot hold: its ``repr``)."""
+    return json.loads(json.dumps(value, default=repr))
 
 
 @router.patch("/{dag_id}", response_model=DagModel)

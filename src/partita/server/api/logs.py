@@ -66,7 +66,7 @@ def read_log(
         tries=tries,
         lines=[LogLineModel.from_record(line) for line in lines],
         next_offset=next_offset,
-        finished=ti.state.finished and number <= ti.try_number,
+        finished=number < ti.try_number or ti.state.finished,
     )
 
 

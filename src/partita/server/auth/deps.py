@@ -106,7 +106,7 @@ def require(role: Role) -> Callable[..., Principal]:
                 403,
                 "Not allowed",
                 f"user {principal.username!r} has the role {principal.role}; this needs "
-                f"{role} (an admin can change it with 'partita users create' or a new user)",
+                f"{role} or above (ask an admin for such a user: 'partita users create')",
             )
         return principal
 
