@@ -138,3 +138,32 @@ def test_dev_runs_the_web_server_beside_the_scheduler(
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "nothing is left running" in out
+
+
+@pytest.mark.slow
+def test_the_webserver_serves_https_with_secure_cookies(
+    home: Path, started: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    process = start(
+        started, home, "webserver", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    match, banner = read_until(process, r"API:\s+(https://127\.0\.0\.1:\d+/)api/v1")
+    password = re.search(r"with the password:\n\s+(\S+)", banner)
+    assert password is not None
+    with httpx.Client(base_url=match.group(1), verify=False, timeout=30) as client:
+        login = client.post(
+            "api/v1/auth/login", json={"username": "admin", "password": password.group(1)}
+        )
+        session = next(
+            c for c in login.headers.get_list("set-cookie") if c.startswith("partita_session=")
+        )
+        assert "Secure" in session
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 0
