@@ -101,22 +101,6 @@ def test_the_webserver_serves_logs_in_triggers_and_stops_on_sigterm(
 
 
 @pytest.mark.slow
-def test_a_second_start_creates_no_new_admin(
-    home: Path, started: list[subprocess.Popen[str]]
-) -> None:
-    first = start(started, home, "webserver", "--port", "0")
-    read_until(first, r"API:")
-    first.send_signal(signal.SIGTERM)
-    first.communicate(timeout=30)
-    second = start(started, home, "webserver", "--port", "0")
-    _, banner = read_until(second, r"API:")
-    assert "Created the first user" not in banner
-    second.send_signal(signal.SIGINT)
-    out, _ = second.communicate(timeout=30)
-    assert second.returncode == 0 and "Stopped (SIGINT)." in out
-
-
-@pytest.mark.slow
 def test_dev_runs_the_web_server_beside_the_scheduler(
     home: Path, started: list[subprocess.Popen[str]]
 ) -> None:
