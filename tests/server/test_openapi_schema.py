@@ -69,6 +69,8 @@ def test_the_schema_documents_errors_as_problems(sqlite_world: ApiWorld) -> None
     assert set(runs) >= {"200", "401", "403", "404", "422"}
     assert "application/problem+json" in runs["404"]["content"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert set(schema["components"]["securitySchemes"]) == {"bearer", "session"}
+    assert schema["paths"]["/api/v1/health"]["get"]["security"] == []
 
 
 def test_no_docs_page_loads_third_party_script(sqlite_world: ApiWorld, tmp_path: Path) -> None:

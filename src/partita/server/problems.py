@@ -45,6 +45,15 @@ DOCUMENTED_ERRORS = {
 }
 
 
+#: How a request proves who it is: an API token, or the session cookie (with X-CSRF-Token on
+#: changes). ``/health`` and ``/auth/login`` need neither.
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "'partita tokens create'"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "partita_session"},
+}
+_PUBLIC_PATHS = {"/api/v1/health", "/api/v1/auth/login"}
+
+
 class ApiProblem(Exception):
     """An error response: its status, a short title and a detail saying what to do."""
 
@@ -143,15 +152,19 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         servers=app.servers,
     )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    schema["security"] = [{"bearer": []}, {"session": []}]
+    components = schema["components"].setdefault("schemas", {})
     components["ProblemModel"] = ProblemModel.model_json_schema(
         ref_template="#/components/schemas/{model}"
     )
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemModel"}}}
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
+            if path in _PUBLIC_PATHS:
+                operation["security"] = []
             responses = operation.setdefault("responses", {})
             for status, description in DOCUMENTED_ERRORS.items():
                 responses[status] = {"description": description, "content": problem}
