@@ -112,6 +112,7 @@ _EXPORTS: dict[str, str] = {
     "Resource": "partita.definitions.resources",
     "ResourceParam": "partita.definitions.resources",
     "RetryTask": "partita.exceptions",
+    "Role": "partita.storage.auth",
     "RunConfig": "partita.definitions.config",
     "RunFailureSensorContext": "partita.definitions.run_sensors",
     "RunRequest": "partita.definitions.schedules",
@@ -124,6 +125,7 @@ _EXPORTS: dict[str, str] = {
     "SensorEvaluationContext": "partita.definitions.sensors",
     "SensorEvaluationError": "partita.exceptions",
     "SensorTimeout": "partita.exceptions",
+    "ServerConfig": "partita.server.config",
     "ShortCircuitOperator": "partita.operators.branch",
     "SignatureError": "partita.exceptions",
     "SkipReason": "partita.definitions.schedules",
@@ -153,6 +155,7 @@ _EXPORTS: dict[str, str] = {
     "build_sensor_context": "partita.definitions.sensors",
     "chain": "partita.definitions.dependencies",
     "config_mapping": "partita.definitions.config",
+    "create_app": "partita.server.app",
     "cross_downstream": "partita.definitions.dependencies",
     "dag": "partita.definitions.dag",
     "daily_schedule": "partita.definitions.partitioned_schedules",
@@ -355,6 +358,9 @@ if TYPE_CHECKING:
     from partita.sensors.external_task import ExternalTaskSensor as ExternalTaskSensor
     from partita.sensors.filesystem import FileSensor as FileSensor
     from partita.sensors.python import PythonSensor as PythonSensor
+    from partita.server.app import create_app as create_app
+    from partita.server.config import ServerConfig as ServerConfig
+    from partita.storage.auth import Role as Role
     from partita.storage.factory import open_store as open_store
     from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
     from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager

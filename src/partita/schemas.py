@@ -23,13 +23,21 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from partita.definitions.connection import Connection
 from partita.definitions.states import RunState, TaskState
+from partita.storage.dag_records import DagRecord
 from partita.storage.instigators import (
     InstigatorKind,
     InstigatorStatus,
     TickRecord,
     TickStatus,
 )
-from partita.storage.records import DagRunRecord, EventKind, EventRecord, TaskInstanceRecord
+from partita.storage.records import (
+    AssetMaterializationRecord,
+    DagRunRecord,
+    EventKind,
+    EventRecord,
+    LogLineRecord,
+    TaskInstanceRecord,
+)
 
 
 def _iso_utc(value: datetime) -> str:
@@ -235,14 +243,317 @@ class VariableModel(BaseModel):
     source: str = Field(description="Where it is defined: ``metadata`` or the environment.")
 
 
+# -- the REST API's other shapes (``partita.server.api``) --------------------------------------
+class Page(BaseModel):
+    """Where a page of a list is: how many items match in all, and which slice this is."""
+
+    total: int = Field(description="How many items match the filters, across all pages.")
+    limit: int
+    offset: int
+
+
+class DagRunPageModel(Page):
+    """One page of runs, newest first."""
+
+    runs: list[DagRunModel]
+
+
+class DagModel(BaseModel):
+    """A DAG the scheduler knows: where it lives, whether it is paused, when it next runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dag_id: str
+    is_paused: bool
+    is_active: bool
+    fileloc: str | None = None
+    schedule: str | None = Field(default=None, description="The timetable, in words.")
+    next_run: Timestamp | None = Field(default=None, description="The next run's logical date.")
+    tags: list[str] = Field(default_factory=list)
+    owner: str | None = None
+    description: str | None = None
+    last_parsed_at: Timestamp | None = None
+
+    @classmethod
+    def from_record(cls, record: DagRecord) -> DagModel:
+        """The model of a DAG registry row."""
+        return cls(
+            dag_id=record.dag_id,
+            is_paused=record.is_paused,
+            is_active=record.is_active,
+            fileloc=record.fileloc,
+            schedule=record.timetable_summary,
+            next_run=record.next_run.logical_date if record.next_run is not None else None,
+            tags=list(record.tags),
+            owner=record.owner,
+            description=record.description,
+            last_parsed_at=record.last_parsed_at,
+        )
+
+
+class DagPageModel(Page):
+    """One page of DAGs, sorted by id."""
+
+    dags: list[DagModel]
+
+
+class TaskModel(BaseModel):
+    """One task of a DAG's structure."""
+
+    task_id: str
+    operator: str
+    upstream: list[str]
+    trigger_rule: str
+    retries: int
+    group: str | None = None
+
+
+class ParamModel(BaseModel):
+    """One param of a DAG: its default (if any), description and JSON-schema rules."""
+
+    required: bool = Field(description="True when the param has no default: a run must set it.")
+    default: Any = None
+    description: str | None = None
+    json_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class DagDetailModel(DagModel):
+    """A DAG with its tasks, its schedule's settings and its params."""
+
+    tasks: list[TaskModel]
+    timezone: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    catchup: bool | None = None
+    max_active_runs: int | None = None
+    params: dict[str, ParamModel] = Field(default_factory=dict)
+
+
+class DagSourceModel(BaseModel):
+    """The code of the file that defines a DAG."""
+
+    dag_id: str
+    fileloc: str
+    source: str
+    truncated: bool = Field(description="True when the file was longer than what is shown.")
+
+
+class TaskTryModel(BaseModel):
+    """One try of a task instance, as the event log recorded it."""
+
+    try_number: int
+    state: TaskState | None = None
+    start_date: Timestamp | None = None
+    end_date: Timestamp | None = None
+    hostname: str | None = None
+    error: str | None = None
+
+
+class TaskInstanceDetailModel(TaskInstanceModel):
+    """A task instance with every try it made."""
+
+    run_id: str
+    operator: str
+    max_tries: int
+    hostname: str | None = None
+    tries: list[TaskTryModel]
+
+
+class LogLineModel(BaseModel):
+    """One line of a task's log; ``seq`` numbers the lines of a try from 0."""
+
+    seq: int
+    timestamp: Timestamp
+    level: str
+    message: str
+
+    @classmethod
+    def from_record(cls, record: LogLineRecord) -> LogLineModel:
+        """The model of a stored line."""
+        return cls(
+            seq=record.seq, timestamp=record.timestamp, level=record.level, message=record.message
+        )
+
+
+class LogChunkModel(BaseModel):
+    """A bounded piece of one try's log and where the next piece starts."""
+
+    try_number: int
+    tries: list[int] = Field(description="The tries of the instance that have a log.")
+    lines: list[LogLineModel]
+    next_offset: int = Field(description="The offset that asks for the lines after these.")
+    finished: bool = Field(description="True when the instance has finished (no more lines).")
+
+
+class ControlResultModel(BaseModel):
+    """What a clear, mark, retry or cancel changed."""
+
+    run_id: str
+    changed: list[TaskInstanceModel]
+    run_state_before: RunState
+    run_state_after: RunState
+
+
+class OutputModel(BaseModel):
+    """Where one output of a task instance is stored, and how big it is."""
+
+    task_id: str
+    map_index: int
+    key: str
+    size: int
+    inline: bool
+
+
+class OutputPreviewModel(OutputModel):
+    """The start of an output's value, as text (``repr``), cut to the preview limit."""
+
+    type: str | None = None
+    preview: str | None = None
+    truncated: bool = False
+    note: str | None = Field(default=None, description="Why there is no preview, if none.")
+
+
+class MaterializationModel(BaseModel):
+    """One materialization of an asset."""
+
+    asset_key: str
+    run_id: str
+    task_id: str
+    timestamp: Timestamp
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    data_version: str | None = None
+    code_version: str | None = None
+
+    @classmethod
+    def from_record(cls, record: AssetMaterializationRecord) -> MaterializationModel:
+        """The model of a catalog entry."""
+        return cls(
+            asset_key=record.asset_key.to_user_string(),
+            run_id=record.run_id,
+            task_id=record.task_id,
+            timestamp=record.timestamp,
+            metadata=record.metadata,
+            data_version=record.data_version,
+            code_version=record.code_version,
+        )
+
+
+class AssetModel(BaseModel):
+    """An asset of the catalog with its newest materialization."""
+
+    asset_key: str
+    last_materialization: MaterializationModel | None = None
+
+
+class AssetLineageModel(BaseModel):
+    """The assets next to one asset, as the run that last materialized it recorded them."""
+
+    asset_key: str
+    run_id: str | None = None
+    upstream: list[str]
+    downstream: list[str]
+
+
+class PoolModel(BaseModel):
+    """A pool of task slots."""
+
+    name: str
+    slots: int = Field(ge=0)
+    description: str | None = None
+
+
+class ImportErrorModel(BaseModel):
+    """A DAG file that failed to import at its last parse."""
+
+    fileloc: str
+    error: str
+    timestamp: Timestamp
+    code_location: str | None = None
+
+
+class HealthModel(BaseModel):
+    """Is the server's database reachable, and is a scheduler alive?"""
+
+    status: str = Field(description="ok, or degraded when the database is unreachable.")
+    database: str = Field(description="ok, or the error met reaching it.")
+    scheduler_alive: bool
+    scheduler_heartbeat_age: float | None = Field(
+        default=None, description="Seconds since the newest scheduler heartbeat (None: none)."
+    )
+
+
+class UserModel(BaseModel):
+    """A user of the web server (never its password hash)."""
+
+    username: str
+    role: str
+    created_at: Timestamp
+
+
+class ApiTokenModel(BaseModel):
+    """An API token (never its secret, which is shown once, when it is created)."""
+
+    token_id: str
+    username: str
+    name: str
+    created_at: Timestamp
+
+
+class SessionModel(BaseModel):
+    """Who is logged in, and the CSRF token their state-changing requests must carry."""
+
+    username: str
+    role: str
+    csrf_token: str | None = Field(
+        default=None, description="Send it as X-CSRF-Token with POST, PATCH, PUT and DELETE."
+    )
+
+
+class ProblemModel(BaseModel):
+    """An error (RFC 9457 problem details): what went wrong, for a person to read."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="The fields that were wrong (422 only)."
+    )
+
+
 __all__ = [
+    "ApiTokenModel",
+    "AssetLineageModel",
+    "AssetModel",
     "ConnectionModel",
+    "ControlResultModel",
+    "DagDetailModel",
+    "DagModel",
+    "DagPageModel",
     "DagRunDetailModel",
     "DagRunModel",
+    "DagRunPageModel",
+    "DagSourceModel",
+    "HealthModel",
+    "ImportErrorModel",
     "InstigatorModel",
+    "LogChunkModel",
+    "LogLineModel",
+    "MaterializationModel",
+    "OutputModel",
+    "OutputPreviewModel",
+    "Page",
+    "ParamModel",
+    "PoolModel",
+    "ProblemModel",
+    "SessionModel",
+    "TaskInstanceDetailModel",
     "TaskInstanceModel",
+    "TaskModel",
+    "TaskTryModel",
     "TickModel",
     "Timestamp",
+    "UserModel",
     "VariableModel",
     "latest_errors",
 ]

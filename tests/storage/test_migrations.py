@@ -50,6 +50,9 @@ TABLES = {
     "asset_partition",
     "dynamic_partition",
     "automation_cursor",
+    "web_user",
+    "api_token",
+    "web_session",
 }
 
 

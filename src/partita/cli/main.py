@@ -64,7 +64,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "db": Subcommand("partita.cli.db:db", "Manage the metadata database."),
     "dev": Subcommand(
         "partita.cli.scheduler:dev",
-        "Run partita on this machine (the scheduler and its executor) until Ctrl-C.",
+        "Run partita on this machine (the scheduler, its executor, the web server) until Ctrl-C.",
     ),
     "init": Subcommand(
         "partita.cli.init:init",
@@ -107,13 +107,24 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "tasks": Subcommand(
         "partita.cli.tasks:tasks", "Inspect, clear or mark the task instances of recorded runs."
     ),
+    "tokens": Subcommand(
+        "partita.cli.tokens:tokens", "Create, list or revoke the API tokens of users."
+    ),
     "trigger": Subcommand(
         "partita.cli.trigger:trigger",
         "Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.",
     ),
+    "users": Subcommand(
+        "partita.cli.users:users",
+        "Create, list and delete the users of the web server, or set a password.",
+    ),
     "variables": Subcommand(
         "partita.cli.variables:variables",
         "Set, get, list or delete variables (values shared by DAGs).",
+    ),
+    "webserver": Subcommand(
+        "partita.cli.webserver:webserver",
+        "Serve the REST API (/api/v1) on --host and --port until Ctrl-C or SIGTERM.",
     ),
 }
 

@@ -4,8 +4,9 @@ Both load the code locations (PATH, else ``code_locations:`` of
 ``partita.yaml``), print what they loaded and where they store, and serve
 until Ctrl-C or SIGTERM; then the runs being driven are stopped (recorded
 failed, their unfinished tasks cancelled), so nothing is left running.
-``partita dev`` is the one-machine setup (the web server joins it once it
-exists); ``partita scheduler`` is the daemon alone.
+``partita dev`` is the one-machine setup (with the web server in a thread of
+the same process, unless ``--no-webserver``); ``partita scheduler`` is the
+daemon alone.
 
 Both start one ``WorkerPool`` of ``--workers N`` processes (default: the
 number of cores) before they serve; every run the scheduler drives gets its
@@ -27,6 +28,7 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -41,7 +43,9 @@ from partita.executors.local import WorkerPool
 from partita.scheduler.clock import parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.server.bind import BindOptions, check_bind_options
 from partita.settings import Settings, load_settings
+from partita.storage.base import Storage
 from partita.storage.sql.engine import mask_url
 
 LOCK_FILE_NAME = "scheduler.lock"
@@ -106,9 +110,24 @@ def code_locations(path: str | None, settings: Settings) -> list[str]:
     )
 
 
-def serve(path: str | None, *, title: str, always_lock: bool, workers: int | None = None) -> None:
-    """Load, start the worker pool, print the banner, and run the scheduler until a signal
-    stops it; then stop the runs being driven and the pool's workers."""
+@dataclass(frozen=True)
+class WebServerRequest:
+    """``partita dev``'s web server: where it listens and whether it asks for a login."""
+
+    options: BindOptions
+    auth: bool
+
+
+def serve(
+    path: str | None,
+    *,
+    title: str,
+    always_lock: bool,
+    workers: int | None = None,
+    web: WebServerRequest | None = None,
+) -> None:
+    """Load, start the worker pool (and the web server), print the banner, and run the
+    scheduler until a signal stops it; then stop the runs being driven and the pool's workers."""
     settings = load_settings()
     locations = code_locations(path, settings)
     clock = parse_clock(settings.scheduler_clock)
@@ -138,9 +157,11 @@ def serve(path: str | None, *, title: str, always_lock: bool, workers: int | Non
                 heartbeat_timeout=settings.worker_heartbeat_timeout,
                 default_timezone=settings.default_timezone,
             )
-            with pool:
+            with pool, _web_server(storage, settings, web, out) as url:
                 scheduler = Scheduler(storage, files, pool.executor, options=options, clock=clock)
                 _banner(out, title, settings, files, pool.size)
+                if url is not None:
+                    out.print(f"  web:       {url} (API: {url}api/v1)", highlight=False)
                 _log_to_stderr()
                 scheduler.serve()
         name = signal.Signals(received[0]).name if received else "interrupt"
@@ -150,6 +171,20 @@ def serve(path: str | None, *, title: str, always_lock: bool, workers: int | Non
 @contextmanager
 def _no_lock() -> Iterator[None]:
     yield
+
+
+@contextmanager
+def _web_server(
+    storage: Storage, settings: Settings, web: WebServerRequest | None, out: Console
+) -> Iterator[str | None]:
+    if web is None:
+        yield None
+        return
+    # The server's modules (FastAPI, uvicorn) load only when a web server is asked for.
+    from partita.cli.webserver import web_server_running
+
+    with web_server_running(storage, settings, web.options, auth=web.auth, out=out) as url:
+        yield url
 
 
 def _banner(
@@ -213,14 +248,29 @@ def scheduler(path: str | None, workers: int | None) -> None:
 @click.command()
 @click.argument("path", required=False)
 @_workers_option
-def dev(path: str | None, workers: int | None) -> None:
-    """Run partita on this machine (the scheduler and its executor) until Ctrl-C.
+@click.option("--no-webserver", is_flag=True, help="Run without the web server.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The web server's address.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+    help="The web server's port (0: any free port).",
+)  # fmt: skip
+@click.option("--no-auth", is_flag=True, help="No login (only on a loopback --host).")
+def dev(
+    path: str | None, workers: int | None, no_webserver: bool, host: str, port: int, no_auth: bool
+) -> None:
+    """Run partita on this machine (the scheduler, its executor, the web server) until Ctrl-C.
 
     Like 'partita scheduler', on the metadata database of $PARTITA_HOME; only
     one 'partita dev' runs per home at a time. The tasks run in a pool of
-    --workers N processes (default: the number of cores).
+    --workers N processes (default: the number of cores). The web server
+    (see 'partita webserver') listens on --host and --port in the same process;
+    the first start creates the user 'admin' and prints its password once.
     """
-    serve(path, title="partita dev", always_lock=True, workers=workers)
+    web = None
+    if not no_webserver:
+        web = WebServerRequest(BindOptions(host, port), auth=not no_auth)
+        check_bind_options(web.options, auth=web.auth)
+    serve(path, title="partita dev", always_lock=True, workers=workers, web=web)
 
 
 __all__ = ["code_locations", "dev", "home_lock", "scheduler", "serve"]

@@ -27,15 +27,7 @@ from partita.cli.params import conf_option, logical_date_option
 from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
-from partita.engine.prepare import (
-    check_conf,
-    check_partition_key,
-    new_run_id,
-    resolve_params,
-    run_dates,
-)
-from partita.engine.run_config import resolve_run_config
-from partita.exceptions import PartitaError
+from partita.engine.manual_run import queue_run
 from partita.loader import load_dags
 from partita.registry_sync import record_load_result
 from partita.scheduler.loop import live_scheduler_ids
@@ -73,36 +65,6 @@ def _load(storage: Storage, settings: Settings, path: str | None, dag_id: str) -
             paused_at_creation=settings.dags_paused_at_creation,
         )
     return dag
-
-
-def queue_run(
-    storage: Storage,
-    dag: DAG,
-    conf: dict[str, Any] | None,
-    logical_date: datetime | None,
-    partition_key: str | None = None,
-) -> DagRunRecord:
-    """Check the DAG, the conf and the partition key, then queue a manual run;
-    ``PartitaError`` when refused."""
-    record = storage.registry.get_dag(dag.dag_id)
-    if record is not None and record.is_paused:
-        raise PartitaError(
-            f"DAG {dag.dag_id!r} is paused: unpause it with 'partita dags unpause {dag.dag_id}' "
-            "to trigger it"
-        )
-    checked = check_conf(dag, conf)
-    resolve_params(dag, checked)  # a conf that breaks the DAG's params stops here
-    resolve_run_config(dag, checked)
-    partition_key = check_partition_key(dag, partition_key, storage.partitions)
-    when, start, end = run_dates(dag, logical_date)
-    run = DagRunRecord(
-        run_id=new_run_id("manual", when), dag_id=dag.dag_id, dag_version="",
-        state=RunState.QUEUED, run_type="manual", logical_date=when, data_interval_start=start,
-        data_interval_end=end, conf=checked, queued_at=datetime.now(UTC),
-        partition_key=partition_key,
-    )  # fmt: skip
-    storage.queue.enqueue([run])
-    return run
 
 
 def follow(storage: Storage, run_id: str, out: Console, err: Console) -> DagRunRecord:

@@ -29,6 +29,7 @@ from typing import Any
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
+from partita.storage.auth import AuthStore
 from partita.storage.automation import AutomationStore
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.instigators import InstigatorStore
@@ -77,9 +78,21 @@ class RunStore(ABC):
         states: Iterable[RunState] | None = None,
         limit: int = 50,
         partition_key: str | None = None,
+        offset: int = 0,
     ) -> list[DagRunRecord]:
-        """Runs, newest first (by queued time, then run id); only those for ``partition_key``
-        when it is given (with ``dag_id``: one indexed lookup)."""
+        """Runs, newest first (by queued time, then run id), skipping the first ``offset``;
+        only those for ``partition_key`` when it is given (with ``dag_id``: one indexed
+        lookup)."""
+
+    @abstractmethod
+    def count_runs(
+        self,
+        dag_id: str | None = None,
+        *,
+        states: Iterable[RunState] | None = None,
+        partition_key: str | None = None,
+    ) -> int:
+        """How many runs ``list_runs`` with the same filters would page through."""
 
     @abstractmethod
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
@@ -357,6 +370,8 @@ class Storage(ABC):
     partitions: DynamicPartitionStore
     #: Asset events after a cursor, and the cursors of the event-driven services.
     automation: AutomationStore
+    #: Users, API tokens and login sessions of the web server.
+    auth: AuthStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

@@ -32,6 +32,7 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_auth import MemoryAuthStore
 from partita.storage.memory_automation import MemoryAutomationStore
 from partita.storage.memory_instigators import MemoryInstigatorStore
 from partita.storage.memory_partitions import MemoryDynamicPartitions
@@ -85,17 +86,35 @@ class _MemoryRuns(RunStore):
         states: Iterable[RunState] | None = None,
         limit: int = 50,
         partition_key: str | None = None,
+        offset: int = 0,
+    ) -> list[DagRunRecord]:
+        found = self._matching(dag_id, states, partition_key)
+        found.sort(key=_newest_first_key, reverse=True)
+        return found[offset : offset + limit]
+
+    def count_runs(
+        self,
+        dag_id: str | None = None,
+        *,
+        states: Iterable[RunState] | None = None,
+        partition_key: str | None = None,
+    ) -> int:
+        return len(self._matching(dag_id, states, partition_key))
+
+    def _matching(
+        self,
+        dag_id: str | None,
+        states: Iterable[RunState] | None,
+        partition_key: str | None = None,
     ) -> list[DagRunRecord]:
         wanted = set(states) if states is not None else None
-        found = [
+        return [
             r
             for r in self.runs.values()
             if (dag_id is None or r.dag_id == dag_id)
             and (wanted is None or r.state in wanted)
             and (partition_key is None or r.partition_key == partition_key)
         ]
-        found.sort(key=_newest_first_key, reverse=True)
-        return [r for r in found[:limit]]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         tis = self.tis.get(run_id, {})
@@ -343,6 +362,7 @@ class MemoryStorage(Storage):
         self.connections = MemoryConnectionStore()
         self.variables = MemoryVariableStore()
         self.partitions = MemoryDynamicPartitions()
+        self.auth = MemoryAuthStore()
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

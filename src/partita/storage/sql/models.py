@@ -131,6 +131,9 @@ dag_run_table = Table(
     Index("ix_dag_run_state", "state"),
     Index("ix_dag_run_dag_id_partition_key", "dag_id", "partition_key"),
     Index("ix_dag_run_end_date", "end_date"),
+    # The API's run list across all DAGs: newest first, one index range per page.
+    Index("ix_dag_run_queued_at_run_id", "queued_at", "run_id"),
+    Index("ix_dag_run_state_queued_at_run_id", "state", "queued_at", "run_id"),
 )
 
 #: The current state of one (run, task, map index).
@@ -423,8 +426,46 @@ automation_cursor_table = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+#: A user of the web server and API (``partita users``): role and argon2 password hash.
+web_user_table = Table(
+    "web_user",
+    metadata,
+    _id("username", primary_key=True),
+    Column("role", String(STATE_LENGTH), nullable=False),
+    Column("password_hash", String(512), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: An API token (``partita tokens``); only the SHA-256 digest of the secret is stored.
+api_token_table = Table(
+    "api_token",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    _id("username"),
+    _id("name"),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    ForeignKeyConstraint(["username"], ["web_user.username"], ondelete="CASCADE"),
+    Index("ix_api_token_username", "username"),
+)
+
+#: A logged-in browser; the cookie holds the session id, this table its SHA-256 digest.
+web_session_table = Table(
+    "web_session",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    _id("username"),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    ForeignKeyConstraint(["username"], ["web_user.username"], ondelete="CASCADE"),
+    Index("ix_web_session_username", "username"),
+    Index("ix_web_session_expires_at", "expires_at"),
+)
+
 __all__ = [
     "UTCDateTime",
+    "api_token_table",
     "asset_check_evaluation_table",
     "asset_materialization_table",
     "asset_partition_table",
@@ -447,4 +488,6 @@ __all__ = [
     "task_instance_table",
     "task_output_table",
     "variable_table",
+    "web_session_table",
+    "web_user_table",
 ]

@@ -23,7 +23,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import StaticPool
 
@@ -42,6 +42,7 @@ from partita.storage.records import (
 )
 from partita.storage.signing import PickleSigner, load_signer
 from partita.storage.sql.assets import SqlAssetCatalog
+from partita.storage.sql.auth import SqlAuthStore
 from partita.storage.sql.automation import SqlAutomationStore
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
@@ -101,18 +102,46 @@ class SqlRunStore(RunStore):
         states: Iterable[RunState] | None = None,
         limit: int = 50,
         partition_key: str | None = None,
+        offset: int = 0,
     ) -> list[DagRunRecord]:
+        # Queued runs newest first, then the few never queued: each an index range that
+        # PostgreSQL and SQLite read backwards (NULLS LAST in one ORDER BY would need a sort).
         runs = dag_run_table.c
-        query = select(dag_run_table)
-        if dag_id is not None:
-            query = query.where(runs.dag_id == dag_id)
-        if partition_key is not None:
-            query = query.where(runs.partition_key == partition_key)
-        if states is not None:
-            query = query.where(runs.state.in_([str(s) for s in states]))
-        query = query.order_by(runs.queued_at.desc().nulls_last(), runs.run_id.desc()).limit(limit)
+        base = _filtered(select(dag_run_table), dag_id, states, partition_key)
+        queued = base.where(runs.queued_at.is_not(None))
+        queued = queued.order_by(runs.queued_at.desc(), runs.run_id.desc())
+        unqueued = base.where(runs.queued_at.is_(None)).order_by(runs.run_id.desc())
         with connect(self._engine, "list runs") as connection:
-            return [run_record(row) for row in connection.execute(query)]
+            rows = list(connection.execute(queued.limit(limit).offset(offset)))
+            if len(rows) < limit:
+                skip = 0
+                if not rows and offset:
+                    counted = _filtered(
+                        select(func.count()).select_from(dag_run_table),
+                        dag_id,
+                        states,
+                        partition_key,
+                    )
+                    skip = (
+                        offset
+                        - connection.execute(
+                            counted.where(runs.queued_at.is_not(None))
+                        ).scalar_one()
+                    )
+                rows += connection.execute(unqueued.limit(limit - len(rows)).offset(max(skip, 0)))
+        return [run_record(row) for row in rows]
+
+    def count_runs(
+        self,
+        dag_id: str | None = None,
+        *,
+        states: Iterable[RunState] | None = None,
+        partition_key: str | None = None,
+    ) -> int:
+        count = select(func.count()).select_from(dag_run_table)
+        query = _filtered(count, dag_id, states, partition_key)
+        with connect(self._engine, "count runs") as connection:
+            return int(connection.execute(query).scalar_one())
 
     def runs_at(self, dag_id: str, logical_dates: Iterable[datetime]) -> list[DagRunRecord]:
         dates = list(logical_dates)
@@ -158,6 +187,22 @@ class SqlRunStore(RunStore):
         query = query.order_by(runs.end_date, runs.run_id).limit(limit)
         with connect(self._engine, "list the runs that ended") as connection:
             return [run_record(row) for row in connection.execute(query)]
+
+
+def _filtered(
+    query: Select[Any],
+    dag_id: str | None,
+    states: Iterable[RunState] | None,
+    partition_key: str | None = None,
+) -> Any:
+    runs = dag_run_table.c
+    if dag_id is not None:
+        query = query.where(runs.dag_id == dag_id)
+    if partition_key is not None:
+        query = query.where(runs.partition_key == partition_key)
+    if states is not None:
+        query = query.where(runs.state.in_([str(s) for s in states]))
+    return query
 
 
 class SqlEventLog(EventLog):
@@ -282,6 +327,7 @@ class SqlStorage(Storage):
         self.variables = SqlVariableStore(self.engine, cipher)
         self.partitions = SqlDynamicPartitions(self.engine)
         self.automation = SqlAutomationStore(self.engine)
+        self.auth = SqlAuthStore(self.engine)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
