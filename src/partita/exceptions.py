@@ -7,6 +7,7 @@
     ├── DagLoadError              a DAG file, module or folder cannot be loaded
     ├── DagNotFoundError          no DAG with that id in what was loaded
     ├── RunNotFoundError          no run with that id in the metadata database
+    ├── BackfillNotFoundError     no backfill with that id in the metadata database
     ├── RunConfigError            run conf, params or config are invalid; raised before a run
     │   ├── ParamValidationError  a param's value breaks its rule (definitions/params.py)
     │   └── ResourceError         a resource is missing, misconfigured, or failed to open
@@ -82,6 +83,10 @@ class DagNotFoundError(PartitaError):
 
 class RunNotFoundError(PartitaError):
     """A run id was asked for that the metadata database does not hold."""
+
+
+class BackfillNotFoundError(PartitaError):
+    """A backfill id was asked for that the metadata database does not hold."""
 
 
 class RunConfigError(PartitaError):
@@ -166,6 +171,7 @@ class RetryTask(TaskSignal):
 
 __all__ = [
     "AssetNotMaterializedError",
+    "BackfillNotFoundError",
     "ConfigurationError",
     "CycleError",
     "DagLoadError",

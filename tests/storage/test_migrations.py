@@ -42,6 +42,8 @@ TABLES = {
     "scheduler_heartbeat",
     "run_claim",
     "pool",
+    "backfill",
+    "backfill_run",
 }
 
 

@@ -56,7 +56,7 @@ def list_assets(path: str | None) -> None:
             return
         console.print(_catalog_table([latest[k] for k in sorted(latest)], checks))
         return
-    definitions = _definitions_of(path)
+    definitions = definitions_of(path)
     with metadata_store() as storage:
         statuses = asset_statuses(definitions.asset_graph, storage.assets)
     console.print(_status_table(statuses))
@@ -87,11 +87,11 @@ def materialize_assets(
 
     Exits 0 when every selected asset was materialized and 1 otherwise.
     """
-    dag = _definitions_of(path).materialize_dag(selection)
+    dag = definitions_of(path).materialize_dag(selection)
     run_and_report(ctx, dag, conf, logical_date)
 
 
-def _definitions_of(path: str) -> Definitions:
+def definitions_of(path: str) -> Definitions:
     """Every asset of ``path``, its files checked by the importer process before they load here."""
     settings = load_settings()
     loaded = load_checked(

@@ -52,6 +52,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.assets:assets",
         "List assets with their last materialization and staleness, or materialize some.",
     ),
+    "backfill": Subcommand(
+        "partita.cli.backfill:backfill",
+        "Run a DAG over a range of past dates; list, follow or cancel backfills.",
+    ),
     "dags": Subcommand(
         "partita.cli.dags:dags",
         "List the DAGs a file, folder or module defines, show one DAG, pause or unpause one.",

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from partita.definitions.dag import DAG
 from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
 from partita.engine.host import HOSTNAME, pid_alive
+from partita.scheduler.backfills import BackfillRunner
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.past import PreviousRuns
@@ -104,6 +105,7 @@ class Scheduler:
         self.schedule_ticker = ScheduleDefinitionTicker(
             storage, lambda: self.files.schedules, self.get_dag
         )
+        self.backfills = BackfillRunner(storage)
         self.starter = RunStarter(
             storage,
             self.scheduler_id,
@@ -145,6 +147,7 @@ class Scheduler:
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
+        self.backfills.run_once(self.clock.now())
         self.starter.run_once(self.clock.now())
         self.supervisor.run_once(datetime.now(UTC))
 

@@ -29,6 +29,7 @@ from typing import Any
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
+from partita.storage.backfills import BackfillStore
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
@@ -295,6 +296,7 @@ class Storage(ABC):
     registry: DagRegistry
     queue: RunQueue
     pools: PoolStore
+    backfills: BackfillStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

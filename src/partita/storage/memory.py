@@ -32,6 +32,7 @@ from partita.storage.base import (
     RunStore,
     Storage,
 )
+from partita.storage.memory_backfills import MemoryBackfillStore
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
@@ -309,6 +310,7 @@ class MemoryStorage(Storage):
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
+        self.backfills = MemoryBackfillStore(self._runs.runs, self._lock)
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:
