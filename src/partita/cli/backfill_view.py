@@ -80,7 +80,9 @@ def backfills_table(
 
 
 def status_text(status: BackfillStatus) -> Text:
-    return state_text({"completed": "success", "cancelled": "cancelled"}.get(status, status))
+    """A backfill's status, coloured as the run state it resembles."""
+    like = {BackfillStatus.COMPLETED: "success"}.get(status, status.value)
+    return Text(status.value, style=state_text(like).style)
 
 
 def backfill_facts(backfill: BackfillRecord, progress: BackfillProgress) -> Table:
