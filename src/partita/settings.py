@@ -28,6 +28,9 @@ then the default.
                                  loads when ``partita scheduler`` / ``partita dev`` get no PATH
     (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
                                  a scheduler runs at once
+    (partita.yaml only)          ``retention:`` ``{older_than: 30d, keep_last: N, every: 1h,
+                                 tables: [runs, backfills, schedulers]}``: the scheduler deletes
+                                 what is older, every ``every`` (``partita db clean``'s rules)
     PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
                                  scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
@@ -46,8 +49,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
@@ -66,6 +70,17 @@ DEFAULT_MAX_CONCURRENT_RUNS = 16
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """``retention:`` of ``partita.yaml``: what the scheduler deletes, and how often."""
+
+    older_than: timedelta
+    keep_last: int = 0
+    every: timedelta = timedelta(hours=1)
+    #: Empty: every table ``partita db clean`` knows.
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,8 @@ class Settings:
     run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
     scheduler_clock: str | None = None
+    #: ``retention:`` of ``partita.yaml``; None: the scheduler deletes nothing.
+    retention: RetentionSettings | None = None
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -188,6 +205,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
         scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
+        retention=RetentionSettings(**from_file.retention) if from_file.retention else None,
     )
 
 
@@ -207,6 +225,7 @@ class FileSettings:
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
     run_tag_limits: dict[str, int] | None = None
+    retention: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -334,4 +353,10 @@ def _seconds_setting(
     return value
 
 
-__all__ = ["CONFIG_FILE_NAME", "SECRET_KEY_VARIABLE", "Settings", "load_settings"]
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "SECRET_KEY_VARIABLE",
+    "RetentionSettings",
+    "Settings",
+    "load_settings",
+]

@@ -12,8 +12,8 @@ from cli_helpers import Invoke, partita_command, subprocess_env
 from test_cli_scheduler import SLACK_DAG, Processes, runs_in, stop, wait_for
 
 from partita.definitions.states import RunState
-from partita.storage.backfills import BackfillStatus
 from partita.settings import load_settings
+from partita.storage.backfills import BackfillStatus
 from partita.storage.base import Storage
 from partita.storage.factory import open_storage
 

@@ -127,6 +127,7 @@ def serve(path: str | None, *, title: str, always_lock: bool, workers: int | Non
             max_concurrent_runs=settings.max_concurrent_runs,
             run_tag_limits=settings.run_tag_limits,
             max_lost_attempts=settings.max_lost_attempts,
+            retention=settings.retention,
         )
         with _signals_stop() as received, suppress(KeyboardInterrupt):
             pool = WorkerPool(

@@ -30,11 +30,13 @@ from partita.scheduler.backfills import BackfillRunner
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.past import PreviousRuns
+from partita.scheduler.retention import RetentionService
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
+from partita.settings import RetentionSettings
 from partita.storage.base import Storage
 from partita.storage.run_queue import SchedulerRecord
 
@@ -63,6 +65,8 @@ class SchedulerOptions:
     overrun_warning: float = 10.0
     #: Tries of a task instance lost with their worker (process) before it fails.
     max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
+    #: What the scheduler deletes as old, and how often (None: nothing).
+    retention: RetentionSettings | None = None
 
 
 def live_scheduler_ids(schedulers: Sequence[SchedulerRecord], now: datetime) -> set[str]:
@@ -106,6 +110,8 @@ class Scheduler:
             storage, lambda: self.files.schedules, self.get_dag
         )
         self.backfills = BackfillRunner(storage)
+        retention = self.options.retention
+        self.retention = RetentionService(storage, retention) if retention else None
         self.starter = RunStarter(
             storage,
             self.scheduler_id,
@@ -148,6 +154,8 @@ class Scheduler:
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
         self.backfills.run_once(self.clock.now())
+        if self.retention is not None:
+            self.retention.run_once(datetime.now(UTC))  # real time: what ended is real time
         self.starter.run_once(self.clock.now())
         self.supervisor.run_once(datetime.now(UTC))
 

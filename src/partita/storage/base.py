@@ -43,6 +43,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.retention import RetentionStore
 from partita.storage.run_queue import PoolStore, RunQueue
 from partita.storage.signing import PickleSigner
 
@@ -297,6 +298,7 @@ class Storage(ABC):
     queue: RunQueue
     pools: PoolStore
     backfills: BackfillStore
+    retention: RetentionStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

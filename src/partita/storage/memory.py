@@ -34,6 +34,7 @@ from partita.storage.base import (
 )
 from partita.storage.memory_backfills import MemoryBackfillStore
 from partita.storage.memory_registry import MemoryDagRegistry
+from partita.storage.memory_retention import MemoryParts, MemoryRetentionStore
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
@@ -311,6 +312,11 @@ class MemoryStorage(Storage):
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
         self.backfills = MemoryBackfillStore(self._runs.runs, self._lock)
+        parts = MemoryParts(
+            self._runs.runs, self._runs.tis, self._events.by_run, self._outputs.records,
+            self._logs.tries, self.backfills, self.queue, self._lock,
+        )  # fmt: skip
+        self.retention = MemoryRetentionStore(parts)
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

@@ -55,6 +55,7 @@ from partita.storage.sql.models import (
 )
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.registry import SqlDagRegistry
+from partita.storage.sql.retention import SqlRetentionStore
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.writes import (
@@ -234,6 +235,7 @@ class SqlStorage(Storage):
         self.queue = SqlRunQueue(self.engine)
         self.pools = SqlPoolStore(self.engine)
         self.backfills = SqlBackfillStore(self.engine)
+        self.retention = SqlRetentionStore(self.engine, self.outputs.run_folder)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
