@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from msgspec.structs import replace
 
+from partita import DAG, CronDataIntervalTimetable, CronTriggerTimetable
 from partita.definitions.states import RunState
+from partita.definitions.timetable_base import Timetable
 from partita.exceptions import PartitaError
 from partita.scheduler.backfill_plan import (
     BackfillOptions,
@@ -16,6 +19,7 @@ from partita.scheduler.backfill_plan import (
     backfill_run_id,
     cancel_backfill,
     create_backfill,
+    runs_in_range,
 )
 from partita.scheduler.backfills import BackfillRunner
 from partita.scheduler.dag_files import DagFileProcessor
@@ -150,3 +154,25 @@ def test_backfill_runs_are_not_held_back_by_the_dags_max_active_runs() -> None:
     queued = [run(i, "backfill") for i in range(4)] + [run(9, "scheduled")]
     chosen = runs_to_start(queued, {"d": 2}, free_slots=10, max_active_runs={"d": 2})
     assert [r.run_id for r in chosen] == ["r0", "r1", "r2", "r3"]
+
+
+@pytest.mark.parametrize(
+    "timetable",
+    [
+        CronTriggerTimetable("@daily"),
+        CronTriggerTimetable("15 3,17 * * *", interval=timedelta(hours=5)),
+        CronDataIntervalTimetable("30 */6 * * *"),
+        CronTriggerTimetable("0 9 * * *", timezone=timezone(timedelta(hours=9))),
+        CronTriggerTimetable("0 0 * * 1"),  # weekly: not a daily pattern, asked run by run
+        CronTriggerTimetable("30 2 * * *", timezone="Europe/Berlin"),  # DST: run by run
+    ],
+    ids=repr,
+)
+def test_long_ranges_give_exactly_the_timetables_runs(timetable: Timetable) -> None:
+    rng = random.Random(11)
+    dag = DAG("d", schedule=timetable, start_date=datetime(2020, 1, 1))
+    for _ in range(6):
+        first = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 300))
+        last = first + timedelta(minutes=rng.randrange(60 * 24 * 40))
+        slow = timetable.runs_between(first, last + timedelta(microseconds=1))
+        assert runs_in_range(dag, first, last) == slow

@@ -21,12 +21,12 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
-from partita.definitions.timetable_base import DagRunInfo
+from partita.definitions.timetable_base import DagRunInfo, Timetable
 from partita.engine.control import RunControlError, cancel_run
 from partita.exceptions import PartitaError
 from partita.storage.backfills import (
@@ -53,8 +53,11 @@ class EmptyBackfillError(PartitaError):
 
 def backfill_run_id(dag_id: str, logical_date: datetime) -> str:
     """``backfill__2024-01-01T12:00:00+00:00__1a2b3c``: the same for the same DAG and date."""
-    digest = hashlib.sha1(dag_id.encode()).hexdigest()[:6]
-    return f"backfill__{logical_date.isoformat()}__{digest}"
+    return f"backfill__{logical_date.isoformat()}__{_digest(dag_id)}"
+
+
+def _digest(dag_id: str) -> str:
+    return hashlib.sha1(dag_id.encode()).hexdigest()[:6]
 
 
 def new_backfill_id() -> str:
@@ -63,8 +66,50 @@ def new_backfill_id() -> str:
 
 
 def runs_in_range(dag: DAG, first: datetime, last: datetime) -> list[DagRunInfo]:
-    """The runs of ``dag``'s timetable whose logical date is in [first, last] (both inclusive)."""
-    return dag.timetable.runs_between(first, last + timedelta(microseconds=1))
+    """The runs of ``dag``'s timetable whose logical date is in [first, last] (both inclusive).
+
+    A cron schedule that fires at the same times every day, in a zone without
+    daylight saving time, repeats with a period of one day: its first and
+    last two days are asked of the timetable and the days between are those
+    of the first day, shifted (checked against the second day first). Any
+    other schedule is asked of the timetable run by run.
+    """
+    timetable, end = dag.timetable, last + timedelta(microseconds=1)
+    if not _repeats_daily(timetable) or end - first <= 4 * _DAY:
+        return timetable.runs_between(first, end)
+    head = timetable.runs_between(first, first + 2 * _DAY)
+    tail = timetable.runs_between(end - 2 * _DAY, end)
+    day = [i for i in head if i.logical_date < head[0].logical_date + _DAY] if head else []
+    second = [_shifted(i, 1) for i in day]
+    if not day or not tail or head[len(day) : 2 * len(day)] != second:
+        return timetable.runs_between(first, end)
+    middle: list[DagRunInfo] = []
+    shift = 2
+    while True:
+        shifted = [_shifted(i, shift) for i in day]
+        middle += [
+            i for i in shifted if head[-1].logical_date < i.logical_date < tail[0].logical_date
+        ]
+        if shifted[-1].logical_date >= tail[0].logical_date:
+            return head + middle + tail
+        shift += 1
+
+
+_DAY = timedelta(days=1)
+
+
+def _repeats_daily(timetable: Timetable) -> bool:
+    """A cron timetable with only minutes and hours set, in a zone with one fixed offset."""
+    expression = getattr(timetable, "expression", None)
+    fixed_zone = isinstance(timetable.timezone, timezone)
+    return fixed_zone and isinstance(expression, str) and expression.split()[2:] == ["*"] * 3
+
+
+def _shifted(info: DagRunInfo, days: int) -> DagRunInfo:
+    delta = days * _DAY
+    return DagRunInfo(
+        info.logical_date + delta, info.data_interval_start + delta, info.data_interval_end + delta
+    )
 
 
 def _action(run: DagRunRecord | None, reprocess: Reprocess) -> PlannedAction:
@@ -86,10 +131,14 @@ def plan_backfill(
 ) -> list[PlannedRun]:
     """One planned run per logical date of ``infos``, in order."""
     planned: list[PlannedRun] = []
+    digest = _digest(dag_id)  # backfill_run_id's, once
     for ordinal, info in enumerate(infos):
         run = existing.get(info.logical_date)
         action = _action(run, reprocess)
-        run_id = run.run_id if run is not None else backfill_run_id(dag_id, info.logical_date)
+        if run is None:
+            run_id = f"backfill__{info.logical_date.isoformat()}__{digest}"
+        else:
+            run_id = run.run_id
         done = action is PlannedAction.SKIP
         start, end = info.data_interval_start, info.data_interval_end
         planned.append(

@@ -29,14 +29,20 @@ from partita.storage.backfills import (
 )
 from partita.storage.memory_backfills import backfill_not_found
 from partita.storage.records import DagRunRecord
+from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION
-from partita.storage.sql.errors import connect
+from partita.storage.sql.errors import connect, driver_errors
 from partita.storage.sql.models import backfill_run_table as planned_runs
 from partita.storage.sql.models import backfill_table as backfills
 from partita.storage.sql.models import dag_run_table as runs
 from partita.storage.sql.run_queue import run_record
+from partita.storage.sql.writes import Statement
 
 _ACTIVE = (RunState.QUEUED.value, RunState.RUNNING.value)
+_PLANNED_COLUMNS = (
+    "backfill_id", "ordinal", "logical_date", "data_interval_start", "data_interval_end",
+    "run_id", "action", "done",
+)  # fmt: skip
 
 
 def _backfill(row: Row[Any]) -> BackfillRecord:
@@ -61,6 +67,10 @@ class SqlBackfillStore(BackfillStore):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._codec = codec_for(engine.dialect)
+        self._insert_planned = Statement.render(
+            engine.dialect, planned_runs, _PLANNED_COLUMNS, on_conflict=None
+        )
 
     @contextmanager
     def _transaction(self, operation: str) -> Iterator[Connection]:
@@ -73,14 +83,21 @@ class SqlBackfillStore(BackfillStore):
         values = {f: getattr(backfill, f) for f in backfill.__struct_fields__}
         values["status"] = backfill.status.value
         values["reprocess"] = backfill.reprocess.value
+        time = self._codec.dump_time
         rows = [
-            {f: getattr(p, f) for f in p.__struct_fields__} | {"action": p.action.value}
+            (p.backfill_id, p.ordinal, time(p.logical_date), time(p.data_interval_start),
+             time(p.data_interval_end), p.run_id, p.action.value, p.done)
             for p in planned
-        ]
+        ]  # fmt: skip
         with self._transaction(f"create backfill {backfill.backfill_id!r}") as connection:
             connection.execute(backfills.insert().values(**values))
-            if rows:
-                connection.execute(planned_runs.insert(), rows)
+            if rows:  # driver rows: 10,000 planned runs are one statement's worth of work
+                cursor = connection.connection.cursor()
+                try:
+                    with driver_errors(connection, self._insert_planned.sql):
+                        self._insert_planned.run(cursor, rows)
+                finally:
+                    cursor.close()
 
     def get(self, backfill_id: str) -> BackfillRecord:
         query = select(backfills).where(backfills.c.backfill_id == backfill_id)
