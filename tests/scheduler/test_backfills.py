@@ -28,6 +28,7 @@ from partita.scheduler.ticker import ScheduleTicker
 from partita.storage.backfills import BackfillStatus, PlannedAction, Reprocess
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, WriteBatch
+from partita.storage.sql import SqlStorage
 
 from .test_services import SLACK_DAG, files_for
 
@@ -176,3 +177,29 @@ def test_long_ranges_give_exactly_the_timetables_runs(timetable: Timetable) -> N
         last = first + timedelta(minutes=rng.randrange(60 * 24 * 40))
         slow = timetable.runs_between(first, last + timedelta(microseconds=1))
         assert runs_in_range(dag, first, last) == slow
+
+
+def test_the_seed_002_catchup_and_a_backfill_queue_the_same_runs_on_sqlite(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    catchup_storage, files = slack(tmp_path)
+    ticker = ScheduleTicker(catchup_storage, files.get_dag)
+    while ticker.run_once(NOW).queued:
+        pass
+    dag = files.get_dag("dag_with_slack")
+    assert dag is not None
+    with SqlStorage(sqlite_url, tmp_path / "storage") as storage:
+        options = BackfillOptions(max_active_runs=1000)
+        create_backfill(storage, dag, JAN1, JAN1_2025, options, NOW)
+        assert BackfillRunner(storage).run_once(NOW) != {}
+        backfilled = storage.runs.list_runs("dag_with_slack", limit=1000)
+    catchup = catchup_storage.runs.list_runs("dag_with_slack", limit=1000)
+
+    def runs(records: list[DagRunRecord]) -> list[tuple[object, ...]]:
+        return sorted(
+            (r.logical_date, r.data_interval_start, r.data_interval_end, r.state, r.conf)
+            for r in records
+        )
+
+    assert len(backfilled) == 366 and runs(backfilled) == runs(catchup)
+    assert {r.run_type for r in backfilled} == {"backfill"}

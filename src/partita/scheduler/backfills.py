@@ -13,7 +13,9 @@ store each pass, so a scheduler restarted mid-backfill (or another
 scheduler) carries on exactly where the backfill was; and the runs it
 queues are ordinary queued runs, started by the ``RunStarter`` within the
 scheduler's limits (the DAG's own ``max_active_runs`` does not count them:
-the backfill's does).
+the backfill's does). Several schedulers may run it on one database: the
+runs they queue have the same ids, and each counts the active runs after
+reading what is pending, so together they stay within ``max_active_runs``.
 """
 
 from __future__ import annotations
@@ -55,16 +57,17 @@ class BackfillRunner:
 
     def _advance(self, backfill: BackfillRecord, now: datetime) -> int:
         store = self.storage.backfills
+        # The pending runs first, the active count second: a scheduler that read the
+        # pending runs before another queued them then sees them active, and queues
+        # (again: a no-op, same run ids) only what still fits within max_active_runs.
+        pending = store.pending(backfill.backfill_id, backfill.max_active_runs)
         active = store.active_count(backfill.backfill_id)
-        free = backfill.max_active_runs - active
-        if free <= 0:
-            return 0
-        pending = store.pending(backfill.backfill_id, free)
-        if pending:
-            self._queue(backfill, pending, now)
-            store.mark_done(backfill.backfill_id, [p.ordinal for p in pending])
-            return len(pending)
-        if active == 0:
+        chosen = pending[: max(backfill.max_active_runs - active, 0)]
+        if chosen:
+            self._queue(backfill, chosen, now)
+            store.mark_done(backfill.backfill_id, [p.ordinal for p in chosen])
+            return len(chosen)
+        if not pending and active == 0:
             self._end(backfill, now)
         return 0
 
