@@ -23,8 +23,10 @@ from partita.scheduler.backfill_plan import (
 )
 from partita.scheduler.backfills import BackfillRunner
 from partita.scheduler.dag_files import DagFileProcessor
+from partita.scheduler.retention import RetentionService
 from partita.scheduler.starter import runs_to_start
 from partita.scheduler.ticker import ScheduleTicker
+from partita.settings import RetentionSettings
 from partita.storage.backfills import BackfillStatus, PlannedAction, Reprocess
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, WriteBatch
@@ -203,3 +205,19 @@ def test_the_seed_002_catchup_and_a_backfill_queue_the_same_runs_on_sqlite(
 
     assert len(backfilled) == 366 and runs(backfilled) == runs(catchup)
     assert {r.run_type for r in backfilled} == {"backfill"}
+
+
+def test_the_retention_service_deletes_a_batch_per_pass_then_waits(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    old = NOW - timedelta(days=10)
+    runs = [
+        DagRunRecord(f"r{i}", "d", "", RunState.SUCCESS, queued_at=old, end_date=old)
+        for i in range(5)
+    ]
+    storage.write(WriteBatch(runs=runs))
+    settings = RetentionSettings(older_than=timedelta(days=1), every=timedelta(hours=1))
+    service = RetentionService(storage, settings, batch_size=2)
+    assert [service.run_once(NOW) for _ in range(4)] == [{"runs": 2}, {"runs": 2}, {"runs": 1}, {}]
+    storage.write(WriteBatch(runs=runs[:1]))
+    assert service.run_once(NOW + timedelta(minutes=30)) == {}  # the next sweep is in an hour
+    assert service.run_once(NOW + timedelta(hours=1)) == {"runs": 1}
