@@ -11,7 +11,13 @@ import pytest
 from partita.definitions.durations import DurationError, format_duration_spec, parse_duration
 from partita.definitions.states import RunState
 from partita.exceptions import PartitaError
-from partita.storage.backfills import BackfillRecord, BackfillStatus, Reprocess
+from partita.storage.backfills import (
+    BackfillRecord,
+    BackfillStatus,
+    PlannedAction,
+    PlannedRun,
+    Reprocess,
+)
 from partita.storage.base import Storage
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
@@ -64,6 +70,12 @@ def test_old_finished_runs_go_with_everything_of_theirs(storage: Storage) -> Non
     write_run(storage, "running", RunState.RUNNING, OLD)
     write_run(storage, "queued", RunState.QUEUED, OLD, dag="other")
     write_run(storage, "other-old", RunState.SUCCESS, OLD, dag="other")
+    write_run(storage, "backfilled", RunState.SUCCESS, OLD, dag="third")
+    running = BackfillRecord("bf", "third", OLD, OLD, BackfillStatus.RUNNING, Reprocess.NONE,
+                             1, 1, OLD)  # fmt: skip
+    when = OLD
+    planned = PlannedRun("bf", 0, when, when, when, "backfilled", PlannedAction.CREATE, True)
+    storage.backfills.create(running, [planned])
     policy = RetentionPolicy(NOW - timedelta(days=30), keep_last=2)
     # etl keeps its two newest (recent, old-4), "other" has only two; running ones stay
     assert storage.retention.count(policy, "runs") == 4
@@ -75,7 +87,11 @@ def test_old_finished_runs_go_with_everything_of_theirs(storage: Storage) -> Non
     )
     assert deleted["runs"] == 4 and batches == [2, 2]
     left = {r.run_id for r in storage.runs.list_runs(limit=100)}
-    assert left == {"old-4", "recent", "running", "queued", "other-old"}
+    assert left == {"old-4", "recent", "running", "queued", "other-old", "backfilled"}
+    keep_none = RetentionPolicy(policy.cutoff)
+    assert storage.retention.count(keep_none, "runs") == 2  # old-4, other-old
+    storage.backfills.finish("bf", BackfillStatus.COMPLETED, OLD)  # now "backfilled" may go
+    assert storage.retention.count(keep_none, "runs") == 3
     for run_id in ("old-0", "old-3"):
         assert storage.events.read_events(run_id) == []
         assert storage.runs.get_task_instances(run_id) == []
@@ -85,7 +101,6 @@ def test_old_finished_runs_go_with_everything_of_theirs(storage: Storage) -> Non
     if storage.persistent:
         assert not any(Path(p).exists() for p in gone_files)
         assert all(Path(p).exists() for p in kept_files)
-    assert storage.retention.count(policy, "runs") == 0
 
 
 def test_old_backfills_and_scheduler_rows_go(storage: Storage) -> None:

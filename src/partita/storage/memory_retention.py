@@ -44,13 +44,25 @@ class MemoryRetentionStore(RetentionStore):
         by_dag: dict[str, list[DagRunRecord]] = {}
         for run in self._parts.runs.values():
             by_dag.setdefault(run.dag_id, []).append(run)
+        backfills = self._parts.backfills
+        kept = {
+            planned.run_id
+            for backfill_id, plan in backfills.planned.items()
+            if not backfills.backfills[backfill_id].status.finished
+            for planned in plan
+        }
         old: list[str] = []
         for runs in by_dag.values():
             runs.sort(key=lambda r: (r.queued_at is not None, r.queued_at or _NEVER, r.run_id))
             runs.reverse()  # newest first, as the SQL store ranks them
             for run in runs[policy.keep_last :]:
                 at = run.end_date or run.queued_at
-                if run.state.finished and at is not None and at < policy.cutoff:
+                if (
+                    run.state.finished
+                    and at is not None
+                    and at < policy.cutoff
+                    and (run.run_id not in kept)
+                ):
                     old.append(run.run_id)
         return sorted(old)
 

@@ -2,7 +2,8 @@
 
 ``RetentionPolicy`` says what is old: finished runs that ended before the
 cutoff (with their task instances, events, log lines, outputs and output
-files), except the ``keep_last`` newest runs of each DAG; finished backfills
+files), except the ``keep_last`` newest runs of each DAG and the runs of
+running backfills (whose progress counts them); finished backfills
 (with their planned runs); heartbeat rows of schedulers silent since before
 the cutoff. Queued and running runs are never touched.
 

@@ -69,9 +69,15 @@ class SqlRetentionStore(RetentionStore):
                     order_by=(runs.queued_at.desc().nulls_last(), runs.run_id.desc()),
                 ).label("rank"),
             ).subquery()  # fmt: skip
+            b, p = backfill_table.c, backfill_run_table.c
+            of_running_backfills = (
+                select(p.run_id)
+                .join(backfill_table, b.backfill_id == p.backfill_id)
+                .where(b.status == BackfillStatus.RUNNING.value)
+            )
             return select(ranked.c.run_id).where(
                 ranked.c.state.in_(_FINISHED), ranked.c.at < policy.cutoff,
-                ranked.c.rank > policy.keep_last,
+                ranked.c.rank > policy.keep_last, ranked.c.run_id.not_in(of_running_backfills),
             )  # fmt: skip
         if table == "backfills":
             b = backfill_table.c
