@@ -27,6 +27,7 @@ PUBLIC_NAMES = [
     "AssetOut",
     "AssetSelection",
     "AssetsDefinition",
+    "BackfillModel",
     "BaseBranchOperator",
     "BaseOperator",
     "BashOperator",

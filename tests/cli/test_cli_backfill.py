@@ -3,6 +3,7 @@ killed mid-way and restarted."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,16 @@ def test_create_list_show_and_cancel(invoke: Invoke, slack_dag: Path) -> None:
     assert backfill_id in listed.output and "0/10" in listed.output
     shown = invoke("backfill", "show", backfill_id)
     assert shown.exit_code == 0 and "running" in shown.output and "10 to queue" in shown.output
+    data = json.loads(invoke("backfill", "show", backfill_id, "--json").output)
+    assert (data["dag_id"], data["status"], data["max_active_runs"]) == (
+        "dag_with_slack", "running", 2,
+    )  # fmt: skip
+    assert data["from_date"] == "2024-03-01T00:00:00+00:00"
+    assert data["progress"] == {
+        "total": 10, "finished": 0, "active": 0, "pending": 10, "skipped": 0, "states": {},
+    }  # fmt: skip
+    (listed_json,) = json.loads(invoke("backfill", "list", "--json").output)
+    assert listed_json == data
     cancelled = invoke("backfill", "cancel", backfill_id)
     assert cancelled.exit_code == 0, cancelled.output
     assert f"Backfill {backfill_id} cancelled: 0 of 10 runs had been queued" in cancelled.output

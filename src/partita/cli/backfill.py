@@ -13,6 +13,7 @@ before anything is stored, and a range that holds no run exits 2.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ from partita.engine.prepare import check_conf, resolve_params
 from partita.engine.run_config import resolve_run_config
 from partita.exceptions import PartitaError
 from partita.scheduler.backfill_plan import BackfillOptions, cancel_backfill, create_backfill
+from partita.schemas import BackfillModel
 from partita.settings import load_settings
 from partita.storage.backfills import BackfillStatus, Reprocess
 
@@ -195,12 +197,19 @@ def create(
     show_default=True,
     help="How many backfills to show, newest first.",
 )
-def list_backfills(dag_id: str | None, statuses: tuple[str, ...], limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of backfills, only.")
+def list_backfills(
+    dag_id: str | None, statuses: tuple[str, ...], limit: int, as_json: bool
+) -> None:
     """List backfills, newest first, with their progress."""
     with metadata_store() as storage:
         wanted = [BackfillStatus(s) for s in statuses] or None
         found = storage.backfills.list_backfills(dag_id=dag_id, statuses=wanted, limit=limit)
         progress = {b.backfill_id: storage.backfills.progress(b.backfill_id) for b in found}
+    if as_json:
+        models = [BackfillModel.from_record(b, progress[b.backfill_id]) for b in found]
+        click.echo(json.dumps([m.model_dump(mode="json") for m in models], indent=2))
+        return
     console = make_console()
     if not found:
         console.print(Text("No backfills yet; 'partita backfill create' makes one."))
@@ -211,13 +220,18 @@ def list_backfills(dag_id: str | None, statuses: tuple[str, ...], limit: int) ->
 @backfill.command("show")
 @click.argument("backfill_id")
 @click.option("--follow", is_flag=True, help="Follow its progress until it ends.")
+@click.option("--json", "as_json", is_flag=True, help="Print the backfill as JSON, only.")
 @click.pass_context
-def show(ctx: click.Context, backfill_id: str, follow: bool) -> None:
+def show(ctx: click.Context, backfill_id: str, follow: bool, as_json: bool) -> None:
     """Show BACKFILL_ID: its DAG, range, options, status and progress."""
     console = make_console()
     with metadata_store() as storage:
         record = storage.backfills.get(backfill_id)
-        console.print(backfill_facts(record, storage.backfills.progress(backfill_id)))
+        progress = storage.backfills.progress(backfill_id)
+        if as_json:
+            click.echo(BackfillModel.from_record(record, progress).model_dump_json(indent=2))
+            return
+        console.print(backfill_facts(record, progress))
         if not follow or record.status.finished:
             return
         ended = follow_backfill(storage, backfill_id, console)
