@@ -86,7 +86,7 @@ TRIVIAL_DAG = """
 from datetime import datetime
 from partita import DAG, EmptyOperator
 
-with DAG("bench_daily", schedule="@daily", start_date=datetime(1990, 1, 1), catchup=False,
+with DAG({dag_id!r}, schedule="@daily", start_date=datetime(1990, 1, 1), catchup=False,
          is_paused_upon_creation=True) as dag:
     EmptyOperator(task_id="noop")
 """
@@ -95,15 +95,16 @@ with DAG("bench_daily", schedule="@daily", start_date=datetime(1990, 1, 1), catc
 def scheduler_throughput(url: str, folder: Path, runs: int, *, backfill: bool) -> float:
     """Runs per second a scheduler (in-process executor) finishes: queued runs, or a backfill."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "bench_daily.py"
-    path.write_text(TRIVIAL_DAG)
+    dag_id = "bench_backfill" if backfill else "bench_queued"  # one database may hold both
+    path = folder / f"{dag_id}.py"
+    path.write_text(TRIVIAL_DAG.format(dag_id=dag_id))
     with SqlStorage(url, folder) as storage:
         files = DagFileProcessor([str(path)], storage.registry, import_timeout=30,
                                  default_timezone="UTC", paused_at_creation=True)  # fmt: skip
         options = SchedulerOptions(max_concurrent_runs=16, heartbeat_interval=0)
         scheduler = Scheduler(storage, files, InProcessExecutor, options=options)
         scheduler.run_once()  # parse, heartbeat
-        dag = files.get_dag("bench_daily")
+        dag = files.get_dag(dag_id)
         assert dag is not None
         began = time.perf_counter()
         if backfill:
@@ -111,11 +112,11 @@ def scheduler_throughput(url: str, folder: Path, runs: int, *, backfill: bool) -
             create_backfill(storage, dag, START, last, BackfillOptions(max_active_runs=16), NOW)
         else:
             storage.queue.enqueue([
-                DagRunRecord(f"manual__{i:05d}", dag.dag_id, "", RunState.QUEUED,
+                DagRunRecord(f"manual__{dag_id}__{i:05d}", dag.dag_id, "", RunState.QUEUED,
                              logical_date=START + timedelta(days=i), queued_at=NOW)
                 for i in range(runs)
             ])  # fmt: skip
-        while sum(1 for r in storage.runs.list_runs(limit=runs) if r.state.finished) < runs:
+        while sum(r.state.finished for r in storage.runs.list_runs(dag_id, limit=runs)) < runs:
             scheduler.run_once()
         took = time.perf_counter() - began
         scheduler.stop()

@@ -1,10 +1,11 @@
 """The backfill store on SQL: ``backfill`` and ``backfill_run``, joined with ``dag_run``.
 
 The design decision: every operation is one short statement or transaction.
-Planned runs are inserted in one ``executemany`` (a backfill of 10,000
-dates is one round trip); "what is active" starts from the queued and
-running runs (indexed by state) and finds their planned rows by run id, so
-it costs the same however long the backfill is.
+Planned runs are inserted as driver rows (multi-row ``INSERT``s on SQLite,
+``COPY`` on PostgreSQL), so a backfill of 10,000 dates costs a few round
+trips; "what is active" starts from the queued and running runs (indexed by
+state) and finds their planned rows by run id, so it costs the same however
+long the backfill is.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ class SqlBackfillStore(BackfillStore):
         self._insert_planned = Statement.render(
             engine.dialect, planned_runs, _PLANNED_COLUMNS, on_conflict=None
         )
+        quote = engine.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(c) for c in _PLANNED_COLUMNS)
+        self._copy_planned = (
+            f"COPY {quote(planned_runs.name)} ({columns}) FROM STDIN"
+            if engine.dialect.name == "postgresql"
+            else None
+        )
 
     @contextmanager
     def _transaction(self, operation: str) -> Iterator[Connection]:
@@ -92,12 +100,22 @@ class SqlBackfillStore(BackfillStore):
         with self._transaction(f"create backfill {backfill.backfill_id!r}") as connection:
             connection.execute(backfills.insert().values(**values))
             if rows:  # driver rows: 10,000 planned runs are one statement's worth of work
-                cursor = connection.connection.cursor()
-                try:
-                    with driver_errors(connection, self._insert_planned.sql):
-                        self._insert_planned.run(cursor, rows)
-                finally:
-                    cursor.close()
+                self._insert_rows(connection, rows)
+
+    def _insert_rows(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Planned runs as driver rows: multi-row INSERTs on SQLite, ``COPY`` on PostgreSQL."""
+        cursor = connection.connection.cursor()
+        try:
+            if self._copy_planned is None:
+                with driver_errors(connection, self._insert_planned.sql):
+                    self._insert_planned.run(cursor, rows)
+                return
+            statement = self._copy_planned
+            with driver_errors(connection, statement), cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
 
     def get(self, backfill_id: str) -> BackfillRecord:
         query = select(backfills).where(backfills.c.backfill_id == backfill_id)
