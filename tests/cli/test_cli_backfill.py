@@ -110,6 +110,8 @@ def test_assets_without_partitions_are_refused(invoke: Invoke, tmp_path: Path) -
     assert bad.exit_code == 2 and "is not a range: write FIRST...LAST" in bad.stderr
     missing = invoke("backfill", "create", str(path), "--assets", "orders")
     assert missing.exit_code == 2 and "--assets needs --partitions" in missing.stderr
+    dated = invoke("backfill", "create", str(path), "--assets", "orders", "--from", "2024-01-01")
+    assert dated.exit_code == 2 and "--from/--to go with DAG_ID" in dated.stderr
 
 
 def test_create_list_show_and_cancel(invoke: Invoke, slack_dag: Path) -> None:

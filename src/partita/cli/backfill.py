@@ -154,6 +154,8 @@ def create(
     if assets is not None:
         if len(args) > 1:
             raise click.UsageError("with --assets, give at most PATH (no DAG_ID)")
+        if first is not None or last is not None:
+            raise click.UsageError("--from/--to go with DAG_ID; with --assets use --partitions")
         raise _partitioned_refusal(args[0] if args else None, assets, partitions)
     if partitions is not None:
         raise click.UsageError("--partitions goes with --assets SELECTION")
