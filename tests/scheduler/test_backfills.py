@@ -133,6 +133,26 @@ def test_reprocess_decides_what_happens_to_existing_runs(tmp_path: Path) -> None
     assert len(storage.runs.list_runs("dag_with_slack")) == 2
 
 
+def test_a_run_made_for_a_date_after_the_plan_is_kept_not_made_twice(tmp_path: Path) -> None:
+    storage, files = slack(tmp_path)
+    dag = files.get_dag("dag_with_slack")
+    assert dag is not None
+    end = datetime(2024, 1, 3, tzinfo=UTC)  # Jan 1 and 2 at noon
+    backfill = create_backfill(storage, dag, JAN1, end, BackfillOptions(), NOW).backfill
+    noon2 = datetime(2024, 1, 2, 12, tzinfo=UTC)
+    scheduled = DagRunRecord("scheduled-2", "dag_with_slack", "", RunState.QUEUED,
+                             logical_date=noon2, queued_at=NOW)  # fmt: skip
+    storage.queue.enqueue([scheduled])  # the catchup got there first
+    BackfillRunner(storage).run_once(NOW)
+    runs = storage.runs.list_runs("dag_with_slack")
+    assert sorted(r.run_id for r in runs) == [
+        backfill_run_id("dag_with_slack", JAN1.replace(hour=12)),
+        "scheduled-2",
+    ]
+    progress = storage.backfills.progress(backfill.backfill_id)
+    assert (progress.skipped, progress.pending, progress.active) == (1, 0, 1)
+
+
 def test_a_range_without_runs_is_refused_and_a_cancel_stops_queued_runs(tmp_path: Path) -> None:
     storage, files = slack(tmp_path)
     dag = files.get_dag("dag_with_slack")

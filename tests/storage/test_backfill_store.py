@@ -83,6 +83,14 @@ def test_progress_and_active_count_follow_the_runs_states(storage: Storage) -> N
     assert storage.backfills.planned_run_ids("bf-1", done=False) == ["run-3"]
 
 
+def test_keep_existing_turns_planned_runs_into_kept_ones(storage: Storage) -> None:
+    storage.backfills.create(backfill(), [planned(i) for i in range(3)])
+    storage.backfills.keep_existing("bf-1", {1: "scheduled-1"})
+    assert [p.ordinal for p in storage.backfills.pending("bf-1", 5)] == [0, 2]
+    assert storage.backfills.progress("bf-1").skipped == 1
+    assert storage.backfills.planned_run_ids("bf-1") == ["run-0", "run-2"]
+
+
 def test_finish_ends_a_running_backfill_once(storage: Storage) -> None:
     storage.backfills.create(backfill(), [])
     later = T0 + timedelta(hours=1)

@@ -72,9 +72,21 @@ class BackfillRunner:
         return 0
 
     def _queue(self, backfill: BackfillRecord, pending: list[PlannedRun], now: datetime) -> None:
-        new = [_run(backfill, p, now) for p in pending if p.action is PlannedAction.CREATE]
+        new = [p for p in pending if p.action is PlannedAction.CREATE]
         if new:
-            self.storage.queue.enqueue(new)
+            # A run made for one of these dates since the plan (a catchup's): keep it instead.
+            found = self.storage.backfills.runs_at(
+                backfill.dag_id, new[0].logical_date, new[-1].logical_date
+            )
+            kept = {
+                p.ordinal: found[p.logical_date].run_id
+                for p in new
+                if p.logical_date in found and found[p.logical_date].run_id != p.run_id
+            }
+            self.storage.backfills.keep_existing(backfill.backfill_id, kept)
+            runs = [_run(backfill, p, now) for p in new if p.ordinal not in kept]
+            if runs:
+                self.storage.queue.enqueue(runs)
         for planned in pending:
             if planned.action is PlannedAction.RERUN:
                 self._rerun(backfill, planned, now)

@@ -17,7 +17,7 @@ of its runs that are queued or running, so a scheduler killed mid-backfill
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -142,6 +142,10 @@ class BackfillStore(ABC):
     @abstractmethod
     def mark_done(self, backfill_id: str, ordinals: Iterable[int]) -> None:
         """Mark planned runs done (their run is queued, or was kept)."""
+
+    @abstractmethod
+    def keep_existing(self, backfill_id: str, kept: Mapping[int, str]) -> None:
+        """Planned runs (ordinal -> the run id found) now ``skip``: a run appeared meanwhile."""
 
     @abstractmethod
     def active_count(self, backfill_id: str) -> int:

@@ -7,7 +7,7 @@ run queue use) for the states of the runs a backfill queued.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from msgspec.structs import replace
@@ -78,6 +78,16 @@ class MemoryBackfillStore(BackfillStore):
         with self._lock:
             self.planned[backfill_id] = [
                 replace(p, done=True) if p.ordinal in chosen else p
+                for p in self._planned(backfill_id)
+            ]
+
+    def keep_existing(self, backfill_id: str, kept: Mapping[int, str]) -> None:
+        skip = PlannedAction.SKIP
+        with self._lock:
+            self.planned[backfill_id] = [
+                replace(p, action=skip, run_id=kept[p.ordinal], done=True)
+                if p.ordinal in kept
+                else p
                 for p in self._planned(backfill_id)
             ]
 

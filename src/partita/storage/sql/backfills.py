@@ -10,12 +10,12 @@ long the backfill is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, case, func, select, update
+from sqlalchemy import Engine, Row, and_, bindparam, case, func, select, update
 from sqlalchemy.engine import Connection
 
 from partita.definitions.states import RunState
@@ -159,6 +159,19 @@ class SqlBackfillStore(BackfillStore):
         )
         with self._transaction(f"mark runs of backfill {backfill_id!r} queued") as connection:
             connection.execute(change)
+
+    def keep_existing(self, backfill_id: str, kept: Mapping[int, str]) -> None:
+        if not kept:
+            return
+        p = planned_runs.c
+        change = (
+            update(planned_runs)
+            .where(p.backfill_id == backfill_id, p.ordinal == bindparam("at"))
+            .values(action=PlannedAction.SKIP.value, run_id=bindparam("found"), done=True)
+        )
+        rows = [{"at": ordinal, "found": run_id} for ordinal, run_id in sorted(kept.items())]
+        with self._transaction(f"keep existing runs in backfill {backfill_id!r}") as connection:
+            connection.execute(change, rows)
 
     def _queued_runs(self) -> Any:
         """The backfill's planned runs that were queued, joined with their runs."""
