@@ -34,6 +34,7 @@ PUBLIC_NAMES = [
     "AssetSelection",
     "AssetsDefinition",
     "AutomationCondition",
+    "BackfillModel",
     "BaseBranchOperator",
     "BaseHook",
     "BaseOperator",

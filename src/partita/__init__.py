@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "CronTriggerTimetable": "partita.definitions.timetables",
     "DAG": "partita.definitions.dag",
     "DagIndex": "partita.dag_index",
+    "BackfillModel": "partita.schemas",
     "DagRunDetailModel": "partita.schemas",
     "DagRunInfo": "partita.definitions.timetables",
     "DagRunModel": "partita.schemas",
@@ -350,6 +351,7 @@ if TYPE_CHECKING:
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator
     from partita.operators.python import PythonOperator as PythonOperator
     from partita.operators.taskflow import task as task
+    from partita.schemas import BackfillModel as BackfillModel
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
     from partita.schemas import TaskInstanceModel as TaskInstanceModel

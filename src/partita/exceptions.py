@@ -7,6 +7,7 @@
     ├── DagLoadError              a DAG file, module or folder cannot be loaded
     ├── DagNotFoundError          no DAG with that id in what was loaded
     ├── RunNotFoundError          no run with that id in the metadata database
+    ├── BackfillNotFoundError     no backfill with that id in the metadata database
     ├── RunConfigError            run conf, params or config are invalid; raised before a run
     │   ├── ParamValidationError  a param's value breaks its rule (definitions/params.py)
     │   ├── PartitionKeyError     a partition key that is not one of its definition's keys
@@ -91,6 +92,10 @@ class DagNotFoundError(PartitaError):
 
 class RunNotFoundError(PartitaError):
     """A run id was asked for that the metadata database does not hold."""
+
+
+class BackfillNotFoundError(PartitaError):
+    """A backfill id was asked for that the metadata database does not hold."""
 
 
 class RunConfigError(PartitaError):
@@ -224,6 +229,7 @@ class RescheduleTask(TaskSignal):
 
 __all__ = [
     "AssetNotMaterializedError",
+    "BackfillNotFoundError",
     "ConfigurationError",
     "ConnectionNotFoundError",
     "ConnectionURIError",

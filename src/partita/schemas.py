@@ -2,9 +2,10 @@
 
 ``DagRunModel`` is one run, ``TaskInstanceModel`` one task instance (each
 instance of a mapped task its own, ``map_index`` -1 when not mapped), and
-``DagRunDetailModel`` a run with its task instances. ``InstigatorModel`` is
-a sensor or a Dagster-style schedule with its state, ``TickModel`` one of its
-evaluations. Each is built from the storage records with ``from_record``.
+``DagRunDetailModel`` a run with its task instances, ``BackfillModel`` a
+backfill with its progress. ``InstigatorModel`` is a sensor or a
+Dagster-style schedule with its state, ``TickModel`` one of its evaluations.
+Each is built from the storage records with ``from_record``.
 
 The design decision: these pydantic models are the one place the field
 names and formats are decided, so ``partita runs show --json`` and the
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from partita.definitions.connection import Connection
 from partita.definitions.states import RunState, TaskState
+from partita.storage.backfills import BackfillProgress, BackfillRecord, BackfillStatus, Reprocess
 from partita.storage.dag_records import DagRecord
 from partita.storage.instigators import (
     InstigatorKind,
@@ -174,6 +176,51 @@ class InstigatorModel(BaseModel):
     cursor: str | None = None
     last_tick: TickModel | None = None
     loaded: bool = Field(description="False when only its stored state was found.")
+
+
+class BackfillProgressModel(BaseModel):
+    """How far a backfill is, counted in logical dates (planned runs)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    finished: int = Field(description="Kept as they were, or queued and ended.")
+    active: int = Field(description="Queued or running now.")
+    pending: int = Field(description="Not queued yet.")
+    skipped: int = Field(description="Runs that existed already and were kept as they were.")
+    states: dict[RunState, int] = Field(description="The runs it queued, by their state now.")
+
+
+class BackfillModel(BaseModel):
+    """One backfill (``partita backfill create``): its DAG, range, options, status, progress."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backfill_id: str
+    dag_id: str
+    status: BackfillStatus
+    from_date: Timestamp
+    to_date: Timestamp
+    reprocess: Reprocess
+    max_active_runs: int
+    conf: dict[str, Any] = Field(default_factory=dict)
+    created_at: Timestamp
+    ended_at: Timestamp | None = None
+    progress: BackfillProgressModel
+
+    @classmethod
+    def from_record(cls, record: BackfillRecord, progress: BackfillProgress) -> BackfillModel:
+        """The model of ``record`` with its ``progress``."""
+        return cls(
+            backfill_id=record.backfill_id, dag_id=record.dag_id, status=record.status,
+            from_date=record.from_date, to_date=record.to_date, reprocess=record.reprocess,
+            max_active_runs=record.max_active_runs, conf=record.conf,
+            created_at=record.created_at, ended_at=record.ended_at,
+            progress=BackfillProgressModel(
+                total=progress.total, finished=progress.finished, active=progress.active,
+                pending=progress.pending, skipped=progress.skipped, states=progress.states,
+            ),
+        )  # fmt: skip
 
 
 def latest_errors(
@@ -525,6 +572,8 @@ __all__ = [
     "ApiTokenModel",
     "AssetLineageModel",
     "AssetModel",
+    "BackfillModel",
+    "BackfillProgressModel",
     "ConnectionModel",
     "ControlResultModel",
     "DagDetailModel",

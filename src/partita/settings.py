@@ -34,6 +34,9 @@ then the default.
                                  loads when ``partita scheduler`` / ``partita dev`` get no PATH
     (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
                                  a scheduler runs at once
+    (partita.yaml only)          ``retention:`` ``{older_than: 30d, keep_last: N, every: 1h,
+                                 tables: [runs, backfills, schedulers]}``: the scheduler deletes
+                                 what is older, every ``every`` (``partita db clean``'s rules)
     PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
                                  scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
@@ -55,8 +58,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partita.definitions.timezones import TimezoneError, parse_timezone
 from partita.exceptions import ConfigurationError
@@ -78,6 +82,17 @@ DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
 MIN_SECRET_KEY_CHARS = 32
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """``retention:`` of ``partita.yaml``: what the scheduler deletes, and how often."""
+
+    older_than: timedelta
+    keep_last: int = 0
+    every: timedelta = timedelta(hours=1)
+    #: Empty: every table ``partita db clean`` knows.
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,8 @@ class Settings:
     sensors_default_status: str = "running"
     #: Seconds one evaluation of a sensor may take before its tick fails.
     sensor_evaluation_timeout: float = DEFAULT_SENSOR_EVALUATION_TIMEOUT
+    #: ``retention:`` of ``partita.yaml``; None: the scheduler deletes nothing.
+    retention: RetentionSettings | None = None
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -219,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             from_file.sensor_evaluation_timeout,
             DEFAULT_SENSOR_EVALUATION_TIMEOUT,
         ),
+        retention=RetentionSettings(**from_file.retention) if from_file.retention else None,
     )
 
 
@@ -240,6 +258,7 @@ class FileSettings:
     run_tag_limits: dict[str, int] | None = None
     sensors_default_status: str | None = None
     sensor_evaluation_timeout: float | None = None
+    retention: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:
@@ -394,6 +413,7 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "FERNET_KEY_VARIABLE",
     "SECRET_KEY_VARIABLE",
+    "RetentionSettings",
     "Settings",
     "load_settings",
 ]

@@ -8,13 +8,43 @@ error names the file, the key and the fix.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from partita.definitions.durations import parse_duration
 from partita.exceptions import ConfigurationError
+from partita.storage.retention import check_tables
+
+
+class _Retention(BaseModel):
+    """``retention:``: ``older_than`` (required), ``keep_last``, ``every``, ``tables``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    older_than: timedelta
+    keep_last: int = Field(default=0, ge=0)
+    every: timedelta = timedelta(hours=1)
+    tables: tuple[str, ...] = ()
+
+    @field_validator("older_than", "every", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        return parse_duration(str(value), "a duration")  # its ValueError names the fix
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            check_tables(value)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class _FileSettings(BaseModel):
@@ -36,6 +66,7 @@ class _FileSettings(BaseModel):
     run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
     sensors_default_status: Literal["running", "stopped"] | None = None
     sensor_evaluation_timeout: float | None = Field(default=None, gt=0)
+    retention: _Retention | None = None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -53,6 +53,8 @@ TABLES = {
     "web_user",
     "api_token",
     "web_session",
+    "backfill",
+    "backfill_run",
 }
 
 

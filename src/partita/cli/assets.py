@@ -62,7 +62,7 @@ def list_assets(path: str | None) -> None:
             return
         console.print(_catalog_table([latest[k] for k in sorted(latest)], checks))
         return
-    definitions = _definitions_of(path)
+    definitions = definitions_of(path)
     with metadata_store() as storage:
         statuses = asset_statuses(definitions.asset_graph, storage.assets)
     console.print(_status_table(statuses))
@@ -101,7 +101,7 @@ def materialize_assets(
     Exits 0 when every selected asset was materialized and 1 otherwise; 2
     (running nothing) when --partition is not one of the assets' partitions.
     """
-    dag = _definitions_of(path).materialize_dag(selection)
+    dag = definitions_of(path).materialize_dag(selection)
     run_and_report(ctx, dag, conf, logical_date, partition_key=partition_key)
 
 
@@ -117,7 +117,7 @@ def asset_partitions(args: tuple[str, ...]) -> None:
         raise click.UsageError(f"expected [PATH] ASSET_KEY, got {len(args)} arguments")
     path, text = (None, args[0]) if len(args) == 1 else args
     key = AssetKey.from_user_string(text)
-    keys = None if path is None else _partition_keys(_definitions_of(path), key)
+    keys = None if path is None else _partition_keys(definitions_of(path), key)
     with metadata_store() as storage:
         statuses = storage.assets.partition_statuses(key)
         summary = summarize_partitions(keys, statuses)
@@ -165,7 +165,7 @@ def _partition_keys(definitions: Definitions, key: AssetKey) -> list[str]:
         )
 
 
-def _definitions_of(path: str) -> Definitions:
+def definitions_of(path: str) -> Definitions:
     """Every asset of ``path``, its files checked by the importer process before they load here."""
     settings = load_settings()
     loaded = load_checked(

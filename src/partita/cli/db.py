@@ -9,11 +9,23 @@ the outputs an earlier partita stored unsigned (revision 0006, once).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import click
 from rich.text import Text
 
 from partita.cli.console import make_console
+from partita.cli.store import metadata_store
+from partita.definitions.durations import DurationError, parse_duration
 from partita.settings import load_settings
+from partita.storage.retention import (
+    DEFAULT_BATCH_SIZE,
+    RETENTION_TABLES,
+    TABLE_DESCRIPTIONS,
+    RetentionPolicy,
+    check_tables,
+    clean,
+)
 from partita.storage.signing import load_signer
 from partita.storage.sql.engine import mask_url, normalize_url
 from partita.storage.sql.migrate import upgrade
@@ -48,4 +60,75 @@ def upgrade_db() -> None:
         console.print(Text(f"Note: {resigner.skipped_reason}", style="yellow"))
 
 
-__all__ = ["db"]
+class DurationType(click.ParamType):
+    """A duration such as ``30d`` or ``12h`` (``definitions.durations``)."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except DurationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@db.command("clean")
+@click.option(
+    "--older-than",
+    type=DurationType(),
+    required=True,
+    help="Delete what ended longer ago than this (e.g. 30d, 12h, 1h30m).",
+)
+@click.option(
+    "--keep-last",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Keep the N newest runs of each DAG, however old.",
+)
+@click.option(
+    "--tables",
+    default=",".join(RETENTION_TABLES),
+    show_default=True,
+    help="What to clean, comma-separated: " + ", ".join(RETENTION_TABLES) + ".",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Runs (or backfills) deleted per transaction.",
+)
+def clean_db(
+    older_than: timedelta, keep_last: int, tables: str, dry_run: bool, batch_size: int
+) -> None:  # fmt: skip
+    """Delete finished runs, backfills and scheduler rows older than --older-than, in batches.
+
+    Queued and running runs are never deleted; a run goes with its task
+    instances, events, log lines and outputs (files included). Each batch is
+    its own short transaction, so a scheduler running meanwhile is not held up.
+    """
+    chosen = check_tables(tables.split(","))
+    cutoff = datetime.now(UTC) - older_than
+    policy = RetentionPolicy(cutoff, keep_last, chosen)
+    console = make_console()
+    with metadata_store() as storage:
+        if dry_run:
+            counts = {
+                t: storage.retention.count(policy, t) for t in RETENTION_TABLES if t in chosen
+            }
+        else:
+            counts = clean(storage.retention, policy, batch_size=batch_size)
+    verb = "Would delete" if dry_run else "Deleted"
+    console.print(Text(f"{verb}, ended before {cutoff.isoformat(timespec='seconds')}:"))
+    for table, count in counts.items():
+        console.print(Text(f"  {count} {TABLE_DESCRIPTIONS[table]}"))
+
+
+__all__ = ["clean_db", "db"]

@@ -53,6 +53,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.assets:assets",
         "List assets with their last materialization and staleness, or materialize some.",
     ),
+    "backfill": Subcommand(
+        "partita.cli.backfill:backfill",
+        "Run a DAG over a range of past dates; list, follow or cancel backfills.",
+    ),
     "connections": Subcommand(
         "partita.cli.connections:connections",
         "Add, list, show, delete or test connections to outside systems.",

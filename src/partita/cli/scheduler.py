@@ -148,6 +148,7 @@ def serve(
             max_lost_attempts=settings.max_lost_attempts,
             sensors_stopped_by_default=settings.sensors_default_status == "stopped",
             sensor_evaluation_timeout=settings.sensor_evaluation_timeout,
+            retention=settings.retention,
         )
         with _signals_stop() as received, suppress(KeyboardInterrupt):
             pool = WorkerPool(

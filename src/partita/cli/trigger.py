@@ -41,7 +41,7 @@ NO_SCHEDULER_NOTICE_AFTER = 3.0
 _POLL_SECONDS = 0.3
 
 
-def _load(storage: Storage, settings: Settings, path: str | None, dag_id: str) -> DAG:
+def load_dag(storage: Storage, settings: Settings, path: str | None, dag_id: str) -> DAG:
     """The DAG, from PATH or from the registry's file; recorded in the registry if new."""
     registry = storage.registry
     record = registry.get_dag(dag_id)
@@ -126,7 +126,7 @@ def trigger(
     settings = load_settings()
     out, err = make_console(), make_console(stderr=True)
     with metadata_store(settings) as storage:
-        dag = _load(storage, settings, path, dag_id)
+        dag = load_dag(storage, settings, path, dag_id)
         run = queue_run(storage, dag, conf, logical_date, partition_key)
         out.print(Text(f"Queued run {run.run_id} of DAG {dag_id}"))
         if not wait:
@@ -140,4 +140,4 @@ def trigger(
         ctx.exit(1)
 
 
-__all__ = ["follow", "queue_run", "trigger"]
+__all__ = ["follow", "load_dag", "queue_run", "trigger"]

@@ -177,6 +177,14 @@ def retry_run(storage: Storage, run_id: str) -> ControlResult:
     return _clear(storage, run, chosen, "retried by an operator")
 
 
+def rerun_run(storage: Storage, run_id: str, why: str) -> ControlResult:
+    """Clear every instance of a finished run and queue it: the whole run runs again."""
+    run = _owned_run(storage, run_id, "run again")
+    if not run.state.finished:
+        raise RunControlError(f"run {run_id!r} is {run.state}; only an ended run is run again")
+    return _clear(storage, run, storage.runs.get_task_instances(run_id), why)
+
+
 def mark_task_instances(
     storage: Storage, run_id: str, task_id: str, state: TaskState, *, map_index: int | None = None
 ) -> ControlResult:
@@ -348,6 +356,7 @@ __all__ = [
     "leaf_tasks",
     "mark_task_instances",
     "relatives",
+    "rerun_run",
     "retry_run",
     "select_instances",
     "upstream_map",

@@ -29,15 +29,18 @@ from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
 from partita.engine.host import HOSTNAME, pid_alive
 from partita.scheduler.asset_triggers import AssetTriggerService
 from partita.scheduler.automation import AutomationService
+from partita.scheduler.backfills import BackfillRunner
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.past import PreviousRuns
+from partita.scheduler.retention import RetentionService
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.sensors import DEFAULT_EVALUATION_TIMEOUT, SensorDaemon
 from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
+from partita.settings import RetentionSettings
 from partita.storage.base import Storage
 from partita.storage.run_queue import SchedulerRecord
 
@@ -72,6 +75,8 @@ class SchedulerOptions:
     sensors_stopped_by_default: bool = False
     #: Seconds one sensor evaluation may take before its tick fails.
     sensor_evaluation_timeout: float = DEFAULT_EVALUATION_TIMEOUT
+    #: What the scheduler deletes as old, and how often (None: nothing).
+    retention: RetentionSettings | None = None
 
 
 def live_scheduler_ids(schedulers: Sequence[SchedulerRecord], now: datetime) -> set[str]:
@@ -121,6 +126,9 @@ class Scheduler:
         )  # fmt: skip
         self.asset_triggers = AssetTriggerService(storage, lambda: self.files.dags)
         self.automation = AutomationService(storage, lambda: self.files.dags)
+        self.backfills = BackfillRunner(storage)
+        retention = self.options.retention
+        self.retention = RetentionService(storage, retention) if retention else None
         self.starter = RunStarter(
             storage,
             self.scheduler_id,
@@ -166,6 +174,9 @@ class Scheduler:
         if self._due("automation", options.automation_interval):
             self.asset_triggers.run_once(self.clock.now())
             self.automation.run_once(self.clock.now())
+        self.backfills.run_once(self.clock.now())
+        if self.retention is not None:
+            self.retention.run_once(datetime.now(UTC))  # real time: what ended is real time
         self.starter.run_once(self.clock.now())
         self.supervisor.run_once(datetime.now(UTC))
 

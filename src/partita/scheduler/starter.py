@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from partita.definitions.dag import DAG
+from partita.scheduler.backfill_plan import BACKFILL_RUN_TYPE
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord
 
@@ -33,9 +34,11 @@ def runs_to_start(
     """The queued runs (oldest first) that may start now.
 
     At most ``free_slots`` runs; a DAG's runs only while its running count is
-    below its ``max_active_runs`` and, for each of its ``tags`` with a limit in
-    ``tag_limits``, while fewer runs of DAGs with that tag run; runs of DAGs
-    missing from ``max_active_runs`` (not loaded here) are left queued.
+    below its ``max_active_runs`` (a backfill's runs are limited by their
+    backfill's ``max_active_runs`` instead, when it queues them) and, for each
+    of its ``tags`` with a limit in ``tag_limits``, while fewer runs of DAGs
+    with that tag run; runs of DAGs missing from ``max_active_runs`` (not
+    loaded here) are left queued.
     """
     tags = tags or {}
     tag_limits = tag_limits or {}
@@ -49,7 +52,10 @@ def runs_to_start(
         if len(chosen) >= free_slots:
             break
         limit = max_active_runs.get(run.dag_id)
-        if limit is None or counts.get(run.dag_id, 0) >= limit:
+        if limit is None:
+            continue
+        own_limit = run.run_type == BACKFILL_RUN_TYPE  # its backfill limits it instead
+        if not own_limit and counts.get(run.dag_id, 0) >= limit:
             continue
         limited = [t for t in tags.get(run.dag_id, ()) if t in tag_limits]
         if any(tag_counts.get(t, 0) >= tag_limits[t] for t in limited):

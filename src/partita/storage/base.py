@@ -31,6 +31,7 @@ from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
 from partita.storage.auth import AuthStore
 from partita.storage.automation import AutomationStore
+from partita.storage.backfills import BackfillStore
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.instigators import InstigatorStore
 from partita.storage.records import (
@@ -46,6 +47,7 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
+from partita.storage.retention import RetentionStore
 from partita.storage.run_queue import PoolStore, RunQueue
 from partita.storage.secrets import ConnectionStore, VariableStore
 from partita.storage.signing import PickleSigner
@@ -372,6 +374,8 @@ class Storage(ABC):
     automation: AutomationStore
     #: Users, API tokens and login sessions of the web server.
     auth: AuthStore
+    backfills: BackfillStore
+    retention: RetentionStore
     #: True when what is written outlives this process (SQL); False for the memory store.
     persistent: bool = False
     #: The folder for files next to the database (large outputs; the default filesystem

@@ -34,9 +34,11 @@ from partita.storage.base import (
 )
 from partita.storage.memory_auth import MemoryAuthStore
 from partita.storage.memory_automation import MemoryAutomationStore
+from partita.storage.memory_backfills import MemoryBackfillStore
 from partita.storage.memory_instigators import MemoryInstigatorStore
 from partita.storage.memory_partitions import MemoryDynamicPartitions
 from partita.storage.memory_registry import MemoryDagRegistry
+from partita.storage.memory_retention import MemoryParts, MemoryRetentionStore
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
 from partita.storage.memory_secrets import MemoryConnectionStore, MemoryVariableStore
 from partita.storage.records import (
@@ -363,6 +365,12 @@ class MemoryStorage(Storage):
         self.variables = MemoryVariableStore()
         self.partitions = MemoryDynamicPartitions()
         self.auth = MemoryAuthStore()
+        self.backfills = MemoryBackfillStore(self._runs.runs, self._lock)
+        parts = MemoryParts(
+            self._runs.runs, self._runs.tis, self._events.by_run, self._outputs.records,
+            self._logs.tries, self.backfills, self.queue, self._lock,
+        )  # fmt: skip
+        self.retention = MemoryRetentionStore(parts)
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:

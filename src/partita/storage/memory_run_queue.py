@@ -92,7 +92,11 @@ class MemoryRunQueue(RunQueue):
 
     def release(self, run_id: str) -> None:
         with self._lock:
-            self._claims.pop(run_id, None)
+            self.release_unlocked(run_id)
+
+    def release_unlocked(self, run_id: str) -> None:
+        """``release`` for a caller that holds the store's lock already."""
+        self._claims.pop(run_id, None)
 
     def beat(self, record: SchedulerRecord) -> None:
         with self._lock:

@@ -463,6 +463,43 @@ web_session_table = Table(
     Index("ix_web_session_expires_at", "expires_at"),
 )
 
+#: One backfill (``partita backfill create``): its DAG, range, options, status.
+backfill_table = Table(
+    "backfill",
+    metadata,
+    _id("backfill_id", primary_key=True),
+    _id("dag_id"),
+    Column("from_date", UTCDateTime(), nullable=False),
+    Column("to_date", UTCDateTime(), nullable=False),
+    Column("status", String(STATE_LENGTH), nullable=False),
+    Column("reprocess", String(STATE_LENGTH), nullable=False),
+    Column("max_active_runs", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("conf", JsonType, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    Index("ix_backfill_status", "status"),
+)
+
+#: One logical date of a backfill, in order (``ordinal``): its run and what to do with it.
+#: ``run_id`` is indexed so that "how many of its runs are active" starts from the few
+#: queued and running runs (``ix_dag_run_state``) and finds their planned rows.
+backfill_run_table = Table(
+    "backfill_run",
+    metadata,
+    _id("backfill_id", primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("logical_date", UTCDateTime(), nullable=False),
+    Column("data_interval_start", UTCDateTime(), nullable=False),
+    Column("data_interval_end", UTCDateTime(), nullable=False),
+    _id("run_id"),
+    Column("action", String(STATE_LENGTH), nullable=False),
+    Column("done", Boolean, nullable=False),
+    ForeignKeyConstraint(["backfill_id"], ["backfill.backfill_id"], ondelete="CASCADE"),
+    Index("ix_backfill_run_run_id", "run_id"),
+    Index("ix_backfill_run_backfill_id_done_ordinal", "backfill_id", "done", "ordinal"),
+)
+
 __all__ = [
     "UTCDateTime",
     "api_token_table",
@@ -470,6 +507,8 @@ __all__ = [
     "asset_materialization_table",
     "asset_partition_table",
     "automation_cursor_table",
+    "backfill_run_table",
+    "backfill_table",
     "connection_table",
     "dag_run_table",
     "dag_table",

@@ -67,6 +67,10 @@ class SqlOutputStore(OutputStore):
         folder = self.storage_dir.joinpath("outputs", *(_path_part(p) for p in parts))
         return folder / f"{_path_part(key)}.pkl"
 
+    def run_folder(self, run_id: str) -> Path:
+        """The folder of a run's large outputs (``partita db clean`` removes it with the run)."""
+        return self.storage_dir.joinpath("outputs", _path_part(run_id))
+
     def get_record(
         self, run_id: str, task_id: str, map_index: int, key: str
     ) -> OutputRecord | None:

@@ -44,6 +44,7 @@ from partita.storage.signing import PickleSigner, load_signer
 from partita.storage.sql.assets import SqlAssetCatalog
 from partita.storage.sql.auth import SqlAuthStore
 from partita.storage.sql.automation import SqlAutomationStore
+from partita.storage.sql.backfills import SqlBackfillStore
 from partita.storage.sql.codec import codec_for
 from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
@@ -58,6 +59,7 @@ from partita.storage.sql.models import (
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.partitions import SqlDynamicPartitions
 from partita.storage.sql.registry import SqlDagRegistry
+from partita.storage.sql.retention import SqlRetentionStore
 from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.secrets import (
@@ -328,6 +330,8 @@ class SqlStorage(Storage):
         self.partitions = SqlDynamicPartitions(self.engine)
         self.automation = SqlAutomationStore(self.engine)
         self.auth = SqlAuthStore(self.engine)
+        self.backfills = SqlBackfillStore(self.engine)
+        self.retention = SqlRetentionStore(self.engine, self.outputs.run_folder)
         self.storage_dir = Path(storage_dir)
         self._writer = BatchWriter(self.engine.dialect)
 
