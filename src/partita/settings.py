@@ -28,6 +28,8 @@ then the default.
                                  loads when ``partita scheduler`` / ``partita dev`` get no PATH
     (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
                                  a scheduler runs at once
+    PARTITA_BASE_URL             ``base_url:``            (default ``http://localhost:8080``): where
+                                 the web UI is reached; notifiers link to runs under it
     PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
                                  scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
@@ -66,6 +68,7 @@ DEFAULT_WORKER_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
+DEFAULT_BASE_URL = "http://localhost:8080"
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
@@ -104,6 +107,8 @@ class Settings:
     run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
     scheduler_clock: str | None = None
+    #: Where people reach the web UI; notifications link to runs under it.
+    base_url: str = DEFAULT_BASE_URL
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -123,6 +128,10 @@ class Settings:
             raise ConfigurationError(
                 f"worker_heartbeat_timeout ({self.worker_heartbeat_timeout:g}s) must be longer "
                 f"than worker_heartbeat_interval ({self.worker_heartbeat_interval:g}s)"
+            )
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base_url must be an http:// or https:// URL, got {self.base_url!r}"
             )
         if self.max_lost_attempts < 1:
             raise ConfigurationError(
@@ -195,6 +204,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
         scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
+        base_url=env.get("PARTITA_BASE_URL") or from_file.base_url or DEFAULT_BASE_URL,
     )
 
 
@@ -213,6 +223,7 @@ class FileSettings:
     max_lost_attempts: int | None = None
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
+    base_url: str | None = None
     run_tag_limits: dict[str, int] | None = None
 
     @classmethod

@@ -34,6 +34,7 @@ class _FileSettings(BaseModel):
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = Field(default=None, ge=1)
     run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

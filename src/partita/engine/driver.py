@@ -189,6 +189,8 @@ class RunDriver:
         self.resource_view: ResourcesView | None = None
         self.base_context: dict[str, Any] = {}
         self._retries: list[tuple[datetime, TIKey]] = []
+        #: The first task instance that failed, with its error (for the DAG's failure callbacks).
+        self._first_failure: tuple[TIKey, str] | None = None
         self._in_flight = 0
         #: An operator's cancel request, once the recorder's heartbeat found one.
         self._cancel: CancelRequest | None = None
@@ -537,6 +539,8 @@ class RunDriver:
         if outcome.materializations:
             outcome.materializations = self._annotate_lineage(ti.task_id, outcome.materializations)
         ti = self.tis[key] = self._recorder().finished(ti, outcome)
+        if outcome.state is TaskState.FAILED and self._first_failure is None:
+            self._first_failure = (key, outcome.error or "")
         if outcome.state is TaskState.UP_FOR_RETRY:
             self.active.mark_up_for_retry(key)
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
@@ -626,6 +630,11 @@ class RunDriver:
         context = dict(self.base_context)
         context["reason"] = reason
         context["task_instances"] = list(self.tis.values())
+        if self._first_failure is not None:  # Airflow's DAG callbacks see a failed task instance
+            key, error = self._first_failure
+            context["ti"] = context["task_instance"] = self.tis[key]
+            context["task"] = self.dag.task_dict.get(key[0])
+            context["exception"] = error
         lines: list[LogLine] = []
         run_callbacks(callbacks, context, lines, "DAG callback")  # type: ignore[arg-type]
         self._recorder().callback_errors(lines)

@@ -6,7 +6,8 @@ value. Calling it twice in one DAG gives ``name`` and ``name__1``. The
 decorator takes the keyword arguments of ``PythonOperator`` and
 ``BaseOperator``; they are checked by those classes, not listed here again.
 
-Variants: ``@task.branch`` (returns the task ids to follow),
+Variants: ``@task.bash`` (returns a bash command to run), ``@task.branch``
+(returns the task ids to follow),
 ``@task.short_circuit`` (a falsy result skips what follows), and the
 conditions ``@task.run_if(cond)`` / ``@task.skip_if(cond)``, written above
 any of them, which skip the task when ``cond(context)`` says so.
@@ -23,6 +24,7 @@ from partita.definitions import authoring
 from partita.definitions.context import Context
 from partita.definitions.xcom_arg import XComArg
 from partita.exceptions import DefinitionError
+from partita.operators.bash_task import DecoratedBashOperator
 from partita.operators.branch import DecoratedBranchOperator, DecoratedShortCircuitOperator
 from partita.operators.mapped_task import TaskPartial
 from partita.operators.python import DecoratedPythonOperator, RunCondition
@@ -135,6 +137,12 @@ def _condition_decorator(
     return apply
 
 
+class BashDecorator(TaskDecorator):
+    """``@task.bash``: the function returns a bash command, run like ``BashOperator``."""
+
+    operator_class = DecoratedBashOperator
+
+
 class _TaskFactory:
     """``task`` itself: ``@task``, ``@task(...)``, ``@task.python`` and the variants."""
 
@@ -155,6 +163,10 @@ class _TaskFactory:
         """``@task.short_circuit``: a falsy result skips the tasks downstream."""
         return _decorate(ShortCircuitDecorator, python_callable, task_kwargs)
 
+    def bash(self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
+        """``@task.bash``: return a bash command; its last line of output is the task's output."""
+        return _decorate(BashDecorator, python_callable, task_kwargs)
+
     def run_if(
         self, condition: Condition, skip_message: str | None = None
     ) -> Callable[[TaskDecorator], TaskDecorator]:
@@ -172,4 +184,4 @@ class _TaskFactory:
 
 task = _TaskFactory()
 
-__all__ = ["BranchDecorator", "ShortCircuitDecorator", "TaskDecorator", "task"]
+__all__ = ["BashDecorator", "BranchDecorator", "ShortCircuitDecorator", "TaskDecorator", "task"]
