@@ -630,11 +630,17 @@ class RunDriver:
         context = dict(self.base_context)
         context["reason"] = reason
         context["task_instances"] = list(self.tis.values())
-        if self._first_failure is not None:  # Airflow's DAG callbacks see a failed task instance
-            key, error = self._first_failure
-            context["ti"] = context["task_instance"] = self.tis[key]
-            context["task"] = self.dag.task_dict.get(key[0])
-            context["exception"] = error
+        # As in Airflow, a DAG callback sees one task instance: the first that failed, else
+        # the last to end.
+        if self._first_failure is not None:
+            key, context["exception"] = self._first_failure
+            ti: TaskInstanceRecord | None = self.tis[key]
+        else:
+            ended = [(t.end_date, t) for t in self.tis.values() if t.end_date is not None]
+            ti = max(ended, key=lambda pair: pair[0])[1] if ended else None
+        if ti is not None:
+            context["ti"] = context["task_instance"] = ti
+            context["task"] = self.dag.task_dict.get(ti.task_id)
         lines: list[LogLine] = []
         run_callbacks(callbacks, context, lines, "DAG callback")  # type: ignore[arg-type]
         self._recorder().callback_errors(lines)

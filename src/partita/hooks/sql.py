@@ -7,7 +7,9 @@ task can return as its output (they are JSON-storable).
 
 The design decision: statements go through SQLAlchemy's ``text()``, so
 parameters are written ``:name`` whatever the driver, and each ``run`` is
-one transaction (committed at the end, rolled back on error).
+one transaction (committed at the end, rolled back on error). The engine
+pools no connections (``NullPool``): a task's hook holds none open after a
+call, so forgetting ``dispose()`` leaks nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from partita.exceptions import PartitaError
 from partita.hooks.base import BaseHook
@@ -75,7 +78,7 @@ class SqlHook(BaseHook):
     def get_sqlalchemy_engine(self) -> Engine:
         """The hook's engine (made once, from the connection)."""
         if self._engine is None:
-            self._engine = create_engine(self._url())
+            self._engine = create_engine(self._url(), poolclass=NullPool)
         return self._engine
 
     def get_conn(self) -> Engine:

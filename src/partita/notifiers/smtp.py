@@ -19,7 +19,10 @@ from partita.exceptions import DefinitionError
 from partita.hooks.smtp import Recipients, SmtpHook, recipients
 from partita.notifiers.base import BaseNotifier
 
-FAILURE_SUBJECT = "partita alert: {{ dag.dag_id }}.{{ ti.task_id }} {{ ti.state }} ({{ run_id }})"
+FAILURE_SUBJECT = (
+    "partita alert: {{ dag.dag_id }}.{{ ti.task_id }} failed (try {{ ti.try_number }}, "
+    "run {{ run_id }})"
+)
 FAILURE_BODY = (
     "DAG: {{ dag.dag_id }}<br>Task: {{ ti.task_id }}<br>Run: {{ run_id }}<br>"
     "Try: {{ ti.try_number }}<br>Exception: {{ exception if exception is defined else '' }}<br>"
