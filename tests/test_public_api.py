@@ -112,6 +112,7 @@ PUBLIC_NAMES = [
     "TaskState",
     "TimeRestriction",
     "Timetable",
+    "TriggerDagRunOperator",
     "TriggerRule",
     "UPathIOManager",
     "Variable",

@@ -119,6 +119,7 @@ _EXPORTS: dict[str, str] = {
     "TaskState": "partita.definitions.states",
     "TimeRestriction": "partita.definitions.timetables",
     "Timetable": "partita.definitions.timetables",
+    "TriggerDagRunOperator": "partita.operators.trigger_dagrun",
     "TriggerRule": "partita.definitions.states",
     "UPathIOManager": "partita.storage.object_io",
     "Variable": "partita.definitions.variable",
@@ -266,6 +267,7 @@ if TYPE_CHECKING:
     from partita.operators.sql import SQLExecuteQueryOperator as SQLExecuteQueryOperator
     from partita.operators.sql import SqlSensor as SqlSensor
     from partita.operators.taskflow import task as task
+    from partita.operators.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
     from partita.schemas import TaskInstanceModel as TaskInstanceModel
