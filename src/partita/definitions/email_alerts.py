@@ -24,10 +24,11 @@ EMAIL_ALERT: ExtensionPoint[Callable[[str | Sequence[str]], Callable[..., Any]]]
 
 def email_callbacks(task: BaseOperator, event: str) -> tuple[Callable[..., Any], ...]:
     """The email callback of ``task`` for ``event`` ("failure" or "retry"), if it asks for one."""
-    wanted = task.email_on_failure if event == "failure" else task.email_on_retry
-    if not task.email or not wanted:
+    email = getattr(task, "email", None)  # None on a task object made without __init__
+    wanted = getattr(task, f"email_on_{event}", False)
+    if not email or not wanted:
         return ()
-    return (EMAIL_ALERT.get()(task.email),)
+    return (EMAIL_ALERT.get()(email),)
 
 
 __all__ = ["EMAIL_ALERT", "email_callbacks"]
