@@ -276,3 +276,17 @@ def test_bad_sensor_settings_name_the_fix(tmp_path: Path) -> None:
     _write_config(tmp_path / ".partita", "sensors_default_status: paused\n")
     with pytest.raises(ConfigurationError, match="key 'sensors_default_status'"):
         load_settings(env={}, cwd=tmp_path)
+
+
+def test_base_url_from_the_environment_or_the_file_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    assert load_settings({}, tmp_path).base_url == "http://localhost:8080"
+    home = tmp_path / ".partita"
+    _write_config(home, "base_url: https://ui.example.com\n")
+    assert load_settings({}, tmp_path).base_url == "https://ui.example.com"
+    env = {"PARTITA_BASE_URL": "http://other:9000"}
+    assert load_settings(env, tmp_path).base_url == "http://other:9000"
+    with pytest.raises(ConfigurationError, match="base_url must be an http:// or https:// URL"):
+        load_settings({"PARTITA_BASE_URL": "ui.example.com"}, tmp_path)
+    _write_config(home, "base_url: ftp://x\n")
+    with pytest.raises(ConfigurationError, match="base_url"):
+        load_settings({}, tmp_path)

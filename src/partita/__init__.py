@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "AutomationCondition": "partita.definitions.automation_condition",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
+    "BaseNotifier": "partita.notifiers.base",
     "BaseOperator": "partita.definitions.baseoperator",
     "BaseSensorOperator": "partita.definitions.sensor_operator",
     "BashOperator": "partita.operators.bash",
@@ -73,6 +74,9 @@ _EXPORTS: dict[str, str] = {
     "Discovery": "partita.discovery",
     "DummyOperator": "partita.operators.empty",
     "DynamicPartitionsDefinition": "partita.definitions.partitions",
+    "EmailError": "partita.hooks.smtp",
+    "EmailNotifier": "partita.notifiers.smtp",
+    "EmailOperator": "partita.operators.email",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
     "ExternalTaskSensor": "partita.sensors.external_task",
@@ -80,7 +84,12 @@ _EXPORTS: dict[str, str] = {
     "FileResult": "partita.importer",
     "FileSensor": "partita.sensors.filesystem",
     "FilesystemIOManager": "partita.storage.io_managers",
+    "FsspecIOManager": "partita.storage.object_io",
     "HourlyPartitionsDefinition": "partita.definitions.time_partitions",
+    "HttpError": "partita.hooks.http",
+    "HttpHook": "partita.hooks.http",
+    "HttpOperator": "partita.operators.http",
+    "HttpSensor": "partita.operators.http",
     "IOManager": "partita.definitions.io_manager",
     "IdentityPartitionMapping": "partita.definitions.partition_mapping",
     "ImportProblem": "partita.loader",
@@ -95,11 +104,13 @@ _EXPORTS: dict[str, str] = {
     "MonthlyPartitionsDefinition": "partita.definitions.time_partitions",
     "MultiPartitionKey": "partita.definitions.partitions",
     "MultiPartitionsDefinition": "partita.definitions.partitions",
+    "NotifierError": "partita.notifiers.base",
     "NullTimetable": "partita.definitions.timetables",
     "OnceTimetable": "partita.definitions.timetables",
     "Output": "partita.definitions.asset",
     "OutputContext": "partita.definitions.io_manager",
     "Param": "partita.definitions.params",
+    "ParquetIOManager": "partita.storage.parquet_io",
     "PartitaError": "partita.exceptions",
     "PartitaType": "partita.definitions.types",
     "PartitionKeyError": "partita.exceptions",
@@ -120,6 +131,7 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "partita.engine.result",
     "RunState": "partita.definitions.states",
     "RunStatusSensorContext": "partita.definitions.run_sensors",
+    "SQLExecuteQueryOperator": "partita.operators.sql",
     "ScheduleDefinition": "partita.definitions.schedules",
     "ScheduleEvaluationContext": "partita.definitions.schedules",
     "SensorDefinition": "partita.definitions.sensors",
@@ -129,8 +141,15 @@ _EXPORTS: dict[str, str] = {
     "ServerConfig": "partita.server.config",
     "ShortCircuitOperator": "partita.operators.branch",
     "SignatureError": "partita.exceptions",
+    "SimpleHttpOperator": "partita.operators.http",
     "SkipReason": "partita.definitions.schedules",
     "SkipTask": "partita.exceptions",
+    "SlackNotifier": "partita.notifiers.webhook",
+    "SmtpHook": "partita.hooks.smtp",
+    "SmtpNotifier": "partita.notifiers.smtp",
+    "SqlError": "partita.hooks.sql",
+    "SqlHook": "partita.hooks.sql",
+    "SqlSensor": "partita.operators.sql",
     "StaticPartitionMapping": "partita.definitions.partition_mapping",
     "StaticPartitionsDefinition": "partita.definitions.partitions",
     "TaskGroup": "partita.definitions.taskgroup",
@@ -142,9 +161,12 @@ _EXPORTS: dict[str, str] = {
     "TimeWindowPartitionMapping": "partita.definitions.partition_mapping",
     "TimeWindowPartitionsDefinition": "partita.definitions.time_partitions",
     "Timetable": "partita.definitions.timetables",
+    "TriggerDagRunOperator": "partita.operators.trigger_dagrun",
     "TriggerRule": "partita.definitions.states",
+    "UPathIOManager": "partita.storage.object_io",
     "Variable": "partita.definitions.variable",
     "VariableNotFoundError": "partita.exceptions",
+    "WebhookNotifier": "partita.notifiers.webhook",
     "WeeklyPartitionsDefinition": "partita.definitions.time_partitions",
     "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
@@ -335,22 +357,41 @@ if TYPE_CHECKING:
     from partita.executors.local import WorkerPool as WorkerPool
     from partita.executors.materialize import materialize as materialize
     from partita.hooks.base import BaseHook as BaseHook
+    from partita.hooks.http import HttpError as HttpError
+    from partita.hooks.http import HttpHook as HttpHook
+    from partita.hooks.smtp import EmailError as EmailError
+    from partita.hooks.smtp import SmtpHook as SmtpHook
+    from partita.hooks.sql import SqlError as SqlError
+    from partita.hooks.sql import SqlHook as SqlHook
     from partita.importer import DagSummary as DagSummary
     from partita.importer import FileResult as FileResult
     from partita.importer import Importer as Importer
     from partita.loader import ImportProblem as ImportProblem
     from partita.masking import mask_secret as mask_secret
+    from partita.notifiers.base import BaseNotifier as BaseNotifier
+    from partita.notifiers.base import NotifierError as NotifierError
+    from partita.notifiers.smtp import EmailNotifier as EmailNotifier
+    from partita.notifiers.smtp import SmtpNotifier as SmtpNotifier
+    from partita.notifiers.webhook import SlackNotifier as SlackNotifier
+    from partita.notifiers.webhook import WebhookNotifier as WebhookNotifier
     from partita.operators.asset import AssetOperator as AssetOperator
     from partita.operators.asset_check import AssetCheckOperator as AssetCheckOperator
     from partita.operators.bash import BashOperator as BashOperator
     from partita.operators.branch import BaseBranchOperator as BaseBranchOperator
     from partita.operators.branch import BranchPythonOperator as BranchPythonOperator
     from partita.operators.branch import ShortCircuitOperator as ShortCircuitOperator
+    from partita.operators.email import EmailOperator as EmailOperator
     from partita.operators.empty import DummyOperator as DummyOperator
     from partita.operators.empty import EmptyOperator as EmptyOperator
+    from partita.operators.http import HttpOperator as HttpOperator
+    from partita.operators.http import HttpSensor as HttpSensor
+    from partita.operators.http import SimpleHttpOperator as SimpleHttpOperator
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator
     from partita.operators.python import PythonOperator as PythonOperator
+    from partita.operators.sql import SQLExecuteQueryOperator as SQLExecuteQueryOperator
+    from partita.operators.sql import SqlSensor as SqlSensor
     from partita.operators.taskflow import task as task
+    from partita.operators.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
     from partita.schemas import BackfillModel as BackfillModel
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
@@ -366,6 +407,9 @@ if TYPE_CHECKING:
     from partita.storage.factory import open_store as open_store
     from partita.storage.io_managers import FilesystemIOManager as FilesystemIOManager
     from partita.storage.io_managers import InMemoryIOManager as InMemoryIOManager
+    from partita.storage.object_io import FsspecIOManager as FsspecIOManager
+    from partita.storage.object_io import UPathIOManager as UPathIOManager
+    from partita.storage.parquet_io import ParquetIOManager as ParquetIOManager
 
 
 def __getattr__(name: str) -> Any:

@@ -37,6 +37,8 @@ then the default.
     (partita.yaml only)          ``retention:`` ``{older_than: 30d, keep_last: N, every: 1h,
                                  tables: [runs, backfills, schedulers]}``: the scheduler deletes
                                  what is older, every ``every`` (``partita db clean``'s rules)
+    PARTITA_BASE_URL             ``base_url:``            (default ``http://localhost:8080``): where
+                                 the web UI is reached; notifiers link to runs under it
     PARTITA_SCHEDULER_CLOCK      (environment only, a testing aid) ``<ISO start>:<speed>``: the
                                  scheduler's clock starts at that time and runs that much faster
     PARTITA_SECRET_KEY           (environment only) the key that signs stored pickles;
@@ -78,6 +80,7 @@ DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
 DEFAULT_SENSOR_EVALUATION_TIMEOUT = 60.0
 SENSOR_STATUSES = ("running", "stopped")
+DEFAULT_BASE_URL = "http://localhost:8080"
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
@@ -133,6 +136,8 @@ class Settings:
     sensor_evaluation_timeout: float = DEFAULT_SENSOR_EVALUATION_TIMEOUT
     #: ``retention:`` of ``partita.yaml``; None: the scheduler deletes nothing.
     retention: RetentionSettings | None = None
+    #: Where people reach the web UI; notifications link to runs under it.
+    base_url: str = DEFAULT_BASE_URL
 
     def __post_init__(self) -> None:
         if self.inline_output_limit < 0:
@@ -157,6 +162,10 @@ class Settings:
             raise ConfigurationError(
                 f"sensors_default_status must be 'running' or 'stopped', "
                 f"got {self.sensors_default_status!r}"
+            )
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base_url must be an http:// or https:// URL, got {self.base_url!r}"
             )
         if self.max_lost_attempts < 1:
             raise ConfigurationError(
@@ -237,6 +246,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             DEFAULT_SENSOR_EVALUATION_TIMEOUT,
         ),
         retention=RetentionSettings(**from_file.retention) if from_file.retention else None,
+        base_url=env.get("PARTITA_BASE_URL") or from_file.base_url or DEFAULT_BASE_URL,
     )
 
 
@@ -255,6 +265,7 @@ class FileSettings:
     max_lost_attempts: int | None = None
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
+    base_url: str | None = None
     run_tag_limits: dict[str, int] | None = None
     sensors_default_status: str | None = None
     sensor_evaluation_timeout: float | None = None

@@ -67,6 +67,7 @@ class _FileSettings(BaseModel):
     sensors_default_status: Literal["running", "stopped"] | None = None
     sensor_evaluation_timeout: float | None = Field(default=None, gt=0)
     retention: _Retention | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

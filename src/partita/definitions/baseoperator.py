@@ -165,6 +165,9 @@ class BaseOperator(DependencyMixin):
         on_success_callback: Callback | Sequence[Callback] | None = None,
         on_failure_callback: Callback | Sequence[Callback] | None = None,
         on_retry_callback: Callback | Sequence[Callback] | None = None,
+        email: str | Sequence[str] | None = None,
+        email_on_failure: bool = True,
+        email_on_retry: bool = True,
         pool: str | None = None,
         queue: str | None = None,
         executor_config: Mapping[str, Any] | None = None,
@@ -222,6 +225,10 @@ class BaseOperator(DependencyMixin):
         self.on_success_callback = _callbacks(on_success_callback, "on_success_callback", where)
         self.on_failure_callback = _callbacks(on_failure_callback, "on_failure_callback", where)
         self.on_retry_callback = _callbacks(on_retry_callback, "on_retry_callback", where)
+        #: Who gets an email when a try fails (``email_on_retry``) or the task fails for good.
+        self.email = email
+        self.email_on_failure = bool(email_on_failure)
+        self.email_on_retry = bool(email_on_retry)
         self.pool = pool
         self.queue = queue
         #: Options for the executor, e.g. ``{"fresh_process": True}`` (the local executor).

@@ -185,6 +185,12 @@ def rerun_run(storage: Storage, run_id: str, why: str) -> ControlResult:
     return _clear(storage, run, storage.runs.get_task_instances(run_id), why)
 
 
+def reset_run(storage: Storage, run_id: str) -> ControlResult:
+    """Clear every instance of a run that is not running, so a scheduler runs it all again."""
+    run = _owned_run(storage, run_id, "reset")
+    return _clear(storage, run, storage.runs.get_task_instances(run_id), "reset")
+
+
 def mark_task_instances(
     storage: Storage, run_id: str, task_id: str, state: TaskState, *, map_index: int | None = None
 ) -> ControlResult:
@@ -357,6 +363,7 @@ __all__ = [
     "mark_task_instances",
     "relatives",
     "rerun_run",
+    "reset_run",
     "retry_run",
     "select_instances",
     "upstream_map",

@@ -201,6 +201,8 @@ class RunDriver:
         self._retries: list[tuple[datetime, TIKey]] = []
         #: Sensors' tries waiting for their next poke (``up_for_reschedule``) go on from here.
         self._rescheduled = RescheduleBook()
+        #: The first task instance that failed, with its error (for the DAG's failure callbacks).
+        self._first_failure: tuple[TIKey, str] | None = None
         self._in_flight = 0
         #: An operator's cancel request, once the recorder's heartbeat found one.
         self._cancel: CancelRequest | None = None
@@ -567,6 +569,8 @@ class RunDriver:
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
             return
         self._rescheduled.forget(key)
+        if outcome.state is TaskState.FAILED and self._first_failure is None:
+            self._first_failure = (key, outcome.error or "")
         if outcome.state is TaskState.UP_FOR_RETRY:
             self.active.mark_up_for_retry(key)
             heapq.heappush(self._retries, (ti.retry_at or outcome.end_date, key))
@@ -657,6 +661,17 @@ class RunDriver:
         context = dict(self.base_context)
         context["reason"] = reason
         context["task_instances"] = list(self.tis.values())
+        # As in Airflow, a DAG callback sees one task instance: the first that failed, else
+        # the last to end.
+        if self._first_failure is not None:
+            key, context["exception"] = self._first_failure
+            ti: TaskInstanceRecord | None = self.tis[key]
+        else:
+            ended = [(t.end_date, t) for t in self.tis.values() if t.end_date is not None]
+            ti = max(ended, key=lambda pair: pair[0])[1] if ended else None
+        if ti is not None:
+            context["ti"] = context["task_instance"] = ti
+            context["task"] = self.dag.task_dict.get(ti.task_id)
         lines: list[LogLine] = []
         run_callbacks(callbacks, context, lines, "DAG callback")  # type: ignore[arg-type]
         self._recorder().callback_errors(lines)

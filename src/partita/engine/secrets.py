@@ -80,6 +80,10 @@ class StoreSecrets:
             stores.append(settings_store)
         return stores
 
+    def store(self) -> Storage:
+        """The store task code writes to: the run's when persistent, else the settings'."""
+        return self._writable_store()
+
     def _writable_store(self) -> Storage:
         stores = self._stores()
         persistent = [store for store in stores if store.persistent]

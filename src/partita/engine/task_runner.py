@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from partita.definitions.asset import AssetMaterialization
 from partita.definitions.context import Context, reset_current_context, set_current_context
+from partita.definitions.email_alerts import email_callbacks
 from partita.definitions.ids import check_id_length
 from partita.definitions.metadata import normalize_metadata
 from partita.definitions.states import TaskState
@@ -260,12 +261,14 @@ def _record_failure(
                 f"{wait.total_seconds():g}s",
             )
         )
-        if task.on_retry_callback:
-            run_callbacks(task.on_retry_callback, context, lines, "on_retry_callback")
+        callbacks = (*task.on_retry_callback, *email_callbacks(task, "retry"))
+        if callbacks:
+            run_callbacks(callbacks, context, lines, "on_retry_callback")
     else:
         outcome.state = TaskState.FAILED
-        if task.on_failure_callback:
-            run_callbacks(task.on_failure_callback, context, lines, "on_failure_callback")
+        callbacks = (*task.on_failure_callback, *email_callbacks(task, "failure"))
+        if callbacks:
+            run_callbacks(callbacks, context, lines, "on_failure_callback")
 
 
 __all__ = ["HOSTNAME", "retry_delay", "run_callbacks", "run_task_instance"]

@@ -1,4 +1,4 @@
-"""Operators: Python, Bash, Empty, branching and TaskFlow ``@task``; they use only definitions.
+"""Operators: Python, Bash, Empty, branching, HTTP, SQL, email, trigger and TaskFlow ``@task``.
 
 The operator classes are importable from here, as Airflow users write them
 (``from partita.operators import BashOperator``). They are loaded lazily
@@ -19,9 +19,13 @@ if TYPE_CHECKING:
         BranchPythonOperator,
         ShortCircuitOperator,
     )
+    from partita.operators.email import EmailOperator
     from partita.operators.empty import DummyOperator, EmptyOperator
+    from partita.operators.http import HttpOperator, HttpSensor, SimpleHttpOperator
     from partita.operators.latest_only import LatestOnlyOperator
     from partita.operators.python import PythonOperator
+    from partita.operators.sql import SQLExecuteQueryOperator, SqlSensor
+    from partita.operators.trigger_dagrun import TriggerDagRunOperator
 
 #: Public name -> the module of this package that defines it.
 _HOMES: dict[str, str] = {
@@ -30,10 +34,17 @@ _HOMES: dict[str, str] = {
     "BashOperator": "bash",
     "BranchPythonOperator": "branch",
     "DummyOperator": "empty",
+    "EmailOperator": "email",
     "EmptyOperator": "empty",
+    "HttpOperator": "http",
+    "HttpSensor": "http",
     "LatestOnlyOperator": "latest_only",
     "PythonOperator": "python",
+    "SQLExecuteQueryOperator": "sql",
     "ShortCircuitOperator": "branch",
+    "SimpleHttpOperator": "http",
+    "SqlSensor": "sql",
+    "TriggerDagRunOperator": "trigger_dagrun",
 }
 
 
@@ -59,8 +70,15 @@ __all__ = [
     "BashOperator",
     "BranchPythonOperator",
     "DummyOperator",
+    "EmailOperator",
     "EmptyOperator",
+    "HttpOperator",
+    "HttpSensor",
     "LatestOnlyOperator",
     "PythonOperator",
+    "SQLExecuteQueryOperator",
     "ShortCircuitOperator",
+    "SimpleHttpOperator",
+    "SqlSensor",
+    "TriggerDagRunOperator",
 ]

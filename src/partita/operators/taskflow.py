@@ -6,7 +6,8 @@ value. Calling it twice in one DAG gives ``name`` and ``name__1``. The
 decorator takes the keyword arguments of ``PythonOperator`` and
 ``BaseOperator``; they are checked by those classes, not listed here again.
 
-Variants: ``@task.branch`` (returns the task ids to follow),
+Variants: ``@task.bash`` (returns a bash command to run), ``@task.branch``
+(returns the task ids to follow),
 ``@task.short_circuit`` (a falsy result skips what follows),
 ``@task.sensor`` (the function is a sensor's poke), and the
 conditions ``@task.run_if(cond)`` / ``@task.skip_if(cond)``, written above
@@ -24,6 +25,7 @@ from partita.definitions import authoring
 from partita.definitions.context import Context
 from partita.definitions.xcom_arg import XComArg
 from partita.exceptions import DefinitionError
+from partita.operators.bash_task import DecoratedBashOperator
 from partita.operators.branch import DecoratedBranchOperator, DecoratedShortCircuitOperator
 from partita.operators.mapped_task import TaskPartial
 from partita.operators.python import DecoratedPythonOperator, RunCondition
@@ -143,6 +145,12 @@ def _condition_decorator(
     return apply
 
 
+class BashDecorator(TaskDecorator):
+    """``@task.bash``: the function returns a bash command, run like ``BashOperator``."""
+
+    operator_class = DecoratedBashOperator
+
+
 class _TaskFactory:
     """``task`` itself: ``@task``, ``@task(...)``, ``@task.python`` and the variants."""
 
@@ -162,6 +170,10 @@ class _TaskFactory:
     ) -> Any:
         """``@task.short_circuit``: a falsy result skips the tasks downstream."""
         return _decorate(ShortCircuitDecorator, python_callable, task_kwargs)
+
+    def bash(self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
+        """``@task.bash``: return a bash command; its last line of output is the task's output."""
+        return _decorate(BashDecorator, python_callable, task_kwargs)
 
     def sensor(self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
         """``@task.sensor``: poke until the function returns True or ``PokeReturnValue(True, v)``.
@@ -188,4 +200,11 @@ class _TaskFactory:
 
 task = _TaskFactory()
 
-__all__ = ["BranchDecorator", "SensorDecorator", "ShortCircuitDecorator", "TaskDecorator", "task"]
+__all__ = [
+    "BashDecorator",
+    "BranchDecorator",
+    "SensorDecorator",
+    "ShortCircuitDecorator",
+    "TaskDecorator",
+    "task",
+]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from partita.definitions.sensor_operator import BaseSensorOperator, PokeReturnValue
+    from partita.operators.http import HttpSensor
+    from partita.operators.sql import SqlSensor
     from partita.sensors.date_time import DateTimeSensor, TimeDeltaSensor
     from partita.sensors.external_task import ExternalTaskSensor
     from partita.sensors.filesystem import FileSensor
@@ -25,8 +27,10 @@ _HOMES: dict[str, str] = {
     "DateTimeSensor": "partita.sensors.date_time",
     "ExternalTaskSensor": "partita.sensors.external_task",
     "FileSensor": "partita.sensors.filesystem",
+    "HttpSensor": "partita.operators.http",
     "PokeReturnValue": "partita.definitions.sensor_operator",
     "PythonSensor": "partita.sensors.python",
+    "SqlSensor": "partita.operators.sql",
     "TimeDeltaSensor": "partita.sensors.date_time",
 }
 
@@ -52,7 +56,9 @@ __all__ = [
     "DateTimeSensor",
     "ExternalTaskSensor",
     "FileSensor",
+    "HttpSensor",
     "PokeReturnValue",
     "PythonSensor",
+    "SqlSensor",
     "TimeDeltaSensor",
 ]

@@ -36,7 +36,8 @@ from partita.storage.files import write_atomically
 from partita.storage.signing import PickleSigner, load_signer
 
 
-def _part(text: str) -> str:
+def path_part(text: str) -> str:
+    """One segment of an identifier as a file or folder name (quoted, never . or ..)."""
     part = quote(text, safe=" +-_=@,;")
     return part.replace(".", "%2E") if part in (".", "..") else part
 
@@ -66,7 +67,7 @@ class FilesystemIOManager(IOManager, Resource):
 
     def path_for(self, identifier: list[str]) -> Path:
         *folders, name = identifier
-        return self.root().joinpath(*(_part(f) for f in folders), f"{_part(name)}.pkl")
+        return self.root().joinpath(*(path_part(f) for f in folders), f"{path_part(name)}.pkl")
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context.get_identifier())
@@ -74,7 +75,7 @@ class FilesystemIOManager(IOManager, Resource):
             data = self.signer().dumps(obj)
         except Exception as exc:
             raise StorageError(
-                f"FilesystemIOManager: the value of {_what(context)} (type "
+                f"FilesystemIOManager: the value of {describe_output(context)} (type "
                 f"{type(obj).__name__}) cannot be pickled ({exc}); return a picklable value or "
                 "use an IO manager that knows its type"
             ) from exc
@@ -93,7 +94,8 @@ class FilesystemIOManager(IOManager, Resource):
         return self.signer().loads(data, f"FilesystemIOManager: file {path}")
 
 
-def _what(context: OutputContext) -> str:
+def describe_output(context: OutputContext) -> str:
+    """'asset X' or 'output Y of task Z', for messages."""
     if context.asset_key is not None:
         return f"asset {context.asset_key.to_user_string()!r}"
     return f"output {context.name!r} of task {context.task_id!r}"
@@ -133,4 +135,4 @@ class InMemoryIOManager(IOManager):
         return f"InMemoryIOManager({len(self.values)} values)"
 
 
-__all__ = ["FilesystemIOManager", "InMemoryIOManager"]
+__all__ = ["FilesystemIOManager", "InMemoryIOManager", "describe_output", "path_part"]
