@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import msgspec
+
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import TaskState
 from partita.engine.task_log import LiveLogs, LogLine
@@ -54,8 +56,7 @@ class Rescheduled:
     log_seq: int
 
 
-@dataclass(frozen=True, slots=True)
-class TaskWork:
+class TaskWork(msgspec.Struct, frozen=True, gc=False):
     """One try of one task instance to run."""
 
     task_id: str
@@ -67,8 +68,7 @@ class TaskWork:
     rescheduled: Rescheduled | None = None
 
 
-@dataclass(slots=True)
-class TaskOutcome:
+class TaskOutcome(msgspec.Struct):
     """How one try of a task instance ended, as the executor reports it."""
 
     task_id: str
@@ -78,14 +78,14 @@ class TaskOutcome:
     start_date: datetime
     end_date: datetime
     hostname: str
-    outputs: list[OutputRecord] = field(default_factory=list)
+    outputs: list[OutputRecord] = msgspec.field(default_factory=list)
     #: The try's log lines not yet written to the store (those written while it ran are there).
-    logs: list[LogLine] = field(default_factory=list)
+    logs: list[LogLine] = msgspec.field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
-    error_metadata: dict[str, Any] = field(default_factory=dict)
+    error_metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     retry_at: datetime | None = None
-    skip_downstream: list[str] = field(default_factory=list)
+    skip_downstream: list[str] = msgspec.field(default_factory=list)
     #: For a branch task: the downstream task ids it chose to follow (None for other tasks).
     followed_branches: list[str] | None = None
     #: The assets the task instance materialized (recorded in the asset catalog).

@@ -20,7 +20,6 @@ and again only when its modification time changes.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import select
 import signal
@@ -32,6 +31,8 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from partita.definitions.context import Context
 from partita.definitions.dag import DAG
@@ -305,7 +306,9 @@ class Worker:
         self.storage.write(batch)
         # Written: the parent reads them from the store, up to the seq after the last one.
         slim = [
-            dataclasses.replace(o, outputs=[], logs=[], first_log_seq=o.first_log_seq + len(o.logs))
+            msgspec.structs.replace(
+                o, outputs=[], logs=[], first_log_seq=o.first_log_seq + len(o.logs)
+            )
             for o in outcomes
         ]
         self.send(Finished(run_id, slim))
