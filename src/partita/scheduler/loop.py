@@ -34,6 +34,7 @@ from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
+from partita.scheduler.wakeup import WakeSocket
 from partita.storage.base import Storage
 from partita.storage.run_queue import SchedulerRecord
 
@@ -41,6 +42,11 @@ logger = logging.getLogger("partita.scheduler")
 
 #: A scheduler whose heartbeat is older than this is dead (another host's, or a hung one).
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+#: While runs are driven, the longest wait for a task outcome before the runs are stepped.
+BUSY_WAIT = 0.05
+#: Between passes driving runs when no ``activity`` event tells of outcomes.
+_NO_ACTIVITY_NAP = 0.005
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,14 @@ class Scheduler:
         *,
         options: SchedulerOptions | None = None,
         clock: Clock | None = None,
+        activity: threading.Event | None = None,
+        wake: WakeSocket | None = None,
     ) -> None:
         self.storage = storage
+        #: Set by the worker pool when a task outcome arrives (None: nap between passes).
+        self.activity = activity
+        #: Where ``wake_schedulers`` reaches this scheduler (None: it polls).
+        self.wake = wake
         self.files = files
         self.options = options or SchedulerOptions()
         self.clock = clock or SystemClock()
@@ -114,6 +126,7 @@ class Scheduler:
             tag_limits=dict(self.options.run_tag_limits),
         )
         self._last: dict[str, float] = {}
+        self._next_housekeeping = 0.0
 
     def get_dag(self, dag_id: str) -> DAG | None:
         return self.files.get_dag(dag_id)
@@ -133,6 +146,11 @@ class Scheduler:
 
     def run_once(self) -> None:
         """One pass of every service."""
+        self.housekeep()
+        self.drive()
+
+    def housekeep(self) -> None:
+        """The services other than driving: heartbeat, parse, adopt, queue due runs, start."""
         options = self.options
         if self._due("heartbeat", options.heartbeat_interval):
             self.beat()
@@ -146,13 +164,36 @@ class Scheduler:
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
         self.starter.run_once(self.clock.now())
-        self.supervisor.run_once(datetime.now(UTC))
+        self._next_housekeeping = time.monotonic() + self._seconds_to_next_due()
+
+    def drive(self) -> bool:
+        """Step the runs being driven once; True if one ended (its slot is free)."""
+        return bool(self.supervisor.run_once(datetime.now(UTC)))
+
+    def _seconds_to_next_due(self) -> float:
+        """Real seconds until the next housekeeping: ``poll_interval``, or sooner when a DAG
+        or a schedule falls due."""
+        wait = self.options.poll_interval
+        soonest = self.storage.registry.due_dags(_FAR_FUTURE, 1)
+        dues = [d.next_run.run_after for d in soonest if d.next_run is not None]
+        tick = self.schedule_ticker.next_tick()
+        if tick is not None:
+            dues.append(tick)
+        for due in dues:
+            seconds = self.clock.seconds_until(due)
+            if seconds > 0:  # one still due now was not runnable (its DAG is not loaded)
+                wait = min(wait, seconds)
+        return wait
 
     def serve(self) -> None:
         """Run passes until interrupted (``KeyboardInterrupt``; SIGTERM is made one by the CLI).
 
-        On the way out every run being driven is stopped (recorded failed, its
-        unfinished tasks cancelled) and the heartbeat row removed.
+        While runs are driven, a pass follows each task outcome the worker pool
+        reports (``activity``); the other services run at the next due DAG or
+        schedule, after ``poll_interval``, when a run ended, or at once when
+        ``wake_schedulers`` calls. On the way out every run being driven is
+        stopped (recorded failed, its unfinished tasks cancelled) and the
+        heartbeat row removed.
         """
         stopped = threading.Event()
         beating = threading.Thread(
@@ -160,22 +201,49 @@ class Scheduler:
         )
         beating.start()
         try:
+            housekeep = True
             while True:
                 started = time.monotonic()
                 try:
-                    self.run_once()
+                    housekeep = self._pass(housekeep)
                 except Exception:  # a database hiccup must not stop the daemon
                     logger.exception("a scheduler pass failed; trying again")
                     time.sleep(self.options.poll_interval)
+                    housekeep = True
                 took = time.monotonic() - started
                 if took > self.options.overrun_warning:
                     logger.warning("a scheduler pass took %.1f s", took)
-                # driving runs: pass again at once (a short nap so retries do not spin)
-                time.sleep(0.005 if self.supervisor.active else self.options.poll_interval)
+                housekeep = self._wait() or housekeep
         finally:
             stopped.set()
             beating.join()
             self.stop()
+
+    def _pass(self, housekeep: bool) -> bool:
+        """One pass of ``serve``; True if the next one should housekeep whatever the time."""
+        if housekeep or time.monotonic() >= self._next_housekeeping:
+            self.housekeep()
+        if self.activity is not None:
+            self.activity.clear()  # outcomes from here on wake the next wait
+        # A step takes in outcomes; the tasks they made ready go out at the next step,
+        # which nothing would wake: step twice.
+        ended = self.drive()
+        return self.drive() or ended
+
+    def _wait(self) -> bool:
+        """Sleep until there is something to do; True if woken by ``wake_schedulers``."""
+        until = max(self._next_housekeeping - time.monotonic(), 0.0)
+        if self.supervisor.active:
+            # an outcome wakes us (retries and held tasks are looked at every BUSY_WAIT)
+            if self.activity is not None:
+                self.activity.wait(min(until, BUSY_WAIT))
+            else:
+                time.sleep(min(until, _NO_ACTIVITY_NAP))
+            return self.wake.drain() if self.wake is not None else False
+        if self.wake is not None:
+            return self.wake.wait(until)
+        time.sleep(until)
+        return False
 
     def _beat_until(self, stopped: threading.Event) -> None:
         """The heartbeat, from its own thread: a long task in a pass does not make us look dead."""

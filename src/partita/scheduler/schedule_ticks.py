@@ -72,6 +72,11 @@ class ScheduleDefinitionTicker:
                 tick = self._next[name] = schedule.timetable.next_dagrun_info(tick, restriction)
         return queued
 
+    def next_tick(self) -> datetime | None:
+        """The soonest fire time of the schedules seen so far (None: none)."""
+        ticks = [tick.run_after for tick in self._next.values() if tick is not None]
+        return min(ticks, default=None)
+
     def _tick(self, schedule: ScheduleDefinition, fire_time: datetime, now: datetime) -> int:
         dag = self.get_dag(schedule.job_name)
         if dag is None:

@@ -23,16 +23,28 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class _MemoryRunClaim(RunClaim):
-    def __init__(self, queued: list[DagRunRecord], running: dict[str, int]) -> None:
-        self.queued = queued
+    def __init__(self, waiting: list[DagRunRecord], running: dict[str, int], limit: int) -> None:
+        self._waiting = waiting
+        self.queued = waiting[:limit]
         self.running = running
         self.started: list[tuple[DagRunRecord, datetime]] = []
+
+    def more(self, limit: int) -> list[DagRunRecord]:
+        found = self._waiting[len(self.queued) : len(self.queued) + limit]
+        self.queued.extend(found)
+        return found
 
     def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
         started = _started(run, now)
         self.started.append((started, now))
         self.running[run.dag_id] = self.running.get(run.dag_id, 0) + 1
         return started
+
+
+def queue_order(run: DagRunRecord) -> tuple[datetime, bool, datetime, str]:
+    """Oldest first: by queued_at, then logical date (none last), then run id."""
+    logical = run.logical_date or _NEVER
+    return (run.queued_at or _NEVER, run.logical_date is None, logical, run.run_id)
 
 
 def _started(run: DagRunRecord, now: datetime) -> DagRunRecord:
@@ -62,14 +74,13 @@ class MemoryRunQueue(RunQueue):
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
         with self._lock:
             queued = sorted(
-                (r for r in self._runs.values() if r.state is RunState.QUEUED),
-                key=lambda r: (r.queued_at or _NEVER, r.run_id),
-            )[:limit]
+                (r for r in self._runs.values() if r.state is RunState.QUEUED), key=queue_order
+            )
             running: dict[str, int] = {}
             for r in self._runs.values():
                 if r.state is RunState.RUNNING:
                     running[r.dag_id] = running.get(r.dag_id, 0) + 1
-            claim = _MemoryRunClaim(queued, running)
+            claim = _MemoryRunClaim(queued, running, limit)
             yield claim
             for run, _now in claim.started:
                 self._runs[run.run_id] = run

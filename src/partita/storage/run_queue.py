@@ -57,12 +57,21 @@ class PoolStore(ABC):
 
 
 class RunClaim(ABC):
-    """Queued runs held by one scheduler until the claim ends, with the counts limits need."""
+    """Queued runs held by one scheduler until the claim ends, with the counts limits need.
+
+    Oldest first means by ``queued_at``, then logical date (a run without one
+    last), then run id, across DAGs.
+    """
 
     #: The queued runs claimed, oldest first.
     queued: list[DagRunRecord]
     #: How many runs of each DAG are running now (for ``max_active_runs``).
     running: dict[str, int]
+
+    @abstractmethod
+    def more(self, limit: int) -> list[DagRunRecord]:
+        """Claim up to ``limit`` more queued runs, the next ones in order after ``queued``
+        (appended to it); for when limits held back the runs claimed so far."""
 
     @abstractmethod
     def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:

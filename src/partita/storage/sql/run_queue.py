@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from msgspec.structs import replace
-from sqlalchemy import Engine, Row, delete, func, select, update
+from sqlalchemy import Engine, Row, Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -78,12 +78,64 @@ def _run_values(run: DagRunRecord) -> dict[str, Any]:
     }
 
 
+#: Oldest first: by queued_at, then logical date (none last), then run id.
+_QUEUE_ORDER = (runs.c.queued_at, runs.c.logical_date.asc().nulls_last(), runs.c.run_id)
+
+
+def _running_counts(connection: Connection, dag_ids: Collection[str] | None) -> dict[str, int]:
+    """How many runs of each DAG (of ``dag_ids``; None: of all) are running."""
+    query = select(runs.c.dag_id, func.count()).where(runs.c.state == RunState.RUNNING.value)
+    if dag_ids is not None:
+        query = query.where(runs.c.dag_id.in_(sorted(dag_ids)))
+    return {row[0]: int(row[1]) for row in connection.execute(query.group_by(runs.c.dag_id))}
+
+
 class _SqlRunClaim(RunClaim):
-    def __init__(self, connection: Connection, scheduler_id: str) -> None:
+    """On PostgreSQL the rows of the claimed runs' DAGs are locked (in one order) before
+    their running runs are counted: a second scheduler's claim of runs of the same DAGs
+    waits, then counts what this one started, so ``max_active_runs`` holds across them."""
+
+    def __init__(self, connection: Connection, scheduler_id: str, query: Select[Any]) -> None:
         self._connection = connection
         self._scheduler_id = scheduler_id
+        self._query = query
+        self._locked: set[str] = set()
+        self._offset = 0
         self.queued = []
         self.running = {}
+
+    def fetch(self, limit: int) -> list[DagRunRecord]:
+        """The next ``limit`` queued runs, their DAGs locked and counted (PostgreSQL).
+
+        The first page waits for its DAGs' locks; later pages skip the runs of DAGs
+        another claim holds (waiting there could deadlock two claims)."""
+        page = self._query.limit(limit).offset(self._offset)
+        found = [run_record(row) for row in self._connection.execute(page)]
+        self._offset += len(found)
+        new = sorted({run.dag_id for run in found} - self._locked)
+        if new and self._connection.dialect.name == "postgresql":
+            lock = select(dags.c.dag_id).where(dags.c.dag_id.in_(new)).order_by(dags.c.dag_id)
+            first = not self._locked and not self.queued
+            lock = lock.with_for_update() if first else lock.with_for_update(skip_locked=True)
+            held = set(self._connection.execute(lock).scalars())
+            registered = (
+                set(
+                    self._connection.execute(
+                        select(dags.c.dag_id).where(dags.c.dag_id.in_(new))
+                    ).scalars()
+                )
+                if not first
+                else held
+            )
+            busy = registered - held  # another claim holds them: leave their runs
+            found = [run for run in found if run.dag_id not in busy]
+            self._locked.update(held)
+            self.running.update(_running_counts(self._connection, held))
+        self.queued.extend(found)
+        return found
+
+    def more(self, limit: int) -> list[DagRunRecord]:
+        return self.fetch(limit)
 
     def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
         change = (
@@ -131,34 +183,13 @@ class SqlRunQueue(RunQueue):
 
     @contextmanager
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
-        query = (
-            select(runs)
-            .where(runs.c.state == RunState.QUEUED.value)
-            .order_by(runs.c.queued_at, runs.c.run_id)
-            .limit(limit)
-        )
+        query = select(runs).where(runs.c.state == RunState.QUEUED.value).order_by(*_QUEUE_ORDER)
         if self._dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        counts = (
-            select(runs.c.dag_id, func.count())
-            .where(runs.c.state == RunState.RUNNING.value)
-            .group_by(runs.c.dag_id)
-        )
         with self._transaction("claim queued runs") as connection:
-            claim = _SqlRunClaim(connection, scheduler_id)
-            claim.queued = [run_record(row) for row in connection.execute(query)]
-            if self._dialect == "postgresql" and claim.queued:
-                # Hold the DAGs' rows, in one order, until the claim ends: a second
-                # scheduler's claim of runs of the same DAGs waits here, then counts
-                # what this one started, so max_active_runs holds across schedulers.
-                dag_ids = sorted({run.dag_id for run in claim.queued})
-                connection.execute(
-                    select(dags.c.dag_id)
-                    .where(dags.c.dag_id.in_(dag_ids))
-                    .order_by(dags.c.dag_id)
-                    .with_for_update()
-                )
-            claim.running = {row[0]: int(row[1]) for row in connection.execute(counts)}
+            claim = _SqlRunClaim(connection, scheduler_id, query)
+            claim.fetch(limit)
+            claim.running = {**_running_counts(connection, None), **claim.running}
             yield claim
 
     def claimed_runs(self, scheduler_id: str) -> list[str]:
