@@ -25,6 +25,7 @@ of ``--repeat`` runs is the steady state (min and max are shown).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sqlite3
@@ -248,7 +249,35 @@ def report_runs(result: dict[str, Any], workers: int) -> list[str]:
     return lines
 
 
-def main() -> None:
+def side_by_side(partita: dict[str, list[float]], peers: dict[str, Any]) -> list[str]:
+    """The production-path table: seconds from queued to success, per framework."""
+    from peer_production import WORKLOAD_TITLES, cell
+
+    names = list(peers)
+    lines = [
+        "| workload | partita | " + " | ".join(names) + " |",
+        "|---|---:|" + "---:|" * len(names),
+    ]
+    for key, title in WORKLOAD_TITLES.items():
+        runs = partita.get(title) or []
+        ours = cell({"samples": runs}) if runs else "not run"
+        lines.append(
+            f"| {key} {title} | {ours} | " + " | ".join(cell(peers[n][key]) for n in names) + " |"
+        )
+    peaks = [f"{n} {max(r.get('peak_mb') or 0 for r in peers[n].values()):,.0f} MB" for n in names]
+    lines.append("\npeak RSS of each peer's process tree: " + ", ".join(peaks))
+    return lines
+
+
+def _save(payload: dict[str, Any]) -> None:
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / f"production-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"\nJSON: {out}", flush=True)
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
@@ -260,17 +289,33 @@ def main() -> None:
     parser.add_argument("--idle-dags", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--no-runs", action="store_true", help="skip the run workloads")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--peers", nargs="*", choices=["airflow", "dagster", "prefect"], default=None,
+        help="also run these peers' production paths on W1 and W2 (none named: all three)",
+    )  # fmt: skip
+    parser.add_argument("--peer-repeat", type=int, default=3, help="runs per peer workload")
+    parser.add_argument(
+        "--peer-repeat-w2", type=int, default=None, help="runs per peer on W2 (default: same)"
+    )
+    parser.add_argument("--peer-limit", type=float, default=300.0, help="seconds per peer run")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     print(
         f"partita production path (partita scheduler --workers {args.workers}, SQLite), "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.repeat} runs each\n",
         flush=True,
     )
+    payload: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "workers": args.workers}
     if not args.no_runs:
         result = bench_runs(args.only or RUN_WORKLOADS, args.workers, args.repeat, args.timeout)
+        payload["partita"] = result
         print("\n".join(report_runs(result, args.workers)), flush=True)
     if args.tick:
         ms = [s * 1e3 for s in bench_tick(args.workers, args.tick_samples)]
+        payload["tick_ms"] = ms
         median = statistics.median(ms)
         print(
             f"\nschedule tick to task start: median {median:.0f} ms [{min(ms):.0f}-{max(ms):.0f}] "
@@ -280,12 +325,22 @@ def main() -> None:
         )
     if args.idle:
         share, processes = bench_idle(args.workers, args.idle_dags, args.idle_seconds)
+        payload["idle_core_share"] = share
         print(
             f"\nidle scheduler, {args.idle_dags} DAGs, {args.idle_seconds:.0f} s: "
             f"{share * 100:.2f}% of one core over {processes} processes "
             f"(<= {IDLE_TARGET * 100:.0f}%: {_verdict(share <= IDLE_TARGET)})",
             flush=True,
         )
+    if args.peers is not None:
+        from peer_production import peer_rows
+
+        repeat = {"W1": args.peer_repeat, "W2": args.peer_repeat_w2 or args.peer_repeat}
+        peers = peer_rows(args.peers or ["airflow", "dagster", "prefect"], repeat,
+                          args.peer_limit, args.workers)  # fmt: skip
+        payload["peers"] = peers
+        print("\n" + "\n".join(side_by_side(payload.get("partita", {}).get("runs", {}), peers)))
+    _save(payload)
 
 
 if __name__ == "__main__":

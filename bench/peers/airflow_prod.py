@@ -12,6 +12,7 @@ tree, and the samples that hit the limit.
 
 Design decision: the services are started once and serve every sample, as
 partita's scheduler does; their start-up and the first parse are not timed.
+They stay in this process's group, so a caller's time limit ends them too.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def main(names: list[str], repeat: int, limit: float, workers: int) -> None:
     airflow = str(Path(sys.executable).parent / "airflow")
     log = (run_dir / "services.log").open("w")
     services = [
-        subprocess.Popen([airflow, *cmd], env=env, stdout=log, stderr=log, start_new_session=True)
+        subprocess.Popen([airflow, *cmd], env=env, stdout=log, stderr=log)
         for cmd in (["api-server", "--port", str(port)], ["scheduler"], ["dag-processor"])
     ]
     peak = [0.0]
@@ -153,14 +154,11 @@ def main(names: list[str], repeat: int, limit: float, workers: int) -> None:
                 print(f"airflow {name}: {seconds}", file=sys.stderr, flush=True)
     finally:
         done.set()
+        for service in services:  # what is left goes with our process group (the caller's kill)
+            service.terminate()
         for service in services:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(service.pid, signal.SIGTERM)
-        for service in services:
-            try:
-                service.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(service.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.wait(timeout=20)
         shutil.rmtree(run_dir, ignore_errors=True)
     out = {"samples": samples, "timed_out": timed_out, "peak_rss_mb": peak[0]}
     print(json.dumps(out), flush=True)
@@ -168,6 +166,8 @@ def main(names: list[str], repeat: int, limit: float, workers: int) -> None:
 
 if __name__ == "__main__":
     import argparse
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that the services are stopped
 
     parser = argparse.ArgumentParser()
     parser.add_argument("workloads", nargs="+", choices=sorted(WORKLOADS))

@@ -82,8 +82,10 @@ def test_runs_of_a_dead_scheduler_are_adopted_once(storage: Storage) -> None:
         claim.start(claim.queued[0], T0)
     with storage.queue.claim_queued_runs("alive", 10) as claim:
         claim.start(claim.queued[0], T0)
+    assert storage.queue.owners(["r1", "r2", "nope"]) == {"r1": "dead", "r2": "alive"}
     adopted = storage.queue.adopt_orphaned_runs("new", live={"alive"})
     assert [r.run_id for r in adopted] == ["r1"]
+    assert storage.queue.owners(["r1"]) == {"r1": "new"}
     assert storage.queue.adopt_orphaned_runs("other", live={"alive", "new"}) == []
     assert storage.queue.claimed_runs("new") == ["r1"]
     storage.queue.release("r1")

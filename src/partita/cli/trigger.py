@@ -32,7 +32,7 @@ from partita.engine.run_config import resolve_run_config
 from partita.exceptions import PartitaError
 from partita.loader import load_dags
 from partita.registry_sync import record_load_result
-from partita.scheduler.loop import live_scheduler_ids
+from partita.scheduler.ownership import live_scheduler_ids
 from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage

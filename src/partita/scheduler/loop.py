@@ -19,15 +19,15 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from partita.definitions.dag import DAG
 from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
-from partita.engine.host import HOSTNAME, pid_alive
+from partita.engine.host import HOSTNAME
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
+from partita.scheduler.ownership import HEARTBEAT_TIMEOUT, live_scheduler_ids
 from partita.scheduler.past import PreviousRuns
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.slots import SlotBook
@@ -40,8 +40,6 @@ from partita.storage.run_queue import SchedulerRecord
 
 logger = logging.getLogger("partita.scheduler")
 
-#: A scheduler whose heartbeat is older than this is dead (another host's, or a hung one).
-HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 #: While runs are driven, the longest wait for a task outcome before the runs are stepped.
 BUSY_WAIT = 0.05
 #: Between passes driving runs when no ``activity`` event tells of outcomes.
@@ -68,16 +66,6 @@ class SchedulerOptions:
     overrun_warning: float = 10.0
     #: Tries of a task instance lost with their worker (process) before it fails.
     max_lost_attempts: int = DEFAULT_MAX_LOST_ATTEMPTS
-
-
-def live_scheduler_ids(schedulers: Sequence[SchedulerRecord], now: datetime) -> set[str]:
-    """The schedulers alive at ``now``: a recent heartbeat, and a live pid when on this host."""
-    return {
-        s.scheduler_id
-        for s in schedulers
-        if now - s.heartbeat_at <= HEARTBEAT_TIMEOUT
-        and (s.hostname != HOSTNAME or pid_alive(s.pid))
-    }
 
 
 class Scheduler:

@@ -90,6 +90,10 @@ class MemoryRunQueue(RunQueue):
         with self._lock:
             return sorted(r for r, s in self._claims.items() if s == scheduler_id)
 
+    def owners(self, run_ids: Collection[str]) -> dict[str, str]:
+        with self._lock:
+            return {r: self._claims[r] for r in run_ids if r in self._claims}
+
     def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
         adopted = []
         with self._lock:

@@ -98,6 +98,10 @@ class RunQueue(ABC):
         """The ids of the running runs ``scheduler_id`` drives."""
 
     @abstractmethod
+    def owners(self, run_ids: Collection[str]) -> dict[str, str]:
+        """Run id -> the scheduler driving it, for those of ``run_ids`` that one claimed."""
+
+    @abstractmethod
     def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
         """Claim for ``scheduler_id`` the running runs whose scheduler is not in ``live``."""
 

@@ -197,6 +197,15 @@ class SqlRunQueue(RunQueue):
         with connect(self._engine, "list the runs a scheduler drives") as connection:
             return sorted(connection.execute(query).scalars())
 
+    def owners(self, run_ids: Collection[str]) -> dict[str, str]:
+        if not run_ids:
+            return {}
+        query = select(claims.c.run_id, claims.c.scheduler_id).where(
+            claims.c.run_id.in_(sorted(run_ids))
+        )
+        with connect(self._engine, "find who drives the runs") as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}
+
     def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
         query = (
             select(runs)
