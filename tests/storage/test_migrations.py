@@ -42,6 +42,7 @@ TABLES = {
     "scheduler_heartbeat",
     "run_claim",
     "pool",
+    "pool_slot",
 }
 
 

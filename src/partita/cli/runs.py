@@ -82,9 +82,7 @@ def list_runs(dag_id: str | None, limit: int, states: tuple[str, ...], as_json: 
     if as_json:
         from partita.schemas import DagRunModel  # pydantic: only when JSON is asked for
 
-        models = [
-            DagRunModel.from_record(r, notes.get(r.run_id)).as_json() for r in records
-        ]
+        models = [DagRunModel.from_record(r, notes.get(r.run_id)).as_json() for r in records]
         click.echo(json.dumps(models, indent=2, ensure_ascii=False))
         return
     console = make_console()

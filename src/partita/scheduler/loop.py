@@ -92,7 +92,12 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.scheduler_id = f"{HOSTNAME}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = datetime.now(UTC)
-        self.slots = SlotBook(past=PreviousRuns(storage))
+        pools = storage.pools
+        self.slots = SlotBook(
+            past=PreviousRuns(storage),
+            ledger=pools if pools.shares_slots else None,
+            scheduler_id=self.scheduler_id,
+        )
         self.supervisor = RunSupervisor(
             storage,
             self.scheduler_id,
@@ -146,12 +151,15 @@ class Scheduler:
             self.files.run_once(self.clock.now())
             self.slots.set_pools({p.name: p.slots for p in self.storage.pools.list_pools()})
         if self._due("adopt", options.adopt_interval):
-            live = live_scheduler_ids(self.storage.queue.list_schedulers(), datetime.now(UTC))
+            schedulers = self.storage.queue.list_schedulers()
+            live = live_scheduler_ids(schedulers, datetime.now(UTC))
+            self.slots.dead = {s.scheduler_id for s in schedulers} - live - {self.scheduler_id}
             self.supervisor.drop_lost(set(self.storage.queue.claimed_runs(self.scheduler_id)))
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)
         self.ticker.run_once(self.clock.now())
         self.schedule_ticker.run_once(self.clock.now())
         self.starter.run_once(self.clock.now())
+        self.slots.flush()
         self._next_housekeeping = time.monotonic() + self._seconds_to_next_due()
 
     def drive(self) -> bool:

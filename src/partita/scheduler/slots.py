@@ -8,9 +8,14 @@ and their DAG runs fewer than ``max_active_tasks`` instances; the highest
 priority (``effective_weights``) goes first. The decisions themselves are
 ``engine.admission``'s; this class only keeps the counts.
 
-The design decision: the counts live in the scheduler's memory, so the
-limits hold per scheduler (several schedulers on one database each hand out
-a pool's slots).
+The design decision: the counts live in the scheduler's memory, and, on a
+database schedulers share (PostgreSQL: ``PoolStore.shares_slots``), in the
+``pool_slot`` leases too: an admission that may take slots claims the pools'
+counts (locked), decides, and takes its leases in one transaction, so a
+pool's slots bound the task instances running over every scheduler.
+Released slots are handed back with the next claim (or ``flush``, at each
+housekeeping pass), not one transaction per task instance. ``max_active_tasks``
+stays per scheduler.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from partita.engine.admission import (
     past_allows,
 )
 from partita.scheduler.past import PreviousRuns
+from partita.storage.run_queue import PoolStore, SlotLease
 
 logger = logging.getLogger("partita.scheduler")
 TIKey = tuple[str, int]
@@ -62,10 +68,21 @@ class SlotBook(TaskGate):
     """Pool and ``max_active_tasks`` counts of one scheduler."""
 
     def __init__(
-        self, pool_sizes: Mapping[str, int] | None = None, past: PreviousRuns | None = None
+        self,
+        pool_sizes: Mapping[str, int] | None = None,
+        past: PreviousRuns | None = None,
+        *,
+        ledger: PoolStore | None = None,
+        scheduler_id: str = "",
     ) -> None:
         #: Where ``depends_on_past`` looks (None: the rule is not checked).
         self.past = past
+        #: Where the slots of all schedulers are counted (None: here, for this one alone).
+        self.ledger = ledger
+        self.scheduler_id = scheduler_id
+        #: Schedulers known dead: their leases do not count (``Scheduler`` keeps it current).
+        self.dead: set[str] = set()
+        self._released: list[tuple[str, str, int]] = []
         self.pool_sizes: dict[str, int] = {DEFAULT_POOL: DEFAULT_POOL_SLOTS}
         self.pool_used: dict[str, int] = {}
         self.dag_used: dict[str, int] = {}
@@ -109,23 +126,47 @@ class SlotBook(TaskGate):
             blocked = [key for key in ready if not past_allows(dag.task_dict[key[0]], previous)]
             ready = [key for key in ready if key not in blocked]
         dag_free = dag.max_active_tasks - self.dag_used.get(dag.dag_id, 0)
+        if dag_free <= 0 or not ready:
+            return [], list(ready) + blocked
         if profile.uniform is not None:  # every task alike: the first ones in order go
-            pool, slots = self._pool_of(dag, next(iter(dag.task_dict)))
-            fits = (self.pool_sizes.get(pool, 0) - self.pool_used.get(pool, 0)) // slots
-            count = max(0, min(len(ready), dag_free, fits))
-            admitted = [ReadyInstance(key, pool, slots, 1) for key in ready[:count]]
-            self._take(dag.dag_id, run_id, admitted)
-            return list(ready[:count]), list(ready[count:]) + blocked
-        instances = []
-        for key in ready:
-            pool, slots = self._pool_of(dag, key[0])
-            instances.append(ReadyInstance(key, pool, slots, profile.weights.get(key[0], 1)))
-        pool_free = {
-            pool: size - self.pool_used.get(pool, 0) for pool, size in self.pool_sizes.items()
-        }
-        admitted, held = admit(instances, pool_free=pool_free, dag_free=dag_free)
+            pool, slots = self._pool_of(dag, ready[0][0])
+            instances = [ReadyInstance(key, pool, slots, 1) for key in ready]
+        else:
+            instances = []
+            for key in ready:
+                pool, slots = self._pool_of(dag, key[0])
+                instances.append(ReadyInstance(key, pool, slots, profile.weights.get(key[0], 1)))
+        admitted = self._choose(run_id, instances, dag_free, uniform=profile.uniform is not None)
         self._take(dag.dag_id, run_id, admitted)
-        return [i.key for i in admitted], [i.key for i in held] + blocked
+        taken = {i.key for i in admitted}
+        return [i.key for i in admitted], [k for k in ready if k not in taken] + blocked
+
+    def _choose(
+        self, run_id: str, instances: list[ReadyInstance], dag_free: int, *, uniform: bool
+    ) -> list[ReadyInstance]:
+        """The instances admitted now, given the free slots (the shared counts, locked, on a
+        database schedulers share: the leases are taken before the lock is let go)."""
+
+        def choose(used: Mapping[str, int]) -> list[ReadyInstance]:
+            free = {pool: size - used.get(pool, 0) for pool, size in self.pool_sizes.items()}
+            if uniform:
+                first = instances[0]
+                count = min(len(instances), dag_free, free[first.pool] // first.pool_slots)
+                return instances[: max(count, 0)]
+            return admit(instances, pool_free=free, dag_free=dag_free)[0]
+
+        pools = {i.pool for i in instances}
+        if self.ledger is None or all(
+            self.pool_used.get(p, 0) >= self.pool_sizes[p] for p in pools
+        ):  # counted here alone, or full with our own instances already
+            return choose(self.pool_used)
+        release, self._released = self._released, []
+        with self.ledger.claim_slots(
+            self.scheduler_id, pools, dead=self.dead, release=release
+        ) as claim:
+            admitted = choose(claim.used)
+            claim.take([SlotLease(run_id, *i.key, i.pool, i.pool_slots) for i in admitted])
+        return admitted
 
     def _take(self, dag_id: str, run_id: str, admitted: Sequence[ReadyInstance]) -> None:
         for instance in admitted:
@@ -142,12 +183,23 @@ class SlotBook(TaskGate):
         dag_id, pool, slots = taken
         self.pool_used[pool] -= slots
         self.dag_used[dag_id] -= 1
+        if self.ledger is not None:  # deleted with the next claim, or by ``flush``
+            self._released.append((run_id, *key))
 
     def release_run(self, run_id: str) -> None:
         for held_run, key in [k for k in self._held if k[0] == run_id]:
             self.release(held_run, key)
+        if self.ledger is not None:
+            self._released = [k for k in self._released if k[0] != run_id]
+            self.ledger.release_run_slots(run_id)
         if self.past is not None:
             self.past.forget(run_id)
+
+    def flush(self) -> None:
+        """Give the shared count the slots released since the last claim."""
+        if self.ledger is not None and self._released:
+            released, self._released = self._released, []
+            self.ledger.release_slots(released)
 
 
 __all__ = ["SlotBook"]

@@ -17,7 +17,15 @@ from msgspec.structs import replace
 
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord
-from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
+from partita.storage.run_queue import (
+    PoolRecord,
+    PoolStore,
+    RunClaim,
+    RunQueue,
+    SchedulerRecord,
+    SlotClaim,
+    SlotLease,
+)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -123,17 +131,62 @@ class MemoryRunQueue(RunQueue):
             self._schedulers.pop(scheduler_id, None)
 
 
+class _MemorySlotClaim(SlotClaim):
+    def __init__(self, used: dict[str, int]) -> None:
+        self.used = used
+        self.taken: list[SlotLease] = []
+
+    def take(self, leases: Sequence[SlotLease]) -> None:
+        self.taken.extend(leases)
+
+
 class MemoryPoolStore(PoolStore):
-    """Pools in a dict."""
+    """Pools in a dict; leases in another, under one lock (the claim holds it)."""
 
     def __init__(self) -> None:
         self._pools: dict[str, PoolRecord] = {}
+        self._lock = threading.Lock()
+        self._leases: dict[tuple[str, str, int], tuple[SlotLease, str]] = {}
 
     def set_pool(self, pool: PoolRecord) -> None:
         self._pools[pool.name] = pool
 
     def list_pools(self) -> list[PoolRecord]:
         return [self._pools[name] for name in sorted(self._pools)]
+
+    @contextmanager
+    def claim_slots(
+        self,
+        scheduler_id: str,
+        pools: Collection[str],
+        *,
+        dead: Collection[str] = (),
+        release: Sequence[tuple[str, str, int]] = (),
+    ) -> Iterator[SlotClaim]:
+        with self._lock:
+            for key in release:
+                self._leases.pop(key, None)
+            used: dict[str, int] = {}
+            for lease, owner in self._leases.values():
+                if lease.pool in pools and owner not in dead:
+                    used[lease.pool] = used.get(lease.pool, 0) + lease.slots
+            claim = _MemorySlotClaim(used)
+            yield claim
+            for lease in claim.taken:
+                self._leases[(lease.run_id, lease.task_id, lease.map_index)] = (
+                    lease,
+                    scheduler_id,
+                )
+
+    def release_slots(self, keys: Sequence[tuple[str, str, int]]) -> None:
+        with self._lock:
+            for key in keys:
+                self._leases.pop(key, None)
+
+    def release_run_slots(self, run_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._leases if k[0] == run_id]:
+                del self._leases[key]
 
 
 __all__ = ["MemoryPoolStore", "MemoryRunQueue"]

@@ -23,12 +23,11 @@ from sqlalchemy.engine import Connection
 
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord
-from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
+from partita.storage.run_queue import RunClaim, RunQueue, SchedulerRecord
 from partita.storage.sql.engine import WRITE_LOCK_OPTION
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import dag_run_table as runs
 from partita.storage.sql.models import dag_table as dags
-from partita.storage.sql.models import pool_table as pools
 from partita.storage.sql.models import run_claim_table as claims
 from partita.storage.sql.models import scheduler_heartbeat_table as heartbeats
 
@@ -259,28 +258,4 @@ class SqlRunQueue(RunQueue):
             connection.execute(delete(heartbeats).where(heartbeats.c.scheduler_id == scheduler_id))
 
 
-class SqlPoolStore(PoolStore):
-    """Pools in the ``pool`` table."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._dialect = engine.dialect.name
-
-    def set_pool(self, pool: PoolRecord) -> None:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        values = {"name": pool.name, "slots": pool.slots, "description": pool.description}
-        statement = insert(pools).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[pools.c.name],
-            set_={"slots": statement.excluded.slots, "description": statement.excluded.description},
-        )
-        with connect(self._engine, f"set pool {pool.name!r}") as connection, connection.begin():
-            connection.execute(statement)
-
-    def list_pools(self) -> list[PoolRecord]:
-        with connect(self._engine, "list the pools") as connection:
-            rows = connection.execute(select(pools).order_by(pools.c.name)).all()
-        return [PoolRecord(r.name, r.slots, r.description) for r in rows]
-
-
-__all__ = ["SqlPoolStore", "SqlRunQueue", "run_record"]
+__all__ = ["SqlRunQueue", "run_record"]
