@@ -12,7 +12,7 @@ home lock), so schedulers count slots in memory (``shares_slots`` is False).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, and_, delete, func, or_, select, text
@@ -20,8 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from partita.storage.run_queue import PoolRecord, PoolStore, SlotClaim, SlotLease
-from partita.storage.sql.engine import WRITE_LOCK_OPTION
-from partita.storage.sql.errors import connect
+from partita.storage.sql.errors import connect, write_transaction
 from partita.storage.sql.models import pool_slot_table as leases
 from partita.storage.sql.models import pool_table as pools
 
@@ -102,12 +101,8 @@ class SqlPoolStore(PoolStore):
             rows = connection.execute(select(pools).order_by(pools.c.name)).all()
         return [PoolRecord(r.name, r.slots, r.description) for r in rows]
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[Connection]:
-        with connect(self._engine, operation) as connection:
-            connection.execution_options(**{WRITE_LOCK_OPTION: True})
-            with connection.begin():
-                yield connection
+    def _transaction(self, operation: str) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine, operation)
 
     @contextmanager
     def claim_slots(

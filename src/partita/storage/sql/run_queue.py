@@ -12,7 +12,7 @@ run can therefore be started by one scheduler only.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +24,7 @@ from sqlalchemy.engine import Connection
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord
 from partita.storage.run_queue import RunClaim, RunQueue, SchedulerRecord
-from partita.storage.sql.engine import WRITE_LOCK_OPTION
-from partita.storage.sql.errors import connect
+from partita.storage.sql.errors import connect, write_transaction
 from partita.storage.sql.models import dag_run_table as runs
 from partita.storage.sql.models import dag_table as dags
 from partita.storage.sql.models import run_claim_table as claims
@@ -160,12 +159,8 @@ class SqlRunQueue(RunQueue):
         self._engine = engine
         self._dialect = engine.dialect.name
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[Connection]:
-        with connect(self._engine, operation) as connection:
-            connection.execution_options(**{WRITE_LOCK_OPTION: True})
-            with connection.begin():
-                yield connection
+    def _transaction(self, operation: str) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine, operation)
 
     def _insert(self) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(runs)
