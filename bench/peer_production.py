@@ -42,6 +42,8 @@ def run_peer(name: str, workload: str, repeat: int, limit: float, workers: int) 
         argv += ["--workers", str(workers)]
     env = peer_env(peer)
     env["BENCH_WORKERS"] = str(workers)
+    # Prefect's temporary API server gets 20 s to start by default: too little on a busy machine
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = str(int(STARTUP_LIMIT))
     print(f"{name} {workload}: {repeat} run(s), limit {limit:.0f} s each", file=sys.stderr)
     result = run_once(argv, STARTUP_LIMIT + repeat * limit, env=env)
     if "error" in result:

@@ -53,7 +53,9 @@ def test_enqueue_inserts_each_run_id_once(storage: Storage) -> None:
 
 
 def test_a_claim_gives_queued_runs_oldest_first_and_starts_them(storage: Storage) -> None:
+    assert not storage.queue.has_queued()
     storage.queue.enqueue([queued("late", minutes=5), queued("early"), queued("other", "x", 1)])
+    assert storage.queue.has_queued()
     with storage.queue.claim_queued_runs("s1", 2) as claim:
         assert [r.run_id for r in claim.queued] == ["early", "other"]
         assert claim.running == {}

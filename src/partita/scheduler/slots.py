@@ -130,13 +130,15 @@ class SlotBook(TaskGate):
             return [], list(ready) + blocked
         if profile.uniform is not None:  # every task alike: the first ones in order go
             pool, slots = self._pool_of(dag, ready[0][0])
-            instances = [ReadyInstance(key, pool, slots, 1) for key in ready]
-        else:
-            instances = []
-            for key in ready:
-                pool, slots = self._pool_of(dag, key[0])
-                instances.append(ReadyInstance(key, pool, slots, profile.weights.get(key[0], 1)))
-        admitted = self._choose(run_id, instances, dag_free, uniform=profile.uniform is not None)
+            instances = [ReadyInstance(key, pool, slots, 1) for key in ready[:dag_free]]
+            admitted = self._choose(run_id, instances, dag_free, uniform=True)
+            self._take(dag.dag_id, run_id, admitted)
+            return list(ready[: len(admitted)]), list(ready[len(admitted) :]) + blocked
+        instances = []
+        for key in ready:
+            pool, slots = self._pool_of(dag, key[0])
+            instances.append(ReadyInstance(key, pool, slots, profile.weights.get(key[0], 1)))
+        admitted = self._choose(run_id, instances, dag_free, uniform=False)
         self._take(dag.dag_id, run_id, admitted)
         taken = {i.key for i in admitted}
         return [i.key for i in admitted], [k for k in ready if k not in taken] + blocked

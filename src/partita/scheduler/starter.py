@@ -95,7 +95,7 @@ class RunStarter:
     def run_once(self, now: datetime) -> list[str]:
         """Start what may start; return the ids of the runs started."""
         free = self.max_concurrent_runs - self.active_count()
-        if free <= 0:
+        if free <= 0 or not self.storage.queue.has_queued():  # no write lock for nothing
             return []
         dags: dict[str, DAG] = {}
         page = free * 4

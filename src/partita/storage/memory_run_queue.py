@@ -78,6 +78,10 @@ class MemoryRunQueue(RunQueue):
                     inserted.append(run.run_id)
         return inserted
 
+    def has_queued(self) -> bool:
+        with self._lock:
+            return any(r.state is RunState.QUEUED for r in self._runs.values())
+
     @contextmanager
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
         with self._lock:

@@ -142,6 +142,10 @@ class RunQueue(ABC):
         """Insert queued runs; a run id already stored is left alone. Returns the ids inserted."""
 
     @abstractmethod
+    def has_queued(self) -> bool:
+        """Whether any run is queued (a read, without the claim's locks)."""
+
+    @abstractmethod
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> AbstractContextManager[RunClaim]:
         """Up to ``limit`` queued runs, oldest first, held until the ``with`` block ends."""
 

@@ -175,6 +175,11 @@ class SqlRunQueue(RunQueue):
                     inserted.append(run.run_id)
         return inserted
 
+    def has_queued(self) -> bool:
+        query = select(runs.c.run_id).where(runs.c.state == RunState.QUEUED.value).limit(1)
+        with connect(self._engine, "look for queued runs") as connection:
+            return connection.execute(query).first() is not None
+
     @contextmanager
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
         query = select(runs).where(runs.c.state == RunState.QUEUED.value).order_by(*_QUEUE_ORDER)
