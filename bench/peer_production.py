@@ -72,13 +72,17 @@ def cell(result: dict[str, Any]) -> str:
 
 
 def peer_rows(
-    peers: list[str], repeat: dict[str, int], limit: float, workers: int
+    peers: list[str],
+    repeat: dict[str, int],
+    limit: float,
+    workers: int,
+    workloads: list[str] | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every peer on W1 and W2: {peer: {workload: result}}."""
+    """Every peer on W1 and W2 (or ``workloads``): {peer: {workload: result}}."""
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name in peers:
         results[name] = {}
-        for workload in WORKLOAD_TITLES:
+        for workload in workloads or list(WORKLOAD_TITLES):
             results[name][workload] = run_peer(name, workload, repeat[workload], limit, workers)
             print(f"  {name} {workload}: {cell(results[name][workload])}", file=sys.stderr)
     return results

@@ -261,9 +261,8 @@ def side_by_side(partita: dict[str, list[float]], peers: dict[str, Any]) -> list
     for key, title in WORKLOAD_TITLES.items():
         runs = partita.get(title) or []
         ours = cell({"samples": runs}) if runs else "not run"
-        lines.append(
-            f"| {key} {title} | {ours} | " + " | ".join(cell(peers[n][key]) for n in names) + " |"
-        )
+        theirs = [cell(peers[n][key]) if key in peers[n] else "not run" for n in names]
+        lines.append(f"| {key} {title} | {ours} | " + " | ".join(theirs) + " |")
     peaks = [f"{n} {max(r.get('peak_mb') or 0 for r in peers[n].values()):,.0f} MB" for n in names]
     lines.append("\npeak RSS of each peer's process tree: " + ", ".join(peaks))
     return lines
@@ -298,6 +297,9 @@ def _arguments() -> argparse.Namespace:
         "--peer-repeat-w2", type=int, default=None, help="runs per peer on W2 (default: same)"
     )
     parser.add_argument("--peer-limit", type=float, default=300.0, help="seconds per peer run")
+    parser.add_argument(
+        "--peer-workloads", nargs="*", choices=["W1", "W2"], default=None, help="default: both"
+    )
     return parser.parse_args()
 
 
@@ -337,7 +339,7 @@ def main() -> None:
 
         repeat = {"W1": args.peer_repeat, "W2": args.peer_repeat_w2 or args.peer_repeat}
         peers = peer_rows(args.peers or ["airflow", "dagster", "prefect"], repeat,
-                          args.peer_limit, args.workers)  # fmt: skip
+                          args.peer_limit, args.workers, args.peer_workloads)  # fmt: skip
         payload["peers"] = peers
         print("\n" + "\n".join(side_by_side(payload.get("partita", {}).get("runs", {}), peers)))
     _save(payload)
