@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -493,10 +494,19 @@ def test_trigger_wait_says_when_no_scheduler_is_running(
 ) -> None:
     path, _ = marked_dag(tmp_path)
     waiting = processes.start("trigger", str(path), "marked", "--wait")
-    time.sleep(6)
+    said = threading.Event()
+
+    def read_stderr() -> None:  # until the notice, however slow a busy machine starts it
+        assert waiting.stderr is not None
+        for line in waiting.stderr:
+            if "No scheduler is running on this database" in line:
+                said.set()
+                return
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    assert said.wait(120)
     waiting.send_signal(signal.SIGINT)
-    _, err = waiting.communicate(timeout=30)
-    assert "No scheduler is running on this database" in err
+    waiting.communicate(timeout=30)
 
 
 # --- two schedulers on PostgreSQL --------------------------------------------------------
