@@ -1,11 +1,14 @@
 """``Scheduler``: the daemon loop composing the services, with its heartbeat.
 
-One pass (``run_once``) writes the heartbeat, re-loads changed DAG files,
-adopts the runs of dead schedulers, queues due scheduled runs, starts queued
-runs and steps the running ones. ``serve`` repeats passes until stopped: at
-once while runs are being driven, otherwise after ``poll_interval`` seconds
-(sooner when a DAG falls due); a pass that overruns ``overrun_warning``
-seconds is logged as a warning.
+One pass (``run_once``) housekeeps (writes the heartbeat, re-loads changed
+DAG files, adopts the runs of dead schedulers, queues due scheduled runs,
+starts queued runs) and steps the running runs. ``serve`` repeats passes
+until stopped: while runs are driven, a pass follows each task outcome the
+worker pool reports (``activity``); housekeeping happens at the next due DAG
+or schedule, after ``poll_interval``, when a run ended, or when
+``wake_schedulers`` calls (``partita trigger``). An idle scheduler sleeps
+until one of those. A pass that overruns ``overrun_warning`` seconds is
+logged as a warning.
 
 The design decision: liveness is by heartbeat row, so any process (another
 scheduler, ``partita trigger --wait``, the UI) can tell whether a scheduler
