@@ -8,8 +8,10 @@ twice would show.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -243,10 +245,20 @@ def test_a_scheduler_killed_mid_run_and_restarted_finishes_the_run_once(
     first.communicate()
     (run,) = runs_in(store, "marked")
     assert run.state is RunState.RUNNING
+    # no scheduler: the listings say the run is running with nobody driving it
+    (listed,) = json.loads(invoke("runs", "list", "--json").output)
+    assert listed["state"] == "running"
+    assert "its scheduler stopped" in listed["note"] and "a scheduler that starts" in listed["note"]
+    assert "scheduler gone" in invoke("runs", "list").output
+    assert (
+        "its scheduler stopped"
+        in json.loads(invoke("runs", "show", run.run_id, "--json").output)["note"]
+    )
     second = processes.start("scheduler", str(path))
     wait_for(lambda: store.runs.get_run(run.run_id).state.finished, 60, "the resumed run")
     stop(second)
     assert store.runs.get_run(run.run_id).state is RunState.SUCCESS
+    assert "note" not in json.loads(invoke("runs", "list", "--json").output)[0]
     assert len(lines(markers, "a")) == 1  # finished before the kill: not run again
     assert len(lines(markers, "b")) == 2  # its lost attempt, then a new try
     assert len(lines(markers, "c")) == 1
@@ -482,10 +494,19 @@ def test_trigger_wait_says_when_no_scheduler_is_running(
 ) -> None:
     path, _ = marked_dag(tmp_path)
     waiting = processes.start("trigger", str(path), "marked", "--wait")
-    time.sleep(6)
+    said = threading.Event()
+
+    def read_stderr() -> None:  # until the notice, however slow a busy machine starts it
+        assert waiting.stderr is not None
+        for line in waiting.stderr:
+            if "No scheduler is running on this database" in line:
+                said.set()
+                return
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    assert said.wait(120)
     waiting.send_signal(signal.SIGINT)
-    _, err = waiting.communicate(timeout=30)
-    assert "No scheduler is running on this database" in err
+    waiting.communicate(timeout=30)
 
 
 # --- two schedulers on PostgreSQL --------------------------------------------------------

@@ -47,6 +47,7 @@ TABLES = {
     "pool",
     "connection",
     "variable",
+    "pool_slot",
 }
 
 

@@ -41,6 +41,7 @@ from partita.executors.local import WorkerPool
 from partita.scheduler.clock import parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.scheduler.wakeup import WakeSocket
 from partita.settings import Settings, load_settings
 from partita.storage.sql.engine import mask_url
 
@@ -138,8 +139,11 @@ def serve(path: str | None, *, title: str, always_lock: bool, workers: int | Non
                 heartbeat_timeout=settings.worker_heartbeat_timeout,
                 default_timezone=settings.default_timezone,
             )
-            with pool:
-                scheduler = Scheduler(storage, files, pool.executor, options=options, clock=clock)
+            with pool, WakeSocket(settings.home) as wake:
+                scheduler = Scheduler(
+                    storage, files, pool.executor, options=options, clock=clock,
+                    activity=pool.activity, wake=wake,
+                )  # fmt: skip
                 _banner(out, title, settings, files, pool.size)
                 _log_to_stderr()
                 scheduler.serve()

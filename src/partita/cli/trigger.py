@@ -32,7 +32,8 @@ from partita.engine.run_config import resolve_run_config
 from partita.exceptions import PartitaError
 from partita.loader import load_dags
 from partita.registry_sync import record_load_result
-from partita.scheduler.loop import live_scheduler_ids
+from partita.scheduler.ownership import live_scheduler_ids
+from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.dag_records import unknown_dag
@@ -145,6 +146,7 @@ def trigger(
     with metadata_store(settings) as storage:
         dag = _load(storage, settings, path, dag_id)
         run = queue_run(storage, dag, conf, logical_date)
+        wake_schedulers(settings.home)
         out.print(Text(f"Queued run {run.run_id} of DAG {dag_id}"))
         if not wait:
             return

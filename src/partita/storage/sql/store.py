@@ -54,8 +54,9 @@ from partita.storage.sql.models import (
     task_instance_table,
 )
 from partita.storage.sql.outputs import SqlOutputStore
+from partita.storage.sql.pools import SqlPoolStore
 from partita.storage.sql.registry import SqlDagRegistry
-from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
+from partita.storage.sql.run_queue import SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.secrets import (
     CipherSource,
