@@ -1,4 +1,4 @@
-"""An idle scheduler sleeps until its next due DAG or a wake-up call, not a fixed poll."""
+"""An idle scheduler sleeps until its next due DAG or sensor or a wake-up call, not a fixed poll."""
 
 from __future__ import annotations
 
@@ -66,4 +66,37 @@ def test_without_a_due_dag_the_scheduler_sleeps_its_poll_interval(tmp_path: Path
     )
     scheduler.housekeep()
     assert scheduler._seconds_to_next_due() == 7.0
+    scheduler.stop()
+
+
+SENSOR_DAG = """
+from partita import Definitions, dag, sensor, task
+
+@task
+def noop() -> None:
+    pass
+
+@dag(schedule=None)
+def sensed() -> None:
+    noop()
+
+@sensor(job=sensed, minimum_interval_seconds=3)
+def every_three_seconds(_context):
+    return None
+
+defs = Definitions(dags=[sensed], sensors=[every_three_seconds])
+"""
+
+
+def test_an_idle_scheduler_wakes_for_its_next_due_sensor(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    scheduler = Scheduler(
+        storage,
+        files_for(tmp_path, SENSOR_DAG, storage),
+        InProcessExecutor,
+        options=SchedulerOptions(poll_interval=60.0),
+    )
+    scheduler.housekeep()  # loads the sensor and evaluates it: next due in 3 s
+    assert "every_three_seconds" in scheduler.files.sensors
+    assert 0 < scheduler._seconds_to_next_due() <= 3.0  # not the 60 s poll interval
     scheduler.stop()

@@ -4,8 +4,8 @@ One pass (``run_once``) housekeeps (writes the heartbeat, re-loads changed
 DAG files, adopts the runs of dead schedulers, queues due scheduled runs,
 starts queued runs) and steps the running runs. ``serve`` repeats passes
 until stopped: while runs are driven, a pass follows each task outcome the
-worker pool reports (``activity``); housekeeping happens at the next due DAG
-or schedule, after ``poll_interval``, when a run ended, or when
+worker pool reports (``activity``); housekeeping happens at the next due DAG,
+schedule or sensor, after ``poll_interval``, when a run ended, or when
 ``wake_schedulers`` calls (``partita trigger``). An idle scheduler sleeps
 until one of those. A pass that overruns ``overrun_warning`` seconds is
 logged as a warning.
@@ -181,14 +181,14 @@ class Scheduler:
         return bool(self.supervisor.run_once(datetime.now(UTC)))
 
     def _seconds_to_next_due(self) -> float:
-        """Real seconds until the next housekeeping: ``poll_interval``, or sooner when a DAG
-        or a schedule falls due."""
+        """Real seconds until the next housekeeping: ``poll_interval``, or sooner when a DAG,
+        a schedule or a sensor falls due."""
         wait = self.options.poll_interval
         soonest = self.storage.registry.due_dags(_FAR_FUTURE, 1)
         dues = [d.next_run.run_after for d in soonest if d.next_run is not None]
-        tick = self.schedule_ticker.next_tick()
-        if tick is not None:
-            dues.append(tick)
+        for due in (self.schedule_ticker.next_tick(), self.sensors.next_due()):
+            if due is not None:
+                dues.append(due)
         for due in dues:
             seconds = self.clock.seconds_until(due)
             if seconds > 0:  # one still due now was not runnable (its DAG is not loaded)
@@ -199,8 +199,8 @@ class Scheduler:
         """Run passes until interrupted (``KeyboardInterrupt``; SIGTERM is made one by the CLI).
 
         While runs are driven, a pass follows each task outcome the worker pool
-        reports (``activity``); the other services run at the next due DAG or
-        schedule, after ``poll_interval``, when a run ended, or at once when
+        reports (``activity``); the other services run at the next due DAG,
+        schedule or sensor, after ``poll_interval``, when a run ended, or at once when
         ``wake_schedulers`` calls. On the way out every run being driven is
         stopped (recorded failed, its unfinished tasks cancelled) and the
         heartbeat row removed.
