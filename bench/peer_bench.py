@@ -410,9 +410,10 @@ def report(meta: dict[str, Any], results: dict[str, dict[str, Any]], keys: list[
         f"base time limit {meta['limit']:.0f} s per run; load average "
         f"{meta['load_start']} at start, {meta['load_end']} at end.",
         "",
-        "Mode: in-process test run. The production path (scheduler + local executor "
-        "against Airflow's scheduler/LocalExecutor and Dagster's multiprocess executor) "
-        "is **not measured**: partita has no scheduler or local executor yet.",
+        "Mode: in-process test run. The production path (partita's scheduler and worker "
+        "pool against Airflow's scheduler + LocalExecutor, Dagster's multiprocess executor "
+        "and Prefect's process pool) is measured by `bench/run.py --production --peers`; "
+        "see the section on it above.",
         "",
     ]
     body = [workload_table(w, results) + "\n" for w in WORKLOADS if w.key in keys]

@@ -12,6 +12,11 @@ Dagster and Prefect too (each in its own venv, made on first use by
 ``bench/setup_peers.py``) and prints partita's ratio to each and the
 issue's targets with pass/fail; see ``docs/benchmarks.md`` for the method.
 Filters: ``--only W1 W3``, ``--frameworks airflow dagster``.
+
+``python bench/run.py --production [...]`` times the production path instead:
+``partita scheduler --workers 2`` from a run's queued record to its success,
+tick latency, idle cost, memory, and with ``--peers`` Airflow's, Dagster's and
+Prefect's production paths side by side (``bench/production.py --help``).
 """
 
 from __future__ import annotations
@@ -158,6 +163,12 @@ def run_peers(args: argparse.Namespace, repeat: int) -> None:
 
 
 def main() -> None:
+    if "--production" in sys.argv[1:]:  # the scheduler's path: bench/production.py's options
+        import production
+
+        sys.argv = [str(HERE / "production.py"), *(a for a in sys.argv[1:] if a != "--production")]
+        production.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per workload (>= 3)")
     parser.add_argument(

@@ -101,11 +101,19 @@ class DagRunModel(BaseModel):
     partition_key: str | None = Field(
         default=None, description="The partition the run is for (None: not partitioned)."
     )
+    note: str | None = Field(
+        default=None,
+        description="Set on a running run whose scheduler stopped: who will resume it.",
+    )
 
     @classmethod
-    def from_record(cls, record: DagRunRecord) -> DagRunModel:
-        """The model of ``record``."""
-        return cls(**_run_fields(record))
+    def from_record(cls, record: DagRunRecord, note: str | None = None) -> DagRunModel:
+        """The model of ``record`` (``note``: see ``scheduler.ownership.orphan_notes``)."""
+        return cls(**_run_fields(record), note=note)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON object: the stable fields, and ``note`` only when there is one."""
+        return self.model_dump(mode="json", exclude={"note"} if self.note is None else None)
 
 
 class DagRunDetailModel(DagRunModel):
@@ -119,12 +127,14 @@ class DagRunDetailModel(DagRunModel):
         run: DagRunRecord,
         task_instances: Iterable[TaskInstanceRecord],
         events: Iterable[EventRecord] = (),
+        note: str | None = None,
     ) -> DagRunDetailModel:
         """The run with its instances; ``events`` (its ``task_error`` events) give the errors."""
         tis = list(task_instances)
         errors = latest_errors(tis, events)
         return cls(
             **_run_fields(run),
+            note=note,
             task_instances=[TaskInstanceModel.from_record(ti, errors.get(ti.key)) for ti in tis],
         )
 

@@ -8,6 +8,7 @@ twice would show.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
@@ -244,10 +245,20 @@ def test_a_scheduler_killed_mid_run_and_restarted_finishes_the_run_once(
     first.communicate()
     (run,) = runs_in(store, "marked")
     assert run.state is RunState.RUNNING
+    # no scheduler: the listings say the run is running with nobody driving it
+    (listed,) = json.loads(invoke("runs", "list", "--json").output)
+    assert listed["state"] == "running"
+    assert "its scheduler stopped" in listed["note"] and "a scheduler that starts" in listed["note"]
+    assert "scheduler gone" in invoke("runs", "list").output
+    assert (
+        "its scheduler stopped"
+        in json.loads(invoke("runs", "show", run.run_id, "--json").output)["note"]
+    )
     second = processes.start("scheduler", str(path))
     wait_for(lambda: store.runs.get_run(run.run_id).state.finished, 60, "the resumed run")
     stop(second)
     assert store.runs.get_run(run.run_id).state is RunState.SUCCESS
+    assert "note" not in json.loads(invoke("runs", "list", "--json").output)[0]
     assert len(lines(markers, "a")) == 1  # finished before the kill: not run again
     assert len(lines(markers, "b")) == 2  # its lost attempt, then a new try
     assert len(lines(markers, "c")) == 1

@@ -57,7 +57,9 @@ def test_a_resumed_run_keeps_finished_instances_and_reruns_the_lost_one() -> Non
         first.step(timeout=0)
     assert first.recorder is not None
     first.recorder.sync()
-    # the driver "dies" with b marked running: nothing more is recorded
+    # the driver "dies" with b marked running: nothing more is recorded (its executor goes
+    # too; left open, its signal handler's exit ran at garbage collection in any thread)
+    first.executor.shutdown()
     b = next(ti for ti in storage.runs.get_task_instances("scheduled__1") if ti.task_id == "b")
     b = replace(b, state=TaskState.RUNNING, try_number=1)
     storage.write(WriteBatch(task_instances=[b]))

@@ -55,6 +55,7 @@ TABLES = {
     "web_session",
     "backfill",
     "backfill_run",
+    "pool_slot",
 }
 
 

@@ -18,7 +18,7 @@ from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord
-from partita.storage.run_queue import PoolRecord, SchedulerRecord
+from partita.storage.run_queue import PoolRecord, SchedulerRecord, SlotLease
 from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config
 
@@ -53,7 +53,9 @@ def test_enqueue_inserts_each_run_id_once(storage: Storage) -> None:
 
 
 def test_a_claim_gives_queued_runs_oldest_first_and_starts_them(storage: Storage) -> None:
+    assert not storage.queue.has_queued()
     storage.queue.enqueue([queued("late", minutes=5), queued("early"), queued("other", "x", 1)])
+    assert storage.queue.has_queued()
     with storage.queue.claim_queued_runs("s1", 2) as claim:
         assert [r.run_id for r in claim.queued] == ["early", "other"]
         assert claim.running == {}
@@ -82,12 +84,38 @@ def test_runs_of_a_dead_scheduler_are_adopted_once(storage: Storage) -> None:
         claim.start(claim.queued[0], T0)
     with storage.queue.claim_queued_runs("alive", 10) as claim:
         claim.start(claim.queued[0], T0)
+    assert storage.queue.owners(["r1", "r2", "nope"]) == {"r1": "dead", "r2": "alive"}
     adopted = storage.queue.adopt_orphaned_runs("new", live={"alive"})
     assert [r.run_id for r in adopted] == ["r1"]
+    assert storage.queue.owners(["r1"]) == {"r1": "new"}
     assert storage.queue.adopt_orphaned_runs("other", live={"alive", "new"}) == []
     assert storage.queue.claimed_runs("new") == ["r1"]
     storage.queue.release("r1")
     assert storage.queue.claimed_runs("new") == []
+
+
+def test_pool_slot_leases_count_over_schedulers_but_not_the_dead(storage: Storage) -> None:
+    pools = storage.pools
+    with pools.claim_slots("s1", ["narrow"]) as claim:
+        assert claim.used == {}
+        claim.take([SlotLease("r1", "a", -1, "narrow", 1), SlotLease("r1", "b", 0, "narrow", 2)])
+    with pools.claim_slots("s2", ["narrow", "other"]) as claim:
+        assert claim.used == {"narrow": 3}
+        claim.take([SlotLease("r2", "a", -1, "other", 1)])
+    with pools.claim_slots("s2", ["narrow"], dead={"s1"}) as claim:
+        assert claim.used == {}
+    with pytest.raises(RuntimeError), pools.claim_slots("s2", ["other"]) as claim:
+        claim.take([SlotLease("r2", "b", -1, "other", 5)])
+        raise RuntimeError("the claim fails: nothing taken")
+    with pools.claim_slots("s2", ["narrow"], release=[("r1", "b", 0)]) as claim:
+        assert claim.used == {"narrow": 1}
+        claim.take([SlotLease("r1", "a", -1, "narrow", 1)])  # s2 adopted r1: its lease now
+    with pools.claim_slots("s3", ["narrow", "other"], dead={"s1"}) as claim:
+        assert claim.used == {"narrow": 1, "other": 1}
+    pools.release_slots([("r1", "a", -1)])
+    pools.release_run_slots("r2")
+    with pools.claim_slots("s1", ["narrow", "other"]) as claim:
+        assert claim.used == {}
 
 
 def test_heartbeats_are_upserted_and_removed(storage: Storage) -> None:

@@ -28,6 +28,7 @@ from partita.engine.control import (
     retry_run,
 )
 from partita.exceptions import PartitaError
+from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import load_settings
 from partita.storage.base import Storage
 from partita.storage.factory import open_storage
@@ -48,12 +49,17 @@ _map_index_option = click.option(
 
 @contextmanager
 def _store_and_recovered() -> Iterator[tuple[Storage, list[str]]]:
-    """The metadata store, and the ids of the runs of dead owners just recorded as failed."""
-    storage = open_storage(load_settings())
+    """The metadata store, and the ids of the runs of dead owners just recorded as failed.
+
+    Afterwards the schedulers on this host are woken: a run put back in the
+    queue starts at once."""
+    settings = load_settings()
+    storage = open_storage(settings)
     try:
         yield storage, fail_orphaned_runs(storage)
     finally:
         storage.close()
+    wake_schedulers(settings.home)
 
 
 @click.command("cancel")

@@ -30,6 +30,7 @@ from partita.cli.store import metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import RunState, TaskState
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
+from partita.scheduler.ownership import orphan_notes
 from partita.settings import Settings, load_settings
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
@@ -77,17 +78,20 @@ def list_runs(dag_id: str | None, limit: int, states: tuple[str, ...], as_json: 
     with metadata_store(settings) as storage:
         wanted = [RunState(s) for s in states] or None
         records = storage.runs.list_runs(dag_id, states=wanted, limit=limit)
+        notes = orphan_notes(storage, records)
     if as_json:
         from partita.schemas import DagRunModel  # pydantic: only when JSON is asked for
 
-        models = [DagRunModel.from_record(r).model_dump(mode="json") for r in records]
+        models = [DagRunModel.from_record(r, notes.get(r.run_id)).as_json() for r in records]
         click.echo(json.dumps(models, indent=2, ensure_ascii=False))
         return
     console = make_console()
     if not records:
         console.print(Text(_no_runs_message(settings, dag_id)))
         return
-    console.print(_runs_table(records))
+    console.print(_runs_table(records, notes))
+    for run_id, note in notes.items():
+        console.print(Text(f"{run_id}: running, but {note}.", style="yellow"))
 
 
 @runs.command("show")
@@ -126,6 +130,7 @@ def show_run(run_id: str, instances: bool, conf_full: bool, as_json: bool) -> No
         )
         materializations = storage.assets.list_materializations(run_id=run_id, limit=1000)
         checks = storage.assets.list_check_evaluations(run_id=run_id, limit=1000)
+        orphaned = orphan_notes(storage, [run]).get(run_id)
     console = make_console()
     conf_text = json.dumps(run.conf, default=str, ensure_ascii=False) if run.conf else "{}"
     console.print(_facts(run, conf_text, conf_full))
@@ -137,6 +142,8 @@ def show_run(run_id: str, instances: bool, conf_full: bool, as_json: bool) -> No
             line = Text("note: ", style="bold")
             line.append(f"{event.payload.get('state')}: {event.payload['message']}")
             console.print(line)
+    if orphaned:
+        console.print(Text(f"note: running, but {orphaned}.", style="yellow"))
     console.print()
     console.print(task_table(tis, branch_notes(events), expand_mapped=instances))
     _print_failures(console, tis, events)
@@ -153,8 +160,9 @@ def run_json(run_id: str) -> str:
         run = storage.runs.get_run(run_id)
         tis = storage.runs.get_task_instances(run_id)
         errors = storage.events.read_events(run_id, kinds=[EventKind.TASK_ERROR])
-    model = DagRunDetailModel.from_records(run, tis, errors)
-    return json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        note = orphan_notes(storage, [run]).get(run_id)
+    model = DagRunDetailModel.from_records(run, tis, errors, note)
+    return json.dumps(model.as_json(), indent=2, ensure_ascii=False)
 
 
 def _no_runs_message(settings: Settings, dag_id: str | None) -> str:
@@ -166,7 +174,7 @@ def _no_runs_message(settings: Settings, dag_id: str | None) -> str:
     )
 
 
-def _runs_table(records: Iterable[DagRunRecord]) -> Table:
+def _runs_table(records: Iterable[DagRunRecord], notes: dict[str, str]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("run_id", overflow="fold")
     table.add_column("dag_id", overflow="fold")
@@ -178,7 +186,7 @@ def _runs_table(records: Iterable[DagRunRecord]) -> Table:
         table.add_row(
             Text(run.run_id),
             Text(run.dag_id),
-            state_text(run.state),
+            state_text(run.state) + (" (scheduler gone)" if run.run_id in notes else ""),
             run.run_type,
             format_time(run.start_date),
             format_duration(_run_duration(run)),

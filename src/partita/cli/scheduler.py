@@ -43,6 +43,7 @@ from partita.executors.local import WorkerPool
 from partita.scheduler.clock import parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.scheduler.wakeup import WakeSocket
 from partita.server.bind import BindOptions, check_bind_options
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
@@ -158,8 +159,15 @@ def serve(
                 heartbeat_timeout=settings.worker_heartbeat_timeout,
                 default_timezone=settings.default_timezone,
             )
-            with pool, _web_server(storage, settings, web, out) as url:
-                scheduler = Scheduler(storage, files, pool.executor, options=options, clock=clock)
+            with (
+                pool,
+                WakeSocket(settings.home) as wake,
+                _web_server(storage, settings, web, out) as url,
+            ):
+                scheduler = Scheduler(
+                    storage, files, pool.executor, options=options, clock=clock,
+                    activity=pool.activity, wake=wake,
+                )  # fmt: skip
                 _banner(out, title, settings, files, pool.size)
                 if url is not None:
                     out.print(f"  web:       {url} (API: {url}api/v1)", highlight=False)

@@ -30,7 +30,8 @@ from partita.definitions.states import RunState
 from partita.engine.manual_run import queue_run
 from partita.loader import load_dags
 from partita.registry_sync import record_load_result
-from partita.scheduler.loop import live_scheduler_ids
+from partita.scheduler.ownership import live_scheduler_ids
+from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.dag_records import unknown_dag
@@ -128,6 +129,7 @@ def trigger(
     with metadata_store(settings) as storage:
         dag = load_dag(storage, settings, path, dag_id)
         run = queue_run(storage, dag, conf, logical_date, partition_key)
+        wake_schedulers(settings.home)
         out.print(Text(f"Queued run {run.run_id} of DAG {dag_id}"))
         if not wait:
             return

@@ -182,6 +182,7 @@ class PoolExecutor:
         """The run was cancelled (any thread): wake ``poll``; ``shutdown`` then kills the
         workers still running its tasks (at once: ``grace`` is not waited for on the pool)."""
         self._inbox.put([])
+        self._pool.activity.set()
 
     def shutdown(self) -> None:
         if not self.closed:
@@ -206,6 +207,7 @@ class PoolExecutor:
     def deliver(self, item: Started | list[TaskOutcome]) -> None:
         if not self.closed:
             self._inbox.put(item)
+            self._pool.activity.set()
 
 
 class WorkerPool:
@@ -238,6 +240,9 @@ class WorkerPool:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["partita.executors.worker"])
         self._lock = threading.RLock()
+        #: Set whenever a run's view gets news (a task started or ended): a scheduler
+        #: driving many runs waits on it instead of polling each run.
+        self.activity = threading.Event()
         self._queue: deque[_Job] = deque()
         self._workers: list[_WorkerHandle] = []
         self._closing = False

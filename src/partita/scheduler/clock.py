@@ -22,12 +22,18 @@ class Clock(Protocol):
 
     def now(self) -> datetime: ...
 
+    def seconds_until(self, when: datetime) -> float: ...
+
 
 class SystemClock:
     """The real time, UTC."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def seconds_until(self, when: datetime) -> float:
+        """Real seconds until this clock shows ``when`` (negative: past)."""
+        return (when - self.now()).total_seconds()
 
 
 @dataclass
@@ -41,6 +47,10 @@ class FastClock:
     def now(self) -> datetime:
         elapsed = (time.monotonic() - self._origin) * self.speed
         return self.start + timedelta(seconds=elapsed)
+
+    def seconds_until(self, when: datetime) -> float:
+        """Real seconds until this clock shows ``when`` (negative: past)."""
+        return (when - self.now()).total_seconds() / self.speed
 
 
 def parse_clock(spec: str | None) -> Clock:

@@ -1,12 +1,15 @@
 """``Scheduler``: the daemon loop composing the services, with its heartbeat.
 
-One pass (``run_once``) writes the heartbeat, re-loads changed DAG files,
-adopts the runs of dead schedulers, queues due scheduled runs and the runs
-asset events and automation conditions ask for, starts queued runs and steps
-the running ones. ``serve`` repeats passes until stopped: at
-once while runs are being driven, otherwise after ``poll_interval`` seconds
-(sooner when a DAG falls due); a pass that overruns ``overrun_warning``
-seconds is logged as a warning.
+One pass (``run_once``) housekeeps (writes the heartbeat, re-loads changed
+DAG files, adopts the runs of dead schedulers, queues due scheduled runs and
+the runs asset events, automation conditions and backfills ask for, applies
+retention, starts queued runs) and steps the running runs. ``serve`` repeats
+passes until stopped: while runs are driven, a pass follows each task outcome
+the worker pool reports (``activity``); housekeeping happens at the next due
+DAG, schedule or sensor, after ``poll_interval``, when a run ended, or when
+``wake_schedulers`` calls (``partita trigger``). An idle scheduler sleeps
+until one of those. A pass that overruns ``overrun_warning`` seconds is
+logged as a warning.
 
 The design decision: liveness is by heartbeat row, so any process (another
 scheduler, ``partita trigger --wait``, the UI) can tell whether a scheduler
@@ -20,18 +23,18 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from partita.definitions.dag import DAG
 from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
-from partita.engine.host import HOSTNAME, pid_alive
+from partita.engine.host import HOSTNAME
 from partita.scheduler.asset_triggers import AssetTriggerService
 from partita.scheduler.automation import AutomationService
 from partita.scheduler.backfills import BackfillRunner
 from partita.scheduler.clock import Clock, SystemClock
 from partita.scheduler.dag_files import DagFileProcessor
+from partita.scheduler.ownership import HEARTBEAT_TIMEOUT, live_scheduler_ids
 from partita.scheduler.past import PreviousRuns
 from partita.scheduler.retention import RetentionService
 from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
@@ -40,14 +43,18 @@ from partita.scheduler.slots import SlotBook
 from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
+from partita.scheduler.wakeup import WakeSocket
 from partita.settings import RetentionSettings
 from partita.storage.base import Storage
 from partita.storage.run_queue import SchedulerRecord
 
 logger = logging.getLogger("partita.scheduler")
 
-#: A scheduler whose heartbeat is older than this is dead (another host's, or a hung one).
-HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+#: While runs are driven, the longest wait for a task outcome before the runs are stepped.
+BUSY_WAIT = 0.05
+#: Between passes driving runs when no ``activity`` event tells of outcomes.
+_NO_ACTIVITY_NAP = 0.005
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -79,16 +86,6 @@ class SchedulerOptions:
     retention: RetentionSettings | None = None
 
 
-def live_scheduler_ids(schedulers: Sequence[SchedulerRecord], now: datetime) -> set[str]:
-    """The schedulers alive at ``now``: a recent heartbeat, and a live pid when on this host."""
-    return {
-        s.scheduler_id
-        for s in schedulers
-        if now - s.heartbeat_at <= HEARTBEAT_TIMEOUT
-        and (s.hostname != HOSTNAME or pid_alive(s.pid))
-    }
-
-
 class Scheduler:
     """The scheduler daemon: build it, then ``serve()`` (or call ``run_once`` in tests)."""
 
@@ -100,14 +97,25 @@ class Scheduler:
         *,
         options: SchedulerOptions | None = None,
         clock: Clock | None = None,
+        activity: threading.Event | None = None,
+        wake: WakeSocket | None = None,
     ) -> None:
         self.storage = storage
+        #: Set by the worker pool when a task outcome arrives (None: nap between passes).
+        self.activity = activity
+        #: Where ``wake_schedulers`` reaches this scheduler (None: it polls).
+        self.wake = wake
         self.files = files
         self.options = options or SchedulerOptions()
         self.clock = clock or SystemClock()
         self.scheduler_id = f"{HOSTNAME}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = datetime.now(UTC)
-        self.slots = SlotBook(past=PreviousRuns(storage))
+        pools = storage.pools
+        self.slots = SlotBook(
+            past=PreviousRuns(storage),
+            ledger=pools if pools.shares_slots else None,
+            scheduler_id=self.scheduler_id,
+        )
         self.supervisor = RunSupervisor(
             storage,
             self.scheduler_id,
@@ -139,6 +147,7 @@ class Scheduler:
             tag_limits=dict(self.options.run_tag_limits),
         )
         self._last: dict[str, float] = {}
+        self._next_housekeeping = 0.0
 
     def get_dag(self, dag_id: str) -> DAG | None:
         return self.files.get_dag(dag_id)
@@ -158,6 +167,11 @@ class Scheduler:
 
     def run_once(self) -> None:
         """One pass of every service."""
+        self.housekeep()
+        self.drive()
+
+    def housekeep(self) -> None:
+        """The services other than driving: heartbeat, parse, adopt, queue due runs, start."""
         options = self.options
         if self._due("heartbeat", options.heartbeat_interval):
             self.beat()
@@ -165,7 +179,9 @@ class Scheduler:
             self.files.run_once(self.clock.now())
             self.slots.set_pools({p.name: p.slots for p in self.storage.pools.list_pools()})
         if self._due("adopt", options.adopt_interval):
-            live = live_scheduler_ids(self.storage.queue.list_schedulers(), datetime.now(UTC))
+            schedulers = self.storage.queue.list_schedulers()
+            live = live_scheduler_ids(schedulers, datetime.now(UTC))
+            self.slots.dead = {s.scheduler_id for s in schedulers} - live - {self.scheduler_id}
             self.supervisor.drop_lost(set(self.storage.queue.claimed_runs(self.scheduler_id)))
             self.supervisor.adopt(live | {self.scheduler_id}, self.get_dag)
         self.ticker.run_once(self.clock.now())
@@ -178,13 +194,37 @@ class Scheduler:
         if self.retention is not None:
             self.retention.run_once(datetime.now(UTC))  # real time: what ended is real time
         self.starter.run_once(self.clock.now())
-        self.supervisor.run_once(datetime.now(UTC))
+        self.slots.flush()
+        self._next_housekeeping = time.monotonic() + self._seconds_to_next_due()
+
+    def drive(self) -> bool:
+        """Step the runs being driven once; True if one ended (its slot is free)."""
+        return bool(self.supervisor.run_once(datetime.now(UTC)))
+
+    def _seconds_to_next_due(self) -> float:
+        """Real seconds until the next housekeeping: ``poll_interval``, or sooner when a DAG,
+        a schedule or a sensor falls due."""
+        wait = self.options.poll_interval
+        soonest = self.storage.registry.due_dags(_FAR_FUTURE, 1)
+        dues = [d.next_run.run_after for d in soonest if d.next_run is not None]
+        for due in (self.schedule_ticker.next_tick(), self.sensors.next_due()):
+            if due is not None:
+                dues.append(due)
+        for due in dues:
+            seconds = self.clock.seconds_until(due)
+            if seconds > 0:  # one still due now was not runnable (its DAG is not loaded)
+                wait = min(wait, seconds)
+        return wait
 
     def serve(self) -> None:
         """Run passes until interrupted (``KeyboardInterrupt``; SIGTERM is made one by the CLI).
 
-        On the way out every run being driven is stopped (recorded failed, its
-        unfinished tasks cancelled) and the heartbeat row removed.
+        While runs are driven, a pass follows each task outcome the worker pool
+        reports (``activity``); the other services run at the next due DAG,
+        schedule or sensor, after ``poll_interval``, when a run ended, or at once when
+        ``wake_schedulers`` calls. On the way out every run being driven is
+        stopped (recorded failed, its unfinished tasks cancelled) and the
+        heartbeat row removed.
         """
         stopped = threading.Event()
         beating = threading.Thread(
@@ -192,22 +232,49 @@ class Scheduler:
         )
         beating.start()
         try:
+            housekeep = True
             while True:
                 started = time.monotonic()
                 try:
-                    self.run_once()
+                    housekeep = self._pass(housekeep)
                 except Exception:  # a database hiccup must not stop the daemon
                     logger.exception("a scheduler pass failed; trying again")
                     time.sleep(self.options.poll_interval)
+                    housekeep = True
                 took = time.monotonic() - started
                 if took > self.options.overrun_warning:
                     logger.warning("a scheduler pass took %.1f s", took)
-                # driving runs: pass again at once (a short nap so retries do not spin)
-                time.sleep(0.005 if self.supervisor.active else self.options.poll_interval)
+                housekeep = self._wait() or housekeep
         finally:
             stopped.set()
             beating.join()
             self.stop()
+
+    def _pass(self, housekeep: bool) -> bool:
+        """One pass of ``serve``; True if the next one should housekeep whatever the time."""
+        if housekeep or time.monotonic() >= self._next_housekeeping:
+            self.housekeep()
+        if self.activity is not None:
+            self.activity.clear()  # outcomes from here on wake the next wait
+        # A step takes in outcomes; the tasks they made ready go out at the next step,
+        # which nothing would wake: step twice.
+        ended = self.drive()
+        return self.drive() or ended
+
+    def _wait(self) -> bool:
+        """Sleep until there is something to do; True if woken by ``wake_schedulers``."""
+        until = max(self._next_housekeeping - time.monotonic(), 0.0)
+        if self.supervisor.active:
+            # an outcome wakes us (retries and held tasks are looked at every BUSY_WAIT)
+            if self.activity is not None:
+                self.activity.wait(min(until, BUSY_WAIT))
+            else:
+                time.sleep(min(until, _NO_ACTIVITY_NAP))
+            return self.wake.drain() if self.wake is not None else False
+        if self.wake is not None:
+            return self.wake.wait(until)
+        time.sleep(until)
+        return False
 
     def _beat_until(self, stopped: threading.Event) -> None:
         """The heartbeat, from its own thread: a long task in a pass does not make us look dead."""

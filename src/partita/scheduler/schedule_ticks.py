@@ -86,6 +86,11 @@ class ScheduleDefinitionTicker:
             return schedule.is_running_by_default
         return state.resolved_status(schedule.is_running_by_default) is InstigatorStatus.RUNNING
 
+    def next_tick(self) -> datetime | None:
+        """The soonest fire time of the schedules seen so far (None: none)."""
+        ticks = [tick.run_after for tick in self._next.values() if tick is not None]
+        return min(ticks, default=None)
+
     def _tick(self, schedule: ScheduleDefinition, fire_time: datetime, now: datetime) -> int:
         started = time.monotonic()
         tick = TickRecord(InstigatorKind.SCHEDULE, schedule.name, TickStatus.FAILED, fire_time)

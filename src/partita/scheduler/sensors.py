@@ -189,6 +189,10 @@ class SensorDaemon:
                     writes.append(inline)
         return self.storage.instigators.record_ticks(writes)
 
+    def next_due(self) -> datetime | None:
+        """The soonest time a sensor seen so far falls due (None: none seen)."""
+        return min(self._next_due.values(), default=None)
+
     def wait(self, timeout: float = 10.0) -> list[TickRecord]:
         """Wait up to ``timeout`` seconds for the evaluations started, and record them."""
         deadline = time.monotonic() + timeout

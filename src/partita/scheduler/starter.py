@@ -1,5 +1,11 @@
 """``RunStarter``: starts queued runs within the limits, oldest first.
 
+Oldest first is by ``queued_at``, then logical date, across DAGs (a catchup
+queued at once starts in date order). When limits hold the oldest runs back
+(their DAG is at ``max_active_runs``, their tag at its limit), the starter
+claims further down the queue, up to ``MAX_SCAN`` runs, so a newer run of a
+free DAG is not stuck behind them.
+
 The decision of which queued runs may start is a pure function
 (``runs_to_start``) of the queued runs, the running counts and the limits:
 ``max_concurrent_runs`` (the setting: runs running at once across all DAGs),
@@ -11,7 +17,7 @@ the claim's transaction, and hands them to the ``RunSupervisor``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from partita.definitions.dag import DAG
@@ -20,6 +26,9 @@ from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord
 
 logger = logging.getLogger("partita.scheduler")
+
+#: The most queued runs one pass looks at when limits hold the oldest back.
+MAX_SCAN = 2000
 
 
 def runs_to_start(
@@ -92,32 +101,41 @@ class RunStarter:
     def run_once(self, now: datetime) -> list[str]:
         """Start what may start; return the ids of the runs started."""
         free = self.max_concurrent_runs - self.active_count()
-        if free <= 0:
+        if free <= 0 or not self.storage.queue.has_queued():  # no write lock for nothing
             return []
         dags: dict[str, DAG] = {}
-        with self.storage.queue.claim_queued_runs(self.scheduler_id, free * 4) as claim:
-            wanted = {run.dag_id for run in claim.queued}
+        page = free * 4
+        with self.storage.queue.claim_queued_runs(self.scheduler_id, page) as claim:
             if self.tag_limits:
-                wanted |= set(claim.running)
-            for dag_id in wanted:
-                dag = self.get_dag(dag_id)
-                if dag is not None:
-                    dags[dag_id] = dag
-            limits = {dag_id: dag.max_active_runs for dag_id, dag in dags.items()}
-            chosen = runs_to_start(
-                claim.queued,
-                claim.running,
-                free_slots=free,
-                max_active_runs=limits,
-                tags={dag_id: list(dag.tags) for dag_id, dag in dags.items()},
-                tag_limits=self.tag_limits,
-            )
+                self._load(dags, claim.running)
+            found = claim.queued
+            while True:
+                self._load(dags, {run.dag_id for run in found})
+                chosen = runs_to_start(
+                    claim.queued,
+                    claim.running,
+                    free_slots=free,
+                    max_active_runs={dag_id: dag.max_active_runs for dag_id, dag in dags.items()},
+                    tags={dag_id: list(dag.tags) for dag_id, dag in dags.items()},
+                    tag_limits=self.tag_limits,
+                )
+                # limits held back runs seen so far: look further down the queue
+                if len(chosen) >= free or len(found) < page or len(claim.queued) >= MAX_SCAN:
+                    break
+                found = claim.more(page)
             started_at = datetime.now(UTC)  # real time: timeouts are measured from it
             started = [claim.start(run, started_at) for run in chosen]
         chosen = [run for run in started if run is not None]
         for run in chosen:
             self.start_run(run, dags[run.dag_id])
         return [run.run_id for run in chosen]
+
+    def _load(self, dags: dict[str, DAG], dag_ids: Iterable[str]) -> None:
+        for dag_id in dag_ids:
+            if dag_id not in dags:
+                dag = self.get_dag(dag_id)
+                if dag is not None:
+                    dags[dag_id] = dag
 
 
 __all__ = ["RunStarter", "runs_to_start"]

@@ -17,22 +17,42 @@ from msgspec.structs import replace
 
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord
-from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
+from partita.storage.run_queue import (
+    PoolRecord,
+    PoolStore,
+    RunClaim,
+    RunQueue,
+    SchedulerRecord,
+    SlotClaim,
+    SlotLease,
+)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class _MemoryRunClaim(RunClaim):
-    def __init__(self, queued: list[DagRunRecord], running: dict[str, int]) -> None:
-        self.queued = queued
+    def __init__(self, waiting: list[DagRunRecord], running: dict[str, int], limit: int) -> None:
+        self._waiting = waiting
+        self.queued = waiting[:limit]
         self.running = running
         self.started: list[tuple[DagRunRecord, datetime]] = []
+
+    def more(self, limit: int) -> list[DagRunRecord]:
+        found = self._waiting[len(self.queued) : len(self.queued) + limit]
+        self.queued.extend(found)
+        return found
 
     def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
         started = _started(run, now)
         self.started.append((started, now))
         self.running[run.dag_id] = self.running.get(run.dag_id, 0) + 1
         return started
+
+
+def queue_order(run: DagRunRecord) -> tuple[datetime, bool, datetime, str]:
+    """Oldest first: by queued_at, then logical date (none last), then run id."""
+    logical = run.logical_date or _NEVER
+    return (run.queued_at or _NEVER, run.logical_date is None, logical, run.run_id)
 
 
 def _started(run: DagRunRecord, now: datetime) -> DagRunRecord:
@@ -58,18 +78,21 @@ class MemoryRunQueue(RunQueue):
                     inserted.append(run.run_id)
         return inserted
 
+    def has_queued(self) -> bool:
+        with self._lock:
+            return any(r.state is RunState.QUEUED for r in self._runs.values())
+
     @contextmanager
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
         with self._lock:
             queued = sorted(
-                (r for r in self._runs.values() if r.state is RunState.QUEUED),
-                key=lambda r: (r.queued_at or _NEVER, r.run_id),
-            )[:limit]
+                (r for r in self._runs.values() if r.state is RunState.QUEUED), key=queue_order
+            )
             running: dict[str, int] = {}
             for r in self._runs.values():
                 if r.state is RunState.RUNNING:
                     running[r.dag_id] = running.get(r.dag_id, 0) + 1
-            claim = _MemoryRunClaim(queued, running)
+            claim = _MemoryRunClaim(queued, running, limit)
             yield claim
             for run, _now in claim.started:
                 self._runs[run.run_id] = run
@@ -78,6 +101,10 @@ class MemoryRunQueue(RunQueue):
     def claimed_runs(self, scheduler_id: str) -> list[str]:
         with self._lock:
             return sorted(r for r, s in self._claims.items() if s == scheduler_id)
+
+    def owners(self, run_ids: Collection[str]) -> dict[str, str]:
+        with self._lock:
+            return {r: self._claims[r] for r in run_ids if r in self._claims}
 
     def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
         adopted = []
@@ -112,17 +139,62 @@ class MemoryRunQueue(RunQueue):
             self._schedulers.pop(scheduler_id, None)
 
 
+class _MemorySlotClaim(SlotClaim):
+    def __init__(self, used: dict[str, int]) -> None:
+        self.used = used
+        self.taken: list[SlotLease] = []
+
+    def take(self, leases: Sequence[SlotLease]) -> None:
+        self.taken.extend(leases)
+
+
 class MemoryPoolStore(PoolStore):
-    """Pools in a dict."""
+    """Pools in a dict; leases in another, under one lock (the claim holds it)."""
 
     def __init__(self) -> None:
         self._pools: dict[str, PoolRecord] = {}
+        self._lock = threading.Lock()
+        self._leases: dict[tuple[str, str, int], tuple[SlotLease, str]] = {}
 
     def set_pool(self, pool: PoolRecord) -> None:
         self._pools[pool.name] = pool
 
     def list_pools(self) -> list[PoolRecord]:
         return [self._pools[name] for name in sorted(self._pools)]
+
+    @contextmanager
+    def claim_slots(
+        self,
+        scheduler_id: str,
+        pools: Collection[str],
+        *,
+        dead: Collection[str] = (),
+        release: Sequence[tuple[str, str, int]] = (),
+    ) -> Iterator[SlotClaim]:
+        with self._lock:
+            for key in release:
+                self._leases.pop(key, None)
+            used: dict[str, int] = {}
+            for lease, owner in self._leases.values():
+                if lease.pool in pools and owner not in dead:
+                    used[lease.pool] = used.get(lease.pool, 0) + lease.slots
+            claim = _MemorySlotClaim(used)
+            yield claim
+            for lease in claim.taken:
+                self._leases[(lease.run_id, lease.task_id, lease.map_index)] = (
+                    lease,
+                    scheduler_id,
+                )
+
+    def release_slots(self, keys: Sequence[tuple[str, str, int]]) -> None:
+        with self._lock:
+            for key in keys:
+                self._leases.pop(key, None)
+
+    def release_run_slots(self, run_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._leases if k[0] == run_id]:
+                del self._leases[key]
 
 
 __all__ = ["MemoryPoolStore", "MemoryRunQueue"]

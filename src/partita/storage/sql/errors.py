@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from partita.exceptions import StorageError
-from partita.storage.sql.engine import mask_url
+from partita.storage.sql.engine import WRITE_LOCK_OPTION, mask_url
 from partita.storage.values import UnstorableValueError
 
 
@@ -72,10 +72,21 @@ def connect(engine: Engine, operation: str | Callable[[], str]) -> Iterator[Conn
         yield connection
 
 
+@contextmanager
+def write_transaction(engine: Engine, operation: str) -> Iterator[Connection]:
+    """A transaction that takes the write lock at once (SQLite ``BEGIN IMMEDIATE``), its
+    errors named by ``operation``: read-then-write claims cannot deadlock on upgrades."""
+    with connect(engine, operation) as connection:
+        connection.execution_options(**{WRITE_LOCK_OPTION: True})
+        with connection.begin():
+            yield connection
+
+
 __all__ = [
     "UnstorableValueError",
     "connect",
     "describe_error",
     "driver_errors",
     "wrap_db_errors",
+    "write_transaction",
 ]

@@ -500,6 +500,21 @@ backfill_run_table = Table(
     Index("ix_backfill_run_backfill_id_done_ordinal", "backfill_id", "done", "ordinal"),
 )
 
+#: Slots of a pool held by one task instance, for the scheduler that admitted it (PostgreSQL:
+#: the slots of a pool bound the task instances running over all schedulers).
+pool_slot_table = Table(
+    "pool_slot",
+    metadata,
+    _id("run_id", primary_key=True),
+    _id("task_id", primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    _id("pool"),
+    Column("slots", Integer, nullable=False),
+    _id("scheduler_id"),
+    Column("taken_at", UTCDateTime(), nullable=False),
+    Index("ix_pool_slot_pool", "pool"),
+)
+
 __all__ = [
     "UTCDateTime",
     "api_token_table",
@@ -520,6 +535,7 @@ __all__ = [
     "instigator_tick_table",
     "log_line_table",
     "metadata",
+    "pool_slot_table",
     "pool_table",
     "run_claim_table",
     "scheduler_heartbeat_table",

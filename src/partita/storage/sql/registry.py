@@ -13,7 +13,7 @@ on PostgreSQL and holds the rows until the claim's transaction ends.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -44,8 +44,7 @@ from partita.storage.dag_records import (
     ParsedDag,
     unknown_dag,
 )
-from partita.storage.sql.engine import WRITE_LOCK_OPTION
-from partita.storage.sql.errors import connect
+from partita.storage.sql.errors import connect, write_transaction
 from partita.storage.sql.models import dag_table as dags
 from partita.storage.sql.models import import_error_table as import_errors
 
@@ -154,12 +153,8 @@ class SqlDagRegistry(DagRegistry):
         self._engine = engine
         self._dialect = engine.dialect.name
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[Connection]:
-        with connect(self._engine, operation) as connection:
-            connection.execution_options(**{WRITE_LOCK_OPTION: True})
-            with connection.begin():
-                yield connection
+    def _transaction(self, operation: str) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine, operation)
 
     def record_parse(self, parse: DagParse) -> None:
         where = f"record the parse of {parse.code_location!r}"

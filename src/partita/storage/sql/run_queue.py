@@ -12,23 +12,21 @@ run can therefore be started by one scheduler only.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
 from msgspec.structs import replace
-from sqlalchemy import Engine, Row, delete, func, select, update
+from sqlalchemy import Engine, Row, Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord
-from partita.storage.run_queue import PoolRecord, PoolStore, RunClaim, RunQueue, SchedulerRecord
-from partita.storage.sql.engine import WRITE_LOCK_OPTION
-from partita.storage.sql.errors import connect
+from partita.storage.run_queue import RunClaim, RunQueue, SchedulerRecord
+from partita.storage.sql.errors import connect, write_transaction
 from partita.storage.sql.models import dag_run_table as runs
 from partita.storage.sql.models import dag_table as dags
-from partita.storage.sql.models import pool_table as pools
 from partita.storage.sql.models import run_claim_table as claims
 from partita.storage.sql.models import scheduler_heartbeat_table as heartbeats
 
@@ -94,12 +92,64 @@ def insert_runs(connection: Connection, queued: Sequence[DagRunRecord]) -> list[
     return inserted
 
 
+#: Oldest first: by queued_at, then logical date (none last), then run id.
+_QUEUE_ORDER = (runs.c.queued_at, runs.c.logical_date.asc().nulls_last(), runs.c.run_id)
+
+
+def _running_counts(connection: Connection, dag_ids: Collection[str] | None) -> dict[str, int]:
+    """How many runs of each DAG (of ``dag_ids``; None: of all) are running."""
+    query = select(runs.c.dag_id, func.count()).where(runs.c.state == RunState.RUNNING.value)
+    if dag_ids is not None:
+        query = query.where(runs.c.dag_id.in_(sorted(dag_ids)))
+    return {row[0]: int(row[1]) for row in connection.execute(query.group_by(runs.c.dag_id))}
+
+
 class _SqlRunClaim(RunClaim):
-    def __init__(self, connection: Connection, scheduler_id: str) -> None:
+    """On PostgreSQL the rows of the claimed runs' DAGs are locked (in one order) before
+    their running runs are counted: a second scheduler's claim of runs of the same DAGs
+    waits, then counts what this one started, so ``max_active_runs`` holds across them."""
+
+    def __init__(self, connection: Connection, scheduler_id: str, query: Select[Any]) -> None:
         self._connection = connection
         self._scheduler_id = scheduler_id
+        self._query = query
+        self._locked: set[str] = set()
+        self._offset = 0
         self.queued = []
         self.running = {}
+
+    def fetch(self, limit: int) -> list[DagRunRecord]:
+        """The next ``limit`` queued runs, their DAGs locked and counted (PostgreSQL).
+
+        The first page waits for its DAGs' locks; later pages skip the runs of DAGs
+        another claim holds (waiting there could deadlock two claims)."""
+        page = self._query.limit(limit).offset(self._offset)
+        found = [run_record(row) for row in self._connection.execute(page)]
+        self._offset += len(found)
+        new = sorted({run.dag_id for run in found} - self._locked)
+        if new and self._connection.dialect.name == "postgresql":
+            lock = select(dags.c.dag_id).where(dags.c.dag_id.in_(new)).order_by(dags.c.dag_id)
+            first = not self._locked and not self.queued
+            lock = lock.with_for_update() if first else lock.with_for_update(skip_locked=True)
+            held = set(self._connection.execute(lock).scalars())
+            registered = (
+                set(
+                    self._connection.execute(
+                        select(dags.c.dag_id).where(dags.c.dag_id.in_(new))
+                    ).scalars()
+                )
+                if not first
+                else held
+            )
+            busy = registered - held  # another claim holds them: leave their runs
+            found = [run for run in found if run.dag_id not in busy]
+            self._locked.update(held)
+            self.running.update(_running_counts(self._connection, held))
+        self.queued.extend(found)
+        return found
+
+    def more(self, limit: int) -> list[DagRunRecord]:
+        return self.fetch(limit)
 
     def start(self, run: DagRunRecord, now: datetime) -> DagRunRecord | None:
         change = (
@@ -125,53 +175,42 @@ class SqlRunQueue(RunQueue):
         self._engine = engine
         self._dialect = engine.dialect.name
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[Connection]:
-        with connect(self._engine, operation) as connection:
-            connection.execution_options(**{WRITE_LOCK_OPTION: True})
-            with connection.begin():
-                yield connection
+    def _transaction(self, operation: str) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine, operation)
 
     def enqueue(self, queued: Sequence[DagRunRecord]) -> list[str]:
         with self._transaction("queue runs") as connection:
             return insert_runs(connection, queued)
 
+    def has_queued(self) -> bool:
+        query = select(runs.c.run_id).where(runs.c.state == RunState.QUEUED.value).limit(1)
+        with connect(self._engine, "look for queued runs") as connection:
+            return connection.execute(query).first() is not None
+
     @contextmanager
     def claim_queued_runs(self, scheduler_id: str, limit: int) -> Iterator[RunClaim]:
-        query = (
-            select(runs)
-            .where(runs.c.state == RunState.QUEUED.value)
-            .order_by(runs.c.queued_at, runs.c.run_id)
-            .limit(limit)
-        )
+        query = select(runs).where(runs.c.state == RunState.QUEUED.value).order_by(*_QUEUE_ORDER)
         if self._dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        counts = (
-            select(runs.c.dag_id, func.count())
-            .where(runs.c.state == RunState.RUNNING.value)
-            .group_by(runs.c.dag_id)
-        )
         with self._transaction("claim queued runs") as connection:
-            claim = _SqlRunClaim(connection, scheduler_id)
-            claim.queued = [run_record(row) for row in connection.execute(query)]
-            if self._dialect == "postgresql" and claim.queued:
-                # Hold the DAGs' rows, in one order, until the claim ends: a second
-                # scheduler's claim of runs of the same DAGs waits here, then counts
-                # what this one started, so max_active_runs holds across schedulers.
-                dag_ids = sorted({run.dag_id for run in claim.queued})
-                connection.execute(
-                    select(dags.c.dag_id)
-                    .where(dags.c.dag_id.in_(dag_ids))
-                    .order_by(dags.c.dag_id)
-                    .with_for_update()
-                )
-            claim.running = {row[0]: int(row[1]) for row in connection.execute(counts)}
+            claim = _SqlRunClaim(connection, scheduler_id, query)
+            claim.fetch(limit)
+            claim.running = {**_running_counts(connection, None), **claim.running}
             yield claim
 
     def claimed_runs(self, scheduler_id: str) -> list[str]:
         query = select(claims.c.run_id).where(claims.c.scheduler_id == scheduler_id)
         with connect(self._engine, "list the runs a scheduler drives") as connection:
             return sorted(connection.execute(query).scalars())
+
+    def owners(self, run_ids: Collection[str]) -> dict[str, str]:
+        if not run_ids:
+            return {}
+        query = select(claims.c.run_id, claims.c.scheduler_id).where(
+            claims.c.run_id.in_(sorted(run_ids))
+        )
+        with connect(self._engine, "find who drives the runs") as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}
 
     def adopt_orphaned_runs(self, scheduler_id: str, live: Collection[str]) -> list[DagRunRecord]:
         query = (
@@ -226,28 +265,4 @@ class SqlRunQueue(RunQueue):
             connection.execute(delete(heartbeats).where(heartbeats.c.scheduler_id == scheduler_id))
 
 
-class SqlPoolStore(PoolStore):
-    """Pools in the ``pool`` table."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._dialect = engine.dialect.name
-
-    def set_pool(self, pool: PoolRecord) -> None:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        values = {"name": pool.name, "slots": pool.slots, "description": pool.description}
-        statement = insert(pools).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[pools.c.name],
-            set_={"slots": statement.excluded.slots, "description": statement.excluded.description},
-        )
-        with connect(self._engine, f"set pool {pool.name!r}") as connection, connection.begin():
-            connection.execute(statement)
-
-    def list_pools(self) -> list[PoolRecord]:
-        with connect(self._engine, "list the pools") as connection:
-            rows = connection.execute(select(pools).order_by(pools.c.name)).all()
-        return [PoolRecord(r.name, r.slots, r.description) for r in rows]
-
-
-__all__ = ["SqlPoolStore", "SqlRunQueue", "insert_runs", "run_record", "run_values"]
+__all__ = ["SqlRunQueue", "insert_runs", "run_record", "run_values"]

@@ -58,9 +58,10 @@ from partita.storage.sql.models import (
 )
 from partita.storage.sql.outputs import SqlOutputStore
 from partita.storage.sql.partitions import SqlDynamicPartitions
+from partita.storage.sql.pools import SqlPoolStore
 from partita.storage.sql.registry import SqlDagRegistry
 from partita.storage.sql.retention import SqlRetentionStore
-from partita.storage.sql.run_queue import SqlPoolStore, SqlRunQueue, run_record
+from partita.storage.sql.run_queue import SqlRunQueue, run_record
 from partita.storage.sql.schema_revision import ensure_schema
 from partita.storage.sql.secrets import (
     CipherSource,
