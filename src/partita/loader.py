@@ -307,6 +307,7 @@ def _load_file(
         return module
 
     search = [str(path.parent)] + ([str(extra_path)] if extra_path is not None else [])
+    _serve_airflow_imports(path)
     try:
         _make_importable(search)
         dags, definitions = _import_dags(execute, timeout)
@@ -337,6 +338,8 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
         return
     if found is None:
         raise DagLoadError(f"no such file, folder or module: {name!r}")
+    if found.origin and found.has_location:
+        _serve_airflow_imports(Path(found.origin))
     try:
         dags, definitions = _import_dags(execute, timeout)
     except _ImportFailed as failed:
@@ -347,6 +350,18 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
     _add_dags(dags, name, result)
     if definitions is not None:
         result.definitions[name] = definitions
+
+
+def _serve_airflow_imports(path: Path) -> None:
+    """Install the Airflow import hook when ``path``'s source mentions ``airflow`` (a text check)."""
+    try:
+        mentions = b"airflow" in path.read_bytes()
+    except OSError:
+        return
+    if mentions:
+        from partita.compat.airflow import install
+
+        install()
 
 
 class _ImportFailed(Exception):
