@@ -353,7 +353,7 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
 
 
 def _serve_airflow_imports(path: Path) -> None:
-    """Install the Airflow import hook when ``path``'s source mentions ``airflow`` (a text check)."""
+    """Install the Airflow import hook when the source of ``path`` mentions ``airflow``."""
     try:
         mentions = b"airflow" in path.read_bytes()
     except OSError:

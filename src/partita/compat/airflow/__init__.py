@@ -36,6 +36,7 @@ NOTICE = (
     "partita: DAG files import 'airflow'; partita serves those imports "
     f"(see docs/airflow.md; {ENV_SWITCH}=0 turns this off)"
 )
+_NOTICE_SHOWN = "_PARTITA_AIRFLOW_NOTICE_SHOWN"
 _HELP = "see docs/airflow.md for what maps to what"
 
 
@@ -70,7 +71,9 @@ def install() -> bool:
     if not enabled() or "airflow" in sys.modules or real_airflow_installed():
         return False
     sys.meta_path.insert(0, AirflowFinder())
-    print(NOTICE, file=sys.stderr, flush=True)
+    if not os.environ.get(_NOTICE_SHOWN):  # once per command, not per worker or import child
+        os.environ[_NOTICE_SHOWN] = "1"
+        print(NOTICE, file=sys.stderr, flush=True)
     return True
 
 
@@ -82,7 +85,7 @@ def uninstall() -> None:
 
 
 def resolve(target: str, airflow_name: str) -> Any:
-    """The object ``target`` (``"module:attribute"`` or ``"module"``) names, for ``airflow_name``."""
+    """The object ``target`` (``"module:attr"`` or ``"module"``) names, for ``airflow_name``."""
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -135,7 +138,7 @@ class AirflowFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         name = module.__name__
         names = MODULES.get(name, {})
         module.__path__ = []
-        module.__all__ = sorted(names)
+        module.__all__ = sorted(names)  # type: ignore[attr-defined]
 
         def __getattr__(attribute: str) -> Any:
             if attribute.startswith("__"):

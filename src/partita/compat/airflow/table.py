@@ -124,12 +124,17 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base": _public("BaseHook"),
     "airflow.utils.task_group": _public("TaskGroup"),
     "airflow.utils.trigger_rule": _public("TriggerRule"),
-    "airflow.utils.state": {"DagRunState": "partita:RunState", "TaskInstanceState": "partita:TaskState"},
+    "airflow.utils.state": {
+        "DagRunState": "partita:RunState",
+        "TaskInstanceState": "partita:TaskState",
+    },
     "airflow.utils.helpers": _public("chain", "cross_downstream"),
     "airflow.utils.timezone": _TIMEZONE,
     "airflow.utils.dates": {"days_ago": f"{SHIMS}:days_ago"},
     "airflow.timetables.trigger": _public("CronTriggerTimetable", "DeltaTriggerTimetable"),
-    "airflow.timetables.interval": _public("CronDataIntervalTimetable", "DeltaDataIntervalTimetable"),
+    "airflow.timetables.interval": _public(
+        "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"
+    ),
     "airflow.timetables.base": _public("Timetable", "DagRunInfo"),
     "airflow.configuration": {"conf": f"{SHIMS}:conf"},
 }
