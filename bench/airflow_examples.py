@@ -17,12 +17,14 @@ root importable, as a DAG folder would, so a file that fails never hides another
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PINS = {
     "apache-airflow-core": "3.3.2",
@@ -30,6 +32,9 @@ PINS = {
     "apache-airflow-providers-common-sql": "2.4.0",
 }
 CACHE = Path.home() / ".cache" / "partita-tests" / "airflow-examples-3.3.2"
+HERE = Path(__file__).resolve().parent
+#: Airflow's own final states for the example DAGs, written by ``--airflow-states``.
+AIRFLOW_STATES = HERE / "airflow_example_states.json"
 
 
 @dataclass
@@ -83,17 +88,78 @@ def load_all(examples: Path, run: bool = False) -> tuple[list[FileRow], float]:
         row = FileRow(path.name, True)
         if run:
             for dag_id, dag in sorted(result.dags.items()):
-                states = dag.test().task_states
-                row.states[dag_id] = {task: str(state) for task, state in sorted(states.items())}
+                row.states[dag_id] = _run(dag)
         rows.append(row)
     return rows, seconds
+
+
+def airflow_states(examples: Path, files: list[str]) -> dict[str, dict[str, dict[str, str]]]:
+    """Run ``files`` with Airflow's ``dag.test()`` in the peer venv; file -> DAG -> states.
+
+    ``AIRFLOW_STATES`` is rewritten after each file, so an interrupted run keeps
+    what it measured (Airflow takes tens of seconds per file on a loaded machine).
+    """
+    sys.path.insert(0, str(HERE))
+    import setup_peers
+
+    peer = setup_peers.PEERS["airflow"]
+    setup_peers.ensure(peer)
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    by_name = {path.name: path for path in dag_files(examples)}
+    for name in files:
+        done = subprocess.run(
+            [
+                str(peer.python),
+                str(HERE / "peers" / "airflow_example_states.py"),
+                str(by_name[name]),
+            ],
+            env=setup_peers.peer_env(peer),
+            capture_output=True,
+            text=True,
+        )
+        for line in done.stdout.splitlines():
+            if line.startswith("{"):
+                row = json.loads(line)
+                if "states" in row:
+                    found.setdefault(row["file"], {})[row["dag_id"]] = row["states"]
+                print(line, flush=True)
+        AIRFLOW_STATES.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+    return found
+
+
+def load_airflow_states() -> dict[str, dict[str, dict[str, str]]]:
+    """What ``--airflow-states`` measured (empty when it was never run)."""
+    if not AIRFLOW_STATES.exists():
+        return {}
+    loaded: dict[str, dict[str, dict[str, str]]] = json.loads(AIRFLOW_STATES.read_text())
+    return loaded
+
+
+def _run(dag: Any) -> dict[str, str]:
+    """``dag.test()``'s final state per task, or ``{"(run)": why}`` when the run is refused."""
+    from partita.exceptions import PartitaError
+
+    try:
+        states = dag.test().task_states
+    except PartitaError as exc:
+        return {"(run)": f"refused: {exc}"}
+    return {str(task): str(state) for task, state in sorted(states.items())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="also run each loaded DAG")
+    parser.add_argument(
+        "--airflow-states",
+        action="store_true",
+        help=f"run the files partita loads with Airflow itself; write {AIRFLOW_STATES.name}",
+    )
     args = parser.parse_args()
     examples = fetch()
+    if args.airflow_states:
+        rows, _ = load_all(examples)
+        airflow_states(examples, [row.name for row in rows if row.loads])
+        return
     _, cold = load_all(examples)
     rows, seconds = load_all(examples, run=args.run)
     for row in rows:

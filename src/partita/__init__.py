@@ -37,6 +37,8 @@ _EXPORTS: dict[str, str] = {
     "BaseBranchOperator": "partita.operators.branch",
     "BaseOperator": "partita.definitions.baseoperator",
     "BashOperator": "partita.operators.bash",
+    "BranchDateTimeOperator": "partita.operators.calendar_branch",
+    "BranchDayOfWeekOperator": "partita.operators.calendar_branch",
     "BranchPythonOperator": "partita.operators.branch",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
@@ -97,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     "TimeRestriction": "partita.definitions.timetables",
     "Timetable": "partita.definitions.timetables",
     "TriggerRule": "partita.definitions.states",
+    "WeekDay": "partita.operators.calendar_branch",
     "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
@@ -209,6 +212,11 @@ if TYPE_CHECKING:
     from partita.operators.branch import BaseBranchOperator as BaseBranchOperator
     from partita.operators.branch import BranchPythonOperator as BranchPythonOperator
     from partita.operators.branch import ShortCircuitOperator as ShortCircuitOperator
+    from partita.operators.calendar_branch import BranchDateTimeOperator as BranchDateTimeOperator
+    from partita.operators.calendar_branch import (
+        BranchDayOfWeekOperator as BranchDayOfWeekOperator,
+    )
+    from partita.operators.calendar_branch import WeekDay as WeekDay
     from partita.operators.empty import DummyOperator as DummyOperator
     from partita.operators.empty import EmptyOperator as EmptyOperator
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator

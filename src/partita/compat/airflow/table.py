@@ -70,6 +70,10 @@ _TIMEZONE = {
     for name in ("datetime", "utcnow", "utc", "make_aware", "parse", "convert_to_utc")
 }
 
+_WEEKDAY = _public("WeekDay")
+_DAY_OF_WEEK = _public("BranchDayOfWeekOperator")
+_DATETIME = _public("BranchDateTimeOperator")
+
 #: Airflow 3 paths first (airflow.sdk and the standard provider), then Airflow 2 paths.
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {**_public("DAG"), **_public("Asset", "XComArg")},
@@ -91,6 +95,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.operators.branch": _BRANCH,
     "airflow.providers.standard.operators.latest_only": _public("LatestOnlyOperator"),
     "airflow.providers.standard.operators.trigger_dagrun": _public("TriggerDagRunOperator"),
+    "airflow.providers.standard.operators.weekday": _DAY_OF_WEEK,
+    "airflow.providers.standard.operators.datetime": _DATETIME,
+    "airflow.providers.standard.utils.weekday": _WEEKDAY,
     "airflow.providers.standard.sensors.python": _public("PythonSensor"),
     "airflow.providers.standard.sensors.filesystem": _public("FileSensor"),
     "airflow.providers.standard.sensors.time_delta": _public("TimeDeltaSensor"),
@@ -107,6 +114,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.branch": _BRANCH,
     "airflow.operators.latest_only": _public("LatestOnlyOperator"),
     "airflow.operators.trigger_dagrun": _public("TriggerDagRunOperator"),
+    "airflow.operators.weekday": _DAY_OF_WEEK,
+    "airflow.operators.datetime": _DATETIME,
+    "airflow.utils.weekday": _WEEKDAY,
     "airflow.sensors.python": _public("PythonSensor"),
     "airflow.sensors.filesystem": _public("FileSensor"),
     "airflow.sensors.time_delta": _public("TimeDeltaSensor"),
