@@ -48,6 +48,9 @@ from partita.exceptions import CycleError, DagLoadError, DagNotFoundError, Defin
 
 DEFAULT_IMPORT_TIMEOUT = 30.0
 MODULE_PREFIX = "partita_dagfile_"
+#: Set in the environment once the Airflow compat notice is printed, so that a
+#: command prints it once, whichever of its processes imported the file first.
+AIRFLOW_NOTICE_SHOWN = "_PARTITA_AIRFLOW_NOTICE_SHOWN"
 _IMPORTLIB_DIR = os.path.dirname(importlib.__file__ or "<importlib>")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 

@@ -30,13 +30,13 @@ from types import ModuleType
 from typing import Any
 
 from partita.compat.airflow.table import MODULES
+from partita.loader import AIRFLOW_NOTICE_SHOWN
 
 ENV_SWITCH = "PARTITA_AIRFLOW_COMPAT"
 NOTICE = (
     "partita: DAG files import 'airflow'; partita serves those imports "
     f"(see docs/airflow.md; {ENV_SWITCH}=0 turns this off)"
 )
-_NOTICE_SHOWN = "_PARTITA_AIRFLOW_NOTICE_SHOWN"
 _HELP = "see docs/airflow.md for what maps to what"
 
 
@@ -71,14 +71,15 @@ def install() -> bool:
     if not enabled() or "airflow" in sys.modules or real_airflow_installed():
         return False
     sys.meta_path.insert(0, AirflowFinder())
-    if not os.environ.get(_NOTICE_SHOWN):  # once per command, not per worker or import child
-        os.environ[_NOTICE_SHOWN] = "1"
+    if not os.environ.get(AIRFLOW_NOTICE_SHOWN):  # once per command (the importer passes it on)
+        os.environ[AIRFLOW_NOTICE_SHOWN] = "1"
         print(NOTICE, file=sys.stderr, flush=True)
     return True
 
 
 def uninstall() -> None:
     """Remove the finder and every module it served (for tests and embedding)."""
+    os.environ.pop(AIRFLOW_NOTICE_SHOWN, None)
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, AirflowFinder)]
     for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
         del sys.modules[name]

@@ -16,6 +16,7 @@ from datetime import timedelta as _timedelta
 from typing import Any
 
 from partita.exceptions import PartitaError
+from partita.operators.taskflow import task as _partita_task
 
 utc = UTC
 
@@ -88,6 +89,28 @@ class _Conf:
 
 conf = _Conf()
 
+
+class _AirflowTask:
+    """Airflow's ``task``: partita's ``task``; a variant partita lacks fails with its name."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _partita_task(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return getattr(_partita_task, name)
+        except AttributeError:
+            from partita.compat.airflow import AirflowNameNotSupported
+
+            raise AirflowNameNotSupported(
+                f"@task.{name} is not supported by partita yet; see docs/airflow.md", name=name
+            ) from None
+
+
+task = _AirflowTask()
+
 __all__ = [
     "AirflowConfigException",
     "AirflowException",
@@ -97,6 +120,7 @@ __all__ = [
     "days_ago",
     "make_aware",
     "parse",
+    "task",
     "utc",
     "utcnow",
 ]

@@ -33,7 +33,8 @@ _EXCEPTIONS = {
 }
 
 _AUTHORING = {
-    **_public("DAG", "dag", "task", "task_group", "TaskGroup", "chain", "cross_downstream"),
+    **_public("DAG", "dag", "task_group", "TaskGroup", "chain", "cross_downstream"),
+    "task": f"{SHIMS}:task",
     **_public("BaseOperator", "Param", "XComArg", "TriggerRule", "get_current_context"),
     **_public("Context", "CronTriggerTimetable", "CronDataIntervalTimetable"),
     **_public("DeltaDataIntervalTimetable", "DeltaTriggerTimetable", "Timetable"),
@@ -103,7 +104,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.time_delta": _public("TimeDeltaSensor"),
     "airflow.providers.standard.sensors.date_time": _public("DateTimeSensor"),
     "airflow.providers.standard.sensors.external_task": _public("ExternalTaskSensor"),
-    "airflow.providers.standard.decorators": _public("task"),
+    "airflow.providers.standard.decorators": {"task": f"{SHIMS}:task"},
     "airflow.operators.python": _PYTHON_OPERATORS,
     "airflow.operators.python_operator": _PYTHON_OPERATORS,
     "airflow.operators.bash": _public("BashOperator"),
@@ -123,7 +124,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.date_time": _public("DateTimeSensor"),
     "airflow.sensors.external_task": _public("ExternalTaskSensor"),
     "airflow.sensors.base": _public("BaseSensorOperator", "PokeReturnValue"),
-    "airflow.decorators": {**_public("dag", "task", "task_group")},
+    "airflow.decorators": {**_public("dag", "task_group"), "task": f"{SHIMS}:task"},
     "airflow.models": {**_public("DAG", "BaseOperator", "Param", "Variable", "Connection")},
     "airflow.models.dag": _public("DAG"),
     "airflow.models.baseoperator": _public("BaseOperator", "chain", "cross_downstream"),
