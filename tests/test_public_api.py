@@ -61,6 +61,7 @@ PUBLIC_NAMES = [
     "Importer",
     "InMemoryIOManager",
     "InputContext",
+    "Label",
     "LatestOnlyOperator",
     "LocatedDag",
     "MaterializeResult",

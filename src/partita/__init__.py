@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "Importer": "partita.importer",
     "InMemoryIOManager": "partita.storage.io_managers",
     "InputContext": "partita.definitions.io_manager",
+    "Label": "partita.definitions.dependencies",
     "LatestOnlyOperator": "partita.operators.latest_only",
     "LocatedDag": "partita.discovery",
     "MaterializeResult": "partita.definitions.asset",
@@ -151,6 +152,7 @@ if TYPE_CHECKING:
     from partita.definitions.dag import DAG as DAG
     from partita.definitions.dag import dag as dag
     from partita.definitions.definitions import Definitions as Definitions
+    from partita.definitions.dependencies import Label as Label
     from partita.definitions.dependencies import chain as chain
     from partita.definitions.dependencies import cross_downstream as cross_downstream
     from partita.definitions.io_manager import InputContext as InputContext

@@ -173,6 +173,8 @@ class DAG:
         self.description = description
         #: The name the UI and ``partita dags`` show (Airflow's ``dag_display_name``).
         self.dag_display_name = dag_display_name or dag_id
+        #: ``(upstream task id, downstream task id) -> label``, from ``Label`` in ``>>`` chains.
+        self.edge_labels: dict[tuple[str, str], str] = {}
         if schedule_interval is not _UNSET:
             if schedule is not None:
                 raise DefinitionError(

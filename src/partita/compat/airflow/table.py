@@ -35,7 +35,7 @@ _EXCEPTIONS = {
 _AUTHORING = {
     **_public("DAG", "dag", "task_group", "TaskGroup", "chain", "cross_downstream"),
     "task": f"{SHIMS}:task",
-    **_public("BaseOperator", "Param", "XComArg", "TriggerRule", "get_current_context"),
+    **_public("BaseOperator", "Param", "XComArg", "TriggerRule", "get_current_context", "Label"),
     **_public("Context", "CronTriggerTimetable", "CronDataIntervalTimetable"),
     **_public("DeltaDataIntervalTimetable", "DeltaTriggerTimetable", "Timetable"),
     "DagRunState": "partita:RunState",
@@ -135,6 +135,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base": _public("BaseHook"),
     "airflow.utils.task_group": _public("TaskGroup"),
     "airflow.utils.trigger_rule": _public("TriggerRule"),
+    "airflow.utils.edgemodifier": _public("Label"),
     "airflow.utils.state": {
         "DagRunState": "partita:RunState",
         "TaskInstanceState": "partita:TaskState",
