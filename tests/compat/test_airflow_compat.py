@@ -148,7 +148,7 @@ def test_a_name_partita_lacks_fails_the_import_line_naming_it(tmp_path: Path) ->
     result = load_dags(tmp_path)
     first = {Path(k).name: v.splitlines()[0] for k, v in result.errors.items()}
     assert "airflow.sdk.AssetAlias is not supported by partita yet" in first[alias.name]
-    assert "(line 1)" in first[label.name]
+    assert "(line 1)" in first[alias.name]
     assert "providers.standard.operators.hitl is not supported by partita yet" in first[module.name]
 
 
