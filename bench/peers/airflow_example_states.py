@@ -7,14 +7,14 @@ prints one JSON line per DAG: ``{"file", "dag_id", "states": {task_id: state}}``
 ``{"file", "error"}`` when the file does not run here. ``bench/airflow_examples.py
 --airflow-states`` drives it and writes ``bench/airflow_example_states.json``.
 
-Design decision: every file runs in a fresh copy of the once-migrated SQLite
-database and a DAGS_FOLDER holding that file alone, because Airflow 3's
-``dag.test()`` re-parses the DAG folder.
+DAGs are collected with Airflow's own ``DagBag``, which also finds a DAG
+built in ``with DAG(...):`` without a name. Design decision: every file runs
+in a fresh copy of the once-migrated SQLite database and a DAGS_FOLDER holding
+that file alone, because Airflow 3's ``dag.test()`` re-parses the DAG folder.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -40,16 +40,12 @@ def run_file(path: Path) -> None:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(run_dir / "dags")
     os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(run_dir / "logs")
     try:
-        spec = importlib.util.spec_from_file_location(
-            f"example_{path.stem}", run_dir / "dags" / path.name
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        from airflow.sdk import DAG
+        from airflow.dag_processing.dagbag import DagBag
 
-        dags = {d.dag_id: d for d in vars(module).values() if isinstance(d, DAG)}
-        for dag_id, dag in sorted(dags.items()):
+        bag = DagBag(dag_folder=str(run_dir / "dags"), safe_mode=False)
+        for error in bag.import_errors.values():
+            print(json.dumps({"file": path.name, "error": str(error).splitlines()[-1][:300]}))
+        for dag_id, dag in sorted(bag.dags.items()):  # also DAGs no global names
             states = _states(dag.test())
             print(json.dumps({"file": path.name, "dag_id": dag_id, "states": states}), flush=True)
     except BaseException as exc:  # one JSON line whatever the file does
