@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "BaseHook": "partita.hooks.base",
     "BaseOperator": "partita.definitions.baseoperator",
     "BashOperator": "partita.operators.bash",
+    "BranchDateTimeOperator": "partita.operators.calendar_branch",
+    "BranchDayOfWeekOperator": "partita.operators.calendar_branch",
     "BranchPythonOperator": "partita.operators.branch",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
@@ -70,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "Importer": "partita.importer",
     "InMemoryIOManager": "partita.storage.io_managers",
     "InputContext": "partita.definitions.io_manager",
+    "Label": "partita.definitions.dependencies",
     "LatestOnlyOperator": "partita.operators.latest_only",
     "LocatedDag": "partita.discovery",
     "MaterializeResult": "partita.definitions.asset",
@@ -108,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "TriggerRule": "partita.definitions.states",
     "Variable": "partita.definitions.variable",
     "VariableNotFoundError": "partita.exceptions",
+    "WeekDay": "partita.operators.calendar_branch",
     "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
     "asset": "partita.definitions.asset",
@@ -166,6 +170,7 @@ if TYPE_CHECKING:
     from partita.definitions.dag import DAG as DAG
     from partita.definitions.dag import dag as dag
     from partita.definitions.definitions import Definitions as Definitions
+    from partita.definitions.dependencies import Label as Label
     from partita.definitions.dependencies import chain as chain
     from partita.definitions.dependencies import cross_downstream as cross_downstream
     from partita.definitions.io_manager import InputContext as InputContext
@@ -243,6 +248,11 @@ if TYPE_CHECKING:
     from partita.operators.branch import BaseBranchOperator as BaseBranchOperator
     from partita.operators.branch import BranchPythonOperator as BranchPythonOperator
     from partita.operators.branch import ShortCircuitOperator as ShortCircuitOperator
+    from partita.operators.calendar_branch import BranchDateTimeOperator as BranchDateTimeOperator
+    from partita.operators.calendar_branch import (
+        BranchDayOfWeekOperator as BranchDayOfWeekOperator,
+    )
+    from partita.operators.calendar_branch import WeekDay as WeekDay
     from partita.operators.empty import DummyOperator as DummyOperator
     from partita.operators.empty import EmptyOperator as EmptyOperator
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator

@@ -173,6 +173,7 @@ class BaseOperator(DependencyMixin):
         doc_md: str | None = None,
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
+        task_display_name: str | None = None,
     ) -> None:
         dag = dag if dag is not None else authoring.current_dag()
         group = task_group if task_group is not None else authoring.current_group()
@@ -236,6 +237,7 @@ class BaseOperator(DependencyMixin):
             )
         self.pool_slots = pool_slots
         self.doc_md = doc_md
+        self._display_name = task_display_name
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}
         self.dag: DAG | None = None
@@ -352,6 +354,11 @@ class BaseOperator(DependencyMixin):
         if self.dag is not None:
             return f"{self.dag.label}: task {self.task_id!r}"
         return f"task {self.task_id!r}"
+
+    @property
+    def task_display_name(self) -> str:
+        """The name the UI shows (Airflow's ``task_display_name``); the task id by default."""
+        return getattr(self, "_display_name", None) or self.task_id
 
     @property
     def operator_name(self) -> str:

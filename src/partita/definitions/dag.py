@@ -155,6 +155,7 @@ class DAG:
         timezone: str | tzinfo | None = None,
         config: Any = None,
         resources: Mapping[str, Any] | None = None,
+        dag_display_name: str | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not dag_id or len(dag_id) > 250:
             raise DefinitionError(
@@ -170,6 +171,10 @@ class DAG:
         #: How messages name this DAG: ``DAG 'etl'``; ``materialize([a, b])`` names its assets.
         self.label = f"DAG {dag_id!r}"
         self.description = description
+        #: The name the UI and ``partita dags`` show (Airflow's ``dag_display_name``).
+        self.dag_display_name = dag_display_name or dag_id
+        #: ``(upstream task id, downstream task id) -> label``, from ``Label`` in ``>>`` chains.
+        self.edge_labels: dict[tuple[str, str], str] = {}
         if schedule_interval is not _UNSET:
             if schedule is not None:
                 raise DefinitionError(
