@@ -22,6 +22,10 @@ then the default.
                                  worker silent for longer is killed and its tasks run again
     PARTITA_MAX_LOST_ATTEMPTS    ``max_lost_attempts:``   (default 3): tries of a task instance
                                  lost with their worker before it fails
+    PARTITA_EXECUTOR             ``executor:`` (default ``local``): where the scheduler runs
+                                 tasks: ``local`` (a pool of processes) or ``celery``
+    PARTITA_CELERY_BROKER_URL    ``celery_broker_url:`` (default ``redis://127.0.0.1:6379/0``):
+                                 the broker of the Celery executor (Redis or RabbitMQ)
     PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
                                  at once, across all DAGs
     (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
@@ -63,6 +67,8 @@ DEFAULT_WORKER_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
+EXECUTORS = ("local", "celery")
+DEFAULT_CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 MIN_SECRET_KEY_CHARS = 32
@@ -98,8 +104,17 @@ class Settings:
     run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: ``PARTITA_SCHEDULER_CLOCK`` (testing aid): ``<ISO start>:<speed>``; None: the real clock.
     scheduler_clock: str | None = None
+    #: Where the scheduler runs task instances: ``local`` (a process pool) or ``celery``.
+    executor: str = "local"
+    #: The Celery executor's broker (``redis://...`` or ``amqp://...``).
+    celery_broker_url: str = DEFAULT_CELERY_BROKER_URL
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigurationError(
+                f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}; "
+                f"set PARTITA_EXECUTOR or 'executor:' in partita.yaml"
+            )
         if self.inline_output_limit < 0:
             raise ConfigurationError(
                 f"inline_output_limit must be a number of bytes >= 0, "
@@ -188,6 +203,10 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         run_tag_limits=tuple(sorted((from_file.run_tag_limits or {}).items())),
         scheduler_clock=env.get("PARTITA_SCHEDULER_CLOCK") or None,
+        executor=env.get("PARTITA_EXECUTOR") or from_file.executor or "local",
+        celery_broker_url=env.get("PARTITA_CELERY_BROKER_URL")
+        or from_file.celery_broker_url
+        or DEFAULT_CELERY_BROKER_URL,
     )
 
 
@@ -207,6 +226,8 @@ class FileSettings:
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = None
     run_tag_limits: dict[str, int] | None = None
+    executor: str | None = None
+    celery_broker_url: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:

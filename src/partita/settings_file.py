@@ -9,7 +9,7 @@ error names the file, the key and the fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,8 @@ class _FileSettings(BaseModel):
     code_locations: tuple[str, ...] | None = None
     max_concurrent_runs: int | None = Field(default=None, ge=1)
     run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
+    executor: Literal["local", "celery"] | None = None
+    celery_broker_url: str | None = Field(default=None, min_length=1)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -90,6 +90,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.trigger:trigger",
         "Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.",
     ),
+    "worker": Subcommand(
+        "partita.cli.worker:worker",
+        "Run a Celery worker: run the task instances the scheduler sends to its queues.",
+    ),
 }
 
 

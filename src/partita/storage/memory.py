@@ -31,6 +31,7 @@ from partita.storage.base import (
     OutputStore,
     RunStore,
     Storage,
+    claimable,
 )
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
@@ -324,6 +325,18 @@ class MemoryStorage(Storage):
             if run is None or (run.state, run.heartbeat_at) != (seen.state, seen.heartbeat_at):
                 return False
             self._apply(batch, self._checked(batch))
+            return True
+
+    def claim_task_instance(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
+        at: datetime,
+    ) -> bool:  # fmt: skip
+        with self._lock:
+            ti = self._runs.tis.get(run_id, {}).get((task_id, map_index))
+            if ti is None or not claimable(ti.state, ti.try_number, try_number):
+                return False
+            claimed = replace(ti, try_number=try_number).started(at, hostname)
+            self._runs.tis[run_id][(task_id, map_index)] = claimed
             return True
 
     def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:

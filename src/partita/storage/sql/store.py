@@ -275,6 +275,28 @@ class SqlStorage(Storage):
         with self._transaction(lambda: f"record a heartbeat of run {run_id!r}") as connection:
             return connection.execute(beat).rowcount == 1
 
+    def claim_task_instance(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
+        at: datetime,
+    ) -> bool:  # fmt: skip
+        tis = task_instance_table.c
+        claim = (
+            update(task_instance_table)
+            .where(
+                tis.run_id == run_id, tis.task_id == task_id, tis.map_index == map_index,
+                (tis.try_number < try_number)
+                | ((tis.try_number == try_number) & (tis.state == str(TaskState.QUEUED))),
+            )
+            .values(
+                try_number=try_number, state=str(TaskState.RUNNING),
+                start_date=at, end_date=None, duration=None,
+                hostname=hostname,
+            )
+        )  # fmt: skip
+        what = f"claim try {try_number} of task {task_id!r} of run {run_id!r}"
+        with self._transaction(lambda: what) as connection:
+            return connection.execute(claim).rowcount == 1
+
     def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
         runs = dag_run_table.c
         same_beat = (
