@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_helpers import partita_command, subprocess_env
 from test_cli_scheduler import Processes, wait_for
 from test_cli_scheduler import processes as processes  # the fixture
 
@@ -143,10 +145,18 @@ def marks(markers: Path, name: str) -> list[str]:
 
 
 def trigger(processes: Processes, dag_id: str, env: dict[str, str]) -> str:
-    done = processes.start("trigger", dag_id, **env)
-    out, err = done.communicate(timeout=60)
-    assert done.returncode == 0, err
-    return out.split()[2]  # "Queued run <id> of DAG <dag>"
+    """Queue a run of ``dag_id`` once the scheduler has registered it; its run id."""
+    queued: list[str] = []
+
+    def try_it() -> bool:
+        done = processes.start("trigger", dag_id, **env)
+        out, err = done.communicate(timeout=60)
+        assert done.returncode == 0 or "is not known" in err, err
+        queued.extend(out.split()[2:3])  # "Queued run <id> of DAG <dag>"
+        return bool(queued)
+
+    wait_for(try_it, 60, f"the scheduler to register DAG {dag_id!r}")
+    return queued[0]
 
 
 def ended(storage: Storage, run_id: str) -> bool:
@@ -217,7 +227,7 @@ def test_a_scheduler_and_two_workers_run_chain_fan_out_and_mapped_tasks_with_rou
     for process in (scheduler, plain, routed):
         process.send_signal(signal.SIGTERM)
     _, routed_err = routed.communicate(timeout=30)
-    assert "running or ended already; message dropped" in routed_err
+    assert "was claimed already (or is gone); message dropped" in routed_err
     _, scheduler_err = scheduler.communicate(timeout=30)
     assert "Traceback" not in scheduler_err
 
@@ -263,6 +273,7 @@ class Forwarder:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.server: socket.socket | None = None
+        self.connections: list[socket.socket] = []
 
     def open(self) -> None:
         self.server = socket.create_server(("127.0.0.1", self.port))
@@ -274,6 +285,7 @@ class Forwarder:
             while True:
                 client, _ = self.server.accept()
                 upstream = socket.create_connection(self.target)
+                self.connections += [client, upstream]
                 for a, b in ((client, upstream), (upstream, client)):
                     threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -288,6 +300,8 @@ class Forwarder:
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
+        for connection in self.connections:
+            connection.close()
 
 
 @pytest.mark.slow
@@ -296,38 +310,44 @@ def test_a_broker_that_is_down_keeps_tasks_queued_and_the_run_goes_on_when_it_is
     processes: Processes,
     dag_file: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
+    cli_home: Path,
+    tmp_path: Path,
 ) -> None:
     path, markers = dag_file
     env = setup_env(request, "redis", "sqlite")
     db = env["PARTITA_CELERY_BROKER_URL"].rsplit("/", 1)[1]
     forwarder = Forwarder(REDIS)
-    down = {**env, "PARTITA_CELERY_BROKER_URL": f"redis://127.0.0.1:{forwarder.port}/{db}"}
-    scheduler = processes.start("scheduler", str(path), **down)
+    down_url = f"redis://127.0.0.1:{forwarder.port}/{db}"
+    log = tmp_path / "scheduler.log"
+    with log.open("w") as sink:
+        scheduler = subprocess.Popen(
+            partita_command("scheduler", str(path)),
+            env={**subprocess_env(cli_home), **env, "PARTITA_CELERY_BROKER_URL": down_url},
+            stdout=sink, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    processes.started.append(scheduler)
     try:
         with open_store(env, monkeypatch) as storage:
             run_id = trigger(processes, "cel", env)
-            wait_for(
-                lambda: any(
-                    ti.state is TaskState.QUEUED for ti in storage.runs.get_task_instances(run_id)
-                ),
-                30,
-                "the first task to be queued",
-            )
-            assert scheduler.poll() is None
+            wait_for(lambda: "unreachable" in log.read_text(), 30, "the scheduler to log it")
+            assert f"the Celery broker {down_url} is unreachable" in log.read_text()
+            assert "task instances stay queued" in log.read_text()
+            states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances(run_id)}
+            assert states["first"] is TaskState.QUEUED
             assert storage.runs.get_run(run_id).state is RunState.RUNNING
-            assert marks(markers, "first") == []
+            assert scheduler.poll() is None
 
             forwarder.open()
             processes.start("worker", str(path), "--queues", "default,q2", **env)
             wait_for(lambda: ended(storage, run_id), 60, "the run to end once the broker is up")
             assert storage.runs.get_run(run_id).state is RunState.SUCCESS
+            assert len(marks(markers, "first")) == 1
     finally:
         scheduler.send_signal(signal.SIGTERM)
-        _, err = scheduler.communicate(timeout=30)
+        scheduler.wait(30)
         forwarder.close()
-    assert f"the Celery broker redis://127.0.0.1:{forwarder.port}/{db} is unreachable" in err
-    assert "task instances stay queued" in err
-    assert "is back after" in err
+    assert f"the Celery broker {down_url} is back after" in log.read_text()
+    assert "Traceback" not in log.read_text()
 
 
 # -- the worker's handling of one message, in-process on a real SQLite store ------------------

@@ -5,8 +5,8 @@ gets its own view, ``hub.executor()``, implementing the engine's ``Executor``
 protocol (``start``/``submit``/``poll``/``shutdown``). ``submit`` collects
 tries; ``poll`` writes them ``queued`` (one batch) and publishes one
 ``TaskMessage`` per try to its task's ``queue=`` (default ``default``), then
-reads what the workers wrote: a worker's claim makes the row ``running``
-(the run learns the try started), and its ``task_reported`` event carries the
+reads what the workers wrote: a worker's claim of the try (the run learns it
+started, and where), and its ``task_reported`` event carries the
 try's outcome (the row has no room for an error, a branch choice or the
 assets it materialized). ``CeleryLiveness`` pings the workers (Celery's
 broadcast ``ping``): a try whose worker stops answering for the heartbeat
@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from partita import __version__
@@ -43,7 +43,7 @@ logger = logging.getLogger("partita.scheduler")
 
 #: Seconds between two tries to publish to a broker that was down.
 RETRY_SECONDS = 2.0
-#: Seconds between two reads of a run's task instance rows (to learn which tries started).
+#: Seconds between two reads of a run's claims (to learn which tries started where).
 ROWS_EVERY = 0.5
 #: How long ``poll`` sleeps between two reads of the store while it waits.
 POLL_SLEEP = 0.01
@@ -62,15 +62,15 @@ class CeleryLiveness(threading.Thread):
         self.app, self.interval, self.timeout = app, interval, timeout
         self.last_seen: dict[str, float] = {}
         self.broker_ok = True
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 replies = self.app.control.ping(timeout=self.interval)
             except Exception:
                 self.broker_ok = False
-                self._stop.wait(self.interval)
+                self._halt.wait(self.interval)
                 continue
             self.broker_ok = True
             now = time.monotonic()
@@ -87,7 +87,7 @@ class CeleryLiveness(threading.Thread):
         return now - heard > self.timeout
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 class CeleryHub:
@@ -275,20 +275,16 @@ class CeleryExecutor:
         return outcomes
 
     def _started_rows(self) -> None:
-        """Learn from the rows which tries a worker claimed (at most every ``ROWS_EVERY``)."""
+        """Learn from the workers' claims which tries started (at most every ``ROWS_EVERY``)."""
         now = time.monotonic()
         if now - self._rows_read < ROWS_EVERY or len(self._running) == len(self._pending):
             return
         self._rows_read = now
-        for ti in self._storage.runs.get_task_instances(self.run.run_id):
-            work = self._pending.get(ti.key)
-            if (
-                work is not None
-                and ti.state is TaskState.RUNNING
-                and ti.try_number == work.try_number
-                and ti.start_date is not None
-            ):
-                self._began(ti.key, work, ti.start_date, ti.hostname or "")
+        when = datetime.now(UTC)
+        for key, (try_number, node) in self._storage.task_instance_claims(self.run.run_id).items():
+            work = self._pending.get(key)
+            if work is not None and try_number == work.try_number:
+                self._began(key, work, when, node)
 
     def _began(self, key: TIKey, work: TaskWork, when: datetime, node: str) -> None:
         if key not in self._running:

@@ -10,10 +10,10 @@ run, logs streamed through ``LiveLogs``), and writes the end state, outputs,
 last log lines and a ``task_reported`` event with the outcome in one
 ``WriteBatch``. The scheduler reads that event; no Celery result is kept.
 
-The design decision: a message whose try is already running or ended (a
-duplicate delivery, a redelivery after the visibility timeout) is
-acknowledged and dropped, never run: the claim is the only gate, so a try
-runs at most once and a success is recorded once. A try whose worker died is
+The design decision: a message whose try was claimed before (a duplicate
+delivery, a redelivery after the visibility timeout or after its worker
+died) is acknowledged and dropped, never run: the claim is the only gate, so
+a try runs at most once and a success is recorded once. A try whose worker died is
 not redelivered to run again: the scheduler sees the worker gone
 (``CeleryLiveness``) and hands out a new try under the lost-attempts rule.
 """
@@ -84,7 +84,7 @@ class TaskRunner:
             run_id, work.task_id, work.map_index, work.try_number, self.node_name, now
         ):
             logger.info(
-                "try %d of %s[%d] of run %s is running or ended already; message dropped",
+                "try %d of %s[%d] of run %s was claimed already (or is gone); message dropped",
                 work.try_number, work.task_id, work.map_index, run_id,
             )  # fmt: skip
             return

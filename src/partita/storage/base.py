@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from partita.definitions.asset_key import AssetKey
-from partita.definitions.states import RunState, TaskState
+from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo
 from partita.storage.dag_records import DagParse, DagRecord, ImportErrorRecord
 from partita.storage.records import (
@@ -282,12 +282,6 @@ class LogStore(ABC):
         """The try numbers of the task instance that have at least one line, ascending."""
 
 
-def claimable(state: TaskState, row_try: int, try_number: int) -> bool:
-    """Whether a row in ``state`` at try ``row_try`` may be claimed for try ``try_number``:
-    it holds an earlier try, or this very try still queued (see ``claim_task_instance``)."""
-    return row_try < try_number or (row_try == try_number and state is TaskState.QUEUED)
-
-
 class Storage(ABC):
     """A metadata store: six read interfaces, one transactional writer, the DAG registry,
     the run queue."""
@@ -357,13 +351,17 @@ class Storage(ABC):
         self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
         at: datetime,
     ) -> bool:  # fmt: skip
-        """Mark try ``try_number`` of a task instance running on ``hostname`` if nobody has it.
+        """Claim try ``try_number`` of a task instance for ``hostname``; mark it running.
 
-        A compare-and-set on the row's (state, try_number): it succeeds (True) when
-        the row holds an earlier try, or this try still ``queued``; a try already
-        running, ended, or given up as lost (``scheduled`` again) is never claimed
-        again (False), so a message delivered twice runs the try at most once.
+        A compare-and-set on the instance's claim, which only this method writes:
+        it succeeds (True) when the row exists, holds this try or an earlier one,
+        and no try this late was claimed before; so a message delivered twice runs
+        its try at most once, whatever the row's state was written back to since.
         """
+
+    @abstractmethod
+    def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
+        """(task id, map index) -> (claimed try, who claimed it), for the run's claimed tries."""
 
     @abstractmethod
     def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:

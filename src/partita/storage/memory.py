@@ -31,7 +31,6 @@ from partita.storage.base import (
     OutputStore,
     RunStore,
     Storage,
-    claimable,
 )
 from partita.storage.memory_registry import MemoryDagRegistry
 from partita.storage.memory_run_queue import MemoryPoolStore, MemoryRunQueue
@@ -310,6 +309,8 @@ class MemoryStorage(Storage):
         self._lock = threading.Lock()
         self.queue = MemoryRunQueue(self._runs.runs, self._lock)
         self.pools = MemoryPoolStore()
+        #: run id -> (task id, map index) -> (claimed try, claimed by).
+        self._claims: dict[str, dict[tuple[str, int], tuple[int, str]]] = {}
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:
@@ -333,11 +334,18 @@ class MemoryStorage(Storage):
     ) -> bool:  # fmt: skip
         with self._lock:
             ti = self._runs.tis.get(run_id, {}).get((task_id, map_index))
-            if ti is None or not claimable(ti.state, ti.try_number, try_number):
+            claims = self._claims.setdefault(run_id, {})
+            claimed = claims.get((task_id, map_index), (0, ""))[0]
+            if ti is None or ti.try_number > try_number or claimed >= try_number:
                 return False
-            claimed = replace(ti, try_number=try_number).started(at, hostname)
-            self._runs.tis[run_id][(task_id, map_index)] = claimed
+            claims[(task_id, map_index)] = (try_number, hostname)
+            running = replace(ti, try_number=try_number).started(at, hostname)
+            self._runs.tis[run_id][(task_id, map_index)] = running
             return True
+
+    def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
+        with self._lock:
+            return dict(self._claims.get(run_id, {}))
 
     def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
         with self._lock:
