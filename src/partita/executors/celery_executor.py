@@ -47,8 +47,8 @@ RETRY_SECONDS = 2.0
 ROWS_EVERY = 0.5
 #: How long ``poll`` sleeps between two reads of the store while it waits.
 POLL_SLEEP = 0.01
-#: Events are read again from the highest id seen this many seconds ago (PostgreSQL commits
-#: ids out of order; a late commit is picked up on the next read, and dropped if seen).
+#: Once a second, events are read again from the highest id seen this many seconds ago
+#: (PostgreSQL commits ids out of order: a late commit is picked up then; seen ones are dropped).
 EVENT_LAG_SECONDS = 5.0
 
 TIKey = tuple[str, int]
@@ -171,6 +171,7 @@ class CeleryExecutor:
         self._seen_ids: deque[tuple[float, int]] = deque()
         self._max_id = 0
         self._rows_read = 0.0
+        self._lag_read = 0.0
         self._wake = threading.Event()
         self.closed = False
 
@@ -255,7 +256,10 @@ class CeleryExecutor:
         now = time.monotonic()
         while self._seen_ids and self._seen_ids[0][0] < now - EVENT_LAG_SECONDS:
             self._seen_ids.popleft()
-        after = self._seen_ids[0][1] if self._seen_ids else self._max_id
+        after = self._max_id
+        if now - self._lag_read >= 1.0:  # once a second, again from a while ago
+            self._lag_read = now
+            after = self._seen_ids[0][1] if self._seen_ids else self._max_id
         events = self._storage.events.read_events(
             self.run.run_id, kinds=[EventKind.TASK_REPORTED], after_id=after or None
         )
