@@ -6,7 +6,7 @@ the engine's batched writes never touch, so a later write of the row by the
 scheduler cannot undo it, and a message delivered twice is run once.
 Existing rows get NULL in both (no claim).
 
-Revision ID: 0017
+Revision ID: 0021
 Revises: 0013
 Create Date: 2026-11-30
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
+revision: str = "0021"
 down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,4 +1,4 @@
-"""Revision 0017 (task instance claims): a database made at the revision before it, with a
+"""Revision 0021 (task instance claims): a database made at the revision before it, with a
 task instance in it, upgrades to head and its try can be claimed once."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
 from partita.storage.sql.migrate import alembic_config, head_revision
 
 
-def _database_before_0017_with_a_task_instance(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0017").down_revision
+def _database_before_0021_with_a_task_instance(url: str) -> None:
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0021").down_revision
     assert isinstance(before, str)
     engine = create_sql_engine(url)
     try:
@@ -37,11 +37,11 @@ def _database_before_0017_with_a_task_instance(url: str) -> None:
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def test_a_database_before_0017_upgrades_and_its_queued_try_is_claimed_once(
+def test_a_database_before_0021_upgrades_and_its_queued_try_is_claimed_once(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_fresh_database_url")
-    _database_before_0017_with_a_task_instance(url)
+    _database_before_0021_with_a_task_instance(url)
 
     assert upgrade(url) == head_revision()
 
