@@ -34,6 +34,7 @@ PUBLIC_NAMES = [
     "BranchDateTimeOperator",
     "BranchDayOfWeekOperator",
     "BranchPythonOperator",
+    "CeleryHub",
     "Config",
     "ConfigMapping",
     "ConfigurableResource",
@@ -187,7 +188,7 @@ def test_the_type_checking_imports_match_the_lazy_table() -> None:
 
 def test_import_partita_imports_no_heavy_library() -> None:
     """``import partita`` (and the CLI's --help) must stay instant: no SQLAlchemy & co."""
-    heavy = ["sqlalchemy", "alembic", "pydantic", "jinja2", "jsonschema", "yaml", "rich"]
+    heavy = ["sqlalchemy", "alembic", "pydantic", "jinja2", "jsonschema", "yaml", "rich", "celery"]
     probe = (
         "import sys, partita, partita.cli.main; "
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"

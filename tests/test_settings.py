@@ -276,3 +276,28 @@ def test_bad_sensor_settings_name_the_fix(tmp_path: Path) -> None:
     _write_config(tmp_path / ".partita", "sensors_default_status: paused\n")
     with pytest.raises(ConfigurationError, match="key 'sensors_default_status'"):
         load_settings(env={}, cwd=tmp_path)
+
+
+def test_the_executor_and_celery_broker_come_from_the_file_or_the_environment(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    assert load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path).executor == "local"
+    _write_config(home, "executor: celery\ncelery_broker_url: amqp://guest@mq//\n")
+    from_file = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert (from_file.executor, from_file.celery_broker_url) == ("celery", "amqp://guest@mq//")
+    env = {
+        "PARTITA_HOME": str(home),
+        "PARTITA_EXECUTOR": "local",
+        "PARTITA_CELERY_BROKER_URL": "redis://cache:6379/3",
+    }
+    from_env = load_settings(env=env, cwd=tmp_path)
+    assert (from_env.executor, from_env.celery_broker_url) == ("local", "redis://cache:6379/3")
+
+
+def test_an_unknown_executor_in_the_file_is_refused_naming_the_choices(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(home, "executor: kubernetes\n")
+    with pytest.raises(ConfigurationError, match="executor") as caught:
+        load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert "'local'" in str(caught.value) and "'celery'" in str(caught.value)

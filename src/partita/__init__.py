@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "BranchDateTimeOperator": "partita.operators.calendar_branch",
     "BranchDayOfWeekOperator": "partita.operators.calendar_branch",
     "BranchPythonOperator": "partita.operators.branch",
+    "CeleryHub": "partita.executors.celery_executor",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
     "ConfigurableResource": "partita.definitions.resources",
@@ -233,6 +234,7 @@ if TYPE_CHECKING:
     from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
     from partita.exceptions import VariableNotFoundError as VariableNotFoundError
+    from partita.executors.celery_executor import CeleryHub as CeleryHub
     from partita.executors.in_process import run_dag as run_dag
     from partita.executors.local import WorkerPool as WorkerPool
     from partita.executors.materialize import materialize as materialize

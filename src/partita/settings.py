@@ -22,6 +22,10 @@ then the default.
                                  worker silent for longer is killed and its tasks run again
     PARTITA_MAX_LOST_ATTEMPTS    ``max_lost_attempts:``   (default 3): tries of a task instance
                                  lost with their worker before it fails
+    PARTITA_EXECUTOR             ``executor:`` (default ``local``): where the scheduler runs
+                                 tasks: ``local`` (a pool of processes) or ``celery``
+    PARTITA_CELERY_BROKER_URL    ``celery_broker_url:`` (default ``redis://127.0.0.1:6379/0``):
+                                 the broker of the Celery executor (Redis or RabbitMQ)
     PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
                                  at once, across all DAGs
     PARTITA_SENSORS_DEFAULT_STATUS ``sensors_default_status:`` (default ``running``): whether a
@@ -74,6 +78,8 @@ DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
 DEFAULT_SENSOR_EVALUATION_TIMEOUT = 60.0
 SENSOR_STATUSES = ("running", "stopped")
+EXECUTORS = ("local", "celery")
+DEFAULT_CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
@@ -116,8 +122,17 @@ class Settings:
     sensors_default_status: str = "running"
     #: Seconds one evaluation of a sensor may take before its tick fails.
     sensor_evaluation_timeout: float = DEFAULT_SENSOR_EVALUATION_TIMEOUT
+    #: Where the scheduler runs task instances: ``local`` (a process pool) or ``celery``.
+    executor: str = "local"
+    #: The Celery executor's broker (``redis://...`` or ``amqp://...``).
+    celery_broker_url: str = DEFAULT_CELERY_BROKER_URL
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigurationError(
+                f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}; "
+                f"set PARTITA_EXECUTOR or 'executor:' in partita.yaml"
+            )
         if self.inline_output_limit < 0:
             raise ConfigurationError(
                 f"inline_output_limit must be a number of bytes >= 0, "
@@ -219,6 +234,10 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             from_file.sensor_evaluation_timeout,
             DEFAULT_SENSOR_EVALUATION_TIMEOUT,
         ),
+        executor=env.get("PARTITA_EXECUTOR") or from_file.executor or "local",
+        celery_broker_url=env.get("PARTITA_CELERY_BROKER_URL")
+        or from_file.celery_broker_url
+        or DEFAULT_CELERY_BROKER_URL,
     )
 
 
@@ -240,6 +259,8 @@ class FileSettings:
     run_tag_limits: dict[str, int] | None = None
     sensors_default_status: str | None = None
     sensor_evaluation_timeout: float | None = None
+    executor: str | None = None
+    celery_broker_url: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:

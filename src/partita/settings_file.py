@@ -36,6 +36,8 @@ class _FileSettings(BaseModel):
     run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
     sensors_default_status: Literal["running", "stopped"] | None = None
     sensor_evaluation_timeout: float | None = Field(default=None, gt=0)
+    executor: Literal["local", "celery"] | None = None
+    celery_broker_url: str | None = Field(default=None, min_length=1)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

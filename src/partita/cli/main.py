@@ -111,6 +111,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.variables:variables",
         "Set, get, list or delete variables (values shared by DAGs).",
     ),
+    "worker": Subcommand(
+        "partita.cli.worker:worker",
+        "Run a Celery worker: run the task instances the scheduler sends to its queues.",
+    ),
 }
 
 

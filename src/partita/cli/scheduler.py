@@ -41,7 +41,9 @@ from partita.executors.local import WorkerPool
 from partita.scheduler.clock import parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.scheduler.supervisor import ExecutorFactory
 from partita.settings import Settings, load_settings
+from partita.storage.base import Storage
 from partita.storage.sql.engine import mask_url
 
 LOCK_FILE_NAME = "scheduler.lock"
@@ -130,19 +132,15 @@ def serve(path: str | None, *, title: str, always_lock: bool, workers: int | Non
             sensors_stopped_by_default=settings.sensors_default_status == "stopped",
             sensor_evaluation_timeout=settings.sensor_evaluation_timeout,
         )
-        with _signals_stop() as received, suppress(KeyboardInterrupt):
-            pool = WorkerPool(
-                workers,
-                storage=storage,
-                heartbeat_interval=settings.worker_heartbeat_interval,
-                heartbeat_timeout=settings.worker_heartbeat_timeout,
-                default_timezone=settings.default_timezone,
-            )
-            with pool:
-                scheduler = Scheduler(storage, files, pool.executor, options=options, clock=clock)
-                _banner(out, title, settings, files, pool.size)
-                _log_to_stderr()
-                scheduler.serve()
+        with (
+            _signals_stop() as received,
+            suppress(KeyboardInterrupt),
+            _executors(settings, storage, workers) as (factory, where),
+        ):
+            scheduler = Scheduler(storage, files, factory, options=options, clock=clock)
+            _banner(out, title, settings, files, where)
+            _log_to_stderr()
+            scheduler.serve()
         name = signal.Signals(received[0]).name if received else "interrupt"
         out.print(Text(f"Stopped ({name}); nothing is left running.", style="bold"))
 
@@ -152,13 +150,50 @@ def _no_lock() -> Iterator[None]:
     yield
 
 
+@contextmanager
+def _executors(
+    settings: Settings, storage: Storage, workers: int | None
+) -> Iterator[tuple[ExecutorFactory, str]]:
+    """The executor factory the settings name (a worker pool, or Celery), and where tasks run."""
+    if settings.executor == "celery":
+        if workers is not None:
+            raise click.UsageError(
+                "--workers sizes the local executor's pool, but the executor is celery; "
+                "start 'partita worker' processes instead, or set PARTITA_EXECUTOR=local"
+            )
+        try:
+            from partita.executors.celery_executor import CeleryHub
+        except ImportError as exc:
+            raise click.ClickException(
+                f"the celery executor needs Celery ({exc}); install it with: "
+                f"pip install 'partita[celery]'"
+            ) from None
+        with CeleryHub(
+            storage, settings.celery_broker_url,
+            heartbeat_interval=settings.worker_heartbeat_interval,
+            heartbeat_timeout=settings.worker_heartbeat_timeout,
+            default_timezone=settings.default_timezone,
+        ) as hub:  # fmt: skip
+            yield hub.executor, f"Celery workers via {mask_url(settings.celery_broker_url)}"
+        return
+    pool = WorkerPool(
+        workers,
+        storage=storage,
+        heartbeat_interval=settings.worker_heartbeat_interval,
+        heartbeat_timeout=settings.worker_heartbeat_timeout,
+        default_timezone=settings.default_timezone,
+    )
+    with pool:
+        yield pool.executor, f"{pool.size} worker processes"
+
+
 def _banner(
-    out: Console, title: str, settings: Settings, files: DagFileProcessor, workers: int
+    out: Console, title: str, settings: Settings, files: DagFileProcessor, workers: str
 ) -> None:
     out.print(Text(title, style="bold"))
     out.print(f"  home:      {settings.home}")
     out.print(f"  database:  {mask_url(settings.database_url)}")
-    out.print(f"  workers:   {workers} worker processes")
+    out.print(f"  workers:   {workers}")
     for location in files.locations:
         out.print(f"  code:      {location}")
     dag_ids = sorted(files.dags)
