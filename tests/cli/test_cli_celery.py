@@ -408,6 +408,50 @@ def test_a_worker_whose_dag_file_does_not_import_fails_the_try_with_the_import_e
     assert "did not import in the worker" in error and "no_such_module_here" in error
 
 
+SECRET_DAG = """
+import datetime
+from partita import Connection, dag, task
+
+
+@dag(schedule=None, start_date=datetime.datetime(2024, 1, 1))
+def cel():
+    @task
+    def first():
+        conn = Connection.get("warehouse")
+        print("password", conn.password)
+        return conn.host
+
+    first()
+
+
+cel()
+"""
+
+
+def test_a_task_run_by_a_worker_reads_the_worker_store_connections_masked_in_its_log(
+    sqlite_store: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partita import Connection
+
+    monkeypatch.setenv("PARTITA_HOME", str(tmp_path / "elsewhere"))  # no settings store
+    path = tmp_path / "secret_dag.py"
+    path.write_text(SECRET_DAG)
+    sqlite_store.connections.set_connection(
+        Connection("warehouse", conn_type="postgres", host="dw", password="pw-celery-1234")
+    )
+    runner = TaskRunner(sqlite_store, "partita-default@test.1")
+    try:
+        runner.handle(queued_instance(sqlite_store, str(path)).encode())
+    finally:
+        runner.close()
+    [ti] = sqlite_store.runs.get_task_instances("r1")
+    assert ti.state is TaskState.SUCCESS
+    [record] = sqlite_store.outputs.list_records("r1")
+    assert sqlite_store.outputs.load(record) == "dw"
+    lines = [line.message for line in sqlite_store.logs.read_lines("r1", "first")]
+    assert "password ***" in lines and not any("pw-celery-1234" in line for line in lines)
+
+
 def test_a_message_from_another_partita_version_is_refused_with_both_versions(
     sqlite_store: Storage, dag_file: tuple[Path, Path]
 ) -> None:

@@ -33,6 +33,7 @@ import msgspec
 from partita import __version__
 from partita.definitions.states import TaskState
 from partita.engine.run_config import resolve_run_config
+from partita.engine.secrets import use_store
 from partita.engine.task_log import LiveLogs, log_line_records
 from partita.engine.work import TaskOutcome
 from partita.executors.celery_app import TaskMessage
@@ -63,6 +64,7 @@ class TaskRunner:
     def __init__(self, storage: Storage, node_name: str) -> None:
         self.storage = storage
         self.node_name = node_name
+        use_store(storage)  # Connection.get / Variable in tasks read the worker's store
         self.logs = LiveLogs(storage)
         self.dag_files = DagFiles()
         self._slots: OrderedDict[str, RunSlot] = OrderedDict()
