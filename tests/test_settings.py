@@ -290,3 +290,28 @@ def test_base_url_from_the_environment_or_the_file_and_a_bad_one_is_named(tmp_pa
     _write_config(home, "base_url: ftp://x\n")
     with pytest.raises(ConfigurationError, match="base_url"):
         load_settings({}, tmp_path)
+
+
+def test_the_executor_and_celery_broker_come_from_the_file_or_the_environment(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    assert load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path).executor == "local"
+    _write_config(home, "executor: celery\ncelery_broker_url: amqp://guest@mq//\n")
+    from_file = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert (from_file.executor, from_file.celery_broker_url) == ("celery", "amqp://guest@mq//")
+    env = {
+        "PARTITA_HOME": str(home),
+        "PARTITA_EXECUTOR": "local",
+        "PARTITA_CELERY_BROKER_URL": "redis://cache:6379/3",
+    }
+    from_env = load_settings(env=env, cwd=tmp_path)
+    assert (from_env.executor, from_env.celery_broker_url) == ("local", "redis://cache:6379/3")
+
+
+def test_an_unknown_executor_in_the_file_is_refused_naming_the_choices(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _write_config(home, "executor: kubernetes\n")
+    with pytest.raises(ConfigurationError, match="executor") as caught:
+        load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert "'local'" in str(caught.value) and "'celery'" in str(caught.value)

@@ -47,7 +47,10 @@ _EXPORTS: dict[str, str] = {
     "BaseOperator": "partita.definitions.baseoperator",
     "BaseSensorOperator": "partita.definitions.sensor_operator",
     "BashOperator": "partita.operators.bash",
+    "BranchDateTimeOperator": "partita.operators.calendar_branch",
+    "BranchDayOfWeekOperator": "partita.operators.calendar_branch",
     "BranchPythonOperator": "partita.operators.branch",
+    "CeleryHub": "partita.executors.celery_executor",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
     "ConfigurableResource": "partita.definitions.resources",
@@ -96,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     "Importer": "partita.importer",
     "InMemoryIOManager": "partita.storage.io_managers",
     "InputContext": "partita.definitions.io_manager",
+    "Label": "partita.definitions.dependencies",
     "LastPartitionMapping": "partita.definitions.partition_mapping",
     "LatestOnlyOperator": "partita.operators.latest_only",
     "LocatedDag": "partita.discovery",
@@ -167,6 +171,7 @@ _EXPORTS: dict[str, str] = {
     "Variable": "partita.definitions.variable",
     "VariableNotFoundError": "partita.exceptions",
     "WebhookNotifier": "partita.notifiers.webhook",
+    "WeekDay": "partita.operators.calendar_branch",
     "WeeklyPartitionsDefinition": "partita.definitions.time_partitions",
     "WorkerPool": "partita.executors.local",
     "XComArg": "partita.definitions.xcom_arg",
@@ -236,6 +241,7 @@ if TYPE_CHECKING:
     from partita.definitions.dag import DAG as DAG
     from partita.definitions.dag import dag as dag
     from partita.definitions.definitions import Definitions as Definitions
+    from partita.definitions.dependencies import Label as Label
     from partita.definitions.dependencies import chain as chain
     from partita.definitions.dependencies import cross_downstream as cross_downstream
     from partita.definitions.io_manager import InputContext as InputContext
@@ -353,6 +359,7 @@ if TYPE_CHECKING:
     from partita.exceptions import SignatureError as SignatureError
     from partita.exceptions import SkipTask as SkipTask
     from partita.exceptions import VariableNotFoundError as VariableNotFoundError
+    from partita.executors.celery_executor import CeleryHub as CeleryHub
     from partita.executors.in_process import run_dag as run_dag
     from partita.executors.local import WorkerPool as WorkerPool
     from partita.executors.materialize import materialize as materialize
@@ -380,6 +387,11 @@ if TYPE_CHECKING:
     from partita.operators.branch import BaseBranchOperator as BaseBranchOperator
     from partita.operators.branch import BranchPythonOperator as BranchPythonOperator
     from partita.operators.branch import ShortCircuitOperator as ShortCircuitOperator
+    from partita.operators.calendar_branch import BranchDateTimeOperator as BranchDateTimeOperator
+    from partita.operators.calendar_branch import (
+        BranchDayOfWeekOperator as BranchDayOfWeekOperator,
+    )
+    from partita.operators.calendar_branch import WeekDay as WeekDay
     from partita.operators.email import EmailOperator as EmailOperator
     from partita.operators.empty import DummyOperator as DummyOperator
     from partita.operators.empty import EmptyOperator as EmptyOperator

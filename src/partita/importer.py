@@ -35,6 +35,7 @@ from partita.definitions.dag import DAG
 from partita.definitions.timetable_base import DagRunInfo
 from partita.exceptions import DagLoadError
 from partita.loader import (
+    AIRFLOW_NOTICE_SHOWN,
     DEFAULT_IMPORT_TIMEOUT,
     ImportProblem,
     LoadResult,
@@ -126,6 +127,8 @@ class _Answer:
     result: FileResult
     #: A module that does not exist: ``DagLoadError``'s message, raised in the parent.
     missing: str | None = None
+    #: The child printed the Airflow compat notice; the parent then does not print it again.
+    airflow_notice: bool = False
 
 
 class Importer:
@@ -193,6 +196,8 @@ class Importer:
         if conn.poll(limit):
             try:
                 answer: _Answer = conn.recv()
+                if answer.airflow_notice:
+                    os.environ[AIRFLOW_NOTICE_SHOWN] = "1"
                 return answer
             except (EOFError, OSError):
                 code = self._discard()
@@ -298,7 +303,8 @@ def _answer(request: _Request) -> _Answer:
     if request.default_timezone is not None:
         for dag in loaded.dags.values():
             dag.use_default_timezone(request.default_timezone)
-    return _Answer(_file_result(request.target, loaded, time.monotonic() - started))
+    result = _file_result(request.target, loaded, time.monotonic() - started)
+    return _Answer(result, airflow_notice=bool(os.environ.get(AIRFLOW_NOTICE_SHOWN)))
 
 
 def _file_result(source: str, loaded: LoadResult, seconds: float) -> FileResult:

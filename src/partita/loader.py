@@ -49,6 +49,9 @@ from partita.exceptions import CycleError, DagLoadError, DagNotFoundError, Defin
 
 DEFAULT_IMPORT_TIMEOUT = 30.0
 MODULE_PREFIX = "partita_dagfile_"
+#: Set in the environment once the Airflow compat notice is printed, so that a
+#: command prints it once, whichever of its processes imported the file first.
+AIRFLOW_NOTICE_SHOWN = "_PARTITA_AIRFLOW_NOTICE_SHOWN"
 _IMPORTLIB_DIR = os.path.dirname(importlib.__file__ or "<importlib>")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -313,6 +316,7 @@ def _load_file(
         return module
 
     search = [str(path.parent)] + ([str(extra_path)] if extra_path is not None else [])
+    _serve_airflow_imports(path)
     try:
         _make_importable(search)
         dags, definitions = _import_dags(execute, timeout)
@@ -343,6 +347,8 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
         return
     if found is None:
         raise DagLoadError(f"no such file, folder or module: {name!r}")
+    if found.origin and found.has_location:
+        _serve_airflow_imports(Path(found.origin))
     try:
         dags, definitions = _import_dags(execute, timeout)
     except _ImportFailed as failed:
@@ -353,6 +359,18 @@ def _load_module(name: str, result: LoadResult, timeout: float | None) -> None:
     _add_dags(dags, name, result)
     if definitions is not None:
         result.definitions[name] = definitions
+
+
+def _serve_airflow_imports(path: Path) -> None:
+    """Install the Airflow import hook when the source of ``path`` mentions ``airflow``."""
+    try:
+        mentions = b"airflow" in path.read_bytes()
+    except OSError:
+        return
+    if mentions:
+        from partita.compat.airflow import install
+
+        install()
 
 
 class _ImportFailed(Exception):

@@ -22,6 +22,10 @@ then the default.
                                  worker silent for longer is killed and its tasks run again
     PARTITA_MAX_LOST_ATTEMPTS    ``max_lost_attempts:``   (default 3): tries of a task instance
                                  lost with their worker before it fails
+    PARTITA_EXECUTOR             ``executor:`` (default ``local``): where the scheduler runs
+                                 tasks: ``local`` (a pool of processes) or ``celery``
+    PARTITA_CELERY_BROKER_URL    ``celery_broker_url:`` (default ``redis://127.0.0.1:6379/0``):
+                                 the broker of the Celery executor (Redis or RabbitMQ)
     PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
                                  at once, across all DAGs
     PARTITA_SENSORS_DEFAULT_STATUS ``sensors_default_status:`` (default ``running``): whether a
@@ -81,6 +85,8 @@ DEFAULT_MAX_CONCURRENT_RUNS = 16
 DEFAULT_SENSOR_EVALUATION_TIMEOUT = 60.0
 SENSOR_STATUSES = ("running", "stopped")
 DEFAULT_BASE_URL = "http://localhost:8080"
+EXECUTORS = ("local", "celery")
+DEFAULT_CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
@@ -138,8 +144,17 @@ class Settings:
     retention: RetentionSettings | None = None
     #: Where people reach the web UI; notifications link to runs under it.
     base_url: str = DEFAULT_BASE_URL
+    #: Where the scheduler runs task instances: ``local`` (a process pool) or ``celery``.
+    executor: str = "local"
+    #: The Celery executor's broker (``redis://...`` or ``amqp://...``).
+    celery_broker_url: str = DEFAULT_CELERY_BROKER_URL
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigurationError(
+                f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}; "
+                f"set PARTITA_EXECUTOR or 'executor:' in partita.yaml"
+            )
         if self.inline_output_limit < 0:
             raise ConfigurationError(
                 f"inline_output_limit must be a number of bytes >= 0, "
@@ -247,6 +262,10 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ),
         retention=RetentionSettings(**from_file.retention) if from_file.retention else None,
         base_url=env.get("PARTITA_BASE_URL") or from_file.base_url or DEFAULT_BASE_URL,
+        executor=env.get("PARTITA_EXECUTOR") or from_file.executor or "local",
+        celery_broker_url=env.get("PARTITA_CELERY_BROKER_URL")
+        or from_file.celery_broker_url
+        or DEFAULT_CELERY_BROKER_URL,
     )
 
 
@@ -270,6 +289,8 @@ class FileSettings:
     sensors_default_status: str | None = None
     sensor_evaluation_timeout: float | None = None
     retention: dict[str, Any] | None = None
+    executor: str | None = None
+    celery_broker_url: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:

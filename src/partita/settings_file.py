@@ -68,6 +68,8 @@ class _FileSettings(BaseModel):
     sensor_evaluation_timeout: float | None = Field(default=None, gt=0)
     retention: _Retention | None = None
     base_url: str | None = Field(default=None, pattern=r"^https?://")
+    executor: Literal["local", "celery"] | None = None
+    celery_broker_url: str | None = Field(default=None, min_length=1)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -202,6 +202,27 @@ def test_task_instance_upsert_updates_the_row(storage: Storage) -> None:
     assert isinstance(storage.runs.get_task_instances("r1")[0].state, TaskState)
 
 
+def test_a_task_instance_try_is_claimed_once(storage: Storage) -> None:
+    queued = TaskInstanceRecord("r1", "load", try_number=2, max_tries=3, state=TaskState.QUEUED)
+    storage.write(WriteBatch(runs=[make_run("r1")], task_instances=[queued]))
+
+    assert storage.claim_task_instance("r1", "load", -1, 2, "node-a", T0)
+    assert not storage.claim_task_instance("r1", "load", -1, 2, "node-b", T0)  # claimed
+    [ti] = storage.runs.get_task_instances("r1")
+    assert (ti.state, ti.try_number, ti.hostname, ti.start_date) == (
+        TaskState.RUNNING, 2, "node-a", T0,
+    )  # fmt: skip
+    storage.write(WriteBatch(task_instances=[queued]))  # a late write of the queued row
+    assert storage.runs.get_task_instances("r1") == [queued]
+    assert not storage.claim_task_instance("r1", "load", -1, 2, "node-b", T0)  # still claimed
+    assert not storage.claim_task_instance("r1", "load", -1, 1, "node-b", T0)  # an older try
+    assert storage.task_instance_claims("r1") == {("load", -1): (2, "node-a")}
+    assert storage.claim_task_instance("r1", "load", -1, 3, "node-b", T0)  # a newer try
+    assert storage.task_instance_claims("r1") == {("load", -1): (3, "node-b")}
+    assert not storage.claim_task_instance("r1", "other", -1, 1, "node-b", T0)  # no row
+    assert storage.task_instance_claims("r2") == {}
+
+
 def test_task_instances_are_ordered_by_task_then_map_index(storage: Storage) -> None:
     keys = [("b", -1), ("a", 10), ("a", 2), ("a", 0), ("c", 1), ("a", 1), ("c", 0)]
     tis = [TaskInstanceRecord("r1", task, index) for task, index in keys]

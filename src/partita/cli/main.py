@@ -130,6 +130,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "partita.cli.webserver:webserver",
         "Serve the REST API (/api/v1) on --host and --port until Ctrl-C or SIGTERM.",
     ),
+    "worker": Subcommand(
+        "partita.cli.worker:worker",
+        "Run a Celery worker: run the task instances the scheduler sends to its queues.",
+    ),
 }
 
 

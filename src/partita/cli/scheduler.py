@@ -26,6 +26,7 @@ import fcntl
 import logging
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from partita.executors.local import WorkerPool
 from partita.scheduler.clock import parse_clock
 from partita.scheduler.dag_files import DagFileProcessor
 from partita.scheduler.loop import Scheduler, SchedulerOptions
+from partita.scheduler.supervisor import ExecutorFactory
 from partita.scheduler.wakeup import WakeSocket
 from partita.server.bind import BindOptions, check_bind_options
 from partita.settings import Settings, load_settings
@@ -151,28 +153,22 @@ def serve(
             sensor_evaluation_timeout=settings.sensor_evaluation_timeout,
             retention=settings.retention,
         )
-        with _signals_stop() as received, suppress(KeyboardInterrupt):
-            pool = WorkerPool(
-                workers,
-                storage=storage,
-                heartbeat_interval=settings.worker_heartbeat_interval,
-                heartbeat_timeout=settings.worker_heartbeat_timeout,
-                default_timezone=settings.default_timezone,
-            )
-            with (
-                pool,
-                WakeSocket(settings.home) as wake,
-                _web_server(storage, settings, web, out) as url,
-            ):
-                scheduler = Scheduler(
-                    storage, files, pool.executor, options=options, clock=clock,
-                    activity=pool.activity, wake=wake,
-                )  # fmt: skip
-                _banner(out, title, settings, files, pool.size)
-                if url is not None:
-                    out.print(f"  web:       {url} (API: {url}api/v1)", highlight=False)
-                _log_to_stderr()
-                scheduler.serve()
+        with (
+            _signals_stop() as received,
+            suppress(KeyboardInterrupt),
+            _executors(settings, storage, workers) as (factory, where, activity),
+            WakeSocket(settings.home) as wake,
+            _web_server(storage, settings, web, out) as url,
+        ):
+            scheduler = Scheduler(
+                storage, files, factory, options=options, clock=clock,
+                activity=activity, wake=wake,
+            )  # fmt: skip
+            _banner(out, title, settings, files, where)
+            if url is not None:
+                out.print(f"  web:       {url} (API: {url}api/v1)", highlight=False)
+            _log_to_stderr()
+            scheduler.serve()
         name = signal.Signals(received[0]).name if received else "interrupt"
         out.print(Text(f"Stopped ({name}); nothing is left running.", style="bold"))
 
@@ -196,13 +192,51 @@ def _web_server(
         yield url
 
 
+@contextmanager
+def _executors(
+    settings: Settings, storage: Storage, workers: int | None
+) -> Iterator[tuple[ExecutorFactory, str, threading.Event | None]]:
+    """The executor factory the settings name (a worker pool, or Celery), where tasks run,
+    and the event set when a task outcome arrives (None for Celery: the scheduler naps)."""
+    if settings.executor == "celery":
+        if workers is not None:
+            raise click.UsageError(
+                "--workers sizes the local executor's pool, but the executor is celery; "
+                "start 'partita worker' processes instead, or set PARTITA_EXECUTOR=local"
+            )
+        try:
+            from partita.executors.celery_executor import CeleryHub
+        except ImportError as exc:
+            raise click.ClickException(
+                f"the celery executor needs Celery ({exc}); install it with: "
+                f"pip install 'partita[celery]'"
+            ) from None
+        with CeleryHub(
+            storage, settings.celery_broker_url,
+            heartbeat_interval=settings.worker_heartbeat_interval,
+            heartbeat_timeout=settings.worker_heartbeat_timeout,
+            default_timezone=settings.default_timezone,
+        ) as hub:  # fmt: skip
+            yield hub.executor, f"Celery workers via {mask_url(settings.celery_broker_url)}", None
+        return
+    pool = WorkerPool(
+        workers,
+        storage=storage,
+        heartbeat_interval=settings.worker_heartbeat_interval,
+        heartbeat_timeout=settings.worker_heartbeat_timeout,
+        default_timezone=settings.default_timezone,
+    )
+    with pool:
+        yield pool.executor, f"{pool.size} worker processes", pool.activity
+
+
 def _banner(
-    out: Console, title: str, settings: Settings, files: DagFileProcessor, workers: int
+    out: Console, title: str, settings: Settings, files: DagFileProcessor, workers: str
 ) -> None:
     out.print(Text(title, style="bold"))
     out.print(f"  home:      {settings.home}")
     out.print(f"  database:  {mask_url(settings.database_url)}")
-    out.print(f"  workers:   {workers} worker processes")
+    out.print(f"  workers:   {workers}")
     for location in files.locations:
         out.print(f"  code:      {location}")
     dag_ids = sorted(files.dags)

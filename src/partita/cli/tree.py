@@ -88,7 +88,15 @@ class _Level:
             branch = parent.add(_task_label(node, marker))
             follower_marker = ""
         for follower in self.downstream[id(node)]:
-            self._draw(branch, follower, follower_marker)
+            self._draw(branch, follower, follower_marker + _edge_label(node, follower))
+
+
+def _edge_label(node: Node, follower: Node) -> str:
+    """``«label» `` when the edge from task ``node`` to task ``follower`` has a ``Label``."""
+    if isinstance(node, TaskGroup) or isinstance(follower, TaskGroup) or node.dag is None:
+        return ""
+    label = node.dag.edge_labels.get((node.task_id, follower.task_id))
+    return f"«{label}» " if label else ""
 
 
 def _tasks_of(node: Node) -> list[BaseOperator]:

@@ -179,6 +179,7 @@ class BaseOperator(DependencyMixin):
         inlets: Any = None,
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
+        task_display_name: str | None = None,
     ) -> None:
         dag = dag if dag is not None else authoring.current_dag()
         group = task_group if task_group is not None else authoring.current_group()
@@ -250,6 +251,7 @@ class BaseOperator(DependencyMixin):
         self.outlets: tuple[Asset, ...] = outlet_assets(where, outlets)
         #: The assets the task reads (kept for lineage; they change nothing at run time).
         self.inlets: tuple[Asset, ...] = outlet_assets(where, inlets)
+        self._display_name = task_display_name
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}
         self.dag: DAG | None = None
@@ -366,6 +368,11 @@ class BaseOperator(DependencyMixin):
         if self.dag is not None:
             return f"{self.dag.label}: task {self.task_id!r}"
         return f"task {self.task_id!r}"
+
+    @property
+    def task_display_name(self) -> str:
+        """The name the UI shows (Airflow's ``task_display_name``); the task id by default."""
+        return getattr(self, "_display_name", None) or self.task_id
 
     @property
     def operator_name(self) -> str:

@@ -167,6 +167,7 @@ class DAG:
         config: Any = None,
         resources: Mapping[str, Any] | None = None,
         partitions_def: PartitionsDefinition | None = None,
+        dag_display_name: str | None = None,
     ) -> None:
         if not isinstance(dag_id, str) or not dag_id or len(dag_id) > 250:
             raise DefinitionError(
@@ -182,6 +183,10 @@ class DAG:
         #: How messages name this DAG: ``DAG 'etl'``; ``materialize([a, b])`` names its assets.
         self.label = f"DAG {dag_id!r}"
         self.description = description
+        #: The name the UI and ``partita dags`` show (Airflow's ``dag_display_name``).
+        self.dag_display_name = dag_display_name or dag_id
+        #: ``(upstream task id, downstream task id) -> label``, from ``Label`` in ``>>`` chains.
+        self.edge_labels: dict[tuple[str, str], str] = {}
         if schedule_interval is not _UNSET:
             if schedule is not None:
                 raise DefinitionError(

@@ -29,8 +29,12 @@ class DependencyMixin:
 
     def set_downstream(self, other: Any) -> None:
         """Make ``other`` (a task, group, output or a list of them) run after this."""
+        targets = flatten_nodes(other)
+        for target in targets:
+            if isinstance(target, Label):
+                target.sources.append(self)
         for leaf in self.dependency_leaves():
-            for target in flatten_nodes(other):
+            for target in targets:
                 for root in target.dependency_roots():
                     leaf.add_downstream_edge(root)
 
@@ -56,6 +60,36 @@ class DependencyMixin:
         # [a, b] << self
         self.set_downstream(other)
         return self
+
+
+class Label(DependencyMixin):
+    """A name on the edges it sits on: ``pick >> Label("big files") >> compress``.
+
+    It adds no task: the tasks before it run before the tasks after it, and each
+    of those edges carries the label (kept in ``dag.edge_labels``, shown by
+    ``partita dags show``).
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.sources: list[DependencyMixin] = []
+
+    def dependency_roots(self) -> list[BaseOperator]:
+        return []
+
+    def dependency_leaves(self) -> list[BaseOperator]:
+        return [leaf for source in self.sources for leaf in source.dependency_leaves()]
+
+    def set_downstream(self, other: Any) -> None:
+        super().set_downstream(other)
+        for leaf in self.dependency_leaves():
+            for target in flatten_nodes(other):
+                for root in target.dependency_roots():
+                    if leaf.dag is not None:
+                        leaf.dag.edge_labels[(leaf.task_id, root.task_id)] = self.label
+
+    def __repr__(self) -> str:
+        return f"Label({self.label!r})"
 
 
 def flatten_nodes(obj: Any) -> list[DependencyMixin]:
@@ -108,4 +142,4 @@ def _one(obj: Any) -> DependencyMixin:
     return nodes[0]
 
 
-__all__ = ["DependencyMixin", "chain", "cross_downstream"]
+__all__ = ["DependencyMixin", "Label", "chain", "cross_downstream"]

@@ -429,6 +429,23 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def claim_task_instance(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
+        at: datetime,
+    ) -> bool:  # fmt: skip
+        """Claim try ``try_number`` of a task instance for ``hostname``; mark it running.
+
+        A compare-and-set on the instance's claim, which only this method writes:
+        it succeeds (True) when the row exists, holds this try or an earlier one,
+        and no try this late was claimed before; so a message delivered twice runs
+        its try at most once, whatever the row's state was written back to since.
+        """
+
+    @abstractmethod
+    def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
+        """(task id, map index) -> (claimed try, who claimed it), for the run's claimed tries."""
+
+    @abstractmethod
     def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
         """Record a request to cancel run ``run_id`` if it is running; False if it is not.
 

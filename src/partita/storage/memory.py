@@ -371,6 +371,8 @@ class MemoryStorage(Storage):
             self._logs.tries, self.backfills, self.queue, self._lock,
         )  # fmt: skip
         self.retention = MemoryRetentionStore(parts)
+        #: run id -> (task id, map index) -> (claimed try, claimed by).
+        self._claims: dict[str, dict[tuple[str, int], tuple[int, str]]] = {}
 
     def heartbeat(self, run_id: str, at: datetime) -> bool:
         with self._lock:
@@ -387,6 +389,25 @@ class MemoryStorage(Storage):
                 return False
             self._apply(batch, self._checked(batch))
             return True
+
+    def claim_task_instance(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
+        at: datetime,
+    ) -> bool:  # fmt: skip
+        with self._lock:
+            ti = self._runs.tis.get(run_id, {}).get((task_id, map_index))
+            claims = self._claims.setdefault(run_id, {})
+            claimed = claims.get((task_id, map_index), (0, ""))[0]
+            if ti is None or ti.try_number > try_number or claimed >= try_number:
+                return False
+            claims[(task_id, map_index)] = (try_number, hostname)
+            running = replace(ti, try_number=try_number).started(at, hostname)
+            self._runs.tis[run_id][(task_id, map_index)] = running
+            return True
+
+    def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
+        with self._lock:
+            return dict(self._claims.get(run_id, {}))
 
     def request_cancel(self, run_id: str, at: datetime, grace: float) -> bool:
         with self._lock:

@@ -38,6 +38,7 @@ class EventKind(TextEnum):
     CALLBACK_ERROR = "callback_error"  # payload: callback, error, traceback
     ASSET_MATERIALIZED = "asset_materialized"  # payload: asset_key, data_version, location
     TASK_LOST = "task_lost"  # payload: reason, lost (how many tries lost so far)
+    TASK_REPORTED = "task_reported"  # payload: a remote worker's outcome of one try (Celery)
     TASK_CLEARED = "task_cleared"  # payload: state, previous_state (an operator's clear)
     TASK_MARKED = "task_marked"  # payload: state, previous_state (an operator's mark)
     CANCEL_REQUESTED = "cancel_requested"  # payload: grace (an operator's cancel)

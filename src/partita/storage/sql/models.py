@@ -152,8 +152,12 @@ task_instance_table = Table(
     Column("duration", Float),
     _id("hostname", nullable=True),
     Column("retry_at", UTCDateTime()),
+    # A remote worker's claim of a try (Storage.claim_task_instance): never written by batches.
+    Column("claimed_try", Integer),
+    _id("claimed_by", nullable=True),
     ForeignKeyConstraint(["run_id"], ["dag_run.run_id"], ondelete="CASCADE"),
     Index("ix_task_instance_run_id_state", "run_id", "state"),
+    info={"not_batched": ("claimed_try", "claimed_by")},
 )
 
 #: One entry of the append-only event log; ``id`` gives the order.

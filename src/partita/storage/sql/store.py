@@ -377,6 +377,38 @@ class SqlStorage(Storage):
         with self._transaction(lambda: f"record a heartbeat of run {run_id!r}") as connection:
             return connection.execute(beat).rowcount == 1
 
+    def claim_task_instance(
+        self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
+        at: datetime,
+    ) -> bool:  # fmt: skip
+        tis = task_instance_table.c
+        # Touching the row locks it (PostgreSQL) or the database (SQLite): of two claims
+        # of one try, the second waits, then finds claimed_try set and matches nothing.
+        claim = (
+            update(task_instance_table)
+            .where(
+                tis.run_id == run_id, tis.task_id == task_id, tis.map_index == map_index,
+                tis.try_number <= try_number,
+                tis.claimed_try.is_(None) | (tis.claimed_try < try_number),
+            )
+            .values(
+                claimed_try=try_number, claimed_by=hostname, try_number=try_number,
+                state=str(TaskState.RUNNING), start_date=at, end_date=None, duration=None,
+                hostname=hostname,
+            )
+        )  # fmt: skip
+        what = f"claim try {try_number} of task {task_id!r} of run {run_id!r}"
+        with self._transaction(lambda: what) as connection:
+            return connection.execute(claim).rowcount == 1
+
+    def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
+        tis = task_instance_table.c
+        query = select(tis.task_id, tis.map_index, tis.claimed_try, tis.claimed_by).where(
+            tis.run_id == run_id, tis.claimed_try.is_not(None)
+        )
+        with connect(self.engine, f"read the claims of run {run_id!r}") as connection:
+            return {(t, i): (n, by or "") for t, i, n, by in connection.execute(query)}
+
     def write_if_unchanged(self, batch: WriteBatch, seen: DagRunRecord) -> bool:
         runs = dag_run_table.c
         same_beat = (

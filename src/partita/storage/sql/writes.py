@@ -295,7 +295,7 @@ def render_insert(
     ``on_conflict`` is ``update`` (overwrite every non-key column of an existing
     row: an upsert), ``nothing`` or None.
     """
-    missing = set(table.columns.keys()) - set(columns) - {"id"}
+    missing = set(table.columns.keys()) - set(columns) - {"id", *table.info.get("not_batched", ())}
     if missing or not set(columns) <= set(table.columns.keys()):
         raise AssertionError(f"the {table.name} row does not match its columns: {sorted(missing)}")
     quote = dialect.identifier_preparer.quote

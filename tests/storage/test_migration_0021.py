@@ -1,0 +1,59 @@
+"""Revision 0021 (task instance claims): a database made at the revision before it, with a
+task instance in it, upgrades to head and its try can be claimed once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from partita.definitions.states import TaskState
+from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
+from partita.storage.sql.migrate import alembic_config, head_revision
+
+
+def _database_before_0021_with_a_task_instance(url: str) -> None:
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0021").down_revision
+    assert isinstance(before, str)
+    engine = create_sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), before)
+            connection.exec_driver_sql(
+                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+                "VALUES ('old', 'etl', 'v', 'running', 'manual', '{}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO task_instance (run_id, task_id, map_index, try_number, max_tries, "
+                "state, operator) VALUES ('old', 'load', -1, 1, 0, 'queued', 'PythonOperator')"
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_database_before_0021_upgrades_and_its_queued_try_is_claimed_once(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_fresh_database_url")
+    _database_before_0021_with_a_task_instance(url)
+
+    assert upgrade(url) == head_revision()
+
+    with SqlStorage(url, tmp_path / "storage") as storage:
+        assert storage.task_instance_claims("old") == {}
+        now = datetime.now(UTC)
+        assert storage.claim_task_instance("old", "load", -1, 1, "node-a", now)
+        assert not storage.claim_task_instance("old", "load", -1, 1, "node-b", now)
+        [ti] = storage.runs.get_task_instances("old")
+        assert (ti.state, ti.hostname, ti.operator) == (
+            TaskState.RUNNING,
+            "node-a",
+            "PythonOperator",
+        )
+        assert storage.task_instance_claims("old") == {("load", -1): (1, "node-a")}
