@@ -161,3 +161,34 @@ def test_run_controls_need_operator_and_csrf(sqlite_world: ApiWorld) -> None:
     assert sqlite_world.storage.runs.get_run(run).state == "queued"
     again = client.post(f"/runs/{run}/control", data={"csrf_token": csrf, "action": "retry"})
     assert again.status_code == 409 and "already queued" in again.text
+
+
+def test_the_launchpad_form_comes_from_the_params_and_triggers(sqlite_world: ApiWorld) -> None:
+    client = sqlite_world.client(None)
+    csrf = log_in(client, "operator")
+    assert 'href="/dags/etl/trigger"' in client.get("/dags").text
+    form = client.get("/dags/etl/trigger").text
+    assert re.search(r'<input type="number" name="param.n" value="3" step="1"\s+min="1"', form)
+    bad = client.post("/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "three"})
+    assert bad.status_code == 422 and "integer expected" in bad.text
+    low = client.post("/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "0"})
+    assert low.status_code == 422 and "minimum" in low.text  # the API's own check
+    assert client.post("/dags/etl/trigger", data={"param.n": "4"}).status_code == 403
+    before = sqlite_world.storage.runs.count_runs("etl")
+    done = client.post(
+        "/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "4"}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/runs/manual__")
+    assert sqlite_world.storage.runs.count_runs("etl") == before + 1
+    run_id = done.headers["location"].removeprefix("/runs/")
+    assert sqlite_world.storage.runs.get_run(run_id).conf == {"n": 4}
+
+
+def test_a_viewer_cannot_open_or_post_the_launchpad(sqlite_world: ApiWorld) -> None:
+    client = sqlite_world.client(None)
+    csrf = log_in(client, "viewer")
+    assert "/trigger" not in client.get("/dags").text
+    assert client.get("/dags/etl/trigger").status_code == 403
+    answer = client.post("/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "4"})
+    assert answer.status_code == 403 and "needs operator" in answer.text
+    assert client.get("/dags/nope/trigger").status_code == 403  # the role is checked first

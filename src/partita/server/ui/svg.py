@@ -34,7 +34,7 @@ def gantt(instances: Sequence[TaskInstanceRecord], now: datetime) -> str:
     scale = (WIDTH - LABEL - 10) / span
     height = ROW * len(timed) + 24
     parts = [
-        f'<svg class="gantt" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'<svg class="gantt" viewBox="0 0 {WIDTH} {height}" width="100%" '
         'role="img" aria-label="Gantt chart of task timings">'
     ]
     for row, ti in enumerate(timed):
