@@ -135,6 +135,11 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         _trigger_and_wait(page, url, "fan_out", "success")
         names = page.locator("td.task-name").all_inner_texts()
         assert {"double [0]", "double [1]", "double [2]", "total"} <= set(names)
+        page.goto(f"{url}/dags/fan_out")
+        assert "double [3]" in page.locator("table.runs-grid td.task-name").all_inner_texts()
+        page.screenshot(path=SHOTS / "dag.png", full_page=True)
+        page.goto(f"{url}/dags/broken")
+        page.screenshot(path=SHOTS / "dag-broken.png", full_page=True)
         page.goto(f"{url}/")
         page.screenshot(path=SHOTS / "home.png")
         assert errors == []  # no script error, nothing the CSP refused

@@ -192,3 +192,37 @@ def test_a_viewer_cannot_open_or_post_the_launchpad(sqlite_world: ApiWorld) -> N
     answer = client.post("/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "4"})
     assert answer.status_code == 403 and "needs operator" in answer.text
     assert client.get("/dags/nope/trigger").status_code == 403  # the role is checked first
+
+
+def test_the_dag_page_graph_grid_history_and_code(sqlite_world: ApiWorld) -> None:
+    client = sqlite_world.client(None)
+    log_in(client, "viewer")
+    page = client.get("/dags/broken").text
+    assert 'class="graph"' in page
+    assert re.search(r'data-task="fail"><rect class="st-failed"', page)
+    assert re.search(r'data-task="after"><rect class="st-upstream_failed"', page)
+    assert '<td class="task-name">fail</td>' in page
+    assert f'href="/runs/{sqlite_world.broken_run}"' in page
+    assert "raise ValueError(&#34;the source is down&#34;)" in page  # the code, escaped
+    assert "/trigger" not in page  # a viewer
+    assert client.get("/dags/nope").status_code == 404
+
+
+def test_layers_put_a_task_right_of_its_furthest_upstream() -> None:
+    from partita.server.ui.svg import layers
+
+    upstream = {"a": [], "b": ["a"], "c": ["b"], "d": ["a", "c"], "e": []}
+    assert layers(upstream) == [["a", "e"], ["b"], ["c"], ["d"]]
+
+
+def test_a_mapped_cell_shows_the_state_that_needs_attention() -> None:
+    from partita.definitions.states import TaskState
+    from partita.server.ui.dag_page import cell_state
+    from partita.storage.records import TaskInstanceRecord
+
+    def ti(i: int, state: TaskState) -> TaskInstanceRecord:
+        return TaskInstanceRecord("r", "t", map_index=i, state=state)
+
+    assert cell_state([ti(0, TaskState.SUCCESS), ti(1, TaskState.FAILED)]) == "failed"
+    assert cell_state([ti(0, TaskState.SUCCESS), ti(1, TaskState.SUCCESS)]) == "success"
+    assert cell_state([]) == "none"
