@@ -226,3 +226,29 @@ def test_a_mapped_cell_shows_the_state_that_needs_attention() -> None:
     assert cell_state([ti(0, TaskState.SUCCESS), ti(1, TaskState.FAILED)]) == "failed"
     assert cell_state([ti(0, TaskState.SUCCESS), ti(1, TaskState.SUCCESS)]) == "success"
     assert cell_state([]) == "none"
+
+
+def test_a_running_try_is_followed_from_the_last_line_shown(sqlite_world: ApiWorld) -> None:
+    from datetime import UTC, datetime
+
+    from partita.definitions.states import TaskState
+    from partita.storage.records import LogLineRecord, TaskInstanceRecord, WriteBatch
+
+    storage, run_id, now = sqlite_world.storage, sqlite_world.etl_run, datetime.now(UTC)
+
+    def line(seq: int) -> LogLineRecord:
+        return LogLineRecord(run_id, "extract", -1, 2, seq, now, "INFO", f"live {seq}")
+
+    running = TaskInstanceRecord(run_id, "extract", -1, 2, 2, TaskState.RUNNING)
+    storage.write(WriteBatch(task_instances=[running], log_lines=[line(0)]))
+    client = sqlite_world.client(None)
+    log_in(client, "viewer")
+    page = client.get(f"/runs/{run_id}", params={"task": "extract"}).text
+    match = re.search(r'data-stream="([^"]+)"', page)
+    assert match is not None and "live 0" in page
+    stream = match.group(1).replace("&amp;", "&")
+    assert stream.endswith("map_index=-1&try_number=2&offset=1")
+    done = running.finished(TaskState.SUCCESS, now, now, 0.1, "host")
+    storage.write(WriteBatch(task_instances=[done], log_lines=[line(1)]))
+    events = client.get(stream).text  # with the session cookie, as the page's script
+    assert "live 1" in events and "live 0" not in events and "event: end" in events
