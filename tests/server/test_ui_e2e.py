@@ -115,12 +115,12 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         page.screenshot(path=SHOTS / "dags.png", full_page=True)
         page.goto(f"{url}/dags/etl/trigger")
         assert page.input_value("input[name='param.n']") == "3"
+        page.screenshot(path=SHOTS / "launchpad.png")
         page.fill("input[name='param.n']", "0")
         page.click("#trigger")  # the browser refuses the field (min 1) before sending
         assert page.url.endswith("/dags/etl/trigger")
         assert page.eval_on_selector("input[name='param.n']", "e => !e.validity.valid")
         page.fill("input[name='param.n']", "5")
-        page.screenshot(path=SHOTS / "launchpad.png")
         page.click("#trigger")
         page.wait_for_url(re.compile(r".*/runs/manual__.*"))
         page.wait_for_selector("#run-state.st-success", timeout=120_000)
