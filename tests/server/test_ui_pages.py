@@ -1,5 +1,6 @@
-"""The web UI's pages through the app (TestClient): login, layout, home, DAG list, run page;
-roles and CSRF enforced by the pages themselves."""
+"""The web UI's pages through the app (TestClient): login, layout, home, DAG list, run page,
+DAG page, launchpad; roles and CSRF enforced by the pages themselves. The pages that read
+the stores run on SQLite and PostgreSQL (``world``), the others on SQLite."""
 
 from __future__ import annotations
 
@@ -88,13 +89,13 @@ def test_the_login_form_needs_its_csrf_token(sqlite_world: ApiWorld) -> None:
     assert "partita_session" not in answer.cookies
 
 
-def test_home_counts_failed_runs_and_shows_the_scheduler_health(sqlite_world: ApiWorld) -> None:
-    client = sqlite_world.client(None)
+def test_home_counts_failed_runs_and_shows_the_scheduler_health(world: ApiWorld) -> None:
+    client = world.client(None)
     log_in(client, "viewer")
     home = client.get("/").text
     assert re.search(r'id="failed">1<', home)  # the broken DAG's run
     assert "No scheduler alive" in home and "no heartbeat ever" in home
-    assert sqlite_world.broken_run in home
+    assert world.broken_run in home
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.OPERATOR])
@@ -127,10 +128,10 @@ def test_pause_toggle_needs_operator_and_csrf(sqlite_world: ApiWorld) -> None:
     assert client.post("/dags/nope/pause", data={"csrf_token": csrf}).status_code == 404
 
 
-def test_the_run_page_gantt_and_a_failed_tasks_log(sqlite_world: ApiWorld) -> None:
-    client = sqlite_world.client(None)
+def test_the_run_page_gantt_and_a_failed_tasks_log(world: ApiWorld) -> None:
+    client = world.client(None)
     log_in(client, "viewer")
-    run = sqlite_world.broken_run
+    run = world.broken_run
     page = client.get(f"/runs/{run}").text
     assert 'class="gantt"' in page and "<rect" in page
     assert "fail" in page and "upstream_failed" in page
@@ -163,8 +164,8 @@ def test_run_controls_need_operator_and_csrf(sqlite_world: ApiWorld) -> None:
     assert again.status_code == 409 and "already queued" in again.text
 
 
-def test_the_launchpad_form_comes_from_the_params_and_triggers(sqlite_world: ApiWorld) -> None:
-    client = sqlite_world.client(None)
+def test_the_launchpad_form_comes_from_the_params_and_triggers(world: ApiWorld) -> None:
+    client = world.client(None)
     csrf = log_in(client, "operator")
     assert 'href="/dags/etl/trigger"' in client.get("/dags").text
     form = client.get("/dags/etl/trigger").text
@@ -174,14 +175,14 @@ def test_the_launchpad_form_comes_from_the_params_and_triggers(sqlite_world: Api
     low = client.post("/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "0"})
     assert low.status_code == 422 and "minimum" in low.text  # the API's own check
     assert client.post("/dags/etl/trigger", data={"param.n": "4"}).status_code == 403
-    before = sqlite_world.storage.runs.count_runs("etl")
+    before = world.storage.runs.count_runs("etl")
     done = client.post(
         "/dags/etl/trigger", data={"csrf_token": csrf, "param.n": "4"}, follow_redirects=False
     )
     assert done.status_code == 303 and done.headers["location"].startswith("/runs/manual__")
-    assert sqlite_world.storage.runs.count_runs("etl") == before + 1
+    assert world.storage.runs.count_runs("etl") == before + 1
     run_id = done.headers["location"].removeprefix("/runs/")
-    assert sqlite_world.storage.runs.get_run(run_id).conf == {"n": 4}
+    assert world.storage.runs.get_run(run_id).conf == {"n": 4}
 
 
 def test_a_viewer_cannot_open_or_post_the_launchpad(sqlite_world: ApiWorld) -> None:
@@ -194,15 +195,15 @@ def test_a_viewer_cannot_open_or_post_the_launchpad(sqlite_world: ApiWorld) -> N
     assert client.get("/dags/nope/trigger").status_code == 403  # the role is checked first
 
 
-def test_the_dag_page_graph_grid_history_and_code(sqlite_world: ApiWorld) -> None:
-    client = sqlite_world.client(None)
+def test_the_dag_page_graph_grid_history_and_code(world: ApiWorld) -> None:
+    client = world.client(None)
     log_in(client, "viewer")
     page = client.get("/dags/broken").text
     assert 'class="graph"' in page
     assert re.search(r'data-task="fail"><rect class="st-failed"', page)
     assert re.search(r'data-task="after"><rect class="st-upstream_failed"', page)
     assert '<td class="task-name">fail</td>' in page
-    assert f'href="/runs/{sqlite_world.broken_run}"' in page
+    assert f'href="/runs/{world.broken_run}"' in page
     assert "raise ValueError(&#34;the source is down&#34;)" in page  # the code, escaped
     assert "/trigger" not in page  # a viewer
     assert client.get("/dags/nope").status_code == 404
