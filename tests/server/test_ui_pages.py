@@ -253,3 +253,20 @@ def test_a_running_try_is_followed_from_the_last_line_shown(sqlite_world: ApiWor
     storage.write(WriteBatch(task_instances=[done], log_lines=[line(1)]))
     events = client.get(stream).text  # with the session cookie, as the page's script
     assert "live 1" in events and "live 0" not in events and "event: end" in events
+
+
+def test_the_dag_list_is_paged(sqlite_world: ApiWorld) -> None:
+    from datetime import UTC, datetime
+
+    from partita.storage.dag_records import DagParse, ParsedDag
+
+    many = [ParsedDag(f"bulk_{i:02d}", "/elsewhere/bulk.py") for i in range(30)]
+    sqlite_world.storage.registry.record_parse(DagParse("/elsewhere", many, {}, datetime.now(UTC)))
+    client = sqlite_world.client(None)
+    log_in(client, "viewer")
+    first = client.get("/dags").text
+    assert "Page 1 of 2" in first and 'data-dag="bulk_23"' in first
+    assert 'data-dag="bulk_24"' not in first and "page=2" in first
+    second = client.get("/dags", params={"page": 2}).text
+    assert 'data-dag="bulk_24"' in second and 'data-dag="etl"' in second
+    assert "Page 1 of 1" in client.get("/dags", params={"q": "bulk_2*"}).text

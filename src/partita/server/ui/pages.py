@@ -7,7 +7,6 @@ protection, each POST checks the role and the form's CSRF token itself.
 
 from __future__ import annotations
 
-import fnmatch
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -65,15 +64,12 @@ def dag_list(
 ) -> HTMLResponse:
     """The DAGs: schedule, next run, their last runs' states, pause toggle."""
     viewer = signed_in(request, state)
-    records = state.storage.registry.list_dags()
-    all_tags = sorted({t for r in records for t in r.tags})
-    if q:
-        pattern = q if any(c in q for c in "*?[") else f"*{q}*"
-        records = [r for r in records if fnmatch.fnmatchcase(r.dag_id, pattern)]
-    if tag:
-        records = [r for r in records if tag in r.tags]
-    pages = max(1, -(-len(records) // PAGE_SIZE))
-    chosen = records[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    registry = state.storage.registry
+    all_tags = sorted({t for r in registry.list_dags() for t in r.tags})
+    chosen, total = registry.page_dags(
+        search=q or None, tag=tag or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
     last_runs = {
         r.dag_id: list(reversed(state.storage.runs.list_runs(r.dag_id, limit=LAST_RUNS)))
         for r in chosen
@@ -88,7 +84,7 @@ def dag_list(
         viewer,
         dags=chosen,
         last_runs=last_runs,
-        total=len(records),
+        total=total,
         q=q,
         tag=tag,
         tags=all_tags,
