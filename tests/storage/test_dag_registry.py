@@ -333,3 +333,23 @@ def test_upgrading_a_database_from_before_the_registry_adds_it_and_keeps_its_run
         assert "dag" not in tables and "import_error" not in tables and "dag_run" in tables
     finally:
         engine.dispose()
+
+
+def test_a_page_of_dags_by_id_search_and_tag(storage: Storage) -> None:
+    names = ["etl_daily", "etl_hourly", "ETL_Big", "load_100%", "load_1x0", "report"]
+    tagged = {"etl_daily": ("team-a", "daily"), "etl_hourly": ("team-a",), "report": ("daily",)}
+    storage.registry.record_parse(
+        parse(*(parsed(n, tags=tagged.get(n, ())) for n in names), parsed("gone"))
+    )
+    storage.registry.record_parse(parse(*(parsed(n, tags=tagged.get(n, ())) for n in names)))
+    page = storage.registry.page_dags
+
+    assert page(limit=2) == (storage.registry.list_dags()[:2], 6)  # "gone" is inactive
+    assert ids(page(limit=2, offset=4)[0]) == ["load_1x0", "report"]
+    assert page(search="etl", limit=10)[1] == 3  # a part of the id, any case
+    assert ids(page(search="etl_*ly", limit=10)[0]) == ["etl_daily", "etl_hourly"]
+    assert ids(page(search="load_100%", limit=10)[0]) == ["load_100%"]  # % and _ are literal
+    assert ids(page(search="load_1?0", limit=10)[0]) == ["load_1x0"]
+    assert ids(page(tag="daily", limit=10)[0]) == ["etl_daily", "report"]
+    assert page(tag="team-a", search="hour", limit=10)[1] == 1
+    assert page(tag="nobody", limit=10) == ([], 0)

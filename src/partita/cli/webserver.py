@@ -1,4 +1,4 @@
-"""``partita webserver``: serve the REST API (and later the pages) until Ctrl-C or SIGTERM;
+"""``partita webserver``: serve the web UI and the REST API until Ctrl-C or SIGTERM;
 also the web server ``partita dev`` runs beside its scheduler.
 
 At start: the code locations (PATH, else ``code_locations:``) are read once
@@ -182,6 +182,7 @@ def _webserver_banner(out: Console, settings: Settings, url: str, loaded: int) -
     out.print(f"  database:  {mask_url(settings.database_url)}")
     if loaded:
         out.print(f"  DAGs:      {loaded} loaded")
+    out.print(f"  UI:        {url}", highlight=False)
     out.print(f"  API:       {url}api/v1 (schema: {url}api/v1/openapi.json)", highlight=False)
     out.print("  Press Ctrl-C to stop.")
 

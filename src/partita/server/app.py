@@ -23,6 +23,7 @@ from partita.server.config import ServerConfig
 from partita.server.middleware import BodyLimit, SecurityHeaders
 from partita.server.problems import install_problem_handlers, problem_openapi
 from partita.server.state import ServerState
+from partita.server.ui import install_ui
 from partita.storage.base import Storage
 
 DESCRIPTION = (
@@ -46,6 +47,7 @@ def create_app(storage: Storage, config: ServerConfig) -> FastAPI:
     app.state.partita = ServerState(storage, config, limiter)
     install_problem_handlers(app)
     app.include_router(api_router())
+    install_ui(app)
 
     def openapi() -> dict[str, Any]:
         return problem_openapi(app)

@@ -293,6 +293,16 @@ class DagRegistry(ABC):
         """DAGs sorted by id; None for a filter means either."""
 
     @abstractmethod
+    def page_dags(
+        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+    ) -> tuple[list[DagRecord], int]:
+        """One page of the active DAGs sorted by id, and how many match in all.
+
+        ``search`` keeps the ids containing it, or matching it when it is a
+        glob (``*``, ``?``); ``tag`` keeps the DAGs with that tag.
+        """
+
+    @abstractmethod
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         """Pause or unpause a DAG; ``DagNotFoundError`` when it is not in the registry."""
 

@@ -9,6 +9,7 @@ timezone-aware UTC.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,6 +86,21 @@ class ImportErrorRecord:
     code_location: str | None = None
 
 
+def id_glob(search: str) -> str:
+    """The glob a DAG id search means: itself when it has ``*`` or ``?``, else ``*search*``.
+
+    In the glob only ``*`` (any run) and ``?`` (one character) are special, and
+    case does not count, on every store.
+    """
+    return search if any(c in search for c in "*?") else f"*{search}*"
+
+
+def id_glob_regex(glob: str) -> re.Pattern[str]:
+    """``id_glob``'s glob as a regular expression (the memory store's matcher)."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
 def unknown_dag(dag_id: str) -> DagNotFoundError:
     """The error for a DAG id the registry does not hold (the same on every backend)."""
     return DagNotFoundError(
@@ -92,4 +108,12 @@ def unknown_dag(dag_id: str) -> DagNotFoundError:
     )
 
 
-__all__ = ["DagParse", "DagRecord", "ImportErrorRecord", "ParsedDag", "unknown_dag"]
+__all__ = [
+    "DagParse",
+    "DagRecord",
+    "ImportErrorRecord",
+    "ParsedDag",
+    "id_glob",
+    "id_glob_regex",
+    "unknown_dag",
+]

@@ -23,6 +23,8 @@ from partita.storage.dag_records import (
     DagRecord,
     ImportErrorRecord,
     ParsedDag,
+    id_glob,
+    id_glob_regex,
     unknown_dag,
 )
 
@@ -119,6 +121,18 @@ class MemoryDagRegistry(DagRegistry):
             and (paused is None or row.is_paused == paused)
             and (active is None or row.is_active == active)
         ]
+
+    def page_dags(
+        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+    ) -> tuple[list[DagRecord], int]:
+        pattern = id_glob_regex(id_glob(search)) if search else None
+        rows = [
+            row
+            for row in self.list_dags()
+            if (pattern is None or pattern.fullmatch(row.dag_id))
+            and (tag is None or tag in row.tags)
+        ]
+        return rows[offset : offset + limit], len(rows)
 
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         with self._lock:

@@ -137,11 +137,12 @@ def get_dag(dag_id: str, state: ServerState = Depends(server_state)) -> DagDetai
         end_date=structure.get("end_date"),
         catchup=structure.get("catchup"),
         max_active_runs=structure.get("max_active_runs"),
-        params={name: _param_model(value) for name, value in dag.params.items()},
+        params={name: param_model(value) for name, value in dag.params.items()},
     )
 
 
-def _param_model(value: Any) -> ParamModel:
+def param_model(value: Any) -> ParamModel:
+    """The API's view of one DAG param (a ``Param`` or a bare default)."""
     if not isinstance(value, Param):
         return ParamModel(required=False, default=_json(value))
     return ParamModel(
@@ -199,4 +200,4 @@ def trigger(
     return DagRunModel.from_record(run)
 
 
-__all__ = ["known_dag", "load_dag", "router"]
+__all__ = ["known_dag", "load_dag", "param_model", "router"]

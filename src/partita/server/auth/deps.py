@@ -85,6 +85,22 @@ def _from_session(state: ServerState, cookie: str) -> Principal:
     return Principal(user.username, user.role, "session", session)
 
 
+def session_principal(state: ServerState, request: Request) -> Principal | None:
+    """The user of the session cookie ``request`` carries, or None (no cookie, or it ended).
+
+    The pages use it: they redirect to the login page instead of answering 401.
+    """
+    if not state.config.auth:
+        return Principal("anonymous", Role.ADMIN, "none")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return _from_session(state, cookie)
+    except ApiProblem:
+        return None
+
+
 def _check_csrf(request: Request, principal: Principal) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     expected = principal.session.csrf_token if principal.session is not None else ""
@@ -121,4 +137,5 @@ __all__ = [
     "Principal",
     "current_principal",
     "require",
+    "session_principal",
 ]

@@ -50,20 +50,30 @@ def login(
     state: ServerState = Depends(server_state),
 ) -> SessionModel:
     """Log in: sets the session cookie and returns the CSRF token to send with changes."""
-    key = (_client(request), body.username)
+    return open_session(state, request, response, body.username, body.password)
+
+
+def open_session(
+    state: ServerState, request: Request, response: Response, username: str, password: str
+) -> SessionModel:
+    """Check a login (rate-limited), store a session and set its cookies on ``response``.
+
+    Shared by the API's login and the login page; raises ``ApiProblem`` (429, 401).
+    """
+    key = (_client(request), username)
     wait = state.limiter.retry_after(key)
     if wait is not None:
         raise ApiProblem(
             429,
             "Too many failed logins",
-            f"too many failed logins for {body.username!r} from this address; "
+            f"too many failed logins for {username!r} from this address; "
             f"try again in {int(wait) + 1} s",
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    user = state.storage.auth.get_user(body.username)
+    user = state.storage.auth.get_user(username)
     if user is None:
-        dummy_verify(body.password)
-    if user is None or not verify_password(user.password_hash, body.password):
+        dummy_verify(password)
+    if user is None or not verify_password(user.password_hash, password):
         state.limiter.failed(key)
         raise ApiProblem(401, "Login failed", "wrong username or password")
     state.limiter.succeeded(key)
@@ -87,6 +97,15 @@ def login(
     return SessionModel(username=user.username, role=str(user.role), csrf_token=csrf)
 
 
+def close_session(request: Request, response: Response, state: ServerState) -> None:
+    """Delete this browser's session and clear its cookies on ``response``."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        state.storage.auth.delete_session(digest(cookie))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
 @router.post("/logout", status_code=204)
 def logout(
     request: Request,
@@ -95,12 +114,8 @@ def logout(
     state: ServerState = Depends(server_state),
 ) -> Response:
     """End the session of this browser (its cookie is cleared)."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        state.storage.auth.delete_session(digest(cookie))
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    close_session(request, response, state)
     return response
 
 
@@ -111,4 +126,4 @@ def me(principal: Principal = Depends(current_principal)) -> SessionModel:
     return SessionModel(username=principal.username, role=str(principal.role), csrf_token=csrf)
 
 
-__all__ = ["router"]
+__all__ = ["close_session", "open_session", "router"]

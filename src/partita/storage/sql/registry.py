@@ -25,10 +25,13 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     false,
+    func,
     or_,
     select,
     true,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +45,7 @@ from partita.storage.dag_records import (
     DagRecord,
     ImportErrorRecord,
     ParsedDag,
+    id_glob,
     unknown_dag,
 )
 from partita.storage.sql.errors import connect, write_transaction
@@ -231,6 +235,27 @@ class SqlDagRegistry(DagRegistry):
         with connect(self._engine, "list the DAGs of the registry") as connection:
             return [_record(row) for row in connection.execute(query)]
 
+    def page_dags(
+        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+    ) -> tuple[list[DagRecord], int]:
+        by_id = dags.c.dag_id.collate("C") if self._dialect == "postgresql" else dags.c.dag_id
+        where = [dags.c.is_active == true()]
+        if search:
+            where.append(dags.c.dag_id.ilike(_like(id_glob(search)), escape="\\"))
+        if tag is not None:
+            where.append(self._has_tag(tag))
+        page = select(dags).where(*where).order_by(by_id).limit(limit).offset(offset)
+        count = select(func.count()).select_from(dags).where(*where)
+        with connect(self._engine, "list a page of the DAG registry") as connection:
+            records = [_record(row) for row in connection.execute(page)]
+            return records, int(connection.execute(count).scalar_one())
+
+    def _has_tag(self, tag: str) -> Any:
+        if self._dialect == "postgresql":
+            return type_coerce(dags.c.tags, postgresql.JSONB).contains([tag])
+        each = func.json_each(dags.c.tags).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value == tag))
+
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         change = update(dags).where(dags.c.dag_id == dag_id).values(is_paused=paused)
         with self._transaction(f"pause DAG {dag_id!r}") as connection:
@@ -282,6 +307,12 @@ class SqlDagRegistry(DagRegistry):
             ImportErrorRecord(row.fileloc, row.error, row.timestamp, row.code_location)
             for row in rows
         ]
+
+
+def _like(glob: str) -> str:
+    """A DAG id glob (``*``, ``?``) as a LIKE pattern escaped with a backslash."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
 
 
 __all__ = ["SqlDagRegistry", "next_run_values"]
