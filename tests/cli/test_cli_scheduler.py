@@ -524,8 +524,7 @@ def mark(run_id, ti, **_):
     os.close(fd)
 
 with DAG("hourly", schedule="@hourly", start_date=datetime(2024, 1, 1),
-         end_date=datetime(2024, 1, 9, 23), catchup=True, max_active_runs=8,
-         is_paused_upon_creation=True) as dag:
+         end_date=datetime(2024, 1, 9, 23), catchup=True, max_active_runs=8) as dag:
     PythonOperator(task_id="one", python_callable=mark) >> PythonOperator(
         task_id="two", python_callable=mark)
 """
@@ -554,11 +553,6 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
                 tree.update(str(pid) for pid in _process_tree(scheduler.pid))
 
         with open_storage(load_settings()) as store:
-            # unpaused once both schedulers are up and it is registered: on a loaded machine
-            # one scheduler may start seconds later, when the other ran every run already
-            wait_for(lambda: len(store.queue.list_schedulers()) == 2, 120, "two schedulers")
-            wait_for(lambda: store.registry.get_dag("hourly") is not None, 120, "the DAG")
-            store.registry.set_paused("hourly", False)
 
             def finished() -> int:
                 sample_trees()
