@@ -572,7 +572,8 @@ def test_two_schedulers_on_postgres_run_each_scheduled_run_once(
     done = [(run_id, task_id) for run_id, task_id, _ in marks]
     assert len(done) == len(set(done)) == 432  # each task instance ran exactly once
     pids = {pid for _, _, pid in marks}
-    assert all(pids & tree for tree in trees)  # both schedulers ran some of them
+    # Which scheduler claims a run is a race: a faster one may claim all of them (seen under
+    # load since schedulers step on every task outcome), so only the once-each holds.
     assert pids <= trees[0] | trees[1]
     # max_active_runs=8 held across both schedulers
     edges = sorted(
