@@ -51,6 +51,7 @@ from partita.engine.result import RunResult
 from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
 from partita.executors.local import WorkerPool, check_dag_file
+from partita.masking import mask
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
@@ -274,6 +275,7 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
             line = Text(f"{ti_label(ti)}: ", style="bold red")
             line.append(str(events[-1].payload.get("error", "")))
             console.print(line)
+    _print_callback_errors(console, result.run_id, storage)
     materializations = result.materializations
     if materializations:
         console.print(Text("Materialized:", style="bold"))
@@ -292,6 +294,17 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
                 style="dim",
             )
         )
+
+
+def _print_callback_errors(console: Console, run_id: str, storage: Storage) -> None:
+    """What the DAG's on_success/on_failure callbacks raised: the first line and the raise site."""
+    for event in storage.events.read_events(run_id, kinds=[EventKind.CALLBACK_ERROR]):
+        message = mask(str(event.payload.get("message") or "")).rstrip()
+        first, _, traceback = message.partition("\n")
+        console.print(Text(first or "a DAG callback failed", style="bold yellow"))
+        frames = [t for t in traceback.splitlines() if t.lstrip().startswith('File "')]
+        if frames:
+            console.print(Text(f"    at {frames[-1].strip()}", style="dim"))
 
 
 __all__ = ["ProgressDisplay", "run", "run_and_report"]
