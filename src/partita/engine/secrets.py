@@ -29,7 +29,7 @@ from partita.definitions.connection import Connection
 from partita.definitions.secrets import CONN_ENV_PREFIX, VAR_ENV_PREFIX
 from partita.definitions.variable import Variable
 from partita.exceptions import ConfigurationError, ConnectionURIError
-from partita.masking import MASKER, is_sensitive_name
+from partita.masking import MASKER, SecretMasker, is_sensitive_name
 from partita.settings import load_settings
 from partita.storage.base import Storage
 from partita.storage.secrets import VariableRecord
@@ -114,8 +114,8 @@ class StoreSecrets:
             return self._settings_store[1]
 
 
-def register_known_secrets(storage: Storage) -> None:
-    """Register with the masker every secret ``storage`` and the environment hold.
+def register_known_secrets(storage: Storage, masker: SecretMasker = MASKER) -> None:
+    """Register with ``masker`` every secret ``storage`` and the environment hold.
 
     For a command about to print what a task produced (an output value may
     hold a password the task read): connection passwords and secret extras,
@@ -134,10 +134,10 @@ def register_known_secrets(storage: Storage) -> None:
             with contextlib.suppress(ConnectionURIError):
                 connections.append(Connection.from_text(name, text, name))
     for connection in connections:
-        connection.register_secrets()
+        connection.register_secrets(masker)
     for variable in variables:
         if is_sensitive_name(variable.key):
-            MASKER.add(variable.value, name=variable.key)
+            masker.add(variable.value, name=variable.key)
 
 
 def _sqlite_file_exists(url: str) -> bool:

@@ -82,7 +82,10 @@ def import_errors(server: ServerState = Depends(server_state)) -> list[ImportErr
     """The DAG files that failed to import at their last parse."""
     return [
         ImportErrorModel(
-            fileloc=e.fileloc, error=e.error, timestamp=e.timestamp, code_location=e.code_location
+            fileloc=e.fileloc,
+            error=server.secrets.mask(e.error),
+            timestamp=e.timestamp,
+            code_location=e.code_location,
         )
         for e in server.storage.registry.list_import_errors()
     ]
