@@ -48,6 +48,7 @@ from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
 from partita.engine.driver import RunDriver
 from partita.engine.result import RunResult
+from partita.engine.secrets import register_known_secrets
 from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
 from partita.executors.local import WorkerPool, check_dag_file
@@ -267,13 +268,15 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
         notes = branch_notes(events)  # which branch was followed, who skipped what
     console.print(task_table(result.task_instances, notes))
     failed = [ti for ti in result.task_instances if ti.state is TaskState.FAILED]
+    if failed or not result.success:
+        register_known_secrets(storage)  # an error may hold a stored secret got elsewhere
     for ti in failed[:20]:
         events = storage.events.read_events(
             result.run_id, task_id=ti.task_id, map_index=ti.map_index, kinds=[EventKind.TASK_ERROR]
         )
         if events:
             line = Text(f"{ti_label(ti)}: ", style="bold red")
-            line.append(str(events[-1].payload.get("error", "")))
+            line.append(mask(str(events[-1].payload.get("error", ""))))
             console.print(line)
     _print_callback_errors(console, result.run_id, storage)
     materializations = result.materializations

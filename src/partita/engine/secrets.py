@@ -22,8 +22,11 @@ import contextlib
 import os
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from partita.definitions.connection import Connection
 from partita.definitions.secrets import CONN_ENV_PREFIX, VAR_ENV_PREFIX
@@ -32,6 +35,7 @@ from partita.exceptions import ConfigurationError, ConnectionURIError
 from partita.masking import MASKER, SecretMasker, is_sensitive_name
 from partita.settings import load_settings
 from partita.storage.base import Storage
+from partita.storage.records import EventRecord, LogLineRecord
 from partita.storage.secrets import VariableRecord
 from partita.storage.signing import is_sqlite_url
 
@@ -140,6 +144,22 @@ def register_known_secrets(storage: Storage, masker: SecretMasker = MASKER) -> N
             masker.add(variable.value, name=variable.key)
 
 
+def mask_lines(
+    lines: Iterable[LogLineRecord], masker: SecretMasker = MASKER
+) -> list[LogLineRecord]:
+    """Log lines with every secret ``masker`` knows masked in their messages."""
+    if masker.pattern is None:
+        return list(lines)
+    return [msgspec.structs.replace(x, message=masker.mask(x.message)) for x in lines]
+
+
+def mask_events(events: Iterable[EventRecord], masker: SecretMasker = MASKER) -> list[EventRecord]:
+    """Events (errors, tracebacks, callback errors) with the texts of their payloads masked."""
+    if masker.pattern is None:
+        return list(events)
+    return [msgspec.structs.replace(e, payload=masker.redact(e.payload)) for e in events]
+
+
 def _sqlite_file_exists(url: str) -> bool:
     """True when the SQLite URL names a file that exists (``sqlite:///path?options``)."""
     _, sep, rest = url.partition(":///")
@@ -204,6 +224,8 @@ __all__ = [
     "ConnectionAccessor",
     "StoreSecrets",
     "VariableAccessor",
+    "mask_events",
+    "mask_lines",
     "register_known_secrets",
     "use_store",
 ]

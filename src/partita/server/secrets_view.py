@@ -24,8 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
+from partita.engine.secrets import mask_events, mask_lines, register_known_secrets
 from partita.masking import SecretMasker
 from partita.storage.base import Storage
 from partita.storage.records import EventRecord, LogLineRecord
@@ -46,8 +45,6 @@ class ServerSecrets:
         masker = self._masker
         if masker is not None and time.monotonic() - self._built_at < self._refresh:
             return masker
-        from partita.engine.secrets import register_known_secrets
-
         with self._lock:
             fresh = SecretMasker()
             register_known_secrets(self._storage, fresh)
@@ -72,17 +69,11 @@ class ServerSecrets:
 
     def lines(self, lines: Iterable[LogLineRecord]) -> list[LogLineRecord]:
         """Log lines with their messages masked."""
-        masker = self.masker()
-        if masker.pattern is None:
-            return list(lines)
-        return [msgspec.structs.replace(x, message=masker.mask(x.message)) for x in lines]
+        return mask_lines(lines, self.masker())
 
     def events(self, events: Iterable[EventRecord]) -> list[EventRecord]:
         """Events (errors, tracebacks, callback errors) with their payloads' texts masked."""
-        masker = self.masker()
-        if masker.pattern is None:
-            return list(events)
-        return [msgspec.structs.replace(e, payload=masker.redact(e.payload)) for e in events]
+        return mask_events(events, self.masker())
 
 
 __all__ = ["ServerSecrets"]
