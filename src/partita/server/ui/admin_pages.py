@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -106,15 +106,6 @@ def _users_context(state: ServerState) -> dict[str, Any]:
     return {"users": state.storage.auth.list_users(), "roles": [r.value for r in Role]}
 
 
-@router.get("/users", response_class=HTMLResponse)
-def users_page(
-    request: Request, done: str = Notice, state: ServerState = Depends(server_state)
-) -> HTMLResponse:
-    """The users, their roles, and the forms to change them."""
-    viewer = signed_in(request, state, Role.ADMIN)
-    return _page(request, state, viewer, "users", done=done)
-
-
 @router.post("/users", response_model=None)
 async def user_action(request: Request, state: ServerState = Depends(server_state)) -> Response:
     """Create a user, or change one: ``action`` is create, delete, role or password."""
@@ -146,15 +137,6 @@ async def user_action(request: Request, state: ServerState = Depends(server_stat
 # -- pools --------------------------------------------------------------------------------------
 def _pools_context(state: ServerState) -> dict[str, Any]:
     return {"pools": state.storage.pools.list_pools()}
-
-
-@router.get("/pools", response_class=HTMLResponse)
-def pools_page(
-    request: Request, done: str = Notice, state: ServerState = Depends(server_state)
-) -> HTMLResponse:
-    """The pools of task slots, with forms to set and delete them."""
-    viewer = signed_in(request, state, Role.ADMIN)
-    return _page(request, state, viewer, "pools", done=done)
 
 
 @router.post("/pools", response_model=None)
@@ -293,15 +275,6 @@ def _variables_context(state: ServerState) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/variables", response_class=HTMLResponse)
-def variables_page(
-    request: Request, done: str = Notice, state: ServerState = Depends(server_state)
-) -> HTMLResponse:
-    """The variables (values of secret-sounding keys ``***``), with set and delete forms."""
-    viewer = signed_in(request, state, Role.ADMIN)
-    return _page(request, state, viewer, "variables", done=done)
-
-
 @router.post("/variables", response_model=None)
 async def variable_action(request: Request, state: ServerState = Depends(server_state)) -> Response:
     """Set (``action=set``) or delete (``action=delete``) a variable."""
@@ -323,6 +296,21 @@ async def variable_action(request: Request, state: ServerState = Depends(server_
         return _page(request, state, viewer, "variables", status=400, error=error)
     state.secrets.invalidate()
     return _back("variables", notice)
+
+
+@router.get("/{section}", response_class=HTMLResponse)
+def section_page(
+    request: Request,
+    section: Literal["users", "pools", "variables"],
+    done: str = Notice,
+    state: ServerState = Depends(server_state),
+) -> HTMLResponse:
+    """The users, the pools or the variables (secret values ``***``), with their forms.
+
+    (Declared last: ``/admin/connections`` has its own page, with its edit form.)
+    """
+    viewer = signed_in(request, state, Role.ADMIN)
+    return _page(request, state, viewer, section, done=done)
 
 
 __all__ = ["router"]
