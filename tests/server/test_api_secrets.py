@@ -127,12 +127,13 @@ LEAKY_DAG = """
 from partita import DAG, BashOperator, task
 
 SECRET = "{secret}"
+TOKEN = "{token}"
 
 with DAG("leaky", schedule=None) as dag:
 
     @task
     def leak():
-        print("the password is", SECRET, "and again:" + SECRET)
+        print("the password is", SECRET, "and again:" + SECRET, "token", TOKEN)
         return {{"note": "stored " + SECRET}}
 
     @task
@@ -151,9 +152,10 @@ def test_a_stored_secret_never_comes_out_of_the_api(world: ApiWorld) -> None:
     world.storage.connections.set_connection(
         Connection("leaky_db", "postgres", "db.example.com", "etl", secret)
     )
-    world.storage.variables.set_variable(VariableRecord("other_token", f"t-{uuid.uuid4().hex}"))
+    token = f"Tok-{uuid.uuid4().hex[:12]}"
+    world.storage.variables.set_variable(VariableRecord("slack_api_token", token))
     dag_file = world.dag_file.parent / "leaky.py"
-    dag_file.write_text(LEAKY_DAG.format(secret=secret))
+    dag_file.write_text(LEAKY_DAG.format(secret=secret, token=token))
     dag = load_dags(dag_file).dags["leaky"]
     run_id = dag.test(storage=world.storage, verbose=False).run_id
     world.storage.registry.record_parse(
@@ -177,8 +179,8 @@ def test_a_stored_secret_never_comes_out_of_the_api(world: ApiWorld) -> None:
     }
     with client.stream("GET", f"{base}/tasks/leak/logs/stream") as response:
         stream = response.read().decode()
-    assert "the password is *** and again:***" in stream
-    assert "the password is *** and again:***" in answers["log"].text
+    assert "the password is *** and again:*** token ***" in stream
+    assert "the password is *** and again:*** token ***" in answers["log"].text
     assert answers["instance"].json()["error"] == "RuntimeError: refused with ***"
     assert "RuntimeError: refused with ***" in answers["run"].text
     assert "stored ***" in answers["output"].json()["preview"]
@@ -188,8 +190,8 @@ def test_a_stored_secret_never_comes_out_of_the_api(world: ApiWorld) -> None:
     assert "***" in answers["problem"].json()["detail"]
     for name, answer in answers.items():
         assert answer.status_code in (200, 404), (name, answer.text)
-        assert secret not in answer.text, name
-    assert secret not in stream
+        assert secret not in answer.text and token not in answer.text, name
+    assert secret not in stream and token not in stream
     # The run page shows the same log and error masked.
     page_client = world.client(None)
     from test_ui_pages import log_in
@@ -198,4 +200,4 @@ def test_a_stored_secret_never_comes_out_of_the_api(world: ApiWorld) -> None:
     for task_id in ("leak", "boom"):
         page = page_client.get(f"/runs/{run_id}?task={task_id}")
         assert page.status_code == 200
-        assert "***" in page.text and secret not in page.text
+        assert "***" in page.text and secret not in page.text and token not in page.text
