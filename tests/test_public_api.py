@@ -61,6 +61,7 @@ PUBLIC_NAMES = [
     "DagSummary",
     "DailyPartitionsDefinition",
     "DateTimeSensor",
+    "DbApiHook",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",

@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "DagSummary": "partita.importer",
     "DailyPartitionsDefinition": "partita.definitions.time_partitions",
     "DateTimeSensor": "partita.sensors.date_time",
+    "DbApiHook": "partita.hooks.sql",
     "DefaultScheduleStatus": "partita.definitions.schedules",
     "DefaultSensorStatus": "partita.definitions.sensors",
     "Definitions": "partita.definitions.definitions",
@@ -368,6 +369,7 @@ if TYPE_CHECKING:
     from partita.hooks.http import HttpHook as HttpHook
     from partita.hooks.smtp import EmailError as EmailError
     from partita.hooks.smtp import SmtpHook as SmtpHook
+    from partita.hooks.sql import DbApiHook as DbApiHook
     from partita.hooks.sql import SqlError as SqlError
     from partita.hooks.sql import SqlHook as SqlHook
     from partita.importer import DagSummary as DagSummary

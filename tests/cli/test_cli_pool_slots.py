@@ -99,3 +99,13 @@ def test_a_pools_slots_hold_across_two_schedulers_on_postgres(
     pids = {line.split()[2] for line in markers.read_text().splitlines()}
     assert all(pids & tree for tree in trees)  # both schedulers ran some of the tasks
     assert most_at_once(spans) <= 2  # the pool's 2 slots, over both schedulers
+
+
+def test_pools_are_set_listed_and_deleted(invoke: Invoke) -> None:
+    assert invoke("pools", "set", "narrow", "2").exit_code == 0
+    assert "narrow" in invoke("pools", "list").stdout
+    deleted = invoke("pools", "delete", "narrow")
+    assert deleted.exit_code == 0 and "now use default_pool" in deleted.stdout
+    assert "narrow" not in invoke("pools", "list").stdout
+    unknown = invoke("pools", "delete", "narrow")
+    assert unknown.exit_code == 2 and "no pool 'narrow' is set" in unknown.output

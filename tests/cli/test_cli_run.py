@@ -174,3 +174,51 @@ def test_run_with_zero_workers_is_bad_input(invoke: Invoke) -> None:
     result = invoke("run", str(EXAMPLES), "etl", "--workers", "0")
     assert result.exit_code == 2
     assert "Error: Invalid value for '--workers'" in result.output
+
+
+CALLBACK_DAG = """
+from partita import DAG, mask_secret, task
+
+SECRET = "cb-Secret-2024"
+
+
+def alert(context):
+    mask_secret(SECRET)
+    raise RuntimeError(f"the pager refused {context['dag'].dag_id} with key {SECRET}")
+
+
+def cheer(context):
+    raise ValueError("the success hook is down")
+
+
+with DAG("noisy", on_failure_callback=alert) as noisy:
+
+    @task
+    def boom():
+        raise ValueError("boom")
+
+    boom()
+
+with DAG("happy", on_success_callback=[cheer]) as happy:
+
+    @task
+    def fine():
+        return 1
+
+    fine()
+"""
+
+
+def test_run_shows_what_the_dags_callbacks_raised_masked(invoke: Invoke, tmp_path: Path) -> None:
+    dag_file = tmp_path / "callbacks.py"
+    dag_file.write_text(CALLBACK_DAG)
+    failed = invoke("run", str(dag_file), "noisy")
+    assert failed.exit_code == 1, failed.output
+    assert "DAG callback alert raised RuntimeError: the pager refused noisy with key ***" in (
+        failed.stdout
+    )
+    assert "callbacks.py" in failed.stdout  # where it raised
+    assert "cb-Secret-2024" not in failed.output
+    happy = invoke("run", str(dag_file), "happy")
+    assert happy.exit_code == 0, happy.output  # a callback never changes the run's state
+    assert "DAG callback cheer raised ValueError: the success hook is down" in happy.stdout

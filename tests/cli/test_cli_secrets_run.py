@@ -75,3 +75,61 @@ def test_a_worker_run_masks_secrets_in_output_logs_errors_and_the_database(
         stored = db.execute("SELECT message FROM log_line").fetchall()
         stored += db.execute("SELECT CAST(payload AS TEXT) FROM event_log").fetchall()
     assert stored and SECRET not in repr(stored)
+
+
+SPELLED_OUT = """
+from partita import DAG, BashOperator, task
+
+SECRET = "{secret}"
+
+with DAG("spelled") as dag:
+
+    @task
+    def say():
+        print("the key is " + SECRET)
+        raise RuntimeError("refused with " + SECRET)
+
+    BashOperator(task_id="echo", bash_command="echo " + SECRET) >> say()
+"""
+
+
+def test_the_cli_masks_stored_secrets_a_task_got_without_reading_them(
+    invoke: Invoke, tmp_path: Path, cli_home: Path
+) -> None:
+    """The task spells the secret out (it never reads the connection, so nothing masks it
+    where it runs and the database holds it); every command that shows the run masks it."""
+    from partita.masking import MASKER
+
+    secret = "Spelled-0ut-Pa55"
+    uri = f"postgres://etl:{secret}@db.example.com/dw"
+    assert invoke("connections", "add", "warehouse", "--uri", uri).exit_code == 0
+    dag_file = tmp_path / "spelled.py"
+    dag_file.write_text(SPELLED_OUT.format(secret=secret))
+    MASKER.clear()
+    run = invoke("run", str(dag_file), "spelled")
+    assert run.exit_code == 1
+    assert "RuntimeError: refused with ***" in run.stdout
+    assert secret not in run.output
+    run_id = run_id_of(run.stdout)
+    with sqlite3.connect(cli_home / "partita.db") as db:
+        stored = db.execute("SELECT message FROM log_line").fetchall()
+    assert secret in repr(stored)  # in clear where it was written: the commands mask it
+    shown = {}
+    for args in (
+        ("logs", run_id, "say"),
+        ("logs", run_id, "echo"),
+        ("runs", "show", run_id),
+        ("runs", "show", run_id, "--json"),
+        ("tasks", "render", str(dag_file), "spelled", "echo"),
+        ("tasks", "output", run_id, "echo"),
+    ):
+        MASKER.clear()  # each command as a new process would run it
+        result = invoke(*args)
+        shown[args] = result.output
+        assert secret not in result.output, args
+    assert "the key is ***" in shown[("logs", run_id, "say")]
+    assert "RuntimeError: refused with ***" in shown[("runs", "show", run_id)]
+    assert "refused with ***" in shown[("runs", "show", run_id, "--json")]
+    assert "echo ***" in shown[("tasks", "render", str(dag_file), "spelled", "echo")]
+    assert "***" in shown[("tasks", "output", run_id, "echo")]
+    MASKER.clear()

@@ -244,3 +244,28 @@ def test_a_task_variant_partita_lacks_fails_naming_it(tmp_path: Path) -> None:
     error = next(iter(load_dags(path).errors.values())).splitlines()[0]
     assert "@task.virtualenv is not supported by partita yet" in error
     assert "(line 10)" in error
+
+
+def test_provider_paths_of_the_integrations_load(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "providers.py",
+        """
+        from airflow import DAG
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
+        from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+        from airflow.providers.http.operators.http import HttpOperator
+        from airflow.hooks.dbapi import DbApiHook as OldDbApiHook
+
+        with DAG("providers", schedule=None):
+            SQLExecuteQueryOperator(task_id="q", conn_id="db", sql="SELECT 1")
+        import partita
+        if (DbApiHook, OldDbApiHook, HttpOperator) != (
+            partita.DbApiHook, partita.DbApiHook, partita.HttpOperator
+        ):
+            raise TypeError("the provider paths name other objects")
+        """,
+    )
+    loaded = load_dags(path)
+    assert loaded.errors == {}
+    assert set(loaded.dags) == {"providers"}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 from pathlib import Path
 
 import pytest
 
-from local_servers import SmtpServer
+from local_servers import SmtpServer, running_smtp_server, self_signed_certificate
 from partita import (
     DAG,
     EmailError,
@@ -117,3 +118,28 @@ def test_bad_email_arguments_are_refused() -> None:
         EmailOperator(task_id="m", to=" , ", subject="s", html_content="b")
     with pytest.raises(PartitaError, match="'to' needs at least one address"):
         SmtpNotifier(to=[])
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # TLS from byte 1
+def test_the_hook_speaks_tls_and_logs_in_as_the_connection_says(
+    mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STARTTLS (offered and required by the server) or SSL from the first byte, each checking
+    the server's certificate against the trusted ones, then the connection's login."""
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    login = ("mailer", "Smtp-Pa55word")
+    extra = {"from_email": "partita@example.com", "ssl": mode == "ssl"}
+    with running_smtp_server(context, implicit_tls=mode == "ssl", login=login) as server:
+        conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": server.port,
+                "login": login[0], "password": login[1], "extra": extra}  # fmt: skip
+        monkeypatch.setenv("PARTITA_CONN_SMTP_DEFAULT", json.dumps(conn))
+        # Not trusted yet: the certificate check fails, naming what to check.
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "none.pem"))
+        with pytest.raises(EmailError, match=r"SSLCertVerificationError.*ssl/starttls extras"):
+            SmtpHook().send_email("ops@example.com", "Nightly", "done")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        SmtpHook().send_email("ops@example.com", "Nightly", "done")
+        assert [m["Subject"] for m in server.messages] == ["Nightly"]

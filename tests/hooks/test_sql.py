@@ -114,3 +114,38 @@ def test_a_connection_that_is_not_sql_and_bad_sql_arguments_are_refused(
 
 def test_split_sql_keeps_quoted_semicolons_and_drops_comments() -> None:
     assert split_sql("a ';' b; -- x; y\n c;;") == ["a ';' b", "c"]
+
+
+def test_dbapihook_is_the_sql_hook_under_airflows_name(db_conn: str) -> None:
+    from partita import DbApiHook
+
+    hook = DbApiHook(db_conn)
+    assert isinstance(hook, SqlHook)
+    hook.run("CREATE TABLE ops_items (id INTEGER, name VARCHAR(20))")
+    hook.run("INSERT INTO ops_items VALUES (:id, :name)", {"id": 1, "name": "a"})
+    hook.insert_rows("ops_items", [(2, "b")], ["id", "name"])
+    assert hook.get_records("SELECT id, name FROM ops_items ORDER BY id") == [(1, "a"), (2, "b")]
+    assert hook.get_first("SELECT max(id) FROM ops_items") == (2,)
+    pandas = pytest.importorskip("pandas")
+    frame = hook.get_pandas_df("SELECT id, name FROM ops_items WHERE id > :low", {"low": 1})
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == ["id", "name"]
+    assert frame.to_dict("records") == [{"id": 2, "name": "b"}]
+    with pytest.raises(SqlError, match="ops_missing"):
+        hook.get_pandas_df("SELECT * FROM ops_missing")
+    hook.dispose()
+
+
+def test_dbapihook_subclasses_name_their_connection_argument_as_airflows_do(
+    db_conn: str,
+) -> None:
+    from partita import DbApiHook
+
+    class WarehouseHook(DbApiHook):
+        conn_name_attr = "warehouse_conn_id"
+        default_conn_name = "warehouse_default"
+
+    assert WarehouseHook(warehouse_conn_id=db_conn).get_first("SELECT 7") == (7,)
+    assert WarehouseHook().conn_id == "warehouse_default"
+    with pytest.raises(TypeError, match="warehouse_conn_id"):
+        WarehouseHook(postgres_conn_id=db_conn)

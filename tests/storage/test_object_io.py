@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
@@ -91,3 +92,36 @@ def test_parquet_io_manager_stores_arrow_tables_and_refuses_other_values(tmp_pat
     assert io.load_input(inp).equals(table)
     with pytest.raises(StorageError, match="is a dict; it stores pyarrow Tables"):
         io.handle_output(_contexts("bad")[0], {"id": [1]})
+
+
+def test_parquet_io_manager_stores_a_pandas_dataframe_per_partition(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    from partita import StaticPartitionsDefinition
+
+    regions = StaticPartitionsDefinition(["eu", "us"])
+
+    @asset(partitions_def=regions)
+    def sales(context: Any) -> Any:
+        region = context.partition_key
+        return pd.DataFrame({"region": [region, region], "amount": [1.5, 2.5 * len(region)]})
+
+    @asset(partitions_def=regions)
+    def doubled(sales: Any) -> Any:
+        assert isinstance(sales, pd.DataFrame)
+        return sales.assign(amount=sales["amount"] * 2)
+
+    io = ParquetIOManager(base_path=f"file://{tmp_path}/lake")
+    for region in ("eu", "us"):
+        result = materialize([sales, doubled], partition_key=region, resources={"io_manager": io})
+        assert result.success
+    for region in ("eu", "us"):
+        stored = tmp_path / "lake" / "sales" / f"{region}.parquet"
+        assert stored.read_bytes()[:4] == b"PAR1"
+        out = OutputContext(dag_id="d", run_id="r", task_id="t", asset_key=AssetKey(["doubled"]))
+        out.partition_key = region
+        frame = io.load_input(InputContext(upstream_output=out, task_id="u", name="x"))
+        assert isinstance(frame, pd.DataFrame)
+        assert frame.to_dict("list") == {
+            "region": [region, region],
+            "amount": [3.0, 5.0 * len(region)],
+        }

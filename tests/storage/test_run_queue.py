@@ -174,6 +174,9 @@ def test_pools_are_set_resized_and_listed(storage: Storage) -> None:
         PoolRecord("api", 5),
         PoolRecord("warehouse", 3, "the DB"),
     ]
+    assert storage.pools.delete_pool("api") is True
+    assert storage.pools.delete_pool("api") is False
+    assert storage.pools.list_pools() == [PoolRecord("warehouse", 3, "the DB")]
 
 
 @pytest.mark.postgres

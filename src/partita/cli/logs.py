@@ -19,7 +19,9 @@ import click
 from partita.cli.console import ti_label
 from partita.cli.store import find_task_instance, metadata_store
 from partita.definitions.states import TaskState
+from partita.engine.secrets import register_known_secrets
 from partita.exceptions import PartitaError
+from partita.masking import mask
 from partita.storage.base import Storage
 from partita.storage.records import EventKind, LogLineRecord, TaskInstanceRecord
 
@@ -107,6 +109,7 @@ def logs(
         raise click.UsageError("--tail and --lines both choose lines; give one of them")
     with metadata_store() as storage:
         ti = find_task_instance(storage, run_id, task_id, map_index)
+        register_known_secrets(storage)  # a task may print a stored secret it got elsewhere
         one_try = try_number is not None or tail is not None or line_range is not None or follow
         tries = _tries(storage, ti, try_number, latest_only=one_try)
         printed = 0
@@ -194,7 +197,7 @@ def _print_lines(lines: Iterator[LogLineRecord]) -> int:
     count = 0
     out = sys.stdout
     for line in lines:
-        out.write(f"[{line.timestamp.isoformat()}] {line.level} - {line.message}\n")
+        out.write(f"[{line.timestamp.isoformat()}] {line.level} - {mask(line.message)}\n")
         count += 1
     out.flush()
     return count
@@ -210,7 +213,7 @@ def _print_traceback(storage: Storage, ti: TaskInstanceRecord, try_number: int) 
         text = event.payload.get("traceback") or event.payload.get("error")
         if text:
             click.echo(f"--- try {try_number} failed ---")
-            click.echo(str(text).rstrip("\n"))
+            click.echo(mask(str(text)).rstrip("\n"))
 
 
 __all__ = ["logs"]

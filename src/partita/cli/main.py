@@ -83,7 +83,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Add, list or delete the keys of dynamic partitions (DynamicPartitionsDefinition).",
     ),
     "pools": Subcommand(
-        "partita.cli.pools:pools", "Set or list the pools of task slots (pool= on a task)."
+        "partita.cli.pools:pools", "Set, list or delete the pools of task slots (pool= on a task)."
     ),
     "rotate-fernet-key": Subcommand(
         "partita.cli.fernet_key:rotate_fernet_key",

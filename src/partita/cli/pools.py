@@ -18,7 +18,7 @@ from partita.storage.run_queue import PoolRecord
 
 @click.group()
 def pools() -> None:
-    """Set or list the pools of task slots (pool= on a task)."""
+    """Set, list or delete the pools of task slots (pool= on a task)."""
 
 
 @pools.command("set")
@@ -42,6 +42,17 @@ def list_pools() -> None:
     for name in sorted(found):
         table.add_row(name, str(found[name].slots), found[name].description or "")
     make_console().print(table)
+
+
+@pools.command("delete")
+@click.argument("name")
+def delete_pool(name: str) -> None:
+    """Delete pool NAME (its tasks then use default_pool)."""
+    with metadata_store() as storage:
+        if not storage.pools.delete_pool(name):
+            known = ", ".join(p.name for p in storage.pools.list_pools()) or "none"
+            raise click.UsageError(f"no pool {name!r} is set; the pools set are: {known}")
+    click.echo(f"Pool {name!r} deleted; its tasks now use {DEFAULT_POOL}.")
 
 
 __all__ = ["pools"]

@@ -48,9 +48,11 @@ from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
 from partita.engine.driver import RunDriver
 from partita.engine.result import RunResult
+from partita.engine.secrets import register_known_secrets
 from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
 from partita.executors.local import WorkerPool, check_dag_file
+from partita.masking import mask
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
@@ -266,14 +268,17 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
         notes = branch_notes(events)  # which branch was followed, who skipped what
     console.print(task_table(result.task_instances, notes))
     failed = [ti for ti in result.task_instances if ti.state is TaskState.FAILED]
+    if failed or not result.success:
+        register_known_secrets(storage)  # an error may hold a stored secret got elsewhere
     for ti in failed[:20]:
         events = storage.events.read_events(
             result.run_id, task_id=ti.task_id, map_index=ti.map_index, kinds=[EventKind.TASK_ERROR]
         )
         if events:
             line = Text(f"{ti_label(ti)}: ", style="bold red")
-            line.append(str(events[-1].payload.get("error", "")))
+            line.append(mask(str(events[-1].payload.get("error", ""))))
             console.print(line)
+    _print_callback_errors(console, result.run_id, storage)
     materializations = result.materializations
     if materializations:
         console.print(Text("Materialized:", style="bold"))
@@ -292,6 +297,17 @@ def _print_result(console: Console, result: RunResult, storage: Storage) -> None
                 style="dim",
             )
         )
+
+
+def _print_callback_errors(console: Console, run_id: str, storage: Storage) -> None:
+    """What the DAG's on_success/on_failure callbacks raised: the first line and the raise site."""
+    for event in storage.events.read_events(run_id, kinds=[EventKind.CALLBACK_ERROR]):
+        message = mask(str(event.payload.get("message") or "")).rstrip()
+        first, _, traceback = message.partition("\n")
+        console.print(Text(first or "a DAG callback failed", style="bold yellow"))
+        frames = [t for t in traceback.splitlines() if t.lstrip().startswith('File "')]
+        if frames:
+            console.print(Text(f"    at {frames[-1].strip()}", style="dim"))
 
 
 __all__ = ["ProgressDisplay", "run", "run_and_report"]

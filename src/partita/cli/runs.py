@@ -30,6 +30,7 @@ from partita.cli.store import metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import RunState, TaskState
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
+from partita.engine.secrets import mask_events, register_known_secrets
 from partita.scheduler.ownership import orphan_notes
 from partita.settings import Settings, load_settings
 from partita.storage.records import (
@@ -131,6 +132,8 @@ def show_run(run_id: str, instances: bool, conf_full: bool, as_json: bool) -> No
         materializations = storage.assets.list_materializations(run_id=run_id, limit=1000)
         checks = storage.assets.list_check_evaluations(run_id=run_id, limit=1000)
         orphaned = orphan_notes(storage, [run]).get(run_id)
+        register_known_secrets(storage)  # errors may hold a stored secret the task got elsewhere
+    events = mask_events(events)
     console = make_console()
     conf_text = json.dumps(run.conf, default=str, ensure_ascii=False) if run.conf else "{}"
     console.print(_facts(run, conf_text, conf_full))
@@ -161,7 +164,8 @@ def run_json(run_id: str) -> str:
         tis = storage.runs.get_task_instances(run_id)
         errors = storage.events.read_events(run_id, kinds=[EventKind.TASK_ERROR])
         note = orphan_notes(storage, [run]).get(run_id)
-    model = DagRunDetailModel.from_records(run, tis, errors, note)
+        register_known_secrets(storage)
+    model = DagRunDetailModel.from_records(run, tis, mask_events(errors), note)
     return json.dumps(model.as_json(), indent=2, ensure_ascii=False)
 
 

@@ -60,6 +60,8 @@ def render(
 ) -> None:
     """Print the template fields of TASK_ID rendered for a manual run (secrets masked)."""
     dag = find_dag(path, dag_id)
+    with metadata_store() as storage:
+        register_known_secrets(storage)  # a template may spell out a stored secret
     fields = render_preview(dag, task_id, logical_date=logical_date, conf=conf)
     if not fields:
         click.echo(f"task {task_id!r} ({type(dag.task_dict[task_id]).__name__}) has no "

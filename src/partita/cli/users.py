@@ -18,6 +18,7 @@ from partita.server.auth.accounts import (
     AccountError,
     check_password,
     create_user,
+    delete_account,
     parse_role,
     set_password,
 )
@@ -86,16 +87,7 @@ def list_users() -> None:
 def delete(username: str) -> None:
     """Delete USERNAME, with their API tokens and sessions."""
     with metadata_store() as storage:
-        user = storage.auth.get_user(username)
-        if user is None:
-            raise unknown_user(username)
-        admins = [u for u in storage.auth.list_users() if u.role is Role.ADMIN]
-        if user.role is Role.ADMIN and len(admins) == 1:
-            raise AccountError(
-                f"{username!r} is the only admin; create another admin first "
-                "('partita users create --role admin')"
-            )
-        storage.auth.delete_user(username)
+        delete_account(storage.auth, username)
     click.echo(f"Deleted user {username!r} and their tokens and sessions.")
 
 

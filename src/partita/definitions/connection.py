@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from partita.definitions.ids import check_id_length
 from partita.definitions.secrets import SECRETS, connection_env_name, env_connection_text
 from partita.exceptions import ConnectionNotFoundError, ConnectionURIError
-from partita.masking import MASK, MASKER, is_sensitive_name
+from partita.masking import MASK, MASKER, SecretMasker, is_sensitive_name
 
 #: The query key that carries extras as one JSON document (Airflow's).
 EXTRA_KEY = "__extra__"
@@ -89,12 +89,13 @@ class Connection:
         connection.register_secrets()
         return connection
 
-    def register_secrets(self) -> None:
-        """Mask this connection's password and secret extras from now on, in this process."""
+    def register_secrets(self, masker: SecretMasker = MASKER) -> None:
+        """Mask this connection's password and secret extras from now on, in this process
+        (or with ``masker``)."""
         if self.password:
-            MASKER.add(self.password)
+            masker.add(self.password)
         if self.extra:
-            MASKER.add(self.extra_dejson)
+            masker.add(self.extra_dejson)
 
     @property
     def extra_dejson(self) -> dict[str, Any]:

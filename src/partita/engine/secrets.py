@@ -22,16 +22,20 @@ import contextlib
 import os
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from partita.definitions.connection import Connection
 from partita.definitions.secrets import CONN_ENV_PREFIX, VAR_ENV_PREFIX
 from partita.definitions.variable import Variable
 from partita.exceptions import ConfigurationError, ConnectionURIError
-from partita.masking import MASKER, is_sensitive_name
+from partita.masking import MASKER, SecretMasker, is_sensitive_name
 from partita.settings import load_settings
 from partita.storage.base import Storage
+from partita.storage.records import EventRecord, LogLineRecord
 from partita.storage.secrets import VariableRecord
 from partita.storage.signing import is_sqlite_url
 
@@ -114,8 +118,8 @@ class StoreSecrets:
             return self._settings_store[1]
 
 
-def register_known_secrets(storage: Storage) -> None:
-    """Register with the masker every secret ``storage`` and the environment hold.
+def register_known_secrets(storage: Storage, masker: SecretMasker = MASKER) -> None:
+    """Register with ``masker`` every secret ``storage`` and the environment hold.
 
     For a command about to print what a task produced (an output value may
     hold a password the task read): connection passwords and secret extras,
@@ -134,10 +138,26 @@ def register_known_secrets(storage: Storage) -> None:
             with contextlib.suppress(ConnectionURIError):
                 connections.append(Connection.from_text(name, text, name))
     for connection in connections:
-        connection.register_secrets()
+        connection.register_secrets(masker)
     for variable in variables:
         if is_sensitive_name(variable.key):
-            MASKER.add(variable.value, name=variable.key)
+            masker.add(variable.value, name=variable.key)
+
+
+def mask_lines(
+    lines: Iterable[LogLineRecord], masker: SecretMasker = MASKER
+) -> list[LogLineRecord]:
+    """Log lines with every secret ``masker`` knows masked in their messages."""
+    if masker.pattern is None:
+        return list(lines)
+    return [msgspec.structs.replace(x, message=masker.mask(x.message)) for x in lines]
+
+
+def mask_events(events: Iterable[EventRecord], masker: SecretMasker = MASKER) -> list[EventRecord]:
+    """Events (errors, tracebacks, callback errors) with the texts of their payloads masked."""
+    if masker.pattern is None:
+        return list(events)
+    return [msgspec.structs.replace(e, payload=masker.redact(e.payload)) for e in events]
 
 
 def _sqlite_file_exists(url: str) -> bool:
@@ -204,6 +224,8 @@ __all__ = [
     "ConnectionAccessor",
     "StoreSecrets",
     "VariableAccessor",
+    "mask_events",
+    "mask_lines",
     "register_known_secrets",
     "use_store",
 ]

@@ -153,6 +153,50 @@ class SqlHook(BaseHook):
             self._engine = None
 
 
+class DbApiHook(SqlHook):
+    """Airflow's name for the SQL hook (``airflow.providers.common.sql.hooks.sql.DbApiHook``).
+
+    The same hook as ``SqlHook`` (``run``, ``get_records``, ``get_first``,
+    ``insert_rows``), plus ``get_pandas_df`` when pandas is installed. A
+    subclass may name its connection argument as Airflow's do, by setting
+    ``conn_name_attr`` (``DbApiHook(my_conn_id="db")`` then reads ``my_conn_id``)::
+
+        hook = DbApiHook("warehouse")
+        frame = hook.get_pandas_df("SELECT * FROM sales WHERE day = :day", {"day": ds})
+    """
+
+    def __init__(self, *args: str, **kwargs: Any) -> None:
+        name = self.conn_name_attr
+        conn_id = kwargs.pop(name, None) if name != "conn_id" else None
+        conn_id = conn_id or kwargs.pop("conn_id", None) or (args[0] if args else None)
+        if kwargs or len(args) > 1:
+            unknown = ", ".join(sorted(kwargs)) or f"{len(args)} positional arguments"
+            raise TypeError(
+                f"{type(self).__name__} takes one connection id ({name}=...), not {unknown}"
+            )
+        super().__init__(conn_id or self.default_conn_name)
+
+    def get_pandas_df(self, sql: str, parameters: Parameters = None) -> Any:
+        """The rows of ``sql`` as a ``pandas.DataFrame`` (needs pandas: ``pip install pandas``)."""
+        try:
+            import pandas
+        except ImportError:
+            raise SqlError(
+                "get_pandas_df needs pandas, which is not installed; pip install pandas, or use "
+                "get_records"
+            ) from None
+        engine = self.get_sqlalchemy_engine()
+        try:
+            with engine.connect() as db:
+                result = db.execute(text(sql), dict(parameters or {}))
+                return pandas.DataFrame(result.fetchall(), columns=list(result.keys()))
+        except SQLAlchemyError as exc:
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise SqlError(f"SQL on connection {self.conn_id!r} failed: {first}") from exc
+
+    get_df = get_pandas_df
+
+
 def fetch_all_handler(result: Any) -> list[Row] | None:
     """The rows of a statement that returns rows, as plain tuples; None for one that does not."""
     if not result.returns_rows:
@@ -168,4 +212,11 @@ def fetch_one_handler(result: Any) -> Row | None:
     return tuple(row) if row is not None else None
 
 
-__all__ = ["SqlError", "SqlHook", "fetch_all_handler", "fetch_one_handler", "split_sql"]
+__all__ = [
+    "DbApiHook",
+    "SqlError",
+    "SqlHook",
+    "fetch_all_handler",
+    "fetch_one_handler",
+    "split_sql",
+]

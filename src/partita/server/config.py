@@ -41,6 +41,9 @@ class ServerConfig:
     preview_load_limit: int = DEFAULT_PREVIEW_LOAD_LIMIT
     preview_chars: int = DEFAULT_PREVIEW_CHARS
     source_limit: int = DEFAULT_SOURCE_LIMIT
+    #: Seconds the server keeps the secrets it masks before reading the store again (changes
+    #: made through the server's own API and pages apply at once).
+    secrets_refresh: float = 5.0
 
 
 __all__ = ["ServerConfig"]

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from partita.engine.control import RunControlError
 from partita.engine.manual_run import DagPausedError
 from partita.exceptions import DagNotFoundError, PartitaError, RunNotFoundError, StorageError
+from partita.masking import mask
 from partita.schemas import ProblemModel
 from partita.storage.auth import AuthStoreError
 
@@ -109,12 +110,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def on_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, headers=exc.headers)
+        detail = _masked(request, exc.detail)
+        return problem_response(exc.status, exc.title, detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _field_errors(exc)
-        return problem_response(422, "Invalid parameters", detail, errors=errors)
+        errors = [{**e, "message": _masked(request, e["message"])} for e in errors]
+        return problem_response(422, "Invalid parameters", _masked(request, detail), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -128,13 +131,24 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(PartitaError)
     async def on_partita(request: Request, exc: PartitaError) -> JSONResponse:
         status, title = _status_of(exc)
-        return problem_response(status, title, str(exc))
+        return problem_response(status, title, _masked(request, str(exc)))
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error answering %s %s", request.method, request.url.path)
         detail = f"internal error: {type(exc).__name__} (a bug in partita; the server log has it)"
         return problem_response(500, "Internal error", detail)
+
+
+def _masked(request: Request, text: str) -> str:
+    """``text`` with the served store's secrets masked (this process's, if the store is down)."""
+    state = getattr(request.app.state, "partita", None)
+    if state is not None:
+        try:
+            return str(state.secrets.mask(text))
+        except PartitaError:
+            pass
+    return mask(text)
 
 
 def _title(status: int) -> str:

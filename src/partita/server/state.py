@@ -1,4 +1,4 @@
-"""What every request of one app shares: the store, the config and the login limiter.
+"""What every request of one app shares: the store, the config, the login limiter, the masker.
 
 The design decision: it hangs on ``app.state.partita`` and routes reach it
 through the ``server_state`` dependency, so two apps in one process (tests)
@@ -7,12 +7,13 @@ never share anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from partita.server.auth.ratelimit import LoginLimiter
 from partita.server.config import ServerConfig
+from partita.server.secrets_view import ServerSecrets
 from partita.storage.base import Storage
 
 
@@ -23,6 +24,13 @@ class ServerState:
     storage: Storage
     config: ServerConfig
     limiter: LoginLimiter
+    #: The secrets this server masks in what it shows (``secrets_view``).
+    secrets: ServerSecrets = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "secrets", ServerSecrets(self.storage, self.config.secrets_refresh)
+        )
 
 
 def server_state(request: Request) -> ServerState:

@@ -162,6 +162,9 @@ class MemoryPoolStore(PoolStore):
     def list_pools(self) -> list[PoolRecord]:
         return [self._pools[name] for name in sorted(self._pools)]
 
+    def delete_pool(self, name: str) -> bool:
+        return self._pools.pop(name, None) is not None
+
     @contextmanager
     def claim_slots(
         self,

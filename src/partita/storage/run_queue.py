@@ -87,6 +87,10 @@ class PoolStore(ABC):
         """The pools set, sorted by name."""
 
     @abstractmethod
+    def delete_pool(self, name: str) -> bool:
+        """Delete a pool (its tasks then use ``default_pool``); False when there was none."""
+
+    @abstractmethod
     def claim_slots(
         self,
         scheduler_id: str,

@@ -148,4 +148,17 @@ MODULES: dict[str, dict[str, str]] = {
     ),
     "airflow.timetables.base": _public("Timetable", "DagRunInfo"),
     "airflow.configuration": {"conf": f"{SHIMS}:conf"},
+    # Provider packages of the integrations (connections, hooks, operators, notifiers).
+    "airflow.providers.common.sql.hooks.sql": _public("DbApiHook"),
+    "airflow.providers.common.sql.operators.sql": _public("SQLExecuteQueryOperator"),
+    "airflow.providers.common.sql.sensors.sql": _public("SqlSensor"),
+    "airflow.hooks.dbapi": _public("DbApiHook"),
+    "airflow.hooks.dbapi_hook": _public("DbApiHook"),
+    "airflow.providers.http.hooks.http": _public("HttpHook"),
+    "airflow.providers.http.operators.http": _public("HttpOperator", "SimpleHttpOperator"),
+    "airflow.providers.http.sensors.http": _public("HttpSensor"),
+    "airflow.providers.smtp.hooks.smtp": _public("SmtpHook"),
+    "airflow.providers.smtp.notifications.smtp": _public("SmtpNotifier"),
+    "airflow.providers.smtp.operators.smtp": _public("EmailOperator"),
+    "airflow.operators.email": _public("EmailOperator"),
 }

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from partita.server.api import admin, assets, dags, logs, runs, tasks
+from partita.server.api import (
+    admin,
+    assets,
+    dags,
+    logs,
+    rendered,
+    runs,
+    secrets_admin,
+    tasks,
+)
 from partita.server.auth import routes as auth_routes
 
 API_PREFIX = "/api/v1"
@@ -18,7 +27,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every route of the API, under ``/api/v1``."""
     router = APIRouter(prefix=API_PREFIX)
-    for module in (admin, auth_routes, dags, runs, tasks, logs, assets):
+    modules = (admin, auth_routes, dags, rendered, runs, tasks, logs, assets, secrets_admin)
+    for module in modules:
         router.include_router(module.router)
     return router
 

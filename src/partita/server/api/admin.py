@@ -1,4 +1,4 @@
-"""``/api/v1/health``, ``/api/v1/pools`` and ``/api/v1/import-errors``.
+"""``/api/v1/health``, ``/api/v1/pools`` (list, set, delete) and ``/api/v1/import-errors``.
 
 The design decision: the health check needs no login (a load balancer or a
 monitor calls it) and says only what is safe to say: whether the database
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,7 @@ from partita.exceptions import StorageError
 from partita.scheduler.loop import live_scheduler_ids
 from partita.schemas import HealthModel, ImportErrorModel, PoolModel
 from partita.server.auth.deps import require
+from partita.server.problems import ApiProblem
 from partita.server.state import ServerState, server_state
 from partita.storage.auth import Role
 from partita.storage.run_queue import PoolRecord
@@ -73,6 +74,21 @@ def set_pool(
     return PoolModel(name=name, slots=body.slots, description=body.description)
 
 
+@router.delete(
+    "/pools/{name}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[Depends(require(Role.ADMIN))],
+)
+def delete_pool(
+    name: str = Path(min_length=1, max_length=250, pattern=r"^[A-Za-z0-9_.\-]+$"),
+    server: ServerState = Depends(server_state),
+) -> None:
+    """Delete a pool (admin); its tasks then use default_pool."""
+    if not server.storage.pools.delete_pool(name):
+        raise ApiProblem(404, "Not found", f"no pool {name!r}; GET /api/v1/pools lists them")
+
+
 @router.get(
     "/import-errors",
     response_model=list[ImportErrorModel],
@@ -82,7 +98,10 @@ def import_errors(server: ServerState = Depends(server_state)) -> list[ImportErr
     """The DAG files that failed to import at their last parse."""
     return [
         ImportErrorModel(
-            fileloc=e.fileloc, error=e.error, timestamp=e.timestamp, code_location=e.code_location
+            fileloc=e.fileloc,
+            error=server.secrets.mask(e.error),
+            timestamp=e.timestamp,
+            code_location=e.code_location,
         )
         for e in server.storage.registry.list_import_errors()
     ]

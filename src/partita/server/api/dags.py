@@ -183,7 +183,10 @@ def get_source(dag_id: str, state: ServerState = Depends(server_state)) -> DagSo
         data = handle.read(limit + 1)
     text = data[:limit].decode("utf-8", errors="replace")
     return DagSourceModel(
-        dag_id=dag_id, fileloc=record.fileloc, source=text, truncated=len(data) > limit
+        dag_id=dag_id,
+        fileloc=record.fileloc,
+        source=state.secrets.mask(text),
+        truncated=len(data) > limit,
     )
 
 

@@ -61,6 +61,7 @@ def read_log(
             run_id, task_id, map_index, number, start=offset, limit=count
         )
     next_offset = lines[-1].seq + 1 if lines else offset
+    lines = server.secrets.lines(lines)
     return LogChunkModel(
         try_number=number,
         tries=tries,
@@ -103,7 +104,7 @@ async def _follow(
             storage.logs.read_lines, run_id, task_id, map_index, number,
             start=start, limit=FOLLOW_BATCH,
         )  # fmt: skip
-        for line in lines:
+        for line in server.secrets.lines(lines):
             yield _event("line", LogLineModel.from_record(line).model_dump_json(), line.seq)
         if lines:
             start = lines[-1].seq + 1
@@ -114,7 +115,7 @@ async def _follow(
             rest = await run_in_threadpool(
                 storage.logs.read_lines, run_id, task_id, map_index, number, start=start
             )
-            for line in rest:
+            for line in server.secrets.lines(rest):
                 yield _event("line", LogLineModel.from_record(line).model_dump_json(), line.seq)
             yield _event("end", json.dumps({"state": str(ti.state)}), None)
             return

@@ -72,6 +72,7 @@ def get_run(run_id: str, server: ServerState = Depends(server_state)) -> DagRunD
     storage = server.storage
     run = storage.runs.get_run(run_id)  # RunNotFoundError: 404
     errors = storage.events.read_events(run_id, kinds=[EventKind.TASK_ERROR])
+    errors = server.secrets.events(errors)
     return DagRunDetailModel.from_records(run, storage.runs.get_task_instances(run_id), errors)
 
 

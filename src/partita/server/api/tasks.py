@@ -79,7 +79,8 @@ def list_task_instances(
     storage = server.storage
     storage.runs.get_run(run_id)
     tis = storage.runs.get_task_instances(run_id)
-    errors = latest_errors(tis, storage.events.read_events(run_id, kinds=[EventKind.TASK_ERROR]))
+    events = storage.events.read_events(run_id, kinds=[EventKind.TASK_ERROR])
+    errors = latest_errors(tis, server.secrets.events(events))
     return [TaskInstanceModel.from_record(ti, errors.get(ti.key)) for ti in tis]
 
 
@@ -99,7 +100,7 @@ def get_task_instance(
         map_index=map_index,
         kinds=[EventKind.TASK_STATE, EventKind.TASK_ERROR],
     )
-    tries = _tries(events)
+    tries = _tries(server.secrets.events(events))
     error = tries[-1].error if tries and tries[-1].try_number == ti.try_number else None
     return TaskInstanceDetailModel(
         **TaskInstanceModel.from_record(ti, error).model_dump(),
@@ -192,7 +193,7 @@ def preview_output(
         note = f"{record.size} bytes: larger than the preview limit ({config.preview_load_limit})"
         return OutputPreviewModel(**base, note=note)
     value = storage.outputs.load(record)
-    text = repr(value)
+    text = server.secrets.mask(repr(value))
     limit = config.preview_chars
     return OutputPreviewModel(
         **base, type=type(value).__qualname__, preview=text[:limit], truncated=len(text) > limit

@@ -89,6 +89,34 @@ def set_password(store: AuthStore, username: str, password: str) -> None:
     store.update_user(UserRecord(username, user.role, hash_password(password), user.created_at))
 
 
+def _refuse_last_admin(store: AuthStore, user: UserRecord, doing: str) -> None:
+    admins = [u for u in store.list_users() if u.role is Role.ADMIN]
+    if user.role is Role.ADMIN and len(admins) == 1:
+        raise AccountError(
+            f"{user.username!r} is the only admin; create another admin first "
+            f"('partita users create --role admin'), then {doing}"
+        )
+
+
+def delete_account(store: AuthStore, username: str) -> None:
+    """Delete a user with their tokens and sessions (never the only admin)."""
+    user = store.get_user(username)
+    if user is None:
+        raise unknown_user(username)
+    _refuse_last_admin(store, user, f"delete {username!r}")
+    store.delete_user(username)
+
+
+def set_role(store: AuthStore, username: str, role: Role) -> None:
+    """Give a user another role (the only admin keeps theirs)."""
+    user = store.get_user(username)
+    if user is None:
+        raise unknown_user(username)
+    if role is not Role.ADMIN:
+        _refuse_last_admin(store, user, f"change the role of {username!r}")
+    store.update_user(UserRecord(username, role, user.password_hash, user.created_at))
+
+
 @dataclass(frozen=True)
 class NewToken:
     """A token just created: its record and the secret, shown this once."""
@@ -143,7 +171,9 @@ __all__ = [
     "check_username",
     "create_token",
     "create_user",
+    "delete_account",
     "ensure_initial_admin",
     "parse_role",
     "set_password",
+    "set_role",
 ]

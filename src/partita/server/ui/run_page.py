@@ -112,13 +112,14 @@ def _log_view(
     errors = state.storage.events.read_events(
         run_id, task_id=ti.task_id, map_index=ti.map_index, kinds=[EventKind.TASK_ERROR]
     )
-    error = next((e.payload for e in reversed(errors) if e.try_number == number), None)
+    errors = state.secrets.events(e for e in errors if e.try_number == number)
+    error = errors[-1].payload if errors else None
     return {
         "ti": ti,
         "error": error,
         "tries": sorted(set(tries) | {number}),
         "try_number": number,
-        "lines": lines,
+        "lines": state.secrets.lines(lines),
         "cut": bool(lines) and lines[0].seq > 0,
         "stream": stream,
     }

@@ -101,6 +101,11 @@ class SqlPoolStore(PoolStore):
             rows = connection.execute(select(pools).order_by(pools.c.name)).all()
         return [PoolRecord(r.name, r.slots, r.description) for r in rows]
 
+    def delete_pool(self, name: str) -> bool:
+        with connect(self._engine, f"delete pool {name!r}") as connection, connection.begin():
+            deleted = connection.execute(delete(pools).where(pools.c.name == name))
+        return bool(deleted.rowcount)
+
     def _transaction(self, operation: str) -> AbstractContextManager[Connection]:
         return write_transaction(self._engine, operation)
 
