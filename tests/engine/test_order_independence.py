@@ -145,9 +145,7 @@ def run_state_machine(nodes: list[Node], rng: random.Random) -> dict[str, TaskSt
     down = _downstream([(n.task_id, n.upstream) for n in nodes])
     by_id = {n.task_id: n for n in nodes}
     specs = [
-        TaskSpec(
-            n.task_id, n.upstream, tuple(down[n.task_id]), n.rule, may_skip=may_skip(n, down)
-        )
+        TaskSpec(n.task_id, n.upstream, tuple(down[n.task_id]), n.rule, may_skip=may_skip(n, down))
         for n in nodes
     ]
     active = ActiveRun(specs)
@@ -180,7 +178,7 @@ def test_the_state_machine_gives_one_outcome_in_any_completion_order(
 # --- real operators -------------------------------------------------------------------------
 
 #: Builds a random DAG from its JSON description; written into the DAG files of the pool test.
-BUILDER = '''
+BUILDER = """
 import json, time
 from partita import DAG, BranchPythonOperator, PythonOperator, ShortCircuitOperator, SkipTask
 
@@ -231,7 +229,7 @@ def build(dag_id, nodes, delays):
                 tasks[up] >> op
             tasks[task_id] = op
     return dag
-'''
+"""
 
 
 def _described(nodes: list[Node]) -> list[list[Any]]:

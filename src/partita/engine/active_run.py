@@ -175,9 +175,9 @@ class ActiveRun:
         changes: list[tuple[TIKey, TaskState]] = []
         holds = self._holds
         for task_id, spec in self.specs.items():
-            if self._totals[task_id] == 0 or spec.trigger_rule is TriggerRule.ALWAYS:
-                if task_id not in holds:
-                    self._make_ready(task_id, changes)
+            free = self._totals[task_id] == 0 or spec.trigger_rule is TriggerRule.ALWAYS
+            if free and task_id not in holds:
+                self._make_ready(task_id, changes)
         return changes
 
     def take_expandable(self) -> list[str]:
