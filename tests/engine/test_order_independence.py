@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from partita import DAG, BaseOperator, EmptyOperator
 from partita.definitions.states import TaskState, TriggerRule
 from partita.engine.active_run import ActiveRun, TaskSpec
 from partita.engine.driver import RunDriver
@@ -162,6 +163,39 @@ def run_state_machine(nodes: list[Node], rng: random.Random) -> dict[str, TaskSt
     return {n.task_id: active.task_state(n.task_id) for n in nodes}
 
 
+def test_a_branch_skips_a_one_success_task_whose_other_upstream_already_succeeded() -> None:
+    # a succeeds while the branch still runs: the one_success task must not start, and
+    # is skipped when the branch does not choose it (Airflow skips all not yet running).
+    specs = [
+        TaskSpec("a", (), ("x",), TriggerRule.ALL_SUCCESS),
+        TaskSpec("branch", (), ("x", "y"), TriggerRule.ALL_SUCCESS, may_skip=("x", "y")),
+        TaskSpec("x", ("a", "branch"), (), TriggerRule.ONE_SUCCESS),
+        TaskSpec("y", ("branch",), (), TriggerRule.ALWAYS),
+    ]
+    active = ActiveRun(specs)
+    active.start()
+    assert sorted(active.take_ready()) == [("a", -1), ("branch", -1)]  # y (always) is held
+    active.finish(("a", -1), TaskState.SUCCESS)
+    assert active.take_ready() == []
+    assert active.states[("x", -1)] is TaskState.NONE
+    active.finish(("branch", -1), TaskState.SUCCESS, skip=["x"])
+    assert active.task_state("x") is TaskState.SKIPPED
+    assert active.take_ready() == [("y", -1)]
+
+
+def test_a_branch_that_ends_frees_what_it_did_not_skip() -> None:
+    specs = [
+        TaskSpec("branch", (), ("x",), TriggerRule.ALL_SUCCESS, may_skip=("x",)),
+        TaskSpec("x", ("branch",), (), TriggerRule.ALL_SUCCESS),
+    ]
+    active = ActiveRun(specs)
+    active.start()
+    active.take_ready()
+    active.finish(("branch", -1), TaskState.FAILED)
+    assert active.task_state("x") is TaskState.UPSTREAM_FAILED
+    assert active.finished
+
+
 dags = st.randoms(use_true_random=False).map(random_dag)
 
 
@@ -285,3 +319,20 @@ b = build("random_b", NODES, {slow_first!r})
         for dag_id in ("random_a", "random_b"):
             result = RunDriver(loaded[dag_id], pool.executor(), storage).run()
             assert result.task_states == expected, (dag_id, nodes)
+
+
+def test_skipping_a_task_the_operator_did_not_declare_fails_saying_how_to_declare_it() -> None:
+    class Skipper(BaseOperator):
+        def execute(self, context: Any) -> None:
+            context["ti"].skip_downstream(["after"])
+
+    class DeclaredSkipper(Skipper):
+        def may_skip_task_ids(self) -> frozenset[str]:
+            return frozenset({"after"})
+
+    for cls, expected in ((Skipper, TaskState.FAILED), (DeclaredSkipper, TaskState.SUCCESS)):
+        with DAG(f"custom_{cls.__name__}") as dag:
+            cls(task_id="skipper") >> EmptyOperator(task_id="after")
+        result = dag.test(verbose=False)
+        assert result.task_states["skipper"] is expected
+    assert result.task_states["after"] is TaskState.SKIPPED
