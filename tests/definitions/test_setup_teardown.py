@@ -14,6 +14,7 @@ from partita import (
     PythonOperator,
     RunState,
     SkipTask,
+    TaskGroup,
     TaskState,
     TriggerRule,
     setup,
@@ -198,3 +199,18 @@ def test_airflow_files_import_setup_and_teardown(tmp_path: Path) -> None:
     finally:
         compat.uninstall()
     assert dag.test().task_states["drop"] is TaskState.SUCCESS
+
+
+def test_a_group_on_the_left_of_rshift_leaves_its_teardown_aside() -> None:
+    with DAG("group_teardown") as dag:
+        with TaskGroup("cluster") as group:
+            make = EmptyOperator(task_id="make")
+            work = PythonOperator(task_id="work", python_callable=_fail)
+            drop = EmptyOperator(task_id="drop")
+            make >> work >> drop.as_teardown(setups=make)
+        after = EmptyOperator(task_id="after", trigger_rule="all_done")
+        group >> after
+    assert set(after.upstream_task_ids) == {"cluster.work"}
+    result = dag.test(verbose=False)
+    assert result.task_states["cluster.drop"] is TaskState.SUCCESS
+    assert result.state is RunState.SUCCESS  # 'after' is the leaf, and it ran
