@@ -22,7 +22,7 @@ from partita import (
     teardown,
 )
 from partita.compat import airflow as compat
-from partita.engine.control import clear_task_instances
+from partita.engine.control import clear_task_instances, mark_task_instances
 from partita.exceptions import DefinitionError
 from partita.loader import load_dags
 from partita.storage.memory import MemoryStorage
@@ -214,3 +214,12 @@ def test_a_group_on_the_left_of_rshift_leaves_its_teardown_aside() -> None:
     result = dag.test(verbose=False)
     assert result.task_states["cluster.drop"] is TaskState.SUCCESS
     assert result.state is RunState.SUCCESS  # 'after' is the leaf, and it ran
+
+
+def test_marking_a_teardown_failed_leaves_the_run_successful() -> None:
+    storage = MemoryStorage()
+    result = _pair().test(storage=storage, verbose=False)
+    marked = mark_task_instances(storage, result.run_id, "delete", TaskState.FAILED)
+    assert marked.run_state_after is RunState.SUCCESS
+    marked = mark_task_instances(storage, result.run_id, "query", TaskState.FAILED)
+    assert marked.run_state_after is RunState.FAILED
