@@ -194,8 +194,10 @@ PUBLIC_NAMES = [
     "run_status_sensor",
     "schedule",
     "sensor",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]
 
 

@@ -202,6 +202,8 @@ _EXPORTS: dict[str, str] = {
     "schedule": "partita.definitions.schedules",
     "sensor": "partita.definitions.sensors",
     "task": "partita.operators.taskflow",
+    "setup": "partita.operators.setup_teardown",
+    "teardown": "partita.operators.setup_teardown",
     "task_group": "partita.definitions.taskgroup",
 }
 
@@ -402,6 +404,8 @@ if TYPE_CHECKING:
     from partita.operators.http import SimpleHttpOperator as SimpleHttpOperator
     from partita.operators.latest_only import LatestOnlyOperator as LatestOnlyOperator
     from partita.operators.python import PythonOperator as PythonOperator
+    from partita.operators.setup_teardown import setup as setup
+    from partita.operators.setup_teardown import teardown as teardown
     from partita.operators.sql import SQLExecuteQueryOperator as SQLExecuteQueryOperator
     from partita.operators.sql import SqlSensor as SqlSensor
     from partita.operators.taskflow import task as task

@@ -35,73 +35,75 @@ COLUMNS = (
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
     TriggerRule.NONE_SKIPPED,
     TriggerRule.ALWAYS,
+    TriggerRule.ALL_DONE_SETUP_SUCCESS,
 )
 
 # Columns: AS all_success, AF all_failed, AD all_done, AM all_done_min_one_success,
 # AK all_skipped, OS one_success, OF one_failed, OD one_done, NF none_failed,
-# NM none_failed_min_one_success, NK none_skipped, AL always.
+# NM none_failed_min_one_success, NK none_skipped, AL always, AT all_done_setup_success
+# (a teardown's rule; whether one of its setups succeeded is checked by the state machine).
 # fmt: off
 TABLE = """
-mix   AS AF AD AM AK OS OF OD NF NM NK AL
-s     R  S  R  R  S  R  S  R  R  R  R  R
-k     S  S  R  S  R  S  S  S  R  S  S  R
-f     U  R  R  S  S  U  R  R  U  U  R  R
-u     U  R  R  S  S  U  R  S  U  U  R  R
-.     W  W  W  W  W  W  W  W  W  W  W  R
-ss    R  S  R  R  S  R  S  R  R  R  R  R
-sk    S  S  R  R  S  R  S  R  R  R  S  R
-sf    U  S  R  R  S  R  R  R  U  U  R  R
-su    U  S  R  R  S  R  R  R  U  U  R  R
-s.    W  S  W  W  S  R  W  R  W  W  W  R
-kk    S  S  R  S  R  S  S  S  R  S  S  R
-kf    U  S  R  S  S  U  R  R  U  U  S  R
-ku    U  S  R  S  S  U  R  S  U  U  S  R
-k.    S  S  W  W  W  W  W  W  W  W  S  R
-ff    U  R  R  S  S  U  R  R  U  U  R  R
-fu    U  R  R  S  S  U  R  R  U  U  R  R
-f.    U  W  W  W  S  W  R  R  U  U  W  R
-uu    U  R  R  S  S  U  R  S  U  U  R  R
-u.    U  W  W  W  S  W  R  W  U  U  W  R
-..    W  W  W  W  W  W  W  W  W  W  W  R
-sss   R  S  R  R  S  R  S  R  R  R  R  R
-ssk   S  S  R  R  S  R  S  R  R  R  S  R
-ssf   U  S  R  R  S  R  R  R  U  U  R  R
-ssu   U  S  R  R  S  R  R  R  U  U  R  R
-ss.   W  S  W  W  S  R  W  R  W  W  W  R
-skk   S  S  R  R  S  R  S  R  R  R  S  R
-skf   U  S  R  R  S  R  R  R  U  U  S  R
-sku   U  S  R  R  S  R  R  R  U  U  S  R
-sk.   S  S  W  W  S  R  W  R  W  W  S  R
-sff   U  S  R  R  S  R  R  R  U  U  R  R
-sfu   U  S  R  R  S  R  R  R  U  U  R  R
-sf.   U  S  W  W  S  R  R  R  U  U  W  R
-suu   U  S  R  R  S  R  R  R  U  U  R  R
-su.   U  S  W  W  S  R  R  R  U  U  W  R
-s..   W  S  W  W  S  R  W  R  W  W  W  R
-kkk   S  S  R  S  R  S  S  S  R  S  S  R
-kkf   U  S  R  S  S  U  R  R  U  U  S  R
-kku   U  S  R  S  S  U  R  S  U  U  S  R
-kk.   S  S  W  W  W  W  W  W  W  W  S  R
-kff   U  S  R  S  S  U  R  R  U  U  S  R
-kfu   U  S  R  S  S  U  R  R  U  U  S  R
-kf.   U  S  W  W  S  W  R  R  U  U  S  R
-kuu   U  S  R  S  S  U  R  S  U  U  S  R
-ku.   U  S  W  W  S  W  R  W  U  U  S  R
-k..   S  S  W  W  W  W  W  W  W  W  S  R
-fff   U  R  R  S  S  U  R  R  U  U  R  R
-ffu   U  R  R  S  S  U  R  R  U  U  R  R
-ff.   U  W  W  W  S  W  R  R  U  U  W  R
-fuu   U  R  R  S  S  U  R  R  U  U  R  R
-fu.   U  W  W  W  S  W  R  R  U  U  W  R
-f..   U  W  W  W  S  W  R  R  U  U  W  R
-uuu   U  R  R  S  S  U  R  S  U  U  R  R
-uu.   U  W  W  W  S  W  R  W  U  U  W  R
-u..   U  W  W  W  S  W  R  W  U  U  W  R
-...   W  W  W  W  W  W  W  W  W  W  W  R
+mix   AS AF AD AM AK OS OF OD NF NM NK AL  AT
+s     R  S  R  R  S  R  S  R  R  R  R  R  R
+k     S  S  R  S  R  S  S  S  R  S  S  R  R
+f     U  R  R  U  S  U  R  R  U  U  R  R  R
+u     U  R  R  U  S  U  R  S  U  U  R  R  R
+.     W  W  W  W  W  W  W  W  W  W  W  R  W
+ss    R  S  R  R  S  R  S  R  R  R  R  R  R
+sk    S  S  R  R  S  R  S  R  R  R  S  R  R
+sf    U  S  R  R  S  R  R  R  U  U  R  R  R
+su    U  S  R  R  S  R  R  R  U  U  R  R  R
+s.    W  S  W  W  S  R  W  R  W  W  W  R  W
+kk    S  S  R  S  R  S  S  S  R  S  S  R  R
+kf    U  S  R  U  S  U  R  R  U  U  S  R  R
+ku    U  S  R  U  S  U  R  S  U  U  S  R  R
+k.    W  S  W  W  W  W  W  W  W  W  S  R  W
+ff    U  R  R  U  S  U  R  R  U  U  R  R  R
+fu    U  R  R  U  S  U  R  R  U  U  R  R  R
+f.    U  W  W  W  S  W  R  R  U  U  W  R  W
+uu    U  R  R  U  S  U  R  S  U  U  R  R  R
+u.    U  W  W  W  S  W  R  W  U  U  W  R  W
+..    W  W  W  W  W  W  W  W  W  W  W  R  W
+sss   R  S  R  R  S  R  S  R  R  R  R  R  R
+ssk   S  S  R  R  S  R  S  R  R  R  S  R  R
+ssf   U  S  R  R  S  R  R  R  U  U  R  R  R
+ssu   U  S  R  R  S  R  R  R  U  U  R  R  R
+ss.   W  S  W  W  S  R  W  R  W  W  W  R  W
+skk   S  S  R  R  S  R  S  R  R  R  S  R  R
+skf   U  S  R  R  S  R  R  R  U  U  S  R  R
+sku   U  S  R  R  S  R  R  R  U  U  S  R  R
+sk.   W  S  W  W  S  R  W  R  W  W  S  R  W
+sff   U  S  R  R  S  R  R  R  U  U  R  R  R
+sfu   U  S  R  R  S  R  R  R  U  U  R  R  R
+sf.   U  S  W  W  S  R  R  R  U  U  W  R  W
+suu   U  S  R  R  S  R  R  R  U  U  R  R  R
+su.   U  S  W  W  S  R  R  R  U  U  W  R  W
+s..   W  S  W  W  S  R  W  R  W  W  W  R  W
+kkk   S  S  R  S  R  S  S  S  R  S  S  R  R
+kkf   U  S  R  U  S  U  R  R  U  U  S  R  R
+kku   U  S  R  U  S  U  R  S  U  U  S  R  R
+kk.   W  S  W  W  W  W  W  W  W  W  S  R  W
+kff   U  S  R  U  S  U  R  R  U  U  S  R  R
+kfu   U  S  R  U  S  U  R  R  U  U  S  R  R
+kf.   U  S  W  W  S  W  R  R  U  U  S  R  W
+kuu   U  S  R  U  S  U  R  S  U  U  S  R  R
+ku.   U  S  W  W  S  W  R  W  U  U  S  R  W
+k..   W  S  W  W  W  W  W  W  W  W  S  R  W
+fff   U  R  R  U  S  U  R  R  U  U  R  R  R
+ffu   U  R  R  U  S  U  R  R  U  U  R  R  R
+ff.   U  W  W  W  S  W  R  R  U  U  W  R  W
+fuu   U  R  R  U  S  U  R  R  U  U  R  R  R
+fu.   U  W  W  W  S  W  R  R  U  U  W  R  W
+f..   U  W  W  W  S  W  R  R  U  U  W  R  W
+uuu   U  R  R  U  S  U  R  S  U  U  R  R  R
+uu.   U  W  W  W  S  W  R  W  U  U  W  R  W
+u..   U  W  W  W  S  W  R  W  U  U  W  R  W
+...   W  W  W  W  W  W  W  W  W  W  W  R  W
 """
 # fmt: on
 
-COLUMN_NAMES = ["AS", "AF", "AD", "AM", "AK", "OS", "OF", "OD", "NF", "NM", "NK", "AL"]
+COLUMN_NAMES = ["AS", "AF", "AD", "AM", "AK", "OS", "OF", "OD", "NF", "NM", "NK", "AL", "AT"]
 DECISION_OF = {
     "R": Decision.RUN,
     "S": Decision.SKIP,
@@ -193,14 +195,7 @@ def _upstream(kind: str, name: str) -> Any:
 
 
 def _expected_final(rule: TriggerRule, first: str, second: str) -> TaskState:
-    """What the rule decides once ``first`` ended and then ``second``.
-
-    Decisions are eager: when the first upstream alone already decides (the
-    row ``first.`` is not a wait), that decision sticks.
-    """
-    early = EXPECTED[canonical(first + ".")][rule]
-    if early is not Decision.WAIT:
-        return FINAL_STATE[early]
+    """What the rule decides once both upstreams ended, in whichever order."""
     return FINAL_STATE[EXPECTED[canonical(first + second)][rule]]
 
 
@@ -235,14 +230,53 @@ def test_rule_end_to_end_with_two_upstreams(rule: TriggerRule, pair: str) -> Non
     assert result.state is want_run
 
 
-def test_eager_all_success_decides_on_the_first_skip() -> None:
-    # Skip first, failure second: all_success is already skipped, it stays skipped.
+@pytest.mark.parametrize("rule", COLUMNS, ids=[r.value for r in COLUMNS])
+def test_a_decision_never_changes_when_the_other_upstreams_finish(rule: TriggerRule) -> None:
+    # Order independence: a decision given with upstreams still running is the one
+    # every way they can end would give (so waiting for them would change nothing).
+    for mix, row in EXPECTED.items():
+        early = row[rule]
+        if "." not in mix or early is Decision.WAIT:
+            continue
+        for ends in _completions(mix.count(".")):
+            full = canonical(mix.replace(".", "") + ends)
+            assert EXPECTED[full][rule] is early, (rule, mix, full)
+
+
+def _completions(n: int) -> list[str]:
+    if n == 0:
+        return [""]
+    return [a + rest for a in "skfu" for rest in _completions(n - 1)]
+
+
+def test_all_success_with_a_skip_waits_for_a_failure_still_running() -> None:
+    # Skip first, failure second: Airflow skips at once; partita waits, and the
+    # failure wins whatever the order (upstream_failed, as with the other order).
     with DAG("eager_skip") as dag:
         a = PythonOperator(task_id="a", python_callable=_skip)
         b = PythonOperator(task_id="b", python_callable=_fail)
         target = EmptyOperator(task_id="target")
         [a, b] >> target
-    assert dag.test().task_states["target"] is TaskState.SKIPPED
+    assert dag.test().task_states["target"] is TaskState.UPSTREAM_FAILED
+
+
+def test_all_done_min_one_success_with_every_upstream_failed_is_upstream_failed() -> None:
+    with DAG("min_one_failed") as dag:
+        a = PythonOperator(task_id="a", python_callable=_fail)
+        b = PythonOperator(task_id="b", python_callable=_skip)
+        target = EmptyOperator(task_id="target", trigger_rule="all_done_min_one_success")
+        [a, b] >> target
+    assert dag.test().task_states["target"] is TaskState.UPSTREAM_FAILED
+
+
+def test_all_done_min_one_success_counts_a_skipped_upstream_as_done() -> None:
+    # partita's documented rule (Airflow's code skips here: apache/airflow#59925).
+    with DAG("min_one_skip") as dag:
+        a = PythonOperator(task_id="a", python_callable=_succeed)
+        b = PythonOperator(task_id="b", python_callable=_skip)
+        target = EmptyOperator(task_id="target", trigger_rule="all_done_min_one_success")
+        [a, b] >> target
+    assert dag.test().task_states["target"] is TaskState.SUCCESS
 
 
 def test_one_success_runs_before_its_other_upstreams_finish() -> None:

@@ -27,6 +27,12 @@ from partita.definitions.asset_events import Asset, outlet_assets
 from partita.definitions.dependencies import DependencyMixin
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
+from partita.definitions.setup_teardown import (
+    FAIL_RUN_DEFAULT,
+    SetupTeardownScope,
+    mark_setup,
+    mark_teardown,
+)
 from partita.definitions.states import TriggerRule
 from partita.definitions.xcom_arg import XComArg
 from partita.exceptions import CycleError, DefinitionError
@@ -137,6 +143,11 @@ class BaseOperator(DependencyMixin):
     config_class: type | None = None
     #: The resources the task needs; checked before a run starts (definitions/resources.py).
     resource_requirements: tuple[ResourceRequirement, ...] = ()
+    #: A setup task (``as_setup()``); a teardown task (``as_teardown()``); see setup_teardown.py.
+    is_setup: bool = False
+    is_teardown: bool = False
+    #: A teardown that fails decides the run's state only when this is True.
+    on_failure_fail_dagrun: bool = FAIL_RUN_DEFAULT
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -281,6 +292,39 @@ class BaseOperator(DependencyMixin):
 
     def on_kill(self) -> None:
         """Called when the task is stopped (timeout, cancel): release what it holds."""
+
+    def may_skip_task_ids(self) -> frozenset[str]:
+        """Tasks this one may skip when it ends (``ti.skip_downstream``); none by default.
+
+        Branches and short circuits override it. The engine starts none of
+        these tasks, and decides none of their states, before this one ends,
+        so a skip never comes too late. Skipping a task not named here fails.
+        """
+        return frozenset()
+
+    # -- setup and teardown (definitions/setup_teardown.py) ------------------------------
+    def as_setup(self) -> BaseOperator:
+        """Mark this task as a setup task; returns it."""
+        mark_setup(self)
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> BaseOperator:
+        """Mark this task as the teardown of ``setups`` (a task, output or list); returns it."""
+        mark_teardown(self, setups, on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> BaseOperator:
+        scope = SetupTeardownScope(self)
+        scope.enter()
+        self.__dict__.setdefault("_scopes", []).append(scope)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        scope: SetupTeardownScope = self.__dict__["_scopes"].pop()
+        if exc[0] is None:
+            scope.exit()
 
     # -- graph ------------------------------------------------------------------------
     def dependency_roots(self) -> list[BaseOperator]:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.dag import DAG
 from partita.definitions.timezones import timezone_name
 
@@ -41,6 +42,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
                 "retries": task.retries,
                 "group": group,
                 "template_fields": list(task.template_fields),
+                **_roles(task),
             }
         )
     return {
@@ -52,6 +54,15 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "params": _plain(dag.params),
         "tasks": tasks,
     }
+
+
+def _roles(task: BaseOperator) -> dict[str, Any]:
+    """Setup and teardown flags, only when set (the structure of other DAGs is unchanged)."""
+    if task.is_setup:
+        return {"setup": True}
+    if task.is_teardown:
+        return {"teardown": True, "on_failure_fail_dagrun": task.on_failure_fail_dagrun}
+    return {}
 
 
 def _schedule_fields(dag: DAG) -> dict[str, Any]:

@@ -85,6 +85,8 @@ class TriggerRule(TextEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    #: A teardown's rule: all upstreams done and at least one of its setups succeeded.
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
 
 
 __all__ = [

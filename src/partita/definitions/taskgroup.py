@@ -119,9 +119,15 @@ class TaskGroup(DependencyMixin):
         return self._non_empty(roots)
 
     def dependency_leaves(self) -> list[BaseOperator]:
+        """The group's last tasks; a teardown stands aside for the work before it (Airflow)."""
         tasks = self.iter_tasks()
-        ids = {t.task_id for t in tasks}
-        leaves = [t for t in tasks if not any(d in ids for d in t.downstream_task_ids)]
+        by_id = {t.task_id: t for t in tasks}
+        leaves: list[BaseOperator] = []
+        for t in tasks:
+            if any(d in by_id for d in t.downstream_task_ids):
+                continue
+            found = _work_before(t, by_id) if t.is_teardown else [t]
+            leaves.extend(x for x in found or [t] if x not in leaves)
         return self._non_empty(leaves)
 
     def _non_empty(self, tasks: list[BaseOperator]) -> list[BaseOperator]:
@@ -195,6 +201,32 @@ def task_group(python_callable: Callable[..., Any] | None = None, **group_kwargs
     if python_callable is not None:
         return TaskGroupFactory(python_callable, group_kwargs)
     return lambda fn: TaskGroupFactory(fn, group_kwargs)
+
+
+def _work_before(teardown: BaseOperator, by_id: dict[str, BaseOperator]) -> list[BaseOperator]:
+    """The tasks of a group just before its teardown ``teardown``, setups and teardowns skipped.
+
+    Walks up through teardowns; a task counts only if no other task of the
+    group but teardowns follows it.
+    """
+    found: list[BaseOperator] = []
+    stack = [teardown]
+    while stack:
+        current = stack.pop()
+        for up_id in current.upstream_task_ids:
+            up = by_id.get(up_id)
+            if up is None or up.is_setup or up in found:
+                continue
+            if up.is_teardown:
+                stack.append(up)
+                continue
+            followed = any(
+                d != current.task_id and d in by_id and not by_id[d].is_teardown
+                for d in up.downstream_task_ids
+            )
+            if not followed:
+                found.append(up)
+    return found
 
 
 __all__ = ["TaskGroup", "TaskGroupFactory", "task_group"]

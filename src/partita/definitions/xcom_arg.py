@@ -46,6 +46,25 @@ class XComArg(DependencyMixin):
             "be iterated while the DAG is defined; pass it to another task instead"
         )
 
+    def as_setup(self) -> XComArg:
+        """Mark the task of this output as a setup task (``@task`` style); returns the output."""
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> XComArg:
+        """Mark the task of this output as the teardown of ``setups``; returns the output."""
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> XComArg:
+        self.operator.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.operator.__exit__(*exc)
+
     def dependency_roots(self) -> list[BaseOperator]:
         return [self.operator]
 

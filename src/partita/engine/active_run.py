@@ -25,6 +25,20 @@ belongs to instance ``j // width`` of a group. An edge between two tasks is
 per instance of the innermost mapped group they share ("level" 1, 2...):
 each instance waits for that group instance of its upstream, all of its
 instances there.
+
+A task's state is decided only once no unfinished upstream can change it.
+Two things make that hold: ``decide`` waits while a decision could still
+change (trigger_rules.py), and a task that an unfinished *skipper* (a
+branch, a short circuit: ``TaskSpec.may_skip``) could still skip is held
+undecided until that skipper ends; so a task a branch does not choose is
+skipped even when an eager rule (``one_success``, ``always``) would already
+have run it, whatever the order tasks finish in. Skippers that are mapped or
+inside a mapped task group hold nothing (their skips apply to tasks not yet
+decided, as before).
+
+Setups and teardowns (Airflow's): a teardown's rule, ``all_done_setup_success``,
+runs it once all its upstreams are done if one of its ``setups`` succeeded;
+a teardown decides the run's state only with ``on_failure_fail_dagrun``.
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from partita.definitions.states import FAILED_TASK_STATES, RunState, TaskState, TriggerRule
-from partita.engine.trigger_rules import RUN, SKIP, WAIT, decide
+from partita.engine.trigger_rules import RUN, SKIP, WAIT, Decision, decide, setup_decision
 
 TIKey = tuple[str, int]
 _SUCCESS, _SKIPPED, _FAILED, _UPSTREAM_FAILED = 0, 1, 2, 3
@@ -65,6 +79,13 @@ class TaskSpec:
     fans_out: bool = False
     #: The mapped groups enclosing ``group``, outermost first (nested mapped groups).
     outer_groups: tuple[str, ...] = ()
+    #: Tasks this one may skip when it ends (a branch: its direct downstreams).
+    may_skip: tuple[str, ...] = ()
+    #: A teardown's direct upstream setup tasks (``all_done_setup_success`` checks them).
+    setups: tuple[str, ...] = ()
+    #: A teardown: it decides the run's state only with ``on_failure_fail_dagrun``.
+    teardown: bool = False
+    on_failure_fail_dagrun: bool = False
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -115,8 +136,35 @@ class ActiveRun:
         self._to_expand: list[str] = []
         self._running: dict[str, int] = {}
         self._unfinished = len(self.specs)
-        self._leaves = [t for t, s in self.specs.items() if not s.downstream]
+        self._leaves = self._effective_leaves()
+        #: Unmapped skippers -> the tasks they may skip; task -> how many skippers hold it.
+        self._skippers: dict[str, tuple[str, ...]] = {}
+        self._holds: dict[str, int] = {}
+        for t, s in self.specs.items():
+            if s.may_skip and not s.mapped:
+                targets = tuple(d for d in dict.fromkeys(s.may_skip) if d in self.specs and d != t)
+                self._skippers[t] = targets
+                for d in targets:
+                    self._holds[d] = self._holds.get(d, 0) + 1
         self._started = False
+
+    def _effective_leaves(self) -> list[str]:
+        """The tasks whose ends decide the run's state (Airflow: teardowns are left out).
+
+        A teardown without ``on_failure_fail_dagrun`` does not count, and a
+        task followed only by such teardowns counts as a leaf.
+        """
+        specs = self.specs
+
+        def ignored(s: TaskSpec) -> bool:
+            return s.teardown and not s.on_failure_fail_dagrun
+
+        leaves = [
+            t
+            for t, s in specs.items()
+            if not ignored(s) and all(ignored(specs[d]) for d in s.downstream)
+        ]
+        return leaves or [t for t, s in specs.items() if not s.downstream]
 
     # -- driving ------------------------------------------------------------------
     def start(self) -> list[tuple[TIKey, TaskState]]:
@@ -125,8 +173,10 @@ class ActiveRun:
             raise InvalidTransition("the run was already started")
         self._started = True
         changes: list[tuple[TIKey, TaskState]] = []
+        holds = self._holds
         for task_id, spec in self.specs.items():
-            if self._totals[task_id] == 0 or spec.trigger_rule is TriggerRule.ALWAYS:
+            free = self._totals[task_id] == 0 or spec.trigger_rule is TriggerRule.ALWAYS
+            if free and task_id not in holds:
                 self._make_ready(task_id, changes)
         return changes
 
@@ -197,6 +247,8 @@ class ActiveRun:
         decision = decide(spec.trigger_rule, total, c[0], c[1], c[2], c[3])
         if decision is WAIT:
             return
+        if decision is RUN and spec.setups:
+            decision = self._setup_decision(spec)
         if decision is RUN:
             self.states[key] = TaskState.SCHEDULED
             self._ready.append(key)
@@ -388,7 +440,7 @@ class ActiveRun:
         """Finish one instance and propagate, iteratively (no recursion limit on long chains)."""
         stack = [(key, state)]
         specs, states, counts, totals = self.specs, self.states, self._counts, self._totals
-        open_instances = self._open_instances
+        open_instances, holds, skippers = self._open_instances, self._holds, self._skippers
         report = report_first
         while stack:
             current, new_state = stack.pop()
@@ -411,16 +463,63 @@ class ActiveRun:
                     continue  # already decided (eager rules), running or expanded
                 c = counts[down]
                 c[slot] += 1
+                if holds and down in holds:
+                    continue  # a skipper that could still skip it is unfinished
                 spec = specs[down]
                 decision = decide(spec.trigger_rule, totals[down], c[0], c[1], c[2], c[3])
                 if decision is WAIT:
                     continue
+                if decision is RUN and spec.setups:
+                    decision = self._setup_decision(spec)
                 if decision is RUN:
                     self._make_ready(down, changes)
                 else:
                     states[down_key] = TaskState.SCHEDULED  # claimed; finished when popped
                     final = TaskState.SKIPPED if decision is SKIP else TaskState.UPSTREAM_FAILED
                     stack.append((down_key, final))
+            if skippers and task_id in skippers:
+                self._release_holds(task_id, stack, changes)
+
+    def _release_holds(
+        self,
+        skipper: str,
+        stack: list[tuple[TIKey, TaskState]],
+        changes: list[tuple[TIKey, TaskState]],
+    ) -> None:
+        """``skipper`` ended (its skips already applied): decide what it no longer holds."""
+        holds, states, counts = self._holds, self.states, self._counts
+        for target in self._skippers[skipper]:
+            left = holds[target] - 1
+            if left:
+                holds[target] = left
+                continue
+            del holds[target]
+            key = (target, -1)
+            if states.get(key) is not _NONE:
+                continue  # skipped by it, or expanded
+            spec, c = self.specs[target], counts[target]
+            decision = decide(spec.trigger_rule, self._totals[target], c[0], c[1], c[2], c[3])
+            if decision is RUN and spec.setups:
+                decision = self._setup_decision(spec)
+            if decision is RUN:
+                self._make_ready(target, changes)
+            elif decision is not WAIT:
+                states[key] = TaskState.SCHEDULED
+                final = TaskState.SKIPPED if decision is SKIP else TaskState.UPSTREAM_FAILED
+                stack.append((key, final))
+
+    def _setup_decision(self, spec: TaskSpec) -> Decision:
+        """A teardown whose upstreams are all done: run it only if one of its setups succeeded."""
+        success = skipped = total = 0
+        for setup in spec.setups:
+            length = self.map_lengths.get(setup)
+            keys = [(setup, -1)] if length is None else [(setup, i) for i in range(length)]
+            for key in keys:
+                total += 1
+                state = self.states[key]
+                success += state is TaskState.SUCCESS
+                skipped += state is TaskState.SKIPPED
+        return setup_decision(total, success, skipped)
 
     def _inner_finished(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from msgspec.structs import replace
 
@@ -54,15 +55,44 @@ class ControlResult:
 
 
 # -- the DAG's structure, as recorded with the run ------------------------------------------
-def upstream_map(storage: Storage, run: DagRunRecord) -> dict[str, set[str]]:
-    """task id -> its direct upstream task ids, from the DAG version the run recorded."""
+def _recorded_tasks(storage: Storage, run: DagRunRecord) -> list[dict[str, Any]]:
+    """The serialized tasks of the DAG version the run recorded."""
     version = storage.dags.get_dag_version(run.dag_id, run.dag_version)
     if version is None:
         raise RunControlError(
             f"run {run.run_id!r}: the structure of DAG {run.dag_id!r} (version "
             f"{run.dag_version}) is not in the metadata database; it cannot be changed"
         )
-    return {t["task_id"]: set(t.get("upstream", ())) for t in version.serialized["tasks"]}
+    tasks: list[dict[str, Any]] = version.serialized["tasks"]
+    return tasks
+
+
+def upstream_map(storage: Storage, run: DagRunRecord) -> dict[str, set[str]]:
+    """task id -> its direct upstream task ids, from the DAG version the run recorded."""
+    return {t["task_id"]: set(t.get("upstream", ())) for t in _recorded_tasks(storage, run)}
+
+
+def ignored_teardowns(storage: Storage, run: DagRunRecord) -> set[str]:
+    """Teardowns that do not decide the run's state (no ``on_failure_fail_dagrun``)."""
+    return {
+        t["task_id"]
+        for t in _recorded_tasks(storage, run)
+        if t.get("teardown") and not t.get("on_failure_fail_dagrun")
+    }
+
+
+def with_setups_and_teardowns(
+    storage: Storage, run: DagRunRecord, upstream: dict[str, set[str]], tasks: set[str]
+) -> set[str]:
+    """``tasks`` plus the setups upstream of them and those setups' teardowns (Airflow's clear)."""
+    recorded = _recorded_tasks(storage, run)
+    setups = {t["task_id"] for t in recorded if t.get("setup")}
+    teardowns = {t["task_id"] for t in recorded if t.get("teardown")}
+    if not setups and not teardowns:
+        return tasks
+    needed = {s for s in relatives(upstream, tasks, down=False) | tasks if s in setups}
+    below = relatives(upstream, needed, down=True) if needed else set()
+    return tasks | needed | {t for t in below if t in teardowns and upstream[t] & needed}
 
 
 def relatives(upstream: dict[str, set[str]], roots: Iterable[str], *, down: bool) -> set[str]:
@@ -84,17 +114,30 @@ def relatives(upstream: dict[str, set[str]], roots: Iterable[str], *, down: bool
     return seen - set(roots)
 
 
-def leaf_tasks(upstream: dict[str, set[str]]) -> set[str]:
-    """Tasks no other task depends on."""
-    has_downstream = {up for ups in upstream.values() for up in ups}
-    return set(upstream) - has_downstream
+def leaf_tasks(
+    upstream: dict[str, set[str]], ignored: frozenset[str] | set[str] = frozenset()
+) -> set[str]:
+    """Tasks no other task depends on; with ``ignored`` teardowns, Airflow's effective leaves.
+
+    An ignored teardown is no leaf, and a task followed only by ignored
+    teardowns is one (as ``ActiveRun`` decides a run's state).
+    """
+    has_downstream = {up for t, ups in upstream.items() if t not in ignored for up in ups}
+    leaves = set(upstream) - has_downstream - set(ignored)
+    if not leaves:
+        leaves = set(upstream) - {up for ups in upstream.values() for up in ups}
+    return leaves
 
 
-def finished_run_state(upstream: dict[str, set[str]], tis: list[TaskInstanceRecord]) -> RunState:
+def finished_run_state(
+    upstream: dict[str, set[str]],
+    tis: list[TaskInstanceRecord],
+    ignored: frozenset[str] | set[str] = frozenset(),
+) -> RunState:
     """A finished run's state from its instances: failed if one was cancelled or a leaf failed."""
     if any(ti.state is TaskState.CANCELLED for ti in tis):
         return RunState.FAILED
-    leaves = leaf_tasks(upstream)
+    leaves = leaf_tasks(upstream, ignored)
     if any(ti.task_id in leaves and ti.state in FAILED_TASK_STATES for ti in tis):
         return RunState.FAILED
     return RunState.SUCCESS
@@ -156,6 +199,7 @@ def clear_task_instances(
         tasks |= relatives(structure, [task_id], down=True)
     if upstream:
         tasks |= relatives(structure, [task_id], down=False)
+    tasks = with_setups_and_teardowns(storage, run, structure, tasks | {task_id}) - {task_id}
     chosen += [ti for ti in tis if ti.task_id in tasks]
     return _clear(storage, run, chosen, f"cleared by an operator (task {task_id!r})", confirm)
 
@@ -234,7 +278,7 @@ def mark_task_instances(
             rerun = _add_clears(batch, rerun, now)
             run = _set_run_state(batch, run, RunState.QUEUED, now, "downstream of a marked task")
         else:
-            new_state = finished_run_state(structure, tis)
+            new_state = finished_run_state(structure, tis, ignored_teardowns(storage, run))
             if new_state is not run.state:
                 why = f"task {task_id!r} marked {state}"
                 run = _set_run_state(batch, run, new_state, now, why)
@@ -359,6 +403,7 @@ __all__ = [
     "cancel_unfinished",
     "clear_task_instances",
     "finished_run_state",
+    "ignored_teardowns",
     "leaf_tasks",
     "mark_task_instances",
     "relatives",
@@ -367,4 +412,5 @@ __all__ = [
     "retry_run",
     "select_instances",
     "upstream_map",
+    "with_setups_and_teardowns",
 ]

@@ -29,6 +29,7 @@ from partita.definitions.mapping import (
     MappedOperator,
     ResolvedInput,
 )
+from partita.definitions.states import TriggerRule
 from partita.definitions.taskgroup import TaskGroup
 from partita.definitions.xcom_arg import XComArg
 from partita.engine.active_run import TaskSpec
@@ -101,6 +102,12 @@ def is_mapped(task: BaseOperator) -> bool:
 def task_spec(task: BaseOperator) -> TaskSpec:
     """What the state machine needs to know of a task."""
     groups = [g.group_id for g in mapped_groups_of(task) if g.group_id is not None]
+    teardown = getattr(task, "is_teardown", False)
+    setups: tuple[str, ...] = ()
+    if task.trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS and task.dag is not None:
+        tasks = task.dag.task_dict
+        setups = tuple(t for t in task.upstream_task_ids if getattr(tasks[t], "is_setup", False))
+    may_skip = getattr(task, "may_skip_task_ids", None)
     return TaskSpec(
         task.task_id,
         tuple(task.upstream_task_ids),
@@ -111,6 +118,10 @@ def task_spec(task: BaseOperator) -> TaskSpec:
         groups[-1] if groups else None,
         isinstance(task, MappedOperator) and bool(groups),
         tuple(groups[:-1]),
+        tuple(sorted(may_skip())) if may_skip is not None else (),
+        setups,
+        teardown,
+        bool(getattr(task, "on_failure_fail_dagrun", False)),
     )
 
 

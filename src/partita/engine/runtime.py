@@ -404,6 +404,16 @@ class RuntimeTaskInstance:
                     f"tasks downstream of it can be skipped "
                     f"({', '.join(map(repr, sorted(allowed))) or 'it has none'})"
                 )
+            declared = self.task.may_skip_task_ids()
+            undeclared = [t for t in ids if t not in declared]
+            if undeclared:
+                raise PartitaError(
+                    f"task {self.task_id!r} cannot skip {', '.join(map(repr, undeclared))}: "
+                    f"its operator {type(self.task).__name__} does not declare that it may; "
+                    "override may_skip_task_ids() to return the ids it may skip (the engine "
+                    "then starts none of them before this task ends), or subclass "
+                    "BaseBranchOperator"
+                )
         for task_id in ids:
             if task_id not in self.skipped_downstream:
                 self.skipped_downstream.append(task_id)

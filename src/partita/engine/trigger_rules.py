@@ -1,13 +1,24 @@
 """Trigger rules as one pure function: upstream counts in, a decision out.
 
-The semantics are Airflow's, including its eager decisions: an
-``all_success`` task becomes ``upstream_failed`` as soon as one upstream
-fails, without waiting for the others; ``one_success`` runs as soon as one
-upstream succeeds. Once every upstream is finished, every rule gives a
-decision other than ``WAIT``, so a run can never stall on a trigger rule.
+The semantics are Airflow 3's, with one design decision of partita's own: a
+decision is given only once no unfinished upstream can change it, so a
+task's state never depends on the order in which its upstreams finish.
+Eager decisions that cannot change stay eager: an ``all_success`` task
+becomes ``upstream_failed`` as soon as one upstream fails (a failure wins
+over any later skip), ``one_success`` runs as soon as one upstream
+succeeds. But ``all_success`` with a skipped upstream waits for the others:
+a later failure makes it ``upstream_failed`` (Airflow skips at once, so its
+result depends on timing). Once every upstream is finished, every rule gives
+a decision other than ``WAIT``, so a run can never stall on a trigger rule.
 
 ``all_done_min_one_success``: runs when all upstreams are done and at least
-one succeeded; when all are done and none succeeded it is skipped.
+one succeeded; when none succeeded it is ``upstream_failed`` if one failed,
+else skipped. Skipped upstreams count as done (Airflow's documentation; its
+code skips the task instead, apache/airflow#59925).
+
+``all_done_setup_success`` (a teardown's rule): runs once all upstreams are
+done; whether one of its *setups* succeeded is the state machine's check
+(``setup_decision``), since these counts do not tell setups apart.
 """
 
 from __future__ import annotations
@@ -48,9 +59,9 @@ def decide(
     if rule is TriggerRule.ALL_SUCCESS:
         if any_failed:
             return UPSTREAM_FAILED
-        if skipped:
-            return SKIP
-        return RUN if success >= total else WAIT
+        if not all_done:
+            return WAIT  # a skip now could still become upstream_failed
+        return SKIP if skipped else RUN
     if rule is TriggerRule.NONE_FAILED:
         if any_failed:
             return UPSTREAM_FAILED
@@ -68,7 +79,9 @@ def decide(
     if rule is TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
         if not all_done:
             return WAIT
-        return RUN if success else SKIP
+        if success:
+            return RUN
+        return UPSTREAM_FAILED if any_failed else SKIP
     if rule is TriggerRule.ONE_SUCCESS:
         if success:
             return RUN
@@ -97,7 +110,20 @@ def decide(
         return RUN if all_done else WAIT
     if rule is TriggerRule.ALWAYS:
         return RUN
+    if rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
+        return RUN if all_done else WAIT
     raise ValueError(f"unknown trigger rule {rule!r}")
 
 
-__all__ = ["Decision", "decide"]
+def setup_decision(setups: int, setup_success: int, setup_skipped: int) -> Decision:
+    """``all_done_setup_success`` once all upstreams are done, from its setups' ends.
+
+    No setup upstream, or one that succeeded: run. Every setup skipped: skip.
+    Otherwise (none succeeded, one failed): ``upstream_failed``. As Airflow.
+    """
+    if not setups or setup_success:
+        return RUN
+    return SKIP if setup_skipped >= setups else UPSTREAM_FAILED
+
+
+__all__ = ["Decision", "decide", "setup_decision"]

@@ -149,10 +149,20 @@ def short_circuit(task: BaseOperator, context: Context, condition: Any, ignore_r
     return None
 
 
+def short_circuit_reach(task: BaseOperator, ignore_rules: bool) -> frozenset[str]:
+    """What a short circuit may skip: every task below it, or only the direct ones."""
+    if ignore_rules and task.dag is not None:
+        return frozenset(task.get_flat_relative_ids(upstream=False))
+    return frozenset(task.downstream_task_ids)
+
+
 class BaseBranchOperator(BaseOperator):
     """A task that chooses which direct downstream tasks run: implement ``choose_branch``."""
 
     ui_color = "#ffe9c7"
+
+    def may_skip_task_ids(self) -> frozenset[str]:
+        return frozenset(self.downstream_task_ids)
 
     def choose_branch(self, context: Context) -> BranchChoice:
         """A task id, a list of task ids, or None: the direct downstream tasks to follow."""
@@ -195,6 +205,9 @@ class ShortCircuitOperator(PythonOperator):
         super().__init__(**kwargs)
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
 
+    def may_skip_task_ids(self) -> frozenset[str]:
+        return short_circuit_reach(self, self.ignore_downstream_trigger_rules)
+
     def execute(self, context: Context) -> Any:
         condition = super().execute(context)
         return short_circuit(self, context, condition, self.ignore_downstream_trigger_rules)
@@ -208,6 +221,9 @@ class DecoratedShortCircuitOperator(DecoratedPythonOperator):
     def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def may_skip_task_ids(self) -> frozenset[str]:
+        return short_circuit_reach(self, self.ignore_downstream_trigger_rules)
 
     def execute(self, context: Context) -> Any:
         condition = super().execute(context)
@@ -224,4 +240,5 @@ __all__ = [
     "chosen_task_ids",
     "follow_branches",
     "short_circuit",
+    "short_circuit_reach",
 ]

@@ -39,6 +39,7 @@ _AUTHORING = {
     **_public("DeltaDataIntervalTimetable", "DeltaTriggerTimetable", "Timetable"),
     "DagRunState": "partita:RunState",
     "TaskInstanceState": "partita:TaskState",
+    **_public("setup", "teardown"),  # setup and teardown tasks (definitions/setup_teardown.py)
 }
 
 _SENSORS = _public(
@@ -123,7 +124,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.date_time": _public("DateTimeSensor"),
     "airflow.sensors.external_task": _public("ExternalTaskSensor"),
     "airflow.sensors.base": _public("BaseSensorOperator", "PokeReturnValue"),
-    "airflow.decorators": {**_public("dag", "task_group"), "task": f"{SHIMS}:task"},
+    "airflow.decorators": {
+        **_public("dag", "task_group", "setup", "teardown"),
+        "task": f"{SHIMS}:task",
+    },
     "airflow.models": {**_public("DAG", "BaseOperator", "Param", "Variable", "Connection")},
     "airflow.models.dag": _public("DAG"),
     "airflow.models.baseoperator": _public("BaseOperator", "chain", "cross_downstream"),
