@@ -28,6 +28,7 @@ from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.automation_job import AUTOMATION_DAG_ID, build_automation_dag
 from partita.definitions.dag import DAG, DagFactory, caller_file
+from partita.definitions.ids import reserved_ids_allowed
 from partita.definitions.schedules import ScheduleDefinition
 from partita.definitions.sensors import SensorDefinition
 from partita.exceptions import DagNotFoundError, DefinitionError
@@ -179,10 +180,11 @@ class Definitions:
         """An ephemeral DAG materializing ``selection`` of this location's assets (all if None)."""
         if not self.assets:
             raise DefinitionError("Definitions has no assets to materialize")
-        dag = build_asset_dag(
-            MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
-            fileloc=self.fileloc,
-        )  # fmt: skip
+        with reserved_ids_allowed():
+            dag = build_asset_dag(
+                MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
+                fileloc=self.fileloc,
+            )  # fmt: skip
         dag.label = materialize_label(dag.asset_tasks)
         return dag
 

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from partita.definitions.asset_key import AssetKey
+from partita.definitions.ids import check_not_reserved
 from partita.definitions.schedules import (
     RunRequest,
     ScheduleTarget,
@@ -168,6 +169,7 @@ class SensorDefinition:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise DefinitionError(f"a sensor's name must be a non-empty string, got {self.name!r}")
+        check_not_reserved(self.name, "sensor name")
         if not callable(self.evaluation_fn):
             raise DefinitionError(f"sensor {self.name!r}: its function must be callable")
         self.minimum_interval_seconds = _check_interval(self.name, self.minimum_interval_seconds)
