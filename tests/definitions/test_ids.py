@@ -63,14 +63,14 @@ def test_a_run_id_too_long_is_refused_before_anything_is_recorded() -> None:
 def test_a_users_dag_sensor_or_schedule_may_not_take_a_reserved_name(name: str) -> None:
     from partita import DAG, ScheduleDefinition, sensor
 
-    with pytest.raises(DefinitionError, match="reserved.*rename it"):
+    with pytest.raises(DefinitionError, match=r"reserved.*rename it"):
         DAG(name)
-    with pytest.raises(DefinitionError, match="sensor name .* is reserved"):
+    with pytest.raises(DefinitionError, match=r"sensor name .* is reserved"):
 
         @sensor(name=name)
         def _watch() -> None: ...
 
-    with pytest.raises(DefinitionError, match="schedule name .* is reserved"):
+    with pytest.raises(DefinitionError, match=r"schedule name .* is reserved"):
         ScheduleDefinition(name, cron_schedule="@daily", job="etl")
 
 
