@@ -134,6 +134,7 @@ PUBLIC_NAMES = [
     "SensorDefinition",
     "SensorEvaluationContext",
     "SensorEvaluationError",
+    "SensorResult",
     "SensorTimeout",
     "ServerConfig",
     "ShortCircuitOperator",

@@ -141,6 +141,7 @@ _EXPORTS: dict[str, str] = {
     "SensorDefinition": "partita.definitions.sensors",
     "SensorEvaluationContext": "partita.definitions.sensors",
     "SensorEvaluationError": "partita.exceptions",
+    "SensorResult": "partita.definitions.sensor_result",
     "SensorTimeout": "partita.exceptions",
     "ServerConfig": "partita.server.config",
     "ShortCircuitOperator": "partita.operators.branch",
@@ -301,6 +302,7 @@ if TYPE_CHECKING:
     from partita.definitions.schedules import schedule as schedule
     from partita.definitions.sensor_operator import BaseSensorOperator as BaseSensorOperator
     from partita.definitions.sensor_operator import PokeReturnValue as PokeReturnValue
+    from partita.definitions.sensor_result import SensorResult as SensorResult
     from partita.definitions.sensors import DefaultSensorStatus as DefaultSensorStatus
     from partita.definitions.sensors import SensorDefinition as SensorDefinition
     from partita.definitions.sensors import SensorEvaluationContext as SensorEvaluationContext
