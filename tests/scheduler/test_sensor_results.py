@@ -236,3 +236,37 @@ def test_a_sensor_result_can_be_checked_by_calling_the_sensor_directly() -> None
     )
     with pytest.raises(DefinitionError, match="holds a str"):
         SensorResult(dynamic_partitions_requests=["z.csv"])  # type: ignore[list-item]
+
+
+# -- user code reads the scheduler's store ----------------------------------------------------
+
+
+def test_sensors_and_schedules_read_variables_from_the_schedulers_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partita import Variable
+    from partita.storage.secrets import VariableRecord
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("PARTITA_HOME", str(home))
+    monkeypatch.setenv("PARTITA_DATABASE_URL", f"sqlite:///{tmp_path / 'settings.db'}")
+    with (
+        SqlStorage(f"sqlite:///{tmp_path / 'settings.db'}", tmp_path / "s1") as other,
+        SqlStorage(f"sqlite:///{tmp_path / 'scheduler.db'}", tmp_path / "s2") as own,
+    ):
+        other.variables.set_variable(VariableRecord("where", "the settings' database"))
+        own.variables.set_variable(VariableRecord("where", "the scheduler's database"))
+
+        @sensor(job=PLAIN)
+        def reads() -> Any:
+            return SkipReason(Variable.get("where"))
+
+        @schedule(cron_schedule="0 * * * *", job=PLAIN,
+                  default_status=DefaultScheduleStatus.RUNNING)  # fmt: skip
+        def also_reads(context: Any) -> Any:
+            return SkipReason(Variable.get("where"))
+
+        assert tick(own, reads).skip_reason == "the scheduler's database"
+        ScheduleDefinitionTicker(own, lambda: {"also_reads": also_reads}, DAGS.get).run_once(T0)
+        [scheduled] = own.instigators.list_ticks(InstigatorKind.SCHEDULE, "also_reads")
+        assert scheduled.skip_reason == "the scheduler's database"

@@ -36,6 +36,7 @@ from partita.definitions.schedules import (
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo, TimeRestriction
 from partita.engine.prepare import check_partition_key
+from partita.engine.secrets import use_store
 from partita.exceptions import PartitaError, RunNotFoundError, ScheduleEvaluationError
 from partita.masking import mask
 from partita.storage.base import Storage
@@ -62,6 +63,7 @@ class ScheduleDefinitionTicker:
     ) -> None:
         self.storage = storage
         self.schedules = schedules
+        use_store(storage)  # Variable / Connection.get in user code read this store
         self.get_dag = get_dag
         self._next: dict[str, DagRunInfo | None] = {}
 

@@ -53,6 +53,7 @@ from partita.engine.prepare import (
     run_dates,
 )
 from partita.engine.run_config import resolve_run_config
+from partita.engine.secrets import use_store
 from partita.exceptions import PartitaError, SensorEvaluationError
 from partita.masking import mask
 from partita.storage.base import Storage
@@ -174,6 +175,7 @@ class SensorDaemon:
     ) -> None:
         self.storage = storage
         self.sensors = sensors
+        use_store(storage)  # Variable / Connection.get in user code read this store
         self.get_dag = get_dag
         self.stopped_by_default = stopped_by_default
         self.evaluation_timeout = evaluation_timeout
