@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "partita.definitions.partitions",
     "AllPartitionMapping": "partita.definitions.partition_mapping",
     "Asset": "partita.definitions.asset_events",
+    "AssetAlias": "partita.definitions.asset_events",
     "AssetAll": "partita.definitions.asset_events",
     "AssetAny": "partita.definitions.asset_events",
     "AssetEvent": "partita.definitions.asset_events",
@@ -222,6 +223,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset_check import AssetCheckSpec as AssetCheckSpec
     from partita.definitions.asset_check import asset_check as asset_check
     from partita.definitions.asset_events import Asset as Asset
+    from partita.definitions.asset_events import AssetAlias as AssetAlias
     from partita.definitions.asset_events import AssetAll as AssetAll
     from partita.definitions.asset_events import AssetAny as AssetAny
     from partita.definitions.asset_events import AssetEvent as AssetEvent

@@ -58,6 +58,7 @@ _INTEGRATIONS = _public(
     "BaseNotifier",
     "TriggerDagRunOperator",
     "Asset",
+    "AssetAlias",
     "AssetAll",
     "AssetAny",
 )
