@@ -70,7 +70,11 @@ class Definitions:
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
             self._add(self._as_dag(item))
-        automated = [a for a in self.assets if a.automation_condition is not None]
+        # Partitioned assets are automated per partition, through the partitioned-asset jobs.
+        automated = [
+            a for a in self.assets
+            if a.automation_condition is not None and a.partitions_def is None
+        ]  # fmt: skip
         graph, fileloc = self.asset_graph, self.fileloc
         if automated:
             self._add(build_automation_dag(graph, automated, self.resources, fileloc))
