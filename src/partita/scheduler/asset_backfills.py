@@ -26,11 +26,13 @@ import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG
 from partita.definitions.partition_range import partition_keys_in_range, split_partition_range
+from partita.definitions.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
 from partita.engine.partition_context import time_window_of
 from partita.scheduler.backfill_plan import (
     BackfillOptions,
@@ -60,21 +62,35 @@ def asset_backfill_run_id(dag_id: str, partition_key: str) -> str:
 
 def plan_asset_backfill(
     backfill_id: str, dag: DAG, keys: Sequence[str], existing: Mapping[str, DagRunRecord],
-    reprocess: Reprocess, now: datetime,
+    reprocess: Reprocess, now: datetime, windows: Sequence[TimeWindow] | None = None,
 ) -> list[PlannedRun]:  # fmt: skip
-    """One planned run per partition key, in order."""
+    """One planned run per partition key, in order (``windows``: theirs, when known)."""
     planned: list[PlannedRun] = []
     for ordinal, key in enumerate(keys):
         run = existing.get(key)
         action = planned_action(run, reprocess)
         run_id = asset_backfill_run_id(dag.dag_id, key) if run is None else run.run_id
-        window = time_window_of(dag.partitions_def, key)
+        window = windows[ordinal] if windows else time_window_of(dag.partitions_def, key)
         start, end = (window.start, window.end) if window is not None else (now, now)
         done = action is PlannedAction.SKIP
         planned.append(
             PlannedRun(backfill_id, ordinal, start, start, end, run_id, action, done, key)
         )
     return planned
+
+
+def keys_and_windows(
+    partitions: Any, first: str, last: str, now: datetime, store: Any
+) -> tuple[list[str], list[TimeWindow] | None]:
+    """The keys from ``first`` to ``last`` and, for time windows, their windows (one walk)."""
+    if isinstance(partitions, TimeWindowPartitionsDefinition):
+        begin, end = partitions.start_of_key(first), partitions.start_of_key(last)
+        known = partitions.has_partition_key(first, now) and partitions.has_partition_key(last, now)
+        if known and begin is not None and end is not None and begin <= end:
+            windows = partitions.time_windows_between(first, last)
+            return [partitions.key_of(w.start) for w in windows], windows
+    keys = partition_keys_in_range(partitions, first, last, now, dynamic_partitions_store=store)
+    return keys, None  # the errors (nearest keys, a backwards range) come from here
 
 
 def create_asset_backfill(
@@ -88,14 +104,12 @@ def create_asset_backfill(
     ``EmptyBackfillError`` when the range holds none.
     """
     first, last = split_partition_range(partitions)
-    keys = partition_keys_in_range(
-        dag.partitions_def, first, last, now, dynamic_partitions_store=storage.partitions
-    )
+    keys, windows = keys_and_windows(dag.partitions_def, first, last, now, storage.partitions)
     if not keys:  # a dynamic definition emptied meanwhile
         raise EmptyBackfillError(f"--partitions {partitions}: the range holds no partition")
     existing = storage.backfills.runs_for_partitions(dag.dag_id, keys)
     backfill_id = new_backfill_id()
-    planned = plan_asset_backfill(backfill_id, dag, keys, existing, options.reprocess, now)
+    planned = plan_asset_backfill(backfill_id, dag, keys, existing, options.reprocess, now, windows)
     names = sorted(k.to_user_string() for k in selected)
     conf = {**dict(options.conf or {}), ASSET_SELECTION_KEY: names}
     backfill = BackfillRecord(
