@@ -46,9 +46,9 @@ with DAG("consumer", schedule=(orders & customers) | refunds) as consumer:
 """
 
 
-def _scheduler(tmp_path: Path, storage: MemoryStorage) -> Scheduler:
+def _scheduler(tmp_path: Path, storage: MemoryStorage, source: str = DAGS) -> Scheduler:
     path = tmp_path / "dags.py"
-    path.write_text(DAGS)
+    path.write_text(source)
     files = DagFileProcessor(
         [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
         paused_at_creation=False,
@@ -213,15 +213,7 @@ def test_a_dag_scheduled_on_an_asset_alias_runs_on_events_added_through_it(
     from partita import Asset, AssetAlias
 
     storage = MemoryStorage()
-    path = tmp_path / "alias.py"
-    path.write_text(ALIAS_DAGS)
-    files = DagFileProcessor(
-        [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
-        paused_at_creation=False,
-    )  # fmt: skip
-    options = SchedulerOptions(heartbeat_interval=0, parse_interval=0, automation_interval=0)
-    clock = FastClock(datetime(2025, 1, 1, tzinfo=UTC), 1.0)
-    scheduler = Scheduler(storage, files, InProcessExecutor, options=options, clock=clock)
+    scheduler = _scheduler(tmp_path, storage, ALIAS_DAGS)
     _settle(scheduler)
     _run(scheduler, storage, "direct")  # the asset's own event was not added through the alias
     assert storage.runs.list_runs("on_alias") == []

@@ -52,9 +52,9 @@ defs = Definitions(
 """
 
 
-def _scheduler(tmp_path: Path, storage: MemoryStorage) -> Scheduler:
+def _scheduler(tmp_path: Path, storage: MemoryStorage, source: str = ASSETS) -> Scheduler:
     path = tmp_path / "assets.py"
-    path.write_text(ASSETS.replace("{values!r}", repr(str(tmp_path / "values"))))
+    path.write_text(source.replace("{values!r}", repr(str(tmp_path / "values"))))
     files = DagFileProcessor(
         [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
         paused_at_creation=True,  # the automation job is on unless paused by hand
@@ -252,15 +252,7 @@ def test_eager_on_a_partitioned_asset_materializes_only_the_updated_partition(
     from partita.definitions.asset_key import AssetKey
 
     storage = MemoryStorage()
-    path = tmp_path / "assets.py"
-    path.write_text(PARTITIONED_ASSETS.replace("{values!r}", repr(str(tmp_path / "values"))))
-    files = DagFileProcessor(
-        [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
-        paused_at_creation=True,
-    )  # fmt: skip
-    options = SchedulerOptions(heartbeat_interval=0, parse_interval=0, automation_interval=0)
-    clock = FastClock(datetime(2025, 1, 1, tzinfo=UTC), 1.0)
-    scheduler = Scheduler(storage, files, InProcessExecutor, options=options, clock=clock)
+    scheduler = _scheduler(tmp_path, storage, PARTITIONED_ASSETS)
     _settle(scheduler)
     assert storage.runs.list_runs("__asset_job_0__") == []  # west (the latest) waits for raw
     assert AUTOMATION_DAG_ID not in scheduler.files.dags  # no unpartitioned automated asset
