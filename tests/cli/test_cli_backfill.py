@@ -246,7 +246,7 @@ def test_an_asset_backfill_plans_one_run_per_partition_and_checks_its_keys(
     shown = invoke("backfill", "show", backfill_id)
     assert "partitions" in shown.output and "north...south" in shown.output
     data = json.loads(invoke("backfill", "show", backfill_id, "--json").output)
-    assert (data["partitions"], data["dag_id"]) == ("north...south", "__asset_job_1__")
+    assert (data["partitions"], data["dag_id"]) == ("north...south", "__asset_job_assets_1__")
     assert data["conf"] == {"asset_selection": ["regions"]}
 
 
@@ -275,7 +275,7 @@ def test_an_asset_backfill_runs_each_partition_once_across_a_scheduler_restart(
                    "--partitions", "2024-01-07...2024-01-09", "--dry-run")  # fmt: skip
     assert "1 new runs, 0 to run again, 2 kept as they were" in again.output
     stop(second)
-    runs = runs_in(store, "__asset_job_0__")
+    runs = runs_in(store, "__asset_job_assets_0__")
     days = [f"2024-01-{d:02d}" for d in range(1, 9)]
     assert sorted(r.partition_key or "" for r in runs) == days
     assert {r.state for r in runs} == {RunState.SUCCESS}

@@ -254,7 +254,7 @@ def test_eager_on_a_partitioned_asset_materializes_only_the_updated_partition(
     storage = MemoryStorage()
     scheduler = _scheduler(tmp_path, storage, PARTITIONED_ASSETS)
     _settle(scheduler)
-    assert storage.runs.list_runs("__asset_job_0__") == []  # west (the latest) waits for raw
+    assert storage.runs.list_runs("__asset_job_assets_0__") == []  # west (the latest) waits for raw
     assert AUTOMATION_DAG_ID not in scheduler.files.dags  # no unpartitioned automated asset
 
     def load_raw(partition: str) -> None:
@@ -270,7 +270,7 @@ def test_eager_on_a_partitioned_asset_materializes_only_the_updated_partition(
         return sorted(m.partition_key or "" for m in done)
 
     load_raw("north")
-    [run] = storage.runs.list_runs("__asset_job_0__")
+    [run] = storage.runs.list_runs("__asset_job_assets_0__")
     assert (run.run_type, run.partition_key, run.state) == (
         AUTOMATION_RUN_TYPE, "north", RunState.SUCCESS,
     )  # fmt: skip
@@ -279,9 +279,9 @@ def test_eager_on_a_partitioned_asset_materializes_only_the_updated_partition(
     assert states == {"raw": TaskState.SKIPPED, "cleaned": TaskState.SUCCESS}
     assert cleaned() == ["north"]
     _settle(scheduler)  # nothing new: nothing requested
-    assert len(storage.runs.list_runs("__asset_job_0__")) == 1
+    assert len(storage.runs.list_runs("__asset_job_assets_0__")) == 1
     load_raw("south")
     assert cleaned() == ["north", "south"]  # only the partition whose upstream was updated
     load_raw("north")  # north again: north again, and only north
     assert cleaned() == ["north", "north", "south"]
-    assert len(storage.runs.list_runs("__asset_job_0__")) == 3
+    assert len(storage.runs.list_runs("__asset_job_assets_0__")) == 3

@@ -58,7 +58,7 @@ def test_a_database_before_0024_upgrades_and_keeps_its_backfills_of_dates(
         [planned] = storage.backfills.pending("bf-old", 10)
         assert (planned.run_id, planned.partition_key) == ("r0", None)
         new = old.__class__(
-            "bf-new", "__asset_job_0__", T, T, BackfillStatus.RUNNING, Reprocess.NONE, 1, 1, T,
+            "bf-new", "__asset_job_a_0__", T, T, BackfillStatus.RUNNING, Reprocess.NONE, 1, 1, T,
             partitions="north...south",
         )  # fmt: skip
         storage.backfills.create(

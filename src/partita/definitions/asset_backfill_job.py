@@ -3,9 +3,11 @@
 ``partita backfill create PATH --assets SELECTION --partitions FIRST...LAST``
 needs a DAG the scheduler and its workers can load by id to run a partition
 of the selected assets. A code location with partitioned assets gets one
-job per distinct partitions definition, ``__asset_job_0__``,
-``__asset_job_1__``... (numbered in the order the assets are given, as
-Dagster's implicit asset jobs are), over every asset of that definition.
+job per distinct partitions definition, ``__asset_job_<file>_0__``,
+``__asset_job_<file>_1__``... (numbered in the order the assets are given,
+as Dagster's implicit asset jobs are; ``<file>`` is the name of the file
+that makes the ``Definitions``, so two files of a folder do not clash), over
+every asset of that definition.
 A backfill's runs name the assets to materialize in their conf
 (``ASSET_SELECTION_KEY``); the tasks of the other assets skip, and the
 job's trigger rule (``none_failed``) lets a selected asset run after a
@@ -18,7 +20,9 @@ run needs nothing but its job id, its partition key and its conf.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from partita.definitions.asset import AssetsDefinition
@@ -36,11 +40,17 @@ from partita.exceptions import DefinitionError
 ASSET_SELECTION_KEY = "asset_selection"
 #: The id prefix of the partitioned-asset jobs.
 ASSET_JOB_PREFIX = "__asset_job_"
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def asset_job_id(index: int) -> str:
-    """``__asset_job_0__``: the id of a location's ``index``-th partitioned-asset job."""
-    return f"{ASSET_JOB_PREFIX}{index}__"
+def asset_job_id(index: int, fileloc: str | None = None) -> str:
+    """``__asset_job_assets_0__``: the ``index``-th partitioned-asset job of the file ``fileloc``.
+
+    The file's name (not its path: a worker elsewhere has the same name) keeps
+    the jobs of two files of one DAG folder apart.
+    """
+    stem = _NOT_IN_ID.sub("_", Path(fileloc).stem) + "_" if fileloc else ""
+    return f"{ASSET_JOB_PREFIX}{stem}{index}__"
 
 
 def build_partitioned_asset_jobs(
@@ -65,7 +75,7 @@ def build_partitioned_asset_jobs(
     for index, (partitions, members) in enumerate(groups):
         with reserved_ids_allowed():
             dag = build_asset_dag(
-                asset_job_id(index), graph, AssetSelection.assets(*members),
+                asset_job_id(index, fileloc), graph, AssetSelection.assets(*members),
                 resources=resources, fileloc=fileloc, partitions_def=partitions,
                 description=f"Runs partitions of the assets of {partitions!r} (asset backfills)",
             )  # fmt: skip
