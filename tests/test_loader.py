@@ -151,6 +151,22 @@ def test_files_with_the_same_stem_in_different_folders_do_not_collide(tmp_path: 
         assert sys.modules[name].VALUE in {"x", "y"}
 
 
+def test_two_files_with_partitioned_assets_get_their_own_hidden_asset_jobs(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "from partita import Definitions, StaticPartitionsDefinition, asset\n"
+        "@asset(partitions_def=StaticPartitionsDefinition(['a', 'b']))\n"
+        "def {name}(): return 1\n"
+        "defs = Definitions(assets=[{name}])\n"
+    )
+    write(tmp_path / "sales.py", source.format(name="sales"))
+    write(tmp_path / "stock.py", source.format(name="stock"))
+    result = load_dags(tmp_path)
+    assert result.errors == {}
+    assert sorted(result.dags) == ["__asset_job_sales_0__", "__asset_job_stock_0__"]
+
+
 def test_a_missing_path_or_module_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(
         DagLoadError, match=re.escape("no such file, folder or module: 'nowhere/x.py'")

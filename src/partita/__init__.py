@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "partita.definitions.partitions",
     "AllPartitionMapping": "partita.definitions.partition_mapping",
     "Asset": "partita.definitions.asset_events",
+    "AssetAlias": "partita.definitions.asset_events",
     "AssetAll": "partita.definitions.asset_events",
     "AssetAny": "partita.definitions.asset_events",
     "AssetEvent": "partita.definitions.asset_events",
@@ -142,6 +143,7 @@ _EXPORTS: dict[str, str] = {
     "SensorDefinition": "partita.definitions.sensors",
     "SensorEvaluationContext": "partita.definitions.sensors",
     "SensorEvaluationError": "partita.exceptions",
+    "SensorResult": "partita.definitions.sensor_result",
     "SensorTimeout": "partita.exceptions",
     "ServerConfig": "partita.server.config",
     "ShortCircuitOperator": "partita.operators.branch",
@@ -224,6 +226,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset_check import AssetCheckSpec as AssetCheckSpec
     from partita.definitions.asset_check import asset_check as asset_check
     from partita.definitions.asset_events import Asset as Asset
+    from partita.definitions.asset_events import AssetAlias as AssetAlias
     from partita.definitions.asset_events import AssetAll as AssetAll
     from partita.definitions.asset_events import AssetAny as AssetAny
     from partita.definitions.asset_events import AssetEvent as AssetEvent
@@ -304,6 +307,7 @@ if TYPE_CHECKING:
     from partita.definitions.schedules import schedule as schedule
     from partita.definitions.sensor_operator import BaseSensorOperator as BaseSensorOperator
     from partita.definitions.sensor_operator import PokeReturnValue as PokeReturnValue
+    from partita.definitions.sensor_result import SensorResult as SensorResult
     from partita.definitions.sensors import DefaultSensorStatus as DefaultSensorStatus
     from partita.definitions.sensors import SensorDefinition as SensorDefinition
     from partita.definitions.sensors import SensorEvaluationContext as SensorEvaluationContext

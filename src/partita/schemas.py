@@ -216,6 +216,8 @@ class BackfillModel(BaseModel):
     conf: dict[str, Any] = Field(default_factory=dict)
     created_at: Timestamp
     ended_at: Timestamp | None = None
+    #: An asset backfill's ``FIRST...LAST`` partition keys (None: a backfill of dates).
+    partitions: str | None = None
     progress: BackfillProgressModel
 
     @classmethod
@@ -225,7 +227,7 @@ class BackfillModel(BaseModel):
             backfill_id=record.backfill_id, dag_id=record.dag_id, status=record.status,
             from_date=record.from_date, to_date=record.to_date, reprocess=record.reprocess,
             max_active_runs=record.max_active_runs, conf=record.conf,
-            created_at=record.created_at, ended_at=record.ended_at,
+            created_at=record.created_at, ended_at=record.ended_at, partitions=record.partitions,
             progress=BackfillProgressModel(
                 total=progress.total, finished=progress.finished, active=progress.active,
                 pending=progress.pending, skipped=progress.skipped, states=progress.states,

@@ -39,7 +39,7 @@ then the default.
     (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
                                  a scheduler runs at once
     (partita.yaml only)          ``retention:`` ``{older_than: 30d, keep_last: N, every: 1h,
-                                 tables: [runs, backfills, schedulers]}``: the scheduler deletes
+                                 tables: [runs, ticks, ...]}``: the scheduler deletes
                                  what is older, every ``every`` (``partita db clean``'s rules)
     PARTITA_BASE_URL             ``base_url:``            (default ``http://localhost:8080``): where
                                  the web UI is reached; notifiers link to runs under it

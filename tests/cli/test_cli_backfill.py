@@ -12,6 +12,7 @@ import pytest
 from cli_helpers import Invoke, partita_command, subprocess_env
 from test_cli_scheduler import SLACK_DAG, Processes, runs_in, stop, wait_for
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.settings import load_settings
 from partita.storage.backfills import BackfillStatus
@@ -180,3 +181,106 @@ def test_a_backfill_resumes_after_its_scheduler_is_killed(
     days = markers.read_text().split()
     assert sorted(set(days)) == [f"2024-01-{d:02d}" for d in range(1, 13)]
     assert store.backfills.get(backfill_id).status is BackfillStatus.COMPLETED
+
+
+PARTITIONED_ASSETS = """
+import time
+from partita import DailyPartitionsDefinition, StaticPartitionsDefinition, asset
+
+DAILY = DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC")
+
+def mark(name, key):
+    with open({markers!r}, "a") as f:
+        f.write(f"{{name}} {{key}}\\n")
+
+@asset(partitions_def=DAILY)
+def raw(context):
+    mark("raw", context.partition_key)
+    time.sleep(0.3)
+    return context.partition_key
+
+@asset(partitions_def=DAILY)
+def clean(context, raw):
+    assert raw == context.partition_key
+    mark("clean", context.partition_key)
+    return raw.upper()
+
+@asset(partitions_def=DAILY)
+def report(context, clean):
+    mark("report", context.partition_key)
+
+@asset(partitions_def=StaticPartitionsDefinition(["north", "south"]))
+def regions(context):
+    return context.partition_key
+"""
+
+
+@pytest.fixture
+def assets_file(tmp_path: Path) -> Path:
+    path = tmp_path / "assets.py"
+    path.write_text(PARTITIONED_ASSETS.format(markers=str(tmp_path / "marks.txt")))
+    return path
+
+
+def test_an_asset_backfill_plans_one_run_per_partition_and_checks_its_keys(
+    invoke: Invoke, assets_file: Path, store: Storage
+) -> None:
+    dry = invoke("backfill", "create", str(assets_file), "--assets", "raw, clean",
+                 "--partitions", "2024-01-01...2024-01-05", "--dry-run")  # fmt: skip
+    assert dry.exit_code == 0, dry.output
+    assert "would cover 5 partitions of clean, raw (5 new runs" in dry.output
+    assert "  2024-01-03  create  backfill__2024-01-03__" in dry.output
+    assert store.backfills.list_backfills() == []
+    typo = invoke("backfill", "create", str(assets_file), "--assets", "raw",
+                  "--partitions", "2024-01-01...2024-13-01")  # fmt: skip
+    assert typo.exit_code == 2 and "'2024-13-01' is not one of the" in typo.stderr
+    assert "nearest valid keys" in typo.stderr
+    mixed = invoke("backfill", "create", str(assets_file), "--assets", "raw, regions",
+                   "--partitions", "north...south")  # fmt: skip
+    assert mixed.exit_code == 2 and "do not share one partitions definition" in mixed.stderr
+    made = invoke("backfill", "create", str(assets_file), "--assets", "regions",
+                  "--partitions", "north...south", "--max-active-runs", "1")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    backfill_id = backfill_id_of(made.output)
+    assert "2 partitions of regions from north to south" in made.output
+    shown = invoke("backfill", "show", backfill_id)
+    assert "partitions" in shown.output and "north...south" in shown.output
+    data = json.loads(invoke("backfill", "show", backfill_id, "--json").output)
+    assert (data["partitions"], data["dag_id"]) == ("north...south", "__asset_job_assets_1__")
+    assert data["conf"] == {"asset_selection": ["regions"]}
+
+
+@pytest.mark.slow
+def test_an_asset_backfill_runs_each_partition_once_across_a_scheduler_restart(
+    tmp_path: Path, assets_file: Path, schedulers: Processes, store: Storage, invoke: Invoke
+) -> None:
+    created = invoke("backfill", "create", str(assets_file), "--assets", "raw, clean",
+                     "--partitions", "2024-01-01...2024-01-08",
+                     "--max-active-runs", "2")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    backfill_id = backfill_id_of(created.output)
+    first = schedulers.start("scheduler", str(assets_file))
+    wait_for(lambda: store.backfills.progress(backfill_id).finished >= 3, 90, "three partitions")
+    first.kill()  # SIGKILL mid-backfill
+    first.communicate()
+    assert store.backfills.progress(backfill_id).pending > 0
+    second = schedulers.start("scheduler", str(assets_file))
+    follow = subprocess.run(
+        partita_command("backfill", "show", backfill_id, "--follow"),
+        env=subprocess_env(schedulers.home), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert follow.returncode == 0, follow.stderr
+    assert f"Backfill {backfill_id}: completed" in follow.stdout
+    again = invoke("backfill", "create", str(assets_file), "--assets", "raw, clean",
+                   "--partitions", "2024-01-07...2024-01-09", "--dry-run")  # fmt: skip
+    assert "1 new runs, 0 to run again, 2 kept as they were" in again.output
+    stop(second)
+    runs = runs_in(store, "__asset_job_assets_0__")
+    days = [f"2024-01-{d:02d}" for d in range(1, 9)]
+    assert sorted(r.partition_key or "" for r in runs) == days
+    assert {r.state for r in runs} == {RunState.SUCCESS}
+    marks = (tmp_path / "marks.txt").read_text().split("\n")
+    assert sorted(m for m in marks if m.startswith("clean")) == [f"clean {d}" for d in days]
+    assert not [m for m in marks if m.startswith("report")]  # not selected: skipped
+    materialized = store.assets.list_materializations(AssetKey("clean"), limit=20)
+    assert sorted(m.partition_key or "" for m in materialized) == days

@@ -48,7 +48,7 @@ def store(cli_home: Path) -> Iterator[Storage]:
     [
         (["--older-than", "30"], "'30' is not a duration: write a number followed by a unit"),
         (["--older-than", "thirty days"], "e.g. 30d, 12h, 1h30m, 90s or 2w"),
-        (["--older-than", "1d", "--tables", "runs,ticks"], "unknown table 'ticks' to clean"),
+        (["--older-than", "1d", "--tables", "runs,tick"], "unknown table 'tick' to clean"),
         (["--older-than", "1d", "--keep-last", "-1"], "-1 is not in the range x>=0"),
         ([], "Missing option '--older-than'"),
     ],
@@ -121,3 +121,32 @@ def test_clean_beside_a_running_scheduler_and_retention_on_a_schedule(
 
     wait_for(retained, 60, "the scheduler's retention")
     stop(scheduler)
+
+
+def test_clean_deletes_old_ticks_keeping_the_newest_and_the_scheduler_does_too(
+    invoke: Invoke, store: Storage
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from partita.scheduler.retention import RetentionService
+    from partita.settings import RetentionSettings
+    from partita.storage.instigators import InstigatorKind, TickRecord, TickStatus, TickWrite
+
+    now = datetime.now(UTC)
+    old = [now - timedelta(days=40, minutes=i) for i in range(6)]
+    store.instigators.record_ticks(
+        [TickWrite(TickRecord(InstigatorKind.SENSOR, "files", TickStatus.SKIPPED, at))
+         for at in reversed(old)]
+    )  # fmt: skip
+    dry = invoke("db", "clean", "--older-than", "30d", "--keep-last", "2", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "  4 sensor and schedule ticks" in dry.output
+    assert "  0 expired web sessions" in dry.output
+    done = invoke("db", "clean", "--older-than", "30d", "--keep-last", "2", "--tables", "ticks")
+    assert done.exit_code == 0 and "  4 sensor and schedule ticks" in done.output
+    assert "finished runs" not in done.output  # only the table asked for
+    assert len(store.instigators.list_ticks(InstigatorKind.SENSOR, "files")) == 2
+    service = RetentionService(store, RetentionSettings(timedelta(days=30), tables=("ticks",)))
+    assert service.run_once(now) == {"ticks": 2}
+    assert service.run_once(now) == {}  # the sweep ends; the next one is due in `every`
+    assert store.instigators.list_ticks(InstigatorKind.SENSOR, "files") == []

@@ -76,6 +76,31 @@ def test_preview_prints_requests_and_creates_nothing(
         assert storage.instigators.list_ticks(InstigatorKind.SENSOR, "keyed") == []
 
 
+def test_preview_shows_a_sensor_results_partitions_and_applies_none(
+    invoke: Invoke, tmp_path: Path, cli_home: Path
+) -> None:
+    path = tmp_path / "files.py"
+    path.write_text(
+        "from partita import (DAG, Definitions, DynamicPartitionsDefinition, EmptyOperator,\n"
+        "                     RunRequest, SensorResult, sensor)\n"
+        "files = DynamicPartitionsDefinition(name='files')\n"
+        "with DAG('per_file', schedule=None, partitions_def=files) as per_file:\n"
+        "    EmptyOperator(task_id='noop')\n"
+        "@sensor(job=per_file)\n"
+        "def landing():\n"
+        "    add = files.build_add_request(['a.csv'])\n"
+        "    return SensorResult([RunRequest(run_key='a', partition_key='a.csv')],\n"
+        "                        dynamic_partitions_requests=[add])\n"
+        "defs = Definitions(dags=[per_file], sensors=[landing])\n"
+    )
+    result = invoke("sensors", "preview", "landing", str(path))
+    assert result.exit_code == 0, result.output
+    assert "run_key='a' partition_key='a.csv'" in result.output
+    assert "would add partitions of 'files': a.csv" in result.output
+    with open_storage(load_settings()) as storage:
+        assert storage.partitions.get_dynamic_partitions("files") == []
+
+
 def test_preview_of_a_raising_sensor_says_why(invoke: Invoke, defs_file: Path) -> None:
     result = invoke("sensors", "preview", "broken", str(defs_file))
     assert result.exit_code == 2

@@ -123,13 +123,13 @@ def test_the_switch_turns_the_hook_off(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_a_name_partita_lacks_fails_the_import_line_naming_it(tmp_path: Path) -> None:
-    alias = _write(tmp_path, "alias.py", "from airflow.sdk import DAG, AssetAlias\n")
+    alias = _write(tmp_path, "alias.py", "from airflow.sdk import DAG, AssetWatcher\n")
     module = _write(
         tmp_path, "hitl.py", "from airflow.providers.standard.operators.hitl import X\n"
     )
     result = load_dags(tmp_path)
     first = {Path(k).name: v.splitlines()[0] for k, v in result.errors.items()}
-    assert "airflow.sdk.AssetAlias is not supported by partita yet" in first[alias.name]
+    assert "airflow.sdk.AssetWatcher is not supported by partita yet" in first[alias.name]
     assert "(line 1)" in first[alias.name]
     assert "providers.standard.operators.hitl is not supported by partita yet" in first[module.name]
 

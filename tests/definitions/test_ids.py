@@ -54,3 +54,33 @@ def test_a_run_id_too_long_is_refused_before_anything_is_recorded() -> None:
     with pytest.raises(DefinitionError, match="DAG 'etl': run id is 251 characters long"):
         RunDriver(dag, InProcessExecutor(), storage, run_id="r" * 251)
     assert storage.runs.list_runs() == []
+
+
+# -- partita's own names (``__automation__``) are reserved ------------------------------
+
+
+@pytest.mark.parametrize("name", ["__automation__", "__materialize__", "__mine__"])
+def test_a_users_dag_sensor_or_schedule_may_not_take_a_reserved_name(name: str) -> None:
+    from partita import DAG, ScheduleDefinition, sensor
+
+    with pytest.raises(DefinitionError, match=r"reserved.*rename it"):
+        DAG(name)
+    with pytest.raises(DefinitionError, match=r"sensor name .* is reserved"):
+
+        @sensor(name=name)
+        def _watch() -> None: ...
+
+    with pytest.raises(DefinitionError, match=r"schedule name .* is reserved"):
+        ScheduleDefinition(name, cron_schedule="@daily", job="etl")
+
+
+def test_partitas_own_automation_job_is_still_built_and_plain_dunder_free_names_pass() -> None:
+    from partita import DAG, AutomationCondition, Definitions, asset
+
+    @asset(automation_condition=AutomationCondition.eager())
+    def table() -> int:
+        return 1
+
+    assert [d.dag_id for d in Definitions(assets=[table]).dags] == ["__automation__"]
+    assert DAG("_private_").dag_id == "_private_"
+    assert DAG("__").dag_id == "__"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time as clock
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -211,3 +212,20 @@ def test_definitions_compare_by_value() -> None:
         "2024-01-01", "%Y-%m-%d", cron_schedule="0 0 * * *"
     )
     assert len({StaticPartitionsDefinition(["a"]), StaticPartitionsDefinition(["a"])}) == 1
+
+
+@pytest.mark.parametrize(
+    ("definition", "first", "last"),
+    [
+        (DailyPartitionsDefinition(start_date="2024-01-01"), "2024-01-30", "2024-03-02"),
+        (HourlyPartitionsDefinition(start_date="2024-10-26-00:00", timezone="Europe/Berlin"),
+         "2024-10-26-22:00", "2024-10-27-05:00"),  # the autumn hour: one key, two hours
+        (MonthlyPartitionsDefinition(start_date="2023-11-01"), "2023-11-01", "2024-03-01"),
+    ],
+)  # fmt: skip
+def test_time_windows_between_match_each_keys_own_window(
+    definition: Any, first: str, last: str
+) -> None:
+    keys = definition.get_partition_keys_in_range(PartitionKeyRange(first, last))
+    windows = definition.time_windows_between(first, last)
+    assert windows == [definition.time_window_for_partition_key(k) for k in keys]

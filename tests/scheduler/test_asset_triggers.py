@@ -46,9 +46,9 @@ with DAG("consumer", schedule=(orders & customers) | refunds) as consumer:
 """
 
 
-def _scheduler(tmp_path: Path, storage: MemoryStorage) -> Scheduler:
+def _scheduler(tmp_path: Path, storage: MemoryStorage, source: str = DAGS) -> Scheduler:
     path = tmp_path / "dags.py"
-    path.write_text(DAGS)
+    path.write_text(source)
     files = DagFileProcessor(
         [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
         paused_at_creation=False,
@@ -174,3 +174,61 @@ def _event_batch(run_id: str, key: str) -> WriteBatch:
     run = DagRunRecord(run_id, "make_refunds", "", RunState.SUCCESS, queued_at=now)
     event = AssetMaterializationRecord(AssetKey(key), run_id, "write", now)
     return WriteBatch(runs=[run], materializations=[event])
+
+
+ALIAS_DAGS = """
+from partita import DAG, Asset, AssetAlias, task
+
+with DAG("producer", schedule=None):
+    @task(outlets=[AssetAlias("daily-exports")])
+    def export(**context):
+        target = Asset("s3://bucket/exports/2025-01-01")
+        context["outlet_events"][AssetAlias("daily-exports")].add(target, extra={"rows": 7})
+    export()
+
+with DAG("direct", schedule=None):
+    @task(outlets=[Asset("s3://bucket/exports/2025-01-01")])
+    def write():
+        pass
+    write()
+
+with DAG("on_alias", schedule=AssetAlias("daily-exports")):
+    @task
+    def read(**context):
+        events = context["triggering_asset_events"]
+        return [(a.name, [e.extra for e in events[a]]) for a in events]
+    read()
+
+with DAG("on_alias_or_other", schedule=AssetAlias("daily-exports") | Asset("other")):
+    @task
+    def noop():
+        pass
+    noop()
+"""
+
+
+def test_a_dag_scheduled_on_an_asset_alias_runs_on_events_added_through_it(
+    tmp_path: Path,
+) -> None:
+    from partita import Asset, AssetAlias
+
+    storage = MemoryStorage()
+    scheduler = _scheduler(tmp_path, storage, ALIAS_DAGS)
+    _settle(scheduler)
+    _run(scheduler, storage, "direct")  # the asset's own event was not added through the alias
+    assert storage.runs.list_runs("on_alias") == []
+    _run(scheduler, storage, "producer")
+    [run] = storage.runs.list_runs("on_alias")
+    assert run.state is RunState.SUCCESS
+    [event] = run.conf[TRIGGERING_EVENTS_KEY]
+    assert (event["asset"], event["extra"], event["source_aliases"]) == (
+        "s3://bucket/exports/2025-01-01", {"rows": 7}, ["daily-exports"],
+    )  # fmt: skip
+    record = storage.outputs.get_record(run.run_id, "read", -1, "return_value")
+    assert record is not None
+    assert storage.outputs.load(record) == [("s3://bucket/exports/2025-01-01", [{"rows": 7}])]
+    assert len(storage.runs.list_runs("on_alias_or_other")) == 1
+    # the catalog holds the event under the real asset's key
+    latest = storage.assets.latest_materializations([Asset("s3://bucket/exports/2025-01-01").key])
+    assert len(latest) == 1
+    assert AssetAlias("daily-exports") != Asset("daily-exports")

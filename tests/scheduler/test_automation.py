@@ -52,9 +52,9 @@ defs = Definitions(
 """
 
 
-def _scheduler(tmp_path: Path, storage: MemoryStorage) -> Scheduler:
+def _scheduler(tmp_path: Path, storage: MemoryStorage, source: str = ASSETS) -> Scheduler:
     path = tmp_path / "assets.py"
-    path.write_text(ASSETS.replace("{values!r}", repr(str(tmp_path / "values"))))
+    path.write_text(source.replace("{values!r}", repr(str(tmp_path / "values"))))
     files = DagFileProcessor(
         [str(path)], storage.registry, import_timeout=10, default_timezone="UTC",
         paused_at_creation=True,  # the automation job is on unless paused by hand
@@ -220,3 +220,68 @@ def test_the_automation_job_holds_the_automated_assets_and_survives_a_merge() ->
     assert Definitions(assets=[source]).dags == []  # no conditions: no automation job
     merged = Definitions.merge(Definitions(assets=[source, derived]), Definitions(assets=[other]))
     assert sorted(merged.get_dag(AUTOMATION_DAG_ID).task_dict) == ["derived", "other"]
+
+
+PARTITIONED_ASSETS = """
+from partita import (AutomationCondition, Definitions, FilesystemIOManager,
+                     StaticPartitionsDefinition, asset, define_asset_job)
+
+REGIONS = StaticPartitionsDefinition(["north", "south", "west"])
+
+@asset(partitions_def=REGIONS)
+def raw(context):
+    return context.partition_key
+
+@asset(partitions_def=REGIONS, automation_condition=AutomationCondition.eager())
+def cleaned(context, raw):
+    assert raw == context.partition_key
+    return raw.upper()
+
+defs = Definitions(
+    assets=[raw, cleaned],
+    jobs=[define_asset_job("load_raw", selection="raw", partitions_def=REGIONS)],
+    resources={"io_manager": FilesystemIOManager(base_dir={values!r})},
+)
+"""
+
+
+def test_eager_on_a_partitioned_asset_materializes_only_the_updated_partition(
+    tmp_path: Path,
+) -> None:
+    from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY
+    from partita.definitions.asset_key import AssetKey
+
+    storage = MemoryStorage()
+    scheduler = _scheduler(tmp_path, storage, PARTITIONED_ASSETS)
+    _settle(scheduler)
+    assert storage.runs.list_runs("__asset_job_assets_0__") == []  # west (the latest) waits for raw
+    assert AUTOMATION_DAG_ID not in scheduler.files.dags  # no unpartitioned automated asset
+
+    def load_raw(partition: str) -> None:
+        now = datetime.now(UTC)
+        run_id = f"raw-{partition}-{len(storage.runs.list_runs('load_raw'))}"
+        run = DagRunRecord(run_id, "load_raw", "", RunState.QUEUED, queued_at=now,
+                           partition_key=partition)  # fmt: skip
+        storage.queue.enqueue([run])
+        _settle(scheduler)
+
+    def cleaned() -> list[str]:
+        done = storage.assets.list_materializations(AssetKey("cleaned"), limit=50)
+        return sorted(m.partition_key or "" for m in done)
+
+    load_raw("north")
+    [run] = storage.runs.list_runs("__asset_job_assets_0__")
+    assert (run.run_type, run.partition_key, run.state) == (
+        AUTOMATION_RUN_TYPE, "north", RunState.SUCCESS,
+    )  # fmt: skip
+    assert run.conf[ASSET_SELECTION_KEY] == ["cleaned"]
+    states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances(run.run_id)}
+    assert states == {"raw": TaskState.SKIPPED, "cleaned": TaskState.SUCCESS}
+    assert cleaned() == ["north"]
+    _settle(scheduler)  # nothing new: nothing requested
+    assert len(storage.runs.list_runs("__asset_job_assets_0__")) == 1
+    load_raw("south")
+    assert cleaned() == ["north", "south"]  # only the partition whose upstream was updated
+    load_raw("north")  # north again: north again, and only north
+    assert cleaned() == ["north", "north", "south"]
+    assert len(storage.runs.list_runs("__asset_job_assets_0__")) == 3

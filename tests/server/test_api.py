@@ -5,11 +5,14 @@ problem documents for every error."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 from server_helpers import ApiWorld
 
 from partita.definitions.states import RunState
 from partita.storage.auth import Role
+from partita.storage.dag_records import DagParse, ParsedDag
 
 
 def test_the_dag_list_filters_and_pages(world: ApiWorld) -> None:
@@ -188,3 +191,29 @@ def test_pools_are_listed_by_viewers_and_set_by_admins(world: ApiWorld) -> None:
         {"name": "db", "slots": 2, "description": None}
     ]
     assert world.client(Role.ADMIN).put("/api/v1/pools/db", json={"slots": -1}).status_code == 422
+
+
+def test_trigger_takes_a_partition_key_checked_against_the_dags_partitions(
+    world: ApiWorld, tmp_path: Path
+) -> None:
+    dag_file = tmp_path / "regions.py"
+    dag_file.write_text(
+        "from partita import DAG, EmptyOperator, StaticPartitionsDefinition\n"
+        "with DAG('regions', schedule=None,\n"
+        "         partitions_def=StaticPartitionsDefinition(['north', 'south'])):\n"
+        "    EmptyOperator(task_id='go')\n"
+    )
+    world.storage.registry.record_parse(
+        DagParse(str(dag_file), [ParsedDag("regions", str(dag_file))], {}, datetime.now(UTC))
+    )
+    client = world.client(Role.OPERATOR)
+    bad = client.post("/api/v1/dags/regions/runs", json={"partition_key": "nort"})
+    assert bad.status_code == 400
+    assert "'nort'" in bad.json()["detail"] and "'north'" in bad.json()["detail"]
+    missing = client.post("/api/v1/dags/regions/runs", json={})
+    assert missing.status_code == 400 and "give the partition" in missing.json()["detail"]
+    plain = client.post("/api/v1/dags/etl/runs", json={"partition_key": "north"})
+    assert plain.status_code == 400 and "is not partitioned" in plain.json()["detail"]
+    made = client.post("/api/v1/dags/regions/runs", json={"partition_key": "south"})
+    assert made.status_code == 201 and made.json()["partition_key"] == "south"
+    assert world.storage.runs.get_run(made.json()["run_id"]).partition_key == "south"

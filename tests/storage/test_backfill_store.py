@@ -125,6 +125,24 @@ def test_runs_at_finds_a_dags_runs_by_logical_date(storage: Storage) -> None:
     assert {d: r.run_id for d, r in found.items()} == {T0: "a", T0 + timedelta(days=1): "b2"}
 
 
+def test_runs_for_partitions_finds_a_jobs_runs_by_partition_key(storage: Storage) -> None:
+    def run(run_id: str, key: str | None, dag_id: str = "job", minutes: int = 0) -> DagRunRecord:
+        queued = T0 + timedelta(minutes=minutes)
+        return DagRunRecord(run_id, dag_id, "", RunState.SUCCESS, queued_at=queued,
+                            logical_date=T0, partition_key=key)  # fmt: skip
+
+    runs = [run("a", "north"), run("b", "south"), run("b2", "south", minutes=5),
+            run("x", "north", "other"), run("none", None)]  # fmt: skip
+    storage.write(WriteBatch(runs=runs))
+    keys = ["north", "south", "east", *(f"k{i}" for i in range(600))]  # more than one query's
+    found = storage.backfills.runs_for_partitions("job", keys)
+    assert {k: r.run_id for k, r in found.items()} == {"north": "a", "south": "b2"}
+    planned_key = PlannedRun("bf-1", 0, T0, T0, T0, "r", PlannedAction.CREATE, partition_key="k")
+    storage.backfills.create(backfill(partitions="k...k", total=1), [planned_key])
+    assert storage.backfills.get("bf-1").partitions == "k...k"
+    assert storage.backfills.pending("bf-1", 5) == [planned_key]
+
+
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.durations import DurationError, format_duration_spec, parse_duration
 from partita.definitions.states import RunState
 from partita.exceptions import PartitaError
+from partita.storage.auth import Role, SessionRecord, UserRecord
 from partita.storage.backfills import (
     BackfillRecord,
     BackfillStatus,
@@ -19,8 +21,10 @@ from partita.storage.backfills import (
     Reprocess,
 )
 from partita.storage.base import Storage
+from partita.storage.instigators import InstigatorKind, TickRecord, TickStatus, TickWrite
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
+    AssetMaterializationRecord,
     DagRunRecord,
     EventKind,
     EventRecord,
@@ -130,5 +134,66 @@ def test_durations_and_tables_are_checked() -> None:
     for bad in ("30", "30x", "d", "", "-1d", "0s", "1d 2"):
         with pytest.raises(DurationError, match=r"e\.g\. 30d, 12h"):
             parse_duration(bad, "--older-than")
-    with pytest.raises(PartitaError, match="unknown table 'ticks' to clean; choose among: runs"):
-        check_tables(["runs", "ticks"])
+    with pytest.raises(PartitaError, match="unknown table 'tick' to clean; choose among: runs"):
+        check_tables(["runs", "tick"])
+
+
+def tick(name: str, at: datetime, kind: InstigatorKind = InstigatorKind.SENSOR) -> TickWrite:
+    return TickWrite(TickRecord(kind, name, TickStatus.SKIPPED, at, skip_reason="nothing"))
+
+
+def test_old_ticks_go_but_the_newest_of_each_sensor_stay(storage: Storage) -> None:
+    storage.instigators.record_ticks(
+        [tick("files", OLD + timedelta(minutes=i)) for i in range(5)]
+        + [tick("files", RECENT), tick("quiet", OLD), tick("quiet", OLD + timedelta(minutes=1))]
+        + [tick("hourly", OLD, InstigatorKind.SCHEDULE)]
+    )  # fmt: skip
+    keep_two = RetentionPolicy(NOW - timedelta(days=30), keep_last=2,
+                               tables=check_tables(["ticks"]))  # fmt: skip
+    assert storage.retention.count(keep_two, "ticks") == 4  # files: 4 old of 6; quiet: none
+    assert clean(storage.retention, keep_two, batch_size=3) == {"ticks": 4}
+    files = storage.instigators.list_ticks(InstigatorKind.SENSOR, "files")
+    assert [t.timestamp for t in files] == [RECENT, OLD + timedelta(minutes=4)]
+    assert len(storage.instigators.list_ticks(InstigatorKind.SENSOR, "quiet")) == 2
+    everything = RetentionPolicy(NOW - timedelta(days=30), tables=check_tables(["ticks"]))
+    assert clean(storage.retention, everything) == {"ticks": 4}
+    assert storage.instigators.list_ticks(InstigatorKind.SCHEDULE, "hourly") == []
+    assert [
+        t.timestamp for t in storage.instigators.list_ticks(InstigatorKind.SENSOR, "files")
+    ] == [RECENT]
+
+
+def test_old_asset_events_go_but_each_partitions_newest_stays(storage: Storage) -> None:
+    write_run(storage, "r", RunState.SUCCESS, RECENT)
+    sales, users = AssetKey("sales"), AssetKey("users")
+    events = [
+        AssetMaterializationRecord(key, "r", "t", at, partition_key=partition)
+        for key, partition, at in [
+            (sales, "2024-01-01", OLD), (sales, "2024-01-01", OLD + timedelta(hours=1)),
+            (sales, "2024-01-02", OLD), (users, None, OLD),
+            (users, None, OLD + timedelta(hours=1)), (users, None, RECENT),
+        ]
+    ]  # fmt: skip
+    storage.write(WriteBatch(materializations=events))
+    policy = RetentionPolicy(NOW - timedelta(days=30), tables=check_tables(["asset_events"]))
+    assert clean(storage.retention, policy, batch_size=1) == {"asset_events": 3}
+    kept = storage.assets.list_materializations(sales)
+    assert sorted((m.partition_key, m.timestamp) for m in kept) == [
+        ("2024-01-01", OLD + timedelta(hours=1)), ("2024-01-02", OLD),
+    ]  # fmt: skip
+    assert [m.timestamp for m in storage.assets.list_materializations(users)] == [RECENT]
+    assert storage.assets.latest_materializations([users])[users].timestamp == RECENT
+    storage.write(WriteBatch(materializations=[AssetMaterializationRecord(users, "r", "t", NOW)]))
+    newest = storage.assets.list_materializations(users)
+    assert len({m.id for m in newest}) == 2 and newest[0].timestamp == NOW  # ids stay unique
+
+
+def test_expired_web_sessions_go(storage: Storage) -> None:
+    storage.auth.create_user(UserRecord("ada", Role.ADMIN, "hash", OLD))
+    for name, expires in (("gone", NOW - timedelta(hours=1)), ("live", NOW + timedelta(hours=1))):
+        storage.auth.create_session(SessionRecord(name, "ada", "csrf", OLD, expires))
+    policy = RetentionPolicy(NOW - timedelta(days=30), tables=check_tables(["sessions"]), now=NOW)
+    assert storage.retention.count(policy, "sessions") == 1
+    assert clean(storage.retention, policy) == {"sessions": 1}
+    assert storage.auth.get_session("gone", OLD) is None  # deleted, not only expired
+    assert storage.auth.get_session("live", OLD) is not None

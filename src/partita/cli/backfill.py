@@ -1,10 +1,12 @@
 """``partita backfill create | list | show | cancel``: run a DAG over a range of past dates.
 
 ``create`` plans the backfill here (the DAG's timetable runs in the range,
-both ends inclusive; a date alone is midnight in the DAG's time zone) and
-stores it; a scheduler then queues its runs in order, ``--max-active-runs``
-at a time. ``--dry-run`` prints the plan and stores nothing; ``--wait``
-(and ``show --follow``) follow the progress with a progress bar.
+both ends inclusive; a date alone is midnight in the DAG's time zone; or,
+with ``--assets SELECTION --partitions FIRST...LAST``, one run per partition
+key of partitioned assets) and stores it; a scheduler then queues its runs
+in order, ``--max-active-runs`` at a time. ``--dry-run`` prints the plan
+and stores nothing; ``--wait`` (and ``show --follow``) follow the progress
+with a progress bar.
 
 The design decision: like ``partita trigger``, this command never runs
 tasks; everything it checks (the DAG, the range, the conf) is checked
@@ -14,6 +16,7 @@ before anything is stored, and a range that holds no run exits 2.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,17 +34,26 @@ from partita.cli.console import make_console
 from partita.cli.params import ISO_DATETIME, conf_option
 from partita.cli.store import metadata_store
 from partita.cli.trigger import load_dag
+from partita.definitions.asset_backfill_job import job_for_assets
+from partita.definitions.asset_key import AssetKey
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
 from partita.definitions.partition_range import split_partition_range
 from partita.definitions.timezones import make_aware
 from partita.engine.prepare import check_conf, resolve_params
 from partita.engine.run_config import resolve_run_config
-from partita.exceptions import PartitaError
-from partita.scheduler.backfill_plan import BackfillOptions, cancel_backfill, create_backfill
+from partita.exceptions import DefinitionError, PartitaError
+from partita.scheduler.asset_backfills import create_asset_backfill
+from partita.scheduler.backfill_plan import (
+    BackfillOptions,
+    BackfillPlan,
+    cancel_backfill,
+    create_backfill,
+)
 from partita.schemas import BackfillModel
 from partita.settings import load_settings
 from partita.storage.backfills import BackfillStatus, Reprocess
+from partita.storage.base import Storage
 
 
 @click.group()
@@ -61,33 +73,35 @@ def range_bounds(dag: DAG, first: datetime, last: datetime) -> tuple[datetime, d
     return start, end
 
 
-def _partitioned_refusal(path: str | None, selection: str, partitions: str | None) -> Exception:
-    """Why ``--assets`` cannot run here: it needs partitioned assets, which it names."""
+def _asset_backfill_job(
+    path: str | None, selection: str, partitions: str | None
+) -> tuple[DAG, list[AssetKey]]:
+    """The partitioned-asset job of ``--assets`` (loaded from PATH), and the keys selected."""
     if partitions is None:
-        return click.UsageError("--assets needs --partitions FIRST...LAST (the keys to backfill)")
+        raise click.UsageError("--assets needs --partitions FIRST...LAST (the keys to backfill)")
     split_partition_range(partitions)  # a malformed range is named first
     if path is None:
-        return click.UsageError("--assets needs PATH, the file, folder or module of the assets")
+        raise click.UsageError("--assets needs PATH, the file, folder or module of the assets")
     definitions = definitions_of(path)
     graph = definitions.asset_graph
     keys = sorted(AssetSelection.coerce(selection).resolve(graph), key=lambda k: k.path)
     if not keys:
-        return PartitaError(f"--assets {selection!r} selects no asset of {path}")
+        raise PartitaError(f"--assets {selection!r} selects no asset of {path}")
     unpartitioned = [
         k for k in keys if getattr(graph.definition(k), "partitions_def", None) is None
     ]
-    if not unpartitioned:
-        return PartitaError(
-            f"--assets {selection!r}: backfills of partitioned assets are not built in this "
-            "partita yet; materialize the partitions one by one meanwhile"
+    if unpartitioned:
+        named = ", ".join(k.to_user_string() for k in unpartitioned[:10])
+        raise PartitaError(
+            f"--assets {selection!r}: partitioned backfills need partitioned assets "
+            f"(@asset(partitions_def=...)), and {named} have no partitions definition; "
+            "backfill a scheduled DAG over dates instead: "
+            "'partita backfill create [PATH] DAG_ID --from DATE --to DATE'"
         )
-    named = ", ".join(k.to_user_string() for k in unpartitioned[:10])
-    return PartitaError(
-        f"--assets {selection!r}: partitioned backfills need partitioned assets "
-        f"(@asset(partitions_def=...)), and {named} have no partitions definition; "
-        "backfill a scheduled DAG over dates instead: "
-        "'partita backfill create [PATH] DAG_ID --from DATE --to DATE'"
-    )
+    try:
+        return job_for_assets(definitions.dags, keys), keys
+    except DefinitionError as exc:
+        raise PartitaError(f"--assets {selection!r}: {exc}") from None
 
 
 @backfill.command("create")
@@ -150,13 +164,21 @@ def create(
     from the file the DAG registry names for it. Its runs are the DAG's
     schedule in the range, both ends included; a logical date that already
     has a run gets no second one (--reprocess runs existing ones again).
+    With --assets (PATH required) each partition key from FIRST to LAST gets
+    one run materializing the selected assets.
     """
     if assets is not None:
         if len(args) > 1:
             raise click.UsageError("with --assets, give at most PATH (no DAG_ID)")
         if first is not None or last is not None:
             raise click.UsageError("--from/--to go with DAG_ID; with --assets use --partitions")
-        raise _partitioned_refusal(args[0] if args else None, assets, partitions)
+        job, keys = _asset_backfill_job(args[0] if args else None, assets, partitions)
+        assert partitions is not None  # checked above
+        options = BackfillOptions(Reprocess(reprocess), max_active_runs, conf, dry_run)
+        _create_and_follow(ctx, options, wait, lambda storage: create_asset_backfill(
+            storage, job, keys, partitions, options, datetime.now(UTC)
+        ))  # fmt: skip
+        return
     if partitions is not None:
         raise click.UsageError("--partitions goes with --assets SELECTION")
     if not 1 <= len(args) <= 2:
@@ -165,7 +187,6 @@ def create(
         raise click.UsageError("give the range with --from DATE and --to DATE (both inclusive)")
     path, dag_id = (None, args[0]) if len(args) == 1 else args
     settings = load_settings()
-    out = make_console()
     with metadata_store(settings) as storage:
         dag = load_dag(storage, settings, path, dag_id)
         start, end = range_bounds(dag, first, last)
@@ -173,10 +194,22 @@ def create(
         resolve_params(dag, checked)  # a conf that breaks the DAG's params stops here
         resolve_run_config(dag, checked)
         options = BackfillOptions(Reprocess(reprocess), max_active_runs, checked, dry_run)
-        plan = create_backfill(storage, dag, start, end, options, datetime.now(UTC))
-        for line in plan_lines(plan, dry_run=dry_run):
+    _create_and_follow(ctx, options, wait, lambda storage: create_backfill(
+        storage, dag, start, end, options, datetime.now(UTC)
+    ))  # fmt: skip
+
+
+def _create_and_follow(
+    ctx: click.Context, options: BackfillOptions, wait: bool,
+    plan_with: Callable[[Storage], BackfillPlan],
+) -> None:  # fmt: skip
+    """Plan (and store) the backfill, print it, and with ``--wait`` follow it to its end."""
+    out = make_console()
+    with metadata_store() as storage:
+        plan = plan_with(storage)
+        for line in plan_lines(plan, dry_run=options.dry_run):
             out.print(line)
-        if dry_run or not wait:
+        if options.dry_run or not wait:
             return
         ended = follow_backfill(storage, plan.backfill.backfill_id, out)
     if ended is not BackfillStatus.COMPLETED:

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.cli.console import format_time, state_text
+from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY
 from partita.scheduler.backfill_plan import BackfillPlan
 from partita.scheduler.loop import live_scheduler_ids
 from partita.storage.backfills import (
@@ -40,19 +41,28 @@ def plan_lines(plan: BackfillPlan, *, dry_run: bool) -> Iterator[Text]:
     create, rerun, skip = (plan.count(a) for a in PlannedAction)
     first, last = plan.planned[0].logical_date, plan.planned[-1].logical_date
     counts = f"{create} new runs, {rerun} to run again, {skip} kept as they were"
+    what, span = f"{backfill.total} logical dates", f"{first.isoformat()} to {last.isoformat()}"
+    if backfill.partitions is not None:
+        what = f"{backfill.total} partitions of {', '.join(_assets_of(backfill))}"
+        span = f"{plan.planned[0].partition_key} to {plan.planned[-1].partition_key}"
     if not dry_run:
         yield Text(
-            f"Backfill {backfill.backfill_id} of DAG {backfill.dag_id}: {backfill.total} logical "
-            f"dates from {first.isoformat()} to {last.isoformat()} ({counts}); a scheduler runs "
-            f"them, {backfill.max_active_runs} at a time"
+            f"Backfill {backfill.backfill_id} of DAG {backfill.dag_id}: {what} from {span} "
+            f"({counts}); a scheduler runs them, {backfill.max_active_runs} at a time"
         )
         return
-    yield Text(f"Dry run: a backfill of DAG {backfill.dag_id} would cover {backfill.total} "
-               f"logical dates ({counts}); nothing was stored")  # fmt: skip
+    yield Text(f"Dry run: a backfill of DAG {backfill.dag_id} would cover {what} "
+               f"({counts}); nothing was stored")  # fmt: skip
     for planned in plan.planned[:SHOWN_PLANNED]:
-        yield Text(f"  {planned.logical_date.isoformat()}  {planned.action:6}  {planned.run_id}")
+        at = planned.partition_key or planned.logical_date.isoformat()
+        yield Text(f"  {at}  {planned.action:6}  {planned.run_id}")
     if len(plan.planned) > SHOWN_PLANNED:
-        yield Text(f"  ... and {len(plan.planned) - SHOWN_PLANNED} more, to {last.isoformat()}")
+        yield Text(f"  ... and {len(plan.planned) - SHOWN_PLANNED} more, to {span.split()[-1]}")
+
+
+def _assets_of(backfill: BackfillRecord) -> list[str]:
+    """The assets an asset backfill materializes (from its runs' conf)."""
+    return [str(name) for name in backfill.conf.get(ASSET_SELECTION_KEY, [])]
 
 
 def progress_summary(progress: BackfillProgress) -> str:
@@ -94,6 +104,11 @@ def backfill_facts(backfill: BackfillRecord, progress: BackfillProgress) -> Tabl
         ("dag", backfill.dag_id),
         ("status", status_text(backfill.status)),
         ("range", f"{backfill.from_date.isoformat()} .. {backfill.to_date.isoformat()}"),
+        *(
+            [("assets", ", ".join(_assets_of(backfill))), ("partitions", backfill.partitions)]
+            if backfill.partitions is not None
+            else []
+        ),
         ("reprocess", backfill.reprocess.value),
         ("max active runs", str(backfill.max_active_runs)),
         ("progress", progress_summary(progress)),

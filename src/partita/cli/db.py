@@ -89,7 +89,8 @@ class DurationType(click.ParamType):
     default=0,
     show_default=True,
     metavar="N",
-    help="Keep the N newest runs of each DAG, however old.",
+    help="Keep the N newest runs of each DAG, ticks of each sensor or schedule and "
+    "materializations of each asset partition, however old.",
 )
 @click.option(
     "--tables",
@@ -103,20 +104,23 @@ class DurationType(click.ParamType):
     type=click.IntRange(min=1),
     default=DEFAULT_BATCH_SIZE,
     show_default=True,
-    help="Runs (or backfills) deleted per transaction.",
+    help="Rows (runs, backfills, ticks...) deleted per transaction.",
 )
 def clean_db(
     older_than: timedelta, keep_last: int, tables: str, dry_run: bool, batch_size: int
 ) -> None:  # fmt: skip
-    """Delete finished runs, backfills and scheduler rows older than --older-than, in batches.
+    """Delete finished runs, backfills, ticks and asset events older than --older-than, in batches.
 
     Queued and running runs are never deleted; a run goes with its task
-    instances, events, log lines and outputs (files included). Each batch is
-    its own short transaction, so a scheduler running meanwhile is not held up.
+    instances, events, log lines and outputs (files included). The newest
+    materialization of each asset partition and sensor run keys always stay.
+    Each batch is its own short transaction, so a scheduler running meanwhile
+    is not held up.
     """
     chosen = check_tables(tables.split(","))
-    cutoff = datetime.now(UTC) - older_than
-    policy = RetentionPolicy(cutoff, keep_last, chosen)
+    now = datetime.now(UTC)
+    cutoff = now - older_than
+    policy = RetentionPolicy(cutoff, keep_last, chosen, now=now)
     console = make_console()
     with metadata_store() as storage:
         if dry_run:

@@ -30,6 +30,7 @@ from partita.cli.instigators import (
     where,
 )
 from partita.cli.store import metadata_store
+from partita.definitions.partitions import AddDynamicPartitionsRequest
 from partita.definitions.sensors import SensorDefinition, SensorEvaluation, build_sensor_context
 from partita.scheduler.sensors import StorageSensorReads
 from partita.schemas import TickModel
@@ -225,6 +226,14 @@ def _preview_report(
             }
             for r in requests
         ],
+        "dynamic_partitions_requests": [
+            {
+                "action": "add" if isinstance(d, AddDynamicPartitionsRequest) else "delete",
+                "partitions_def_name": d.partitions_def_name,
+                "partition_keys": list(d.partition_keys),
+            }
+            for d in evaluation.dynamic_partitions_requests
+        ],
     }
 
 
@@ -241,7 +250,11 @@ def _print_preview(report: dict[str, Any]) -> None:
     for r in requests:
         mark = " (run key already used: no run)" if r["already_used"] else ""
         config = json.dumps(r["run_config"], default=str)
-        out.print(Text(f"  run_key={r['run_key']!r} run_config={config}{mark}"))
+        partition = f" partition_key={r['partition_key']!r}" if r["partition_key"] else ""
+        out.print(Text(f"  run_key={r['run_key']!r}{partition} run_config={config}{mark}"))
+    for d in report["dynamic_partitions_requests"]:
+        keys = ", ".join(d["partition_keys"])
+        out.print(Text(f"  would {d['action']} partitions of {d['partitions_def_name']!r}: {keys}"))
     if report["cursor_after"] != report["cursor_before"]:
         out.print(Text(f"Cursor would become: {report['cursor_after']!r}"))
     out.print(Text("Nothing was created (preview).", style="dim"))

@@ -51,6 +51,10 @@ class AssetCondition:
         """Every asset the condition names, once each, in order."""
         raise NotImplementedError
 
+    def iter_aliases(self) -> Iterator[AssetAlias]:
+        """Every asset alias the condition names, once each, in order."""
+        return iter(())
+
     def serialize(self) -> Any:
         """A JSON-compatible form (``condition_from_data`` reads it back)."""
         raise NotImplementedError
@@ -119,6 +123,60 @@ class Asset(AssetCondition):
         return f"Asset(name={self.name!r}, uri={self.uri!r})"
 
 
+#: The metadata key of an event added through aliases: the aliases, the asset's name and URI.
+ALIAS_METADATA_KEY = "__asset_alias__"
+
+
+def alias_key(name: str) -> AssetKey:
+    """The key an alias stands for while a condition is evaluated (never stored)."""
+    return AssetKey(["__alias__", *_key_of(name).path])
+
+
+@dataclass(frozen=True, eq=False)
+class AssetAlias(AssetCondition):
+    """A name a task adds asset events through, when it learns the asset only as it runs.
+
+    ``outlets=[AssetAlias("x")]`` lets the task call
+    ``outlet_events[AssetAlias("x")].add(Asset("s3://..."))``: an event of that
+    asset, recorded as added through ``x``. A DAG with ``schedule=AssetAlias("x")``
+    (alone or in ``&`` / ``|``) runs on the events added through ``x``.
+    """
+
+    name: str
+    group: str = "asset"
+
+    def __init__(self, name: str, group: str = "asset") -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise DefinitionError(f"AssetAlias needs a non-empty name, got {name!r}")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "group", group)
+
+    @property
+    def key(self) -> AssetKey:
+        return alias_key(self.name)
+
+    def evaluate(self, updated: Iterable[AssetKey]) -> bool:
+        return self.key in set(updated)
+
+    def iter_assets(self) -> Iterator[Asset]:
+        return iter(())
+
+    def iter_aliases(self) -> Iterator[AssetAlias]:
+        yield self
+
+    def serialize(self) -> Any:
+        return {"alias": self.name}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetAlias) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("AssetAlias", self.name))
+
+    def __repr__(self) -> str:
+        return f"AssetAlias({self.name!r})"
+
+
 class _Group(AssetCondition):
     operator = ""
 
@@ -140,6 +198,9 @@ class _Group(AssetCondition):
                 if one not in seen:
                     seen.add(one)
                     yield one
+
+    def iter_aliases(self) -> Iterator[AssetAlias]:
+        yield from dict.fromkeys(a for item in self.objects for a in item.iter_aliases())
 
     def serialize(self) -> Any:
         return {self.operator: [o.serialize() for o in self.objects]}
@@ -182,6 +243,8 @@ def condition_from_data(data: Any) -> AssetCondition:
     """The condition ``AssetCondition.serialize`` wrote."""
     if "asset" in data:
         return Asset(data["asset"], data.get("uri"))
+    if "alias" in data:
+        return AssetAlias(data["alias"])
     if "all" in data:
         return AssetAll(*(condition_from_data(d) for d in data["all"]))
     return AssetAny(*(condition_from_data(d) for d in data["any"]))
@@ -240,6 +303,8 @@ class AssetEvent:
     source_task_id: str
     source_map_index: int
     id: int | None = None
+    #: The aliases the event was added through (``outlet_events[AssetAlias(...)]``).
+    source_aliases: tuple[str, ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         """A JSON-compatible form (kept in the triggered run's conf)."""
@@ -248,6 +313,7 @@ class AssetEvent:
             "timestamp": self.timestamp.isoformat(), "extra": self.extra,
             "source_dag_id": self.source_dag_id, "source_run_id": self.source_run_id,
             "source_task_id": self.source_task_id, "source_map_index": self.source_map_index,
+            "source_aliases": list(self.source_aliases),
         }  # fmt: skip
 
     @classmethod
@@ -256,7 +322,13 @@ class AssetEvent:
             Asset(data["asset"], data.get("uri")), datetime.fromisoformat(data["timestamp"]),
             dict(data.get("extra") or {}), data.get("source_dag_id"), data["source_run_id"],
             data["source_task_id"], data.get("source_map_index", -1), data.get("id"),
+            tuple(data.get("source_aliases") or ()),
         )  # fmt: skip
+
+    @property
+    def keys(self) -> list[AssetKey]:
+        """The keys a condition sees updated by this event: its asset's, and its aliases'."""
+        return [self.asset.key, *(alias_key(name) for name in self.source_aliases)]
 
 
 #: The run conf key that carries an asset-triggered run's events.
@@ -310,13 +382,35 @@ class OutletEvent:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class OutletEvents(Mapping[Asset, OutletEvent]):
-    """``context["outlet_events"]``: one ``OutletEvent`` per outlet asset of the task."""
+@dataclass
+class OutletAliasEvent:
+    """``context["outlet_events"][AssetAlias("x")]``: the events the task adds through ``x``."""
 
-    def __init__(self, outlets: Sequence[Asset]) -> None:
-        self._events = {asset: OutletEvent(asset, dict(asset.extra)) for asset in outlets}
+    alias: AssetAlias
+    added: list[tuple[Asset, dict[str, Any]]] = field(default_factory=list)
 
-    def __getitem__(self, asset: Asset) -> OutletEvent:
+    def add(self, asset: Asset, extra: Mapping[str, Any] | None = None) -> None:
+        """Record an event of ``asset`` (with ``extra``) through this alias when the task ends."""
+        if not isinstance(asset, Asset):
+            raise DefinitionError(
+                f"{self.alias!r}: add(...) takes an Asset(...), got {asset!r}; e.g. "
+                "outlet_events[AssetAlias('x')].add(Asset('s3://bucket/orders'))"
+            )
+        self.added.append((asset, {**asset.extra, **dict(extra or {})}))
+
+
+class OutletEvents(Mapping[Any, Any]):
+    """``context["outlet_events"]``: one ``OutletEvent`` per outlet asset of the task, and
+    one ``OutletAliasEvent`` per outlet alias."""
+
+    def __init__(self, outlets: Sequence[Asset | AssetAlias]) -> None:
+        self._events: dict[Asset | AssetAlias, OutletEvent | OutletAliasEvent] = {
+            item: OutletAliasEvent(item) if isinstance(item, AssetAlias)
+            else OutletEvent(item, dict(item.extra))
+            for item in outlets
+        }  # fmt: skip
+
+    def __getitem__(self, asset: Any) -> Any:
         try:
             return self._events[asset]
         except KeyError:
@@ -326,38 +420,52 @@ class OutletEvents(Mapping[Asset, OutletEvent]):
                 "outlets=[...]"
             ) from None
 
-    def __iter__(self) -> Iterator[Asset]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._events)
 
     def __len__(self) -> int:
         return len(self._events)
 
+    def materializations(self) -> Iterator[tuple[AssetKey, dict[str, Any]]]:
+        """The events the task records when it ends: (asset key, metadata) each."""
+        for event in self._events.values():
+            if isinstance(event, OutletEvent):
+                yield event.asset.key, dict(event.extra)
+                continue
+            for asset, extra in event.added:
+                through = {"aliases": [event.alias.name], "asset": asset.name, "uri": asset.uri}
+                yield asset.key, {**extra, ALIAS_METADATA_KEY: through}
 
-def outlet_assets(where: str, outlets: Any) -> tuple[Asset, ...]:
-    """A task's ``outlets=`` checked: ``Asset`` values (one or a list)."""
+
+def outlet_assets(where: str, outlets: Any) -> tuple[Asset | AssetAlias, ...]:
+    """A task's ``outlets=`` checked: ``Asset`` or ``AssetAlias`` values (one or a list)."""
     if outlets is None:
         return ()
-    items = [outlets] if isinstance(outlets, Asset) else list(outlets)
+    items = [outlets] if isinstance(outlets, Asset | AssetAlias) else list(outlets)
     for item in items:
-        if not isinstance(item, Asset):
+        if not isinstance(item, Asset | AssetAlias):
             raise DefinitionError(
-                f"{where}: outlets must be Asset(...) values, got {item!r}; e.g. "
-                "outlets=[Asset('s3://bucket/orders')]"
+                f"{where}: outlets must be Asset(...) or AssetAlias(...) values, got {item!r}; "
+                "e.g. outlets=[Asset('s3://bucket/orders')]"
             )
     return tuple(dict.fromkeys(items))
 
 
 __all__ = [
+    "ALIAS_METADATA_KEY",
     "TRIGGERING_EVENTS_KEY",
     "Asset",
+    "AssetAlias",
     "AssetAll",
     "AssetAny",
     "AssetCondition",
     "AssetEvent",
     "AssetTriggeredTimetable",
+    "OutletAliasEvent",
     "OutletEvent",
     "OutletEvents",
     "TriggeringAssetEvents",
+    "alias_key",
     "as_asset_condition",
     "condition_from_data",
     "outlet_assets",

@@ -1,6 +1,7 @@
 """Dagster style automation: ``@asset(automation_condition=AutomationCondition.eager())``.
 
-Three conditions, with Dagster's meanings (unpartitioned assets)::
+Three conditions, with Dagster's meanings (for a partitioned asset, each is
+evaluated per partition: see ``scheduler/partition_automation.py``)::
 
     eager()        requested when it is missing (once) or any upstream was updated since it
                    was last requested or materialized, unless an upstream is missing or in

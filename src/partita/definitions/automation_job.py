@@ -22,6 +22,7 @@ from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import build_asset_dag
 from partita.definitions.asset_selection import AssetSelection
 from partita.definitions.dag import DAG
+from partita.definitions.ids import reserved_ids_allowed
 from partita.definitions.states import TriggerRule
 
 #: The id of a code location's automation job.
@@ -38,10 +39,11 @@ def build_automation_dag(
 ) -> DAG:
     """The automation job over the ``automated`` asset definitions of ``graph``."""
     selection = AssetSelection.assets(*automated)
-    dag = build_asset_dag(
-        AUTOMATION_DAG_ID, graph, selection, resources=resources, fileloc=fileloc,
-        description="Runs the assets whose automation conditions are true",
-    )  # fmt: skip
+    with reserved_ids_allowed():
+        dag = build_asset_dag(
+            AUTOMATION_DAG_ID, graph, selection, resources=resources, fileloc=fileloc,
+            description="Runs the assets whose automation conditions are true",
+        )  # fmt: skip
     dag.is_paused_upon_creation = False  # automation is on unless paused by hand
     for task_id in set(dag.asset_tasks.values()):
         dag.task_dict[task_id].trigger_rule = TriggerRule.NONE_FAILED

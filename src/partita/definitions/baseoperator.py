@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from partita.definitions import authoring
-from partita.definitions.asset_events import Asset, outlet_assets
+from partita.definitions.asset_events import Asset, AssetAlias, outlet_assets
 from partita.definitions.dependencies import DependencyMixin
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
@@ -259,9 +259,9 @@ class BaseOperator(DependencyMixin):
         self.pool_slots = pool_slots
         self.doc_md = doc_md
         #: The assets the task updates: each gets an asset event when the task succeeds.
-        self.outlets: tuple[Asset, ...] = outlet_assets(where, outlets)
+        self.outlets: tuple[Asset | AssetAlias, ...] = outlet_assets(where, outlets)
         #: The assets the task reads (kept for lineage; they change nothing at run time).
-        self.inlets: tuple[Asset, ...] = outlet_assets(where, inlets)
+        self.inlets: tuple[Asset | AssetAlias, ...] = outlet_assets(where, inlets)
         self._display_name = task_display_name
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}

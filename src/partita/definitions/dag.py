@@ -30,6 +30,7 @@ from partita.definitions.asset_events import (
 )
 from partita.definitions.cron import CronError
 from partita.definitions.extensions import ExtensionPoint
+from partita.definitions.ids import check_not_reserved
 from partita.definitions.partitions import PartitionsDefinition
 from partita.definitions.taskgroup import TaskGroup
 from partita.definitions.timetables import (
@@ -179,6 +180,7 @@ class DAG:
                 f"DAG {dag_id!r}: dag_id may hold only letters, digits, '_', '-' and '.', "
                 f"not {''.join(bad)!r}"
             )
+        check_not_reserved(dag_id, "dag_id")
         self.dag_id = dag_id
         #: How messages name this DAG: ``DAG 'etl'``; ``materialize([a, b])`` names its assets.
         self.label = f"DAG {dag_id!r}"

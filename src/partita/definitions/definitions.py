@@ -22,12 +22,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_backfill_job import build_partitioned_asset_jobs
 from partita.definitions.asset_check import AssetChecksDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import UnresolvedAssetJob, build_asset_dag
 from partita.definitions.asset_key import AssetKey
-from partita.definitions.automation_job import AUTOMATION_DAG_ID, build_automation_dag
+from partita.definitions.automation_job import build_automation_dag
 from partita.definitions.dag import DAG, DagFactory, caller_file
+from partita.definitions.ids import is_reserved, reserved_ids_allowed
 from partita.definitions.schedules import ScheduleDefinition
 from partita.definitions.sensors import SensorDefinition
 from partita.exceptions import DagNotFoundError, DefinitionError
@@ -68,10 +70,16 @@ class Definitions:
         self._dags: dict[str, DAG] = {}
         for item in self._jobs:
             self._add(self._as_dag(item))
-        automated = [a for a in self.assets if a.automation_condition is not None]
+        # Partitioned assets are automated per partition, through the partitioned-asset jobs.
+        automated = [
+            a for a in self.assets
+            if a.automation_condition is not None and a.partitions_def is None
+        ]  # fmt: skip
+        graph, fileloc = self.asset_graph, self.fileloc
         if automated:
-            graph, fileloc = self.asset_graph, self.fileloc
             self._add(build_automation_dag(graph, automated, self.resources, fileloc))
+        for job in build_partitioned_asset_jobs(graph, self.assets, self.resources, fileloc):
+            self._add(job)
         self._check_schedules()
         self._check_sensors()
 
@@ -179,10 +187,11 @@ class Definitions:
         """An ephemeral DAG materializing ``selection`` of this location's assets (all if None)."""
         if not self.assets:
             raise DefinitionError("Definitions has no assets to materialize")
-        dag = build_asset_dag(
-            MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
-            fileloc=self.fileloc,
-        )  # fmt: skip
+        with reserved_ids_allowed():
+            dag = build_asset_dag(
+                MATERIALIZE_DAG_ID, self.asset_graph, selection, resources=self.resources,
+                fileloc=self.fileloc,
+            )  # fmt: skip
         dag.label = materialize_label(dag.asset_tasks)
         return dag
 
@@ -205,7 +214,7 @@ class Definitions:
         )
         for d in definitions:
             for dag in d.dags:
-                if dag.dag_id != AUTOMATION_DAG_ID:  # the merged one has its own
+                if not is_reserved(dag.dag_id):  # the merged one has its own
                     merged._add(dag)
         merged.schedules = [s for d in definitions for s in d.schedules]
         merged._check_schedules()

@@ -52,14 +52,23 @@ def _nearest(key: str, keys: Sequence[str]) -> str:
 
 
 def partition_keys_in_range(
-    partitions_def: Any, first: str, last: str, current_time: datetime | None = None
-) -> list[str]:
+    partitions_def: Any, first: str, last: str, current_time: datetime | None = None,
+    dynamic_partitions_store: Any = None,
+) -> list[str]:  # fmt: skip
     """The keys of ``partitions_def`` from ``first`` to ``last``, both included, in order."""
     if not isinstance(partitions_def, HasPartitionKeys):
         raise PartitionRangeError(
             f"{partitions_def!r} is not a partitions definition (it has no get_partition_keys)"
         )
-    keys = list(partitions_def.get_partition_keys(current_time))
+    if dynamic_partitions_store is None:
+        keys = list(partitions_def.get_partition_keys(current_time))
+    else:  # a dynamic definition's keys live in the store
+        definition: Any = partitions_def
+        keys = list(
+            definition.get_partition_keys(
+                current_time, dynamic_partitions_store=dynamic_partitions_store
+            )
+        )
     positions = {key: index for index, key in enumerate(keys)}
     for key in (first, last):
         if key not in positions:

@@ -33,6 +33,7 @@ from partita.definitions.asset_job import UnresolvedAssetJob
 from partita.definitions.config import RunConfig
 from partita.definitions.cron import CronError, normalize_cron
 from partita.definitions.dag import DAG, DagFactory
+from partita.definitions.ids import check_not_reserved
 from partita.definitions.timetables import CronTriggerTimetable
 from partita.definitions.timezones import TimezoneError, parse_timezone, timezone_name
 from partita.exceptions import DefinitionError, ScheduleEvaluationError
@@ -338,6 +339,7 @@ def _target_name(name: str | None, job: Any) -> str:
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not name:
         raise DefinitionError(f"a schedule's name must be a non-empty string, got {name!r}")
+    check_not_reserved(name, "schedule name")
 
 
 def _check_cron(name: str, cron_schedule: Any) -> str:

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from partita.definitions.asset_key import AssetKey
+from partita.definitions.ids import check_not_reserved
 from partita.definitions.schedules import (
     RunRequest,
     ScheduleTarget,
@@ -38,6 +39,7 @@ from partita.definitions.schedules import (
     describe_value,
     takes_context,
 )
+from partita.definitions.sensor_result import DynamicPartitionsRequest, SensorResult
 from partita.exceptions import DefinitionError, SensorEvaluationError
 
 #: Dagster's default: a sensor is evaluated at most every 30 seconds.
@@ -132,6 +134,8 @@ class SensorEvaluation:
 
     result: list[RunRequest] | SkipReason
     cursor: str | None = None
+    #: Keys to add to or delete from dynamic partitions definitions, before the runs.
+    dynamic_partitions_requests: tuple[DynamicPartitionsRequest, ...] = ()
 
     @property
     def run_requests(self) -> list[RunRequest]:
@@ -168,6 +172,7 @@ class SensorDefinition:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise DefinitionError(f"a sensor's name must be a non-empty string, got {self.name!r}")
+        check_not_reserved(self.name, "sensor name")
         if not callable(self.evaluation_fn):
             raise DefinitionError(f"sensor {self.name!r}: its function must be callable")
         self.minimum_interval_seconds = _check_interval(self.name, self.minimum_interval_seconds)
@@ -194,6 +199,7 @@ class SensorDefinition:
         Raises ``SensorEvaluationError`` when the function raises, or returns or
         yields anything but ``RunRequest``, ``SkipReason`` or None.
         """
+        cursor_before = context.cursor
         try:
             raw = self.evaluation_fn(context) if self._takes_context else self.evaluation_fn()
             items = _as_items(raw)
@@ -203,7 +209,31 @@ class SensorDefinition:
             raise SensorEvaluationError(
                 f"sensor {self.name!r} raised {type(exc).__name__}: {exc}"
             ) from exc
+        if isinstance(raw, SensorResult):
+            return self._from_result(raw, context, cursor_before)
+        if any(isinstance(item, SensorResult) for item in items):
+            raise SensorEvaluationError(
+                f"sensor {self.name!r} yielded a SensorResult among other values; return one "
+                "SensorResult holding everything (run_requests=[...]), or yield RunRequests"
+            )
         return SensorEvaluation(self._normalize(items), context.cursor)
+
+    def _from_result(
+        self, result: SensorResult, context: SensorEvaluationContext, cursor_before: str | None
+    ) -> SensorEvaluation:
+        cursor = context.cursor
+        if result.cursor is not None:
+            if cursor != cursor_before:
+                raise SensorEvaluationError(
+                    f"sensor {self.name!r} both called context.update_cursor and returned "
+                    "SensorResult(cursor=...); set the cursor one way only"
+                )
+            cursor = result.cursor
+        if result.run_requests:
+            normalized = self._normalize(list(result.run_requests))
+        else:
+            normalized = SkipReason(result.skip_reason)
+        return SensorEvaluation(normalized, cursor, tuple(result.dynamic_partitions_requests))
 
     def _normalize(self, items: list[Any]) -> list[RunRequest] | SkipReason:
         requests: list[RunRequest] = []
@@ -216,7 +246,8 @@ class SensorDefinition:
             elif item is not None:
                 raise SensorEvaluationError(
                     f"sensor {self.name!r} returned {describe_value(item)}; return or yield "
-                    "RunRequest(...) objects, or a SkipReason(...), or nothing"
+                    "RunRequest(...) objects, or a SkipReason(...), or nothing (or return one "
+                    "SensorResult)"
                 )
         if requests and self.job is None:
             raise SensorEvaluationError(

@@ -186,9 +186,10 @@ def run_task_instance(
 
 
 def _record_outlet_events(ti: RuntimeTaskInstance, context: Context) -> None:
-    """An asset event (a catalog entry, ``extra`` as its metadata) per outlet of the task."""
-    for event in context["outlet_events"].values():
-        ti.record_materialization(AssetMaterialization(event.asset.key, dict(event.extra)))
+    """An asset event (a catalog entry, ``extra`` as its metadata) per outlet asset of the
+    task, and per asset added through an outlet alias."""
+    for key, metadata in context["outlet_events"].materializations():
+        ti.record_materialization(AssetMaterialization(key, metadata))
 
 
 def _materialization_records(

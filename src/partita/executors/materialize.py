@@ -24,6 +24,7 @@ from partita.definitions.asset import AssetsDefinition
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import build_asset_dag
 from partita.definitions.definitions import MATERIALIZE_DAG_ID, materialize_label
+from partita.definitions.ids import reserved_ids_allowed
 from partita.engine.result import RunResult
 from partita.executors.in_process import run_dag
 from partita.storage.base import Storage
@@ -48,7 +49,8 @@ def materialize(
     their partitions is refused, naming the nearest valid keys).
     """
     graph = AssetGraph(list(assets))
-    dag = build_asset_dag(MATERIALIZE_DAG_ID, graph, selection, resources=resources)
+    with reserved_ids_allowed():
+        dag = build_asset_dag(MATERIALIZE_DAG_ID, graph, selection, resources=resources)
     dag.label = materialize_label(dag.asset_tasks)
     return run_dag(
         dag, storage=storage, run_conf=run_config, logical_date=logical_date,

@@ -31,6 +31,7 @@ from partita.definitions.asset import (
     MaterializeResult,
     Output,
 )
+from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY
 from partita.definitions.asset_check_result import AssetCheckResult
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
@@ -262,11 +263,12 @@ class AssetOperator(DecoratedPythonOperator):
 
     # -- outputs --------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        requested = context["dag_run"].conf.get(AUTOMATION_SELECTION_KEY)
+        conf = context["dag_run"].conf
+        requested = conf.get(AUTOMATION_SELECTION_KEY) or conf.get(ASSET_SELECTION_KEY)
         if requested is not None and not {k.to_user_string() for k in self.selected_keys} & set(
             requested
         ):
-            raise SkipTask("not requested by this automation run")
+            raise SkipTask("not among the assets this run was asked to materialize")
         context["selected_asset_keys"] = self.selected_keys
         context["selected_output_names"] = self._selected_output_names
         returned = super().execute(context)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from partita.definitions.asset_events import (
+    ALIAS_METADATA_KEY,
     TRIGGERING_EVENTS_KEY,
     Asset,
     AssetCondition,
@@ -117,13 +118,14 @@ class AssetTriggerService:
                 self._read_up_to[dag.dag_id] = last
             return None
         assets = {a.key: a for a in condition.iter_assets()}
-        event_id, pending = self._read(cursor, assets)
+        aliases = {a.name for a in condition.iter_aliases()}
+        event_id, pending = self._read(cursor, assets, aliases)
         record = self.storage.registry.get_dag(dag.dag_id)
         if record is not None and record.is_paused:
             pending = []  # as in Airflow: a paused DAG queues no events
         runs: list[DagRunRecord] = []
         capped = False
-        if pending and condition.evaluate({e.asset.key for e in pending}):
+        if pending and condition.evaluate({k for e in pending for k in e.keys}):
             capped = self._at_max_active_runs(dag)
             if not capped:
                 runs, pending = [asset_triggered_run(dag, pending, now)], []
@@ -153,31 +155,45 @@ class AssetTriggerService:
         return len(self.storage.runs.list_runs(dag.dag_id, states=active, limit=limit)) >= limit
 
     def _read(
-        self, cursor: CursorRecord, assets: Mapping[AssetKey, Asset]
+        self, cursor: CursorRecord, assets: Mapping[AssetKey, Asset], aliases: set[str]
     ) -> tuple[int, list[AssetEvent]]:
-        """The id of the last event read and the pending events, the cursor's and the new ones."""
+        """The id of the last event read and the pending events, the cursor's and the new ones.
+
+        A condition naming aliases reads every new event (an alias may stand for
+        any asset) and keeps those of its assets and those added through its aliases.
+        """
         event_id = int(cursor.value.get("event_id", 0))
         pending = [AssetEvent.from_data(d) for d in cursor.value.get("pending", [])]
         while True:
             page = self.storage.automation.events_after(
-                event_id, list(assets), limit=EVENTS_PER_PAGE
+                event_id, None if aliases else list(assets), limit=EVENTS_PER_PAGE
             )
-            pending.extend(self._event(record, assets[record.asset_key]) for record in page)
+            for record in page:
+                through = _aliases_of(record) & aliases
+                if record.asset_key in assets or through:
+                    pending.append(self._event(record, assets.get(record.asset_key), through))
             if page:
                 event_id = page[-1].id or event_id
             if len(page) < EVENTS_PER_PAGE:
                 return event_id, pending
 
-    def _event(self, record: AssetMaterializationRecord, asset: Asset) -> AssetEvent:
+    def _event(
+        self, record: AssetMaterializationRecord, asset: Asset | None, through: set[str]
+    ) -> AssetEvent:
+        extra = dict(record.metadata)
+        added = extra.pop(ALIAS_METADATA_KEY, None)
+        if asset is None:  # an event added through an alias: its asset as the task named it
+            asset = Asset(added["asset"], added.get("uri"))
         return AssetEvent(
             asset=asset,
             timestamp=record.timestamp,
-            extra=dict(record.metadata),
+            extra=extra,
             source_dag_id=self._source_dag(record.run_id),
             source_run_id=record.run_id,
             source_task_id=record.task_id,
             source_map_index=record.map_index,
             id=record.id,
+            source_aliases=tuple(sorted(through)),
         )
 
     def _source_dag(self, run_id: str) -> str | None:
@@ -189,6 +205,14 @@ class AssetTriggerService:
             except RunNotFoundError:
                 self._dag_of_run[run_id] = None
         return self._dag_of_run[run_id]
+
+
+def _aliases_of(record: AssetMaterializationRecord) -> set[str]:
+    """The aliases an event was added through (none for most events)."""
+    added = record.metadata.get(ALIAS_METADATA_KEY)
+    if not isinstance(added, dict):
+        return set()
+    return {str(name) for name in added.get("aliases", [])}
 
 
 __all__ = [

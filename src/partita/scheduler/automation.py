@@ -29,20 +29,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from partita.definitions.asset_backfill_job import ASSET_JOB_PREFIX, ASSET_SELECTION_KEY
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.automation_condition import AssetFacts, UpstreamFacts
 from partita.definitions.automation_job import AUTOMATION_DAG_ID, AUTOMATION_SELECTION_KEY
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
+from partita.scheduler.partition_automation import (
+    AUTOMATION_RUN_TYPE,
+    PartitionAutomation,
+    automated_partitioned,
+)
 from partita.storage.base import Storage
 from partita.storage.records import AssetMaterializationRecord, DagRunRecord
 
 logger = logging.getLogger("partita.scheduler")
 
 CURSOR_NAME = f"automation:{AUTOMATION_DAG_ID}"
-#: The run type of the runs automation conditions request.
-AUTOMATION_RUN_TYPE = "automation"
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,8 @@ def plan_requests(
     for key in graph.order:
         definition = graph.by_key.get(key)
         condition = definition.automation_condition if definition is not None else None
-        if condition is None:
-            continue
+        if condition is None or definition is None or definition.partitions_def is not None:
+            continue  # no condition, or evaluated per partition (partition_automation)
         name = key.to_user_string()
         state = new_states.get(name)
         if state is None:  # first evaluation: only what happens from now on counts
@@ -148,33 +152,55 @@ class AutomationService:
         self.dags = dags
 
     def run_once(self, now: datetime) -> str | None:
-        """Evaluate every condition once; return the id of the run queued, if any."""
-        dag = self.dags().get(AUTOMATION_DAG_ID)
-        if dag is None or dag.asset_graph is None:
-            return None
-        record = self.storage.registry.get_dag(AUTOMATION_DAG_ID)
-        if record is not None and record.is_paused:
+        """Evaluate every condition once; return the id of the (first) run queued, if any."""
+        dags = self.dags()
+        dag = self._unpaused(dags.get(AUTOMATION_DAG_ID))
+        jobs = {
+            key: job
+            for job in dags.values()
+            if job.dag_id.startswith(ASSET_JOB_PREFIX) and self._unpaused(job) is not None
+            for key in job.asset_tasks
+        }
+        graph = dag.asset_graph if dag is not None else None
+        if graph is None and jobs:
+            graph = next(iter(jobs.values())).asset_graph
+        if graph is None or (dag is None and not automated_partitioned(graph, jobs)):
             return None
         automation = self.storage.automation
         cursor = automation.get_cursor(CURSOR_NAME)
-        graph = dag.asset_graph
+        value = cursor.value if cursor else {}
         catalog = Catalog(
             latest=self.storage.assets.latest_materializations(graph.keys),
-            in_progress=self._in_progress(),
+            in_progress=self._in_progress() if dag is not None else set(),
             last_event_id=automation.last_event_id(),
             now=now,
         )
-        plan = plan_requests(graph, cursor.value.get("assets", {}) if cursor else {}, catalog)
-        if not plan.changed:
+        plan = plan_requests(graph, value.get("assets", {}), catalog)
+        partitioned = PartitionAutomation(self.storage)
+        per_partition = partitioned.plan(
+            graph, jobs, value.get("partitioned", {}), catalog.last_event_id, now
+        )
+        if not plan.changed and not per_partition.changed:
             return None
-        runs = [self._run(dag, plan, catalog)] if plan.requested else []
+        runs = [self._run(dag, plan, catalog)] if plan.requested and dag is not None else []
+        by_id = {job.dag_id: job for job in jobs.values()}
+        runs += partitioned.runs(per_partition, by_id, catalog.last_event_id, now)
         version = cursor.version if cursor else None
-        if not automation.advance(CURSOR_NAME, version, {"assets": plan.states}, runs, now):
+        new_value = {"assets": plan.states, "partitioned": per_partition.states}
+        if not automation.advance(CURSOR_NAME, version, new_value, runs, now):
             return None  # another scheduler evaluated meanwhile
         for run in runs:
-            logger.info("automation: run %s materializes %s", run.run_id,
-                        ", ".join(run.conf[AUTOMATION_SELECTION_KEY]))  # fmt: skip
+            selected = run.conf.get(AUTOMATION_SELECTION_KEY) or run.conf[ASSET_SELECTION_KEY]
+            logger.info("automation: run %s materializes %s%s", run.run_id, ", ".join(selected),
+                        f" [{run.partition_key}]" if run.partition_key else "")  # fmt: skip
         return runs[0].run_id if runs else None
+
+    def _unpaused(self, dag: DAG | None) -> DAG | None:
+        """``dag`` unless it is missing, has no asset graph or is paused."""
+        if dag is None or dag.asset_graph is None:
+            return None
+        record = self.storage.registry.get_dag(dag.dag_id)
+        return None if record is not None and record.is_paused else dag
 
     def _in_progress(self) -> set[AssetKey]:
         """Keys an active automation run was asked for and has not materialized yet."""

@@ -112,7 +112,8 @@ def _shifted(info: DagRunInfo, days: int) -> DagRunInfo:
     )
 
 
-def _action(run: DagRunRecord | None, reprocess: Reprocess) -> PlannedAction:
+def planned_action(run: DagRunRecord | None, reprocess: Reprocess) -> PlannedAction:
+    """What a backfill does with an existing run (None: there is none) under ``reprocess``."""
     if run is None:
         return PlannedAction.CREATE
     if not run.state.finished or reprocess is Reprocess.NONE:
@@ -134,7 +135,7 @@ def plan_backfill(
     digest = _digest(dag_id)  # backfill_run_id's, once
     for ordinal, info in enumerate(infos):
         run = existing.get(info.logical_date)
-        action = _action(run, reprocess)
+        action = planned_action(run, reprocess)
         if run is None:
             run_id = f"backfill__{info.logical_date.isoformat()}__{digest}"
         else:
@@ -237,5 +238,6 @@ __all__ = [
     "create_backfill",
     "new_backfill_id",
     "plan_backfill",
+    "planned_action",
     "runs_in_range",
 ]

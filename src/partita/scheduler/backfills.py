@@ -21,7 +21,9 @@ reading what is pending, so together they stay within ``max_active_runs``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from partita.definitions.states import RunState
 from partita.engine.control import RunControlError, rerun_run
@@ -74,14 +76,12 @@ class BackfillRunner:
     def _queue(self, backfill: BackfillRecord, pending: list[PlannedRun], now: datetime) -> None:
         new = [p for p in pending if p.action is PlannedAction.CREATE]
         if new:
-            # A run made for one of these dates since the plan (a catchup's): keep it instead.
-            found = self.storage.backfills.runs_at(
-                backfill.dag_id, new[0].logical_date, new[-1].logical_date
-            )
+            # A run made for one of these dates (or partitions) since the plan: keep it instead.
+            found = self._found(backfill, new)
             kept = {
-                p.ordinal: found[p.logical_date].run_id
+                p.ordinal: found[at].run_id
                 for p in new
-                if p.logical_date in found and found[p.logical_date].run_id != p.run_id
+                if (at := _at(p)) in found and found[at].run_id != p.run_id
             }
             self.storage.backfills.keep_existing(backfill.backfill_id, kept)
             runs = [_run(backfill, p, now) for p in new if p.ordinal not in kept]
@@ -90,6 +90,14 @@ class BackfillRunner:
         for planned in pending:
             if planned.action is PlannedAction.RERUN:
                 self._rerun(backfill, planned, now)
+
+    def _found(self, backfill: BackfillRecord, new: list[PlannedRun]) -> Mapping[Any, DagRunRecord]:
+        """The runs of the backfill's DAG at the planned dates (or partition keys)."""
+        store = self.storage.backfills
+        if backfill.partitions is not None:
+            keys = [p.partition_key for p in new if p.partition_key is not None]
+            return store.runs_for_partitions(backfill.dag_id, keys)
+        return store.runs_at(backfill.dag_id, new[0].logical_date, new[-1].logical_date)
 
     def _rerun(self, backfill: BackfillRecord, planned: PlannedRun, now: datetime) -> None:
         why = f"run again by backfill {backfill.backfill_id}"
@@ -129,7 +137,13 @@ def _run(backfill: BackfillRecord, planned: PlannedRun, now: datetime) -> DagRun
         data_interval_end=planned.data_interval_end,
         conf=dict(backfill.conf),
         queued_at=now,
+        partition_key=planned.partition_key,
     )
+
+
+def _at(planned: PlannedRun) -> datetime | str | None:
+    """What identifies a planned run's date: its partition key, else its logical date."""
+    return planned.partition_key if planned.partition_key is not None else planned.logical_date
 
 
 __all__ = ["MAX_BACKFILLS_PER_PASS", "BackfillRunner"]

@@ -42,7 +42,7 @@ class RetentionService:
                 return {}
             tables = frozenset(self.retention.tables or RETENTION_TABLES)
             cutoff = now - self.retention.older_than
-            self._sweep = RetentionPolicy(cutoff, self.retention.keep_last, tables)
+            self._sweep = RetentionPolicy(cutoff, self.retention.keep_last, tables, now=now)
             self._deleted = {}
         deleted = {
             table: self.storage.retention.delete_batch(self._sweep, table, self.batch_size)

@@ -35,7 +35,9 @@ from partita.definitions.schedules import (
 )
 from partita.definitions.states import RunState
 from partita.definitions.timetable_base import DagRunInfo, TimeRestriction
-from partita.exceptions import RunNotFoundError, ScheduleEvaluationError
+from partita.engine.prepare import check_partition_key
+from partita.engine.secrets import use_store
+from partita.exceptions import PartitaError, RunNotFoundError, ScheduleEvaluationError
 from partita.masking import mask
 from partita.storage.base import Storage
 from partita.storage.instigators import InstigatorKind, InstigatorStatus, TickRecord, TickStatus
@@ -61,6 +63,7 @@ class ScheduleDefinitionTicker:
     ) -> None:
         self.storage = storage
         self.schedules = schedules
+        use_store(storage)  # Variable / Connection.get in user code read this store
         self.get_dag = get_dag
         self._next: dict[str, DagRunInfo | None] = {}
 
@@ -101,6 +104,8 @@ class ScheduleDefinitionTicker:
                     f"schedule {schedule.name!r}: its job {schedule.job_name!r} is not loaded"
                 )
             result = schedule.evaluate_tick(build_schedule_context(fire_time))
+            if not isinstance(result, SkipReason):
+                runs = [self._run(schedule, dag, fire_time, request, now) for request in result]
         except ScheduleEvaluationError as exc:
             error = mask(str(exc))  # a secret the schedule read never reaches a stored tick
             logger.warning("%s (tick %s failed)", error, fire_time)
@@ -112,7 +117,6 @@ class ScheduleDefinitionTicker:
             reason = result.skip_message or "skipped"
             self._record(replace(tick, status=TickStatus.SKIPPED, skip_reason=reason), started)
             return 0
-        runs = [self._run(schedule, dag, fire_time, request, now) for request in result]
         known = {r.run_id for r in runs if self._exists(r.run_id)}
         new = [r for r in runs if r.run_id not in known]
         requested = replace(tick, status=TickStatus.REQUESTED, run_ids=[r.run_id for r in new])
@@ -133,8 +137,8 @@ class ScheduleDefinitionTicker:
             replace(tick, duration=time.monotonic() - started), runs
         )
 
-    @staticmethod
     def _run(
+        self,
         schedule: ScheduleDefinition,
         dag: DAG,
         fire_time: datetime,
@@ -145,6 +149,11 @@ class ScheduleDefinitionTicker:
         # A partition of a DAG that is not partitioned (a Dagster 0.11 partitioned schedule of
         # a plain job) lives in the run config the schedule made; the run gets no key.
         partition = request.partition_key if dag.partitions_def is not None else None
+        if partition is not None:
+            try:
+                partition = check_partition_key(dag, partition, self.storage.partitions)
+            except PartitaError as exc:
+                raise ScheduleEvaluationError(f"schedule {schedule.name!r}: {exc}") from None
         return DagRunRecord(
             run_id=schedule_run_id(schedule.name, fire_time, request.run_key),
             dag_id=dag.dag_id,

@@ -37,6 +37,7 @@ from typing import Any
 
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG
+from partita.definitions.partitions import AddDynamicPartitionsRequest, DynamicPartitionsStore
 from partita.definitions.schedules import RunRequest
 from partita.definitions.sensors import (
     SensorDefinition,
@@ -44,8 +45,15 @@ from partita.definitions.sensors import (
     SensorEvaluationContext,
 )
 from partita.definitions.states import RunState
-from partita.engine.prepare import check_conf, new_run_id, resolve_params, run_dates
+from partita.engine.prepare import (
+    check_conf,
+    check_partition_key,
+    new_run_id,
+    resolve_params,
+    run_dates,
+)
 from partita.engine.run_config import resolve_run_config
+from partita.engine.secrets import use_store
 from partita.exceptions import PartitaError, SensorEvaluationError
 from partita.masking import mask
 from partita.storage.base import Storage
@@ -167,6 +175,7 @@ class SensorDaemon:
     ) -> None:
         self.storage = storage
         self.sensors = sensors
+        use_store(storage)  # Variable / Connection.get in user code read this store
         self.get_dag = get_dag
         self.stopped_by_default = stopped_by_default
         self.evaluation_timeout = evaluation_timeout
@@ -285,6 +294,7 @@ class SensorDaemon:
             if isinstance(outcome, BaseException):
                 raise outcome
             assert isinstance(outcome, SensorEvaluation)
+            self._apply_partitions(sensor, outcome)
             plan = self._plan(sensor, outcome, evaluation.timestamp)
         except Exception as exc:
             text = str(exc) if isinstance(exc, PartitaError) else f"{type(exc).__name__}: {exc}"
@@ -293,6 +303,23 @@ class SensorDaemon:
             return TickWrite(_failed(tick, message))
         assert isinstance(outcome, SensorEvaluation)
         return TickWrite(_done(tick, plan, outcome.cursor), plan.runs, plan.run_keys)
+
+    def _apply_partitions(self, sensor: SensorDefinition, outcome: SensorEvaluation) -> None:
+        """Add and delete the dynamic partition keys the result asked for, in order.
+
+        They are applied before the runs are planned (a run may ask for a key added
+        here) and are kept even when the tick then fails, as Dagster does.
+        """
+        store = self.storage.partitions
+        for request in outcome.dynamic_partitions_requests:
+            name, keys = request.partitions_def_name, list(request.partition_keys)
+            if isinstance(request, AddDynamicPartitionsRequest):
+                changed, verb = store.add_partitions(name, keys), "added"
+            else:
+                changed, verb = store.delete_partitions(name, keys), "deleted"
+            if changed:
+                logger.info("sensor %s: %s partitions %s of %r", sensor.name, verb,
+                            ", ".join(changed[:10]), name)  # fmt: skip
 
     def _plan(self, sensor: SensorDefinition, outcome: SensorEvaluation, now: datetime) -> _Plan:
         if not outcome.run_requests:
@@ -311,7 +338,7 @@ class SensorDaemon:
         for request in requests:
             if request.run_key in used:
                 continue
-            run = _sensor_run(sensor, dag, request, now)
+            run = _sensor_run(sensor, dag, request, now, self.storage.partitions)
             plan.runs.append(run)
             if request.run_key is not None:
                 plan.run_keys[request.run_key] = run.run_id
@@ -342,13 +369,9 @@ def _unique_keys(requests: list[RunRequest]) -> list[RunRequest]:
 
 
 def _sensor_run(
-    sensor: SensorDefinition, dag: DAG, request: RunRequest, now: datetime
-) -> DagRunRecord:
-    if request.partition_key is not None:
-        raise SensorEvaluationError(
-            f"sensor {sensor.name!r}: RunRequest(partition_key={request.partition_key!r}) asks "
-            "for a partition, but partitioned runs are not supported yet; leave partition_key out"
-        )
+    sensor: SensorDefinition, dag: DAG, request: RunRequest, now: datetime,
+    partitions: DynamicPartitionsStore,
+) -> DagRunRecord:  # fmt: skip
     if request.tags:
         raise SensorEvaluationError(
             f"sensor {sensor.name!r}: RunRequest(tags=...) is not stored on runs yet; leave tags "
@@ -358,6 +381,7 @@ def _sensor_run(
         conf = check_conf(dag, request.run_config)
         resolve_params(dag, conf)
         resolve_run_config(dag, conf)
+        partition = check_partition_key(dag, request.partition_key, partitions)
     except PartitaError as exc:
         raise SensorEvaluationError(f"sensor {sensor.name!r}: {exc}") from None
     when, start, end = run_dates(dag, None)
@@ -365,6 +389,7 @@ def _sensor_run(
         run_id=sensor_run_id(sensor.name, request.run_key, now), dag_id=dag.dag_id,
         dag_version="", state=RunState.QUEUED, run_type="sensor", logical_date=when,
         data_interval_start=start, data_interval_end=end, conf=conf, queued_at=when,
+        partition_key=partition,
     )  # fmt: skip
 
 

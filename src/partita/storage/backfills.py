@@ -74,6 +74,8 @@ class BackfillRecord(msgspec.Struct, frozen=True):
     ended_at: datetime | None = None
     #: The run conf of every run the backfill queues.
     conf: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: An asset backfill's ``FIRST...LAST`` partition keys (None: a DAG over dates).
+    partitions: str | None = None
 
     def ended(self, status: BackfillStatus, when: datetime) -> BackfillRecord:
         """This backfill, ended in ``status`` at ``when``."""
@@ -92,6 +94,8 @@ class PlannedRun(msgspec.Struct, frozen=True):
     action: PlannedAction
     #: True once the run was queued (or, for ``skip``, from the start).
     done: bool = False
+    #: The partition its run is for (an asset backfill's; None for dates).
+    partition_key: str | None = None
 
 
 class BackfillProgress(msgspec.Struct, frozen=True):
@@ -162,6 +166,12 @@ class BackfillStore(ABC):
     @abstractmethod
     def planned_run_ids(self, backfill_id: str, *, done: bool | None = None) -> list[str]:
         """The run ids of the backfill's planned runs (not ``skip``), in order."""
+
+    @abstractmethod
+    def runs_for_partitions(
+        self, dag_id: str, partition_keys: Sequence[str]
+    ) -> dict[str, DagRunRecord]:
+        """The runs of ``dag_id`` for these partition keys, by key (of several, the last queued)."""
 
     @abstractmethod
     def runs_at(self, dag_id: str, first: datetime, last: datetime) -> dict[datetime, DagRunRecord]:

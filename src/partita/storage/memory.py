@@ -209,6 +209,25 @@ class _MemoryAssets(AssetCatalog):
         self.evaluations: list[AssetCheckEvaluationRecord] = []
         self.latest_checks: dict[tuple[AssetKey, str], AssetCheckEvaluationRecord] = {}
         self.partitions: dict[AssetKey, dict[str, AssetPartitionStatusRecord]] = {}
+        self.next_id = 1
+
+    def old_materialization_ids(self, cutoff: datetime, keep: int) -> list[int]:
+        """Retention: ids before ``cutoff`` with ``keep`` newer ones of their asset partition."""
+        newer: dict[tuple[AssetKey, str | None], int] = {}
+        old: list[int] = []
+        for record in reversed(self.records):
+            key = (record.asset_key, record.partition_key)
+            if newer.get(key, 0) >= keep and record.timestamp < cutoff and record.id is not None:
+                old.append(record.id)
+            newer[key] = newer.get(key, 0) + 1
+        return sorted(old)
+
+    def delete_materializations(self, ids: Iterable[int]) -> int:
+        """Retention: delete these materializations (never an asset's latest; see above)."""
+        chosen = set(ids)
+        before = len(self.records)
+        self.records[:] = [r for r in self.records if r.id not in chosen]  # shared list
+        return before - len(self.records)
 
     def latest_materializations(
         self, asset_keys: Iterable[AssetKey] | None = None
@@ -368,7 +387,8 @@ class MemoryStorage(Storage):
         self.backfills = MemoryBackfillStore(self._runs.runs, self._lock)
         parts = MemoryParts(
             self._runs.runs, self._runs.tis, self._events.by_run, self._outputs.records,
-            self._logs.tries, self.backfills, self.queue, self._lock,
+            self._logs.tries, self.backfills, self.queue, self._lock, self.instigators,
+            self._assets, self.auth,
         )  # fmt: skip
         self.retention = MemoryRetentionStore(parts)
         #: run id -> (task id, map index) -> (claimed try, claimed by).
@@ -483,8 +503,9 @@ class MemoryStorage(Storage):
             stored = replace(  # the caller's record keeps id None, as in SQL
                 materialization,
                 metadata=changed.get(id(materialization), materialization.metadata),
-                id=len(assets.records) + 1,
+                id=assets.next_id,
             )
+            assets.next_id += 1
             assets.records.append(stored)
             assets.latest[stored.asset_key] = stored
         for evaluation in batch.check_evaluations:

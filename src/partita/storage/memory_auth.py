@@ -7,6 +7,7 @@ one atomic step, as one transaction is in SQL.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
 from partita.storage.auth import (
@@ -88,6 +89,15 @@ class MemoryAuthStore(AuthStore):
     def delete_session(self, session_hash: str) -> None:
         with self._lock:
             self._sessions.pop(session_hash, None)
+
+    def expired_session_hashes(self, before: datetime) -> list[str]:
+        """Retention: the sessions that expired before ``before``."""
+        return sorted(k for k, s in self._sessions.items() if s.expires_at < before)
+
+    def delete_sessions(self, session_hashes: Sequence[str]) -> int:
+        """Retention: delete these sessions; how many there were."""
+        with self._lock:
+            return sum(self._sessions.pop(k, None) is not None for k in session_hashes)
 
     def delete_expired_sessions(self, now: datetime) -> int:
         with self._lock:

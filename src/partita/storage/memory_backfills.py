@@ -130,6 +130,17 @@ class MemoryBackfillStore(BackfillStore):
             if p.action is not PlannedAction.SKIP and (done is None or p.done == done)
         ]
 
+    def runs_for_partitions(
+        self, dag_id: str, partition_keys: Sequence[str]
+    ) -> dict[str, DagRunRecord]:
+        wanted = set(partition_keys)
+        found: dict[str, DagRunRecord] = {}
+        runs = sorted(self._runs.values(), key=lambda r: (r.queued_at or _NEVER, r.run_id))
+        for run in runs:
+            if run.dag_id == dag_id and run.partition_key in wanted:
+                found[run.partition_key] = run
+        return found
+
     def runs_at(self, dag_id: str, first: datetime, last: datetime) -> dict[datetime, DagRunRecord]:
         found: dict[datetime, DagRunRecord] = {}
         runs = sorted(self._runs.values(), key=lambda r: (r.queued_at or _NEVER, r.run_id))

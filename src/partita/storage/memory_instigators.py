@@ -95,6 +95,24 @@ class MemoryInstigatorStore(InstigatorStore):
         ]
         return ticks[:limit]
 
+    def old_tick_ids(self, cutoff: datetime, keep_last: int) -> list[int]:
+        """Retention: ids of ticks before ``cutoff`` beyond the ``keep_last`` newest of each."""
+        old: list[int] = []
+        for ticks in self._ticks.values():
+            candidates = ticks[: max(len(ticks) - keep_last, 0)]
+            old.extend(t.id for t in candidates if t.timestamp < cutoff and t.id is not None)
+        return sorted(old)
+
+    def delete_ticks(self, ids: Sequence[int]) -> int:
+        """Retention: delete the ticks of ``ids``; how many there were."""
+        chosen, deleted = set(ids), 0
+        with self._lock:
+            for key, ticks in self._ticks.items():
+                kept = [t for t in ticks if t.id not in chosen]
+                deleted += len(ticks) - len(kept)
+                self._ticks[key] = kept
+        return deleted
+
     def _state(self, kind: InstigatorKind, name: str) -> InstigatorState:
         return self._states.get((kind, name)) or InstigatorState(kind, name)
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from partita.storage.memory_auth import MemoryAuthStore
 from partita.storage.memory_backfills import MemoryBackfillStore
+from partita.storage.memory_instigators import MemoryInstigatorStore
 from partita.storage.memory_run_queue import MemoryRunQueue
 from partita.storage.records import DagRunRecord
 from partita.storage.retention import RetentionPolicy, RetentionStore
@@ -32,6 +34,10 @@ class MemoryParts:
     backfills: MemoryBackfillStore
     queue: MemoryRunQueue
     lock: threading.Lock
+    instigators: MemoryInstigatorStore
+    #: The memory asset catalog (``old_materialization_ids``, ``delete_materializations``).
+    assets: Any
+    auth: MemoryAuthStore
 
 
 class MemoryRetentionStore(RetentionStore):
@@ -83,11 +89,29 @@ class MemoryRetentionStore(RetentionStore):
             )
         raise ValueError(f"unknown retention table {table!r}")
 
+    def _old_rows(self, policy: RetentionPolicy, table: str) -> list[Any]:
+        parts = self._parts
+        if table == "ticks":
+            return parts.instigators.old_tick_ids(policy.cutoff, policy.keep_last)
+        if table == "asset_events":
+            with parts.lock:
+                return parts.assets.old_materialization_ids(policy.cutoff, max(1, policy.keep_last))
+        if table == "sessions":
+            return parts.auth.expired_session_hashes(policy.sessions_expired_by)
+        return self._old(policy, table)
+
     def count(self, policy: RetentionPolicy, table: str) -> int:
-        return len(self._old(policy, table))
+        return len(self._old_rows(policy, table))
 
     def delete_batch(self, policy: RetentionPolicy, table: str, limit: int) -> int:
-        ids = self._old(policy, table)[:limit]
+        ids = self._old_rows(policy, table)[:limit]
+        if table == "ticks":
+            return self._parts.instigators.delete_ticks(ids)
+        if table == "asset_events":
+            with self._parts.lock:
+                return self._parts.assets.delete_materializations(ids)
+        if table == "sessions":
+            return self._parts.auth.delete_sessions(ids)
         if table == "backfills":
             return self._parts.backfills.delete(ids)
         if table == "schedulers":

@@ -5,7 +5,13 @@ cutoff (with their task instances, events, log lines, outputs and output
 files), except the ``keep_last`` newest runs of each DAG and the runs of
 running backfills (whose progress counts them); finished backfills
 (with their planned runs); heartbeat rows of schedulers silent since before
-the cutoff. Queued and running runs are never touched.
+the cutoff; sensor and schedule ticks recorded before the cutoff, except the
+``keep_last`` newest of each; asset materializations recorded before the
+cutoff, except the newest ``max(1, keep_last)`` of each asset partition (so
+the catalog's latest state, and what automation reads, never goes); web
+sessions that expired (before ``now``, else before the cutoff). Queued and
+running runs are never touched. Sensor run keys are never deleted: a key
+outlives its run, so a sensor never requests a deleted run's key again.
 
 The design decision: a store deletes one batch (``delete_batch``) per short
 transaction, and ``clean`` repeats batches until none is left; each batch
@@ -23,12 +29,15 @@ from datetime import datetime
 from partita.exceptions import PartitaError
 
 #: What ``partita db clean --tables`` may name, in the order they are cleaned.
-RETENTION_TABLES = ("runs", "backfills", "schedulers")
+RETENTION_TABLES = ("runs", "backfills", "schedulers", "ticks", "asset_events", "sessions")
 #: What each name deletes, for messages.
 TABLE_DESCRIPTIONS = {
     "runs": "finished runs (with their task instances, events, log lines and outputs)",
     "backfills": "finished backfills (with their planned runs)",
     "schedulers": "heartbeat rows of stopped schedulers",
+    "ticks": "sensor and schedule ticks",
+    "asset_events": "asset materializations (the newest of each asset partition kept)",
+    "sessions": "expired web sessions",
 }
 #: Runs (or backfills, heartbeat rows) one batch deletes.
 DEFAULT_BATCH_SIZE = 200
@@ -53,6 +62,13 @@ class RetentionPolicy:
     cutoff: datetime
     keep_last: int = 0
     tables: frozenset[str] = field(default_factory=lambda: frozenset(RETENTION_TABLES))
+    #: When the clean runs: web sessions that expired before it go (None: the cutoff).
+    now: datetime | None = None
+
+    @property
+    def sessions_expired_by(self) -> datetime:
+        """Web sessions that expired before this time are deleted."""
+        return self.now or self.cutoff
 
 
 class RetentionStore(ABC):

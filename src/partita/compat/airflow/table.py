@@ -59,6 +59,7 @@ _INTEGRATIONS = _public(
     "BaseNotifier",
     "TriggerDagRunOperator",
     "Asset",
+    "AssetAlias",
     "AssetAll",
     "AssetAny",
 )

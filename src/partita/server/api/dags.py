@@ -56,6 +56,11 @@ class TriggerRequest(BaseModel):
     logical_date: datetime | None = Field(
         default=None, description="ISO 8601; a naive one is in the DAG's time zone; default now."
     )
+    partition_key: str | None = Field(
+        default=None,
+        description="The partition to run, for a partitioned DAG or asset job (checked against "
+        "its partitions; a key outside them is refused naming the nearest valid ones).",
+    )
 
 
 def known_dag(state: ServerState, dag_id: str) -> DagRecord:
@@ -199,7 +204,8 @@ def trigger(
 ) -> DagRunModel:
     """Queue a manual run (operator); its conf must fit the DAG's params, as for the CLI."""
     record = known_dag(state, dag_id)
-    run = queue_run(state.storage, load_dag(state, record), body.conf, body.logical_date)
+    dag = load_dag(state, record)
+    run = queue_run(state.storage, dag, body.conf, body.logical_date, body.partition_key)
     return DagRunModel.from_record(run)
 
 

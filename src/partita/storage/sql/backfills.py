@@ -42,8 +42,10 @@ from partita.storage.sql.writes import Statement
 _ACTIVE = (RunState.QUEUED.value, RunState.RUNNING.value)
 _PLANNED_COLUMNS = (
     "backfill_id", "ordinal", "logical_date", "data_interval_start", "data_interval_end",
-    "run_id", "action", "done",
+    "run_id", "action", "done", "partition_key",
 )  # fmt: skip
+#: Partition keys looked up per query (a bound parameter each).
+_KEYS_PER_QUERY = 500
 
 
 def _backfill(row: Row[Any]) -> BackfillRecord:
@@ -52,6 +54,7 @@ def _backfill(row: Row[Any]) -> BackfillRecord:
         to_date=row.to_date, status=BackfillStatus(row.status),
         reprocess=Reprocess(row.reprocess), max_active_runs=row.max_active_runs,
         total=row.total, created_at=row.created_at, ended_at=row.ended_at, conf=row.conf,
+        partitions=row.partitions,
     )  # fmt: skip
 
 
@@ -60,6 +63,7 @@ def _planned(row: Row[Any]) -> PlannedRun:
         backfill_id=row.backfill_id, ordinal=row.ordinal, logical_date=row.logical_date,
         data_interval_start=row.data_interval_start, data_interval_end=row.data_interval_end,
         run_id=row.run_id, action=PlannedAction(row.action), done=bool(row.done),
+        partition_key=row.partition_key,
     )  # fmt: skip
 
 
@@ -94,7 +98,7 @@ class SqlBackfillStore(BackfillStore):
         time = self._codec.dump_time
         rows = [
             (p.backfill_id, p.ordinal, time(p.logical_date), time(p.data_interval_start),
-             time(p.data_interval_end), p.run_id, p.action.value, p.done)
+             time(p.data_interval_end), p.run_id, p.action.value, p.done, p.partition_key)
             for p in planned
         ]  # fmt: skip
         with self._transaction(f"create backfill {backfill.backfill_id!r}") as connection:
@@ -242,6 +246,25 @@ class SqlBackfillStore(BackfillStore):
             query = query.where(p.done.is_(done))
         with connect(self._engine, f"read the runs of backfill {backfill_id!r}") as c:
             return list(c.execute(query.order_by(p.ordinal)).scalars())
+
+    def runs_for_partitions(
+        self, dag_id: str, partition_keys: Sequence[str]
+    ) -> dict[str, DagRunRecord]:
+        keys = sorted(set(partition_keys))
+        found: dict[str, DagRunRecord] = {}
+        with connect(self._engine, f"read the runs of DAG {dag_id!r} by partition") as c:
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                chunk = keys[start : start + _KEYS_PER_QUERY]
+                query = (
+                    select(runs)
+                    .where(runs.c.dag_id == dag_id, runs.c.partition_key.in_(chunk))
+                    .order_by(runs.c.queued_at.nulls_first(), runs.c.run_id)
+                )
+                for row in c.execute(query):
+                    run = run_record(row)
+                    if run.partition_key is not None:
+                        found[run.partition_key] = run
+        return found
 
     def runs_at(self, dag_id: str, first: datetime, last: datetime) -> dict[datetime, DagRunRecord]:
         query = (

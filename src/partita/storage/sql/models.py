@@ -482,6 +482,7 @@ backfill_table = Table(
     Column("conf", JsonType, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime()),
+    Column("partitions", Text),  # the FIRST...LAST of an asset backfill (0024)
     Index("ix_backfill_status", "status"),
 )
 
@@ -499,6 +500,7 @@ backfill_run_table = Table(
     _id("run_id"),
     Column("action", String(STATE_LENGTH), nullable=False),
     Column("done", Boolean, nullable=False),
+    Column("partition_key", String(PARTITION_KEY_LENGTH)),  # an asset backfill's (0024)
     ForeignKeyConstraint(["backfill_id"], ["backfill.backfill_id"], ondelete="CASCADE"),
     Index("ix_backfill_run_run_id", "run_id"),
     Index("ix_backfill_run_backfill_id_done_ordinal", "backfill_id", "done", "ordinal"),

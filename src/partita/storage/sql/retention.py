@@ -25,15 +25,18 @@ from partita.storage.retention import RetentionPolicy, RetentionStore
 from partita.storage.sql.engine import WRITE_LOCK_OPTION
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import (
+    asset_materialization_table,
     backfill_run_table,
     backfill_table,
     dag_run_table,
     event_table,
+    instigator_tick_table,
     log_line_table,
     run_claim_table,
     scheduler_heartbeat_table,
     task_instance_table,
     task_output_table,
+    web_session_table,
 )
 from partita.storage.sql.outputs import INLINE
 
@@ -86,6 +89,13 @@ class SqlRetentionStore(RetentionStore):
         if table == "schedulers":
             h = scheduler_heartbeat_table.c
             return select(h.scheduler_id).where(h.heartbeat_at < policy.cutoff)
+        if table == "ticks":
+            return _old_ticks(policy)
+        if table == "asset_events":
+            return _old_materializations(policy)
+        if table == "sessions":
+            s = web_session_table.c
+            return select(s.session_hash).where(s.expires_at < policy.sessions_expired_by)
         raise ValueError(f"unknown retention table {table!r}")
 
     def count(self, policy: RetentionPolicy, table: str) -> int:
@@ -113,6 +123,10 @@ class SqlRetentionStore(RetentionStore):
             for t in (backfill_run_table, backfill_table):
                 connection.execute(delete(t).where(t.c.backfill_id.in_(ids)))
             return []
+        if table in _BY_ID:
+            by_id, column = _BY_ID[table]
+            connection.execute(delete(by_id).where(by_id.c[column].in_(ids)))
+            return []
         outputs = task_output_table.c
         located = select(outputs.location).where(
             and_(outputs.run_id.in_(ids), outputs.location != INLINE)
@@ -121,6 +135,54 @@ class SqlRetentionStore(RetentionStore):
         for t in (*_RUN_TABLES, dag_run_table):
             connection.execute(delete(t).where(t.c.run_id.in_(ids)))
         return files + [self._run_folder(run_id) for run_id in ids]
+
+
+#: Tables whose old rows are deleted by one id column alone.
+_BY_ID: dict[str, tuple[Table, str]] = {
+    "ticks": (instigator_tick_table, "id"),
+    "asset_events": (asset_materialization_table, "id"),
+    "sessions": (web_session_table, "session_hash"),
+}
+
+
+def _old_ticks(policy: RetentionPolicy) -> Any:
+    """Ticks before the cutoff, oldest first, beyond the ``keep_last`` newest of each instigator.
+
+    Oldest first by id: old ticks are the first rows of the primary key, so a
+    batch reads little more than what it deletes. The ``keep_last`` newest are
+    found through the (kind, name, id) index.
+    """
+    t, newer = instigator_tick_table.c, instigator_tick_table.alias("newer").c
+    query = select(t.id).where(t.timestamp < policy.cutoff).order_by(t.id)
+    if policy.keep_last:
+        kept_from = (
+            select(newer.id)
+            .where(newer.kind == t.kind, newer.name == t.name)
+            .order_by(newer.id.desc())
+            .offset(policy.keep_last - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.where(t.id < kept_from)
+    return query
+
+
+def _old_materializations(policy: RetentionPolicy) -> Any:
+    """Materializations before the cutoff with ``max(1, keep_last)`` newer ones (same partition)."""
+    m, newer = asset_materialization_table.c, asset_materialization_table.alias("newer").c
+    enough_newer = (
+        select(newer.id)
+        .where(
+            newer.asset_key == m.asset_key,
+            newer.partition_key.is_not_distinct_from(m.partition_key),
+            newer.id > m.id,
+        )
+        .order_by(newer.id)
+        .offset(max(1, policy.keep_last) - 1)
+        .limit(1)
+        .exists()
+    )
+    return select(m.id).where(m.timestamp < policy.cutoff, enough_newer).order_by(m.id)
 
 
 __all__ = ["SqlRetentionStore"]
