@@ -110,6 +110,8 @@ def test_list_is_newest_first_and_filters(storage: Storage) -> None:
     running = storage.backfills.list_backfills(statuses=[BackfillStatus.RUNNING], dag_id="etl")
     assert [b.backfill_id for b in running] == ["a"]
     assert len(storage.backfills.list_backfills(limit=1)) == 1
+    page = storage.backfills.list_backfills(limit=1, offset=1)
+    assert [b.backfill_id for b in page] == ["b"]
 
 
 def test_runs_at_finds_a_dags_runs_by_logical_date(storage: Storage) -> None:

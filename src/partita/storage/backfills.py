@@ -131,7 +131,7 @@ class BackfillStore(ABC):
     @abstractmethod
     def list_backfills(
         self, *, dag_id: str | None = None, statuses: Iterable[BackfillStatus] | None = None,
-        limit: int = 50,
+        limit: int = 50, offset: int = 0,
     ) -> list[BackfillRecord]:  # fmt: skip
         """Backfills, newest first (by creation time, then id)."""
 

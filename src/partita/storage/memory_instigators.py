@@ -87,13 +87,14 @@ class MemoryInstigatorStore(InstigatorStore):
         *,
         statuses: Sequence[TickStatus] | None = None,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[TickRecord]:
         ticks = [
             tick
             for tick in reversed(self._ticks.get((kind, name), []))
             if statuses is None or tick.status in statuses
         ]
-        return ticks[:limit]
+        return ticks[offset : offset + limit]
 
     def _state(self, kind: InstigatorKind, name: str) -> InstigatorState:
         return self._states.get((kind, name)) or InstigatorState(kind, name)

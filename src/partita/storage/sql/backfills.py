@@ -127,7 +127,7 @@ class SqlBackfillStore(BackfillStore):
 
     def list_backfills(
         self, *, dag_id: str | None = None, statuses: Iterable[BackfillStatus] | None = None,
-        limit: int = 50,
+        limit: int = 50, offset: int = 0,
     ) -> list[BackfillRecord]:  # fmt: skip
         query = select(backfills)
         if dag_id is not None:
@@ -136,7 +136,7 @@ class SqlBackfillStore(BackfillStore):
             query = query.where(backfills.c.status.in_([s.value for s in statuses]))
         query = query.order_by(backfills.c.created_at.desc(), backfills.c.backfill_id.desc())
         with connect(self._engine, "list backfills") as connection:
-            return [_backfill(row) for row in connection.execute(query.limit(limit))]
+            return [_backfill(row) for row in connection.execute(query.limit(limit).offset(offset))]
 
     def pending(self, backfill_id: str, limit: int) -> list[PlannedRun]:
         query = (
