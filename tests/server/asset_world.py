@@ -11,18 +11,24 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from msgspec.structs import replace
 from server_helpers import ApiWorld, build_world
 
 from partita import materialize
+from partita.definitions.states import RunState
 from partita.loader import load_dags
 from partita.scheduler.backfill_plan import BackfillOptions, create_backfill
+from partita.scheduler.backfills import BackfillRunner
 from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
 from partita.storage.instigators import InstigatorKind, TickRecord, TickStatus
+from partita.storage.records import WriteBatch
 
 CODE = Path(__file__).resolve().parent / "assets_code.py"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 FAILED_DAY = "2024-01-05"
+#: The backfill run that fails (logical date 2024-01-02).
+BACKFILL_FAILED = "backfill__2024-01-02"
 
 
 def _with_env(name: str, value: str) -> dict[str, str | None]:
@@ -80,7 +86,26 @@ def populate(storage: Storage, code_file: Path) -> str:
         storage, dag, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 10, tzinfo=UTC),
         BackfillOptions(max_active_runs=2), T0,
     )  # fmt: skip
+    advance_backfill(storage, plan.backfill.backfill_id)
     return plan.backfill.backfill_id
+
+
+def advance_backfill(storage: Storage, backfill_id: str) -> None:
+    """Let a scheduler queue the backfill's runs three times, the queued runs ending between
+    (the second one failed): 4 runs ended, 2 queued, 4 still to queue."""
+    runner = BackfillRunner(storage)
+    for step in range(3):
+        now = T0 + timedelta(minutes=step)
+        runner.run_once(now)
+        if step == 2:
+            break
+        ended = []
+        for run_id in storage.backfills.planned_run_ids(backfill_id, done=True):
+            run = storage.runs.get_run(run_id)
+            if not run.state.finished:
+                state = RunState.FAILED if run_id.startswith(BACKFILL_FAILED) else RunState.SUCCESS
+                ended.append(replace(run, state=state, start_date=now, end_date=now))
+        storage.write(WriteBatch(runs=ended))
 
 
 def build_asset_world(storage: Storage, home: Path) -> Iterator[tuple[ApiWorld, str]]:

@@ -149,13 +149,20 @@ def test_backfills_are_listed_with_progress_and_cancelled(
     client = world.client(Role.VIEWER)
     listed = client.get("/api/v1/backfills").json()
     assert [b["backfill_id"] for b in listed["backfills"]] == [backfill_id]
-    assert listed["backfills"][0]["progress"]["pending"] == 10
-    detail = client.get(f"/api/v1/backfills/{backfill_id}").json()
-    assert (detail["backfill"]["dag_id"], detail["runs_total"]) == ("daily_report", 0)
+    progress = listed["backfills"][0]["progress"]
+    assert (progress["pending"], progress["finished"], progress["active"]) == (4, 4, 2)
+    assert progress["states"] == {"success": 3, "failed": 1, "queued": 2}
+    detail = client.get(f"/api/v1/backfills/{backfill_id}?limit=4&offset=2").json()
+    assert (detail["backfill"]["dag_id"], detail["runs_total"]) == ("daily_report", 6)
+    assert [r["logical_date"][:10] for r in detail["runs"]] == [
+        "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06"
+    ]  # fmt: skip
+    assert [r["state"] for r in detail["runs"]] == ["success", "success", "queued", "queued"]
     assert client.post(f"/api/v1/backfills/{backfill_id}/cancel").status_code == 403
     operator = world.client(Role.OPERATOR)
     cancelled = operator.post(f"/api/v1/backfills/{backfill_id}/cancel").json()
     assert cancelled["backfill"]["status"] == "cancelled"
+    assert len(cancelled["cancelled_runs"]) == 2  # the queued ones
     again = operator.post(f"/api/v1/backfills/{backfill_id}/cancel")
     assert again.status_code == 409 and "already ended" in again.json()["detail"]
     assert client.get("/api/v1/backfills?status=running").json()["backfills"] == []

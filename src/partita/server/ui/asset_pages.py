@@ -125,6 +125,8 @@ def asset_page(
             "svg": partition_strip(keys, {k: str(s.status) for k, s in statuses.items()}),
             "summary": summary,
             "from_definition": from_definition,
+            "first": keys[0] if keys else "",
+            "last": keys[-1] if keys else "",
         }
     return render(
         request,

@@ -96,6 +96,7 @@ def line_chart(name: str, points: Sequence[tuple[datetime, float]]) -> str:
         return x, top + (high - value) / (high - low) * plot_h
 
     coords = [xy(t, v) for t, v in points]
+    shown = "%H:%M:%S" if span < 86_400 else "%Y-%m-%d %H:%M"
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     parts = [
         f'<svg class="line-chart" viewBox="0 0 {width} {height}" width="{width}" '
@@ -105,8 +106,8 @@ def line_chart(name: str, points: Sequence[tuple[datetime, float]]) -> str:
         f'y2="{top + plot_h}"/>',
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{_tick(high)}</text>',
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">{_tick(low)}</text>',
-        f'<text x="{left}" y="{height - 4}">{first:%Y-%m-%d %H:%M}</text>',
-        f'<text x="{left + plot_w}" y="{height - 4}" text-anchor="end">{last:%Y-%m-%d %H:%M}'
+        f'<text x="{left}" y="{height - 4}">{first.strftime(shown)}</text>',
+        f'<text x="{left + plot_w}" y="{height - 4}" text-anchor="end">{last.strftime(shown)}'
         "</text>",
         f'<polyline class="series" points="{path}"/>',
     ]
