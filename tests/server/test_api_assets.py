@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asset_world import FAILED_DAY, build_asset_world
+from asset_world import CODE, FAILED_DAY, build_asset_world
 from server_helpers import ApiWorld
 
+from partita import materialize
+from partita.loader import load_dags
 from partita.storage.auth import Role
 from partita.storage.instigators import InstigatorKind, InstigatorStatus
 from partita.storage.sql import SqlStorage
@@ -196,3 +198,15 @@ def test_a_backfill_is_created_after_the_clis_checks(assets_world: tuple[ApiWorl
     assert unknown.status_code == 404
     viewer = world.client(Role.VIEWER).post("/api/v1/backfills", json=body)
     assert viewer.status_code == 403
+
+
+def test_the_catalog_follows_new_materializations(assets_world: tuple[ApiWorld, str]) -> None:
+    world = assets_world[0]
+    client = world.client(Role.VIEWER)
+    assert client.get("/api/v1/assets/orders").json()["stale"] is True
+    [defs] = load_dags(str(CODE), import_timeout=60).definitions.values()
+    orders = [a for a in defs.assets if a.key.to_user_string() == "orders"]  # type: ignore[attr-defined]
+    materialize(orders, storage=world.storage)
+    fresh = client.get("/api/v1/assets/orders").json()
+    assert (fresh["stale"], fresh["stale_reasons"]) == (False, [])
+    assert len(client.get("/api/v1/assets/orders/materializations").json()) == 4

@@ -83,6 +83,17 @@ def test_progress_and_active_count_follow_the_runs_states(storage: Storage) -> N
     assert storage.backfills.planned_run_ids("bf-1", done=False) == ["run-3"]
 
 
+def test_progress_of_several_is_each_ones_progress(storage: Storage) -> None:
+    test_progress_and_active_count_follow_the_runs_states(storage)
+    storage.backfills.create(backfill("empty", created_at=T0), [])
+    found = storage.backfills.progress_of(["bf-1", "empty", "nope", "bf-1"])
+    assert found == {
+        "bf-1": storage.backfills.progress("bf-1"), "empty": storage.backfills.progress("empty")
+    }  # fmt: skip
+    assert found["empty"].total == 0
+    assert storage.backfills.progress_of([]) == {}
+
+
 def test_keep_existing_turns_planned_runs_into_kept_ones(storage: Storage) -> None:
     storage.backfills.create(backfill(), [planned(i) for i in range(3)])
     storage.backfills.keep_existing("bf-1", {1: "scheduled-1"})

@@ -17,16 +17,20 @@ needs the code and is then reported too.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fastapi import Depends, Request
+
 from partita.definitions.asset_key import AssetKey
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
 from partita.engine.asset_status import _upstream_reason, asset_statuses
 from partita.engine.partition_status import PartitionSummary, summarize_partitions
-from partita.server.code import ServerCode
+from partita.server.code import ServerCode, server_code
+from partita.server.state import ServerState, server_state
 from partita.storage.base import Storage
 from partita.storage.records import AssetMaterializationRecord
 
@@ -120,6 +124,42 @@ def asset_rows(storage: Storage, code: ServerCode) -> dict[AssetKey, AssetRow]:
     return dict(sorted(rows.items(), key=lambda item: item[0].path))
 
 
+class CatalogCache:
+    """The rows of one app's catalog, computed again only when a materialization was
+    recorded since (the newest record's id, one indexed read) or the code changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[int, int] | None = None
+        self._rows: dict[AssetKey, AssetRow] = {}
+
+    def rows(self, storage: Storage, code: ServerCode) -> dict[AssetKey, AssetRow]:
+        """The catalog as it is now (the same object while nothing changed: do not modify)."""
+        newest = storage.assets.list_materializations(limit=1)
+        newest_id = newest[0].id if newest else 0
+        if newest_id is None:  # a store that numbers no record: nothing to compare
+            return asset_rows(storage, code)
+        key = (newest_id, id(code))
+        with self._lock:
+            if key != self._key:
+                self._rows = asset_rows(storage, code)
+                self._key = key
+            return self._rows
+
+
+def catalog_rows(
+    request: Request,
+    server: ServerState = Depends(server_state),
+    code: ServerCode = Depends(server_code),
+) -> dict[AssetKey, AssetRow]:
+    """The catalog of the app answering ``request`` (a FastAPI dependency)."""
+    cache: CatalogCache | None = getattr(request.app.state, "partita_catalog", None)
+    if cache is None:
+        cache = CatalogCache()
+        request.app.state.partita_catalog = cache
+    return cache.rows(server.storage, code)
+
+
 def children_of(rows: dict[AssetKey, AssetRow]) -> dict[AssetKey, list[AssetKey]]:
     """Each asset's direct downstream assets."""
     children: dict[AssetKey, list[AssetKey]] = {key: [] for key in rows}
@@ -184,7 +224,9 @@ __all__ = [
     "SERIES_POINTS",
     "UNKNOWN_GROUP",
     "AssetRow",
+    "CatalogCache",
     "asset_rows",
+    "catalog_rows",
     "children_of",
     "metadata_series",
     "numeric",

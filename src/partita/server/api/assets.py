@@ -34,7 +34,7 @@ from partita.server.api.params import PageParams, page_params
 from partita.server.asset_views import (
     SERIES_POINTS,
     AssetRow,
-    asset_rows,
+    catalog_rows,
     children_of,
     metadata_series,
     partition_summary,
@@ -115,10 +115,9 @@ def catalog(
     group: str = Query("", max_length=250, description="Only assets of this group."),
     page: PageParams = Depends(page_params),
     server: ServerState = Depends(server_state),
-    code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> AssetPageModel:
     """The assets (materialized or defined), sorted by key, one page at a time."""
-    rows = asset_rows(server.storage, code)
     chosen = filter_rows(rows, search, group)
     return AssetPageModel(
         assets=[summary_model(r) for r in chosen[page.offset : page.offset + page.limit]],
@@ -130,11 +129,8 @@ def catalog(
 
 
 @router.get("/lineage", response_model=LineageGraphModel)
-def whole_lineage(
-    server: ServerState = Depends(server_state), code: ServerCode = Depends(server_code)
-) -> LineageGraphModel:
+def whole_lineage(rows: dict[AssetKey, AssetRow] = Depends(catalog_rows)) -> LineageGraphModel:
     """Every asset and the edges between them."""
-    rows = asset_rows(server.storage, code)
     return lineage_graph(rows, set(rows))
 
 
@@ -143,10 +139,10 @@ def materializations(
     asset_key: str,
     page: PageParams = Depends(page_params),
     server: ServerState = Depends(server_state),
-    code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> list[MaterializationModel]:
     """One asset's materializations, newest first (``schema/table`` names a key)."""
-    row = find_asset(asset_rows(server.storage, code), asset_key)
+    row = find_asset(rows, asset_key)
     records = server.storage.assets.list_materializations(
         row.key, limit=page.limit, offset=page.offset
     )
@@ -157,10 +153,9 @@ def materializations(
 def lineage(
     asset_key: str,
     server: ServerState = Depends(server_state),
-    code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> AssetLineageDetailModel:
     """The assets upstream and downstream of one asset, and the graph of them."""
-    rows = asset_rows(server.storage, code)
     row = find_asset(rows, asset_key)
     upstream = walk({k: r.parents for k, r in rows.items()}, row.key)
     downstream = walk(children_of(rows), row.key)
@@ -181,9 +176,10 @@ def partitions(
     page: PageParams = Depends(page_params),
     server: ServerState = Depends(server_state),
     code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> PartitionsModel:
     """A partitioned asset's keys with their status: counts, ranges and one page of keys."""
-    row = find_asset(asset_rows(server.storage, code), asset_key)
+    row = find_asset(rows, asset_key)
     found = partition_summary(server.storage, code, row.key)
     if found is None:
         raise ApiProblem(
@@ -223,10 +219,9 @@ def partitions(
 def asset_detail(
     asset_key: str,
     server: ServerState = Depends(server_state),
-    code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> AssetDetailModel:
     """One asset: staleness, code version, what it reads and feeds, metadata over time."""
-    rows = asset_rows(server.storage, code)
     row = find_asset(rows, asset_key)
     history = server.storage.assets.list_materializations(row.key, limit=SERIES_POINTS)
     series = {

@@ -142,8 +142,14 @@ def list_backfills(
     records = store.list_backfills(
         dag_id=dag_id, statuses=status or None, limit=page.limit + 1, offset=page.offset
     )
+    shown = records[: page.limit]
+    progress = store.progress_of([r.backfill_id for r in shown])
     return BackfillPageModel(
-        backfills=[backfill_model(server, r) for r in records[: page.limit]],
+        backfills=[
+            BackfillModel.from_record(r, progress[r.backfill_id])
+            for r in shown
+            if r.backfill_id in progress
+        ],
         limit=page.limit,
         offset=page.offset,
         has_more=len(records) > page.limit,

@@ -18,7 +18,7 @@ from partita.server.api.assets import filter_rows
 from partita.server.asset_views import (
     SERIES_POINTS,
     AssetRow,
-    asset_rows,
+    catalog_rows,
     children_of,
     metadata_series,
     partition_summary,
@@ -60,10 +60,10 @@ def catalog_page(
     page: int = Query(1, ge=1, le=1_000_000),
     state: ServerState = Depends(server_state),
     code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> HTMLResponse:
     """The asset catalog: search, group filter, pages, and a lineage graph of the page."""
     viewer = signed_in(request, state)
-    rows = asset_rows(state.storage, code)
     matching = filter_rows(rows, q, group)
     chosen = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     shown = {r.key for r in chosen}
@@ -100,10 +100,10 @@ def asset_page(
     page: int = Query(1, ge=1, le=1_000_000),
     state: ServerState = Depends(server_state),
     code: ServerCode = Depends(server_code),
+    rows: dict[AssetKey, AssetRow] = Depends(catalog_rows),
 ) -> HTMLResponse:
     """One asset: staleness, lineage, metadata charts, partitions, materialization history."""
     viewer = signed_in(request, state)
-    rows = asset_rows(state.storage, code)
     row = rows.get(AssetKey.from_user_string(asset_key))
     if row is None:
         raise PageRefused(

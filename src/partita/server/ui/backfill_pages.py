@@ -53,7 +53,8 @@ def backfills_page(
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
-    rows = [(b, store.progress(b.backfill_id)) for b in records[:PAGE_SIZE]]
+    progress = store.progress_of([b.backfill_id for b in records[:PAGE_SIZE]])
+    rows = [(b, progress[b.backfill_id]) for b in records[:PAGE_SIZE] if b.backfill_id in progress]
 
     def page_url(number: int) -> str:
         return "/backfills?" + urlencode({"dag_id": dag_id, "status": status, "page": number})
