@@ -4,27 +4,13 @@ partition statuses, ticks, start/stop by role, backfill create (dry run, checks)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from asset_world import CODE, FAILED_DAY, build_asset_world
+from asset_world import CODE, FAILED_DAY
 from server_helpers import ApiWorld
 
 from partita import materialize
 from partita.loader import load_dags
 from partita.storage.auth import Role
 from partita.storage.instigators import InstigatorKind, InstigatorStatus
-from partita.storage.sql import SqlStorage
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def assets_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
-    url = request.getfixturevalue(
-        "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
-    )
-    with SqlStorage(url, tmp_path / "storage") as storage:
-        yield from build_asset_world(storage, tmp_path / "home")
 
 
 def test_the_catalog_has_groups_staleness_search_and_pages(

@@ -6,26 +6,13 @@ roles and CSRF checked by the pages themselves."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from asset_world import FAILED_DAY, build_asset_world
+from asset_world import FAILED_DAY
 from server_helpers import ApiWorld
 from test_ui_pages import log_in
 
 from partita.storage.backfills import BackfillStatus
 from partita.storage.instigators import InstigatorKind, InstigatorStatus
-from partita.storage.sql import SqlStorage
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def assets_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
-    url = request.getfixturevalue(
-        "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
-    )
-    with SqlStorage(url, tmp_path / "storage") as storage:
-        yield from build_asset_world(storage, tmp_path / "home")
 
 
 def test_the_catalog_lists_searches_and_draws_the_lineage(
