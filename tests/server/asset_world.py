@@ -66,9 +66,10 @@ def populate(storage: Storage, code_file: Path) -> str:
             assert result.success is (key != FAILED_DAY)
     finally:
         _restore(before)
-    storage.registry.record_parse(
-        DagParse(str(code_file), [ParsedDag("daily_report", str(code_file))], {}, T0)
-    )
+    parsed = [ParsedDag(d, str(code_file)) for d in ("daily_report", "by_region")]
+    storage.registry.record_parse(DagParse(str(code_file), parsed, {}, T0))
+    for region in ("eu", "us"):
+        loaded.dags["by_region"].test(storage=storage, verbose=False, partition_key=region)
     sensor = InstigatorKind.SENSOR
     for i in range(30):
         status = (TickStatus.SKIPPED, TickStatus.REQUESTED, TickStatus.FAILED)[i % 3]

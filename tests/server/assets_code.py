@@ -11,6 +11,7 @@ from partita import (
     MaterializeResult,
     RunRequest,
     ScheduleDefinition,
+    StaticPartitionsDefinition,
     asset,
     sensor,
     task,
@@ -46,6 +47,18 @@ with DAG("daily_report", schedule="@daily", start_date=datetime(2024, 1, 1)) as 
     report()
 
 
+with DAG(
+    "by_region", schedule=None, partitions_def=StaticPartitionsDefinition(["eu", "us", "asia"])
+) as by_region:
+
+    @task
+    def export(context) -> None:  # type: ignore[no-untyped-def]
+        if context["partition_key"] == "us":
+            raise ValueError("the US export is down")
+
+    export()
+
+
 @sensor(job="daily_report", minimum_interval_seconds=30)
 def new_files(context):  # type: ignore[no-untyped-def]
     yield RunRequest(run_key="a.csv")
@@ -55,7 +68,7 @@ nightly = ScheduleDefinition(name="nightly", cron_schedule="0 3 * * *", job="dai
 
 defs = Definitions(
     assets=[raw_orders, orders, daily_events],
-    dags=[daily_report],
+    dags=[daily_report, by_region],
     sensors=[new_files],
     schedules=[nightly],
 )

@@ -196,3 +196,18 @@ def test_the_catalog_follows_new_materializations(assets_world: tuple[ApiWorld, 
     fresh = client.get("/api/v1/assets/orders").json()
     assert (fresh["stale"], fresh["stale_reasons"]) == (False, [])
     assert len(client.get("/api/v1/assets/orders/materializations").json()) == 4
+
+
+def test_a_partitioned_dags_keys_have_their_newest_runs_state(
+    assets_world: tuple[ApiWorld, str],
+) -> None:
+    client = assets_world[0].client(Role.VIEWER)
+    body = client.get("/api/v1/dags/by_region/partitions").json()
+    assert body["total"] == 3
+    assert [(p["partition_key"], p["status"]) for p in body["partitions"]] == [
+        ("eu", "success"), ("us", "failed"), ("asia", "missing")
+    ]  # fmt: skip
+    assert body["partitions"][0]["run_id"] and body["partitions"][2]["run_id"] is None
+    page = client.get("/api/v1/dags/by_region/partitions?limit=1&offset=2").json()
+    assert [p["partition_key"] for p in page["partitions"]] == ["asia"]
+    assert client.get("/api/v1/dags/daily_report/partitions").status_code == 404

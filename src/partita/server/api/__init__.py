@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from partita.server.api import admin, assets, backfills, dags, instigators, logs, runs, tasks
+from partita.server.api import (
+    admin,
+    assets,
+    backfills,
+    dag_partitions,
+    dags,
+    instigators,
+    logs,
+    runs,
+    tasks,
+)
 from partita.server.auth import routes as auth_routes
 
 API_PREFIX = "/api/v1"
@@ -18,7 +28,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every route of the API, under ``/api/v1``."""
     router = APIRouter(prefix=API_PREFIX)
-    for module in (admin, auth_routes, dags, runs, tasks, logs, assets, instigators, backfills):
+    for module in (admin, auth_routes, dags, runs, tasks, logs, assets, instigators, backfills,
+                   dag_partitions):  # fmt: skip
         router.include_router(module.router)
     return router
 
