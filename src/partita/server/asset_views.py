@@ -27,7 +27,7 @@ from fastapi import Depends, Request
 
 from partita.definitions.asset_key import AssetKey
 from partita.engine.asset_lineage import UPSTREAM_VERSIONS_KEY
-from partita.engine.asset_status import _upstream_reason, asset_statuses
+from partita.engine.asset_status import asset_statuses, upstream_reason
 from partita.engine.partition_status import PartitionSummary, summarize_partitions
 from partita.server.code import ServerCode, server_code
 from partita.server.state import ServerState, server_state
@@ -87,7 +87,7 @@ def _catalog_staleness(rows: dict[AssetKey, AssetRow]) -> None:
             upstream = rows.get(parent)
             if upstream is None or upstream.latest is None:
                 continue
-            reason = _upstream_reason(parent, upstream.latest, row.latest)
+            reason = upstream_reason(parent, upstream.latest, row.latest)
             if reason is not None:
                 row.stale_reasons.append(reason)
             elif upstream.stale_reasons:

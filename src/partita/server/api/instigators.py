@@ -56,6 +56,41 @@ def instigator_names(server: ServerState, code: ServerCode, kind: InstigatorKind
     return sorted(stored | set(defined))
 
 
+def _definition_fields(
+    server: ServerState, code: ServerCode, kind: InstigatorKind, name: str
+) -> tuple[bool, dict[str, object]]:
+    """Whether it runs by default, and what its definition (when loaded) says of it."""
+    if kind is InstigatorKind.SENSOR:
+        sensor = code.sensors.get(name)
+        stopped = server.config.settings.sensors_default_status == "stopped"
+        running = sensor.is_running_by_default(stopped) if sensor is not None else not stopped
+        return running, {
+            "type": sensor.sensor_type if sensor else "sensor",
+            "job": sensor.job_name if sensor else None,
+            "interval": f"{sensor.minimum_interval_seconds:g}s" if sensor else "-",
+            "loaded": sensor is not None,
+        }
+    schedule = code.schedules.get(name)
+    running = schedule.is_running_by_default if schedule is not None else False
+    return running, {
+        "type": "cron",
+        "job": schedule.job_name if schedule else None,
+        "interval": (
+            f"{schedule.cron_schedule} ({schedule.execution_timezone})" if schedule else "-"
+        ),
+        "loaded": schedule is not None,
+    }
+
+
+def status_in_force(
+    server: ServerState, code: ServerCode, kind: InstigatorKind, name: str,
+    state: InstigatorState | None,
+) -> InstigatorStatus:  # fmt: skip
+    """Running or stopped: set by hand, else as declared (no store read)."""
+    running, _ = _definition_fields(server, code, kind, name)
+    return (state or InstigatorState(kind, name)).resolved_status(running)
+
+
 def instigator_model(
     server: ServerState, code: ServerCode, kind: InstigatorKind, name: str,
     state: InstigatorState | None = None,
@@ -63,28 +98,7 @@ def instigator_model(
     """One sensor or schedule: its definition (when loaded), stored state and last tick."""
     storage = server.storage
     state = state or storage.instigators.get_state(kind, name) or InstigatorState(kind, name)
-    fields: dict[str, object]
-    if kind is InstigatorKind.SENSOR:
-        sensor = code.sensors.get(name)
-        stopped = server.config.settings.sensors_default_status == "stopped"
-        running = sensor.is_running_by_default(stopped) if sensor is not None else not stopped
-        fields = {
-            "type": sensor.sensor_type if sensor else "sensor",
-            "job": sensor.job_name if sensor else None,
-            "interval": f"{sensor.minimum_interval_seconds:g}s" if sensor else "-",
-            "loaded": sensor is not None,
-        }
-    else:
-        schedule = code.schedules.get(name)
-        running = schedule.is_running_by_default if schedule is not None else False
-        fields = {
-            "type": "cron",
-            "job": schedule.job_name if schedule else None,
-            "interval": (
-                f"{schedule.cron_schedule} ({schedule.execution_timezone})" if schedule else "-"
-            ),
-            "loaded": schedule is not None,
-        }
+    running, fields = _definition_fields(server, code, kind, name)
     ticks = storage.instigators.list_ticks(kind, name, limit=1)
     return InstigatorModel.model_validate(
         {
@@ -122,16 +136,16 @@ def page_instigators(
     """One page of ``kind``, filtered by name and (the status in force) ``status``."""
     names = [n for n in instigator_names(server, code, kind) if search.lower() in n.lower()]
     states = {s.name: s for s in server.storage.instigators.list_states(kind)}
-    if status is None:
-        chosen = names[page.offset : page.offset + page.limit]
-        models = [instigator_model(server, code, kind, n, states.get(n)) for n in chosen]
-        total = len(names)
-    else:
-        every = [instigator_model(server, code, kind, n, states.get(n)) for n in names]
-        matching = [m for m in every if m.status is status]
-        models, total = matching[page.offset : page.offset + page.limit], len(matching)
+    if status is not None:
+        names = [
+            n for n in names if status_in_force(server, code, kind, n, states.get(n)) is status
+        ]
+    chosen = names[page.offset : page.offset + page.limit]
     return InstigatorPageModel(
-        instigators=models, total=total, limit=page.limit, offset=page.offset
+        instigators=[instigator_model(server, code, kind, n, states.get(n)) for n in chosen],
+        total=len(names),
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
