@@ -67,22 +67,38 @@ def recorded_parents(record: AssetMaterializationRecord) -> list[AssetKey]:
     return [AssetKey.from_user_string(str(name)) for name in sorted(consumed)]
 
 
-def _catalog_staleness(rows: dict[AssetKey, AssetRow]) -> None:
-    """Staleness from the catalog alone, upstream before downstream (memoized walk)."""
-    done: set[AssetKey] = set()
+def _upstream_first(rows: dict[AssetKey, AssetRow]) -> list[AssetKey]:
+    """The keys of ``rows``, each after its parents (an iterative depth-first walk; an edge
+    that would close a cycle is ignored)."""
+    order: list[AssetKey] = []
+    state: dict[AssetKey, int] = {}  # 1: being walked, 2: done
+    for root in rows:
+        if root in state:
+            continue
+        stack = [(root, iter(rows[root].parents))]
+        state[root] = 1
+        while stack:
+            key, parents = stack[-1]
+            for parent in parents:
+                if parent in rows and parent not in state:
+                    state[parent] = 1
+                    stack.append((parent, iter(rows[parent].parents)))
+                    break
+            else:
+                stack.pop()
+                state[key] = 2
+                order.append(key)
+    return order
 
-    def visit(key: AssetKey, path: frozenset[AssetKey]) -> None:
-        if key in done or key in path:
-            return
+
+def _catalog_staleness(rows: dict[AssetKey, AssetRow]) -> None:
+    """Staleness from the catalog alone, each asset after its upstream assets."""
+    for key in _upstream_first(rows):
         row = rows[key]
-        for parent in row.parents:
-            if parent in rows:
-                visit(parent, path | {key})
-        done.add(key)
         if row.latest is None:
             if not row.stale_reasons:
                 row.stale_reasons.append("never materialized")
-            return
+            continue
         for parent in row.parents:
             upstream = rows.get(parent)
             if upstream is None or upstream.latest is None:
@@ -92,9 +108,6 @@ def _catalog_staleness(rows: dict[AssetKey, AssetRow]) -> None:
                 row.stale_reasons.append(reason)
             elif upstream.stale_reasons:
                 row.stale_reasons.append(f"upstream {parent.to_user_string()} is stale")
-
-    for key in list(rows):
-        visit(key, frozenset())
 
 
 def asset_rows(storage: Storage, code: ServerCode) -> dict[AssetKey, AssetRow]:
