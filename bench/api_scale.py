@@ -76,12 +76,15 @@ def fill(storage: Storage, dags: int, runs: int) -> None:
             storage.write(WriteBatch(runs=batch))
             batch = []
     storage.write(WriteBatch(runs=batch))
+    storage.auth.create_user(UserRecord("bench", Role.VIEWER, "not-a-hash", T0))
+
+
+def analyze(storage: Storage) -> None:
+    """On PostgreSQL, what autovacuum does after a bulk load: statistics for the planner,
+    and the visibility map that lets count(*) read the index only."""
     if isinstance(storage, SqlStorage) and storage.engine.dialect.name == "postgresql":
-        # What autovacuum does after a bulk load: statistics for the planner, and the
-        # visibility map that lets count(*) read the index only.
         with storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
-    storage.auth.create_user(UserRecord("bench", Role.VIEWER, "not-a-hash", T0))
 
 
 def fill_automation(storage: Storage, assets: int, ticks: int, backfills: int) -> None:
@@ -144,6 +147,7 @@ def measure(storage: Storage, label: str, args: argparse.Namespace, home: Path) 
     began = time.perf_counter()
     fill(storage, dags, runs)
     fill_automation(storage, args.assets, args.ticks, args.backfills)
+    analyze(storage)
     print(
         f"{label}: stored {dags} DAGs, {runs} runs, {args.assets} assets "
         f"({args.assets * 20} materializations), {args.ticks} ticks and {args.backfills} "
