@@ -74,12 +74,16 @@ def test_the_asset_catalog_lists_history_and_lineage(sqlite_world: ApiWorld) -> 
         materialize([raw, clean, report], storage=sqlite_world.storage)
     client = sqlite_world.client(Role.VIEWER)
     catalog = client.get("/api/v1/assets").json()
-    assert [a["asset_key"] for a in catalog] == ["clean", "raw", "report"]
-    assert all(a["last_materialization"]["run_id"] for a in catalog)
+    assert catalog["total"] == 3
+    assert [a["asset_key"] for a in catalog["assets"]] == ["clean", "raw", "report"]
+    assert all(a["last_materialization"]["run_id"] for a in catalog["assets"])
+    assert [a["upstream"] for a in catalog["assets"]] == [["raw"], [], ["clean"]]
     history = client.get("/api/v1/assets/clean/materializations").json()
     assert len(history) == 2 and history[0]["timestamp"] >= history[1]["timestamp"]
     lineage = client.get("/api/v1/assets/clean/lineage").json()
     assert (lineage["upstream"], lineage["downstream"]) == (["raw"], ["report"])
+    edges = {(e["upstream"], e["downstream"]) for e in lineage["edges"]}
+    assert edges == {("raw", "clean"), ("clean", "report")}
 
 
 def test_import_errors_are_listed(sqlite_world: ApiWorld) -> None:

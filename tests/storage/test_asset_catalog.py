@@ -102,6 +102,9 @@ def test_history_is_newest_first_and_filters_by_key_run_and_limit(storage: Stora
     by_run = storage.assets.list_materializations(run_id="r4")
     assert [m.asset_key for m in by_run] == [USERS, ORDERS]
     assert storage.assets.list_materializations(AssetKey("nothing")) == []
+    second_page = storage.assets.list_materializations(ORDERS, limit=2, offset=2)
+    assert [m.run_id for m in second_page] == ["r2", "r1"]
+    assert storage.assets.list_materializations(ORDERS, limit=2, offset=5) == []
 
 
 def test_asset_keys_are_every_key_ever_materialized_sorted(storage: Storage) -> None:

@@ -83,6 +83,17 @@ def test_progress_and_active_count_follow_the_runs_states(storage: Storage) -> N
     assert storage.backfills.planned_run_ids("bf-1", done=False) == ["run-3"]
 
 
+def test_progress_of_several_is_each_ones_progress(storage: Storage) -> None:
+    test_progress_and_active_count_follow_the_runs_states(storage)
+    storage.backfills.create(backfill("empty", created_at=T0), [])
+    found = storage.backfills.progress_of(["bf-1", "empty", "nope", "bf-1"])
+    assert found == {
+        "bf-1": storage.backfills.progress("bf-1"), "empty": storage.backfills.progress("empty")
+    }  # fmt: skip
+    assert found["empty"].total == 0
+    assert storage.backfills.progress_of([]) == {}
+
+
 def test_keep_existing_turns_planned_runs_into_kept_ones(storage: Storage) -> None:
     storage.backfills.create(backfill(), [planned(i) for i in range(3)])
     storage.backfills.keep_existing("bf-1", {1: "scheduled-1"})
@@ -110,6 +121,8 @@ def test_list_is_newest_first_and_filters(storage: Storage) -> None:
     running = storage.backfills.list_backfills(statuses=[BackfillStatus.RUNNING], dag_id="etl")
     assert [b.backfill_id for b in running] == ["a"]
     assert len(storage.backfills.list_backfills(limit=1)) == 1
+    page = storage.backfills.list_backfills(limit=1, offset=1)
+    assert [b.backfill_id for b in page] == ["b"]
 
 
 def test_runs_at_finds_a_dags_runs_by_logical_date(storage: Storage) -> None:

@@ -91,6 +91,8 @@ def test_a_tick_queues_its_runs_stores_keys_and_moves_the_cursor(storage: Storag
     assert ticks[0].error == "boom" and ticks[1].run_ids == ["r1"] and ticks[1].run_keys == ["a"]
     assert store.list_ticks(SENSOR, "s", statuses=[TickStatus.REQUESTED], limit=5) == [ticks[1]]
     assert store.list_ticks(SENSOR, "s", limit=1) == [ticks[0]]
+    assert store.list_ticks(SENSOR, "s", limit=1, offset=1) == [ticks[1]]
+    assert store.list_ticks(SENSOR, "s", offset=len(ticks)) == []
 
 
 def test_a_run_key_or_run_id_stored_twice_is_kept_once(storage: Storage) -> None:

@@ -78,7 +78,7 @@ def _newer(a: AssetMaterializationRecord, b: AssetMaterializationRecord) -> bool
     return a.timestamp > b.timestamp
 
 
-def _upstream_reason(
+def upstream_reason(
     parent: AssetKey,
     upstream: AssetMaterializationRecord,
     record: AssetMaterializationRecord,
@@ -138,7 +138,7 @@ def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus
                 )
             for parent in graph.parents.get(key, ()):
                 upstream = latest.get(parent)
-                reason = None if upstream is None else _upstream_reason(parent, upstream, record)
+                reason = None if upstream is None else upstream_reason(parent, upstream, record)
                 if reason is not None:
                     status.stale_reasons.append(reason)
                 elif parent in stale:
@@ -149,4 +149,4 @@ def asset_statuses(graph: AssetGraph, catalog: AssetCatalog) -> list[AssetStatus
     return statuses
 
 
-__all__ = ["AssetStatus", "CheckStatus", "asset_statuses"]
+__all__ = ["AssetStatus", "CheckStatus", "asset_statuses", "upstream_reason"]

@@ -26,6 +26,7 @@ import msgspec
 from msgspec.structs import replace as _replace
 
 from partita.definitions.states import RunState
+from partita.exceptions import BackfillNotFoundError
 from partita.storage.records import DagRunRecord
 
 
@@ -135,7 +136,7 @@ class BackfillStore(ABC):
     @abstractmethod
     def list_backfills(
         self, *, dag_id: str | None = None, statuses: Iterable[BackfillStatus] | None = None,
-        limit: int = 50,
+        limit: int = 50, offset: int = 0,
     ) -> list[BackfillRecord]:  # fmt: skip
         """Backfills, newest first (by creation time, then id)."""
 
@@ -158,6 +159,16 @@ class BackfillStore(ABC):
     @abstractmethod
     def progress(self, backfill_id: str) -> BackfillProgress:
         """The backfill's progress, from its planned runs and their runs' states."""
+
+    def progress_of(self, backfill_ids: Sequence[str]) -> dict[str, BackfillProgress]:
+        """The progress of each of ``backfill_ids`` that exists (a page of the list at once)."""
+        found: dict[str, BackfillProgress] = {}
+        for backfill_id in backfill_ids:
+            try:
+                found[backfill_id] = self.progress(backfill_id)
+            except BackfillNotFoundError:
+                continue
+        return found
 
     @abstractmethod
     def finish(self, backfill_id: str, status: BackfillStatus, when: datetime) -> bool:

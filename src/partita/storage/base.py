@@ -184,8 +184,10 @@ class AssetCatalog(ABC):
         *,
         run_id: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[AssetMaterializationRecord]:
-        """Materializations, newest first, optionally of one key and/or one run."""
+        """Materializations, newest first, optionally of one key and/or one run (``offset``
+        skipped first)."""
 
     @abstractmethod
     def asset_keys(self) -> list[AssetKey]:

@@ -163,8 +163,9 @@ class InstigatorStore(ABC):
         *,
         statuses: Sequence[TickStatus] | None = None,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[TickRecord]:
-        """The ticks of one sensor or schedule, newest first."""
+        """The ticks of one sensor or schedule, newest first (``offset`` skipped first)."""
 
 
 __all__ = [

@@ -242,16 +242,17 @@ class _MemoryAssets(AssetCatalog):
         *,
         run_id: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[AssetMaterializationRecord]:
         found: list[AssetMaterializationRecord] = []
         for record in reversed(self.records):
-            if len(found) >= limit:
+            if len(found) >= offset + limit:
                 break
             if (asset_key is None or record.asset_key == asset_key) and (
                 run_id is None or record.run_id == run_id
             ):
                 found.append(record)
-        return found
+        return found[offset:]
 
     def asset_keys(self) -> list[AssetKey]:
         return sorted(self.latest, key=lambda k: k.path)

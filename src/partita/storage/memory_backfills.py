@@ -55,7 +55,7 @@ class MemoryBackfillStore(BackfillStore):
 
     def list_backfills(
         self, *, dag_id: str | None = None, statuses: Iterable[BackfillStatus] | None = None,
-        limit: int = 50,
+        limit: int = 50, offset: int = 0,
     ) -> list[BackfillRecord]:  # fmt: skip
         wanted = None if statuses is None else set(statuses)
         found = [
@@ -64,7 +64,7 @@ class MemoryBackfillStore(BackfillStore):
             if (dag_id is None or b.dag_id == dag_id) and (wanted is None or b.status in wanted)
         ]
         found.sort(key=lambda b: (b.created_at, b.backfill_id), reverse=True)
-        return found[:limit]
+        return found[offset : offset + limit]
 
     def _planned(self, backfill_id: str) -> list[PlannedRun]:
         self.get(backfill_id)

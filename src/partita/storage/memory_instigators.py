@@ -87,13 +87,14 @@ class MemoryInstigatorStore(InstigatorStore):
         *,
         statuses: Sequence[TickStatus] | None = None,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[TickRecord]:
         ticks = [
             tick
             for tick in reversed(self._ticks.get((kind, name), []))
             if statuses is None or tick.status in statuses
         ]
-        return ticks[:limit]
+        return ticks[offset : offset + limit]
 
     def old_tick_ids(self, cutoff: datetime, keep_last: int) -> list[int]:
         """Retention: ids of ticks before ``cutoff`` beyond the ``keep_last`` newest of each."""

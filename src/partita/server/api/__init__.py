@@ -12,7 +12,10 @@ from fastapi import APIRouter
 from partita.server.api import (
     admin,
     assets,
+    backfills,
+    dag_partitions,
     dags,
+    instigators,
     logs,
     rendered,
     runs,
@@ -27,7 +30,20 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every route of the API, under ``/api/v1``."""
     router = APIRouter(prefix=API_PREFIX)
-    modules = (admin, auth_routes, dags, rendered, runs, tasks, logs, assets, secrets_admin)
+    modules = (
+        admin,
+        auth_routes,
+        dags,
+        rendered,
+        runs,
+        tasks,
+        logs,
+        assets,
+        secrets_admin,
+        instigators,
+        backfills,
+        dag_partitions,
+    )
     for module in modules:
         router.include_router(module.router)
     return router

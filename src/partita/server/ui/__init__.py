@@ -17,9 +17,21 @@ from partita.server.ui.render import HERE, PageRedirect, PageRefused, render
 
 def install_ui(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to ``app``."""
-    from partita.server.ui import admin_pages, auth_pages, dag_page, launchpad, pages, run_page
+    from partita.server.ui import (
+        admin_pages,
+        asset_pages,
+        auth_pages,
+        backfill_pages,
+        dag_page,
+        instigator_pages,
+        launchpad,
+        pages,
+        run_page,
+    )
 
     for module in (auth_pages, pages, run_page, launchpad, dag_page, admin_pages):
+        app.include_router(module.router, include_in_schema=False)
+    for module in (asset_pages, instigator_pages, backfill_pages):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

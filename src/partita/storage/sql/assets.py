@@ -91,13 +91,14 @@ class SqlAssetCatalog(AssetCatalog):
         *,
         run_id: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[AssetMaterializationRecord]:
         query = select(table)
         if asset_key is not None:
             query = query.where(table.c.asset_key == asset_key_text(asset_key))
         if run_id is not None:
             query = query.where(table.c.run_id == run_id)
-        query = query.order_by(table.c.id.desc()).limit(limit)
+        query = query.order_by(table.c.id.desc()).limit(limit).offset(offset)
         with connect(self._engine, "read asset materializations") as connection:
             return [materialization_record(row) for row in connection.execute(query)]
 

@@ -131,7 +131,7 @@ class SqlBackfillStore(BackfillStore):
 
     def list_backfills(
         self, *, dag_id: str | None = None, statuses: Iterable[BackfillStatus] | None = None,
-        limit: int = 50,
+        limit: int = 50, offset: int = 0,
     ) -> list[BackfillRecord]:  # fmt: skip
         query = select(backfills)
         if dag_id is not None:
@@ -140,7 +140,7 @@ class SqlBackfillStore(BackfillStore):
             query = query.where(backfills.c.status.in_([s.value for s in statuses]))
         query = query.order_by(backfills.c.created_at.desc(), backfills.c.backfill_id.desc())
         with connect(self._engine, "list backfills") as connection:
-            return [_backfill(row) for row in connection.execute(query.limit(limit))]
+            return [_backfill(row) for row in connection.execute(query.limit(limit).offset(offset))]
 
     def pending(self, backfill_id: str, limit: int) -> list[PlannedRun]:
         query = (
@@ -215,6 +215,42 @@ class SqlBackfillStore(BackfillStore):
             total, pending, skipped = c.execute(counts).one()
             by_state = {RunState(state): int(n) for state, n in c.execute(states)}
         return BackfillProgress(int(total), int(pending), int(skipped), by_state)
+
+    def progress_of(self, backfill_ids: Sequence[str]) -> dict[str, BackfillProgress]:
+        if not backfill_ids:
+            return {}
+        p = planned_runs.c
+        ids = list(dict.fromkeys(backfill_ids))
+        counts = (
+            select(
+                backfills.c.backfill_id,
+                func.count(p.ordinal),
+                func.coalesce(func.sum(case((p.done.is_(False), 1), else_=0)), 0),
+                func.coalesce(
+                    func.sum(case((p.action == PlannedAction.SKIP.value, 1), else_=0)), 0
+                ),
+            )
+            .select_from(
+                backfills.outerjoin(planned_runs, p.backfill_id == backfills.c.backfill_id)
+            )
+            .where(backfills.c.backfill_id.in_(ids))
+            .group_by(backfills.c.backfill_id)
+        )
+        states = (
+            select(p.backfill_id, runs.c.state, func.count())
+            .select_from(self._queued_runs())
+            .where(p.backfill_id.in_(ids))
+            .group_by(p.backfill_id, runs.c.state)
+        )
+        with connect(self._engine, "read the progress of backfills") as c:
+            totals = {row[0]: row[1:] for row in c.execute(counts)}
+            by_state: dict[str, dict[RunState, int]] = {}
+            for backfill_id, state, n in c.execute(states):
+                by_state.setdefault(backfill_id, {})[RunState(state)] = int(n)
+        return {
+            b: BackfillProgress(int(total), int(pending), int(skipped), by_state.get(b, {}))
+            for b, (total, pending, skipped) in totals.items()
+        }
 
     @staticmethod
     def _check_exists(connection: Connection, backfill_id: str) -> None:

@@ -167,11 +167,12 @@ class SqlInstigatorStore(InstigatorStore):
         *,
         statuses: Sequence[TickStatus] | None = None,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[TickRecord]:
         query = select(ticks).where(ticks.c.kind == str(kind), ticks.c.name == name)
         if statuses is not None:
             query = query.where(ticks.c.status.in_([str(s) for s in statuses]))
-        query = query.order_by(ticks.c.id.desc()).limit(limit)
+        query = query.order_by(ticks.c.id.desc()).limit(limit).offset(offset)
         with connect(self._engine, f"list the ticks of {kind} {name!r}") as connection:
             return [_tick(row) for row in connection.execute(query)]
 
