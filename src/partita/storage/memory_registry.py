@@ -134,6 +134,9 @@ class MemoryDagRegistry(DagRegistry):
         ]
         return rows[offset : offset + limit], len(rows)
 
+    def list_tags(self) -> list[str]:
+        return sorted({tag for row in self.list_dags() for tag in row.tags})
+
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         with self._lock:
             row = self._rows.get(dag_id)

@@ -256,6 +256,21 @@ class SqlDagRegistry(DagRegistry):
         each = func.json_each(dags.c.tags).table_valued("value")
         return exists(select(1).select_from(each).where(each.c.value == tag))
 
+    def list_tags(self) -> list[str]:
+        if self._dialect == "postgresql":
+            each = func.jsonb_array_elements_text(type_coerce(dags.c.tags, postgresql.JSONB))
+        else:
+            each = func.json_each(dags.c.tags)
+        value = each.table_valued("value")
+        query = (
+            select(value.c.value)
+            .select_from(dags.join(value, true()))
+            .where(dags.c.is_active == true())
+            .distinct()
+        )
+        with connect(self._engine, "list the tags of the DAG registry") as connection:
+            return sorted(str(tag) for tag in connection.execute(query).scalars())
+
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         change = update(dags).where(dags.c.dag_id == dag_id).values(is_paused=paused)
         with self._transaction(f"pause DAG {dag_id!r}") as connection:

@@ -37,7 +37,9 @@ from partita.storage.records import (
     EventKind,
     EventRecord,
     TaskInstanceRecord,
+    TaskSummary,
     WriteBatch,
+    fold_summaries,
     stamp_id,
 )
 from partita.storage.signing import PickleSigner, load_signer
@@ -161,10 +163,15 @@ class SqlRunStore(RunStore):
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         # A mapped run has as many rows as instances: driver rows, converted by hand.
-        load_time, states = self._codec.load_time, _TASK_STATES
         with connect(self._engine, f"read the task instances of run {run_id!r}") as connection:
             rows = _driver_rows(connection, self._select_task_instances, (run_id,))
-        records = [
+        records = self._ti_records(rows)
+        records.sort(key=_TASK_INSTANCE_ORDER)
+        return records
+
+    def _ti_records(self, rows: Iterable[Sequence[Any]]) -> list[TaskInstanceRecord]:
+        load_time, states = self._codec.load_time, _TASK_STATES
+        return [
             TaskInstanceRecord(
                 run, task, index, tries, max_tries, states.get(state) or TaskState(state),
                 operator, load_time(start), load_time(end), duration, host, load_time(retry),
@@ -172,8 +179,62 @@ class SqlRunStore(RunStore):
             for run, task, index, tries, max_tries, state, operator, start, end, duration, host,
             retry in rows
         ]  # fmt: skip
-        records.sort(key=_TASK_INSTANCE_ORDER)
-        return records
+
+    def task_summaries(self, run_id: str) -> list[TaskSummary]:
+        tis = task_instance_table.c
+        query = (
+            select(
+                tis.task_id,
+                tis.state,
+                func.count(),
+                func.max(tis.map_index),
+                func.min(tis.start_date),
+                func.max(tis.end_date),
+            )
+            .where(tis.run_id == run_id)
+            .group_by(tis.task_id, tis.state)
+        )
+        with connect(self._engine, f"summarise the tasks of run {run_id!r}") as connection:
+            rows = list(connection.execute(query))
+        return fold_summaries(rows)
+
+    def page_task_instances(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        state: TaskState | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[TaskInstanceRecord]:
+        # Driver rows (as get_task_instances), in the primary key's order: an index range.
+        mark = self._codec.placeholder
+        sql, params = self._select_task_instances, [run_id]
+        if task_id is not None:
+            sql, params = sql + f" AND task_id = {mark}", [*params, task_id]
+        if state is not None:
+            sql, params = sql + f" AND state = {mark}", [*params, str(state)]
+        by_task = 'task_id COLLATE "C"' if self._engine.dialect.name == "postgresql" else "task_id"
+        sql += f" ORDER BY {by_task}, map_index LIMIT {int(limit)} OFFSET {int(offset)}"
+        with connect(self._engine, f"read task instances of run {run_id!r}") as connection:
+            rows = _driver_rows(connection, sql, tuple(params))
+        return self._ti_records(rows)
+
+    def latest_runs(self, dag_ids: Sequence[str], per_dag: int) -> dict[str, list[DagRunRecord]]:
+        found: dict[str, list[DagRunRecord]] = {dag_id: [] for dag_id in dag_ids}
+        if not found or per_dag <= 0:
+            return found
+        runs = dag_run_table.c
+        newest = (runs.queued_at.desc().nulls_last(), runs.run_id.desc())
+        rank = func.row_number().over(partition_by=runs.dag_id, order_by=newest).label("rank")
+        ranked = select(dag_run_table, rank).where(runs.dag_id.in_(list(found))).subquery()
+        query = (
+            select(ranked).where(ranked.c.rank <= per_dag).order_by(ranked.c.dag_id, ranked.c.rank)
+        )
+        with connect(self._engine, "read the latest runs of DAGs") as connection:
+            for row in connection.execute(query):
+                found[row.dag_id].append(run_record(row))
+        return found
 
     def list_ended_runs(
         self, after: tuple[datetime, str] | None, states: Iterable[RunState], limit: int
