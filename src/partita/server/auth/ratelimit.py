@@ -52,9 +52,7 @@ class LoginLimiter:
     def failed(self, key: tuple[str, str]) -> None:
         """Count a failed login of ``key``."""
         now = self._clock()
-        self._store.record_login_failure(
-            _digest(key), now, now - timedelta(seconds=self.window)
-        )
+        self._store.record_login_failure(_digest(key), now, now - timedelta(seconds=self.window))
 
     def succeeded(self, key: tuple[str, str]) -> None:
         """Forget the failures of ``key``."""
