@@ -58,14 +58,15 @@ def test_task_summaries_count_each_tasks_instances_by_state(storage: Storage) ->
     summaries = storage.runs.task_summaries("r1")
 
     assert summaries == [
-        TaskSummary("extract", {"success": 1}, False, T0, T0 + timedelta(seconds=5)),
-        TaskSummary("load", {"none": 1}, False, None, None),
+        TaskSummary("extract", {"success": 1}, False, T0, T0 + timedelta(seconds=5), 1),
+        TaskSummary("load", {"none": 1}, False, None, None, 1),
         TaskSummary(
             "work",
             {"failed": 3, "success": 9},
             True,
             T0 + timedelta(seconds=10),
             T0 + timedelta(seconds=26),
+            1,
         ),
     ]
     assert summaries[2].count == 12
@@ -83,6 +84,29 @@ def test_a_page_of_task_instances_by_task_and_state(storage: Storage) -> None:
     assert failed[0] == _ti("work", 0, TaskState.FAILED, 10)  # every field read back
     assert page("r1", task_id="work", limit=10, offset=12) == []
     assert page("unknown", limit=10) == []
+    assert [ti.key for ti in page("r1", task_id="work", map_index=7, limit=5)] == [("work", 7)]
+
+
+def test_a_page_of_output_records_by_task_and_map_index(storage: Storage) -> None:
+    storage.write(WriteBatch(runs=[_run("r1")]))
+    records = [
+        storage.outputs.encode("r1", task, index, key, [index] * 3)
+        for task, index, key in [
+            ("work", 1, "b"),
+            ("work", 0, "a"),
+            ("work", 1, "a"),
+            ("x", -1, "v"),
+        ]
+    ]
+    storage.write(WriteBatch(outputs=records))
+    page = storage.outputs.page_records
+
+    got = [(r.task_id, r.map_index, r.key) for r in page("r1", limit=10)]
+    assert got == [("work", 0, "a"), ("work", 1, "a"), ("work", 1, "b"), ("x", -1, "v")]
+    assert [r.key for r in page("r1", task_id="work", map_index=1, limit=1, offset=1)] == ["b"]
+    first = page("r1", limit=1)[0]
+    assert first.payload is None
+    assert storage.outputs.load(first) == [0, 0, 0]
 
 
 def test_latest_runs_of_many_dags_in_one_read(storage: Storage) -> None:

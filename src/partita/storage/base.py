@@ -112,12 +112,13 @@ class RunStore(ABC):
         run_id: str,
         *,
         task_id: str | None = None,
+        map_index: int | None = None,
         state: TaskState | None = None,
         limit: int,
         offset: int = 0,
     ) -> list[TaskInstanceRecord]:
-        """One page of a run's task instances (of one task, in one state), by task id then
-        map index; an indexed range however many the run has."""
+        """One page of a run's task instances (of one task, of one map index, in one state),
+        by task id then map index; an indexed range however many the run has."""
 
     @abstractmethod
     def latest_runs(self, dag_ids: Sequence[str], per_dag: int) -> dict[str, list[DagRunRecord]]:
@@ -181,6 +182,19 @@ class OutputStore(ABC):
     @abstractmethod
     def list_records(self, run_id: str) -> list[OutputRecord]:
         """All output records of a run."""
+
+    @abstractmethod
+    def page_records(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[OutputRecord]:
+        """One page of a run's output records (of one task, of one map index), by task id,
+        map index and key, without inline payloads (``load`` fetches them)."""
 
 
 class DagStore(ABC):

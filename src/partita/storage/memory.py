@@ -127,8 +127,9 @@ class _MemoryRuns(RunStore):
     def task_summaries(self, run_id: str) -> list[TaskSummary]:
         rows: dict[tuple[str, str], list[Any]] = {}
         for ti in self.get_task_instances(run_id):
-            row = rows.setdefault((ti.task_id, str(ti.state)), [0, -1, None, None])
+            row = rows.setdefault((ti.task_id, str(ti.state)), [0, -1, None, None, 0])
             row[0] += 1
+            row[4] = max(row[4], ti.try_number)
             row[1] = max(row[1], ti.map_index)
             if ti.start_date is not None and (row[2] is None or ti.start_date < row[2]):
                 row[2] = ti.start_date
@@ -141,6 +142,7 @@ class _MemoryRuns(RunStore):
         run_id: str,
         *,
         task_id: str | None = None,
+        map_index: int | None = None,
         state: TaskState | None = None,
         limit: int,
         offset: int = 0,
@@ -148,7 +150,9 @@ class _MemoryRuns(RunStore):
         found = [
             ti
             for ti in self.get_task_instances(run_id)
-            if (task_id is None or ti.task_id == task_id) and (state is None or ti.state == state)
+            if (task_id is None or ti.task_id == task_id)
+            and (map_index is None or ti.map_index == map_index)
+            and (state is None or ti.state == state)
         ]
         return found[offset : offset + limit]
 
@@ -225,6 +229,23 @@ class _MemoryOutputs(OutputStore):
 
     def list_records(self, run_id: str) -> list[OutputRecord]:
         return [r for k, r in sorted(self.records.items()) if k[0] == run_id]
+
+    def page_records(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[OutputRecord]:
+        found = [
+            replace(r, payload=None)
+            for r in self.list_records(run_id)
+            if (task_id is None or r.task_id == task_id)
+            and (map_index is None or r.map_index == map_index)
+        ]
+        return found[offset : offset + limit]
 
 
 class _MemoryDags(DagStore):

@@ -88,10 +88,17 @@ def layers(upstream: dict[str, list[str]]) -> list[list[str]]:
 
 
 def graph(
-    upstream: dict[str, list[str]], states: dict[str, str], labels: dict[str, str] | None = None
+    upstream: dict[str, list[str]],
+    states: dict[str, str],
+    labels: dict[str, str] | None = None,
+    *,
+    edge_labels: dict[tuple[str, str], str] | None = None,
+    titles: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
 ) -> str:
-    """The DAG drawn left to right in layers; each task coloured by ``states`` (its state)
-    and named by ``labels`` (a mapped task: ``name [N]``) or its id."""
+    """The graph drawn left to right in layers; each node coloured by ``states`` (its state),
+    named by ``labels`` (or its id), with ``titles`` as tooltips; an edge carries its text
+    from ``edge_labels``; a node in ``links`` (a collapsed task group) is a link there."""
     if not upstream:
         return '<p class="muted">This DAG has no tasks.</p>'
     columns = layers(upstream)
@@ -105,6 +112,7 @@ def graph(
         f'<svg class="graph" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         'role="img" aria-label="graph of the tasks">'
     ]
+    texts: list[str] = []
     for task, ups in upstream.items():
         x2, y2 = where[task]
         for up in ups:
@@ -116,18 +124,34 @@ def graph(
                     f'<path class="edge" d="M{sx:.0f},{sy:.0f} C{mid:.0f},{sy:.0f} '
                     f'{mid:.0f},{ey:.0f} {ex:.0f},{ey:.0f}"/>'
                 )
+                text = (edge_labels or {}).get((up, task))
+                if text:  # drawn after the edges, so no edge crosses a label
+                    texts.append(
+                        f'<text class="edge-label" x="{mid:.0f}" y="{(sy + ey) / 2 - 3:.0f}" '
+                        f'text-anchor="middle">{escape(_cut(text, 18))}</text>'
+                    )
+    parts.extend(texts)
     for task, (x, y) in where.items():
         state = escape(states.get(task, "none"))
-        text = (labels or {}).get(task, task)
-        label = escape(text if len(text) <= 22 else text[:21] + "…")
-        parts.append(
-            f'<g class="node" data-task="{escape(task)}"><rect class="st-{state}" x="{x}" y="{y}" '
-            f'width="{NODE_W}" height="{NODE_H}" rx="4"><title>{escape(task)}: {state}</title>'
+        label = escape(_cut((labels or {}).get(task, task), 22))
+        title = escape((titles or {}).get(task, f"{task}: {state}"))
+        href = (links or {}).get(task)
+        kind = "node group" if href else "node"
+        box = (
+            f'<g class="{kind}" data-node="{escape(task)}"><rect class="st-{state}" x="{x}" '
+            f'y="{y}" width="{NODE_W}" height="{NODE_H}" rx="4"><title>{title}</title>'
             f'</rect><text x="{x + NODE_W / 2}" y="{y + 18}" text-anchor="middle">{label}'
             "</text></g>"
         )
+        if href:
+            box = f'<a href="{escape(href)}" data-graph-link="">{box}</a>'
+        parts.append(box)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 __all__ = ["gantt", "graph", "instance_name", "layers"]

@@ -190,6 +190,7 @@ class SqlRunStore(RunStore):
                 func.max(tis.map_index),
                 func.min(tis.start_date),
                 func.max(tis.end_date),
+                func.max(tis.try_number),
             )
             .where(tis.run_id == run_id)
             .group_by(tis.task_id, tis.state)
@@ -203,15 +204,19 @@ class SqlRunStore(RunStore):
         run_id: str,
         *,
         task_id: str | None = None,
+        map_index: int | None = None,
         state: TaskState | None = None,
         limit: int,
         offset: int = 0,
     ) -> list[TaskInstanceRecord]:
         # Driver rows (as get_task_instances), in the primary key's order: an index range.
         mark = self._codec.placeholder
-        sql, params = self._select_task_instances, [run_id]
+        sql = self._select_task_instances
+        params: list[object] = [run_id]
         if task_id is not None:
             sql, params = sql + f" AND task_id = {mark}", [*params, task_id]
+        if map_index is not None:
+            sql, params = sql + f" AND map_index = {mark}", [*params, map_index]
         if state is not None:
             sql, params = sql + f" AND state = {mark}", [*params, str(state)]
         by_task = 'task_id COLLATE "C"' if self._engine.dialect.name == "postgresql" else "task_id"
