@@ -17,9 +17,9 @@ from partita.server.ui.render import HERE, PageRedirect, PageRefused, render
 
 def install_ui(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to ``app``."""
-    from partita.server.ui import auth_pages, dag_page, launchpad, pages, run_page
+    from partita.server.ui import auth_pages, dag_page, launchpad, pages, run_live, run_page
 
-    for module in (auth_pages, pages, run_page, launchpad, dag_page):
+    for module in (auth_pages, pages, run_page, run_live, launchpad, dag_page):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
-from partita.storage.records import TaskInstanceRecord
+from partita.definitions.states import TaskState
+from partita.server.ui.dag_graph import summary_state
+from partita.storage.records import TaskInstanceRecord, TaskSummary
 
 ROW = 18
 LABEL = 180
@@ -23,38 +25,71 @@ def instance_name(ti: TaskInstanceRecord) -> str:
     return ti.task_id if ti.map_index < 0 else f"{ti.task_id} [{ti.map_index}]"
 
 
+Bar = tuple[str, str, datetime, datetime | None]
+
+
 def gantt(instances: Sequence[TaskInstanceRecord], now: datetime) -> str:
     """One bar per task instance that started, from its start to its end (or ``now``)."""
-    timed = [ti for ti in instances if ti.start_date is not None]
-    if not timed:
+    bars: list[Bar] = [
+        (instance_name(ti), str(ti.state), ti.start_date, ti.end_date)
+        for ti in instances
+        if ti.start_date is not None
+    ]
+    return _bars(bars, now, len(bars))
+
+
+def gantt_summaries(summaries: Sequence[TaskSummary], now: datetime, most: int) -> str:
+    """One bar per task that started (a mapped task ``name [N]``: from its first instance's
+    start to its last one's end), the ``most`` that started first; a line says how many
+    more there are. A task with an instance not finished yet runs to ``now``."""
+    timed = sorted(
+        (s for s in summaries if s.first_start is not None),
+        key=lambda s: (s.first_start, s.task_id),
+    )
+    bars: list[Bar] = []
+    for s in timed:
+        assert s.first_start is not None
+        done = all(TaskState(state).finished for state in s.states)
+        name = f"{s.task_id} [{s.count}]" if s.mapped else s.task_id
+        bars.append((name, summary_state(s.states), s.first_start, s.last_end if done else None))
+    return _bars(bars, now, len(summaries), most)
+
+
+def _bars(bars: list[Bar], now: datetime, tasks: int, most: int | None = None) -> str:
+    if not bars:
         return '<p class="muted">No task has started yet.</p>'
-    start = min(ti.start_date for ti in timed if ti.start_date is not None)
-    end = max((ti.end_date or now) for ti in timed)
+    start = min(b[2] for b in bars)
+    end = max((b[3] or now) for b in bars)
     span = max((end - start).total_seconds(), 1e-6)
     scale = (WIDTH - LABEL - 10) / span
-    height = ROW * len(timed) + 24
+    shown = bars if most is None else bars[:most]
+    height = ROW * len(shown) + 24
     parts = [
         f'<svg class="gantt" viewBox="0 0 {WIDTH} {height}" width="100%" '
         'role="img" aria-label="Gantt chart of task timings">'
     ]
-    for row, ti in enumerate(timed):
-        assert ti.start_date is not None
+    for row, (text, state, began, ended) in enumerate(shown):
         y = row * ROW + 2
-        x = LABEL + (ti.start_date - start).total_seconds() * scale
-        w = max(((ti.end_date or now) - ti.start_date).total_seconds() * scale, 2)
-        name = escape(instance_name(ti))
-        seconds = ((ti.end_date or now) - ti.start_date).total_seconds()
+        x = LABEL + (began - start).total_seconds() * scale
+        seconds = ((ended or now) - began).total_seconds()
+        w = max(seconds * scale, 2)
+        name = escape(text if len(text) <= 28 else text[:27] + "…")
         parts.append(
             f'<text x="{LABEL - 6}" y="{y + 12}" text-anchor="end">{name}</text>'
-            f'<rect class="st-{escape(str(ti.state))}" x="{x:.1f}" y="{y}" width="{w:.1f}" '
-            f'height="{ROW - 4}" rx="2"><title>{name}: {escape(str(ti.state))}, '
+            f'<rect class="st-{escape(state)}" x="{x:.1f}" y="{y}" width="{w:.1f}" '
+            f'height="{ROW - 4}" rx="2"><title>{escape(text)}: {escape(state)}, '
             f"{seconds:.3f} s</title></rect>"
         )
-    axis_y = ROW * len(timed) + 16
+    axis_y = ROW * len(shown) + 16
     parts.append(
         f'<text x="{LABEL}" y="{axis_y}">0 s</text>'
         f'<text x="{WIDTH - 10}" y="{axis_y}" text-anchor="end">{span:.3f} s</text></svg>'
     )
+    if len(shown) < len(bars) or tasks > len(bars):
+        parts.append(
+            f'<p class="muted gantt-more">{len(shown):,} of {tasks:,} tasks drawn, the first '
+            f"to start; {tasks - len(bars):,} not started. The task list has them all.</p>"
+        )
     return "".join(parts)
 
 
@@ -154,4 +189,4 @@ def _cut(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-__all__ = ["gantt", "graph", "instance_name", "layers"]
+__all__ = ["gantt", "gantt_summaries", "graph", "instance_name", "layers"]
