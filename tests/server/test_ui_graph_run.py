@@ -142,7 +142,7 @@ def test_a_running_run_names_its_live_stream(world: ApiWorld, tmp_path: Path) ->
     client = _viewer(world)
 
     page = client.get(f"/runs/{run_id}").text
-    assert 'data-stream="/runs/' + run_id + '/live?expand="' in page
+    assert 'data-stream="/runs/' + run_id + '/live?expand=" data-shape="' in page
     assert _node(page, "report") == "running" and 'id="live-status"' in page
     state = world.app_client.app.state.partita  # type: ignore[attr-defined]
     now, shown = snapshot(state, run_id, frozenset())

@@ -31,11 +31,12 @@ def draw(view: GraphView) -> str:
     )
 
 
-def graph_box(view: GraphView, fragment: str, stream: str = "") -> str:
+def graph_box(view: GraphView, fragment: str, stream: str = "", shape: str = "") -> str:
     """The box: toggles and picture; ``fragment`` is the URL serving this box alone (the
-    script adds the query of a toggle's link), ``stream`` the live states' URL (run page)."""
+    script adds the query of a toggle's link), ``stream`` the live states' URL and
+    ``shape`` what the stream's events are compared with (run page)."""
     return ENV.get_template("graph_box.html").render(
-        view=view, svg=draw(view), fragment=fragment, stream=stream
+        view=view, svg=draw(view), fragment=fragment, stream=stream, shape=shape
     )
 
 

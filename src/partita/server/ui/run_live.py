@@ -8,7 +8,9 @@ ran. The stream reads the run's tasks in summary (one grouped query) each
 poll and sends a ``states`` event only when something changed: the state of
 the run, of each node of the picture the reader has open (task or collapsed
 group) and of each task (for the task list); then one ``end`` event once the
-run has finished. The page's script applies them in place, without a reload.
+run has finished. The page's script applies them in place, without a reload;
+only when the run's shape changes (its first task instances appear, its DAG
+version is stored) does the script load the page anew, once.
 """
 
 from __future__ import annotations
@@ -42,24 +44,27 @@ Expand = Query([], max_length=100, description="The task groups shown open.")
 
 def _structure(
     state: ServerState, run: DagRunRecord, summaries: list[TaskSummary]
-) -> dict[str, Any]:
-    """The run's DAG as serialized when it ran (or, without a stored version, its tasks)."""
+) -> tuple[dict[str, Any], str]:
+    """The run's DAG as serialized when it ran (or, before its version is stored, its task
+    instances so far), and its shape: what, when it changes, the page must draw anew."""
     version = state.storage.dags.get_dag_version(run.dag_id, run.dag_version)
     if version is not None:
-        return version.serialized
-    return {"tasks": [{"task_id": s.task_id, "upstream": [], "group": None} for s in summaries]}
+        return version.serialized, f"{run.dag_version}:{len(summaries)}"
+    tasks: list[dict[str, Any]] = [{"task_id": s.task_id, "upstream": [], "group": None} for s in summaries]
+    return {"tasks": tasks}, f"-:{len(summaries)}"
 
 
 def _view(
     state: ServerState, run: DagRunRecord, summaries: list[TaskSummary], expanded: frozenset[str]
-) -> GraphView:
+) -> tuple[GraphView, str]:
     def href(groups: frozenset[str]) -> str:
         query = urlencode({"expand": ",".join(sorted(groups))})
         return f"/runs/{run.run_id}?{query}"
 
     counts = {s.task_id: s.states for s in summaries}
     widths = {s.task_id: s.count for s in summaries if s.mapped}
-    return graph_view(_structure(state, run, summaries), counts, expanded, href, widths)
+    structure, shape = _structure(state, run, summaries)
+    return graph_view(structure, counts, expanded, href, widths), shape
 
 
 def run_graph_box(
@@ -69,8 +74,8 @@ def run_graph_box(
     stream = ""
     if not run.state.finished:
         stream = f"/runs/{run.run_id}/live?" + urlencode({"expand": ",".join(sorted(expanded))})
-    view = _view(state, run, summaries, expanded)
-    return graph_box(view, f"/runs/{run.run_id}/graph", stream)
+    view, shape = _view(state, run, summaries, expanded)
+    return graph_box(view, f"/runs/{run.run_id}/graph", stream, shape)
 
 
 def _run(state: ServerState, run_id: str) -> DagRunRecord:
@@ -100,9 +105,10 @@ def snapshot(
     """The run and what the page shows of its states now."""
     run = state.storage.runs.get_run(run_id)
     summaries = state.storage.runs.task_summaries(run_id)
-    view = _view(state, run, summaries, expanded)
+    view, shape = _view(state, run, summaries, expanded)
     return run, {
         "run": str(run.state),
+        "shape": shape,
         "nodes": {n.node_id: [n.state, n.title] for n in view.nodes},
         "tasks": {s.task_id: [summary_state(s.states), describe(s.states)] for s in summaries},
     }

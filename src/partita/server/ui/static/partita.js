@@ -74,7 +74,14 @@ function followRun(box) {
   const status = document.getElementById("live-status");
   liveSource = new EventSource(box.dataset.stream);
   liveSource.addEventListener("states", (event) => {
-    applyStates(document.getElementById("graph-box") || box, JSON.parse(event.data));
+    const data = JSON.parse(event.data);
+    const current = document.getElementById("graph-box") || box;
+    if (data.shape !== current.dataset.shape) {
+      liveSource.close(); // new tasks or the DAG's version: the page draws them anew
+      window.location.reload();
+      return;
+    }
+    applyStates(current, data);
   });
   liveSource.addEventListener("end", (event) => {
     liveSource.close();
