@@ -50,7 +50,9 @@ def _structure(
     version = state.storage.dags.get_dag_version(run.dag_id, run.dag_version)
     if version is not None:
         return version.serialized, f"{run.dag_version}:{len(summaries)}"
-    tasks: list[dict[str, Any]] = [{"task_id": s.task_id, "upstream": [], "group": None} for s in summaries]
+    tasks: list[dict[str, Any]] = [
+        {"task_id": s.task_id, "upstream": [], "group": None} for s in summaries
+    ]
     return {"tasks": tasks}, f"-:{len(summaries)}"
 
 

@@ -57,6 +57,8 @@ TASKS_PAGE = 100
 INSTANCES_PAGE = 100
 #: Bars the Gantt chart draws at most (the tasks that started first).
 GANTT_ROWS = 200
+#: The Gantt chart's drawing width (it shares the row with the graph).
+GANTT_WIDTH = 600
 #: Output records the page lists at most.
 OUTPUTS = 50
 Expand = Query([], max_length=100, description="The task groups shown open.")
@@ -136,7 +138,7 @@ def run_page(
         state_of=summary_state,
         describe=describe,
         name=instance_name,
-        gantt=gantt_summaries(summaries, datetime.now(UTC), GANTT_ROWS),
+        gantt=gantt_summaries(summaries, datetime.now(UTC), GANTT_ROWS, GANTT_WIDTH),
         log=log,
         url=lambda **changes: _run_url(run_id, request, changes),
         task_url=lambda ti, number=None: _task_url(run_id, ti, number),

@@ -38,7 +38,9 @@ def gantt(instances: Sequence[TaskInstanceRecord], now: datetime) -> str:
     return _bars(bars, now, len(bars))
 
 
-def gantt_summaries(summaries: Sequence[TaskSummary], now: datetime, most: int) -> str:
+def gantt_summaries(
+    summaries: Sequence[TaskSummary], now: datetime, most: int, width: int = WIDTH
+) -> str:
     """One bar per task that started (a mapped task ``name [N]``: from its first instance's
     start to its last one's end), the ``most`` that started first; a line says how many
     more there are. A task with an instance not finished yet runs to ``now``."""
@@ -52,20 +54,22 @@ def gantt_summaries(summaries: Sequence[TaskSummary], now: datetime, most: int) 
         done = all(TaskState(state).finished for state in s.states)
         name = f"{s.task_id} [{s.count}]" if s.mapped else s.task_id
         bars.append((name, summary_state(s.states), s.first_start, s.last_end if done else None))
-    return _bars(bars, now, len(summaries), most)
+    return _bars(bars, now, len(summaries), most, width)
 
 
-def _bars(bars: list[Bar], now: datetime, tasks: int, most: int | None = None) -> str:
+def _bars(
+    bars: list[Bar], now: datetime, tasks: int, most: int | None = None, width: int = WIDTH
+) -> str:
     if not bars:
         return '<p class="muted">No task has started yet.</p>'
     start = min(b[2] for b in bars)
     end = max((b[3] or now) for b in bars)
     span = max((end - start).total_seconds(), 1e-6)
-    scale = (WIDTH - LABEL - 10) / span
+    scale = (width - LABEL - 10) / span
     shown = bars if most is None else bars[:most]
     height = ROW * len(shown) + 24
     parts = [
-        f'<svg class="gantt" viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'<svg class="gantt" viewBox="0 0 {width} {height}" width="100%" '
         'role="img" aria-label="Gantt chart of task timings">'
     ]
     for row, (text, state, began, ended) in enumerate(shown):
@@ -83,13 +87,16 @@ def _bars(bars: list[Bar], now: datetime, tasks: int, most: int | None = None) -
     axis_y = ROW * len(shown) + 16
     parts.append(
         f'<text x="{LABEL}" y="{axis_y}">0 s</text>'
-        f'<text x="{WIDTH - 10}" y="{axis_y}" text-anchor="end">{span:.3f} s</text></svg>'
+        f'<text x="{width - 10}" y="{axis_y}" text-anchor="end">{span:.3f} s</text></svg>'
     )
-    if len(shown) < len(bars) or tasks > len(bars):
+    waiting = tasks - len(bars)
+    if len(shown) < len(bars):
         parts.append(
             f'<p class="muted gantt-more">{len(shown):,} of {tasks:,} tasks drawn, the first '
-            f"to start; {tasks - len(bars):,} not started. The task list has them all.</p>"
+            f"to start; {waiting:,} not started. The task list has them all.</p>"
         )
+    elif waiting:
+        parts.append(f'<p class="muted gantt-more">{waiting:,} not started.</p>')
     return "".join(parts)
 
 
@@ -137,11 +144,12 @@ def graph(
     if not upstream:
         return '<p class="muted">This DAG has no tasks.</p>'
     columns = layers(upstream)
+    gap = GAP_X + 50 if edge_labels else GAP_X  # room for the labels between the columns
     where: dict[str, tuple[float, float]] = {}
     for col, tasks in enumerate(columns):
         for row, task in enumerate(tasks):
-            where[task] = (10 + col * (NODE_W + GAP_X), 10 + row * (NODE_H + GAP_Y))
-    width = 20 + len(columns) * (NODE_W + GAP_X) - GAP_X
+            where[task] = (10 + col * (NODE_W + gap), 10 + row * (NODE_H + GAP_Y))
+    width = 20 + len(columns) * (NODE_W + gap) - gap
     height = 20 + max(len(c) for c in columns) * (NODE_H + GAP_Y) - GAP_Y
     parts = [
         f'<svg class="graph" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
