@@ -29,8 +29,11 @@ def summary_state(counts: Mapping[str, int]) -> str:
     for state in PRECEDENCE:
         if counts.get(state):
             return state
-    present = Counter({s: n for s, n in counts.items() if n})
-    return present.most_common(1)[0][0] if present else "none"
+    if len(counts) == 1:  # the usual case: every instance in one state
+        (state, n), *_ = counts.items()
+        return state if n else "none"
+    most = max(counts.items(), key=lambda pair: pair[1], default=("none", 0))
+    return most[0] if most[1] else "none"
 
 
 def describe(counts: Mapping[str, int]) -> str:

@@ -49,24 +49,33 @@ def gantt_summaries(
         key=lambda s: (s.first_start, s.task_id),
     )
     bars: list[Bar] = []
-    for s in timed:
+    for s in timed[:most]:
         assert s.first_start is not None
         done = all(TaskState(state).finished for state in s.states)
         name = f"{s.task_id} [{s.count}]" if s.mapped else s.task_id
         bars.append((name, summary_state(s.states), s.first_start, s.last_end if done else None))
-    return _bars(bars, now, len(summaries), most, width)
+    end = max((s.last_end for s in timed[most:] if s.last_end is not None), default=None)
+    return _bars(bars, now, len(summaries), len(timed), width, end)
 
 
 def _bars(
-    bars: list[Bar], now: datetime, tasks: int, most: int | None = None, width: int = WIDTH
+    bars: list[Bar],
+    now: datetime,
+    tasks: int,
+    started: int | None = None,
+    width: int = WIDTH,
+    later_end: datetime | None = None,
 ) -> str:
+    """``bars`` drawn; of ``tasks`` in all, ``started`` started (the bars are the first of
+    them; ``later_end`` is the last end of those not drawn, so the time axis covers all)."""
     if not bars:
         return '<p class="muted">No task has started yet.</p>'
     start = min(b[2] for b in bars)
-    end = max((b[3] or now) for b in bars)
+    end = max([(b[3] or now) for b in bars] + ([later_end] if later_end else []))
     span = max((end - start).total_seconds(), 1e-6)
     scale = (width - LABEL - 10) / span
-    shown = bars if most is None else bars[:most]
+    shown = bars
+    started = len(bars) if started is None else started
     height = ROW * len(shown) + 24
     parts = [
         f'<svg class="gantt" viewBox="0 0 {width} {height}" width="100%" '
@@ -89,8 +98,8 @@ def _bars(
         f'<text x="{LABEL}" y="{axis_y}">0 s</text>'
         f'<text x="{width - 10}" y="{axis_y}" text-anchor="end">{span:.3f} s</text></svg>'
     )
-    waiting = tasks - len(bars)
-    if len(shown) < len(bars):
+    waiting = tasks - started
+    if len(shown) < started:
         parts.append(
             f'<p class="muted gantt-more">{len(shown):,} of {tasks:,} tasks drawn, the first '
             f"to start; {waiting:,} not started. The task list has them all.</p>"
