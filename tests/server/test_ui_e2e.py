@@ -218,6 +218,7 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         page.wait_for_selector("#instances")
         names = page.locator("table.instances td.task-name").all_inner_texts()
         assert names == ["double [0]", "double [1]", "double [2]"]
+        page.screenshot(path=SHOTS / "run-mapped.png", full_page=True)
         page.goto(f"{url}/dags/fan_out")
         assert "double [3]" in page.locator("table.runs-grid td.task-name").all_inner_texts()
         page.screenshot(path=SHOTS / "dag.png", full_page=True)

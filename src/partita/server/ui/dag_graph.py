@@ -109,9 +109,14 @@ def graph_view(
             parents.setdefault(t["group"], None)
     node_of: dict[str, str] = {}
     members: dict[str, list[str]] = {}
+    # Per group (not per task): its chain of groups and the outermost closed one.
+    chains: dict[str | None, tuple[list[str], str | None]] = {}
     for t in tasks:
-        chain = _chain(t.get("group"), parents)
-        closed = next((g for g in chain if g not in expanded), None)
+        group = t.get("group")
+        if group not in chains:
+            chain = _chain(group, parents)
+            chains[group] = (chain, next((g for g in chain if g not in expanded), None))
+        chain, closed = chains[group]
         node_of[t["task_id"]] = closed or t["task_id"]
         for g in chain:
             members.setdefault(g, []).append(t["task_id"])
@@ -163,15 +168,12 @@ def graph_view(
         outer = _chain(parents.get(group_id), parents)
         if all(g in expanded for g in outer):  # only the groups one can see
             is_open = group_id in expanded
-            inside = {g for g in members if group_id in _chain(g, parents)}
-            view.toggles.append(
-                Toggle(
-                    group_id,
-                    is_open,
-                    href(expanded - inside if is_open else expanded | {group_id}),
-                    len(members[group_id]),
-                )
-            )
+            if is_open:  # closing a group closes the groups inside it too
+                inside = {g for g in expanded if group_id in _chain(g, parents)}
+                target = expanded - inside
+            else:
+                target = expanded | {group_id}
+            view.toggles.append(Toggle(group_id, is_open, href(target), len(members[group_id])))
     return view
 
 
