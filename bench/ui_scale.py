@@ -25,16 +25,13 @@ import secrets
 import statistics
 import tempfile
 import time
-import uuid
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from api_scale import fill
-from sqlalchemy import create_engine, make_url, text
+from scratch_db import scratch_database
 
 from partita.definitions.states import RunState, TaskState
 from partita.server.app import create_app
@@ -158,27 +155,11 @@ def main() -> None:
         if args.postgres:
             # A store on PostgreSQL signs stored outputs with a shared key; the bench stores none.
             os.environ.setdefault("PARTITA_SECRET_KEY", secrets.token_hex(32))
-            with fresh_database(args.postgres) as url, SqlStorage(url, root / "pg") as storage:
+            with (
+                scratch_database(args.postgres, root, "ui_scale") as url,
+                SqlStorage(url, root / "pg") as storage,
+            ):
                 measure(storage, "postgres", args, root)
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new database on the server of ``server_url``, dropped afterwards (the database the
-    URL names is left alone: others may be using it)."""
-    server = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"partita_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 if __name__ == "__main__":

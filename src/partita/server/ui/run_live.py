@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +40,10 @@ from partita.server.ui.render import PageRefused, signed_in
 from partita.storage.records import DagRunRecord, TaskSummary
 
 router = APIRouter()
+#: Decoded DAG versions kept in memory (a version is named by its content's hash, so it
+#: never changes): a 10,000-task version is read and decoded once, not on every poll.
+VERSIONS_KEPT = 64
+_VERSIONS: dict[tuple[str, str], dict[str, Any]] = {}
 Expand = Query([], max_length=100, description="The task groups shown open.")
 
 
@@ -47,9 +52,16 @@ def _structure(
 ) -> tuple[dict[str, Any], str]:
     """The run's DAG as serialized when it ran (or, before its version is stored, its task
     instances so far), and its shape: what, when it changes, the page must draw anew."""
-    version = state.storage.dags.get_dag_version(run.dag_id, run.dag_version)
-    if version is not None:
-        return version.serialized, f"{run.dag_version}:{len(summaries)}"
+    key = (run.dag_id, run.dag_version)
+    serialized = _VERSIONS.get(key)
+    if serialized is None:
+        version = state.storage.dags.get_dag_version(run.dag_id, run.dag_version)
+        if version is not None:
+            serialized = _VERSIONS[key] = version.serialized
+            while len(_VERSIONS) > VERSIONS_KEPT:
+                _VERSIONS.pop(next(iter(_VERSIONS)))
+    if serialized is not None:
+        return serialized, f"{run.dag_version}:{len(summaries)}"
     tasks: list[dict[str, Any]] = [
         {"task_id": s.task_id, "upstream": [], "group": None} for s in summaries
     ]
@@ -137,7 +149,9 @@ async def _follow(
 ) -> AsyncIterator[str]:
     sent: dict[str, Any] | None = None
     while True:
+        began = time.perf_counter()
         run, now = await run_in_threadpool(snapshot, state, run_id, expanded)
+        took = time.perf_counter() - began
         if now != sent:
             yield f"event: states\ndata: {json.dumps(now)}\n\n"
             sent = now
@@ -147,7 +161,9 @@ async def _follow(
         if await request.is_disconnected():
             return
         yield ": waiting\n\n"  # a comment: keeps proxies from closing an idle stream
-        await asyncio.sleep(state.config.log_poll_interval)
+        # A big run's snapshot is a grouped read of many rows: poll it less often, so that
+        # a reader costs the server at most a third of one thread.
+        await asyncio.sleep(max(state.config.log_poll_interval, 2 * took))
 
 
 __all__ = ["router", "run_graph_box", "snapshot"]
