@@ -332,12 +332,23 @@ class DagRegistry(ABC):
 
     @abstractmethod
     def page_dags(
-        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        tag: str | None = None,
+        tags: Sequence[str] = (),
+        pattern: str | None = None,
+        paused: bool | None = None,
+        limit: int,
+        offset: int = 0,
     ) -> tuple[list[DagRecord], int]:
         """One page of the active DAGs sorted by id, and how many match in all.
 
         ``search`` keeps the ids containing it, or matching it when it is a
-        glob (``*``, ``?``); ``tag`` keeps the DAGs with that tag.
+        glob (``*``, ``?``), in any case; ``pattern`` keeps the ids the glob
+        matches whole, case and all (only ``*`` and ``?`` are special); ``tag``
+        and every one of ``tags`` must be tags of the DAG; ``paused`` keeps the
+        paused (True) or unpaused (False) DAGs.
         """
 
     @abstractmethod
