@@ -1,7 +1,9 @@
 """The web UI end to end: ``partita dev`` as a real process, driven in the system Chromium by
 Playwright: log in, trigger runs from the launchpad and watch them finish live, a failed
-task's log, a mapped task as ``name [N]``, a viewer who cannot trigger, a form without its
-CSRF token refused. Screenshots of the main pages go to tests/artifacts/screenshots/."""
+task's log, a mapped task as ``name [N]`` and its instances, a task group opened and closed
+in place, a running run's graph turning green without a reload, a viewer who cannot
+trigger, a form without its CSRF token refused. Screenshots of the main pages go to
+tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
