@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -37,13 +38,15 @@ from partita.server.ui.dag_graph import (
 )
 from partita.server.ui.graph_box import graph_box
 from partita.server.ui.render import PageRefused, signed_in
+from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, TaskSummary
 
 router = APIRouter()
 #: Decoded DAG versions kept in memory (a version is named by its content's hash, so it
 #: never changes): a 10,000-task version is read and decoded once, not on every poll.
+#: Kept per store, so two apps in one process (tests) share nothing.
 VERSIONS_KEPT = 64
-_VERSIONS: dict[tuple[str, str], dict[str, Any]] = {}
+_VERSIONS: WeakKeyDictionary[Storage, dict[tuple[str, str], dict[str, Any]]] = WeakKeyDictionary()
 Expand = Query([], max_length=100, description="The task groups shown open.")
 
 
@@ -53,13 +56,14 @@ def _structure(
     """The run's DAG as serialized when it ran (or, before its version is stored, its task
     instances so far), and its shape: what, when it changes, the page must draw anew."""
     key = (run.dag_id, run.dag_version)
-    serialized = _VERSIONS.get(key)
+    kept = _VERSIONS.setdefault(state.storage, {})
+    serialized = kept.get(key)
     if serialized is None:
         version = state.storage.dags.get_dag_version(run.dag_id, run.dag_version)
         if version is not None:
-            serialized = _VERSIONS[key] = version.serialized
-            while len(_VERSIONS) > VERSIONS_KEPT:
-                _VERSIONS.pop(next(iter(_VERSIONS)))
+            serialized = kept[key] = version.serialized
+            while len(kept) > VERSIONS_KEPT:
+                kept.pop(next(iter(kept)))
     if serialized is not None:
         return serialized, f"{run.dag_version}:{len(summaries)}"
     tasks: list[dict[str, Any]] = [
