@@ -18,13 +18,10 @@ import resource
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from sqlalchemy import create_engine, text
+from scratch_db import scratch_database
 from sqlalchemy.engine import make_url
 
 from partita import DAG, PythonOperator
@@ -47,27 +44,6 @@ def _big_log_dag(megabytes: int) -> DAG:
     return dag
 
 
-@contextmanager
-def _fresh_database(url: str, scratch: Path) -> Iterator[str]:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        yield f"sqlite:///{scratch / 'big_log.db'}"
-        return
-    server = parsed.set(drivername="postgresql+psycopg")
-    name = f"partita_big_log_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def _timed_logs(url: str, home: Path, *args: str) -> float:
     env = {**os.environ, "PARTITA_HOME": str(home), "PARTITA_DATABASE_URL": url}
     started = time.perf_counter()
@@ -86,7 +62,10 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=300)
     options = parser.parse_args()
     dag = _big_log_dag(options.megabytes)
-    with TemporaryDirectory() as scratch, _fresh_database(options.url, Path(scratch)) as url:
+    with (
+        TemporaryDirectory() as scratch,
+        scratch_database(options.url, Path(scratch), "big_log") as url,
+    ):
         with SqlStorage(url, Path(scratch) / "storage") as storage:
             started = time.perf_counter()
             result = run_dag(dag, storage=storage)

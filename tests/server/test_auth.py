@@ -159,3 +159,35 @@ def test_without_auth_every_request_is_an_admin(no_auth_client: TestClient) -> N
 def test_a_world_can_be_built_on_memory_too(tmp_path: Path) -> None:
     for world in build_world(MemoryStorage(), tmp_path / "home"):
         assert world.client(Role.VIEWER).get("/api/v1/runs").json()["total"] == 2
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_login_limit_holds_across_two_servers_on_one_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from partita.storage.sql import SqlStorage
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_clean_database_url")
+    with (
+        SqlStorage(url, tmp_path / "a") as first,
+        SqlStorage(url, tmp_path / "b") as second,
+    ):
+        worlds = build_world(first, tmp_path / "home")
+        world = next(worlds)
+        config = ServerConfig(load_settings(env={"PARTITA_HOME": str(tmp_path)}, cwd=tmp_path))
+        with TestClient(create_app(second, config)) as other:
+            servers = [world.client(None), other]
+            for attempt in range(config.login_attempts):  # the guesses alternate servers
+                wrong = servers[attempt % 2].post(
+                    "/api/v1/auth/login", json={"username": "admin", "password": "nope"}
+                )
+                assert wrong.status_code == 401
+            for server in servers:
+                blocked = server.post(
+                    "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
+                )
+                assert blocked.status_code == 429, blocked.text
+            login(other, "viewer")  # another user is not blocked
+        worlds.close()

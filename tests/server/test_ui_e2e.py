@@ -1,7 +1,9 @@
 """The web UI end to end: ``partita dev`` as a real process, driven in the system Chromium by
 Playwright: log in, trigger runs from the launchpad and watch them finish live, a failed
-task's log, a mapped task as ``name [N]``, a viewer who cannot trigger, a form without its
-CSRF token refused. Screenshots of the main pages go to tests/artifacts/screenshots/."""
+task's log, a mapped task as ``name [N]`` and its instances, a task group opened and closed
+in place, a running run's graph turning green without a reload, a viewer who cannot
+trigger, a form without its CSRF token refused. Screenshots of the main pages go to
+tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -32,6 +34,36 @@ with DAG("fan_out", schedule=None, tags=["mapping"]) as fan_out:
 
     total(double.expand(x=[1, 2, 3]))
 """
+GROUPED_DAG = (Path(__file__).resolve().parent / "test_ui_graph_run.py").read_text()
+GROUPED_DAG = GROUPED_DAG.split("GROUPED = '''", 1)[1].split("'''", 1)[0]
+GATED_DAG = """
+
+import time
+from pathlib import Path as _Path
+
+GATES = _Path({gates!r})
+
+
+def _wait_for(name: str) -> None:
+    for _ in range(1200):
+        if (GATES / name).exists():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(name)
+
+
+with DAG("gated", schedule=None) as gated:
+
+    @task
+    def first() -> None:
+        _wait_for("first")
+
+    @task
+    def second() -> None:
+        _wait_for("second")
+
+    first() >> second()
+"""
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,6 +79,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "pipelines.py").write_text(DAG_FILE.read_text() + MAPPED_DAG)
+    (dags / "grouped.py").write_text(GROUPED_DAG)
+    (dags / "gated.py").write_text(
+        "from partita import DAG, task\n" + GATED_DAG.format(gates=str(tmp_path / "gates"))
+    )
+    (tmp_path / "gates").mkdir()
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTITA_")}
     env.update(PARTITA_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="200")
@@ -84,6 +121,50 @@ def _trigger_and_wait(page: object, url: str, dag_id: str, final: str) -> None:
     page.wait_for_url(re.compile(r".*/runs/manual__.*"))  # type: ignore[attr-defined]
     # The page refreshes itself while the run goes on: the state changes live.
     page.wait_for_selector(f"#run-state.st-{final}", timeout=120_000)  # type: ignore[attr-defined]
+    # The script reloads the page once the run ends: the finished page follows nothing.
+    page.wait_for_selector("#graph-box:not([data-stream])", timeout=60_000)  # type: ignore[attr-defined]
+
+
+def served_gates(env: dict[str, str]) -> Path:
+    return Path(env["PARTITA_HOME"]).parent / "gates"
+
+
+def _groups_open_in_place(page: object, url: str) -> None:
+    """A task group is one node; a click opens it in place (no page load), then closes it."""
+    _trigger_and_wait(page, url, "grouped", "success")
+    page.goto(f"{url}/dags/grouped")  # type: ignore[attr-defined]
+    page.evaluate("window.kept = 'same page'")  # type: ignore[attr-defined]
+    assert page.locator("[data-node='prep.clean']").count() == 0  # type: ignore[attr-defined]
+    page.screenshot(path=SHOTS / "dag-groups-closed.png", full_page=True)  # type: ignore[attr-defined]
+    page.click("[data-node='prep']")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-node='prep.clean'] rect.st-success")  # type: ignore[attr-defined]
+    assert page.locator("[data-node='prep.bad'] rect.st-failed").count() == 1  # type: ignore[attr-defined]
+    assert "expand=prep" in page.url  # type: ignore[attr-defined]
+    assert page.evaluate("window.kept") == "same page"  # type: ignore[attr-defined]
+    page.screenshot(path=SHOTS / "dag-groups-open.png", full_page=True)  # type: ignore[attr-defined]
+    page.click("a.group-toggle.open:has-text('prep')")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-node='prep'] rect.st-failed")  # type: ignore[attr-defined]
+    assert page.evaluate("window.kept") == "same page"  # type: ignore[attr-defined]
+
+
+def _the_live_graph_turns_green(page: object, url: str, gates: Path) -> None:
+    """A running run's graph recolours itself over server-sent events, without a reload."""
+    page.goto(f"{url}/dags/gated/trigger")  # type: ignore[attr-defined]
+    page.click("#trigger")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r".*/runs/manual__.*"))  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-node='first'] rect.st-running", timeout=120_000)  # type: ignore[attr-defined]
+    page.evaluate("window.kept = 'same page'")  # type: ignore[attr-defined]
+    (gates / "first").touch()
+    page.wait_for_selector("[data-node='first'] rect.st-success", timeout=120_000)  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-node='second'] rect.st-running", timeout=120_000)  # type: ignore[attr-defined]
+    assert page.evaluate("window.kept") == "same page"  # type: ignore[attr-defined]
+    assert page.inner_text("#run-state") == "running"  # type: ignore[attr-defined]
+    square = "tr[data-task='first'] td.state .sq.st-success"
+    assert page.locator(square).count() == 1  # type: ignore[attr-defined]
+    page.screenshot(path=SHOTS / "run-live.png", full_page=True)  # type: ignore[attr-defined]
+    (gates / "second").touch()
+    page.wait_for_selector("#run-state.st-success", timeout=120_000)  # type: ignore[attr-defined]
+    page.wait_for_selector("#graph-box:not([data-stream])", timeout=60_000)  # type: ignore[attr-defined]
 
 
 def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
@@ -124,6 +205,7 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         page.click("#trigger")
         page.wait_for_url(re.compile(r".*/runs/manual__.*"))
         page.wait_for_selector("#run-state.st-success", timeout=120_000)
+        page.wait_for_selector("#graph-box:not([data-stream])", timeout=60_000)
         page.screenshot(path=SHOTS / "run.png", full_page=True)
 
         _trigger_and_wait(page, url, "broken", "failed")
@@ -133,8 +215,12 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         page.screenshot(path=SHOTS / "failed-log.png", full_page=True)
 
         _trigger_and_wait(page, url, "fan_out", "success")
-        names = page.locator("td.task-name").all_inner_texts()
-        assert {"double [0]", "double [1]", "double [2]", "total"} <= set(names)
+        assert {"double [3]", "total"} <= set(page.locator("td.task-name").all_inner_texts())
+        page.click("td.task-name a:text('double [3]')")  # the mapped task's instances
+        page.wait_for_selector("#instances")
+        names = page.locator("table.instances td.task-name").all_inner_texts()
+        assert names == ["double [0]", "double [1]", "double [2]"]
+        page.screenshot(path=SHOTS / "run-mapped.png", full_page=True)
         page.goto(f"{url}/dags/fan_out")
         assert "double [3]" in page.locator("table.runs-grid td.task-name").all_inner_texts()
         page.screenshot(path=SHOTS / "dag.png", full_page=True)
@@ -142,6 +228,8 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         page.screenshot(path=SHOTS / "dag-broken.png", full_page=True)
         page.goto(f"{url}/")
         page.screenshot(path=SHOTS / "home.png")
+        _groups_open_in_place(page, url)
+        _the_live_graph_turns_green(page, url, served_gates(env))
         assert errors == []  # no script error, nothing the CSP refused
 
         viewer = browser.new_context().new_page()

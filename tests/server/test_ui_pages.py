@@ -200,8 +200,8 @@ def test_the_dag_page_graph_grid_history_and_code(world: ApiWorld) -> None:
     log_in(client, "viewer")
     page = client.get("/dags/broken").text
     assert 'class="graph"' in page
-    assert re.search(r'data-task="fail"><rect class="st-failed"', page)
-    assert re.search(r'data-task="after"><rect class="st-upstream_failed"', page)
+    assert re.search(r'data-node="fail"><rect class="st-failed"', page)
+    assert re.search(r'data-node="after"><rect class="st-upstream_failed"', page)
     assert '<td class="task-name">fail</td>' in page
     assert f'href="/runs/{world.broken_run}"' in page
     assert "raise ValueError(&#34;the source is down&#34;)" in page  # the code, escaped

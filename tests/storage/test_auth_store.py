@@ -179,3 +179,22 @@ def test_upgrading_the_previous_head_adds_the_auth_tables_and_keeps_runs(
         assert "web_user" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_failed_logins_are_counted_per_key_and_forgotten(storage: Storage) -> None:
+    auth = storage.auth
+    for second in (0, 10, 20):
+        auth.record_login_failure("k1", T0 + timedelta(seconds=second), T0)
+    auth.record_login_failure("k2", T0 + timedelta(seconds=25), T0)
+
+    assert auth.login_failures("k1", T0 + timedelta(seconds=5)) == [
+        T0 + timedelta(seconds=10),
+        T0 + timedelta(seconds=20),
+    ]
+    auth.clear_login_failures("k1")
+    assert auth.login_failures("k1", T0 - timedelta(seconds=1)) == []
+    assert auth.login_failures("k2", T0) == [T0 + timedelta(seconds=25)]
+    # A failure forgets every failure older than its window, of any key.
+    auth.record_login_failure("k3", T0 + timedelta(seconds=90), T0 + timedelta(seconds=30))
+    assert auth.login_failures("k2", T0) == []
+    assert auth.login_failures("k3", T0) == [T0 + timedelta(seconds=90)]

@@ -353,3 +353,21 @@ def test_a_page_of_dags_by_id_search_and_tag(storage: Storage) -> None:
     assert ids(page(tag="daily", limit=10)[0]) == ["etl_daily", "report"]
     assert page(tag="team-a", search="hour", limit=10)[1] == 1
     assert page(tag="nobody", limit=10) == ([], 0)
+
+
+def test_a_page_of_dags_by_exact_glob_every_tag_and_paused(storage: Storage) -> None:
+    names = ["etl_daily", "etl_hourly", "ETL_Big", "load_1x0", "load_[a]"]
+    tagged = {"etl_daily": ("team-a", "daily"), "etl_hourly": ("team-a",), "ETL_Big": ("daily",)}
+    storage.registry.record_parse(parse(*(parsed(n, tags=tagged.get(n, ())) for n in names)))
+    storage.registry.set_paused("etl_hourly", True)
+    page = storage.registry.page_dags
+
+    assert ids(page(pattern="etl_*", limit=10)[0]) == ["etl_daily", "etl_hourly"]  # case counts
+    assert page(pattern="etl", limit=10) == ([], 0)  # the whole id, not a part
+    assert ids(page(pattern="load_1?0", limit=10)[0]) == ["load_1x0"]
+    assert page(pattern="LOAD_1?0", limit=10)[1] == 0
+    assert ids(page(pattern="load_[a]", limit=10)[0]) == ["load_[a]"]  # [ is not special
+    assert ids(page(tags=["team-a", "daily"], limit=10)[0]) == ["etl_daily"]
+    assert ids(page(tag="daily", tags=["team-a"], limit=10)[0]) == ["etl_daily"]
+    assert ids(page(paused=True, limit=10)[0]) == ["etl_hourly"]
+    assert page(paused=False, tags=["team-a"], limit=10)[1] == 1

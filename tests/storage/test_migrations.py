@@ -36,6 +36,7 @@ TABLES = {
     "task_output",
     "asset_materialization",
     "log_line",
+    "login_failure",
     "dag",
     "import_error",
     "asset_check_evaluation",

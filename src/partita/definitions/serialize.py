@@ -14,6 +14,7 @@ from typing import Any
 
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.dag import DAG
+from partita.definitions.taskgroup import TaskGroup
 from partita.definitions.timezones import timezone_name
 
 
@@ -53,6 +54,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "tags": list(dag.tags),
         "params": _plain(dag.params),
         "tasks": tasks,
+        **_picture_fields(dag),
     }
 
 
@@ -63,6 +65,28 @@ def _roles(task: BaseOperator) -> dict[str, Any]:
     if task.is_teardown:
         return {"teardown": True, "on_failure_fail_dagrun": task.on_failure_fail_dagrun}
     return {}
+
+
+def _picture_fields(dag: DAG) -> dict[str, Any]:
+    """What the graph view draws besides the tasks: the task groups (each with its parent
+    group) and the labels of edges; absent when the DAG has none, so a DAG without them
+    keeps the version hash it had before these fields existed."""
+    groups: dict[str, str | None] = {}
+    pending = [dag.task_group]
+    while pending:
+        group = pending.pop()
+        for child in group.children.values():
+            if isinstance(child, TaskGroup) and child.group_id is not None:
+                groups[child.group_id] = group.group_id
+                pending.append(child)
+    fields: dict[str, Any] = {}
+    if groups:
+        fields["task_groups"] = dict(sorted(groups.items()))
+    if dag.edge_labels:
+        fields["edge_labels"] = sorted(
+            [up, down, label] for (up, down), label in dag.edge_labels.items()
+        )
+    return fields
 
 
 def _schedule_fields(dag: DAG) -> dict[str, Any]:

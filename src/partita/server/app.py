@@ -43,7 +43,7 @@ def create_app(storage: Storage, config: ServerConfig) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    limiter = LoginLimiter(config.login_attempts, config.login_window)
+    limiter = LoginLimiter(storage.auth, config.login_attempts, config.login_window)
     app.state.partita = ServerState(storage, config, limiter)
     install_problem_handlers(app)
     app.include_router(api_router())

@@ -9,7 +9,9 @@ The design decision: the store never sees a secret. Passwords arrive
 already hashed (argon2, by the server's auth package); tokens and session
 ids are random 256-bit strings of which only a SHA-256 digest is stored and
 looked up, so a copy of the database lets nobody log in. Deleting a user
-deletes their tokens and sessions with it.
+deletes their tokens and sessions with it. Failed logins are kept here too
+(by a digest of address and username), so every web server process on one
+database enforces one limit.
 """
 
 from __future__ import annotations
@@ -126,6 +128,19 @@ class AuthStore(ABC):
     @abstractmethod
     def delete_expired_sessions(self, now: datetime) -> int:
         """Delete the sessions expired at ``now``; return how many."""
+
+    @abstractmethod
+    def record_login_failure(self, key: str, at: datetime, forget_before: datetime) -> None:
+        """Count a failed login of ``key`` (a digest of address and username) at ``at``, and
+        forget every failure (of any key) before ``forget_before``."""
+
+    @abstractmethod
+    def login_failures(self, key: str, since: datetime) -> list[datetime]:
+        """The failed logins of ``key`` after ``since``, oldest first."""
+
+    @abstractmethod
+    def clear_login_failures(self, key: str) -> None:
+        """Forget the failed logins of ``key`` (it logged in)."""
 
 
 def unknown_user(username: str) -> AuthStoreError:

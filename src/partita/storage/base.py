@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from partita.definitions.asset_key import AssetKey
-from partita.definitions.states import RunState
+from partita.definitions.states import RunState, TaskState
 from partita.definitions.timetable_base import DagRunInfo
 from partita.storage.auth import AuthStore
 from partita.storage.automation import AutomationStore
@@ -45,6 +45,7 @@ from partita.storage.records import (
     LogLineRecord,
     OutputRecord,
     TaskInstanceRecord,
+    TaskSummary,
     WriteBatch,
 )
 from partita.storage.retention import RetentionStore
@@ -99,6 +100,30 @@ class RunStore(ABC):
     @abstractmethod
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         """Task instances of a run, ordered by task id then map index."""
+
+    @abstractmethod
+    def task_summaries(self, run_id: str) -> list[TaskSummary]:
+        """Each task of a run (by task id): its instances counted by state, whether it is
+        mapped, its first start and last end; one grouped read however many instances."""
+
+    @abstractmethod
+    def page_task_instances(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        state: TaskState | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[TaskInstanceRecord]:
+        """One page of a run's task instances (of one task, of one map index, in one state),
+        by task id then map index; an indexed range however many the run has."""
+
+    @abstractmethod
+    def latest_runs(self, dag_ids: Sequence[str], per_dag: int) -> dict[str, list[DagRunRecord]]:
+        """The newest ``per_dag`` runs of each of ``dag_ids`` (newest first, as
+        ``list_runs``); a DAG without runs maps to an empty list."""
 
     @abstractmethod
     def list_ended_runs(
@@ -157,6 +182,19 @@ class OutputStore(ABC):
     @abstractmethod
     def list_records(self, run_id: str) -> list[OutputRecord]:
         """All output records of a run."""
+
+    @abstractmethod
+    def page_records(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[OutputRecord]:
+        """One page of a run's output records (of one task, of one map index), by task id,
+        map index and key, without inline payloads (``load`` fetches them)."""
 
 
 class DagStore(ABC):
@@ -296,13 +334,28 @@ class DagRegistry(ABC):
 
     @abstractmethod
     def page_dags(
-        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        tag: str | None = None,
+        tags: Sequence[str] = (),
+        pattern: str | None = None,
+        paused: bool | None = None,
+        limit: int,
+        offset: int = 0,
     ) -> tuple[list[DagRecord], int]:
         """One page of the active DAGs sorted by id, and how many match in all.
 
         ``search`` keeps the ids containing it, or matching it when it is a
-        glob (``*``, ``?``); ``tag`` keeps the DAGs with that tag.
+        glob (``*``, ``?``), in any case; ``pattern`` keeps the ids the glob
+        matches whole, case and all (only ``*`` and ``?`` are special); ``tag``
+        and every one of ``tags`` must be tags of the DAG; ``paused`` keeps the
+        paused (True) or unpaused (False) DAGs.
         """
+
+    @abstractmethod
+    def list_tags(self) -> list[str]:
+        """Every tag of an active DAG, once each, sorted (one read, not one per DAG)."""
 
     @abstractmethod
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:

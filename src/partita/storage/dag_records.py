@@ -95,10 +95,10 @@ def id_glob(search: str) -> str:
     return search if any(c in search for c in "*?") else f"*{search}*"
 
 
-def id_glob_regex(glob: str) -> re.Pattern[str]:
+def id_glob_regex(glob: str, ignore_case: bool = True) -> re.Pattern[str]:
     """``id_glob``'s glob as a regular expression (the memory store's matcher)."""
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+    return re.compile("".join(parts), (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
 
 
 def unknown_dag(dag_id: str) -> DagNotFoundError:

@@ -21,7 +21,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from partita.definitions.asset_key import AssetKey
-from partita.definitions.states import RunState
+from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError, StorageError
 from partita.storage.base import (
     AssetCatalog,
@@ -52,7 +52,9 @@ from partita.storage.records import (
     LogLineRecord,
     OutputRecord,
     TaskInstanceRecord,
+    TaskSummary,
     WriteBatch,
+    fold_summaries,
     stamp_id,
 )
 from partita.storage.values import (
@@ -121,6 +123,41 @@ class _MemoryRuns(RunStore):
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         tis = self.tis.get(run_id, {})
         return [tis[k] for k in sorted(tis)]
+
+    def task_summaries(self, run_id: str) -> list[TaskSummary]:
+        rows: dict[tuple[str, str], list[Any]] = {}
+        for ti in self.get_task_instances(run_id):
+            row = rows.setdefault((ti.task_id, str(ti.state)), [0, -1, None, None, 0])
+            row[0] += 1
+            row[4] = max(row[4], ti.try_number)
+            row[1] = max(row[1], ti.map_index)
+            if ti.start_date is not None and (row[2] is None or ti.start_date < row[2]):
+                row[2] = ti.start_date
+            if ti.end_date is not None and (row[3] is None or ti.end_date > row[3]):
+                row[3] = ti.end_date
+        return fold_summaries((task, state, *rest) for (task, state), rest in rows.items())
+
+    def page_task_instances(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        state: TaskState | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[TaskInstanceRecord]:
+        found = [
+            ti
+            for ti in self.get_task_instances(run_id)
+            if (task_id is None or ti.task_id == task_id)
+            and (map_index is None or ti.map_index == map_index)
+            and (state is None or ti.state == state)
+        ]
+        return found[offset : offset + limit]
+
+    def latest_runs(self, dag_ids: Sequence[str], per_dag: int) -> dict[str, list[DagRunRecord]]:
+        return {dag_id: self.list_runs(dag_id, limit=per_dag) for dag_id in dag_ids}
 
     def list_ended_runs(
         self, after: tuple[datetime, str] | None, states: Iterable[RunState], limit: int
@@ -192,6 +229,23 @@ class _MemoryOutputs(OutputStore):
 
     def list_records(self, run_id: str) -> list[OutputRecord]:
         return [r for k, r in sorted(self.records.items()) if k[0] == run_id]
+
+    def page_records(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[OutputRecord]:
+        found = [
+            replace(r, payload=None)
+            for r in self.list_records(run_id)
+            if (task_id is None or r.task_id == task_id)
+            and (map_index is None or r.map_index == map_index)
+        ]
+        return found[offset : offset + limit]
 
 
 class _MemoryDags(DagStore):

@@ -28,6 +28,7 @@ class MemoryAuthStore(AuthStore):
         self._users: dict[str, UserRecord] = {}
         self._tokens: dict[str, ApiTokenRecord] = {}
         self._sessions: dict[str, SessionRecord] = {}
+        self._failures: dict[str, list[datetime]] = {}
 
     def create_user(self, user: UserRecord) -> None:
         with self._lock:
@@ -105,6 +106,24 @@ class MemoryAuthStore(AuthStore):
             for key in expired:
                 del self._sessions[key]
             return len(expired)
+
+    def record_login_failure(self, key: str, at: datetime, forget_before: datetime) -> None:
+        with self._lock:
+            for name in list(self._failures):
+                kept = [t for t in self._failures[name] if t >= forget_before]
+                if kept:
+                    self._failures[name] = kept
+                else:
+                    del self._failures[name]
+            self._failures.setdefault(key, []).append(at)
+
+    def login_failures(self, key: str, since: datetime) -> list[datetime]:
+        with self._lock:
+            return sorted(t for t in self._failures.get(key, []) if t > since)
+
+    def clear_login_failures(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
 
 
 __all__ = ["MemoryAuthStore"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -123,16 +123,30 @@ class MemoryDagRegistry(DagRegistry):
         ]
 
     def page_dags(
-        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        tag: str | None = None,
+        tags: Sequence[str] = (),
+        pattern: str | None = None,
+        paused: bool | None = None,
+        limit: int,
+        offset: int = 0,
     ) -> tuple[list[DagRecord], int]:
-        pattern = id_glob_regex(id_glob(search)) if search else None
+        found = id_glob_regex(id_glob(search)) if search else None
+        exact = id_glob_regex(pattern, ignore_case=False) if pattern else None
+        wanted = set(tags) | ({tag} if tag is not None else set())
         rows = [
             row
-            for row in self.list_dags()
-            if (pattern is None or pattern.fullmatch(row.dag_id))
-            and (tag is None or tag in row.tags)
+            for row in self.list_dags(paused=paused)
+            if (found is None or found.fullmatch(row.dag_id))
+            and (exact is None or exact.fullmatch(row.dag_id))
+            and wanted <= set(row.tags)
         ]
         return rows[offset : offset + limit], len(rows)
+
+    def list_tags(self) -> list[str]:
+        return sorted({tag for row in self.list_dags() for tag in row.tags})
 
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         with self._lock:

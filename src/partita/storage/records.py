@@ -14,6 +14,7 @@ cycle, and a 100,000-instance run makes hundreds of thousands of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -177,6 +178,50 @@ class OutputRecord(msgspec.Struct, frozen=True, gc=False):
     location: str
     size: int = 0
     payload: bytes | None = None
+
+
+class TaskSummary(msgspec.Struct, frozen=True):
+    """One task of a run in numbers: its instances by state, the first start and last end.
+
+    What the run page draws a task from however many instances it has (a
+    mapped task of 100,000 instances is one summary, read by one grouped query).
+    """
+
+    task_id: str
+    states: dict[str, int]
+    #: Whether the task is mapped (its instances have map indexes >= 0).
+    mapped: bool
+    first_start: datetime | None = None
+    last_end: datetime | None = None
+    #: The highest try number of its instances.
+    tries: int = 0
+
+    @property
+    def count(self) -> int:
+        return sum(self.states.values())
+
+
+def fold_summaries(
+    rows: Iterable[Sequence[Any]],
+) -> list[TaskSummary]:
+    """Task summaries (by task id) from rows of (task id, state, count, highest map index,
+    first start, last end, highest try), one row per task and state."""
+    folded: dict[str, dict[str, Any]] = {}
+    for task_id, state, count, top, start, end, tries in rows:
+        task = folded.setdefault(
+            task_id, {"states": {}, "mapped": False, "first": None, "last": None, "tries": 0}
+        )
+        task["states"][str(state)] = int(count)
+        task["mapped"] = task["mapped"] or top >= 0
+        task["tries"] = max(task["tries"], int(tries or 0))
+        if start is not None and (task["first"] is None or start < task["first"]):
+            task["first"] = start
+        if end is not None and (task["last"] is None or end > task["last"]):
+            task["last"] = end
+    return [
+        TaskSummary(task_id, t["states"], t["mapped"], t["first"], t["last"], t["tries"])
+        for task_id, t in sorted(folded.items())
+    ]
 
 
 class DagVersionRecord(msgspec.Struct, frozen=True):

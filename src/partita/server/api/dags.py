@@ -9,7 +9,6 @@ params, with the registry's import timeout.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from datetime import datetime
 from pathlib import Path
@@ -100,22 +99,25 @@ def list_dags(
     paused: bool | None = Query(None, description="Only paused (true) or unpaused (false)."),
     tag: list[str] | None = Query(None, description="Only DAGs with every one of these tags."),
     dag_id_pattern: str | None = Query(
-        None, max_length=250, description="Only DAG ids matching this glob, e.g. 'etl_*'."
+        None,
+        max_length=250,
+        description="Only DAG ids this glob matches whole, case and all, e.g. 'etl_*' "
+        "(only * and ? are special).",
     ),
     page: PageParams = Depends(page_params),
     state: ServerState = Depends(server_state),
 ) -> DagPageModel:
     """The active DAGs, sorted by id, one page at a time."""
-    records = state.storage.registry.list_dags(paused=paused)
-    if tag:
-        wanted = set(tag)
-        records = [r for r in records if wanted <= set(r.tags)]
-    if dag_id_pattern:
-        records = [r for r in records if fnmatch.fnmatchcase(r.dag_id, dag_id_pattern)]
-    chosen = records[page.offset : page.offset + page.limit]
+    chosen, total = state.storage.registry.page_dags(
+        tags=tag or (),
+        pattern=dag_id_pattern or None,
+        paused=paused,
+        limit=page.limit,
+        offset=page.offset,
+    )
     return DagPageModel(
         dags=[DagModel.from_record(r) for r in chosen],
-        total=len(records),
+        total=total,
         limit=page.limit,
         offset=page.offset,
     )

@@ -1,58 +1,67 @@
-"""A limit on failed logins per client address and username, kept in the server's memory.
+"""A limit on failed logins per client address and username, kept in the metadata database.
 
 The design decision: only failures count, in a sliding window, per
 (address, username) pair; a blocked pair learns how long to wait
-(``Retry-After``). The counts live in the server process: several servers
-behind one proxy each keep their own (the limit is then per server).
+(``Retry-After``). The failures are rows of the auth store (``login_failure``,
+keyed by a SHA-256 digest of the pair, so no username is stored twice), so
+several web server processes on one database share one limit: a client that
+spreads its guesses over the servers behind a proxy is blocked as soon as
+one server would block it. Each failure also forgets the failures older than
+the window, so the table holds one window of failures at most.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from partita.storage.auth import AuthStore
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class LoginLimiter:
-    """At most ``attempts`` failures per key within ``window`` seconds."""
+    """At most ``attempts`` failures per key within ``window`` seconds, counted in ``store``."""
 
     def __init__(
-        self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
+        self,
+        store: AuthStore,
+        attempts: int,
+        window: float,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self.attempts = attempts
         self.window = window
+        self._store = store
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
     def retry_after(self, key: tuple[str, str]) -> float | None:
         """Seconds to wait before ``key`` may try again, or None when it may now."""
-        with self._lock:
-            failures = self._recent(key)
-            if len(failures) < self.attempts:
-                return None
-            return max(0.0, failures[0] + self.window - self._clock())
+        now = self._clock()
+        span = timedelta(seconds=self.window)
+        failures = self._store.login_failures(_digest(key), now - span)
+        if len(failures) < self.attempts:
+            return None
+        # The oldest failure that still blocks leaves the window first.
+        oldest = failures[len(failures) - self.attempts]
+        return max(0.0, (oldest + span - now).total_seconds())
 
     def failed(self, key: tuple[str, str]) -> None:
         """Count a failed login of ``key``."""
-        with self._lock:
-            self._recent(key).append(self._clock())
+        now = self._clock()
+        self._store.record_login_failure(_digest(key), now, now - timedelta(seconds=self.window))
 
     def succeeded(self, key: tuple[str, str]) -> None:
         """Forget the failures of ``key``."""
-        with self._lock:
-            self._failures.pop(key, None)
+        self._store.clear_login_failures(_digest(key))
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        horizon = self._clock() - self.window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        if len(self._failures) > 100_000:  # a flood of names: drop the idle ones
-            for idle in [k for k, v in self._failures.items() if not v and k != key]:
-                del self._failures[idle]
-        return failures
+
+def _digest(key: tuple[str, str]) -> str:
+    address, username = key
+    return hashlib.sha256(f"{address}\x00{username}".encode()).hexdigest()
 
 
 __all__ = ["LoginLimiter"]

@@ -26,10 +26,11 @@ def install_ui(app: FastAPI) -> None:
         instigator_pages,
         launchpad,
         pages,
+        run_live,
         run_page,
     )
 
-    for module in (auth_pages, pages, run_page, launchpad, dag_page, admin_pages):
+    for module in (auth_pages, pages, run_page, run_live, launchpad, dag_page, admin_pages):
         app.include_router(module.router, include_in_schema=False)
     for module in (asset_pages, instigator_pages, backfill_pages):
         app.include_router(module.router, include_in_schema=False)

@@ -1,5 +1,12 @@
-"""The run page: task instances and their states, the Gantt chart, a task's log per try,
-and the retry / cancel / clear / mark buttons.
+"""The run page: the live graph, the Gantt chart, the tasks (a mapped task as ``name [N]``
+with its instances' states, and its instances one page at a time), outputs, a task's log
+per try, and the retry / cancel / clear / mark buttons.
+
+The design decision: the page reads the run's tasks in summary (one grouped
+query, ``task_summaries``) and pages everything with one row per instance
+(a mapped task's instances, outputs), so a run of 10,000 tasks or a task
+mapped 100,000 times loads as fast as a small one; the Gantt chart draws the
+tasks that started first and says how many more there are.
 
 The design decision: a log is shown from the store with a bounded read (its
 last lines), and while the try is still running the page's script follows
@@ -28,6 +35,7 @@ from partita.engine.control import (
 from partita.exceptions import RunNotFoundError
 from partita.server.api.runs import DEFAULT_GRACE
 from partita.server.state import ServerState, server_state
+from partita.server.ui.dag_graph import describe, parse_expanded, summary_state
 from partita.server.ui.render import (
     PageRefused,
     check_csrf,
@@ -36,22 +44,28 @@ from partita.server.ui.render import (
     render,
     signed_in,
 )
-from partita.server.ui.svg import gantt, instance_name
+from partita.server.ui.run_live import run_graph_box
+from partita.server.ui.svg import gantt_summaries, instance_name
 from partita.storage.auth import Role
 from partita.storage.records import EventKind, TaskInstanceRecord
 
 router = APIRouter()
 #: The lines of a log the page shows at first (the newest); the rest is one link away.
 LOG_LINES = 2000
+#: Tasks per page of the task list, instances per page of a mapped task's list.
+TASKS_PAGE = 100
+INSTANCES_PAGE = 100
+#: Bars the Gantt chart draws at most (the tasks that started first).
+GANTT_ROWS = 200
+#: The Gantt chart's drawing width (it shares the row with the graph).
+GANTT_WIDTH = 600
+#: Output records the page lists at most.
+OUTPUTS = 50
+Expand = Query([], max_length=100, description="The task groups shown open.")
 
 
-def _instance(
-    instances: list[TaskInstanceRecord], task_id: str | None, map_index: int
-) -> TaskInstanceRecord | None:
-    for ti in instances:
-        if ti.task_id == task_id and ti.map_index == map_index:
-            return ti
-    return None
+def _page_count(total: int, size: int) -> int:
+    return max(1, -(-total // size))
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -61,30 +75,82 @@ def run_page(
     task: str | None = Query(None, max_length=250),
     map_index: int = Query(-1, ge=-1, le=2**31 - 1),
     try_number: int | None = Query(None, ge=1, le=100_000),
+    tpage: int = Query(1, ge=1, le=1_000_000),
+    ipage: int = Query(1, ge=1, le=1_000_000),
+    istate: TaskState | None = Query(None),
+    expand: list[str] = Expand,
     state: ServerState = Depends(server_state),
 ) -> HTMLResponse:
-    """One run: its task instances, Gantt chart and (with ``?task=``) a task's log."""
+    """One run: live graph, Gantt chart, its tasks (a page), a mapped task's instances (a
+    page), outputs, and (with ``?task=``) a task's log."""
     viewer = signed_in(request, state)
     storage = state.storage
     try:
         run = storage.runs.get_run(run_id)
     except RunNotFoundError as exc:
         raise PageRefused(404, str(exc)) from exc
-    instances = storage.runs.get_task_instances(run_id)
-    log = _log_view(state, run_id, _instance(instances, task, map_index), try_number)
-    if task is not None and log is None:
-        raise PageRefused(404, f"run {run_id!r} has no task instance {task!r} [{map_index}]")
+    summaries = storage.runs.task_summaries(run_id)
+    by_task = {s.task_id: s for s in summaries}
+    chosen = by_task.get(task) if task is not None else None
+    if task is not None and chosen is None:
+        raise PageRefused(404, f"run {run_id!r} has no task {task!r}")
+    instances: list[TaskInstanceRecord] = []
+    log = None
+    if chosen is not None and (not chosen.mapped or map_index >= 0):
+        found = storage.runs.page_task_instances(run_id, task_id=task, map_index=map_index, limit=1)
+        if not found:
+            raise PageRefused(404, f"run {run_id!r} has no task instance {task!r} [{map_index}]")
+        log = _log_view(state, run_id, found[0], try_number)
+    if chosen is not None and chosen.mapped:
+        instances = storage.runs.page_task_instances(
+            run_id,
+            task_id=task,
+            state=istate,
+            limit=INSTANCES_PAGE,
+            offset=(ipage - 1) * INSTANCES_PAGE,
+        )
+    listed = 0 if chosen is None else chosen.states.get(str(istate), 0) if istate else chosen.count
+    outputs = storage.outputs.page_records(
+        run_id,
+        task_id=task,
+        map_index=map_index if chosen is not None and map_index >= 0 else None,
+        limit=OUTPUTS,
+    )
+    expanded = parse_expanded(expand)
+    box = run_graph_box(state, run, summaries, expanded)
     return render(
         request,
         "run.html",
         viewer,
         run=run,
+        summaries=summaries[(tpage - 1) * TASKS_PAGE : tpage * TASKS_PAGE],
+        task_count=len(summaries),
+        tpage=tpage,
+        tpages=_page_count(len(summaries), TASKS_PAGE),
+        chosen=chosen,
         instances=instances,
+        istate=str(istate) if istate else "",
+        ipage=ipage,
+        ipages=_page_count(listed, INSTANCES_PAGE),
+        outputs=outputs,
+        outputs_cut=len(outputs) == OUTPUTS,
+        graph=box,
+        state_of=summary_state,
+        describe=describe,
         name=instance_name,
-        gantt=gantt(instances, datetime.now(UTC)),
+        gantt=gantt_summaries(summaries, datetime.now(UTC), GANTT_ROWS, GANTT_WIDTH),
         log=log,
+        url=lambda **changes: _run_url(run_id, request, changes),
         task_url=lambda ti, number=None: _task_url(run_id, ti, number),
     )
+
+
+def _run_url(run_id: str, request: Request, changes: dict[str, object]) -> str:
+    """This page's URL with ``changes`` to its query (a None value drops the parameter)."""
+    query: dict[str, object] = dict(request.query_params)
+    query.update(changes)
+    kept = {k: v for k, v in query.items() if v is not None and v != ""}
+    return f"/runs/{run_id}" + (f"?{urlencode(kept)}" if kept else "")
 
 
 def _task_url(run_id: str, ti: TaskInstanceRecord, try_number: int | None) -> str:

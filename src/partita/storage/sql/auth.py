@@ -1,4 +1,5 @@
-"""Users, API tokens and sessions on SQL: ``web_user``, ``api_token`` and ``web_session``.
+"""Users, API tokens, sessions and failed logins on SQL: ``web_user``, ``api_token``,
+``web_session`` and ``login_failure``.
 
 The design decision: tokens and sessions reference their user with
 ``ON DELETE CASCADE``, so deleting a user is one statement that also ends
@@ -27,6 +28,7 @@ from partita.storage.auth import (
 )
 from partita.storage.sql.errors import connect
 from partita.storage.sql.models import api_token_table as tokens
+from partita.storage.sql.models import login_failure_table as failures
 from partita.storage.sql.models import web_session_table as sessions
 from partita.storage.sql.models import web_user_table as users
 
@@ -146,6 +148,24 @@ class SqlAuthStore(AuthStore):
     def delete_expired_sessions(self, now: datetime) -> int:
         with self._transaction("delete expired sessions") as connection:
             return connection.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
+
+    def record_login_failure(self, key: str, at: datetime, forget_before: datetime) -> None:
+        with self._transaction("count a failed login") as connection:
+            connection.execute(delete(failures).where(failures.c.failed_at < forget_before))
+            connection.execute(insert(failures).values(key_hash=key, failed_at=at))
+
+    def login_failures(self, key: str, since: datetime) -> list[datetime]:
+        query = (
+            select(failures.c.failed_at)
+            .where(failures.c.key_hash == key, failures.c.failed_at > since)
+            .order_by(failures.c.failed_at)
+        )
+        with connect(self._engine, "read failed logins") as connection:
+            return list(connection.execute(query).scalars())
+
+    def clear_login_failures(self, key: str) -> None:
+        with self._transaction("forget failed logins") as connection:
+            connection.execute(delete(failures).where(failures.c.key_hash == key))
 
 
 def _fields(record: Any) -> dict[str, Any]:

@@ -467,6 +467,17 @@ web_session_table = Table(
     Index("ix_web_session_expires_at", "expires_at"),
 )
 
+#: A failed login (the web server's rate limit): a digest of address and username, and when.
+login_failure_table = Table(
+    "login_failure",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("failed_at", UTCDateTime(), nullable=False),
+    Index("ix_login_failure_key_hash_failed_at", "key_hash", "failed_at"),
+    Index("ix_login_failure_failed_at", "failed_at"),
+)
+
 #: One backfill (``partita backfill create``): its DAG, range, options, status.
 backfill_table = Table(
     "backfill",
@@ -540,6 +551,7 @@ __all__ = [
     "instigator_state_table",
     "instigator_tick_table",
     "log_line_table",
+    "login_failure_table",
     "metadata",
     "pool_slot_table",
     "pool_table",

@@ -96,6 +96,38 @@ class SqlOutputStore(OutputStore):
         records.sort(key=lambda r: (r.task_id, r.map_index, r.key))
         return records
 
+    def page_records(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[OutputRecord]:
+        columns = [c for c in outputs.c if c.name != "payload"]
+        query = select(*columns).where(outputs.c.run_id == run_id)
+        if task_id is not None:
+            query = query.where(outputs.c.task_id == task_id)
+        if map_index is not None:
+            query = query.where(outputs.c.map_index == map_index)
+        by_task = (
+            outputs.c.task_id.collate("C")
+            if self._engine.dialect.name == "postgresql"
+            else outputs.c.task_id
+        )
+        by_key = (
+            outputs.c.key.collate("C")
+            if self._engine.dialect.name == "postgresql"
+            else outputs.c.key
+        )
+        query = query.order_by(by_task, outputs.c.map_index, by_key).limit(limit).offset(offset)
+        with connect(self._engine, "list a page of output records") as connection:
+            rows = connection.execute(query).all()
+        return [
+            OutputRecord(r.run_id, r.task_id, r.map_index, r.key, r.location, r.size) for r in rows
+        ]
+
     def load(self, record: OutputRecord) -> Any:
         if record.payload is not None:
             return self._signer.loads(record.payload, f"{_describe(record)} (inline)")

@@ -236,25 +236,60 @@ class SqlDagRegistry(DagRegistry):
             return [_record(row) for row in connection.execute(query)]
 
     def page_dags(
-        self, *, search: str | None = None, tag: str | None = None, limit: int, offset: int = 0
+        self,
+        *,
+        search: str | None = None,
+        tag: str | None = None,
+        tags: Sequence[str] = (),
+        pattern: str | None = None,
+        paused: bool | None = None,
+        limit: int,
+        offset: int = 0,
     ) -> tuple[list[DagRecord], int]:
         by_id = dags.c.dag_id.collate("C") if self._dialect == "postgresql" else dags.c.dag_id
         where = [dags.c.is_active == true()]
         if search:
             where.append(dags.c.dag_id.ilike(_like(id_glob(search)), escape="\\"))
-        if tag is not None:
-            where.append(self._has_tag(tag))
+        if pattern:
+            where.append(self._matches_exactly(pattern))
+        if paused is not None:
+            where.append(dags.c.is_paused == (true() if paused else false()))
+        for wanted in {*tags, *([tag] if tag is not None else [])}:
+            where.append(self._has_tag(wanted))
         page = select(dags).where(*where).order_by(by_id).limit(limit).offset(offset)
         count = select(func.count()).select_from(dags).where(*where)
         with connect(self._engine, "list a page of the DAG registry") as connection:
             records = [_record(row) for row in connection.execute(page)]
             return records, int(connection.execute(count).scalar_one())
 
+    def _matches_exactly(self, pattern: str) -> Any:
+        """The ids a glob matches whole, case and all: LIKE on PostgreSQL (which minds case),
+        GLOB on SQLite (whose LIKE does not), with every other special character escaped."""
+        if self._dialect == "postgresql":
+            return dags.c.dag_id.like(_like(pattern), escape="\\")
+        escaped = "".join("[[]" if c == "[" else c for c in pattern)
+        return dags.c.dag_id.op("GLOB")(escaped)
+
     def _has_tag(self, tag: str) -> Any:
         if self._dialect == "postgresql":
             return type_coerce(dags.c.tags, postgresql.JSONB).contains([tag])
         each = func.json_each(dags.c.tags).table_valued("value")
         return exists(select(1).select_from(each).where(each.c.value == tag))
+
+    def list_tags(self) -> list[str]:
+        if self._dialect == "postgresql":
+            each = func.jsonb_array_elements_text(type_coerce(dags.c.tags, postgresql.JSONB))
+        else:
+            each = func.json_each(dags.c.tags)
+        value = each.table_valued("value")
+        query = (
+            select(value.c.value)
+            .select_from(dags.join(value, true()))
+            .where(dags.c.is_active == true())
+            .distinct()
+        )
+        with connect(self._engine, "list the tags of the DAG registry") as connection:
+            return sorted(str(tag) for tag in connection.execute(query).scalars())
 
     def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
         change = update(dags).where(dags.c.dag_id == dag_id).values(is_paused=paused)

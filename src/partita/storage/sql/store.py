@@ -37,7 +37,9 @@ from partita.storage.records import (
     EventKind,
     EventRecord,
     TaskInstanceRecord,
+    TaskSummary,
     WriteBatch,
+    fold_summaries,
     stamp_id,
 )
 from partita.storage.signing import PickleSigner, load_signer
@@ -161,10 +163,15 @@ class SqlRunStore(RunStore):
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:
         # A mapped run has as many rows as instances: driver rows, converted by hand.
-        load_time, states = self._codec.load_time, _TASK_STATES
         with connect(self._engine, f"read the task instances of run {run_id!r}") as connection:
             rows = _driver_rows(connection, self._select_task_instances, (run_id,))
-        records = [
+        records = self._ti_records(rows)
+        records.sort(key=_TASK_INSTANCE_ORDER)
+        return records
+
+    def _ti_records(self, rows: Iterable[Sequence[Any]]) -> list[TaskInstanceRecord]:
+        load_time, states = self._codec.load_time, _TASK_STATES
+        return [
             TaskInstanceRecord(
                 run, task, index, tries, max_tries, states.get(state) or TaskState(state),
                 operator, load_time(start), load_time(end), duration, host, load_time(retry),
@@ -172,8 +179,63 @@ class SqlRunStore(RunStore):
             for run, task, index, tries, max_tries, state, operator, start, end, duration, host,
             retry in rows
         ]  # fmt: skip
-        records.sort(key=_TASK_INSTANCE_ORDER)
-        return records
+
+    def task_summaries(self, run_id: str) -> list[TaskSummary]:
+        # Driver rows, times converted by the codec: a run of 10,000 tasks is 10,000 rows.
+        sql = (
+            "SELECT task_id, state, count(*), max(map_index), min(start_date), max(end_date), "
+            f"max(try_number) FROM {task_instance_table.name} "
+            f"WHERE run_id = {self._codec.placeholder} GROUP BY task_id, state"
+        )
+        load_time = self._codec.load_time
+        with connect(self._engine, f"summarise the tasks of run {run_id!r}") as connection:
+            rows = _driver_rows(connection, sql, (run_id,))
+        return fold_summaries(
+            (task, state, count, top, load_time(first), load_time(last), tries)
+            for task, state, count, top, first, last, tries in rows
+        )
+
+    def page_task_instances(
+        self,
+        run_id: str,
+        *,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        state: TaskState | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> list[TaskInstanceRecord]:
+        # Driver rows (as get_task_instances), in the primary key's order: an index range.
+        mark = self._codec.placeholder
+        sql = self._select_task_instances
+        params: list[object] = [run_id]
+        if task_id is not None:
+            sql, params = sql + f" AND task_id = {mark}", [*params, task_id]
+        if map_index is not None:
+            sql, params = sql + f" AND map_index = {mark}", [*params, map_index]
+        if state is not None:
+            sql, params = sql + f" AND state = {mark}", [*params, str(state)]
+        by_task = 'task_id COLLATE "C"' if self._engine.dialect.name == "postgresql" else "task_id"
+        sql += f" ORDER BY {by_task}, map_index LIMIT {int(limit)} OFFSET {int(offset)}"
+        with connect(self._engine, f"read task instances of run {run_id!r}") as connection:
+            rows = _driver_rows(connection, sql, tuple(params))
+        return self._ti_records(rows)
+
+    def latest_runs(self, dag_ids: Sequence[str], per_dag: int) -> dict[str, list[DagRunRecord]]:
+        found: dict[str, list[DagRunRecord]] = {dag_id: [] for dag_id in dag_ids}
+        if not found or per_dag <= 0:
+            return found
+        runs = dag_run_table.c
+        newest = (runs.queued_at.desc().nulls_last(), runs.run_id.desc())
+        rank = func.row_number().over(partition_by=runs.dag_id, order_by=newest).label("rank")
+        ranked = select(dag_run_table, rank).where(runs.dag_id.in_(list(found))).subquery()
+        query = (
+            select(ranked).where(ranked.c.rank <= per_dag).order_by(ranked.c.dag_id, ranked.c.rank)
+        )
+        with connect(self._engine, "read the latest runs of DAGs") as connection:
+            for row in connection.execute(query):
+                found[row.dag_id].append(run_record(row))
+        return found
 
     def list_ended_runs(
         self, after: tuple[datetime, str] | None, states: Iterable[RunState], limit: int

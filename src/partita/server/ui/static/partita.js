@@ -1,5 +1,6 @@
 // partita's only script: follows a running task's log over server-sent events
-// (the API's /logs/stream) and refreshes a running run's page until it ends.
+// (the API's /logs/stream), follows a running run's states (its graph, task rows and
+// badge) over server-sent events, and opens or closes task groups of a graph in place.
 "use strict";
 
 function followLog(pre) {
@@ -31,7 +32,97 @@ function refreshWhileRunning(marker) {
   setTimeout(() => window.location.reload(), seconds * 1000);
 }
 
+// The graph box: group links swap the picture in place; a running run's states arrive
+// over server-sent events and recolour the nodes, the task rows and the run's badge.
+let liveSource = null;
+
+function setState(element, prefix, state) {
+  for (const name of [...element.classList]) {
+    if (name.startsWith("st-")) element.classList.remove(name);
+  }
+  element.classList.add(prefix + state);
+}
+
+function applyStates(box, data) {
+  const badge = document.getElementById("run-state");
+  if (badge) {
+    setState(badge, "st-", data.run);
+    badge.textContent = data.run;
+  }
+  for (const node of box.querySelectorAll("[data-node]")) {
+    const known = data.nodes[node.dataset.node];
+    if (!known) continue;
+    const rect = node.querySelector("rect");
+    setState(rect, "st-", known[0]);
+    const title = rect.querySelector("title");
+    if (title) title.textContent = known[1];
+  }
+  for (const row of document.querySelectorAll("tr[data-task]")) {
+    const known = data.tasks[row.dataset.task];
+    if (!known) continue;
+    const square = row.querySelector("td.state .sq");
+    if (square) setState(square, "st-", known[0]);
+    const text = row.querySelector("td.state .state-text");
+    if (text) text.textContent = text.hasAttribute("data-summary") ? known[1] : known[0];
+  }
+}
+
+function followRun(box) {
+  if (liveSource) liveSource.close();
+  liveSource = null;
+  if (!box.dataset.stream) return;
+  const status = document.getElementById("live-status");
+  liveSource = new EventSource(box.dataset.stream);
+  liveSource.addEventListener("states", (event) => {
+    const data = JSON.parse(event.data);
+    const current = document.getElementById("graph-box") || box;
+    if (data.shape !== current.dataset.shape) {
+      liveSource.close(); // new tasks or the DAG's version: the page draws them anew
+      window.location.reload();
+      return;
+    }
+    applyStates(current, data);
+  });
+  liveSource.addEventListener("end", (event) => {
+    liveSource.close();
+    const state = JSON.parse(event.data).state;
+    if (status) status.textContent = "the run ended: " + state;
+    setTimeout(() => window.location.reload(), 1000);
+  });
+  liveSource.onerror = () => {
+    if (status) status.textContent = "live updates stopped; reload the page";
+    liveSource.close();
+  };
+}
+
+function swapGraph(event) {
+  const link = event.target.closest("a[data-graph-link]");
+  const box = document.getElementById("graph-box");
+  if (!link || !box || !box.contains(link)) return;
+  event.preventDefault();
+  const target = new URL(link.getAttribute("href"), window.location.href);
+  fetch(box.dataset.fragment + target.search, { credentials: "same-origin" })
+    .then((response) => {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    })
+    .then((html) => {
+      box.outerHTML = html;
+      window.history.replaceState(null, "", target.pathname + target.search);
+      const fresh = document.getElementById("graph-box");
+      if (fresh) followRun(fresh);
+    })
+    .catch(() => {
+      window.location.href = target.href; // the page itself does the same without a script
+    });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("graph-box");
+  if (box) {
+    document.addEventListener("click", swapGraph);
+    followRun(box);
+  }
   const pre = document.querySelector("pre[data-stream]");
   if (pre) {
     followLog(pre);

@@ -6,7 +6,7 @@ backfill keeps the range it was given (shown by ``backfill list/show``).
 Existing backfills (of DAGs over dates) get NULL in both.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-11-30
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0021"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
