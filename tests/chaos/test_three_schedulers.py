@@ -111,8 +111,11 @@ def test_three_schedulers_queue_each_of_10000_ticks_exactly_once(
     }
     lost = wanted - set(per_date)
     extra = set(per_date) - wanted
-    print(f"\nthree schedulers: {len(runs)} runs for {len(wanted)} ticks, "
-          f"{len(duplicates)} duplicates, {len(lost)} lost, {len(extra)} unexpected; all queued {took:.0f} s after start")  # fmt: skip
+    print(
+        f"\nthree schedulers: {len(runs)} runs for {len(wanted)} ticks, "
+        f"{len(duplicates)} duplicates, {len(lost)} lost, {len(extra)} unexpected; "
+        f"all queued {took:.0f} s after start"
+    )
     assert not duplicates, f"duplicate runs: {sorted(duplicates)[:10]}"
     assert not lost, f"{len(lost)} ticks without a run, e.g. {sorted(lost)[:5]}\n{tails}"
     assert not extra, f"runs for no tick: {sorted(extra)[:5]}"
