@@ -46,7 +46,12 @@ from partita.storage.sql.auth import SqlAuthStore
 from partita.storage.sql.automation import SqlAutomationStore
 from partita.storage.sql.backfills import SqlBackfillStore
 from partita.storage.sql.codec import codec_for
-from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
+from partita.storage.sql.engine import (
+    WRITE_LOCK_OPTION,
+    PoolOptions,
+    create_sql_engine,
+    normalize_url,
+)
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
 from partita.storage.sql.instigators import SqlInstigatorStore
 from partita.storage.sql.logs import SqlLogStore
@@ -298,12 +303,13 @@ class SqlStorage(Storage):
         *,
         signer: PickleSigner | None = None,
         cipher: CipherSource | None = None,
+        pool: PoolOptions | None = None,
     ) -> None:
         self.engine: Engine
         if isinstance(url_or_engine, Engine):
             self.engine, self._owns_engine = url_or_engine, False
         else:
-            self.engine, self._owns_engine = create_sql_engine(url_or_engine), True
+            self.engine, self._owns_engine = create_sql_engine(url_or_engine, pool), True
         sqlite = self.engine.dialect.name == "sqlite"
         try:
             if signer is None:
@@ -347,6 +353,7 @@ class SqlStorage(Storage):
             settings.inline_output_limit,
             signer=signer,
             cipher=settings_cipher(lambda: settings, sqlite=None),
+            pool=PoolOptions.from_settings(settings),
         )
 
     def write(self, batch: WriteBatch) -> None:
