@@ -408,6 +408,30 @@ class SqlStorage(Storage):
         with self._transaction(lambda: what) as connection:
             return connection.execute(claim).rowcount == 1
 
+    def write_if_claimed(
+        self, batch: WriteBatch, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> bool:
+        tis = task_instance_table.c
+        # Touching the row locks it (PostgreSQL) or the database (SQLite) until the commit:
+        # a new try handed out meanwhile waits, or is seen here and nothing is written.
+        guard = (
+            update(task_instance_table)
+            .where(
+                tis.run_id == run_id, tis.task_id == task_id, tis.map_index == map_index,
+                tis.try_number == try_number, tis.claimed_try == try_number,
+            )
+            .values(claimed_try=try_number)
+        )  # fmt: skip
+        rows = self.prepare(batch).rows
+        what = f"write the end of try {try_number} of task {task_id!r} of run {run_id!r}"
+        with self._transaction(lambda: what) as connection:
+            if connection.execute(guard).rowcount != 1:
+                return False
+            event_ids = self._writer.execute(connection, rows)
+        for event, event_id in zip(batch.events, event_ids, strict=True):
+            stamp_id(event, event_id)
+        return True
+
     def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
         tis = task_instance_table.c
         query = select(tis.task_id, tis.map_index, tis.claimed_try, tis.claimed_by).where(
