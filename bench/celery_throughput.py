@@ -7,7 +7,8 @@ and that many ``partita worker`` processes (``--concurrency 4`` threads each), q
 run of one task mapped over TASKS items that return at once, and reports task
 instances per second between the first try's start and the last try's end (as the
 workers recorded them), and the milliseconds from the run's queueing to its end.
-Each hop (publish, consume, claim commit, end commit) is inside that figure.
+Each hop (publish, consume, claim commit, end commit) is inside that figure;
+``bench/celery_hops.py`` times them one by one.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def measure(workers: int, tasks: int, broker: str, database: str | None) -> tupl
     }  # fmt: skip
     if database:
         env["PARTITA_DATABASE_URL"] = database
+        env.setdefault("PARTITA_SECRET_KEY", "celery-throughput-bench-key-0123456789abcdef")
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     started = [
         partita("worker", str(dag_file), "--concurrency", "4", env=env, **quiet)
@@ -69,6 +71,9 @@ def measure(workers: int, tasks: int, broker: str, database: str | None) -> tupl
     started.append(partita("scheduler", str(dag_file), env=env, **quiet))
     try:
         while partita("trigger", "noop_fan", env=env, **quiet).wait() != 0:
+            dead = [p.args for p in started if p.poll() is not None]
+            if dead:
+                raise SystemExit(f"{dead[0]} exited early; run it by hand to see why")
             time.sleep(0.5)  # the scheduler has not registered the DAG yet
         os.environ.update({k: v for k, v in env.items() if k.startswith("PARTITA_")})
         with open_storage(load_settings()) as storage:

@@ -315,3 +315,42 @@ def test_an_unknown_executor_in_the_file_is_refused_naming_the_choices(tmp_path:
     with pytest.raises(ConfigurationError, match="executor") as caught:
         load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
     assert "'local'" in str(caught.value) and "'celery'" in str(caught.value)
+
+
+def test_database_pool_sizes_and_timeouts_come_from_the_file_or_the_environment(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    defaults = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert (
+        defaults.database_pool_size, defaults.database_max_overflow,
+        defaults.database_pool_timeout, defaults.database_connect_timeout,
+    ) == (5, 10, 30.0, 10.0)  # fmt: skip
+    _write_config(
+        home,
+        "database_pool_size: 20\ndatabase_max_overflow: 0\ndatabase_pool_timeout: 5\n"
+        "database_connect_timeout: 3\n",
+    )
+    from_file = load_settings(env={"PARTITA_HOME": str(home)}, cwd=tmp_path)
+    assert (
+        from_file.database_pool_size, from_file.database_max_overflow,
+        from_file.database_pool_timeout, from_file.database_connect_timeout,
+    ) == (20, 0, 5.0, 3.0)  # fmt: skip
+    env = {"PARTITA_HOME": str(home), "PARTITA_DATABASE_POOL_SIZE": "8"}
+    assert load_settings(env=env, cwd=tmp_path).database_pool_size == 8
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PARTITA_DATABASE_POOL_SIZE": "0"}, "PARTITA_DATABASE_POOL_SIZE"),
+        ({"PARTITA_DATABASE_MAX_OVERFLOW": "many"}, "PARTITA_DATABASE_MAX_OVERFLOW"),
+        ({"PARTITA_DATABASE_POOL_TIMEOUT": "-1"}, "PARTITA_DATABASE_POOL_TIMEOUT"),
+        ({"PARTITA_DATABASE_CONNECT_TIMEOUT": "soon"}, "PARTITA_DATABASE_CONNECT_TIMEOUT"),
+    ],
+)
+def test_a_bad_database_pool_setting_is_refused_naming_it(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings(env={"PARTITA_HOME": str(tmp_path / "home"), **env}, cwd=tmp_path)

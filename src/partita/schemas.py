@@ -533,11 +533,18 @@ class ImportErrorModel(BaseModel):
 class HealthModel(BaseModel):
     """Is the server's database reachable, and is a scheduler alive?"""
 
-    status: str = Field(description="ok, or degraded when the database is unreachable.")
+    status: str = Field(
+        description="ok, or degraded when the database (or the Celery broker) is unreachable."
+    )
     database: str = Field(description="ok, or the error met reaching it.")
     scheduler_alive: bool
     scheduler_heartbeat_age: float | None = Field(
         default=None, description="Seconds since the newest scheduler heartbeat (None: none)."
+    )
+    broker: str | None = Field(
+        default=None,
+        description="With the Celery executor: ok, or why its broker is unreachable "
+        "(absent with the local executor).",
     )
 
 

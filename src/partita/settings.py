@@ -26,6 +26,14 @@ then the default.
                                  tasks: ``local`` (a pool of processes) or ``celery``
     PARTITA_CELERY_BROKER_URL    ``celery_broker_url:`` (default ``redis://127.0.0.1:6379/0``):
                                  the broker of the Celery executor (Redis or RabbitMQ)
+    PARTITA_DATABASE_POOL_SIZE   ``database_pool_size:`` (default 5): connections a process keeps
+                                 open to a PostgreSQL metadata database
+    PARTITA_DATABASE_MAX_OVERFLOW ``database_max_overflow:`` (default 10): connections opened
+                                 beyond the pool at busy moments (closed when returned)
+    PARTITA_DATABASE_POOL_TIMEOUT ``database_pool_timeout:`` (default 30 seconds): how long a
+                                 thread waits for a free connection before it fails
+    PARTITA_DATABASE_CONNECT_TIMEOUT ``database_connect_timeout:`` (default 10 seconds): how
+                                 long opening one connection to PostgreSQL may take
     PARTITA_MAX_CONCURRENT_RUNS  ``max_concurrent_runs:`` (default 16): runs a scheduler drives
                                  at once, across all DAGs
     PARTITA_SENSORS_DEFAULT_STATUS ``sensors_default_status:`` (default ``running``): whether a
@@ -87,6 +95,10 @@ SENSOR_STATUSES = ("running", "stopped")
 DEFAULT_BASE_URL = "http://localhost:8080"
 EXECUTORS = ("local", "celery")
 DEFAULT_CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_DATABASE_POOL_SIZE = 5
+DEFAULT_DATABASE_MAX_OVERFLOW = 10
+DEFAULT_DATABASE_POOL_TIMEOUT = 30.0
+DEFAULT_DATABASE_CONNECT_TIMEOUT = 10.0
 DAG_INDEX_FILE_NAME = "dag_index.json"
 SECRET_KEY_VARIABLE = "PARTITA_SECRET_KEY"
 FERNET_KEY_VARIABLE = "PARTITA_FERNET_KEY"
@@ -148,8 +160,21 @@ class Settings:
     executor: str = "local"
     #: The Celery executor's broker (``redis://...`` or ``amqp://...``).
     celery_broker_url: str = DEFAULT_CELERY_BROKER_URL
+    #: Connections a process keeps open to a PostgreSQL metadata database.
+    database_pool_size: int = DEFAULT_DATABASE_POOL_SIZE
+    #: Connections opened beyond the pool at busy moments.
+    database_max_overflow: int = DEFAULT_DATABASE_MAX_OVERFLOW
+    #: Seconds a thread waits for a free connection of the pool.
+    database_pool_timeout: float = DEFAULT_DATABASE_POOL_TIMEOUT
+    #: Seconds opening one connection to PostgreSQL may take.
+    database_connect_timeout: float = DEFAULT_DATABASE_CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
+        if self.database_pool_size < 1:
+            raise ConfigurationError(
+                f"database_pool_size must be a whole number >= 1, got {self.database_pool_size}; "
+                "set PARTITA_DATABASE_POOL_SIZE or 'database_pool_size:' in partita.yaml"
+            )
         if self.executor not in EXECUTORS:
             raise ConfigurationError(
                 f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}; "
@@ -266,7 +291,31 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         celery_broker_url=env.get("PARTITA_CELERY_BROKER_URL")
         or from_file.celery_broker_url
         or DEFAULT_CELERY_BROKER_URL,
+        **_database_pool_settings(env, from_file),
     )
+
+
+def _database_pool_settings(env: Mapping[str, str], from_file: FileSettings) -> dict[str, Any]:
+    """The ``database_*`` pool settings (environment, then ``partita.yaml``, then default)."""
+    connections = "a whole number of connections"
+    return {
+        "database_pool_size": _int_setting(
+            env, "PARTITA_DATABASE_POOL_SIZE", from_file.database_pool_size,
+            DEFAULT_DATABASE_POOL_SIZE, connections,
+        ),
+        "database_max_overflow": _int_setting(
+            env, "PARTITA_DATABASE_MAX_OVERFLOW", from_file.database_max_overflow,
+            DEFAULT_DATABASE_MAX_OVERFLOW, connections,
+        ),
+        "database_pool_timeout": _seconds_setting(
+            env, "PARTITA_DATABASE_POOL_TIMEOUT", from_file.database_pool_timeout,
+            DEFAULT_DATABASE_POOL_TIMEOUT,
+        ),
+        "database_connect_timeout": _seconds_setting(
+            env, "PARTITA_DATABASE_CONNECT_TIMEOUT", from_file.database_connect_timeout,
+            DEFAULT_DATABASE_CONNECT_TIMEOUT,
+        ),
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -291,6 +340,10 @@ class FileSettings:
     retention: dict[str, Any] | None = None
     executor: str | None = None
     celery_broker_url: str | None = None
+    database_pool_size: int | None = None
+    database_max_overflow: int | None = None
+    database_pool_timeout: float | None = None
+    database_connect_timeout: float | None = None
 
     @classmethod
     def read(cls, path: Path) -> FileSettings:

@@ -70,6 +70,10 @@ class _FileSettings(BaseModel):
     base_url: str | None = Field(default=None, pattern=r"^https?://")
     executor: Literal["local", "celery"] | None = None
     celery_broker_url: str | None = Field(default=None, min_length=1)
+    database_pool_size: int | None = Field(default=None, ge=1)
+    database_max_overflow: int | None = Field(default=None, ge=0)
+    database_pool_timeout: float | None = Field(default=None, gt=0)
+    database_connect_timeout: float | None = Field(default=None, gt=0)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -86,3 +86,49 @@ def test_aborting_a_stepped_run_records_it_failed_and_cancels_the_rest() -> None
     assert storage.runs.get_run("scheduled__1").state is RunState.FAILED
     states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances("scheduled__1")}
     assert set(states.values()) == {TaskState.CANCELLED}
+
+
+def branch_dag(calls: list[str]) -> DAG:
+    with DAG("chain") as dag:
+        choose = PythonOperator(task_id="choose", python_callable=lambda: calls.append("choose"))
+        for name in ("left", "right"):
+            choose >> PythonOperator(task_id=name, python_callable=lambda n=name: calls.append(n))
+    return dag
+
+
+def test_a_resumed_run_records_the_end_a_worker_reported_that_its_dead_driver_never_did() -> None:
+    """A Celery worker wrote a branch's end (its row and ``task_reported`` event); the driver
+    died before recording it: the resumed run takes the branch's choice from the report and
+    records the end's event once."""
+    import msgspec
+
+    from partita.engine.work import TaskOutcome
+    from partita.storage.records import EventKind, EventRecord, TaskInstanceRecord
+
+    calls: list[str] = []
+    storage = MemoryStorage()
+    ended = TaskInstanceRecord(
+        "scheduled__1", "choose", try_number=1, state=TaskState.SUCCESS, start_date=T0,
+        end_date=T0, hostname="partita-default@elsewhere.1",
+    )  # fmt: skip
+    outcome = TaskOutcome(
+        "choose", -1, 1, TaskState.SUCCESS, T0, T0, "partita-default@elsewhere.1",
+        skip_downstream=["right"], followed_branches=["left"],
+    )  # fmt: skip
+    report = EventRecord(
+        "scheduled__1", EventKind.TASK_REPORTED, T0, "choose", -1, 1, msgspec.to_builtins(outcome)
+    )
+    storage.write(WriteBatch(runs=[queued_run()], task_instances=[ended], events=[report]))
+    driver = RunDriver.for_run(branch_dag(calls), InProcessExecutor(), storage, queued_run())
+    driver.begin(resume=True)
+    while not driver.step(timeout=0):
+        pass
+    assert driver.end().state is RunState.SUCCESS
+    assert calls == ["left"]  # choose is not run again, and its choice holds
+    states = {ti.task_id: ti.state for ti in storage.runs.get_task_instances("scheduled__1")}
+    assert states == {"choose": TaskState.SUCCESS, "left": TaskState.SUCCESS,
+                      "right": TaskState.SKIPPED}  # fmt: skip
+    events = storage.events.read_events("scheduled__1", kinds=[EventKind.TASK_STATE])
+    chosen = [e.payload for e in events if e.task_id == "choose"]
+    assert chosen == [{"state": "success", "duration": 0.0, "skipped_downstream": ["right"],
+                       "followed": ["left"]}]  # fmt: skip

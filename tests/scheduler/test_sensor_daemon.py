@@ -371,3 +371,25 @@ def test_a_secret_a_schedule_read_is_masked_in_its_failed_tick(
     ScheduleDefinitionTicker(storage, lambda: {"leaky": leaky}, {"target": TARGET}.get).run_once(T0)
     [failed] = storage.instigators.list_ticks(InstigatorKind.SCHEDULE, "leaky")
     assert "refused with ***" in (failed.error or "") and api_token not in (failed.error or "")
+
+
+def test_two_schedulers_evaluate_a_sensor_without_run_keys_once_per_interval(
+    storage: Storage,
+) -> None:
+    """A sensor that asks for a run at every evaluation (no run key): two schedulers on one
+    store make one run per interval, not one each."""
+    calls: list[str] = []
+
+    @sensor(job=TARGET, minimum_interval_seconds=30)
+    def every_time(context: Any) -> Any:
+        calls.append(context.cursor or "")
+        context.update_cursor(str(len(calls)))
+        return RunRequest()
+
+    first, second = daemon_for(storage, every_time), daemon_for(storage, every_time)
+    for step in range(4):
+        now = T0 + timedelta(seconds=30 * step)
+        tick_once(first, now)
+        tick_once(second, now + timedelta(seconds=1))
+    assert calls == ["", "1", "2", "3"]  # once per interval, each from the last cursor
+    assert len(storage.runs.list_runs("target")) == 4

@@ -223,6 +223,36 @@ def test_a_task_instance_try_is_claimed_once(storage: Storage) -> None:
     assert storage.task_instance_claims("r2") == {}
 
 
+def test_a_try_end_is_written_only_while_it_is_the_claimed_and_newest_try(
+    storage: Storage,
+) -> None:
+    queued = TaskInstanceRecord("r1", "load", try_number=1, max_tries=3, state=TaskState.QUEUED)
+    storage.write(WriteBatch(runs=[make_run("r1")], task_instances=[queued]))
+
+    def end(try_number: int) -> WriteBatch:
+        row = replace(queued, try_number=try_number).finished(
+            TaskState.SUCCESS, T0, T0, 0.0, "node-a"
+        )
+        event = EventRecord("r1", EventKind.TASK_REPORTED, T0, "load", -1, try_number, {})
+        return WriteBatch(task_instances=[row], events=[event])
+
+    assert not storage.write_if_claimed(end(1), "r1", "load", -1, 1)  # not claimed yet
+    assert storage.claim_task_instance("r1", "load", -1, 1, "node-a", T0)
+    # the run was resumed meanwhile: a new try is handed out (queued, not claimed yet)
+    storage.write(WriteBatch(task_instances=[replace(queued, try_number=2)]))
+    assert not storage.write_if_claimed(end(1), "r1", "load", -1, 1)  # the old try ends late
+    [ti] = storage.runs.get_task_instances("r1")
+    assert (ti.state, ti.try_number) == (TaskState.QUEUED, 2)
+    assert storage.events.read_events("r1", kinds=[EventKind.TASK_REPORTED]) == []
+    assert storage.claim_task_instance("r1", "load", -1, 2, "node-b", T0)
+    assert storage.write_if_claimed(end(2), "r1", "load", -1, 2)
+    [ti] = storage.runs.get_task_instances("r1")
+    assert (ti.state, ti.try_number) == (TaskState.SUCCESS, 2)
+    [event] = storage.events.read_events("r1", kinds=[EventKind.TASK_REPORTED])
+    assert event.try_number == 2 and event.id is not None
+    assert not storage.write_if_claimed(end(2), "r1", "other", -1, 2)  # no such instance
+
+
 def test_task_instances_are_ordered_by_task_then_map_index(storage: Storage) -> None:
     keys = [("b", -1), ("a", 10), ("a", 2), ("a", 0), ("c", 1), ("a", 1), ("c", 0)]
     tis = [TaskInstanceRecord("r1", task, index) for task, index in keys]

@@ -302,3 +302,46 @@ def test_opening_a_database_at_head_does_not_import_alembic(sqlite_url: str) -> 
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+def _walk_down_and_up(url: str) -> list[str]:
+    """Upgrade to head, then downgrade one revision at a time to base and upgrade one at a
+    time back to head; the revisions passed on the way down. Each step must succeed."""
+    engine = create_sql_engine(url)
+    try:
+        upgrade(engine)
+        script = ScriptDirectory.from_config(alembic_config())
+        chain = [rev.revision for rev in script.walk_revisions()]  # head first
+        seen = []
+        for revision in chain:
+            assert current_revision(engine) == revision
+            seen.append(revision)
+            with engine.begin() as connection:
+                command.downgrade(alembic_config(connection), "-1")
+        assert current_revision(engine) is None
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        for revision in reversed(chain):
+            with engine.begin() as connection:
+                command.upgrade(alembic_config(connection), "+1")
+            assert current_revision(engine) == revision
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert list(compare_metadata(context, metadata)) == []
+        return seen
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_every_revision_downgrades_and_upgrades_step_by_step_on_sqlite(sqlite_url: str) -> None:
+    seen = _walk_down_and_up(sqlite_url)
+    assert seen[0] == head_revision() and seen[-1] == "0001" and len(seen) == len(set(seen))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_every_revision_downgrades_and_upgrades_step_by_step_on_postgres(
+    pg_fresh_database_url: str,
+) -> None:
+    seen = _walk_down_and_up(pg_fresh_database_url)
+    assert seen[0] == head_revision() and seen[-1] == "0001" and len(seen) == len(set(seen))

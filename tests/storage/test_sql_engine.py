@@ -110,3 +110,52 @@ def test_mask_url_hides_a_password_with_an_unescaped_at_sign_whole() -> None:
     assert mask_url("postgresql://u:se@cr@et@h/db") == "postgresql://u:***@h/db"
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert mask_url("sqlite:////tmp/a@b.db") == "sqlite:////tmp/a@b.db"
+
+
+def test_a_postgresql_engine_pool_follows_the_pool_options() -> None:
+    from partita.storage.sql.engine import PoolOptions
+
+    engine = create_sql_engine("postgresql://u:pw@db:5432/partita", PoolOptions(7, 2, 4.0, 3.0))
+    try:
+        pool = engine.pool
+        assert (pool.size(), pool._max_overflow, pool.timeout()) == (7, 2, 4.0)  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_postgresql_server_that_does_not_answer_fails_after_the_connect_timeout(
+    tmp_path: Path,
+) -> None:
+    """A server that accepts the TCP connection and says nothing (a hung host): opening
+    the store fails with a clear error after database_connect_timeout, not never."""
+    import socket
+    import threading
+
+    from partita.exceptions import PartitaError
+    from partita.settings import load_settings
+    from partita.storage.sql import SqlStorage
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        env = {
+            "PARTITA_HOME": str(tmp_path / "home"),
+            "PARTITA_DATABASE_URL": f"postgresql://u:pw@127.0.0.1:{port}/partita",
+            "PARTITA_SECRET_KEY": "connect-timeout-test-key-0123456789abcdef",
+            "PARTITA_DATABASE_CONNECT_TIMEOUT": "2",
+        }
+        errors: list[BaseException] = []
+
+        def open_it() -> None:
+            try:
+                SqlStorage.from_settings(load_settings(env=env, cwd=tmp_path)).close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        opener = threading.Thread(target=open_it, daemon=True)
+        opener.start()
+        opener.join(60)
+        assert not opener.is_alive(), "opening the store never gave up"
+    [error] = errors
+    assert isinstance(error, PartitaError)
+    assert "timeout" in str(error).lower() and "pw@" not in str(error)

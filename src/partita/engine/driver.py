@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from msgspec.structs import replace
 
 from partita.definitions.dag import DAG
@@ -74,6 +75,7 @@ SYNC_AFTER_SECONDS = 0.02
 _SYNC_AFTER = timedelta(seconds=SYNC_AFTER_SECONDS)
 #: The states an instance ends in by running (the others are decided for it).
 _OWN_END_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
+_OWN_END_VALUES = frozenset(state.value for state in _OWN_END_STATES)
 
 
 #: Default for ``RunDriver(max_lost_attempts=)``: tries lost with their worker before failing.
@@ -355,12 +357,19 @@ class RunDriver:
         event); the rest wait in ``_resubmit`` to run again, as a new try.
         """
         skips: dict[TIKey, list[str]] = {}
+        ended: set[tuple[TIKey, int]] = set()  # the tries whose end the events tell
         for event in self.storage.events.read_events(
             self.info.run_id, kinds=[EventKind.TASK_STATE]
         ):
+            if event.task_id is None:
+                continue
+            key = (event.task_id, event.map_index)
+            if event.payload.get("state") in _OWN_END_VALUES:
+                ended.add((key, event.try_number))
             skipped = event.payload.get("skipped_downstream")
-            if skipped and event.task_id is not None:
-                skips[(event.task_id, event.map_index)] = list(skipped)
+            if skipped:
+                skips[key] = list(skipped)
+        unrecorded = self._unrecorded_ends(previous, ended)
         self._rescheduled.recover(self.storage, self.info.run_id, previous.values())
         self._replaying = True
         try:
@@ -374,6 +383,10 @@ class RunDriver:
                 for key in ready:
                     ti = previous.get(key)
                     if ti is not None and ti.state in _OWN_END_STATES:
+                        outcome = unrecorded.get(key)
+                        if outcome is not None:  # its end, as its worker reported it
+                            self.tis[key] = self._recorder().recovered(ti, outcome)
+                            skips[key] = list(outcome.skip_downstream)
                         changes = self.active.finish(key, ti.state, skips.get(key, ()))
                         self._apply_changes(changes, now)
                     elif ti is not None and ti.state is TaskState.UP_FOR_RESCHEDULE:
@@ -385,6 +398,30 @@ class RunDriver:
                         self._resubmit.append(key)
         finally:
             self._replaying = False
+
+    def _unrecorded_ends(
+        self, previous: dict[TIKey, TaskInstanceRecord], ended: set[tuple[TIKey, int]]
+    ) -> dict[TIKey, TaskOutcome]:
+        """The tries a worker ended (a ``task_reported`` event: the Celery executor) that the
+        previous driver died before recording: their outcomes, by task instance.
+
+        Without them a resumed run would lose the end's event and a branch's choice.
+        """
+        missing = {
+            (key, ti.try_number)
+            for key, ti in previous.items()
+            if ti.state in _OWN_END_STATES and (key, ti.try_number) not in ended
+        }
+        if not missing:
+            return {}
+        found: dict[TIKey, TaskOutcome] = {}
+        for event in self.storage.events.read_events(
+            self.info.run_id, kinds=[EventKind.TASK_REPORTED]
+        ):
+            key = (event.task_id or "", event.map_index)
+            if (key, event.try_number) in missing:
+                found[key] = msgspec.convert(event.payload, TaskOutcome, strict=False)
+        return found
 
     def _step(self, timeout: float | None) -> bool:
         active, recorder = self.active, self._recorder()

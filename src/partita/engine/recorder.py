@@ -232,6 +232,13 @@ class RunRecorder:
             self._task_event(ti, end, extra)
             return ti
 
+    def recovered(self, ti: TaskInstanceRecord, outcome: TaskOutcome) -> TaskInstanceRecord:
+        """A try that ended while no driver listened (its driver died; its worker reported
+        it): recorded now, as ``finished`` records one. Returns ``ti`` as it is now."""
+        with self._lock:
+            self._running += 1  # ``finished`` counts it out
+        return self.finished(ti, outcome)
+
     def lost(
         self, ti: TaskInstanceRecord, when: datetime, reason: str, count: int, *, again: bool
     ) -> TaskInstanceRecord:

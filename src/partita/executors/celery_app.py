@@ -82,4 +82,21 @@ class TaskMessage(msgspec.Struct, frozen=True):
         return msgspec.convert(payload, cls, strict=False)
 
 
-__all__ = ["DEFAULT_QUEUE", "TASK_NAME", "TaskMessage", "make_app"]
+def probe_broker(broker_url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """None when the broker at ``broker_url`` answers within ``timeout`` seconds, else why not
+    (one line, the URL's password masked)."""
+    from kombu import Connection
+
+    from partita.storage.sql.engine import mask_url
+
+    try:
+        with Connection(broker_url, connect_timeout=timeout) as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+            connection.default_channel  # noqa: B018 - Redis is only reached by a channel
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"the broker {mask_url(broker_url)} is unreachable: {reason}"
+    return None
+
+
+__all__ = ["DEFAULT_QUEUE", "TASK_NAME", "TaskMessage", "make_app", "probe_broker"]

@@ -10,6 +10,10 @@ run, logs streamed through ``LiveLogs``), and writes the end state, outputs,
 last log lines and a ``task_reported`` event with the outcome in one
 ``WriteBatch``. The scheduler reads that event; no Celery result is kept.
 
+The end is written only while the try is still the claimed and newest one
+(``Storage.write_if_claimed``): a try its scheduler gave up on (the run was
+resumed with a new try) leaves the newer try's row alone.
+
 The design decision: a message whose try was claimed before (a duplicate
 delivery, a redelivery after the visibility timeout or after its worker
 died) is acknowledged and dropped, never run: the claim is the only gate, so
@@ -140,7 +144,14 @@ class TaskRunner:
             run_id, EventKind.TASK_REPORTED, outcome.end_date, work.task_id, work.map_index,
             work.try_number, encode_outcome(outcome),
         ))  # fmt: skip
-        self.storage.write(batch)
+        if not self.storage.write_if_claimed(
+            batch, run_id, work.task_id, work.map_index, work.try_number
+        ):
+            logger.warning(
+                "try %d of %s[%d] of run %s ended after a newer try was handed out (its "
+                "scheduler gave it up); its end is not written over the newer try",
+                work.try_number, work.task_id, work.map_index, run_id,
+            )  # fmt: skip
 
     def close(self) -> None:
         with self._lock:

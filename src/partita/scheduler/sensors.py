@@ -10,7 +10,10 @@ transaction with the other ticks of the pass (``InstigatorStore.record_ticks``):
 a run key already used by the
 sensor makes no second run, across restarts; a sensor that raises or
 returns something else records a failed tick, keeps its cursor, and is
-evaluated again at its next interval.
+evaluated again at its next interval. Of several schedulers, one evaluates
+each sensor per interval: a pass claims its due sensors in one batch
+(``InstigatorStore.claim_due``: their last tick set to now, ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), and leaves those another scheduler claimed.
 
 The design decision: user code runs in a small thread pool, and the loop
 never waits for it. An evaluation still running after ``evaluation_timeout``
@@ -192,8 +195,18 @@ class SensorDaemon:
         if due:
             stored = self.storage.instigators.list_states(InstigatorKind.SENSOR)
             states = {state.name: state for state in stored}
-            for sensor in due:
-                inline = self._start(sensor, states.get(sensor.name), now)
+            running = [sensor for sensor in due if self._runs(sensor, states.get(sensor.name), now)]
+            claimed = self.storage.instigators.claim_due(
+                InstigatorKind.SENSOR,
+                {sensor.name: now - _interval(sensor) for sensor in running},
+                now,
+            )
+            for sensor in running:
+                state = claimed.get(sensor.name)
+                if state is None:  # another scheduler evaluates it this time
+                    self._next_due[sensor.name] = now + _interval(sensor)
+                    continue
+                inline = self._start(sensor, state, now)
                 if inline is not None:
                     writes.append(inline)
         return self.storage.instigators.record_ticks(writes)
@@ -227,21 +240,25 @@ class SensorDaemon:
                 due.append(sensor)
         return due
 
-    def _start(
-        self, sensor: SensorDefinition, state: InstigatorState | None, now: datetime
-    ) -> TickWrite | None:
-        """Start an evaluation of ``sensor`` if it runs; what to write when it ran inline."""
-        interval = timedelta(seconds=sensor.minimum_interval_seconds)
+    def _runs(self, sensor: SensorDefinition, state: InstigatorState | None, now: datetime) -> bool:
+        """Whether ``sensor`` is to be evaluated now (started, and its interval has passed)."""
+        interval = _interval(sensor)
         state = state or InstigatorState(InstigatorKind.SENSOR, sensor.name)
         running = sensor.is_running_by_default(self.stopped_by_default)
         if state.resolved_status(running) is InstigatorStatus.STOPPED:
             self._next_due[sensor.name] = now + min(interval, timedelta(seconds=5))
-            return None
+            return False
         last = state.last_tick_at
         if sensor.name not in self._next_due and last is not None and last + interval > now:
             self._next_due[sensor.name] = last + interval  # ticked before a restart: keep rhythm
-            return None
-        self._next_due[sensor.name] = now + interval
+            return False
+        return True
+
+    def _start(
+        self, sensor: SensorDefinition, state: InstigatorState, now: datetime
+    ) -> TickWrite | None:
+        """Start an evaluation of ``sensor`` (claimed); what to write when it ran inline."""
+        self._next_due[sensor.name] = now + _interval(sensor)
         evaluation = _Evaluation(sensor, now, state.cursor, time.monotonic())
         context = SensorEvaluationContext(
             cursor=state.cursor, sensor_name=sensor.name, instance=self.reads,
@@ -407,6 +424,10 @@ def _done(tick: TickRecord, plan: _Plan, cursor: str | None) -> TickRecord:
         run_keys=list(plan.run_keys), skip_reason=plan.skip_reason, cursor=cursor,
         duration=tick.duration,
     )  # fmt: skip
+
+
+def _interval(sensor: SensorDefinition) -> timedelta:
+    return timedelta(seconds=sensor.minimum_interval_seconds)
 
 
 __all__ = [

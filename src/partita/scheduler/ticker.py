@@ -72,6 +72,7 @@ class ScheduleTicker:
         registry = self.storage.registry
         planned: dict[str, tuple[DagRunInfo, DagRunInfo | None]] = {}
         queued: dict[str, int] = {}
+        new_runs: list[DagRunRecord] = []
         for record in registry.due_dags(now, MAX_DAGS_PER_TICK):
             dag = self.get_dag(record.dag_id)
             if dag is None or record.next_run is None:
@@ -79,9 +80,13 @@ class ScheduleTicker:
             runs, following = due_runs(dag, record.next_run, now, MAX_RUNS_PER_TICK)
             if not runs:
                 continue
-            inserted = self.storage.queue.enqueue([self._run(dag, info, now) for info in runs])
-            queued[record.dag_id] = len(inserted)
+            new_runs.extend(self._run(dag, info, now) for info in runs)
+            queued[record.dag_id] = 0
             planned[record.dag_id] = (record.next_run, following)
+        if new_runs:  # one transaction for every due DAG of the tick
+            dag_of = {run.run_id: run.dag_id for run in new_runs}
+            for run_id in self.storage.queue.enqueue(new_runs):
+                queued[dag_of[run_id]] += 1
         if planned:
             with registry.claim_due_dags(now, MAX_DAGS_PER_TICK) as claim:
                 for record in claim.dags:

@@ -494,6 +494,17 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def write_if_claimed(
+        self, batch: WriteBatch, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> bool:
+        """Apply ``batch`` (a try's end) only while try ``try_number`` of the task instance is
+        the one claimed and the newest (no later try was handed out since).
+
+        True when written. A worker whose try was given up on (its scheduler died and
+        the run was resumed with a new try) so writes nothing over the newer try's row.
+        """
+
+    @abstractmethod
     def claim_task_instance(
         self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
         at: datetime,

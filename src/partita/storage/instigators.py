@@ -15,7 +15,9 @@ key (a second run later) nor a key without its run (a run lost). Runs made
 from a run key have ids derived from it, and both inserts are "unless
 present", so two schedulers evaluating the same sensor at once queue one run.
 The scheduler records all the ticks of one pass together, so 1,000 sensors
-cost a few transactions, not a thousand.
+cost a few transactions, not a thousand. Before evaluating, a scheduler claims
+its due sensors in one batch (``claim_due``), so of several schedulers one
+evaluates each sensor per interval.
 """
 
 from __future__ import annotations
@@ -130,6 +132,20 @@ class InstigatorStore(ABC):
     @abstractmethod
     def set_cursor(self, kind: InstigatorKind, name: str, cursor: str | None, at: datetime) -> None:
         """Replace the cursor by hand (``partita sensors cursor``)."""
+
+    @abstractmethod
+    def claim_due(
+        self, kind: InstigatorKind, due_if_before: Mapping[str, datetime], now: datetime
+    ) -> dict[str, InstigatorState]:
+        """Claim the evaluation at ``now`` of those of the named instigators that are due.
+
+        ``due_if_before`` maps a name to the time its last tick must be at or before
+        for it to be due (``now`` minus its interval). The claimed ones get
+        ``last_tick_at = now`` in the claim's transaction, so of several schedulers
+        claiming at once one gets each, and the others see it ticked. Rows locked by
+        another claim are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), not
+        waited for. Returns the claimed ones' states as they were before the claim.
+        """
 
     @abstractmethod
     def used_run_keys(self, sensor: str, run_keys: Sequence[str]) -> set[str]:

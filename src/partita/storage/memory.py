@@ -465,6 +465,17 @@ class MemoryStorage(Storage):
             self._apply(batch, self._checked(batch))
             return True
 
+    def write_if_claimed(
+        self, batch: WriteBatch, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> bool:
+        with self._lock:
+            ti = self._runs.tis.get(run_id, {}).get((task_id, map_index))
+            claimed = self._claims.get(run_id, {}).get((task_id, map_index), (0, ""))[0]
+            if ti is None or ti.try_number != try_number or claimed != try_number:
+                return False
+            self._apply(batch, self._checked(batch))
+            return True
+
     def claim_task_instance(
         self, run_id: str, task_id: str, map_index: int, try_number: int, hostname: str,
         at: datetime,

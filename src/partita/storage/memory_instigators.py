@@ -8,7 +8,7 @@ holding it, so a tick is written all at once as the SQL transaction writes it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from msgspec.structs import replace
@@ -57,6 +57,18 @@ class MemoryInstigatorStore(InstigatorStore):
         with self._lock:
             state = self._state(kind, name)
             self._states[(kind, name)] = replace(state, cursor=cursor, updated_at=at)
+
+    def claim_due(
+        self, kind: InstigatorKind, due_if_before: Mapping[str, datetime], now: datetime
+    ) -> dict[str, InstigatorState]:
+        claimed = {}
+        with self._lock:
+            for name, before in due_if_before.items():
+                state = self._state(kind, name)
+                if state.last_tick_at is None or state.last_tick_at <= before:
+                    claimed[name] = state
+                    self._states[(kind, name)] = replace(state, last_tick_at=now)
+        return claimed
 
     def used_run_keys(self, sensor: str, run_keys: Sequence[str]) -> set[str]:
         return {key for key in run_keys if (sensor, run_key_digest(key)) in self._run_keys}

@@ -2,11 +2,14 @@
 
 The design decision: the health check needs no login (a load balancer or a
 monitor calls it) and says only what is safe to say: whether the database
-answers, and how long ago a scheduler last said it was alive.
+answers, how long ago a scheduler last said it was alive, and, with the Celery
+executor, whether the broker answers (probed at most every ``BROKER_PROBE_TTL``
+seconds; the URL's password masked).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -19,6 +22,7 @@ from partita.schemas import HealthModel, ImportErrorModel, PoolModel
 from partita.server.auth.deps import require
 from partita.server.problems import ApiProblem
 from partita.server.state import ServerState, server_state
+from partita.settings import Settings
 from partita.storage.auth import Role
 from partita.storage.run_queue import PoolRecord
 
@@ -45,13 +49,40 @@ def health(server: ServerState = Depends(server_state)) -> JSONResponse:
         )
         return JSONResponse(model.model_dump(mode="json"), status_code=503)
     newest = max((s.heartbeat_at for s in schedulers), default=None)
+    broker = _broker_state(server.config.settings)
     model = HealthModel(
-        status="ok",
+        status="ok" if broker in (None, "ok") else "degraded",
         database="ok",
         scheduler_alive=bool(live_scheduler_ids(schedulers, now)),
         scheduler_heartbeat_age=(now - newest).total_seconds() if newest is not None else None,
+        broker=broker,
     )
-    return JSONResponse(model.model_dump(mode="json"))
+    return JSONResponse(
+        model.model_dump(mode="json", exclude={"broker"} if broker is None else None)
+    )
+
+
+#: Seconds a probe of the Celery broker is reused (a monitor may poll the health often).
+BROKER_PROBE_TTL = 5.0
+_broker_probes: dict[str, tuple[float, str]] = {}
+
+
+def _broker_state(settings: Settings) -> str | None:
+    """With the Celery executor: "ok" or why its broker is unreachable; else None."""
+    if settings.executor != "celery":
+        return None
+    url = settings.celery_broker_url
+    seen = _broker_probes.get(url)
+    if seen is not None and time.monotonic() - seen[0] < BROKER_PROBE_TTL:
+        return seen[1]
+    try:
+        from partita.executors.celery_app import probe_broker
+    except ImportError as exc:
+        state = f"the Celery executor needs Celery ({exc}): pip install 'partita[celery]'"
+    else:
+        state = probe_broker(url) or "ok"
+    _broker_probes[url] = (time.monotonic(), state)
+    return state
 
 
 @router.get("/pools", response_model=list[PoolModel], dependencies=[Depends(require(Role.VIEWER))])

@@ -16,9 +16,11 @@ message ever shows the password.
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
@@ -28,6 +30,9 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from partita.exceptions import ConfigurationError
 from partita.storage.files import create_private_file
 from partita.storage.values import dumps_json, loads_json
+
+if TYPE_CHECKING:
+    from partita.settings import Settings
 
 #: Execution option: on SQLite, start the transaction with ``BEGIN IMMEDIATE``.
 WRITE_LOCK_OPTION = "partita_write_lock"
@@ -60,14 +65,41 @@ def mask_url(url: str | URL) -> str:
     return f"{scheme}://{user}:***@{after}"
 
 
-def create_sql_engine(url: str | URL) -> Engine:
-    """An engine for ``url``; raises ``ConfigurationError`` for URLs partita cannot use."""
+@dataclass(frozen=True)
+class PoolOptions:
+    """The connection pool of a PostgreSQL engine (the ``database_*`` settings)."""
+
+    size: int = 5
+    max_overflow: int = 10
+    #: Seconds a thread waits for a free connection.
+    timeout: float = 30.0
+    #: Seconds opening one connection may take.
+    connect_timeout: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolOptions:
+        return cls(
+            settings.database_pool_size, settings.database_max_overflow,
+            settings.database_pool_timeout, settings.database_connect_timeout,
+        )  # fmt: skip
+
+
+def create_sql_engine(url: str | URL, pool: PoolOptions | None = None) -> Engine:
+    """An engine for ``url``; raises ``ConfigurationError`` for URLs partita cannot use.
+
+    ``pool`` sizes the pool of a PostgreSQL engine (SQLite keeps its own pooling)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(parsed)
+    pool = pool or PoolOptions()
     return create_engine(
         parsed,
         pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout,
+        # libpq counts whole seconds (and 1 as 2): at least 2
+        connect_args={"connect_timeout": max(2, math.ceil(pool.connect_timeout))},
         json_serializer=dumps_json,
         json_deserializer=loads_json,
     )
@@ -160,4 +192,4 @@ def _on_sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-__all__ = ["WRITE_LOCK_OPTION", "create_sql_engine", "mask_url", "normalize_url"]
+__all__ = ["WRITE_LOCK_OPTION", "PoolOptions", "create_sql_engine", "mask_url", "normalize_url"]

@@ -12,12 +12,12 @@ primary key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -108,6 +108,38 @@ class SqlInstigatorStore(InstigatorStore):
     def set_cursor(self, kind: InstigatorKind, name: str, cursor: str | None, at: datetime) -> None:
         with self._transaction(f"set the cursor of {kind} {name!r}") as connection:
             self._upsert(connection, kind, name, {"cursor": cursor, "updated_at": at})
+
+    def claim_due(
+        self, kind: InstigatorKind, due_if_before: Mapping[str, datetime], now: datetime
+    ) -> dict[str, InstigatorState]:
+        if not due_if_before:
+            return {}
+        names = sorted(due_if_before)
+        mine = (states.c.kind == str(kind)) & states.c.name.in_(names)
+        lock = select(states).where(mine).order_by(states.c.name)
+        if self._engine.dialect.name == "postgresql":
+            lock = lock.with_for_update(skip_locked=True)
+        what = f"claim {len(names)} due {kind}(s), the first {names[0]!r}"
+        with self._transaction(what) as connection:
+            known = set(connection.scalars(select(states.c.name).where(mine)))
+            missing = [name for name in names if name not in known]
+            if missing:  # never ticked: a row to lock (another claim may insert it too)
+                connection.execute(
+                    self._insert(states).on_conflict_do_nothing(),
+                    [{"kind": str(kind), "name": name, "updated_at": now} for name in missing],
+                )
+            claimed = {
+                row.name: _state(row)
+                for row in connection.execute(lock)
+                if row.last_tick_at is None or row.last_tick_at <= due_if_before[row.name]
+            }
+            if claimed:
+                connection.execute(
+                    update(states)
+                    .where(states.c.kind == str(kind), states.c.name.in_(sorted(claimed)))
+                    .values(last_tick_at=now)
+                )
+        return claimed
 
     def used_run_keys(self, sensor: str, run_keys: Sequence[str]) -> set[str]:
         by_digest = {run_key_digest(key): key for key in run_keys}

@@ -48,7 +48,12 @@ from partita.storage.sql.auth import SqlAuthStore
 from partita.storage.sql.automation import SqlAutomationStore
 from partita.storage.sql.backfills import SqlBackfillStore
 from partita.storage.sql.codec import codec_for
-from partita.storage.sql.engine import WRITE_LOCK_OPTION, create_sql_engine, normalize_url
+from partita.storage.sql.engine import (
+    WRITE_LOCK_OPTION,
+    PoolOptions,
+    create_sql_engine,
+    normalize_url,
+)
 from partita.storage.sql.errors import connect, driver_errors, wrap_db_errors
 from partita.storage.sql.instigators import SqlInstigatorStore
 from partita.storage.sql.logs import SqlLogStore
@@ -360,12 +365,13 @@ class SqlStorage(Storage):
         *,
         signer: PickleSigner | None = None,
         cipher: CipherSource | None = None,
+        pool: PoolOptions | None = None,
     ) -> None:
         self.engine: Engine
         if isinstance(url_or_engine, Engine):
             self.engine, self._owns_engine = url_or_engine, False
         else:
-            self.engine, self._owns_engine = create_sql_engine(url_or_engine), True
+            self.engine, self._owns_engine = create_sql_engine(url_or_engine, pool), True
         sqlite = self.engine.dialect.name == "sqlite"
         try:
             if signer is None:
@@ -409,6 +415,7 @@ class SqlStorage(Storage):
             settings.inline_output_limit,
             signer=signer,
             cipher=settings_cipher(lambda: settings, sqlite=None),
+            pool=PoolOptions.from_settings(settings),
         )
 
     def write(self, batch: WriteBatch) -> None:
@@ -462,6 +469,30 @@ class SqlStorage(Storage):
         what = f"claim try {try_number} of task {task_id!r} of run {run_id!r}"
         with self._transaction(lambda: what) as connection:
             return connection.execute(claim).rowcount == 1
+
+    def write_if_claimed(
+        self, batch: WriteBatch, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> bool:
+        tis = task_instance_table.c
+        # Touching the row locks it (PostgreSQL) or the database (SQLite) until the commit:
+        # a new try handed out meanwhile waits, or is seen here and nothing is written.
+        guard = (
+            update(task_instance_table)
+            .where(
+                tis.run_id == run_id, tis.task_id == task_id, tis.map_index == map_index,
+                tis.try_number == try_number, tis.claimed_try == try_number,
+            )
+            .values(claimed_try=try_number)
+        )  # fmt: skip
+        rows = self.prepare(batch).rows
+        what = f"write the end of try {try_number} of task {task_id!r} of run {run_id!r}"
+        with self._transaction(lambda: what) as connection:
+            if connection.execute(guard).rowcount != 1:
+                return False
+            event_ids = self._writer.execute(connection, rows)
+        for event, event_id in zip(batch.events, event_ids, strict=True):
+            stamp_id(event, event_id)
+        return True
 
     def task_instance_claims(self, run_id: str) -> dict[tuple[str, int], tuple[int, str]]:
         tis = task_instance_table.c
