@@ -28,12 +28,12 @@ _EXPORTS: dict[str, str] = {
     "Asset": "partita.definitions.asset_events",
     "AssetAll": "partita.definitions.asset_events",
     "AssetAny": "partita.definitions.asset_events",
-    "AssetEvent": "partita.definitions.asset_events",
     "AssetCheckOperator": "partita.operators.asset_check",
     "AssetCheckResult": "partita.definitions.asset_check",
     "AssetCheckSeverity": "partita.definitions.asset_check",
     "AssetCheckSpec": "partita.definitions.asset_check",
     "AssetChecksDefinition": "partita.definitions.asset_check",
+    "AssetEvent": "partita.definitions.asset_events",
     "AssetIn": "partita.definitions.asset",
     "AssetKey": "partita.definitions.asset_key",
     "AssetOperator": "partita.operators.asset",
@@ -41,15 +41,19 @@ _EXPORTS: dict[str, str] = {
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
     "AutomationCondition": "partita.definitions.automation_condition",
+    "BackfillModel": "partita.schemas",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
     "BaseNotifier": "partita.notifiers.base",
     "BaseOperator": "partita.definitions.baseoperator",
     "BaseSensorOperator": "partita.definitions.sensor_operator",
     "BashOperator": "partita.operators.bash",
+    "BashSensor": "partita.sensors.bash",
     "BranchDateTimeOperator": "partita.operators.calendar_branch",
     "BranchDayOfWeekOperator": "partita.operators.calendar_branch",
+    "BranchExternalPythonOperator": "partita.operators.virtualenv",
     "BranchPythonOperator": "partita.operators.branch",
+    "BranchPythonVirtualenvOperator": "partita.operators.virtualenv",
     "CeleryHub": "partita.executors.celery_executor",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
@@ -61,13 +65,13 @@ _EXPORTS: dict[str, str] = {
     "CronTriggerTimetable": "partita.definitions.timetables",
     "DAG": "partita.definitions.dag",
     "DagIndex": "partita.dag_index",
-    "BackfillModel": "partita.schemas",
     "DagRunDetailModel": "partita.schemas",
     "DagRunInfo": "partita.definitions.timetables",
     "DagRunModel": "partita.schemas",
     "DagSummary": "partita.importer",
     "DailyPartitionsDefinition": "partita.definitions.time_partitions",
     "DateTimeSensor": "partita.sensors.date_time",
+    "DayOfWeekSensor": "partita.sensors.calendar",
     "DefaultScheduleStatus": "partita.definitions.schedules",
     "DefaultSensorStatus": "partita.definitions.sensors",
     "Definitions": "partita.definitions.definitions",
@@ -82,6 +86,8 @@ _EXPORTS: dict[str, str] = {
     "EmailOperator": "partita.operators.email",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
+    "ExternalPythonOperator": "partita.operators.virtualenv",
+    "ExternalTaskMarker": "partita.operators.external_task_marker",
     "ExternalTaskSensor": "partita.sensors.external_task",
     "FailTask": "partita.exceptions",
     "FileResult": "partita.importer",
@@ -124,6 +130,7 @@ _EXPORTS: dict[str, str] = {
     "PokeReturnValue": "partita.definitions.sensor_operator",
     "PythonOperator": "partita.operators.python",
     "PythonSensor": "partita.sensors.python",
+    "PythonVirtualenvOperator": "partita.operators.virtualenv",
     "RescheduleTask": "partita.exceptions",
     "Resource": "partita.definitions.resources",
     "ResourceParam": "partita.definitions.resources",
@@ -161,6 +168,7 @@ _EXPORTS: dict[str, str] = {
     "TaskState": "partita.definitions.states",
     "TimeDeltaSensor": "partita.sensors.date_time",
     "TimeRestriction": "partita.definitions.timetables",
+    "TimeSensor": "partita.sensors.calendar",
     "TimeWindow": "partita.definitions.time_partitions",
     "TimeWindowPartitionMapping": "partita.definitions.partition_mapping",
     "TimeWindowPartitionsDefinition": "partita.definitions.time_partitions",
@@ -395,6 +403,7 @@ if TYPE_CHECKING:
     from partita.operators.email import EmailOperator as EmailOperator
     from partita.operators.empty import DummyOperator as DummyOperator
     from partita.operators.empty import EmptyOperator as EmptyOperator
+    from partita.operators.external_task_marker import ExternalTaskMarker as ExternalTaskMarker
     from partita.operators.http import HttpOperator as HttpOperator
     from partita.operators.http import HttpSensor as HttpSensor
     from partita.operators.http import SimpleHttpOperator as SimpleHttpOperator
@@ -404,10 +413,21 @@ if TYPE_CHECKING:
     from partita.operators.sql import SqlSensor as SqlSensor
     from partita.operators.taskflow import task as task
     from partita.operators.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
+    from partita.operators.virtualenv import (
+        BranchExternalPythonOperator as BranchExternalPythonOperator,
+    )
+    from partita.operators.virtualenv import (
+        BranchPythonVirtualenvOperator as BranchPythonVirtualenvOperator,
+    )
+    from partita.operators.virtualenv import ExternalPythonOperator as ExternalPythonOperator
+    from partita.operators.virtualenv import PythonVirtualenvOperator as PythonVirtualenvOperator
     from partita.schemas import BackfillModel as BackfillModel
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
     from partita.schemas import TaskInstanceModel as TaskInstanceModel
+    from partita.sensors.bash import BashSensor as BashSensor
+    from partita.sensors.calendar import DayOfWeekSensor as DayOfWeekSensor
+    from partita.sensors.calendar import TimeSensor as TimeSensor
     from partita.sensors.date_time import DateTimeSensor as DateTimeSensor
     from partita.sensors.date_time import TimeDeltaSensor as TimeDeltaSensor
     from partita.sensors.external_task import ExternalTaskSensor as ExternalTaskSensor

@@ -28,7 +28,7 @@ from partita.definitions.dependencies import DependencyMixin
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
 from partita.definitions.states import TriggerRule
-from partita.definitions.xcom_arg import XComArg
+from partita.definitions.xcom_arg import XComArg, find_refs
 from partita.exceptions import CycleError, DefinitionError
 
 if TYPE_CHECKING:
@@ -43,6 +43,22 @@ PartialFactory = Callable[[type, dict[str, Any]], Any]
 #: What ``BaseOperator.partial`` builds (``definitions.mapping.OperatorPartial``, which
 #: imports this module, so it is looked up rather than imported).
 PARTIAL_FACTORY: ExtensionPoint[PartialFactory] = ExtensionPoint("BaseOperator.partial")
+#: Set on a task whose template fields hold other tasks' outputs (``XComArg``): the
+#: templating reads them in before ``execute``, as Airflow does.
+REFS_MARK = "_partita_template_refs"
+
+
+def _wire_template_refs(task: BaseOperator) -> None:
+    """Depend on the tasks whose outputs a template field holds (``values=other.output``)."""
+    found = False
+    for name in task.template_fields:
+        for ref in find_refs(getattr(task, name, None)):
+            if isinstance(ref, XComArg):
+                found = True
+                if not authoring.is_building_instance():
+                    task.set_upstream(ref.operators())
+    if found:
+        task.__dict__[REFS_MARK] = True
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -100,6 +116,8 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             init(self, *args, **kwargs)
         finally:
             del self.__dict__["_partita_initialising"]
+        if self.template_fields and not self.resolves_own_refs:
+            _wire_template_refs(self)
 
     return wrapper
 
@@ -129,6 +147,9 @@ class BaseOperator(DependencyMixin):
 
     #: Attribute names rendered as Jinja templates before ``execute``.
     template_fields: ClassVar[Sequence[str]] = ()
+    #: Whether the operator reads the task outputs in its arguments itself (``PythonOperator``);
+    #: otherwise an ``XComArg`` in a template field is read by the templating before ``execute``.
+    resolves_own_refs: ClassVar[bool] = False
     #: File endings whose template field values are read from template files.
     template_ext: ClassVar[Sequence[str]] = ()
     #: Colour of the task in the UI.
@@ -279,6 +300,26 @@ class BaseOperator(DependencyMixin):
         """Do the work of one task instance; the return value is its output."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute(context)")
 
+    def render_template(
+        self, content: Any, context: Context, jinja_env: Any = None, seen_oids: Any = None
+    ) -> Any:
+        """``content`` rendered with ``context`` as a template field would be (Airflow's method).
+
+        Strings are Jinja templates (a name ending with one of ``template_ext`` is a
+        template file); lists, tuples, sets and dict values are rendered item by item.
+        The DAG's own Jinja environment is used; ``seen_oids`` (Airflow's guard
+        against rendering an object twice) is accepted and not needed.
+        """
+        from partita.engine.templating import render_value
+
+        if jinja_env is not None:
+            raise DefinitionError(
+                f"{self._where()}: render_template(jinja_env=...) is not supported: partita "
+                "renders with the DAG's environment (its user_defined_macros/filters); drop it"
+            )
+
+        return render_value(self, content, context)
+
     def on_kill(self) -> None:
         """Called when the task is stopped (timeout, cancel): release what it holds."""
 
@@ -384,4 +425,4 @@ class BaseOperator(DependencyMixin):
 
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]
 
-__all__ = ["PARTIAL_FACTORY", "BaseOperator", "PartialFactory"]
+__all__ = ["PARTIAL_FACTORY", "REFS_MARK", "BaseOperator", "PartialFactory"]

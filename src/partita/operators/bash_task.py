@@ -11,7 +11,7 @@ this one try, so process groups, timeouts, cancelling and skip codes are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from partita.definitions.context import Context
@@ -33,12 +33,14 @@ class DecoratedBashOperator(DecoratedPythonOperator):
         cwd: str | None = None,
         skip_on_exit_code: int | Iterable[int] | None = 99,
         output_encoding: str = "utf-8",
+        output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bash_options: dict[str, Any] = {
             "env": env, "append_env": append_env, "cwd": cwd,
             "skip_on_exit_code": skip_on_exit_code, "output_encoding": output_encoding,
+            "output_processor": output_processor,
         }  # fmt: skip
         self._runner: BashOperator | None = None
 

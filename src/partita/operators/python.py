@@ -229,6 +229,7 @@ class PythonOperator(BaseOperator):
     """Calls ``python_callable(*op_args, **op_kwargs)``; its return value is the task's output."""
 
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
+    resolves_own_refs = True
     ui_color = "#ffefeb"
     #: Arguments the engine supplies (config, resources); empty for most tasks.
     injections: tuple[Injection, ...] = ()

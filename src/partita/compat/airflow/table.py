@@ -43,6 +43,9 @@ _AUTHORING = {
 
 _SENSORS = _public(
     "BaseSensorOperator",
+    "BashSensor",
+    "TimeSensor",
+    "DayOfWeekSensor",
     "PokeReturnValue",
     "PythonSensor",
     "FileSensor",
@@ -62,7 +65,17 @@ _INTEGRATIONS = _public(
     "AssetAny",
 )
 
-_PYTHON_OPERATORS = _public("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
+_PYTHON_OPERATORS = _public(
+    "PythonOperator",
+    "BranchPythonOperator",
+    "ShortCircuitOperator",
+    # Issue 14 item 2 (compat): functions run in another interpreter.
+    "PythonVirtualenvOperator",
+    "ExternalPythonOperator",
+    "BranchPythonVirtualenvOperator",
+    "BranchExternalPythonOperator",
+)
+_EXTERNAL_TASK = _public("ExternalTaskSensor", "ExternalTaskMarker")
 _BRANCH = _public("BaseBranchOperator")
 _EMPTY = _public("EmptyOperator", "DummyOperator")
 _TIMEZONE = {
@@ -102,7 +115,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.filesystem": _public("FileSensor"),
     "airflow.providers.standard.sensors.time_delta": _public("TimeDeltaSensor"),
     "airflow.providers.standard.sensors.date_time": _public("DateTimeSensor"),
-    "airflow.providers.standard.sensors.external_task": _public("ExternalTaskSensor"),
+    "airflow.providers.standard.sensors.external_task": _EXTERNAL_TASK,
+    "airflow.providers.standard.sensors.bash": _public("BashSensor"),
+    "airflow.providers.standard.sensors.time": _public("TimeSensor"),
+    "airflow.providers.standard.sensors.weekday": _public("DayOfWeekSensor"),
     "airflow.providers.standard.decorators": {"task": f"{SHIMS}:task"},
     "airflow.operators.python": _PYTHON_OPERATORS,
     "airflow.operators.python_operator": _PYTHON_OPERATORS,
@@ -121,7 +137,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.filesystem": _public("FileSensor"),
     "airflow.sensors.time_delta": _public("TimeDeltaSensor"),
     "airflow.sensors.date_time": _public("DateTimeSensor"),
-    "airflow.sensors.external_task": _public("ExternalTaskSensor"),
+    "airflow.sensors.external_task": _EXTERNAL_TASK,
+    "airflow.sensors.bash": _public("BashSensor"),
+    "airflow.sensors.time_sensor": _public("TimeSensor"),
+    "airflow.sensors.weekday": _public("DayOfWeekSensor"),
     "airflow.sensors.base": _public("BaseSensorOperator", "PokeReturnValue"),
     "airflow.decorators": {**_public("dag", "task_group"), "task": f"{SHIMS}:task"},
     "airflow.models": {**_public("DAG", "BaseOperator", "Param", "Variable", "Connection")},
