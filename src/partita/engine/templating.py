@@ -42,6 +42,7 @@ import jinja2.nativetypes
 import jinja2.sandbox
 
 from partita.definitions.baseoperator import REFS_MARK, BaseOperator
+from partita.definitions.context import DERIVED_KEYS
 from partita.definitions.dag import DAG
 from partita.definitions.dependencies import DependencyMixin
 from partita.definitions.xcom_arg import DagParam, XComArg
@@ -265,16 +266,16 @@ def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
     return False
 
 
-def _with_derived(task: BaseOperator, context: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``context`` plus the entries only templates use, computed here rather than per task.
+def _with_derived(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``context`` plus the values computed on demand (``DERIVED_KEYS``), once per render.
 
     ``task_instance_key_str`` is Airflow's ``{dag_id}__{task_id}__{ds_nodash}``.
     """
-    if "task_instance_key_str" in context or "ds_nodash" not in context:
+    try:
+        derived = {k: derive(context) for k, derive in DERIVED_KEYS.items() if k not in context}
+    except (KeyError, AttributeError):  # a partial context (a preview): nothing derived
         return context
-    dag_id = task.dag.dag_id if task.dag is not None else ""
-    key = f"{dag_id}__{task.task_id}__{context['ds_nodash']}"
-    return {**context, "task_instance_key_str": key}
+    return {**context, **derived} if derived else context
 
 
 def _where(task: BaseOperator) -> str:
@@ -288,7 +289,7 @@ class _Renderer:
 
     def __init__(self, task: BaseOperator, context: Mapping[str, Any]) -> None:
         self.task = task
-        self.context = _with_derived(task, context)
+        self.context = _with_derived(context)
         native = getattr(task, "render_template_as_native_obj", None)
         if native is None:
             native = task.dag.render_template_as_native_obj if task.dag is not None else False

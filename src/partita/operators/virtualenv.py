@@ -116,10 +116,22 @@ class _ExternalPythonBase(PythonOperator):
         else:
             self.skip_on_exit_code = tuple(skip_on_exit_code)
         self.source = function_source(self.python_callable, self._where())
+        self._process: subprocess.Popen[bytes] | None = None
 
     def python_path(self, context: Context) -> Path:
         """The interpreter to run the function in."""
         raise NotImplementedError
+
+    def on_kill(self) -> None:
+        """Stop the other interpreter (a timeout, a cancel, or the end of the run)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
     def execute(self, context: Context) -> Any:
         args, kwargs = self.arguments(context)
@@ -173,13 +185,17 @@ class _ExternalPythonBase(PythonOperator):
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=tmp,
             )  # fmt: skip
+            self._process = process
             last = ""
-            for raw in process.stdout or ():
-                line = raw.decode(errors="replace").rstrip("\n")
-                if line:
-                    last = line
-                log.info("%s", line)
-            code = process.wait()
+            try:
+                for raw in process.stdout or ():
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    if line:
+                        last = line
+                    log.info("%s", line)
+                code = process.wait()
+            finally:
+                self.on_kill()
             if code in self.skip_on_exit_code:
                 raise SkipTask(f"{name}() exited with code {code}; the task is skipped")
             if code != 0:
