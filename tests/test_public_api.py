@@ -30,6 +30,7 @@ PUBLIC_NAMES = [
     "AssetIn",
     "AssetKey",
     "AssetOperator",
+    "AssetOrTimeSchedule",
     "AssetOut",
     "AssetSelection",
     "AssetsDefinition",

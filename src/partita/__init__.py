@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "AssetKey": "partita.definitions.asset_key",
     "AssetOperator": "partita.operators.asset",
     "AssetOut": "partita.definitions.asset",
+    "AssetOrTimeSchedule": "partita.definitions.asset_or_time",
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
     "AutomationCondition": "partita.definitions.automation_condition",
@@ -234,6 +235,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset_events import AssetEvent as AssetEvent
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
+    from partita.definitions.asset_or_time import AssetOrTimeSchedule as AssetOrTimeSchedule
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
     from partita.definitions.automation_condition import (
         AutomationCondition as AutomationCondition,

@@ -63,6 +63,7 @@ _INTEGRATIONS = _public(
     "Asset",
     "AssetAll",
     "AssetAny",
+    "AssetOrTimeSchedule",
 )
 
 _PYTHON_OPERATORS = _public(
@@ -166,5 +167,6 @@ MODULES: dict[str, dict[str, str]] = {
         "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"
     ),
     "airflow.timetables.base": _public("Timetable", "DagRunInfo"),
+    "airflow.timetables.assets": _public("AssetOrTimeSchedule"),
     "airflow.configuration": {"conf": f"{SHIMS}:conf"},
 }
