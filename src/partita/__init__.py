@@ -37,8 +37,8 @@ _EXPORTS: dict[str, str] = {
     "AssetIn": "partita.definitions.asset",
     "AssetKey": "partita.definitions.asset_key",
     "AssetOperator": "partita.operators.asset",
-    "AssetOut": "partita.definitions.asset",
     "AssetOrTimeSchedule": "partita.definitions.asset_or_time",
+    "AssetOut": "partita.definitions.asset",
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
     "AutomationCondition": "partita.definitions.automation_condition",
@@ -87,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "EmailOperator": "partita.operators.email",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
+    "ExceptionRetryPolicy": "partita.definitions.retry_policy",
     "ExternalPythonOperator": "partita.operators.virtualenv",
     "ExternalTaskMarker": "partita.operators.external_task_marker",
     "ExternalTaskSensor": "partita.sensors.external_task",
@@ -135,6 +136,10 @@ _EXPORTS: dict[str, str] = {
     "RescheduleTask": "partita.exceptions",
     "Resource": "partita.definitions.resources",
     "ResourceParam": "partita.definitions.resources",
+    "RetryAction": "partita.definitions.retry_policy",
+    "RetryDecision": "partita.definitions.retry_policy",
+    "RetryPolicy": "partita.definitions.retry_policy",
+    "RetryRule": "partita.definitions.retry_policy",
     "RetryTask": "partita.exceptions",
     "Role": "partita.storage.auth",
     "RunConfig": "partita.definitions.config",
@@ -297,6 +302,11 @@ if TYPE_CHECKING:
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource
     from partita.definitions.resources import ResourceParam as ResourceParam
+    from partita.definitions.retry_policy import ExceptionRetryPolicy as ExceptionRetryPolicy
+    from partita.definitions.retry_policy import RetryAction as RetryAction
+    from partita.definitions.retry_policy import RetryDecision as RetryDecision
+    from partita.definitions.retry_policy import RetryPolicy as RetryPolicy
+    from partita.definitions.retry_policy import RetryRule as RetryRule
     from partita.definitions.run_sensors import RunFailureSensorContext as RunFailureSensorContext
     from partita.definitions.run_sensors import RunStatusSensorContext as RunStatusSensorContext
     from partita.definitions.run_sensors import asset_sensor as asset_sensor

@@ -195,6 +195,7 @@ class BaseOperator(DependencyMixin):
         priority_weight: int = 1,
         weight_rule: str = "downstream",
         pool_slots: int = 1,
+        retry_policy: Any = None,
         doc_md: str | None = None,
         outlets: Any = None,
         inlets: Any = None,
@@ -267,6 +268,13 @@ class BaseOperator(DependencyMixin):
                 f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
             )
         self.pool_slots = pool_slots
+        if retry_policy is not None and not callable(getattr(retry_policy, "evaluate", None)):
+            raise DefinitionError(
+                f"{where}: retry_policy must be a RetryPolicy (such as ExceptionRetryPolicy("
+                f"rules=[...])), got {retry_policy!r}"
+            )
+        #: Decides retry / fail / default after a failure (``definitions.retry_policy``).
+        self.retry_policy = retry_policy
         self.doc_md = doc_md
         #: The assets the task updates: each gets an asset event when the task succeeds.
         self.outlets: tuple[Asset, ...] = outlet_assets(where, outlets)

@@ -65,6 +65,9 @@ _INTEGRATIONS = _public(
     "AssetAny",
     "AssetOrTimeSchedule",
 )
+_RETRY_POLICY = _public(
+    "ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule"
+)
 
 _PYTHON_OPERATORS = _public(
     "PythonOperator",
@@ -91,7 +94,14 @@ _DATETIME = _public("BranchDateTimeOperator")
 #: Airflow 3 paths first (airflow.sdk and the standard provider), then Airflow 2 paths.
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {**_public("DAG"), **_public("Asset", "XComArg")},
-    "airflow.sdk": {**_AUTHORING, **_SENSORS, **_INTEGRATIONS, **_public("SkipTask")},
+    "airflow.sdk": {
+        **_AUTHORING,
+        **_SENSORS,
+        **_INTEGRATIONS,
+        **_RETRY_POLICY,
+        **_public("SkipTask"),
+    },
+    "airflow.sdk.definitions.retry_policy": _RETRY_POLICY,
     "airflow.sdk.definitions.dag": _public("DAG", "dag"),
     "airflow.sdk.definitions.taskgroup": _public("TaskGroup"),
     "airflow.sdk.definitions.param": _public("Param"),
