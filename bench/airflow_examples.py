@@ -46,6 +46,9 @@ NOT_RUN = {
         "its child DAG's sensors wait (up to 10 minutes) for the parent DAG's run at the same "
         "logical date, which a dag.test() of one DAG does not create"
     ),
+    "example_retry_policy.py": (
+        "its task calls an outside API (api.example.com) and retries five times, a minute apart"
+    ),
     "example_sensors.py": (
         "its FileSensor waits a minute (the 60 s poke interval) and its TimeSensor and "
         "DayOfWeekSensor depend on the clock"
