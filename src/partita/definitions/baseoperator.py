@@ -116,7 +116,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             init(self, *args, **kwargs)
         finally:
             del self.__dict__["_partita_initialising"]
-        if self.template_fields and not self.resolves_own_refs:
+        if self._wires_template_refs:
             _wire_template_refs(self)
 
     return wrapper
@@ -150,6 +150,8 @@ class BaseOperator(DependencyMixin):
     #: Whether the operator reads the task outputs in its arguments itself (``PythonOperator``);
     #: otherwise an ``XComArg`` in a template field is read by the templating before ``execute``.
     resolves_own_refs: ClassVar[bool] = False
+    #: Whether construction looks for ``XComArg`` in template fields (set per class).
+    _wires_template_refs: ClassVar[bool] = False
     #: File endings whose template field values are read from template files.
     template_ext: ClassVar[Sequence[str]] = ()
     #: Colour of the task in the UI.
@@ -160,6 +162,7 @@ class BaseOperator(DependencyMixin):
     resource_requirements: tuple[ResourceRequirement, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls._wires_template_refs = bool(cls.template_fields) and not cls.resolves_own_refs
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[method-assign]
