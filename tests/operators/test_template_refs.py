@@ -158,3 +158,21 @@ def test_a_task_function_may_name_task_instance_key_str() -> None:
     result = dag.test()
     assert result.task_states["show"] is TaskState.SUCCESS, result.error("show")
     assert result.output("show").startswith("key_str_fn__show__")
+
+
+def test_task_bash_env_may_hold_other_tasks_outputs() -> None:
+    with DAG("bash_task_env") as dag:
+        stats = BashOperator(
+            task_id="stats", bash_command="echo '{\"n\": \"2\"}'", output_processor=json.loads,
+            multiple_outputs=True,
+        )  # fmt: skip
+
+        @task.bash
+        def show() -> str:
+            return 'echo "n=$N"'
+
+        shown = show.override(env={"N": stats.output["n"]}, append_env=True)()
+    assert set(shown.operator.upstream_task_ids) == {"stats"}
+    result = dag.test()
+    assert result.task_states["show"] is TaskState.SUCCESS, result.error("show")
+    assert result.output("show") == "n=2"
