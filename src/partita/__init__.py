@@ -29,28 +29,33 @@ _EXPORTS: dict[str, str] = {
     "AssetAlias": "partita.definitions.asset_events",
     "AssetAll": "partita.definitions.asset_events",
     "AssetAny": "partita.definitions.asset_events",
-    "AssetEvent": "partita.definitions.asset_events",
     "AssetCheckOperator": "partita.operators.asset_check",
     "AssetCheckResult": "partita.definitions.asset_check",
     "AssetCheckSeverity": "partita.definitions.asset_check",
     "AssetCheckSpec": "partita.definitions.asset_check",
     "AssetChecksDefinition": "partita.definitions.asset_check",
+    "AssetEvent": "partita.definitions.asset_events",
     "AssetIn": "partita.definitions.asset",
     "AssetKey": "partita.definitions.asset_key",
     "AssetOperator": "partita.operators.asset",
+    "AssetOrTimeSchedule": "partita.definitions.asset_or_time",
     "AssetOut": "partita.definitions.asset",
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
     "AutomationCondition": "partita.definitions.automation_condition",
+    "BackfillModel": "partita.schemas",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
     "BaseNotifier": "partita.notifiers.base",
     "BaseOperator": "partita.definitions.baseoperator",
     "BaseSensorOperator": "partita.definitions.sensor_operator",
     "BashOperator": "partita.operators.bash",
+    "BashSensor": "partita.sensors.bash",
     "BranchDateTimeOperator": "partita.operators.calendar_branch",
     "BranchDayOfWeekOperator": "partita.operators.calendar_branch",
+    "BranchExternalPythonOperator": "partita.operators.virtualenv",
     "BranchPythonOperator": "partita.operators.branch",
+    "BranchPythonVirtualenvOperator": "partita.operators.virtualenv",
     "CeleryHub": "partita.executors.celery_executor",
     "Config": "partita.definitions.config",
     "ConfigMapping": "partita.definitions.config",
@@ -62,13 +67,13 @@ _EXPORTS: dict[str, str] = {
     "CronTriggerTimetable": "partita.definitions.timetables",
     "DAG": "partita.definitions.dag",
     "DagIndex": "partita.dag_index",
-    "BackfillModel": "partita.schemas",
     "DagRunDetailModel": "partita.schemas",
     "DagRunInfo": "partita.definitions.timetables",
     "DagRunModel": "partita.schemas",
     "DagSummary": "partita.importer",
     "DailyPartitionsDefinition": "partita.definitions.time_partitions",
     "DateTimeSensor": "partita.sensors.date_time",
+    "DayOfWeekSensor": "partita.sensors.calendar",
     "DbApiHook": "partita.hooks.sql",
     "DefaultScheduleStatus": "partita.definitions.schedules",
     "DefaultSensorStatus": "partita.definitions.sensors",
@@ -84,6 +89,9 @@ _EXPORTS: dict[str, str] = {
     "EmailOperator": "partita.operators.email",
     "EmptyOperator": "partita.operators.empty",
     "EnvVar": "partita.definitions.resources",
+    "ExceptionRetryPolicy": "partita.definitions.retry_policy",
+    "ExternalPythonOperator": "partita.operators.virtualenv",
+    "ExternalTaskMarker": "partita.operators.external_task_marker",
     "ExternalTaskSensor": "partita.sensors.external_task",
     "FailTask": "partita.exceptions",
     "FileResult": "partita.importer",
@@ -126,9 +134,14 @@ _EXPORTS: dict[str, str] = {
     "PokeReturnValue": "partita.definitions.sensor_operator",
     "PythonOperator": "partita.operators.python",
     "PythonSensor": "partita.sensors.python",
+    "PythonVirtualenvOperator": "partita.operators.virtualenv",
     "RescheduleTask": "partita.exceptions",
     "Resource": "partita.definitions.resources",
     "ResourceParam": "partita.definitions.resources",
+    "RetryAction": "partita.definitions.retry_policy",
+    "RetryDecision": "partita.definitions.retry_policy",
+    "RetryPolicy": "partita.definitions.retry_policy",
+    "RetryRule": "partita.definitions.retry_policy",
     "RetryTask": "partita.exceptions",
     "Role": "partita.storage.auth",
     "RunConfig": "partita.definitions.config",
@@ -164,6 +177,7 @@ _EXPORTS: dict[str, str] = {
     "TaskState": "partita.definitions.states",
     "TimeDeltaSensor": "partita.sensors.date_time",
     "TimeRestriction": "partita.definitions.timetables",
+    "TimeSensor": "partita.sensors.calendar",
     "TimeWindow": "partita.definitions.time_partitions",
     "TimeWindowPartitionMapping": "partita.definitions.partition_mapping",
     "TimeWindowPartitionsDefinition": "partita.definitions.time_partitions",
@@ -232,6 +246,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset_events import AssetEvent as AssetEvent
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
+    from partita.definitions.asset_or_time import AssetOrTimeSchedule as AssetOrTimeSchedule
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
     from partita.definitions.automation_condition import (
         AutomationCondition as AutomationCondition,
@@ -293,6 +308,11 @@ if TYPE_CHECKING:
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource
     from partita.definitions.resources import ResourceParam as ResourceParam
+    from partita.definitions.retry_policy import ExceptionRetryPolicy as ExceptionRetryPolicy
+    from partita.definitions.retry_policy import RetryAction as RetryAction
+    from partita.definitions.retry_policy import RetryDecision as RetryDecision
+    from partita.definitions.retry_policy import RetryPolicy as RetryPolicy
+    from partita.definitions.retry_policy import RetryRule as RetryRule
     from partita.definitions.run_sensors import RunFailureSensorContext as RunFailureSensorContext
     from partita.definitions.run_sensors import RunStatusSensorContext as RunStatusSensorContext
     from partita.definitions.run_sensors import asset_sensor as asset_sensor
@@ -403,6 +423,7 @@ if TYPE_CHECKING:
     from partita.operators.email import EmailOperator as EmailOperator
     from partita.operators.empty import DummyOperator as DummyOperator
     from partita.operators.empty import EmptyOperator as EmptyOperator
+    from partita.operators.external_task_marker import ExternalTaskMarker as ExternalTaskMarker
     from partita.operators.http import HttpOperator as HttpOperator
     from partita.operators.http import HttpSensor as HttpSensor
     from partita.operators.http import SimpleHttpOperator as SimpleHttpOperator
@@ -414,10 +435,21 @@ if TYPE_CHECKING:
     from partita.operators.sql import SqlSensor as SqlSensor
     from partita.operators.taskflow import task as task
     from partita.operators.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
+    from partita.operators.virtualenv import (
+        BranchExternalPythonOperator as BranchExternalPythonOperator,
+    )
+    from partita.operators.virtualenv import (
+        BranchPythonVirtualenvOperator as BranchPythonVirtualenvOperator,
+    )
+    from partita.operators.virtualenv import ExternalPythonOperator as ExternalPythonOperator
+    from partita.operators.virtualenv import PythonVirtualenvOperator as PythonVirtualenvOperator
     from partita.schemas import BackfillModel as BackfillModel
     from partita.schemas import DagRunDetailModel as DagRunDetailModel
     from partita.schemas import DagRunModel as DagRunModel
     from partita.schemas import TaskInstanceModel as TaskInstanceModel
+    from partita.sensors.bash import BashSensor as BashSensor
+    from partita.sensors.calendar import DayOfWeekSensor as DayOfWeekSensor
+    from partita.sensors.calendar import TimeSensor as TimeSensor
     from partita.sensors.date_time import DateTimeSensor as DateTimeSensor
     from partita.sensors.date_time import TimeDeltaSensor as TimeDeltaSensor
     from partita.sensors.external_task import ExternalTaskSensor as ExternalTaskSensor

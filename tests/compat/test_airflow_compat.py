@@ -232,7 +232,7 @@ def test_a_task_variant_partita_lacks_fails_naming_it(tmp_path: Path) -> None:
             def pick():
                 return "work"
 
-            @task.virtualenv(requirements=["numpy"])
+            @task.docker(image="python:3.12")
             def work():
                 return 1
 
@@ -242,7 +242,7 @@ def test_a_task_variant_partita_lacks_fails_naming_it(tmp_path: Path) -> None:
         """,
     )
     error = next(iter(load_dags(path).errors.values())).splitlines()[0]
-    assert "@task.virtualenv is not supported by partita yet" in error
+    assert "@task.docker is not supported by partita yet" in error
     assert "(line 10)" in error
 
 
@@ -269,3 +269,59 @@ def test_provider_paths_of_the_integrations_load(tmp_path: Path) -> None:
     loaded = load_dags(path)
     assert loaded.errors == {}
     assert set(loaded.dags) == {"providers"}
+
+
+def test_the_names_issue_14_item_2_adds_load_from_their_airflow_paths(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "more.py",
+        """
+        import json
+        import sys
+
+        from airflow.configuration import conf
+        from airflow.providers.standard.operators.bash import BashOperator
+        from airflow.providers.standard.operators.python import ExternalPythonOperator
+        from airflow.providers.standard.sensors.bash import BashSensor
+        from airflow.providers.standard.sensors.external_task import ExternalTaskMarker
+        from airflow.providers.standard.sensors.weekday import DayOfWeekSensor
+        from airflow.sdk import DAG, task
+
+        REPO = conf.get("kubernetes_executor", "worker_container_repository")
+
+        def external():
+            return {"n": 2}
+
+        with DAG("more", schedule=None, description=f"repo={REPO!r}"):
+            DayOfWeekSensor(task_id="any_day", week_day={"Monday", "Tuesday", "Wednesday",
+                "Thursday", "Friday", "Saturday", "Sunday"}, poke_interval=0.01)
+            ext = ExternalPythonOperator(
+                task_id="ext", python_callable=external, python=sys.executable
+            )
+            shown = BashOperator(
+                task_id="shown", bash_command="echo '{\\"n\\": 3}'", output_processor=json.loads
+            )
+
+            @task.external_python(python=sys.executable)
+            def add(a, b):
+                return a["n"] + b["n"]
+
+            sensor = BashSensor(task_id="sensor", bash_command="true", poke_interval=0.01)
+            marker = ExternalTaskMarker(
+                task_id="marker", external_dag_id="other", external_task_id="wait"
+            )
+            sensor >> marker >> add(ext.output, shown.output)
+        """,
+    )
+    from partita import BashSensor, DayOfWeekSensor, ExternalPythonOperator, ExternalTaskMarker
+
+    loaded = load_dags(path)
+    assert not loaded.errors, loaded.errors
+    dag = loaded.dags["more"]
+    assert dag.description == "repo=''"  # Airflow's default for the option, not an error
+    kinds = {task_id: type(t) for task_id, t in dag.task_dict.items()}
+    assert kinds["marker"] is ExternalTaskMarker and kinds["sensor"] is BashSensor
+    assert kinds["any_day"] is DayOfWeekSensor and kinds["ext"] is ExternalPythonOperator
+    result = dag.test()
+    assert set(result.task_states.values()) == {TaskState.SUCCESS}, result.task_states
+    assert result.output("add") == 5

@@ -304,3 +304,32 @@ def test_external_task_sensor_run_alone_says_it_needs_the_store() -> None:
     outcome = run_task(dag.task_dict["wait"])
     assert outcome.state is TaskState.FAILED
     assert "runs without the metadata store" in (outcome.error or "")
+
+
+def test_external_task_sensor_watches_a_whole_task_group() -> None:
+    from partita import EmptyOperator, TaskGroup
+
+    with DAG("grouped", schedule=None) as parent:
+        with TaskGroup("load"):
+            EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
+        EmptyOperator(task_id="outside")
+
+    def waiting(group: str) -> DAG:
+        with DAG("waits_for_group", schedule=None) as dag:
+            ExternalTaskSensor(
+                task_id="wait", external_dag_id="grouped", external_task_group_id=group,
+                poke_interval=0.01, timeout=0.3,
+            )  # fmt: skip
+        return dag
+
+    storage = MemoryStorage()
+    assert parent.test(logical_date=DAY, storage=storage, verbose=False).success
+    done = waiting("load").test(logical_date=DAY, storage=storage, verbose=False)
+    assert done.task_states == {"wait": TaskState.SUCCESS}
+    missing = waiting("nope").test(logical_date=DAY, storage=storage, verbose=False)
+    assert missing.task_states == {"wait": TaskState.FAILED}  # no such group: timed out
+    assert "task group 'nope'" in missing.logs("wait")
+    with DAG("bad"), pytest.raises(DefinitionError, match="external_task_group_id must be"):
+        ExternalTaskSensor(
+            task_id="w", external_dag_id="x", external_task_id="t", external_task_group_id="g"
+        )

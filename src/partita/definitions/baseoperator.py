@@ -34,7 +34,7 @@ from partita.definitions.setup_teardown import (
     mark_teardown,
 )
 from partita.definitions.states import TriggerRule
-from partita.definitions.xcom_arg import XComArg
+from partita.definitions.xcom_arg import XComArg, find_refs
 from partita.exceptions import CycleError, DefinitionError
 
 if TYPE_CHECKING:
@@ -49,6 +49,22 @@ PartialFactory = Callable[[type, dict[str, Any]], Any]
 #: What ``BaseOperator.partial`` builds (``definitions.mapping.OperatorPartial``, which
 #: imports this module, so it is looked up rather than imported).
 PARTIAL_FACTORY: ExtensionPoint[PartialFactory] = ExtensionPoint("BaseOperator.partial")
+#: Set on a task whose template fields hold other tasks' outputs (``XComArg``): the
+#: templating reads them in before ``execute``, as Airflow does.
+REFS_MARK = "_partita_template_refs"
+
+
+def _wire_template_refs(task: BaseOperator) -> None:
+    """Depend on the tasks whose outputs a template field holds (``values=other.output``)."""
+    found = False
+    for name in task.template_fields:
+        for ref in find_refs(getattr(task, name, None)):
+            if isinstance(ref, XComArg):
+                found = True
+                if not authoring.is_building_instance():
+                    task.set_upstream(ref.operators())
+    if found:
+        task.__dict__[REFS_MARK] = True
 
 
 def _accepted_params(cls: type) -> frozenset[str]:
@@ -106,6 +122,8 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
             init(self, *args, **kwargs)
         finally:
             del self.__dict__["_partita_initialising"]
+        if self._wires_template_refs:
+            _wire_template_refs(self)
 
     return wrapper
 
@@ -135,6 +153,11 @@ class BaseOperator(DependencyMixin):
 
     #: Attribute names rendered as Jinja templates before ``execute``.
     template_fields: ClassVar[Sequence[str]] = ()
+    #: Whether the operator reads the task outputs in its arguments itself (``PythonOperator``);
+    #: otherwise an ``XComArg`` in a template field is read by the templating before ``execute``.
+    resolves_own_refs: ClassVar[bool] = False
+    #: Whether construction looks for ``XComArg`` in template fields (set per class).
+    _wires_template_refs: ClassVar[bool] = False
     #: File endings whose template field values are read from template files.
     template_ext: ClassVar[Sequence[str]] = ()
     #: Colour of the task in the UI.
@@ -150,6 +173,7 @@ class BaseOperator(DependencyMixin):
     on_failure_fail_dagrun: bool = FAIL_RUN_DEFAULT
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls._wires_template_refs = bool(cls.template_fields) and not cls.resolves_own_refs
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[method-assign]
@@ -185,6 +209,7 @@ class BaseOperator(DependencyMixin):
         priority_weight: int = 1,
         weight_rule: str = "downstream",
         pool_slots: int = 1,
+        retry_policy: Any = None,
         doc_md: str | None = None,
         outlets: Any = None,
         inlets: Any = None,
@@ -257,6 +282,13 @@ class BaseOperator(DependencyMixin):
                 f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
             )
         self.pool_slots = pool_slots
+        if retry_policy is not None and not callable(getattr(retry_policy, "evaluate", None)):
+            raise DefinitionError(
+                f"{where}: retry_policy must be a RetryPolicy (such as ExceptionRetryPolicy("
+                f"rules=[...])), got {retry_policy!r}"
+            )
+        #: Decides retry / fail / default after a failure (``definitions.retry_policy``).
+        self.retry_policy = retry_policy
         self.doc_md = doc_md
         #: The assets the task updates: each gets an asset event when the task succeeds.
         self.outlets: tuple[Asset | AssetAlias, ...] = outlet_assets(where, outlets)
@@ -289,6 +321,26 @@ class BaseOperator(DependencyMixin):
     def execute(self, context: Context) -> Any:
         """Do the work of one task instance; the return value is its output."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute(context)")
+
+    def render_template(
+        self, content: Any, context: Context, jinja_env: Any = None, seen_oids: Any = None
+    ) -> Any:
+        """``content`` rendered with ``context`` as a template field would be (Airflow's method).
+
+        Strings are Jinja templates (a name ending with one of ``template_ext`` is a
+        template file); lists, tuples, sets and dict values are rendered item by item.
+        The DAG's own Jinja environment is used; ``seen_oids`` (Airflow's guard
+        against rendering an object twice) is accepted and not needed.
+        """
+        from partita.engine.templating import render_value
+
+        if jinja_env is not None:
+            raise DefinitionError(
+                f"{self._where()}: render_template(jinja_env=...) is not supported: partita "
+                "renders with the DAG's environment (its user_defined_macros/filters); drop it"
+            )
+
+        return render_value(self, content, context)
 
     def on_kill(self) -> None:
         """Called when the task is stopped (timeout, cancel): release what it holds."""
@@ -428,4 +480,4 @@ class BaseOperator(DependencyMixin):
 
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]
 
-__all__ = ["PARTIAL_FACTORY", "BaseOperator", "PartialFactory"]
+__all__ = ["PARTIAL_FACTORY", "REFS_MARK", "BaseOperator", "PartialFactory"]

@@ -20,9 +20,18 @@ CONTEXT_KEYS = frozenset(
         "data_interval_end", "ds", "ds_nodash", "ts", "ts_nodash", "params", "conf", "macros",
         "ti", "task_instance", "task", "map_index", "try_number", "log", "templates_dict",
         "config", "resources", "exception", "partition_key", "has_partition_key",
-        "partition_time_window", "asset_partition_key_range",
+        "partition_time_window", "asset_partition_key_range", "task_instance_key_str",
     }
 )  # fmt: skip
+
+
+def _task_instance_key_str(context: Any) -> str:
+    return f"{context['dag'].dag_id}__{context['task'].task_id}__{context['ds_nodash']}"
+
+
+#: Context values computed only when a task's function or a template names them (so a
+#: task instance that does not use them pays nothing): name -> function of the context.
+DERIVED_KEYS: dict[str, Any] = {"task_instance_key_str": _task_instance_key_str}
 
 
 class Context(dict[str, Any]):
@@ -66,4 +75,4 @@ def reset_current_context(token: Token[Context | None]) -> None:
     _current.reset(token)
 
 
-__all__ = ["CONTEXT_KEYS", "Context", "get_current_context"]
+__all__ = ["CONTEXT_KEYS", "DERIVED_KEYS", "Context", "get_current_context"]

@@ -15,9 +15,11 @@ The design decision: the two modes are one loop. In ``mode="poke"`` the
 sensor sleeps between pokes and keeps its worker slot; in
 ``mode="reschedule"`` it raises ``RescheduleTask`` instead of sleeping, so
 the engine records it ``up_for_reschedule``, gives the slot back, and runs
-it again at that date as the same try. What the loop needs of the earlier
-pokes of the try (when the first began, how many there were) the engine puts
-on ``context["ti"]``, so the timeout counts from the try's first poke.
+it again at that date as the same try (Airflow's ``deferrable=True``, which
+waits in a triggerer without a worker slot, is taken as ``mode="reschedule"``).
+What the loop needs of the earlier pokes of the try (when the first began, how
+many there were) the engine puts on ``context["ti"]``, so the timeout counts
+from the try's first poke.
 """
 
 from __future__ import annotations
@@ -66,10 +68,13 @@ class BaseSensorOperator(BaseOperator):
         mode: str = "poke",
         exponential_backoff: bool = False,
         max_wait: timedelta | float | None = None,
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         where = self._where()
+        if deferrable:  # Airflow's triggerer wait: here the worker slot is given back the same way
+            mode = "reschedule"
         if mode not in self.valid_modes:
             raise DefinitionError(
                 f"{where}: mode must be 'poke' (keep the worker slot while waiting) or "

@@ -11,6 +11,7 @@ write it into, and read it back from, a DAG's serialized form by its
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -144,9 +145,15 @@ class Timetable(ABC):
         return f"{type(self).__name__}({self.summary!r})"
 
 
+#: Timetable kinds defined in modules that are imported only when used.
+_LAZY_KINDS = {"asset_or_time": "partita.definitions.asset_or_time"}
+
+
 def deserialize_timetable(data: dict[str, Any]) -> Timetable:
     """The timetable ``Timetable.serialize`` described."""
     kind = data.get("type")
+    if str(kind) in _LAZY_KINDS and str(kind) not in Timetable._registry:
+        importlib.import_module(_LAZY_KINDS[str(kind)])
     cls = Timetable._registry.get(str(kind))
     if cls is None:
         known = ", ".join(sorted(Timetable._registry))

@@ -55,6 +55,25 @@ class ExternalRuns:
                 found[(date, task_id)] = str(aggregate_state(states))
         return found
 
+    def task_group_states(
+        self, dag_id: str, logical_dates: Sequence[datetime], group_id: str
+    ) -> dict[tuple[Any, str], str]:
+        """``(logical date, task id) -> state`` of every task of the task group ``group_id``.
+
+        A group's tasks are those whose id starts with ``group_id.`` (its nested groups
+        included); a run with none of them is absent.
+        """
+        prefix = f"{group_id}."
+        found: dict[tuple[Any, str], str] = {}
+        for date, run in self._newest(dag_id, logical_dates).items():
+            by_task: dict[str, list[Any]] = {}
+            for ti in self._runs.get_task_instances(run.run_id):
+                if ti.task_id.startswith(prefix):
+                    by_task.setdefault(ti.task_id, []).append(ti.state)
+            for task_id, states in by_task.items():
+                found[(date, task_id)] = str(aggregate_state(states))
+        return found
+
 
 def external_runs(outputs: Any) -> ExternalRuns:
     """The reader for a task whose outputs go through ``outputs`` (a store-backed access)."""

@@ -378,6 +378,12 @@ class RuntimeTaskInstance:
         """
         return external_runs(self._outputs).task_states(dag_id, logical_dates, task_ids)
 
+    def get_task_group_states(
+        self, dag_id: str, logical_dates: Sequence[datetime], group_id: str
+    ) -> dict[tuple[Any, str], str]:
+        """``(logical date, task id) -> state`` of the tasks of task group ``group_id``."""
+        return external_runs(self._outputs).task_group_states(dag_id, logical_dates, group_id)
+
     def record_materialization(self, materialization: AssetMaterialization) -> None:
         """Report that this task instance materialized an asset (recorded in the catalog)."""
         self.materializations = [*self.materializations, materialization]

@@ -65,6 +65,32 @@ def retry_delay(task: BaseOperator, try_number: int, override: float | None = No
     return min(delay, cap)
 
 
+def _apply_retry_policy(
+    task: BaseOperator, try_number: int, exc: BaseException, context: Context, lines: LogSink
+) -> tuple[int, float | None]:
+    """The retries left and the delay after asking ``task.retry_policy`` about ``exc``."""
+    try:
+        decision = task.retry_policy.evaluate(exc, try_number, task.retries + 1, context)
+        action = decision.action.value
+    except Exception as policy_error:  # a broken policy must not hide the task's own failure
+        lines.append(
+            LogLine(
+                datetime.now(UTC), "WARNING",
+                f"retry_policy failed ({type(policy_error).__name__}: {policy_error}); "
+                "the task's own retry settings apply",
+            )
+        )  # fmt: skip
+        return task.retries, None
+    if action != "default":
+        reason = f": {decision.reason}" if decision.reason else ""
+        lines.append(LogLine(datetime.now(UTC), "INFO", f"retry_policy says {action}{reason}"))
+    if action == "fail":
+        return 0, None
+    if action == "retry" and decision.retry_delay is not None:
+        return task.retries, decision.retry_delay.total_seconds()
+    return task.retries, None
+
+
 def run_callbacks(
     callbacks: Sequence[Callable[..., Any]], context: Context, lines: LogSink, what: str
 ) -> None:
@@ -250,6 +276,8 @@ def _record_failure(
         if exc.max_retries is not None:
             max_tries = exc.max_retries
         override = exc.seconds_to_wait
+    elif task.retry_policy is not None:
+        max_tries, override = _apply_retry_policy(task, work.try_number, exc, context, lines)
     if work.try_number - work.lost_tries <= max_tries:  # lost tries use up no retry
         outcome.state = TaskState.UP_FOR_RETRY
         wait = retry_delay(task, work.try_number, override)

@@ -41,10 +41,11 @@ import jinja2
 import jinja2.nativetypes
 import jinja2.sandbox
 
-from partita.definitions.baseoperator import BaseOperator
+from partita.definitions.baseoperator import REFS_MARK, BaseOperator
+from partita.definitions.context import DERIVED_KEYS
 from partita.definitions.dag import DAG
 from partita.definitions.dependencies import DependencyMixin
-from partita.definitions.xcom_arg import DagParam
+from partita.definitions.xcom_arg import DagParam, XComArg
 from partita.exceptions import PartitaError, TaskSignal
 
 _MARKERS = ("{{", "{%", "{#")
@@ -167,8 +168,10 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     """``task``, or a shallow copy of it with its template fields rendered for ``context``."""
     if not task.template_fields or task.__dict__.get(PLAIN_MARK):
         return task
-    if not getattr(task, "render_template_as_native_obj", None) and not (
-        task.dag is not None and task.dag.render_template_as_native_obj
+    if (
+        not getattr(task, "render_template_as_native_obj", None)
+        and not (task.dag is not None and task.dag.render_template_as_native_obj)
+        and not task.__dict__.get(REFS_MARK)
     ):
         exts = tuple(task.template_ext)
         for name in task.template_fields:  # a loop, not any(): this runs once per instance
@@ -200,6 +203,11 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     for name, new in rendered.items():
         setattr(task_copy, name, new)
     return task_copy
+
+
+def render_value(task: BaseOperator, value: Any, context: Mapping[str, Any]) -> Any:
+    """``value`` rendered as one of ``task``'s template fields would be (``render_template``)."""
+    return _Renderer(task, context).render(value, "render_template")
 
 
 def as_jinja_renders(text: str) -> str:
@@ -258,6 +266,18 @@ def _may_hold_template(value: Any, exts: tuple[str, ...]) -> bool:
     return False
 
 
+def _with_derived(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``context`` plus the values computed on demand (``DERIVED_KEYS``), once per render.
+
+    ``task_instance_key_str`` is Airflow's ``{dag_id}__{task_id}__{ds_nodash}``.
+    """
+    try:
+        derived = {k: derive(context) for k, derive in DERIVED_KEYS.items() if k not in context}
+    except (KeyError, AttributeError):  # a partial context (a preview): nothing derived
+        return context
+    return {**context, **derived} if derived else context
+
+
 def _where(task: BaseOperator) -> str:
     if task.dag is not None:
         return f"{task.dag.label}: task {task.task_id!r}"
@@ -269,7 +289,7 @@ class _Renderer:
 
     def __init__(self, task: BaseOperator, context: Mapping[str, Any]) -> None:
         self.task = task
-        self.context = context
+        self.context = _with_derived(context)
         native = getattr(task, "render_template_as_native_obj", None)
         if native is None:
             native = task.dag.render_template_as_native_obj if task.dag is not None else False
@@ -277,6 +297,8 @@ class _Renderer:
         self.template_ext = tuple(task.template_ext)
         self._env: TemplateEnvironment | None = None
         self._seen: set[int] = set()
+        #: Whether task outputs (``XComArg``) in the fields are read here (see ``REFS_MARK``).
+        self.pulls_refs = bool(task.__dict__.get(REFS_MARK))
 
     @property
     def env(self) -> TemplateEnvironment:
@@ -289,6 +311,8 @@ class _Renderer:
             return self._string(value, path)
         if value is None or isinstance(value, (int, float, bool, bytes, datetime, date)):
             return value
+        if isinstance(value, XComArg) and self.pulls_refs:  # another task's output, read now
+            return self._pull(value)
         if isinstance(value, (DependencyMixin, DagParam, type)) or callable(value):
             return value  # task outputs, operators, classes and functions are never templates
         if isinstance(value, list):
@@ -307,6 +331,17 @@ class _Renderer:
             members = [(v, self.render(v, f"{path}{{...}}")) for v in value]
             return value if all(a is b for a, b in members) else type(value)(b for _, b in members)
         return self._nested(value, path)
+
+    def _pull(self, ref: XComArg) -> Any:
+        ti = self.context.get("ti")
+        if ti is None:
+            raise TemplateRenderError(
+                f"{_where(self.task)}: a template field holds the output of "
+                f"{ref.operators()[0].task_id!r}, which can be read only while a task instance "
+                "runs (no 'ti' in the context)",
+                field="", template=None, line=None,
+            )  # fmt: skip
+        return ref.resolve(lambda task_id, key: ti.xcom_pull(task_ids=task_id, key=key))
 
     def _nested(self, value: Any, path: str) -> Any:
         """An object with its own ``template_fields``: a rendered copy of it."""
@@ -416,6 +451,7 @@ __all__ = [
     "TemplateRenderError",
     "as_jinja_renders",
     "render_task",
+    "render_value",
     "template_environment",
     "template_searchpath",
 ]

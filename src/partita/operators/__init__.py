@@ -21,25 +21,37 @@ if TYPE_CHECKING:
     )
     from partita.operators.email import EmailOperator
     from partita.operators.empty import DummyOperator, EmptyOperator
+    from partita.operators.external_task_marker import ExternalTaskMarker
     from partita.operators.http import HttpOperator, HttpSensor, SimpleHttpOperator
     from partita.operators.latest_only import LatestOnlyOperator
     from partita.operators.python import PythonOperator
     from partita.operators.sql import SQLExecuteQueryOperator, SqlSensor
     from partita.operators.trigger_dagrun import TriggerDagRunOperator
+    from partita.operators.virtualenv import (
+        BranchExternalPythonOperator,
+        BranchPythonVirtualenvOperator,
+        ExternalPythonOperator,
+        PythonVirtualenvOperator,
+    )
 
 #: Public name -> the module of this package that defines it.
 _HOMES: dict[str, str] = {
     "AssetOperator": "asset",
     "BaseBranchOperator": "branch",
     "BashOperator": "bash",
+    "BranchExternalPythonOperator": "virtualenv",
     "BranchPythonOperator": "branch",
+    "BranchPythonVirtualenvOperator": "virtualenv",
     "DummyOperator": "empty",
     "EmailOperator": "email",
     "EmptyOperator": "empty",
+    "ExternalPythonOperator": "virtualenv",
+    "ExternalTaskMarker": "external_task_marker",
     "HttpOperator": "http",
     "HttpSensor": "http",
     "LatestOnlyOperator": "latest_only",
     "PythonOperator": "python",
+    "PythonVirtualenvOperator": "virtualenv",
     "SQLExecuteQueryOperator": "sql",
     "ShortCircuitOperator": "branch",
     "SimpleHttpOperator": "http",
@@ -68,14 +80,19 @@ __all__ = [
     "AssetOperator",
     "BaseBranchOperator",
     "BashOperator",
+    "BranchExternalPythonOperator",
     "BranchPythonOperator",
+    "BranchPythonVirtualenvOperator",
     "DummyOperator",
     "EmailOperator",
     "EmptyOperator",
+    "ExternalPythonOperator",
+    "ExternalTaskMarker",
     "HttpOperator",
     "HttpSensor",
     "LatestOnlyOperator",
     "PythonOperator",
+    "PythonVirtualenvOperator",
     "SQLExecuteQueryOperator",
     "ShortCircuitOperator",
     "SimpleHttpOperator",

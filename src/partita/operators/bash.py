@@ -4,7 +4,10 @@ The command runs in its own process group, so a timeout or a cancel stops it
 and everything it started; if partita itself is killed (even with ``kill -9``)
 the group is killed too (``process_groups``: a parent-death signal and a
 reaper process). stdout and stderr are merged and every line goes
-to the task's log as it arrives; the last line is the task's output.
+to the task's log as it arrives; the last line is the task's output, passed
+through ``output_processor`` when one is given (Airflow's ``json.loads`` idiom).
+``bash_command`` (or a value in ``env``) may be another task's output
+(``XComArg``): the task then depends on that task and reads it before running.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.context import Context
+from partita.definitions.xcom_arg import XComArg
 from partita.exceptions import DefinitionError, PartitaError, SkipTask
 from partita.operators.process_groups import reaper
 
@@ -37,18 +41,30 @@ class BashOperator(BaseOperator):
     def __init__(
         self,
         *,
-        bash_command: str,
-        env: Mapping[str, str] | None = None,
+        bash_command: str | XComArg,
+        env: Mapping[str, Any] | None = None,
         append_env: bool = False,
         cwd: str | None = None,
         skip_on_exit_code: int | Iterable[int] | None = 99,
         output_encoding: str = "utf-8",
+        output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(bash_command, str) or not bash_command.strip():
-            raise DefinitionError(f"{self._where()}: bash_command must be a non-empty string")
-        self.bash_command = bash_command
+        if not isinstance(bash_command, XComArg) and (
+            not isinstance(bash_command, str) or not bash_command.strip()
+        ):
+            raise DefinitionError(
+                f"{self._where()}: bash_command must be a non-empty string "
+                "(or another task's output)"
+            )
+        if output_processor is not None and not callable(output_processor):
+            raise DefinitionError(
+                f"{self._where()}: output_processor must be a function of the output's last "
+                f"line (such as json.loads), got {output_processor!r}"
+            )
+        self.output_processor = output_processor
+        self.bash_command: Any = bash_command
         self.env = dict(env) if env is not None else None
         self.append_env = append_env
         self.cwd = cwd
@@ -60,14 +76,16 @@ class BashOperator(BaseOperator):
             self.skip_on_exit_code = tuple(skip_on_exit_code)
         self.output_encoding = output_encoding
         self._process: subprocess.Popen[bytes] | None = None
+        #: The exit code of the last command run (None before it ran).
+        self.returncode: int | None = None
 
     def _environment(self, context: Context) -> dict[str, str]:
         if self.env is None:
             env = dict(os.environ)
         elif self.append_env:
-            env = {**os.environ, **self.env}
+            env = {**os.environ, **{k: str(v) for k, v in self.env.items()}}
         else:
-            env = dict(self.env)
+            env = {k: str(v) for k, v in self.env.items()}
         ti = context.get("ti")
         env["PARTITA_CTX_DAG_ID"] = str(getattr(context.get("dag"), "dag_id", ""))
         env["PARTITA_CTX_TASK_ID"] = self.task_id
@@ -79,6 +97,11 @@ class BashOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         if self.cwd is not None and not Path(self.cwd).is_dir():
             raise PartitaError(f"cwd {self.cwd!r} of task {self.task_id!r} is not a directory")
+        if not isinstance(self.bash_command, str) or not self.bash_command.strip():
+            raise PartitaError(
+                f"task {self.task_id!r}: bash_command must be a non-empty string; it came out "
+                f"as {self.bash_command!r}"
+            )
         log = context["log"]
         log.info("running command: %s", self.bash_command)
         last_line = ""
@@ -99,7 +122,7 @@ class BashOperator(BaseOperator):
                 line = raw.decode(self.output_encoding, errors="replace").rstrip("\n")
                 last_line = line
                 log.info("%s", line)
-            code = process.wait()
+            code = self.returncode = process.wait()
         finally:
             self._kill()
         log.info("command exited with return code %d", code)
@@ -110,7 +133,11 @@ class BashOperator(BaseOperator):
                 f"bash command failed: it exited with code {code} (0 succeeds, "
                 f"{', '.join(map(str, self.skip_on_exit_code)) or 'none'} skips)"
             )
-        return last_line if self.do_xcom_push else None
+        if not self.do_xcom_push:
+            return None
+        if self.output_processor is not None:
+            return self.output_processor(last_line)
+        return last_line
 
     def _kill(self) -> None:
         process, self._process = self._process, None

@@ -35,7 +35,7 @@ from partita.definitions import authoring
 from partita.definitions.asset import DEFAULT_OUTPUT, Output
 from partita.definitions.baseoperator import BaseOperator
 from partita.definitions.config import Config, config_class_from_schema
-from partita.definitions.context import CONTEXT_KEYS, Context
+from partita.definitions.context import CONTEXT_KEYS, DERIVED_KEYS, Context
 from partita.definitions.io_manager import IOManager, io_manager_key_of
 from partita.definitions.mapping import MappedOperator
 from partita.definitions.resources import (
@@ -91,6 +91,8 @@ class CallSpec:
     #: The context parameter comes first (Dagster's ``def op(context, x)``): it is passed
     #: positionally, before the task's own positional arguments, and is not in ``positional``.
     context_first: bool = False
+    #: Parameters naming a context value computed on demand (``DERIVED_KEYS``).
+    derived: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, fn: Callable[..., Any]) -> CallSpec:
@@ -151,6 +153,7 @@ class CallSpec:
         return cls(
             frozenset(names), tuple(positional), var_keyword, context_param, frozenset(defaults),
             config_param, config_class, tuple(typed), input_checks, output_check, context_first,
+            frozenset(names & DERIVED_KEYS.keys()),
         )  # fmt: skip
 
     def kwargs_for(
@@ -162,6 +165,9 @@ class CallSpec:
             kwargs = {k: v for k, v in context.items() if k not in taken}
         else:
             kwargs = {k: context[k] for k in self.names if k in context and k not in taken}
+        if self.derived:
+            for k in self.derived - taken:
+                kwargs[k] = DERIVED_KEYS[k](context)
         if (
             self.context_param is not None
             and self.context_param not in taken
@@ -229,6 +235,7 @@ class PythonOperator(BaseOperator):
     """Calls ``python_callable(*op_args, **op_kwargs)``; its return value is the task's output."""
 
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
+    resolves_own_refs = True
     ui_color = "#ffefeb"
     #: Arguments the engine supplies (config, resources); empty for most tasks.
     injections: tuple[Injection, ...] = ()

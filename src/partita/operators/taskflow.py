@@ -9,7 +9,9 @@ decorator takes the keyword arguments of ``PythonOperator`` and
 Variants: ``@task.bash`` (returns a bash command to run), ``@task.branch``
 (returns the task ids to follow),
 ``@task.short_circuit`` (a falsy result skips what follows),
-``@task.sensor`` (the function is a sensor's poke), and the
+``@task.sensor`` (the function is a sensor's poke), ``@task.virtualenv`` /
+``@task.external_python`` and their ``branch_`` forms (the function runs in
+another interpreter, ``operators.virtualenv``), and the
 conditions ``@task.run_if(cond)`` / ``@task.skip_if(cond)``, written above
 any of them, which skip the task when ``cond(context)`` says so.
 """
@@ -28,7 +30,7 @@ from partita.exceptions import DefinitionError
 from partita.operators.bash_task import DecoratedBashOperator
 from partita.operators.branch import DecoratedBranchOperator, DecoratedShortCircuitOperator
 from partita.operators.mapped_task import TaskPartial
-from partita.operators.python import DecoratedPythonOperator, RunCondition
+from partita.operators.python import DecoratedPythonOperator, PythonOperator, RunCondition
 from partita.sensors.python import DecoratedSensorOperator
 
 Condition = Callable[[Context], Any]
@@ -47,7 +49,7 @@ def _returns_dict(fn: Callable[..., Any]) -> bool:
 class TaskDecorator:
     """A decorated function; call it inside a DAG to add a task."""
 
-    operator_class: type[DecoratedPythonOperator] = DecoratedPythonOperator
+    operator_class: type[PythonOperator] = DecoratedPythonOperator
 
     def __init__(
         self,
@@ -151,6 +153,15 @@ class BashDecorator(TaskDecorator):
     operator_class = DecoratedBashOperator
 
 
+def _elsewhere(kind: str, python_callable: Callable[..., Any] | None, task_kwargs: Any) -> Any:
+    """A decorator whose operator runs the function in another interpreter (imported on use)."""
+    from partita.operators import virtualenv
+
+    operator_class = getattr(virtualenv, kind)
+    decorator = type(f"{kind}Decorator", (TaskDecorator,), {"operator_class": operator_class})
+    return _decorate(decorator, python_callable, task_kwargs)
+
+
 class _TaskFactory:
     """``task`` itself: ``@task``, ``@task(...)``, ``@task.python`` and the variants."""
 
@@ -182,6 +193,30 @@ class _TaskFactory:
         ``soft_fail``, ``exponential_backoff``, ``max_wait``) besides the task's.
         """
         return _decorate(SensorDecorator, python_callable, task_kwargs)
+
+    def virtualenv(
+        self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any
+    ) -> Any:
+        """``@task.virtualenv``: run in a cached virtualenv (``requirements=``, ...)."""
+        return _elsewhere("PythonVirtualenvOperator", python_callable, task_kwargs)
+
+    def external_python(
+        self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any
+    ) -> Any:
+        """``@task.external_python``: run with the interpreter ``python=``."""
+        return _elsewhere("ExternalPythonOperator", python_callable, task_kwargs)
+
+    def branch_virtualenv(
+        self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any
+    ) -> Any:
+        """``@task.branch_virtualenv``: a branch whose function runs in a virtualenv."""
+        return _elsewhere("BranchPythonVirtualenvOperator", python_callable, task_kwargs)
+
+    def branch_external_python(
+        self, python_callable: Callable[..., Any] | None = None, **task_kwargs: Any
+    ) -> Any:
+        """``@task.branch_external_python``: a branch whose function runs with ``python=``."""
+        return _elsewhere("BranchExternalPythonOperator", python_callable, task_kwargs)
 
     def run_if(
         self, condition: Condition, skip_message: str | None = None

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from partita.definitions.sensor_operator import BaseSensorOperator, PokeReturnValue
     from partita.operators.http import HttpSensor
     from partita.operators.sql import SqlSensor
+    from partita.sensors.bash import BashSensor
+    from partita.sensors.calendar import DayOfWeekSensor, TimeSensor
     from partita.sensors.date_time import DateTimeSensor, TimeDeltaSensor
     from partita.sensors.external_task import ExternalTaskSensor
     from partita.sensors.filesystem import FileSensor
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it.
 _HOMES: dict[str, str] = {
+    "TimeSensor": "partita.sensors.calendar",
+    "DayOfWeekSensor": "partita.sensors.calendar",
+    "BashSensor": "partita.sensors.bash",
     "BaseSensorOperator": "partita.definitions.sensor_operator",
     "DateTimeSensor": "partita.sensors.date_time",
     "ExternalTaskSensor": "partita.sensors.external_task",
@@ -53,7 +58,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BaseSensorOperator",
+    "BashSensor",
     "DateTimeSensor",
+    "DayOfWeekSensor",
     "ExternalTaskSensor",
     "FileSensor",
     "HttpSensor",
@@ -61,4 +68,5 @@ __all__ = [
     "PythonSensor",
     "SqlSensor",
     "TimeDeltaSensor",
+    "TimeSensor",
 ]

@@ -3,7 +3,8 @@
 By default it looks at the other DAG's run with the same logical date;
 ``execution_delta`` looks that far back (``logical_date - delta``) and
 ``execution_date_fn(logical_date, **context)`` returns the date (or list of
-dates) to look at. It is done when every watched task (or run, without task
+dates) to look at. ``external_task_group_id`` watches every task of that task
+group (Airflow's). It is done when every watched task (or run, without task
 ids) is in ``allowed_states``; one in ``failed_states`` fails it (skips it,
 with ``soft_fail``) and one in ``skipped_states`` skips it.
 
@@ -40,6 +41,7 @@ class ExternalTaskSensor(BaseSensorOperator):
         external_dag_id: str,
         external_task_id: str | None = None,
         external_task_ids: Iterable[str] | None = None,
+        external_task_group_id: str | None = None,
         allowed_states: Iterable[str] | None = None,
         skipped_states: Iterable[str] | None = None,
         failed_states: Iterable[str] | None = None,
@@ -52,6 +54,11 @@ class ExternalTaskSensor(BaseSensorOperator):
         if external_task_id is not None and external_task_ids is not None:
             raise DefinitionError(f"{where}: give external_task_id or external_task_ids, not both")
         ids = [external_task_id] if external_task_id is not None else list(external_task_ids or [])
+        if external_task_group_id is not None and (ids or not external_task_group_id):
+            raise DefinitionError(
+                f"{where}: external_task_group_id must be a non-empty group id, given without "
+                "external_task_id(s)"
+            )
         if execution_delta is not None and execution_date_fn is not None:
             raise DefinitionError(f"{where}: give execution_delta or execution_date_fn, not both")
         if execution_delta is not None and not isinstance(execution_delta, timedelta):
@@ -62,7 +69,7 @@ class ExternalTaskSensor(BaseSensorOperator):
             raise DefinitionError(
                 f"{where}: execution_date_fn must be callable, got {execution_date_fn!r}"
             )
-        kind = TaskState if ids else RunState
+        kind = TaskState if ids or external_task_group_id else RunState
         self.allowed_states = _states(allowed_states, ["success"], kind, "allowed_states", where)
         self.skipped_states = _states(skipped_states, [], kind, "skipped_states", where)
         self.failed_states = _states(failed_states, [], kind, "failed_states", where)
@@ -74,6 +81,7 @@ class ExternalTaskSensor(BaseSensorOperator):
             )
         self.external_dag_id = external_dag_id
         self.external_task_ids = ids
+        self.external_task_group_id = external_task_group_id
         self.execution_delta = execution_delta
         self.execution_date_fn = execution_date_fn
 
@@ -97,7 +105,15 @@ class ExternalTaskSensor(BaseSensorOperator):
         dates = self.logical_dates(context)
         ti = context["ti"]
         dag_id, task_ids = self.external_dag_id, self.external_task_ids
-        if task_ids:
+        group = self.external_task_group_id
+        watched: dict[str, str | None]
+        if group is not None:
+            found = ti.get_task_group_states(dag_id, dates, group)
+            watched = {f"{t} at {d.isoformat()}": s for (d, t), s in found.items()}
+            for d in dates:
+                if not any(day == d for day, _ in found):
+                    watched[f"task group {group!r} at {d.isoformat()}"] = None
+        elif task_ids:
             states = ti.get_task_states(dag_id, dates, task_ids)
             watched = {
                 f"{t} at {d.isoformat()}": states.get((d, t)) for d in dates for t in task_ids

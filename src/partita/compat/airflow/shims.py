@@ -63,8 +63,22 @@ def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0) -> _dateti
     return today - _timedelta(days=n)
 
 
+#: Options of Airflow's default configuration that DAG files read, with Airflow's defaults.
+CONF_DEFAULTS: dict[tuple[str, str], str] = {
+    ("kubernetes_executor", "worker_container_repository"): "",
+    ("kubernetes_executor", "worker_container_tag"): "",
+    ("kubernetes_executor", "namespace"): "default",
+    ("core", "default_timezone"): "utc",
+    ("core", "load_examples"): "False",
+}
+
+
 class _Conf:
-    """Airflow's ``conf``: options read from ``AIRFLOW__<SECTION>__<KEY>`` environment variables."""
+    """Airflow's ``conf``: options read from ``AIRFLOW__<SECTION>__<KEY>`` environment variables.
+
+    An option that is not set has its Airflow default when ``CONF_DEFAULTS`` holds
+    one (the value Airflow's own default configuration gives it).
+    """
 
     _MISSING = object()
 
@@ -74,6 +88,9 @@ class _Conf:
             return os.environ[name]
         if fallback is not self._MISSING:
             return fallback
+        default = CONF_DEFAULTS.get((section.lower(), key.lower()))
+        if default is not None:
+            return default
         raise AirflowConfigException(
             f"Airflow option [{section}] {key} is not set: partita has no airflow.cfg, "
             f"set the environment variable {name}"
@@ -84,7 +101,8 @@ class _Conf:
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "t")
 
     def has_option(self, section: str, key: str) -> bool:
-        return f"AIRFLOW__{section.upper()}__{key.upper()}" in os.environ
+        name = f"AIRFLOW__{section.upper()}__{key.upper()}"
+        return name in os.environ or (section.lower(), key.lower()) in CONF_DEFAULTS
 
 
 conf = _Conf()

@@ -44,6 +44,9 @@ _AUTHORING = {
 
 _SENSORS = _public(
     "BaseSensorOperator",
+    "BashSensor",
+    "TimeSensor",
+    "DayOfWeekSensor",
     "PokeReturnValue",
     "PythonSensor",
     "FileSensor",
@@ -62,9 +65,23 @@ _INTEGRATIONS = _public(
     "AssetAlias",
     "AssetAll",
     "AssetAny",
+    "AssetOrTimeSchedule",
+)
+_RETRY_POLICY = _public(
+    "ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule"
 )
 
-_PYTHON_OPERATORS = _public("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
+_PYTHON_OPERATORS = _public(
+    "PythonOperator",
+    "BranchPythonOperator",
+    "ShortCircuitOperator",
+    # Issue 14 item 2 (compat): functions run in another interpreter.
+    "PythonVirtualenvOperator",
+    "ExternalPythonOperator",
+    "BranchPythonVirtualenvOperator",
+    "BranchExternalPythonOperator",
+)
+_EXTERNAL_TASK = _public("ExternalTaskSensor", "ExternalTaskMarker")
 _BRANCH = _public("BaseBranchOperator")
 _EMPTY = _public("EmptyOperator", "DummyOperator")
 _TIMEZONE = {
@@ -79,7 +96,14 @@ _DATETIME = _public("BranchDateTimeOperator")
 #: Airflow 3 paths first (airflow.sdk and the standard provider), then Airflow 2 paths.
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {**_public("DAG"), **_public("Asset", "XComArg")},
-    "airflow.sdk": {**_AUTHORING, **_SENSORS, **_INTEGRATIONS, **_public("SkipTask")},
+    "airflow.sdk": {
+        **_AUTHORING,
+        **_SENSORS,
+        **_INTEGRATIONS,
+        **_RETRY_POLICY,
+        **_public("SkipTask"),
+    },
+    "airflow.sdk.definitions.retry_policy": _RETRY_POLICY,
     "airflow.sdk.definitions.dag": _public("DAG", "dag"),
     "airflow.sdk.definitions.taskgroup": _public("TaskGroup"),
     "airflow.sdk.definitions.param": _public("Param"),
@@ -104,7 +128,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.filesystem": _public("FileSensor"),
     "airflow.providers.standard.sensors.time_delta": _public("TimeDeltaSensor"),
     "airflow.providers.standard.sensors.date_time": _public("DateTimeSensor"),
-    "airflow.providers.standard.sensors.external_task": _public("ExternalTaskSensor"),
+    "airflow.providers.standard.sensors.external_task": _EXTERNAL_TASK,
+    "airflow.providers.standard.sensors.bash": _public("BashSensor"),
+    "airflow.providers.standard.sensors.time": _public("TimeSensor"),
+    "airflow.providers.standard.sensors.weekday": _public("DayOfWeekSensor"),
     "airflow.providers.standard.decorators": {"task": f"{SHIMS}:task"},
     "airflow.operators.python": _PYTHON_OPERATORS,
     "airflow.operators.python_operator": _PYTHON_OPERATORS,
@@ -123,7 +150,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.filesystem": _public("FileSensor"),
     "airflow.sensors.time_delta": _public("TimeDeltaSensor"),
     "airflow.sensors.date_time": _public("DateTimeSensor"),
-    "airflow.sensors.external_task": _public("ExternalTaskSensor"),
+    "airflow.sensors.external_task": _EXTERNAL_TASK,
+    "airflow.sensors.bash": _public("BashSensor"),
+    "airflow.sensors.time_sensor": _public("TimeSensor"),
+    "airflow.sensors.weekday": _public("DayOfWeekSensor"),
     "airflow.sensors.base": _public("BaseSensorOperator", "PokeReturnValue"),
     "airflow.decorators": {
         **_public("dag", "task_group", "setup", "teardown"),
@@ -152,6 +182,7 @@ MODULES: dict[str, dict[str, str]] = {
         "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"
     ),
     "airflow.timetables.base": _public("Timetable", "DagRunInfo"),
+    "airflow.timetables.assets": _public("AssetOrTimeSchedule"),
     "airflow.configuration": {"conf": f"{SHIMS}:conf"},
     # Provider packages of the integrations (connections, hooks, operators, notifiers).
     "airflow.providers.common.sql.hooks.sql": _public("DbApiHook"),
