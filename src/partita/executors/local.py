@@ -246,6 +246,8 @@ class WorkerPool:
         self._queue: deque[_Job] = deque()
         self._workers: list[_WorkerHandle] = []
         self._closing = False
+        #: The supervisor waits with no timeout (no task out): a send must wake it.
+        self._sleeping = False
         self._wake_read, self._wake_write = os.pipe()
         for _ in range(size):
             self._start_worker(one_shot=False)
@@ -369,6 +371,9 @@ class WorkerPool:
         )
         with suppress(OSError):  # it died: its sentinel fires and the supervisor reports it
             worker.conn.send(message)
+        if self._sleeping:  # the supervisor must watch this worker's heartbeats from now on
+            self._sleeping = False
+            os.write(self._wake_write, b"x")
 
     # -- the supervisor thread ----------------------------------------------------------
     def _supervise(self) -> None:
@@ -388,7 +393,11 @@ class WorkerPool:
             for worker in self._workers:
                 by_object[worker.conn] = worker
                 by_object[worker.process.sentinel] = worker
-        ready = wait([*by_object, self._wake_read], timeout=check_every)
+            # with no task out there is no heartbeat to check: sleep until a message, a
+            # death, or ``_send`` (which writes to the pipe while ``_sleeping``)
+            self._sleeping = not self._queue and all(w.view is None for w in self._workers)
+        ready = wait([*by_object, self._wake_read], timeout=None if self._sleeping else check_every)
+        self._sleeping = False
         if self._closing:
             return
         for item in ready:
