@@ -31,11 +31,11 @@ from partita.engine.manual_run import queue_run
 from partita.loader import load_dags
 from partita.registry_sync import record_load_result
 from partita.scheduler.ownership import live_scheduler_ids
-from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.dag_records import unknown_dag
 from partita.storage.records import DagRunRecord
+from partita.wakeups import wake_schedulers
 
 #: Seconds ``--wait`` waits for a live scheduler before saying there is none.
 NO_SCHEDULER_NOTICE_AFTER = 3.0

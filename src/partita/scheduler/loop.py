@@ -45,7 +45,7 @@ from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
 from partita.scheduler.wakeup import WakeSocket
-from partita.settings import RetentionSettings
+from partita.settings import DEFAULT_SCHEDULER_POLL_INTERVAL, RetentionSettings
 from partita.storage.base import Storage
 from partita.storage.run_queue import SchedulerRecord
 
@@ -66,7 +66,7 @@ class SchedulerOptions:
     #: Tag -> the most runs of DAGs with that tag running at once.
     run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: Seconds between passes when no run is being driven.
-    poll_interval: float = 5.0
+    poll_interval: float = DEFAULT_SCHEDULER_POLL_INTERVAL
     #: Seconds between checks of the DAG files for changes.
     parse_interval: float = 2.0
     #: Seconds between looks for the runs of dead schedulers.

@@ -14,6 +14,7 @@ from fastapi import Request
 from partita.server.auth.ratelimit import LoginLimiter
 from partita.server.config import ServerConfig
 from partita.storage.base import Storage
+from partita.wakeups import wake_schedulers
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class ServerState:
     storage: Storage
     config: ServerConfig
     limiter: LoginLimiter
+
+    def wake_schedulers(self) -> None:
+        """After a run was queued or put back in the queue: the schedulers start it now."""
+        wake_schedulers(self.config.settings.home)
 
 
 def server_state(request: Request) -> ServerState:

@@ -197,6 +197,7 @@ def trigger(
     """Queue a manual run (operator); its conf must fit the DAG's params, as for the CLI."""
     record = known_dag(state, dag_id)
     run = queue_run(state.storage, load_dag(state, record), body.conf, body.logical_date)
+    state.wake_schedulers()
     return DagRunModel.from_record(run)
 
 
