@@ -241,6 +241,8 @@ class LiveLogs:
             with self._guard:
                 if not self._watched:
                     self._wanted.clear()
+            if self._stop.is_set():  # set before ``stop`` sets ``_wanted``: never missed
+                return
             self._wanted.wait()  # returns at once while logs are watched
             if self._stop.wait(interval / 2):
                 return
