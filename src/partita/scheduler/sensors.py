@@ -349,11 +349,6 @@ def _sensor_run(
             f"sensor {sensor.name!r}: RunRequest(partition_key={request.partition_key!r}) asks "
             "for a partition, but partitioned runs are not supported yet; leave partition_key out"
         )
-    if request.tags:
-        raise SensorEvaluationError(
-            f"sensor {sensor.name!r}: RunRequest(tags=...) is not stored on runs yet; leave tags "
-            "out (a DAG's own tags apply to its runs)"
-        )
     try:
         conf = check_conf(dag, request.run_config)
         resolve_params(dag, conf)
@@ -365,6 +360,7 @@ def _sensor_run(
         run_id=sensor_run_id(sensor.name, request.run_key, now), dag_id=dag.dag_id,
         dag_version="", state=RunState.QUEUED, run_type="sensor", logical_date=when,
         data_interval_start=start, data_interval_end=end, conf=conf, queued_at=when,
+        tags=dict(request.tags),
     )  # fmt: skip
 
 

@@ -53,6 +53,9 @@ class TriggerRequest(BaseModel):
     """A manual run: its conf (checked against the DAG's params) and logical date."""
 
     conf: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(
+        default_factory=dict, description='Tags of the run (e.g. {"team": "data"}).'
+    )
     logical_date: datetime | None = Field(
         default=None, description="ISO 8601; a naive one is in the DAG's time zone; default now."
     )
@@ -196,7 +199,8 @@ def trigger(
 ) -> DagRunModel:
     """Queue a manual run (operator); its conf must fit the DAG's params, as for the CLI."""
     record = known_dag(state, dag_id)
-    run = queue_run(state.storage, load_dag(state, record), body.conf, body.logical_date)
+    dag = load_dag(state, record)
+    run = queue_run(state.storage, dag, body.conf, body.logical_date, tags=body.tags)
     state.wake_schedulers()
     return DagRunModel.from_record(run)
 
