@@ -1,19 +1,20 @@
 """``release_memory``: give the memory a finished run used back to the system.
 
 A long-lived process (the scheduler, a worker) that ran a big run keeps the
-heap it grew: CPython frees an arena only when it is empty, and glibc keeps
-freed heap pages for the next ``malloc``. After a 10,000-task run that is
-tens of MiB per process, held while the process idles.
+heap it grew: glibc keeps freed heap pages for the next ``malloc``. After a
+10,000-task run that is tens of MiB per process, held while the process idles.
 
 The design decision: when a process has no run left (the scheduler drives
-none, a worker holds none), it collects garbage and asks glibc to return
-its free pages (``malloc_trim``). Never on the hot path: once per going
-idle. Elsewhere than glibc it only collects.
+none, a worker holds none), a short-lived thread asks glibc to return its
+free pages (``malloc_trim``). ctypes releases the GIL for the call, so the
+process goes on (a run triggered meanwhile starts at once); no garbage
+collection is forced (it would hold the GIL). Never on the hot path: once per
+going idle. Elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations
 
-import gc
+import threading
 from collections.abc import Callable
 from functools import cache
 
@@ -30,11 +31,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def release_memory() -> None:
-    """Collect garbage, then hand free heap pages back to the system where glibc can."""
-    gc.collect()
+    """Hand free heap pages back to the system, from a thread of its own, where glibc can."""
     trim = _malloc_trim()
     if trim is not None:
-        trim(0)
+        threading.Thread(target=trim, args=(0,), name="partita-trim", daemon=True).start()
 
 
 __all__ = ["release_memory"]
