@@ -248,6 +248,8 @@ class WorkerPool:
         self._closing = False
         #: The supervisor waits with no timeout (no task out): a send must wake it.
         self._sleeping = False
+        #: The last wait timed out with nothing out and nothing heard.
+        self._quiet = False
         self._wake_read, self._wake_write = os.pipe()
         for _ in range(size):
             self._start_worker(one_shot=False)
@@ -395,9 +397,13 @@ class WorkerPool:
                 by_object[worker.process.sentinel] = worker
             # with no task out there is no heartbeat to check: sleep until a message, a
             # death, or ``_send`` (which writes to the pipe while ``_sleeping``)
-            self._sleeping = not self._queue and all(w.view is None for w in self._workers)
+            idle = not self._queue and all(w.view is None for w in self._workers)
+            # sleep untimed only after a whole quiet check: a busy run's short gaps between
+            # batches never make ``_send`` write to the pipe
+            self._sleeping = idle and self._quiet
         ready = wait([*by_object, self._wake_read], timeout=None if self._sleeping else check_every)
         self._sleeping = False
+        self._quiet = idle and not ready
         if self._closing:
             return
         for item in ready:

@@ -185,6 +185,8 @@ class Beat(threading.Thread):
         self._send = send
         self._interval = interval
         self._busy = False
+        #: Sleeping with no timer (idle for a whole interval): becoming busy must wake it.
+        self._parked = False
         self._stopped = False
         self._wake_read, self._wake_write = os.pipe()
         try:
@@ -198,16 +200,23 @@ class Beat(threading.Thread):
 
     @busy.setter
     def busy(self, value: bool) -> None:
-        woken = value and not self._busy
         self._busy = value
-        if woken:
+        if value and self._parked:
+            self._parked = False
             os.write(self._wake_write, b"x")
 
     def run(self) -> None:
         watched = [self._parent, self._wake_read]
+        idle_since_last_look = False
         while not self._stopped:
-            timeout = self._interval if self._busy else None
-            ready = select.select(watched, [], [], timeout)[0]
+            # park only after a whole interval idle: batches in quick succession never
+            # make the worker's thread write to the pipe
+            self._parked = idle_since_last_look and not self._busy
+            if self._parked and self._busy:  # became busy meanwhile: the setter may not write
+                self._parked = False
+            ready = select.select(watched, [], [], None if self._parked else self._interval)[0]
+            self._parked = False
+            idle_since_last_look = not self._busy
             if self._parent in ready:  # the parent exited
                 os.kill(os.getpid(), signal.SIGKILL)
             if self._wake_read in ready:
