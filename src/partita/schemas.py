@@ -101,6 +101,10 @@ class DagRunModel(BaseModel):
     partition_key: str | None = Field(
         default=None, description="The partition the run is for (None: not partitioned)."
     )
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="The run's tags: its schedule's or sensor request's, or given at trigger.",
+    )
     note: str | None = Field(
         default=None,
         description="Set on a running run whose scheduler stopped: who will resume it.",
@@ -263,6 +267,7 @@ def _run_fields(record: DagRunRecord) -> dict[str, Any]:
         "start_date": record.start_date,
         "end_date": record.end_date,
         "partition_key": record.partition_key,
+        "tags": record.tags,
     }
 
 

@@ -42,6 +42,9 @@ then the default.
                                  start`` (``stopped``)
     PARTITA_SENSOR_EVALUATION_TIMEOUT ``sensor_evaluation_timeout:`` (default 60 seconds): an
                                  evaluation of a sensor running longer fails its tick
+    PARTITA_SCHEDULER_POLL_INTERVAL ``scheduler_poll_interval:`` (default 5 seconds): how often
+                                 an idle scheduler looks at the database for changes no
+                                 wake-up call told it of (another host's)
     (partita.yaml only)          ``code_locations:`` files, folders or modules the scheduler
                                  loads when ``partita scheduler`` / ``partita dev`` get no PATH
     (partita.yaml only)          ``run_tag_limits:`` tag -> the most runs of DAGs with that tag
@@ -91,6 +94,7 @@ DEFAULT_WORKER_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_LOST_ATTEMPTS = 3
 DEFAULT_MAX_CONCURRENT_RUNS = 16
 DEFAULT_SENSOR_EVALUATION_TIMEOUT = 60.0
+DEFAULT_SCHEDULER_POLL_INTERVAL = 5.0
 SENSOR_STATUSES = ("running", "stopped")
 DEFAULT_BASE_URL = "http://localhost:8080"
 EXECUTORS = ("local", "celery")
@@ -152,6 +156,8 @@ class Settings:
     sensors_default_status: str = "running"
     #: Seconds one evaluation of a sensor may take before its tick fails.
     sensor_evaluation_timeout: float = DEFAULT_SENSOR_EVALUATION_TIMEOUT
+    #: Seconds between an idle scheduler's looks for changes it was not woken for.
+    scheduler_poll_interval: float = DEFAULT_SCHEDULER_POLL_INTERVAL
     #: ``retention:`` of ``partita.yaml``; None: the scheduler deletes nothing.
     retention: RetentionSettings | None = None
     #: Where people reach the web UI; notifications link to runs under it.
@@ -285,6 +291,12 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             from_file.sensor_evaluation_timeout,
             DEFAULT_SENSOR_EVALUATION_TIMEOUT,
         ),
+        scheduler_poll_interval=_seconds_setting(
+            env,
+            "PARTITA_SCHEDULER_POLL_INTERVAL",
+            from_file.scheduler_poll_interval,
+            DEFAULT_SCHEDULER_POLL_INTERVAL,
+        ),
         retention=RetentionSettings(**from_file.retention) if from_file.retention else None,
         base_url=env.get("PARTITA_BASE_URL") or from_file.base_url or DEFAULT_BASE_URL,
         executor=env.get("PARTITA_EXECUTOR") or from_file.executor or "local",
@@ -337,6 +349,7 @@ class FileSettings:
     run_tag_limits: dict[str, int] | None = None
     sensors_default_status: str | None = None
     sensor_evaluation_timeout: float | None = None
+    scheduler_poll_interval: float | None = None
     retention: dict[str, Any] | None = None
     executor: str | None = None
     celery_broker_url: str | None = None

@@ -66,6 +66,7 @@ class _FileSettings(BaseModel):
     run_tag_limits: dict[str, Annotated[int, Field(ge=1)]] | None = None
     sensors_default_status: Literal["running", "stopped"] | None = None
     sensor_evaluation_timeout: float | None = Field(default=None, gt=0)
+    scheduler_poll_interval: float | None = Field(default=None, gt=0)
     retention: _Retention | None = None
     base_url: str | None = Field(default=None, pattern=r"^https?://")
     executor: Literal["local", "celery"] | None = None

@@ -34,6 +34,7 @@ RUN_FIELDS = {
     "start_date",
     "end_date",
     "partition_key",
+    "tags",
 }
 TI_FIELDS = {"task_id", "map_index", "state", "try_number", "start_date", "end_date", "error"}
 

@@ -393,3 +393,34 @@ def test_two_schedulers_evaluate_a_sensor_without_run_keys_once_per_interval(
         tick_once(second, now + timedelta(seconds=1))
     assert calls == ["", "1", "2", "3"]  # once per interval, each from the last cursor
     assert len(storage.runs.list_runs("target")) == 4
+
+
+# --- run tags (schedules' tags=, RunRequest(tags=)) land on the runs --------------------
+
+
+def test_schedule_and_sensor_tags_land_on_their_runs(storage: Storage) -> None:
+    def body(context: Any) -> Any:
+        return RunRequest(run_key="k", tags={"source": "request"})
+
+    tagged = ScheduleDefinition(
+        "tagged", job=TARGET, cron_schedule="0 * * * *", execution_fn=body,
+        default_status=DefaultScheduleStatus.RUNNING, tags={"team": "data"},
+    )  # fmt: skip
+    ticker = ScheduleDefinitionTicker(storage, lambda: {"tagged": tagged}, {"target": TARGET}.get)
+    ticker.run_once(T0)
+    assert ticker.run_once(T0 + timedelta(hours=1)) == {"tagged": 1}
+    ticks = storage.instigators.list_ticks(InstigatorKind.SCHEDULE, "tagged")
+    run_ids = [run_id for tick in ticks for run_id in tick.run_ids]
+    assert run_ids
+    for run_id in run_ids:  # the schedule's tags, and the request's
+        assert storage.runs.get_run(run_id).tags == {"team": "data", "source": "request"}
+
+    @sensor(job=TARGET, minimum_interval_seconds=30)
+    def labelled(context: Any) -> Any:
+        return RunRequest(run_key="one", tags={"origin": "sensor"})
+
+    tick_once(daemon_for(storage, labelled), T0)
+    [tick] = storage.instigators.list_ticks(SENSOR, "labelled")
+    assert tick.status is TickStatus.REQUESTED, tick.error
+    assert storage.runs.get_run(tick.run_ids[0]).tags == {"origin": "sensor"}
+    assert [r.run_id for r in storage.runs.list_runs(tags={"origin": "sensor"})] == tick.run_ids

@@ -85,6 +85,7 @@ def test_get_run_returns_every_field(storage: Storage) -> None:
         cancel_requested_at=T0 + timedelta(seconds=2),
         cancel_grace=3.5,
         partition_key="2024-03-09|eu",
+        tags={"team": "data", "priority": "high"},
     )
     storage.write(WriteBatch(runs=[run]))
 
@@ -775,6 +776,29 @@ def test_runs_of_one_partition(storage: Storage) -> None:
     assert [r.run_id for r in found] == ["a1"]
     assert {r.run_id for r in storage.runs.list_runs(partition_key="2024-01-01")} == {"a1", "b1"}
     assert len(storage.runs.list_runs("etl")) == 3
+
+
+def test_runs_carry_tags_through_the_queue_and_writes_and_are_filtered_by_them(
+    storage: Storage,
+) -> None:
+    storage.queue.enqueue([make_run("q1", state=RunState.QUEUED, tags={"team": "a", "k": "v"})])
+    storage.write(WriteBatch(runs=[
+        make_run("w1", tags={"team": "a"}),
+        make_run("w2", tags={"team": "b"}),
+        make_run("other", dag_id="other", tags={"team": "a"}),
+        make_run("plain"),
+    ]))  # fmt: skip
+    assert storage.runs.get_run("q1").tags == {"team": "a", "k": "v"}
+    assert storage.runs.get_run("plain").tags == {}
+    found = storage.runs.list_runs("etl", tags={"team": "a"})
+    assert {r.run_id for r in found} == {"q1", "w1"}
+    assert [r.run_id for r in storage.runs.list_runs(tags={"team": "a", "k": "v"})] == ["q1"]
+    assert storage.runs.count_runs(tags={"team": "a"}) == 3
+    assert storage.runs.list_runs(tags={"team": "nobody"}) == []
+    # a later write of the run (it started) keeps its tags
+    started = storage.runs.get_run("q1").began(T0)
+    storage.write(WriteBatch(runs=[started]))
+    assert storage.runs.get_run("q1").tags == {"team": "a", "k": "v"}
 
 
 # --- the automation store (asset events after a cursor, versioned cursors) ----------------

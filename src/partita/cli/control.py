@@ -28,11 +28,11 @@ from partita.engine.control import (
     retry_run,
 )
 from partita.exceptions import PartitaError
-from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import load_settings
 from partita.storage.base import Storage
 from partita.storage.factory import open_storage
 from partita.storage.records import TaskInstanceRecord
+from partita.wakeups import wake_schedulers
 
 #: Seconds between SIGTERM and SIGKILL unless ``--grace`` says otherwise.
 DEFAULT_GRACE = 10.0

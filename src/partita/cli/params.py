@@ -165,6 +165,25 @@ def conf_option(help_text: str) -> Callable[[F], F]:
     return decorate
 
 
+def _tags(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values:
+        key, equals, tag = value.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(
+                f"{value!r} is not KEY=VALUE; write a tag like --tag team=data", ctx, param
+            )
+        tags[key.strip()] = tag
+    return tags
+
+
+def tag_option(help_text: str) -> Callable[[F], F]:
+    """``--tag KEY=VALUE`` (repeatable): a run's tags, given to the command as ``tags``."""
+    return click.option(
+        "--tag", "tags", multiple=True, callback=_tags, metavar="KEY=VALUE", help=help_text
+    )
+
+
 def logical_date_option() -> Callable[[F], F]:
     """``--logical-date DATE``: the run's logical date."""
     return click.option(
@@ -186,4 +205,5 @@ __all__ = [
     "conf_option",
     "logical_date_option",
     "parse_json_object",
+    "tag_option",
 ]

@@ -53,6 +53,8 @@ from partita.engine.work import TaskOutcome
 from partita.executors.in_process import run_dag
 from partita.executors.local import WorkerPool, check_dag_file
 from partita.masking import mask
+from partita.scheduler.past import PreviousRuns
+from partita.scheduler.slots import SlotBook
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord, EventKind, TaskInstanceRecord
@@ -239,7 +241,14 @@ def _run_on_pool(
     listener: ProgressDisplay,
     partition_key: str | None,
 ) -> RunResult:
-    """Run ``dag`` on a pool of ``workers`` processes started for this run and stopped after."""
+    """Run ``dag`` on a pool of ``workers`` processes started for this run and stopped after.
+
+    The ready tasks go through the scheduler's ``SlotBook``: ``max_active_tasks``,
+    ``max_active_tis_per_dagrun``, pools (``partita pools set``), priority and
+    ``depends_on_past`` hold as under ``partita scheduler``; pool slots are counted
+    within this command (tasks that schedulers run at the same time do not count).
+    """
+    gate = SlotBook({p.name: p.slots for p in storage.pools.list_pools()}, PreviousRuns(storage))
     with WorkerPool(
         workers,
         storage=storage,
@@ -250,7 +259,7 @@ def _run_on_pool(
         driver = RunDriver(
             dag, pool.executor(), storage, run_conf=conf, logical_date=logical_date,
             listener=listener, max_lost_attempts=settings.max_lost_attempts,
-            partition_key=partition_key,
+            partition_key=partition_key, gate=gate,
         )  # fmt: skip
         return driver.run()
 

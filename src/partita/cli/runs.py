@@ -26,6 +26,7 @@ from partita.cli.console import (
     ti_label,
 )
 from partita.cli.control import cancel, retry
+from partita.cli.params import tag_option
 from partita.cli.store import metadata_store
 from partita.definitions.metadata import display_metadata_value
 from partita.definitions.states import RunState, TaskState
@@ -72,13 +73,16 @@ runs.add_command(retry)
     type=click.Choice([s.value for s in RunState]),
     help="Only runs in this state (repeat for several).",
 )
+@tag_option("Only runs with this tag, KEY=VALUE (repeat: runs with all of them).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of runs, nothing else.")
-def list_runs(dag_id: str | None, limit: int, states: tuple[str, ...], as_json: bool) -> None:
+def list_runs(
+    dag_id: str | None, limit: int, states: tuple[str, ...], tags: dict[str, str], as_json: bool
+) -> None:
     """List recorded runs, newest first."""
     settings = load_settings()
     with metadata_store(settings) as storage:
         wanted = [RunState(s) for s in states] or None
-        records = storage.runs.list_runs(dag_id, states=wanted, limit=limit)
+        records = storage.runs.list_runs(dag_id, states=wanted, limit=limit, tags=tags or None)
         notes = orphan_notes(storage, records)
     if as_json:
         from partita.schemas import DagRunModel  # pydantic: only when JSON is asked for
@@ -251,6 +255,8 @@ def _facts(run: DagRunRecord, conf_text: str, conf_full: bool) -> Table:
     ]
     if run.partition_key is not None:
         rows.insert(4, ("partition", Text(run.partition_key)))
+    if run.tags:
+        rows.insert(4, ("tags", Text(", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())))))
     for name, value in rows:
         grid.add_row(name, value)
     return grid

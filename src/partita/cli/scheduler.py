@@ -151,6 +151,7 @@ def serve(
             max_lost_attempts=settings.max_lost_attempts,
             sensors_stopped_by_default=settings.sensors_default_status == "stopped",
             sensor_evaluation_timeout=settings.sensor_evaluation_timeout,
+            poll_interval=settings.scheduler_poll_interval,
             retention=settings.retention,
         )
         with (

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from partita.cli.console import make_console, state_text, task_table
 from partita.cli.locate import find_dag
-from partita.cli.params import conf_option, logical_date_option
+from partita.cli.params import conf_option, logical_date_option, tag_option
 from partita.cli.store import metadata_store
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
@@ -31,11 +31,11 @@ from partita.engine.manual_run import queue_run
 from partita.loader import load_dags
 from partita.registry_sync import record_load_result
 from partita.scheduler.ownership import live_scheduler_ids
-from partita.scheduler.wakeup import wake_schedulers
 from partita.settings import Settings, load_settings
 from partita.storage.base import Storage
 from partita.storage.dag_records import unknown_dag
 from partita.storage.records import DagRunRecord
+from partita.wakeups import wake_schedulers
 
 #: Seconds ``--wait`` waits for a live scheduler before saying there is none.
 NO_SCHEDULER_NOTICE_AFTER = 3.0
@@ -98,6 +98,7 @@ def follow(storage: Storage, run_id: str, out: Console, err: Console) -> DagRunR
 @click.argument("args", nargs=-1, required=True, metavar="[PATH] DAG_ID")
 @conf_option('Run conf as a JSON object, e.g. \'{"day": "2025-01-31"}\'; it overrides DAG params.')
 @logical_date_option()
+@tag_option("A tag of the run, KEY=VALUE (repeat for several); 'runs list --tag' finds it.")
 @click.option("--wait", is_flag=True, help="Follow the run until it ends; exit 1 if it fails.")
 @click.option(
     "--partition",
@@ -113,6 +114,7 @@ def trigger(
     logical_date: datetime | None,
     wait: bool,
     partition_key: str | None,
+    tags: dict[str, str],
 ) -> None:
     """Queue a run of DAG_ID for the scheduler; with --wait, follow it to its end.
 
@@ -128,7 +130,7 @@ def trigger(
     out, err = make_console(), make_console(stderr=True)
     with metadata_store(settings) as storage:
         dag = load_dag(storage, settings, path, dag_id)
-        run = queue_run(storage, dag, conf, logical_date, partition_key)
+        run = queue_run(storage, dag, conf, logical_date, partition_key, tags)
         wake_schedulers(settings.home)
         out.print(Text(f"Queued run {run.run_id} of DAG {dag_id}"))
         if not wait:

@@ -24,6 +24,7 @@ from partita.engine.secrets import STORE_SECRETS
 from partita.exceptions import PartitaError, RunNotFoundError
 from partita.storage.base import Storage
 from partita.storage.records import DagRunRecord
+from partita.wakeups import wake_schedulers_of_settings
 
 
 class StoreDagRunTrigger:
@@ -57,6 +58,7 @@ class StoreDagRunTrigger:
                     "run it again, or leave trigger_run_id unset for a new run"
                 )
             reset_run(storage, run_id)
+            wake_schedulers_of_settings()
             return run_id
         run = DagRunRecord(
             run_id=run_id, dag_id=dag_id, dag_version="", state=RunState.QUEUED,
@@ -64,6 +66,7 @@ class StoreDagRunTrigger:
             data_interval_end=when, conf=dict(conf), queued_at=datetime.now(UTC),
         )  # fmt: skip
         storage.queue.enqueue([run])
+        wake_schedulers_of_settings()
         return run_id
 
     def run_state(self, run_id: str) -> str:

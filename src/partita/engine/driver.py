@@ -234,6 +234,8 @@ class RunDriver:
             partition_key=run.partition_key, **options,
         )  # fmt: skip
         driver.stored_run = run
+        if run.tags:  # labels the run was queued with stay on it
+            driver._queued_record = replace(driver._queued_record, tags=dict(run.tags))
         return driver
 
     # -- public ---------------------------------------------------------------------

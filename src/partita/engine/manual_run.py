@@ -12,6 +12,7 @@ that write, so a refused trigger leaves nothing behind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,12 +35,25 @@ class DagPausedError(PartitaError):
     """A paused DAG cannot be triggered; unpause it first."""
 
 
+def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """A run's tags as a plain map of strings; ``PartitaError`` naming a bad one."""
+    checked = dict(tags or {})
+    for key, value in checked.items():
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise PartitaError(
+                f"run tag {key!r}: {value!r} is not a tag; a tag is a non-empty string key "
+                "with a string value, e.g. team=data"
+            )
+    return checked
+
+
 def queue_run(
     storage: Storage,
     dag: DAG,
     conf: dict[str, Any] | None,
     logical_date: datetime | None,
     partition_key: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> DagRunRecord:
     """Check the DAG, the conf and the partition key, then queue a manual run;
     ``PartitaError`` when refused."""
@@ -58,10 +72,10 @@ def queue_run(
         run_id=new_run_id("manual", when), dag_id=dag.dag_id, dag_version="",
         state=RunState.QUEUED, run_type="manual", logical_date=when, data_interval_start=start,
         data_interval_end=end, conf=checked, queued_at=datetime.now(UTC),
-        partition_key=partition_key,
+        partition_key=partition_key, tags=check_tags(tags),
     )  # fmt: skip
     storage.queue.enqueue([run])
     return run
 
 
-__all__ = ["DagPausedError", "queue_run"]
+__all__ = ["DagPausedError", "check_tags", "queue_run"]

@@ -194,6 +194,8 @@ class LiveLogs:
         self._background = storage.persistent and storage.threadsafe
         self._guard = threading.Lock()
         self._stop = threading.Event()
+        #: Set while logs are watched: with none, the flusher sleeps on it (no timer).
+        self._wanted = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_error = on_error or _warn
 
@@ -209,6 +211,8 @@ class LiveLogs:
             return
         with self._guard:
             self._watched.add(log)
+            if not self._wanted.is_set():
+                self._wanted.set()
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(
                     target=self._flush_loop, name="partita-log-flusher", daemon=True
@@ -226,13 +230,22 @@ class LiveLogs:
     def stop(self) -> None:
         """Stop the flusher thread (the lines still buffered stay with their task's outcome)."""
         self._stop.set()
+        self._wanted.set()
         thread = self._thread
         if thread is not None:
             thread.join()
 
     def _flush_loop(self) -> None:
         interval = self.flush_interval
-        while not self._stop.wait(interval / 2):
+        while not self._stop.is_set():
+            with self._guard:
+                if not self._watched:
+                    self._wanted.clear()
+            if self._stop.is_set():  # set before ``stop`` sets ``_wanted``: never missed
+                return
+            self._wanted.wait()  # returns at once while logs are watched
+            if self._stop.wait(interval / 2):
+                return
             now = time.monotonic()
             with self._guard:
                 due = [log for log in self._watched if log.due(now, interval)]

@@ -246,6 +246,10 @@ class WorkerPool:
         self._queue: deque[_Job] = deque()
         self._workers: list[_WorkerHandle] = []
         self._closing = False
+        #: The supervisor waits with no timeout (no task out): a send must wake it.
+        self._sleeping = False
+        #: The last wait timed out with nothing out and nothing heard.
+        self._quiet = False
         self._wake_read, self._wake_write = os.pipe()
         for _ in range(size):
             self._start_worker(one_shot=False)
@@ -369,6 +373,9 @@ class WorkerPool:
         )
         with suppress(OSError):  # it died: its sentinel fires and the supervisor reports it
             worker.conn.send(message)
+        if self._sleeping:  # the supervisor must watch this worker's heartbeats from now on
+            self._sleeping = False
+            os.write(self._wake_write, b"x")
 
     # -- the supervisor thread ----------------------------------------------------------
     def _supervise(self) -> None:
@@ -388,7 +395,15 @@ class WorkerPool:
             for worker in self._workers:
                 by_object[worker.conn] = worker
                 by_object[worker.process.sentinel] = worker
-        ready = wait([*by_object, self._wake_read], timeout=check_every)
+            # with no task out there is no heartbeat to check: sleep until a message, a
+            # death, or ``_send`` (which writes to the pipe while ``_sleeping``)
+            idle = not self._queue and all(w.view is None for w in self._workers)
+            # sleep untimed only after a whole quiet check: a busy run's short gaps between
+            # batches never make ``_send`` write to the pipe
+            self._sleeping = idle and self._quiet
+        ready = wait([*by_object, self._wake_read], timeout=None if self._sleeping else check_every)
+        self._sleeping = False
+        self._quiet = idle and not ready
         if self._closing:
             return
         for item in ready:

@@ -48,6 +48,7 @@ from partita.engine.task_log import LiveLogs, TaskLog, log_line_records
 from partita.engine.task_runner import run_task_instance
 from partita.engine.work import LogLine, RunInfo, TaskOutcome, TaskWork
 from partita.exceptions import DagNotFoundError
+from partita.executors.memory import release_memory
 from partita.loader import load_file
 from partita.storage.base import Storage
 from partita.storage.records import TaskInstanceRecord, WriteBatch
@@ -174,32 +175,62 @@ class Beat(threading.Thread):
 
     The parent (the process that made the pool) is watched through a pidfd:
     when it is gone, even killed with ``kill -9``, the worker kills itself at
-    once, so no task goes on writing a run that is over.
+    once, so no task goes on writing a run that is over. An idle worker's
+    thread sleeps on the pidfd and a pipe alone (no timer), so an idle pool
+    costs no CPU; becoming busy writes to the pipe.
     """
 
     def __init__(self, send: Callable[[Any], None], interval: float, parent_pid: int) -> None:
         super().__init__(name="partita-worker-heartbeat", daemon=True)
         self._send = send
         self._interval = interval
-        self.busy = False
-        self._stop = threading.Event()
+        self._busy = False
+        #: Sleeping with no timer (idle for a whole interval): becoming busy must wake it.
+        self._parked = False
+        self._stopped = False
+        self._wake_read, self._wake_write = os.pipe()
         try:
             self._parent = os.pidfd_open(parent_pid)
         except ProcessLookupError:  # already gone
             os.kill(os.getpid(), signal.SIGKILL)
 
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        self._busy = value
+        if value and self._parked:
+            self._parked = False
+            os.write(self._wake_write, b"x")
+
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
-            if select.select([self._parent], [], [], 0)[0]:  # the parent exited
+        watched = [self._parent, self._wake_read]
+        idle_since_last_look = False
+        while not self._stopped:
+            # park only after a whole interval idle: batches in quick succession never
+            # make the worker's thread write to the pipe
+            self._parked = idle_since_last_look and not self._busy
+            if self._parked and self._busy:  # became busy meanwhile: the setter may not write
+                self._parked = False
+            ready = select.select(watched, [], [], None if self._parked else self._interval)[0]
+            self._parked = False
+            idle_since_last_look = not self._busy
+            if self._parent in ready:  # the parent exited
                 os.kill(os.getpid(), signal.SIGKILL)
-            if self.busy:
+            if self._wake_read in ready:
+                os.read(self._wake_read, 4096)
+                continue  # busy from now on (or stopped): the first beat is one interval away
+            if self._busy and not self._stopped:
                 try:
                     self._send(HEARTBEAT)
                 except OSError:  # the parent is gone
                     os.kill(os.getpid(), signal.SIGKILL)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopped = True
+        os.write(self._wake_write, b"x")
 
 
 class Worker:
@@ -249,6 +280,8 @@ class Worker:
         slot = self.slots.pop(run_id, None)
         if slot is not None:
             slot.close()
+            if not self.slots:
+                release_memory()  # idle from here on: give back what the run grew
 
     def slot_for(self, message: RunTasks) -> RunSlot:
         run = message.run

@@ -22,6 +22,7 @@ from partita.definitions.sensors import SensorDefinition
 from partita.exceptions import DagLoadError
 from partita.loader import dag_files, is_module_name, load_dags
 from partita.registry_sync import code_location_of, record_load_result
+from partita.scheduler.file_watch import FolderWatch
 from partita.storage.base import DagRegistry
 
 logger = logging.getLogger("partita.scheduler")
@@ -75,6 +76,8 @@ class DagFileProcessor:
         #: Import errors of the last load, by file.
         self.errors: dict[str, str] = {}
         self._seen: dict[str, Snapshot | None] = {}
+        #: Change notices of the folder locations (a look at an unchanged folder is skipped).
+        self._watches = {loc: FolderWatch(loc) for loc in self.locations if Path(loc).is_dir()}
         self._by_location: dict[str, set[str]] = {}
         self._schedules_by_location: dict[str, set[str]] = {}
         self._sensors_by_location: dict[str, set[str]] = {}
@@ -83,6 +86,9 @@ class DagFileProcessor:
         """Load the locations that changed since the last call; return those loaded."""
         loaded = []
         for location in self.locations:
+            watch = self._watches.get(location)
+            if watch is not None and not watch.changed() and location in self._seen:
+                continue
             seen = None if is_module_name(location) else snapshot(location)
             if location in self._seen and (seen is None or seen == self._seen[location]):
                 continue
@@ -127,6 +133,11 @@ class DagFileProcessor:
             duration=time.monotonic() - started,
             paused_at_creation=self.paused_at_creation,
         )
+
+    def close(self) -> None:
+        """Let go of the folder watches."""
+        for watch in self._watches.values():
+            watch.close()
 
     def get_dag(self, dag_id: str) -> DAG | None:
         """The DAG ``dag_id``: loaded, or loaded now from the file the registry names."""

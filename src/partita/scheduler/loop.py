@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from partita.definitions.dag import DAG
 from partita.engine.driver import DEFAULT_MAX_LOST_ATTEMPTS
 from partita.engine.host import HOSTNAME
+from partita.executors.memory import release_memory
 from partita.scheduler.asset_triggers import AssetTriggerService
 from partita.scheduler.automation import AutomationService
 from partita.scheduler.backfills import BackfillRunner
@@ -44,7 +45,7 @@ from partita.scheduler.starter import RunStarter
 from partita.scheduler.supervisor import ExecutorFactory, RunSupervisor
 from partita.scheduler.ticker import ScheduleTicker
 from partita.scheduler.wakeup import WakeSocket
-from partita.settings import RetentionSettings
+from partita.settings import DEFAULT_SCHEDULER_POLL_INTERVAL, RetentionSettings
 from partita.storage.base import Storage
 from partita.storage.run_queue import SchedulerRecord
 
@@ -65,13 +66,13 @@ class SchedulerOptions:
     #: Tag -> the most runs of DAGs with that tag running at once.
     run_tag_limits: tuple[tuple[str, int], ...] = ()
     #: Seconds between passes when no run is being driven.
-    poll_interval: float = 1.0
+    poll_interval: float = DEFAULT_SCHEDULER_POLL_INTERVAL
     #: Seconds between checks of the DAG files for changes.
     parse_interval: float = 2.0
     #: Seconds between looks for the runs of dead schedulers.
     adopt_interval: float = 10.0
     #: Seconds between heartbeats.
-    heartbeat_interval: float = 2.0
+    heartbeat_interval: float = 5.0
     #: A pass longer than this many seconds is logged as a warning.
     overrun_warning: float = 10.0
     #: Seconds between looks at new asset events and the automation conditions.
@@ -259,7 +260,10 @@ class Scheduler:
         # A step takes in outcomes; the tasks they made ready go out at the next step,
         # which nothing would wake: step twice.
         ended = self.drive()
-        return self.drive() or ended
+        ended = self.drive() or ended
+        if ended and not self.supervisor.active:
+            release_memory()  # idle from here on: give back what the runs grew
+        return ended
 
     def _wait(self) -> bool:
         """Sleep until there is something to do; True if woken by ``wake_schedulers``."""
@@ -288,6 +292,7 @@ class Scheduler:
         """Stop the runs being driven and remove the heartbeat row."""
         self.supervisor.stop_all(reason)
         self.sensors.close()
+        self.files.close()
         self.storage.queue.remove_scheduler(self.scheduler_id)
 
 

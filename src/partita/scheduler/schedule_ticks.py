@@ -166,6 +166,7 @@ class ScheduleDefinitionTicker:
             conf=dict(request.run_config),
             queued_at=now,
             partition_key=partition,
+            tags=dict(request.tags),
         )
 
 

@@ -389,11 +389,6 @@ def _sensor_run(
     sensor: SensorDefinition, dag: DAG, request: RunRequest, now: datetime,
     partitions: DynamicPartitionsStore,
 ) -> DagRunRecord:  # fmt: skip
-    if request.tags:
-        raise SensorEvaluationError(
-            f"sensor {sensor.name!r}: RunRequest(tags=...) is not stored on runs yet; leave tags "
-            "out (a DAG's own tags apply to its runs)"
-        )
     try:
         conf = check_conf(dag, request.run_config)
         resolve_params(dag, conf)
@@ -407,6 +402,7 @@ def _sensor_run(
         dag_version="", state=RunState.QUEUED, run_type="sensor", logical_date=when,
         data_interval_start=start, data_interval_end=end, conf=conf, queued_at=when,
         partition_key=partition,
+        tags=dict(request.tags),
     )  # fmt: skip
 
 

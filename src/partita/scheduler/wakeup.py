@@ -16,29 +16,25 @@ scheduler died is removed by the next caller. Schedulers on other hosts
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import select
 import socket
 from pathlib import Path
 
+from partita.wakeups import WAKE_DIR, wake_dir, wake_schedulers
+
 logger = logging.getLogger("partita.scheduler")
 
-WAKE_DIR = "wake"
 #: The longest path a Unix socket address can have on Linux.
 _MAX_ADDRESS = 107
-
-
-def _wake_dir(home: Path) -> Path:
-    return home / WAKE_DIR
 
 
 class WakeSocket:
     """The socket one scheduler is woken through; ``None`` paths mean wake-ups are off."""
 
     def __init__(self, home: Path) -> None:
-        self.path: Path | None = _wake_dir(home) / f"{os.getpid()}.sock"
+        self.path: Path | None = wake_dir(home) / f"{os.getpid()}.sock"
         self._socket: socket.socket | None = None
         if len(str(self.path)) > _MAX_ADDRESS:
             logger.info("wake-ups off: the socket path %s is too long; polling instead", self.path)
@@ -92,27 +88,4 @@ class WakeSocket:
         self.close()
 
 
-def wake_schedulers(home: Path) -> int:
-    """Send a wake-up call to every scheduler of ``home`` on this host; return how many got it."""
-    folder = _wake_dir(home)
-    try:
-        paths = list(folder.glob("*.sock"))
-    except OSError:
-        return 0
-    woken = 0
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        for path in paths:
-            try:
-                sock.sendto(b"", str(path))
-                woken += 1
-            except BlockingIOError:
-                woken += 1  # its queue is full of calls already: it is awake
-            except OSError as exc:
-                if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
-                    with contextlib.suppress(OSError):
-                        path.unlink()  # its scheduler died
-    return woken
-
-
-__all__ = ["WakeSocket", "wake_schedulers"]
+__all__ = ["WAKE_DIR", "WakeSocket", "wake_schedulers"]

@@ -15,6 +15,7 @@ from partita.server.auth.ratelimit import LoginLimiter
 from partita.server.config import ServerConfig
 from partita.server.secrets_view import ServerSecrets
 from partita.storage.base import Storage
+from partita.wakeups import wake_schedulers
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class ServerState:
         object.__setattr__(
             self, "secrets", ServerSecrets(self.storage, self.config.secrets_refresh)
         )
+
+    def wake_schedulers(self) -> None:
+        """After a run was queued or put back in the queue: the schedulers start it now."""
+        wake_schedulers(self.config.settings.home)
 
 
 def server_state(request: Request) -> ServerState:

@@ -20,7 +20,7 @@ and for whoever recovers a dead one: ``heartbeat`` and ``write_if_unchanged``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -82,10 +82,11 @@ class RunStore(ABC):
         limit: int = 50,
         partition_key: str | None = None,
         offset: int = 0,
+        tags: Mapping[str, str] | None = None,
     ) -> list[DagRunRecord]:
         """Runs, newest first (by queued time, then run id), skipping the first ``offset``;
         only those for ``partition_key`` when it is given (with ``dag_id``: one indexed
-        lookup)."""
+        lookup), only those carrying every one of ``tags`` when given."""
 
     @abstractmethod
     def count_runs(
@@ -94,6 +95,7 @@ class RunStore(ABC):
         *,
         states: Iterable[RunState] | None = None,
         partition_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> int:
         """How many runs ``list_runs`` with the same filters would page through."""
 

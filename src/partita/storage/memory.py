@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -91,8 +91,9 @@ class _MemoryRuns(RunStore):
         limit: int = 50,
         partition_key: str | None = None,
         offset: int = 0,
+        tags: Mapping[str, str] | None = None,
     ) -> list[DagRunRecord]:
-        found = self._matching(dag_id, states, partition_key)
+        found = self._matching(dag_id, states, partition_key, tags)
         found.sort(key=_newest_first_key, reverse=True)
         return found[offset : offset + limit]
 
@@ -102,22 +103,26 @@ class _MemoryRuns(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         partition_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> int:
-        return len(self._matching(dag_id, states, partition_key))
+        return len(self._matching(dag_id, states, partition_key, tags))
 
     def _matching(
         self,
         dag_id: str | None,
         states: Iterable[RunState] | None,
         partition_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> list[DagRunRecord]:
         wanted = set(states) if states is not None else None
+        tag_items = list((tags or {}).items())
         return [
             r
             for r in self.runs.values()
             if (dag_id is None or r.dag_id == dag_id)
             and (wanted is None or r.state in wanted)
             and (partition_key is None or r.partition_key == partition_key)
+            and all(r.tags.get(k) == v for k, v in tag_items)
         ]
 
     def get_task_instances(self, run_id: str) -> list[TaskInstanceRecord]:

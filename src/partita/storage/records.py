@@ -70,6 +70,8 @@ class DagRunRecord(msgspec.Struct, frozen=True):
     cancel_grace: float | None = None
     #: The partition the run is for (None: its DAG is not partitioned).
     partition_key: str | None = None
+    #: Labels of the run (a schedule's ``tags=``, a ``RunRequest``'s, ``trigger --tag``).
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
 
     def began(self, when: datetime) -> DagRunRecord:
         """This run, now running: queued, started and last alive at ``when``."""

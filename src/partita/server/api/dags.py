@@ -52,6 +52,9 @@ class TriggerRequest(BaseModel):
     """A manual run: its conf (checked against the DAG's params) and logical date."""
 
     conf: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(
+        default_factory=dict, description='Tags of the run (e.g. {"team": "data"}).'
+    )
     logical_date: datetime | None = Field(
         default=None, description="ISO 8601; a naive one is in the DAG's time zone; default now."
     )
@@ -207,7 +210,10 @@ def trigger(
     """Queue a manual run (operator); its conf must fit the DAG's params, as for the CLI."""
     record = known_dag(state, dag_id)
     dag = load_dag(state, record)
-    run = queue_run(state.storage, dag, body.conf, body.logical_date, body.partition_key)
+    run = queue_run(
+        state.storage, dag, body.conf, body.logical_date, body.partition_key, tags=body.tags
+    )
+    state.wake_schedulers()
     return DagRunModel.from_record(run)
 
 

@@ -85,7 +85,9 @@ def cancel(
 ) -> ControlResultModel:
     """Cancel a run (operator): a queued one at once, a running one at its next heartbeat."""
     grace = body.grace if body is not None else DEFAULT_GRACE
-    return control_model(cancel_run(server.storage, run_id, grace))
+    result = cancel_run(server.storage, run_id, grace)
+    server.wake_schedulers()
+    return control_model(result)
 
 
 @router.post("/{run_id}/retry", response_model=ControlResultModel)
@@ -95,7 +97,9 @@ def retry(
     _: object = Depends(require(Role.OPERATOR)),
 ) -> ControlResultModel:
     """Run a finished run's failed tasks again, with everything downstream (operator)."""
-    return control_model(retry_run(server.storage, run_id))
+    result = retry_run(server.storage, run_id)
+    server.wake_schedulers()
+    return control_model(result)
 
 
 __all__ = ["control_model", "router"]

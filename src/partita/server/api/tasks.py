@@ -139,6 +139,7 @@ def clear(
         server.storage, run_id, task_id,
         map_index=body.map_index, downstream=body.downstream, upstream=body.upstream,
     )  # fmt: skip
+    server.wake_schedulers()
     return control_model(result)
 
 
@@ -154,6 +155,7 @@ def mark(
     result = mark_task_instances(
         server.storage, run_id, task_id, body.state, map_index=body.map_index
     )
+    server.wake_schedulers()
     return control_model(result)
 
 

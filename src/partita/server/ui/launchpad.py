@@ -166,6 +166,7 @@ async def launch(
         except PartitaError as exc:
             error = str(exc)
         else:
+            state.wake_schedulers()
             return redirect(f"/runs/{run.run_id}")
     return render(
         request, "launchpad.html", viewer, status=422, dag=dag, fields=fields, error=error

@@ -218,6 +218,7 @@ async def control(
             )
     except (RunControlError, RunNotFoundError) as exc:
         raise PageRefused(409, str(exc)) from exc
+    state.wake_schedulers()
     return redirect(f"/runs/{run_id}")
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -127,7 +128,9 @@ dag_run_table = Table(
     Column("cancel_requested_at", UTCDateTime()),
     Column("cancel_grace", Float),
     Column("partition_key", String(PARTITION_KEY_LENGTH)),
+    Column("tags", JsonType, nullable=False, server_default=text("'{}'")),
     Index("ix_dag_run_dag_id_queued_at", "dag_id", "queued_at"),
+    Index("ix_dag_run_dag_id_logical_date", "dag_id", "logical_date"),
     Index("ix_dag_run_state", "state"),
     Index("ix_dag_run_dag_id_partition_key", "dag_id", "partition_key"),
     Index("ix_dag_run_end_date", "end_date"),

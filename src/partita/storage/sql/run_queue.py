@@ -52,6 +52,7 @@ def run_record(row: Row[Any]) -> DagRunRecord:
         cancel_requested_at=row.cancel_requested_at,
         cancel_grace=row.cancel_grace,
         partition_key=row.partition_key,
+        tags=row.tags,
     )
 
 
@@ -76,6 +77,7 @@ def run_values(run: DagRunRecord) -> dict[str, Any]:
         "cancel_requested_at": run.cancel_requested_at,
         "cancel_grace": run.cancel_grace,
         "partition_key": run.partition_key,
+        "tags": run.tags,
     }
 
 

@@ -15,7 +15,7 @@ conf are JSON: values JSON cannot hold are stored as text (datetimes as ISO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,11 +113,12 @@ class SqlRunStore(RunStore):
         limit: int = 50,
         partition_key: str | None = None,
         offset: int = 0,
+        tags: Mapping[str, str] | None = None,
     ) -> list[DagRunRecord]:
         # Queued runs newest first, then the few never queued: each an index range that
         # PostgreSQL and SQLite read backwards (NULLS LAST in one ORDER BY would need a sort).
         runs = dag_run_table.c
-        base = _filtered(select(dag_run_table), dag_id, states, partition_key)
+        base = _filtered(select(dag_run_table), dag_id, states, partition_key, tags)
         queued = base.where(runs.queued_at.is_not(None))
         queued = queued.order_by(runs.queued_at.desc(), runs.run_id.desc())
         unqueued = base.where(runs.queued_at.is_(None)).order_by(runs.run_id.desc())
@@ -131,6 +132,7 @@ class SqlRunStore(RunStore):
                         dag_id,
                         states,
                         partition_key,
+                        tags,
                     )
                     skip = (
                         offset
@@ -147,9 +149,10 @@ class SqlRunStore(RunStore):
         *,
         states: Iterable[RunState] | None = None,
         partition_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> int:
         count = select(func.count()).select_from(dag_run_table)
-        query = _filtered(count, dag_id, states, partition_key)
+        query = _filtered(count, dag_id, states, partition_key, tags)
         with connect(self._engine, "count runs") as connection:
             return int(connection.execute(query).scalar_one())
 
@@ -264,8 +267,11 @@ def _filtered(
     dag_id: str | None,
     states: Iterable[RunState] | None,
     partition_key: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Any:
     runs = dag_run_table.c
+    for key, value in (tags or {}).items():  # JSON paths: json_extract / ->> per dialect
+        query = query.where(runs.tags[key].as_string() == value)
     if dag_id is not None:
         query = query.where(runs.dag_id == dag_id)
     if partition_key is not None:

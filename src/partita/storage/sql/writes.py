@@ -88,6 +88,7 @@ RUN_COLUMNS = (
     "cancel_requested_at",
     "cancel_grace",
     "partition_key",
+    "tags",
 )
 
 
@@ -111,6 +112,7 @@ def _run_row(r: DagRunRecord, time: TimeConverter) -> Row:
         time(r.cancel_requested_at),
         r.cancel_grace,
         r.partition_key,
+        dumps_json(r.tags, "the run tags"),
     )
 
 
