@@ -49,8 +49,12 @@ def asset_job_id(index: int, fileloc: str | None = None) -> str:
     The file's name (not its path: a worker elsewhere has the same name) keeps
     the jobs of two files of one DAG folder apart.
     """
-    stem = _NOT_IN_ID.sub("_", Path(fileloc).stem) + "_" if fileloc else ""
-    return f"{ASSET_JOB_PREFIX}{stem}{index}__"
+    return f"{ASSET_JOB_PREFIX}{file_part(fileloc)}{index}__"
+
+
+def file_part(fileloc: str | None) -> str:
+    """``assets_``: the part of partita's job ids naming the file ``fileloc`` ("" without one)."""
+    return _NOT_IN_ID.sub("_", Path(fileloc).stem) + "_" if fileloc else ""
 
 
 def build_partitioned_asset_jobs(
@@ -103,5 +107,6 @@ __all__ = [
     "ASSET_SELECTION_KEY",
     "asset_job_id",
     "build_partitioned_asset_jobs",
+    "file_part",
     "job_for_assets",
 ]
