@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from partita.definitions.asset_backfill_job import file_part
-
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_backfill_job import file_part
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import build_asset_dag
 from partita.definitions.asset_selection import AssetSelection

@@ -62,7 +62,6 @@ def cursor_name_of(fileloc: str | None) -> str:
     return f"automation:{automation_dag_id(fileloc)}"
 
 
-
 @dataclass(frozen=True)
 class Plan:
     """What one evaluation decided: the keys to request and the cursor's new asset states."""
