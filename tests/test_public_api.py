@@ -36,6 +36,7 @@ PUBLIC_NAMES = [
     "AssetsDefinition",
     "AutomationCondition",
     "BackfillModel",
+    "BackfillPolicy",
     "BaseBranchOperator",
     "BaseHook",
     "BaseNotifier",

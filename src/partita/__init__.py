@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "AssetSelection": "partita.definitions.asset_selection",
     "AssetsDefinition": "partita.definitions.asset",
     "AutomationCondition": "partita.definitions.automation_condition",
+    "BackfillPolicy": "partita.definitions.backfill_policy",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
     "BaseNotifier": "partita.notifiers.base",
@@ -236,6 +237,7 @@ if TYPE_CHECKING:
     from partita.definitions.automation_condition import (
         AutomationCondition as AutomationCondition,
     )
+    from partita.definitions.backfill_policy import BackfillPolicy as BackfillPolicy
     from partita.definitions.baseoperator import BaseOperator as BaseOperator
     from partita.definitions.config import Config as Config
     from partita.definitions.config import ConfigMapping as ConfigMapping
