@@ -84,7 +84,8 @@ def test_backfill_policies_make_one_run_per_range_or_per_chunk_through_the_sched
     dry = invoke("backfill", "create", str(path), "--assets", "raw, clean",
                  "--partitions", "2024-01-01...2024-01-05", "--dry-run")  # fmt: skip
     assert dry.exit_code == 0, dry.output
-    assert "(1 new runs" in dry.output and "2024-01-01...2024-01-05  create" in dry.output
+    assert "would cover 1 runs of ranges of partitions of clean, raw (1 new runs" in dry.output
+    assert "2024-01-01...2024-01-05  create" in dry.output
     mixed = invoke("backfill", "create", str(path), "--assets", "raw, chunked",
                    "--partitions", "2024-01-01...2024-01-05")  # fmt: skip
     assert mixed.exit_code == 2 and "different backfill policies" in mixed.stderr
