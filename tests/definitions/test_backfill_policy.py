@@ -120,6 +120,9 @@ def test_a_range_run_stores_and_records_each_partition(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.success
     assert (tmp_path / "clean" / "2024-01-02.pkl").exists()
+    assert result.output("clean") == {
+        "2024-01-01": "20240101!", "2024-01-02": "20240102!", "2024-01-03": "20240103!",
+    }  # fmt: skip
     day = materialize(
         _assets(tmp_path), resources={"io_manager": io}, selection=["per_day"],
         partition_key="2024-01-02",
