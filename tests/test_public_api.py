@@ -37,6 +37,7 @@ PUBLIC_NAMES = [
     "AssetsDefinition",
     "AutomationCondition",
     "BackfillModel",
+    "BackfillPolicy",
     "BaseBranchOperator",
     "BaseHook",
     "BaseNotifier",

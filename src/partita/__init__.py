@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "AssetsDefinition": "partita.definitions.asset",
     "AutomationCondition": "partita.definitions.automation_condition",
     "BackfillModel": "partita.schemas",
+    "BackfillPolicy": "partita.definitions.backfill_policy",
     "BaseBranchOperator": "partita.operators.branch",
     "BaseHook": "partita.hooks.base",
     "BaseNotifier": "partita.notifiers.base",
@@ -251,6 +252,7 @@ if TYPE_CHECKING:
     from partita.definitions.automation_condition import (
         AutomationCondition as AutomationCondition,
     )
+    from partita.definitions.backfill_policy import BackfillPolicy as BackfillPolicy
     from partita.definitions.baseoperator import BaseOperator as BaseOperator
     from partita.definitions.config import Config as Config
     from partita.definitions.config import ConfigMapping as ConfigMapping

@@ -12,7 +12,7 @@ from cli_helpers import Invoke
 from test_cli_scheduler import Processes, processes, runs_in, stop, store, wait_for
 
 from partita.definitions.asset_events import TRIGGERING_EVENTS_KEY
-from partita.definitions.automation_job import AUTOMATION_DAG_ID, AUTOMATION_SELECTION_KEY
+from partita.definitions.automation_job import AUTOMATION_SELECTION_KEY
 from partita.definitions.states import RunState
 from partita.storage.base import Storage
 
@@ -58,6 +58,19 @@ def doubled(raw):
 defs = Definitions(assets=[raw, doubled], jobs=[define_asset_job("load_raw", selection="raw")])
 """
 
+#: A second file of the folder with an automated asset: its own automation job.
+MORE_ASSETS = """
+from partita import AutomationCondition, Definitions, asset
+
+@asset(automation_condition=AutomationCondition.on_missing())
+def lookup():
+    return {"a": 1}
+
+defs = Definitions(assets=[lookup])
+"""
+#: The automation jobs of assets.py and more_assets.py.
+AUTOMATION_DAG_ID, MORE_AUTOMATION = "__automation_assets__", "__automation_more_assets__"
+
 
 def _consumed(markers: Path) -> list[str]:
     return markers.read_text().splitlines() if markers.exists() else []
@@ -76,6 +89,10 @@ def test_asset_events_trigger_one_run_per_batch_and_a_restart_makes_no_second(
     dags.mkdir()
     (dags / "orders.py").write_text(PRODUCER_AND_CONSUMER.format(markers=str(markers)))
     (dags / "assets.py").write_text(EAGER_ASSETS)
+    (dags / "more_assets.py").write_text(MORE_ASSETS)
+    listed = invoke("dags", "list", str(dags))
+    assert listed.exit_code == 0, listed.output  # two files with automated assets: no clash
+    assert AUTOMATION_DAG_ID in listed.output and MORE_AUTOMATION in listed.output
     scheduler = processes.start("scheduler", str(dags))
     wait_for(lambda: store.automation.get_cursor("dag:consumer") is not None, 60, "the consumer")
 
@@ -83,6 +100,9 @@ def test_asset_events_trigger_one_run_per_batch_and_a_restart_makes_no_second(
     assert invoke("trigger", str(dags), "load_raw").exit_code == 0
     wait_for(lambda: len(_consumed(markers)) == 1, 60, "the consumer's run")
     wait_for(lambda: len(_succeeded(store, AUTOMATION_DAG_ID)) == 1, 60, "the eager asset")
+    wait_for(lambda: len(_succeeded(store, MORE_AUTOMATION)) == 1, 60, "the second file's asset")
+    [other] = runs_in(store, MORE_AUTOMATION)
+    assert other.conf[AUTOMATION_SELECTION_KEY] == ["lookup"]
     [run] = runs_in(store, "consumer")
     assert run.run_type == "asset_triggered"
     events = run.conf[TRIGGERING_EVENTS_KEY]  # two events of one producer run: one run
@@ -100,6 +120,7 @@ def test_asset_events_trigger_one_run_per_batch_and_a_restart_makes_no_second(
     time.sleep(4)  # several passes over the same events
     assert len(runs_in(store, "consumer")) == 1
     assert len(runs_in(store, AUTOMATION_DAG_ID)) == 1
+    assert len(runs_in(store, MORE_AUTOMATION)) == 1
 
     assert invoke("trigger", str(dags), "producer").exit_code == 0
     wait_for(lambda: len(_consumed(markers)) == 2, 60, "the second consumer run")

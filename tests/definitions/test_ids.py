@@ -59,7 +59,9 @@ def test_a_run_id_too_long_is_refused_before_anything_is_recorded() -> None:
 # -- partita's own names (``__automation__``) are reserved ------------------------------
 
 
-@pytest.mark.parametrize("name", ["__automation__", "__materialize__", "__mine__"])
+@pytest.mark.parametrize(
+    "name", ["__automation__", "__automation_assets__", "__materialize__", "__mine__"]
+)
 def test_a_users_dag_sensor_or_schedule_may_not_take_a_reserved_name(name: str) -> None:
     from partita import DAG, ScheduleDefinition, sensor
 
@@ -81,6 +83,6 @@ def test_partitas_own_automation_job_is_still_built_and_plain_dunder_free_names_
     def table() -> int:
         return 1
 
-    assert [d.dag_id for d in Definitions(assets=[table]).dags] == ["__automation__"]
+    assert [d.dag_id for d in Definitions(assets=[table]).dags] == ["__automation_test_ids__"]
     assert DAG("_private_").dag_id == "_private_"
     assert DAG("__").dag_id == "__"

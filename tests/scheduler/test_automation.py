@@ -12,7 +12,7 @@ from partita.definitions.automation_condition import (
     AutomationCondition,
     UpstreamFacts,
 )
-from partita.definitions.automation_job import AUTOMATION_DAG_ID, AUTOMATION_SELECTION_KEY
+from partita.definitions.automation_job import AUTOMATION_SELECTION_KEY
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import DefinitionError
 from partita.executors.in_process import InProcessExecutor
@@ -24,6 +24,8 @@ from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord
 
 T0 = datetime(2025, 1, 1, 12, 30, tzinfo=UTC)
+#: The automation job of the file assets.py.
+AUTOMATION_DAG_ID = "__automation_assets__"
 
 ASSETS = """
 from partita import AutomationCondition, Definitions, FilesystemIOManager, asset, define_asset_job
@@ -215,11 +217,13 @@ def test_the_automation_job_holds_the_automated_assets_and_survives_a_merge() ->
     def other() -> int:
         return 2
 
-    job = Definitions(assets=[source, derived]).get_dag(AUTOMATION_DAG_ID)
+    job = Definitions(assets=[source, derived]).get_dag("__automation_test_automation__")
     assert sorted(job.task_dict) == ["derived"] and job.is_paused_upon_creation is False
     assert Definitions(assets=[source]).dags == []  # no conditions: no automation job
     merged = Definitions.merge(Definitions(assets=[source, derived]), Definitions(assets=[other]))
-    assert sorted(merged.get_dag(AUTOMATION_DAG_ID).task_dict) == ["derived", "other"]
+    assert sorted(merged.get_dag("__automation_test_automation__").task_dict) == [
+        "derived", "other",
+    ]  # fmt: skip
 
 
 PARTITIONED_ASSETS = """

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from partita.cli.console import format_time, state_text
 from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY
+from partita.definitions.partition_range import RANGE_SEPARATOR
 from partita.scheduler.backfill_plan import BackfillPlan
 from partita.scheduler.loop import live_scheduler_ids
 from partita.storage.backfills import (
@@ -45,6 +46,11 @@ def plan_lines(plan: BackfillPlan, *, dry_run: bool) -> Iterator[Text]:
     if backfill.partitions is not None:
         what = f"{backfill.total} partitions of {', '.join(_assets_of(backfill))}"
         span = f"{plan.planned[0].partition_key} to {plan.planned[-1].partition_key}"
+        if RANGE_SEPARATOR in (plan.planned[0].partition_key or ""):
+            # a backfill_policy's runs of ranges (FIRST...LAST each)
+            assets = ", ".join(_assets_of(backfill))
+            what = f"{backfill.total} runs of ranges of partitions of {assets}"
+            span = backfill.partitions.replace(RANGE_SEPARATOR, " to ")
     if not dry_run:
         yield Text(
             f"Backfill {backfill.backfill_id} of DAG {backfill.dag_id}: {what} from {span} "

@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVar
 from partita.definitions.asset_check_result import AssetCheckResult, AssetCheckSpec
 from partita.definitions.asset_key import AssetKey, CoercibleToAssetKey, as_asset_key
 from partita.definitions.automation_condition import AutomationCondition
+from partita.definitions.backfill_policy import BackfillPolicy
 from partita.definitions.config import Config
 from partita.definitions.context import Context
 from partita.definitions.io_manager import DEFAULT_IO_MANAGER_KEY, IOManager
@@ -195,6 +196,7 @@ class AssetsDefinition:
         check_specs: Sequence[AssetCheckSpec] = (),
         partitions_def: PartitionsDefinition | None = None,
         automation_condition: AutomationCondition | None = None,
+        backfill_policy: BackfillPolicy | None = None,
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -224,6 +226,18 @@ class AssetsDefinition:
             )
         #: The partitions of every asset of this definition (None: not partitioned).
         self.partitions_def = partitions_def
+        if backfill_policy is not None and not isinstance(backfill_policy, BackfillPolicy):
+            raise DefinitionError(
+                f"asset {name!r}: backfill_policy must be BackfillPolicy.single_run() or "
+                f"BackfillPolicy.multi_run(max_partitions_per_run=N), got {backfill_policy!r}"
+            )
+        if backfill_policy is not None and partitions_def is None:
+            raise DefinitionError(
+                f"asset {name!r}: backfill_policy={backfill_policy!r} needs partitions_def=...; "
+                "a backfill runs partitions, and this asset has none"
+            )
+        #: How many partitions one backfill run covers (None: one, a run per partition).
+        self.backfill_policy = backfill_policy
         if len(self._by_key) != len(outputs):
             raise DefinitionError(f"asset {name!r}: two outputs have the same asset key")
         #: The checks this definition reports itself (``check_specs=``).
@@ -393,6 +407,7 @@ def _build_asset(
     check_specs: Sequence[AssetCheckSpec] | None = None,
     partitions_def: PartitionsDefinition | None = None,
     automation_condition: AutomationCondition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> AssetsDefinition:
     if key is not None and (name is not None or key_prefix is not None):
         raise DefinitionError(f"@asset {fn.__name__}: give key=, or name= / key_prefix=, not both")
@@ -425,6 +440,7 @@ def _build_asset(
         check_specs=check_specs or (),
         partitions_def=partitions_def,
         automation_condition=automation_condition,
+        backfill_policy=backfill_policy,
     )
 
 
@@ -456,6 +472,7 @@ def asset(
     check_specs: Sequence[AssetCheckSpec] | None = None,
     partitions_def: PartitionsDefinition | None = None,
     automation_condition: AutomationCondition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
     **task_kwargs: Any,
 ) -> Any:
     """Make a function a software-defined asset; its key is the function's name by default.
@@ -464,7 +481,9 @@ def asset(
     passed on to the task that materializes it. ``check_specs`` are checks the
     function reports itself, yielding an ``AssetCheckResult`` for each.
     ``partitions_def`` partitions the asset: each run materializes one partition
-    (``context.partition_key``), stored apart by its IO manager.
+    (``context.partition_key``), stored apart by its IO manager;
+    ``backfill_policy=BackfillPolicy.single_run()`` lets a backfill run a
+    range of them in one run (``context.partition_key_range``).
     ``automation_condition`` lets the scheduler materialize it on its own
     (``AutomationCondition.eager()``...).
     """
@@ -475,6 +494,7 @@ def asset(
         config_schema=config_schema, task_kwargs=task_kwargs, check_specs=check_specs,
         partitions_def=partitions_def,
         automation_condition=automation_condition,
+        backfill_policy=backfill_policy,
     )  # fmt: skip
     if fn is not None:
         return _build_asset(fn, **options)
@@ -495,6 +515,7 @@ def multi_asset(
     check_specs: Sequence[AssetCheckSpec] | None = None,
     partitions_def: PartitionsDefinition | None = None,
     automation_condition: AutomationCondition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
     **task_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """One function producing several assets, one per entry of ``outs``.
@@ -543,6 +564,7 @@ def multi_asset(
             check_specs=check_specs or (),
             partitions_def=partitions_def,
             automation_condition=automation_condition,
+            backfill_policy=backfill_policy,
         )
 
     return build

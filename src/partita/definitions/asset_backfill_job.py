@@ -30,6 +30,7 @@ from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import build_asset_dag
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.asset_selection import AssetSelection
+from partita.definitions.backfill_policy import BackfillPolicy
 from partita.definitions.dag import DAG
 from partita.definitions.ids import reserved_ids_allowed
 from partita.definitions.partitions import PartitionsDefinition
@@ -49,8 +50,12 @@ def asset_job_id(index: int, fileloc: str | None = None) -> str:
     The file's name (not its path: a worker elsewhere has the same name) keeps
     the jobs of two files of one DAG folder apart.
     """
-    stem = _NOT_IN_ID.sub("_", Path(fileloc).stem) + "_" if fileloc else ""
-    return f"{ASSET_JOB_PREFIX}{stem}{index}__"
+    return f"{ASSET_JOB_PREFIX}{file_part(fileloc)}{index}__"
+
+
+def file_part(fileloc: str | None) -> str:
+    """``assets_``: the part of partita's job ids naming the file ``fileloc`` ("" without one)."""
+    return _NOT_IN_ID.sub("_", Path(fileloc).stem) + "_" if fileloc else ""
 
 
 def build_partitioned_asset_jobs(
@@ -86,6 +91,31 @@ def build_partitioned_asset_jobs(
     return jobs
 
 
+def backfill_policy_of(dag: DAG, keys: Collection[AssetKey]) -> BackfillPolicy | None:
+    """The one backfill policy of the assets ``keys`` of ``dag`` (None: a run per partition).
+
+    A backfill's runs hold all its assets, so they must agree on how many
+    partitions a run covers; assets that do not are refused, named.
+    """
+    graph = dag.asset_graph
+    policies: dict[BackfillPolicy | None, list[str]] = {}
+    for key in sorted(keys, key=lambda k: k.to_user_string()):
+        definition = graph.by_key.get(key) if graph is not None else None
+        policy = getattr(definition, "backfill_policy", None)
+        policies.setdefault(policy, []).append(key.to_user_string())
+    if len(policies) > 1:
+        named = "; ".join(
+            f"{', '.join(names[:5])}: {policy or 'no backfill_policy (a run per partition)'}"
+            for policy, names in policies.items()
+        )
+        raise DefinitionError(
+            f"the selected assets have different backfill policies ({named}); one backfill "
+            "splits its range into runs one way, so backfill the assets of each policy "
+            "separately, or give them the same backfill_policy"
+        )
+    return next(iter(policies), None)
+
+
 def job_for_assets(dags: Collection[DAG], keys: Collection[AssetKey]) -> DAG:
     """The partitioned-asset job that materializes every key of ``keys``."""
     for dag in dags:
@@ -102,6 +132,8 @@ __all__ = [
     "ASSET_JOB_PREFIX",
     "ASSET_SELECTION_KEY",
     "asset_job_id",
+    "backfill_policy_of",
     "build_partitioned_asset_jobs",
+    "file_part",
     "job_for_assets",
 ]

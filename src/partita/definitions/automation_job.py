@@ -1,7 +1,9 @@
 """The automation job: the asset job the scheduler runs for automation conditions.
 
 A code location whose assets have an ``automation_condition`` gets one more
-DAG, ``__automation__``, over those assets. Each evaluation of the
+DAG, ``__automation_<file>__``, over those assets (``<file>`` is the name of
+the file that makes the ``Definitions``, so two files of one DAG folder do
+not clash, as the partitioned-asset jobs ``__asset_job_<file>_N__``). Each evaluation of the
 conditions queues one run of it whose conf names the assets requested
 (``AUTOMATION_SELECTION_KEY``); the tasks of the other assets skip, and the
 job's trigger rule (``none_failed``) lets a requested asset run after a
@@ -18,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from partita.definitions.asset import AssetsDefinition
+from partita.definitions.asset_backfill_job import file_part
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_job import build_asset_dag
 from partita.definitions.asset_selection import AssetSelection
@@ -25,10 +28,25 @@ from partita.definitions.dag import DAG
 from partita.definitions.ids import reserved_ids_allowed
 from partita.definitions.states import TriggerRule
 
-#: The id of a code location's automation job.
+#: The id prefix of the automation jobs (one per file with automated assets).
+AUTOMATION_JOB_PREFIX = "__automation_"
+#: The id of the automation job of a ``Definitions`` made without a file.
 AUTOMATION_DAG_ID = "__automation__"
 #: The run conf key listing the assets (``schema/table``) an automation run materializes.
 AUTOMATION_SELECTION_KEY = "automation_selection"
+
+
+def automation_dag_id(fileloc: str | None) -> str:
+    """``__automation_assets__``: the automation job of the file ``fileloc``."""
+    stem = file_part(fileloc)
+    return f"{AUTOMATION_JOB_PREFIX}{stem[:-1]}__" if stem else AUTOMATION_DAG_ID
+
+
+def is_automation_job(dag_id: str) -> bool:
+    """Whether ``dag_id`` is an automation job's (``__automation__``, ``__automation_<file>__``)."""
+    return dag_id == AUTOMATION_DAG_ID or (
+        dag_id.startswith(AUTOMATION_JOB_PREFIX) and dag_id.endswith("__")
+    )
 
 
 def build_automation_dag(
@@ -41,7 +59,7 @@ def build_automation_dag(
     selection = AssetSelection.assets(*automated)
     with reserved_ids_allowed():
         dag = build_asset_dag(
-            AUTOMATION_DAG_ID, graph, selection, resources=resources, fileloc=fileloc,
+            automation_dag_id(fileloc), graph, selection, resources=resources, fileloc=fileloc,
             description="Runs the assets whose automation conditions are true",
         )  # fmt: skip
     dag.is_paused_upon_creation = False  # automation is on unless paused by hand
@@ -50,4 +68,11 @@ def build_automation_dag(
     return dag
 
 
-__all__ = ["AUTOMATION_DAG_ID", "AUTOMATION_SELECTION_KEY", "build_automation_dag"]
+__all__ = [
+    "AUTOMATION_DAG_ID",
+    "AUTOMATION_JOB_PREFIX",
+    "AUTOMATION_SELECTION_KEY",
+    "automation_dag_id",
+    "build_automation_dag",
+    "is_automation_job",
+]

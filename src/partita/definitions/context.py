@@ -20,7 +20,8 @@ CONTEXT_KEYS = frozenset(
         "data_interval_end", "ds", "ds_nodash", "ts", "ts_nodash", "params", "conf", "macros",
         "ti", "task_instance", "task", "map_index", "try_number", "log", "templates_dict",
         "config", "resources", "exception", "partition_key", "has_partition_key",
-        "partition_time_window", "asset_partition_key_range", "task_instance_key_str",
+        "partition_time_window", "asset_partition_key_range", "partition_key_range",
+        "partition_keys", "has_partition_key_range", "task_instance_key_str",
     }
 )  # fmt: skip
 

@@ -32,6 +32,7 @@ from msgspec.structs import replace
 
 from partita.definitions.dag import DAG
 from partita.definitions.ids import check_id_length
+from partita.definitions.partition_range import RANGE_SEPARATOR
 from partita.definitions.resources import ResourcesView
 from partita.definitions.serialize import dag_version, serialize_dag
 from partita.definitions.states import RunState, TaskState
@@ -41,6 +42,7 @@ from partita.engine.asset_lineage import UpstreamVersions
 from partita.engine.cancel import CancelRequest, RunCancelled
 from partita.engine.mapping import InstanceResolver, is_mapped, map_sources, task_spec
 from partita.engine.outputs import StoreOutputAccess
+from partita.engine.partition_context import partition_keys_of_run
 from partita.engine.prepare import (
     check_conf,
     check_partition_key,
@@ -334,6 +336,10 @@ class RunDriver:
         recorder = self.recorder = RunRecorder(
             record, self.storage, self.listener, **self.recorder_options
         )
+        if record.partition_key is not None and RANGE_SEPARATOR in record.partition_key:
+            recorder.partition_keys = partition_keys_of_run(
+                self.dag.partitions_def, record.partition_key, self.storage.partitions
+            )
         version = DagVersionRecord(info.dag_id, record.dag_version, self.serialized, now)
         recorder.on_cancel = self._cancel_requested
         recorder.run_began(version, self.tis.values(), len(self.tis))

@@ -17,6 +17,7 @@ from partita.definitions.dag import DAG
 from partita.definitions.params import ParamValidationError, resolve_param_values
 from partita.definitions.partitions import DynamicPartitionsStore
 from partita.definitions.timezones import make_aware
+from partita.engine.partition_context import range_of_key
 from partita.exceptions import PartitionKeyError, RunConfigError
 
 
@@ -42,8 +43,9 @@ def check_partition_key(
 ) -> str | None:
     """The run's partition key, checked against the DAG's partitions (None: not partitioned).
 
-    A partitioned DAG needs a key that is one of its partitions; one that is
-    not is refused with the nearest valid keys named.
+    A partitioned DAG needs a key that is one of its partitions (or a range
+    ``FIRST...LAST`` of two); one that is not is refused with the nearest
+    valid keys named.
     """
     definition = dag.partitions_def
     if definition is None:
@@ -59,7 +61,12 @@ def check_partition_key(
         raise PartitionKeyError(
             f"{dag.label} is partitioned ({definition!r}); give the partition to run{example}"
         )
+    span = range_of_key(definition, partition_key, store)
     try:
+        if span is not None:  # a run of a range of partitions (a backfill's): both ends
+            for end in span:
+                definition.validate_partition_key(end, dynamic_partitions_store=store)
+            return partition_key
         return definition.validate_partition_key(partition_key, dynamic_partitions_store=store)
     except PartitionKeyError as exc:
         raise PartitionKeyError(f"{dag.label}: {exc}") from None

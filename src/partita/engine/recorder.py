@@ -98,6 +98,8 @@ class RunRecorder:
     ) -> None:
         self.run = run
         self.storage = storage
+        #: The partitions the run is for (a range run's every key; the driver sets those).
+        self.partition_keys = [run.partition_key] if run.partition_key is not None else []
         self.listener = listener
         self.flush_interval = flush_interval
         self.flush_size = flush_size
@@ -214,12 +216,13 @@ class RunRecorder:
                 self._materialized(ti, outcome.materializations)
             if outcome.check_evaluations:
                 batch.check_evaluations.extend(outcome.check_evaluations)
-            if outcome.failed_asset_keys and self.run.partition_key is not None:
+            if outcome.failed_asset_keys and self.partition_keys:
                 batch.partition_statuses.extend(
                     AssetPartitionStatusRecord(
-                        key, self.run.partition_key, AssetPartitionStatus.FAILED, ti.run_id, end
+                        key, partition, AssetPartitionStatus.FAILED, ti.run_id, end
                     )
                     for key in outcome.failed_asset_keys
+                    for partition in self.partition_keys
                 )
             if outcome.error is not None:
                 metadata = outcome.error_metadata

@@ -41,6 +41,7 @@ from partita.definitions.resources import (
     is_context_manager,
 )
 from partita.definitions.xcom_arg import RETURN_KEY
+from partita.engine.partition_context import partition_keys_of_run
 from partita.engine.work import OutputAccess
 from partita.exceptions import DefinitionError, PartitaError, ResourceError, ValueNotFoundError
 from partita.storage.base import Storage
@@ -206,7 +207,8 @@ class RunResources:
     # -- after the run ----------------------------------------------------------------------
     def value_loader(self, run_id: str, partition_key: str | None = None) -> ValueLoader:
         """Loads an asset's or IO-managed task's value of run ``run_id`` (for ``RunResult``);
-        a partitioned asset's value is that of the run's partition ``partition_key``."""
+        a partitioned asset's value is that of the run's partition ``partition_key``
+        (of a range ``FIRST...LAST``: ``{partition key: value}``)."""
         values = dict(self.values) or dict(self.configured)
         dag = self.dag
 
@@ -241,6 +243,18 @@ class RunResources:
             definition = dag.task_dict[task_id].asset_definition  # type: ignore[attr-defined]
             spec = definition.spec(asset_key)
             partitioned = definition.partitions_def is not None
+            keys = partition_keys_of_run(definition.partitions_def, partition_key)
+            if partitioned and len(keys) > 1:  # a range run's: {partition key: value}
+                found = {}
+                for one in keys:
+                    out = OutputContext(
+                        dag.dag_id, run_id, task_id, spec.output_name, asset_key,
+                        definition_metadata=spec.metadata, partition_key=one,
+                    )  # fmt: skip
+                    stored, found[one] = _load(values, spec.io_manager_key, out)
+                    if not stored:
+                        return False, None
+                return True, found
             out = OutputContext(
                 dag.dag_id, run_id, task_id, spec.output_name, asset_key,
                 definition_metadata=spec.metadata,

@@ -20,7 +20,7 @@ import os
 import pickle
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -110,20 +110,28 @@ def load_asset_input(context: Context, plan: AssetInputPlan, task_id: str, who: 
     """The value of upstream asset ``plan.key``, loaded by its IO manager for ``task_id``.
 
     From a partitioned upstream: the value of the one partition the mapping
-    names, or ``{partition key: value}`` when it names several (or none).
+    names, or ``{partition key: value}`` when it names several (or none), as
+    for a run of a range of partitions, which reads those of each of its keys.
     """
     if plan.partitions_def is None or plan.mapping is None:
         return _load_one(context, plan, task_id, who, None)
-    downstream_key = context.get("partition_key") if plan.downstream_partitions_def else None
+    downstream_keys: list[str | None] = [None]
+    if plan.downstream_partitions_def is not None:
+        # a range run (a single-run backfill) reads the upstream partitions of each of its keys
+        ranged = context.get("has_partition_key_range") and context.get("partition_keys")
+        downstream_keys = list(ranged) if ranged else [context.get("partition_key")]
+    keys: list[str] = []
     try:
-        keys = plan.mapping.get_upstream_partition_keys(
-            downstream_key, plan.downstream_partitions_def, plan.partitions_def,
-            dynamic_partitions_store=context.get("instance"),
-        )  # fmt: skip
+        for downstream_key in downstream_keys:
+            keys += plan.mapping.get_upstream_partition_keys(
+                downstream_key, plan.downstream_partitions_def, plan.partitions_def,
+                dynamic_partitions_store=context.get("instance"),
+            )  # fmt: skip
     except PartitaError as exc:
         raise PartitionKeyError(
             f"{who}: input {plan.param!r} (asset {plan.key.to_user_string()!r}): {exc}"
         ) from None
+    keys = list(dict.fromkeys(keys))
     values = {key: _load_one(context, plan, task_id, who, key) for key in keys}
     return values[keys[0]] if len(keys) == 1 else values
 
@@ -283,8 +291,13 @@ class AssetOperator(DecoratedPythonOperator):
                     "context.selected_output_names"
                 )
         produced: set[AssetKey] = set()
+        ranged = context.get("has_partition_key_range") and self.partitioned_keys
         for spec, value, metadata, data_version in results:
             produced.add(spec.key)
+            if ranged:  # one run of a range of partitions: each is stored and recorded apart
+                for stored in self._store_range(context, spec, value, metadata, data_version):
+                    ti.record_materialization(stored)
+                continue
             ti.record_materialization(self._store(context, spec, value, metadata, data_version))
         missing = [
             o.key.to_user_string()
@@ -302,6 +315,33 @@ class AssetOperator(DecoratedPythonOperator):
             raise failure
         return None
 
+    def _store_range(
+        self, context: Context, spec: AssetOutputSpec, value: Any, metadata: dict[str, Any],
+        data_version: str | None,
+    ) -> list[AssetMaterialization]:  # fmt: skip
+        """Store the value of each partition of a range run: ``{partition key: value}``."""
+        keys: list[str] = context["partition_keys"]
+        if value is not _NO_VALUE and self.value_check is not None:  # the whole value's type
+            value = check_output(self.value_check, value, self.describe)
+        if value is not _NO_VALUE and (not isinstance(value, Mapping) or set(value) != set(keys)):
+            got = (
+                f"a dict with keys {', '.join(sorted(map(str, value))[:5])}"
+                if isinstance(value, Mapping) else f"a {type(value).__name__}"
+            )  # fmt: skip
+            first, last = keys[0], keys[-1]
+            raise PartitaError(
+                f"{self.describe()} ran for partitions {first}...{last} in one run (its "
+                f"backfill_policy), and its IO manager stores each partition apart, so it must "
+                f"return {{partition key: value}} with one entry per key of "
+                f"context.partition_keys ({len(keys)} keys), got {got}; or write the data itself "
+                "and return MaterializeResult(...)"
+            )
+        return [
+            self._store(context, spec, value[key] if value is not _NO_VALUE else _NO_VALUE,
+                        metadata, data_version, key, checked=True)
+            for key in keys
+        ]  # fmt: skip
+
     def _store(
         self,
         context: Context,
@@ -309,10 +349,16 @@ class AssetOperator(DecoratedPythonOperator):
         value: Any,
         metadata: dict[str, Any],
         data_version: str | None,
+        partition_key: str | None = None,
+        checked: bool = False,
     ) -> AssetMaterialization:
+        """Hand ``value`` to its IO manager; its materialization (of ``partition_key``, else
+        the run's partition)."""
+        if partition_key is None:
+            partition_key = context.get("partition_key")
         location = None
         if value is not _NO_VALUE:
-            if self.value_check is not None:
+            if self.value_check is not None and not checked:
                 value = check_output(self.value_check, value, self.describe)
             manager = io_manager_of(context, spec.io_manager_key, self.describe())
             partitioned = self.asset_definition.partitions_def is not None
@@ -322,14 +368,14 @@ class AssetOperator(DecoratedPythonOperator):
                 spec.output_name,
                 asset_key=spec.key,
                 definition_metadata=spec.metadata,
-                partition_key=context.get("partition_key") if partitioned else None,
+                partition_key=partition_key if partitioned else None,
             )
             manager.handle_output(out, value)
             location = out.location
             metadata = {**out.added_metadata, **metadata}
             if data_version is None:
                 data_version = data_version_of(value)
-        partition = context.get("partition_key") if self.partitioned_keys else None
+        partition = partition_key if self.partitioned_keys else None
         return AssetMaterialization(
             spec.key, normalize_metadata(metadata), spec.code_version, data_version, location,
             partition,

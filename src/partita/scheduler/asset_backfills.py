@@ -1,5 +1,9 @@
 """Planning a backfill of partitioned assets: one run per partition key of a range.
 
+Assets with a ``BackfillPolicy`` (``single_run()``, ``multi_run(N)``) get one
+run per chunk of the range instead, its partition key the chunk's range
+``FIRST...LAST`` (``run_ranges``); the rest of the planning is the same.
+
 ``create_asset_backfill`` takes the location's partitioned-asset job that
 holds the selected assets (``definitions.asset_backfill_job``), the keys of
 its partitions definition from FIRST to LAST (both included, in the
@@ -28,10 +32,15 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY
+from partita.definitions.asset_backfill_job import ASSET_SELECTION_KEY, backfill_policy_of
 from partita.definitions.asset_key import AssetKey
+from partita.definitions.backfill_policy import BackfillPolicy
 from partita.definitions.dag import DAG
-from partita.definitions.partition_range import partition_keys_in_range, split_partition_range
+from partita.definitions.partition_range import (
+    RANGE_SEPARATOR,
+    partition_keys_in_range,
+    split_partition_range,
+)
 from partita.definitions.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
 from partita.engine.partition_context import time_window_of
 from partita.scheduler.backfill_plan import (
@@ -62,9 +71,12 @@ def asset_backfill_run_id(dag_id: str, partition_key: str) -> str:
 
 def plan_asset_backfill(
     backfill_id: str, dag: DAG, keys: Sequence[str], existing: Mapping[str, DagRunRecord],
-    reprocess: Reprocess, now: datetime, windows: Sequence[TimeWindow] | None = None,
+    reprocess: Reprocess, now: datetime, windows: Sequence[TimeWindow | None] | None = None,
 ) -> list[PlannedRun]:  # fmt: skip
-    """One planned run per partition key, in order (``windows``: theirs, when known)."""
+    """One planned run per partition key (or range key ``A...B``), in order.
+
+    ``windows``: theirs, when known (a range's spans its keys' windows).
+    """
     planned: list[PlannedRun] = []
     for ordinal, key in enumerate(keys):
         run = existing.get(key)
@@ -93,6 +105,31 @@ def keys_and_windows(
     return keys, None  # the errors (nearest keys, a backwards range) come from here
 
 
+def run_ranges(
+    dag: DAG, policy: BackfillPolicy, keys: list[str], windows: Sequence[TimeWindow] | None
+) -> tuple[list[str], list[TimeWindow | None]]:
+    """The keys of the runs ``policy`` makes of ``keys``: ``FIRST...LAST`` per run, with windows.
+
+    A run of one partition keeps its key; a range's window spans its first
+    key's start to its last key's end (None when the keys are no time windows).
+    """
+    run_keys: list[str] = []
+    spans: list[TimeWindow | None] = []
+    at = 0
+    for chunk in policy.chunks(keys):
+        run_keys.append(chunk[0] if len(chunk) == 1 else f"{chunk[0]}{RANGE_SEPARATOR}{chunk[-1]}")
+        begin: TimeWindow | None
+        end: TimeWindow | None
+        if windows is not None:
+            begin, end = windows[at], windows[at + len(chunk) - 1]
+        else:
+            begin = time_window_of(dag.partitions_def, chunk[0])
+            end = time_window_of(dag.partitions_def, chunk[-1])
+        spans.append(TimeWindow(begin.start, end.end) if begin and end else None)
+        at += len(chunk)
+    return run_keys, spans
+
+
 def create_asset_backfill(
     storage: Storage, dag: DAG, selected: Collection[AssetKey], partitions: str,
     options: BackfillOptions, now: datetime,
@@ -104,9 +141,13 @@ def create_asset_backfill(
     ``EmptyBackfillError`` when the range holds none.
     """
     first, last = split_partition_range(partitions)
-    keys, windows = keys_and_windows(dag.partitions_def, first, last, now, storage.partitions)
+    policy = backfill_policy_of(dag, selected)
+    keys, found = keys_and_windows(dag.partitions_def, first, last, now, storage.partitions)
+    windows: Sequence[TimeWindow | None] | None = found
     if not keys:  # a dynamic definition emptied meanwhile
         raise EmptyBackfillError(f"--partitions {partitions}: the range holds no partition")
+    if policy is not None and policy.max_partitions_per_run != 1:
+        keys, windows = run_ranges(dag, policy, keys, found)
     existing = storage.backfills.runs_for_partitions(dag.dag_id, keys)
     backfill_id = new_backfill_id()
     planned = plan_asset_backfill(backfill_id, dag, keys, existing, options.reprocess, now, windows)
@@ -124,4 +165,4 @@ def create_asset_backfill(
     return BackfillPlan(backfill, planned)
 
 
-__all__ = ["asset_backfill_run_id", "create_asset_backfill", "plan_asset_backfill"]
+__all__ = ["asset_backfill_run_id", "create_asset_backfill", "plan_asset_backfill", "run_ranges"]

@@ -5,9 +5,11 @@ Each evaluation computes, for every asset with an ``automation_condition``
 in progress, upstreams updated since it was last handled...) from the asset
 catalog, the automation job's queued and running runs and the service's
 cursor; it then queues one run of the code location's automation job
-(``__automation__``) materializing every asset whose condition is true.
+(``__automation_<file>__``) materializing every asset whose condition is
+true. The assets of each file of a DAG folder are evaluated apart, each
+file with its own jobs and cursor.
 
-The cursor (``automation:__automation__``) keeps per asset when it was first
+The cursor (``automation:__automation_<file>__``) keeps per asset when it was first
 evaluated and its last request (run id, time, and the newest event id then);
 "handled" is the latest of those and of its last materialization, as
 Dagster's ``since_last_handled``. An upstream materialized by a run that
@@ -33,7 +35,12 @@ from partita.definitions.asset_backfill_job import ASSET_JOB_PREFIX, ASSET_SELEC
 from partita.definitions.asset_graph import AssetGraph
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.automation_condition import AssetFacts, UpstreamFacts
-from partita.definitions.automation_job import AUTOMATION_DAG_ID, AUTOMATION_SELECTION_KEY
+from partita.definitions.automation_job import (
+    AUTOMATION_DAG_ID,
+    AUTOMATION_SELECTION_KEY,
+    automation_dag_id,
+    is_automation_job,
+)
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
 from partita.scheduler.partition_automation import (
@@ -46,7 +53,13 @@ from partita.storage.records import AssetMaterializationRecord, DagRunRecord
 
 logger = logging.getLogger("partita.scheduler")
 
+#: The cursor of the assets of a ``Definitions`` made without a file.
 CURSOR_NAME = f"automation:{AUTOMATION_DAG_ID}"
+
+
+def cursor_name_of(fileloc: str | None) -> str:
+    """``automation:__automation_<file>__``: the cursor of the automated assets of ``fileloc``."""
+    return f"automation:{automation_dag_id(fileloc)}"
 
 
 @dataclass(frozen=True)
@@ -153,25 +166,45 @@ class AutomationService:
 
     def run_once(self, now: datetime) -> str | None:
         """Evaluate every condition once; return the id of the (first) run queued, if any."""
-        dags = self.dags()
-        dag = self._unpaused(dags.get(AUTOMATION_DAG_ID))
-        jobs = {
-            key: job
-            for job in dags.values()
-            if job.dag_id.startswith(ASSET_JOB_PREFIX) and self._unpaused(job) is not None
-            for key in job.asset_tasks
-        }
+        first = None
+        for fileloc, (dag, jobs) in self._locations().items():
+            run_id = self._evaluate_location(fileloc, dag, jobs, now)
+            first = first or run_id
+        return first
+
+    def _locations(self) -> dict[str | None, tuple[DAG | None, dict[AssetKey, DAG]]]:
+        """Per file: its unpaused automation job and its partitioned-asset jobs by asset key."""
+        found: dict[str | None, tuple[DAG | None, dict[AssetKey, DAG]]] = {}
+        for job in self.dags().values():
+            automation = is_automation_job(job.dag_id)
+            if not (automation or job.dag_id.startswith(ASSET_JOB_PREFIX)):
+                continue
+            if self._unpaused(job) is None:
+                continue
+            dag, jobs = found.get(job.fileloc, (None, {}))
+            if automation:
+                dag = job
+            else:
+                jobs.update(dict.fromkeys(job.asset_tasks, job))
+            found[job.fileloc] = (dag, jobs)
+        return found
+
+    def _evaluate_location(
+        self, fileloc: str | None, dag: DAG | None, jobs: dict[AssetKey, DAG], now: datetime
+    ) -> str | None:
+        """One evaluation of the conditions of the assets of one file."""
         graph = dag.asset_graph if dag is not None else None
         if graph is None and jobs:
             graph = next(iter(jobs.values())).asset_graph
         if graph is None or (dag is None and not automated_partitioned(graph, jobs)):
             return None
         automation = self.storage.automation
-        cursor = automation.get_cursor(CURSOR_NAME)
+        cursor_name = cursor_name_of(fileloc)
+        cursor = automation.get_cursor(cursor_name)
         value = cursor.value if cursor else {}
         catalog = Catalog(
             latest=self.storage.assets.latest_materializations(graph.keys),
-            in_progress=self._in_progress() if dag is not None else set(),
+            in_progress=self._in_progress(dag.dag_id) if dag is not None else set(),
             last_event_id=automation.last_event_id(),
             now=now,
         )
@@ -187,7 +220,7 @@ class AutomationService:
         runs += partitioned.runs(per_partition, by_id, catalog.last_event_id, now)
         version = cursor.version if cursor else None
         new_value = {"assets": plan.states, "partitioned": per_partition.states}
-        if not automation.advance(CURSOR_NAME, version, new_value, runs, now):
+        if not automation.advance(cursor_name, version, new_value, runs, now):
             return None  # another scheduler evaluated meanwhile
         for run in runs:
             selected = run.conf.get(AUTOMATION_SELECTION_KEY) or run.conf[ASSET_SELECTION_KEY]
@@ -202,10 +235,10 @@ class AutomationService:
         record = self.storage.registry.get_dag(dag.dag_id)
         return None if record is not None and record.is_paused else dag
 
-    def _in_progress(self) -> set[AssetKey]:
-        """Keys an active automation run was asked for and has not materialized yet."""
+    def _in_progress(self, dag_id: str) -> set[AssetKey]:
+        """Keys an active run of ``dag_id`` was asked for and has not materialized yet."""
         active = self.storage.runs.list_runs(
-            AUTOMATION_DAG_ID, states=[RunState.QUEUED, RunState.RUNNING], limit=1000
+            dag_id, states=[RunState.QUEUED, RunState.RUNNING], limit=1000
         )
         keys: set[AssetKey] = set()
         for run in active:
@@ -248,5 +281,6 @@ __all__ = [
     "Plan",
     "asset_facts",
     "automation_run_id",
+    "cursor_name_of",
     "plan_requests",
 ]
