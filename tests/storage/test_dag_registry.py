@@ -8,7 +8,6 @@ its runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from partita.definitions.timetable_base import DagRunInfo
 from partita.exceptions import DagNotFoundError
 from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
-from partita.storage.memory import MemoryStorage
 from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config, current_revision, head_revision
 from partita.storage.sql.registry import SqlDagRegistry
@@ -31,19 +29,6 @@ from partita.storage.sql.registry import SqlDagRegistry
 T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 FOLDER = "/dags"
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def due_at(at: datetime) -> DagRunInfo:
