@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -278,14 +278,6 @@ def test_the_due_query_uses_the_next_due_index_on_sqlite(sqlite_url: str, tmp_pa
     assert "TEMP B-TREE" not in details  # the index gives the order too
 
 
-def _revision_before_registry() -> str:
-    """The revision just below 0011 (the one that adds the registry)."""
-    script = ScriptDirectory.from_config(alembic_config())
-    before = script.get_revision("0011").down_revision
-    assert isinstance(before, str)
-    return before
-
-
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 )
@@ -293,7 +285,7 @@ def test_upgrading_a_database_from_before_the_registry_adds_it_and_keeps_its_run
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
-    before = _revision_before_registry()
+    before = revision_before("0011")
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:

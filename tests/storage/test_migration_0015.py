@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 from msgspec.structs import replace
 
 from partita.definitions.asset_key import AssetKey
@@ -24,8 +24,7 @@ NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
 
 def _database_before_0015_with_data(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0015").down_revision
-    assert isinstance(before, str)
+    before = revision_before("0015")
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 
 from partita.definitions.states import TaskState
 from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
@@ -16,8 +16,7 @@ from partita.storage.sql.migrate import alembic_config, head_revision
 
 
 def _database_before_0021_with_a_task_instance(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0021").down_revision
-    assert isinstance(before, str)
+    before = revision_before("0021")
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 
 from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
 from partita.storage.sql.migrate import alembic_config, head_revision
 
 
 def _database_before_0023_with_a_user(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0023").down_revision
-    assert isinstance(before, str)
+    before = revision_before("0023")
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:

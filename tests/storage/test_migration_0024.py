@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 
 from partita.storage.backfills import BackfillStatus, PlannedAction, PlannedRun, Reprocess
 from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
@@ -19,8 +19,7 @@ T = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _database_before_0024_with_a_backfill(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0024").down_revision
-    assert isinstance(before, str)
+    before = revision_before("0024")
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
