@@ -1,5 +1,5 @@
 """Helpers of the migration tests in tests/storage: the previous revision, and a database
-taken to a revision (with a run in it) or back down to one."""
+taken to a revision (with rows written there) or back down to one."""
 
 from __future__ import annotations
 
@@ -18,16 +18,21 @@ def revision_before(revision: str) -> str:
     return before
 
 
-def upgrade_with_a_run(url: str, revision: str) -> list[str]:
-    """Upgrade the database at ``url`` to ``revision``, add finished run ``old``; its tables."""
+#: A finished run ``old`` of DAG ``etl``, as every revision's ``dag_run`` table takes it.
+OLD_RUN = (
+    "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+    "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
+)
+
+
+def upgrade_with(url: str, revision: str, *statements: str) -> list[str]:
+    """Upgrade the database at ``url`` to ``revision`` and run ``statements``; its tables."""
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
+            for statement in statements:
+                connection.exec_driver_sql(statement)
         return inspect(engine).get_table_names()
     finally:
         engine.dispose()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from migration_helpers import downgrade_to, revision_before, upgrade_with_a_run
+from migration_helpers import OLD_RUN, downgrade_to, revision_before, upgrade_with
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -130,7 +130,7 @@ def test_upgrading_the_previous_head_adds_the_auth_tables_and_keeps_runs(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
-    assert "web_user" not in upgrade_with_a_run(url, revision_before("0019"))
+    assert "web_user" not in upgrade_with(url, revision_before("0019"), OLD_RUN)
     with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         assert store.runs.count_runs() == 1

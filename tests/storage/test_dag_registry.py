@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from migration_helpers import revision_before
+from migration_helpers import OLD_RUN, revision_before, upgrade_with
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -286,17 +286,12 @@ def test_upgrading_a_database_from_before_the_registry_adds_it_and_keeps_its_run
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
     before = revision_before("0011")
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
-        assert "dag" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
+    tables = upgrade_with(
+        url,
+        before,
+        OLD_RUN,
+    )
+    assert "dag" not in tables
     with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         store.registry.record_parse(parse(parsed("etl")))

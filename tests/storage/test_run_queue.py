@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from migration_helpers import downgrade_to, revision_before, upgrade_with_a_run
+from migration_helpers import OLD_RUN, downgrade_to, revision_before, upgrade_with
 
 from partita.definitions.states import RunState
 from partita.storage.base import Storage
@@ -121,7 +121,7 @@ def test_upgrading_a_database_at_0002_adds_the_queue_tables_and_keeps_its_runs(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
-    assert "run_claim" not in upgrade_with_a_run(url, "0002")
+    assert "run_claim" not in upgrade_with(url, "0002", OLD_RUN)
     with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         store.queue.enqueue([queued("new")])
