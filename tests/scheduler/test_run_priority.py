@@ -13,23 +13,15 @@ from partita import DAG, EmptyOperator
 from partita.definitions.states import RunState
 from partita.scheduler.starter import RunStarter
 from partita.storage.base import Storage
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord
-from partita.storage.sql import SqlStorage
+from storage_backends import ALL_KINDS, open_storage
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ALL_KINDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
+    with open_storage(request.param, request, tmp_path) as store:
         yield store
 
 

@@ -36,22 +36,12 @@ from partita.storage.base import Storage
 from partita.storage.instigators import InstigatorKind, InstigatorStatus, TickStatus
 from partita.storage.memory import MemoryStorage
 from partita.storage.records import AssetMaterializationRecord, DagRunRecord, WriteBatch
-from partita.storage.sql import SqlStorage
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SENSOR = InstigatorKind.SENSOR
 
 with DAG("target", schedule=None) as TARGET:
     EmptyOperator(task_id="noop")
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    with SqlStorage(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "storage") as store:
-        yield store
 
 
 def daemon_for(storage: Storage, *sensors: SensorDefinition, **options: Any) -> SensorDaemon:

@@ -6,7 +6,6 @@ a requested run is then run by a ``RunDriver`` to see the key reach ``context.pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,6 @@ from partita.scheduler.schedule_ticks import ScheduleDefinitionTicker
 from partita.scheduler.sensors import SensorDaemon
 from partita.storage.base import Storage
 from partita.storage.instigators import InstigatorKind, TickStatus
-from partita.storage.memory import MemoryStorage
 from partita.storage.sql import SqlStorage
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -72,15 +70,6 @@ with DAG("plain", schedule=None) as PLAIN:
     nothing()
 
 DAGS = {"regions": BY_REGION, "files": BY_FILE, "plain": PLAIN}
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    with SqlStorage(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "storage") as store:
-        yield store
 
 
 def tick(storage: Storage, one: SensorDefinition, now: datetime = T0) -> Any:

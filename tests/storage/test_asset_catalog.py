@@ -5,11 +5,9 @@ Also the migration that adds the catalog to a database created by an older parti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from alembic import command
 from msgspec.structs import replace
 from sqlalchemy import inspect
@@ -17,7 +15,6 @@ from sqlalchemy import inspect
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState
 from partita.storage.base import Storage
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
     AssetCheckEvaluationRecord,
     AssetMaterializationRecord,
@@ -28,19 +25,6 @@ from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config, current_revision, head_revision
 
 T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def materialization(

@@ -3,13 +3,11 @@ and the migration that adds its tables (0019) to a database holding runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import OLD_RUN, downgrade_to, revision_before, upgrade_with
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -21,25 +19,10 @@ from partita.storage.auth import (
     UserRecord,
 )
 from partita.storage.base import Storage
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, WriteBatch
 from partita.storage.sql import SqlStorage, create_sql_engine
-from partita.storage.sql.migrate import alembic_config
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def user(name: str, role: Role = Role.VIEWER) -> UserRecord:
@@ -140,13 +123,6 @@ def test_pages_go_on_past_the_newest_queued_runs_to_the_unqueued_ones(storage: S
     assert [r.run_id for r in storage.runs.list_runs(limit=10, offset=4)] == ["u1", "u0"]
 
 
-def _revision_before_auth() -> str:
-    """The revision just below 0019 (the one that adds the auth tables)."""
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0019").down_revision
-    assert isinstance(before, str)
-    return before
-
-
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 )
@@ -154,17 +130,7 @@ def test_upgrading_the_previous_head_adds_the_auth_tables_and_keeps_runs(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), _revision_before_auth())
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
-        assert "web_user" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
+    assert "web_user" not in upgrade_with(url, revision_before("0019"), OLD_RUN)
     with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         assert store.runs.count_runs() == 1
@@ -174,11 +140,9 @@ def test_upgrading_the_previous_head_adds_the_auth_tables_and_keeps_runs(
     try:
         indexes = {ix["name"] for ix in inspect(engine).get_indexes("dag_run")}
         assert "ix_dag_run_queued_at_run_id" in indexes
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), _revision_before_auth())
-        assert "web_user" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+    assert "web_user" not in downgrade_to(url, revision_before("0019"))
 
 
 def test_failed_logins_are_counted_per_key_and_forgotten(storage: Storage) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before, upgrade_with
 
 from partita.definitions.states import RunState
 from partita.exceptions import BackfillNotFoundError
@@ -20,22 +18,11 @@ from partita.storage.backfills import (
     Reprocess,
 )
 from partita.storage.base import Storage
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, WriteBatch
-from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
-from partita.storage.sql.migrate import alembic_config, head_revision
+from partita.storage.sql import SqlStorage, upgrade
+from partita.storage.sql.migrate import head_revision
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    name = "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
-    with SqlStorage(request.getfixturevalue(name), tmp_path / "storage") as store:
-        yield store
 
 
 def backfill(backfill_id: str = "bf-1", **changes: object) -> BackfillRecord:
@@ -163,19 +150,16 @@ def test_a_database_at_the_previous_head_upgrades_with_its_runs(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_fresh_database_url")
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0016").down_revision
-    assert isinstance(before, str)
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf, "
-                "logical_date) VALUES ('old', 'etl', 'v', 'failed', 'scheduled', '{}', "
-                "'2024-01-01 12:00:00.000000')"
-            )
-    finally:
-        engine.dispose()
+    before = revision_before("0016")
+    upgrade_with(
+        url,
+        before,
+        (
+            "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf, "
+            "logical_date) VALUES ('old', 'etl', 'v', 'failed', 'scheduled', '{}', "
+            "'2024-01-01 12:00:00.000000')"
+        ),
+    )
     assert upgrade(url) == head_revision()
     with SqlStorage(url, tmp_path / "storage") as storage:
         found = storage.backfills.runs_at("etl", T0, T0)

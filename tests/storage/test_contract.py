@@ -21,7 +21,6 @@ from partita.definitions.asset_key import AssetKey
 from partita.definitions.states import RunState, TaskState
 from partita.exceptions import RunNotFoundError, StorageError
 from partita.storage.base import Storage
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
     AssetMaterializationRecord,
     AssetPartitionStatus,
@@ -34,22 +33,15 @@ from partita.storage.records import (
     TaskInstanceRecord,
     WriteBatch,
 )
-from partita.storage.sql import SqlStorage
+from storage_backends import ALL_KINDS, open_storage
 
 T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 INLINE_LIMIT = 1024
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ALL_KINDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage", inline_output_limit=INLINE_LIMIT) as store:
+    with open_storage(request.param, request, tmp_path, inline_output_limit=INLINE_LIMIT) as store:
         yield store
 
 

@@ -8,14 +8,13 @@ its runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import OLD_RUN, revision_before, upgrade_with
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
@@ -23,7 +22,6 @@ from partita.definitions.timetable_base import DagRunInfo
 from partita.exceptions import DagNotFoundError
 from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
-from partita.storage.memory import MemoryStorage
 from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config, current_revision, head_revision
 from partita.storage.sql.registry import SqlDagRegistry
@@ -31,19 +29,6 @@ from partita.storage.sql.registry import SqlDagRegistry
 T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 FOLDER = "/dags"
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def due_at(at: datetime) -> DagRunInfo:
@@ -293,14 +278,6 @@ def test_the_due_query_uses_the_next_due_index_on_sqlite(sqlite_url: str, tmp_pa
     assert "TEMP B-TREE" not in details  # the index gives the order too
 
 
-def _revision_before_registry() -> str:
-    """The revision just below 0011 (the one that adds the registry)."""
-    script = ScriptDirectory.from_config(alembic_config())
-    before = script.get_revision("0011").down_revision
-    assert isinstance(before, str)
-    return before
-
-
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
 )
@@ -308,18 +285,13 @@ def test_upgrading_a_database_from_before_the_registry_adds_it_and_keeps_its_run
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
-    before = _revision_before_registry()
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
-        assert "dag" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
+    before = revision_before("0011")
+    tables = upgrade_with(
+        url,
+        before,
+        OLD_RUN,
+    )
+    assert "dag" not in tables
     with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         store.registry.record_parse(parse(parsed("etl")))

@@ -3,7 +3,6 @@ and PostgreSQL, ``list_ended_runs``, and its migration from the revision before 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from partita.storage.instigators import (
     TickStatus,
     TickWrite,
 )
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, WriteBatch
 from partita.storage.sql import SqlStorage, create_sql_engine
 from partita.storage.sql.migrate import alembic_config
@@ -28,19 +26,6 @@ from partita.storage.sql.migrate import alembic_config
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SENSOR = InstigatorKind.SENSOR
 SCHEDULE = InstigatorKind.SCHEDULE
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def queued(run_id: str, when: datetime = T0) -> DagRunRecord:

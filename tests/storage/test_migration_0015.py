@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import OLD_RUN, revision_before, upgrade_with
 from msgspec.structs import replace
 
 from partita.definitions.asset_key import AssetKey
@@ -17,30 +16,24 @@ from partita.storage.records import (
     AssetPartitionStatusRecord,
     WriteBatch,
 )
-from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
-from partita.storage.sql.migrate import alembic_config, head_revision
+from partita.storage.sql import SqlStorage, upgrade
+from partita.storage.sql.migrate import head_revision
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
 
 def _database_before_0015_with_data(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0015").down_revision
-    assert isinstance(before, str)
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
-            connection.exec_driver_sql(
-                "INSERT INTO asset_materialization (asset_key, run_id, task_id, map_index, "
-                "timestamp, metadata) VALUES ('[\"events\"]', 'old', 'events', -1, "
-                "'2024-01-01 00:00:00', '{}')"
-            )
-    finally:
-        engine.dispose()
+    before = revision_before("0015")
+    upgrade_with(
+        url,
+        before,
+        OLD_RUN,
+        (
+            "INSERT INTO asset_materialization (asset_key, run_id, task_id, map_index, "
+            "timestamp, metadata) VALUES ('[\"events\"]', 'old', 'events', -1, "
+            "'2024-01-01 00:00:00', '{}')"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 from sqlalchemy import inspect
 
 from partita.definitions.asset_key import AssetKey
@@ -18,17 +18,11 @@ from partita.storage.sql.migrate import alembic_config, head_revision
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _revision_before_automation() -> str:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0017").down_revision
-    assert isinstance(before, str)
-    return before
-
-
 def _database_before_0017_with_events(url: str) -> None:
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), _revision_before_automation())
+            command.upgrade(alembic_config(connection), revision_before("0017"))
             for n in (1, 2):
                 connection.exec_driver_sql(
                     "INSERT INTO asset_materialization (asset_key, run_id, task_id, map_index, "

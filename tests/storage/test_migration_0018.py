@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 
 from partita.definitions.connection import Connection
 from partita.definitions.states import RunState
@@ -16,17 +16,11 @@ from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
 from partita.storage.sql.migrate import alembic_config, current_revision, head_revision
 
 
-def _revision_before_mine() -> str:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0018").down_revision
-    assert isinstance(before, str)
-    return before
-
-
 def _database_before_0018_with_a_run(url: str) -> None:
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), _revision_before_mine())
+            command.upgrade(alembic_config(connection), revision_before("0018"))
             connection.exec_driver_sql(
                 "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
                 "VALUES ('old', 'etl', 'v', 'success', 'manual', '{\"n\": 1}')"

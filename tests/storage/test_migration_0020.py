@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 from sqlalchemy import inspect
 
 from partita.definitions.states import RunState
 from partita.storage.run_queue import SlotLease
 from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
 from partita.storage.sql.migrate import alembic_config, head_revision
-
-
-def _revision_before_0020() -> str:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0020").down_revision
-    assert isinstance(before, str)
-    return before
 
 
 @pytest.mark.parametrize(
@@ -32,7 +26,7 @@ def test_a_database_before_0020_upgrades_and_its_pools_take_slots(
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), _revision_before_0020())
+            command.upgrade(alembic_config(connection), revision_before("0020"))
             connection.exec_driver_sql("INSERT INTO pool (name, slots) VALUES ('narrow', 2)")
             connection.exec_driver_sql(
                 "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "

@@ -7,31 +7,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before, upgrade_with
 
 from partita.definitions.states import TaskState
-from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
-from partita.storage.sql.migrate import alembic_config, head_revision
+from partita.storage.sql import SqlStorage, upgrade
+from partita.storage.sql.migrate import head_revision
 
 
 def _database_before_0021_with_a_task_instance(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0021").down_revision
-    assert isinstance(before, str)
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'running', 'manual', '{}')"
-            )
-            connection.exec_driver_sql(
-                "INSERT INTO task_instance (run_id, task_id, map_index, try_number, max_tries, "
-                "state, operator) VALUES ('old', 'load', -1, 1, 0, 'queued', 'PythonOperator')"
-            )
-    finally:
-        engine.dispose()
+    before = revision_before("0021")
+    upgrade_with(
+        url,
+        before,
+        (
+            "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
+            "VALUES ('old', 'etl', 'v', 'running', 'manual', '{}')"
+        ),
+        (
+            "INSERT INTO task_instance (run_id, task_id, map_index, try_number, max_tries, "
+            "state, operator) VALUES ('old', 'load', -1, 1, 0, 'queued', 'PythonOperator')"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

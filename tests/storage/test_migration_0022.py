@@ -9,32 +9,24 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import OLD_RUN, revision_before, upgrade_with
 
 from partita.definitions.states import RunState
 from partita.storage.records import DagRunRecord
 from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
-from partita.storage.sql.migrate import alembic_config, head_revision
+from partita.storage.sql.migrate import head_revision
 
 
 def _database_before_0022_with_a_run(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0022").down_revision
-    assert isinstance(before, str)
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
-            connection.exec_driver_sql(
-                "INSERT INTO task_instance (run_id, task_id, map_index, try_number, max_tries, "
-                "state, operator) VALUES ('old', 'load', -1, 1, 0, 'success', 'PythonOperator')"
-            )
-    finally:
-        engine.dispose()
+    upgrade_with(
+        url,
+        revision_before("0022"),
+        OLD_RUN,
+        (
+            "INSERT INTO task_instance (run_id, task_id, map_index, try_number, max_tries, "
+            "state, operator) VALUES ('old', 'load', -1, 1, 0, 'success', 'PythonOperator')"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

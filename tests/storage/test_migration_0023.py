@@ -7,26 +7,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before, upgrade_with
 
-from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
-from partita.storage.sql.migrate import alembic_config, head_revision
+from partita.storage.sql import SqlStorage, upgrade
+from partita.storage.sql.migrate import head_revision
 
 
 def _database_before_0023_with_a_user(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0023").down_revision
-    assert isinstance(before, str)
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO web_user (username, role, password_hash, created_at) "
-                "VALUES ('admin', 'admin', 'x', '2026-01-01 00:00:00+00:00')"
-            )
-    finally:
-        engine.dispose()
+    before = revision_before("0023")
+    upgrade_with(
+        url,
+        before,
+        (
+            "INSERT INTO web_user (username, role, password_hash, created_at) "
+            "VALUES ('admin', 'admin', 'x', '2026-01-01 00:00:00+00:00')"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

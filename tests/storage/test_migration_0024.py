@@ -8,37 +8,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
+from migration_helpers import revision_before, upgrade_with
 
 from partita.storage.backfills import BackfillStatus, PlannedAction, PlannedRun, Reprocess
-from partita.storage.sql import SqlStorage, create_sql_engine, upgrade
-from partita.storage.sql.migrate import alembic_config, head_revision
+from partita.storage.sql import SqlStorage, upgrade
+from partita.storage.sql.migrate import head_revision
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _database_before_0024_with_a_backfill(url: str) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0024").down_revision
-    assert isinstance(before, str)
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), before)
-            connection.exec_driver_sql(
-                "INSERT INTO backfill (backfill_id, dag_id, from_date, to_date, status, "
-                "reprocess, max_active_runs, total, conf, created_at) VALUES ('bf-old', 'etl', "
-                "'2024-01-01 00:00:00', '2024-01-01 00:00:00', 'running', 'none', 1, 1, '{}', "
-                "'2024-01-01 00:00:00')"
-            )
-            connection.exec_driver_sql(
-                "INSERT INTO backfill_run (backfill_id, ordinal, logical_date, "
-                "data_interval_start, data_interval_end, run_id, action, done) VALUES ('bf-old', "
-                "0, '2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'r0', "
-                "'create', false)"
-            )
-    finally:
-        engine.dispose()
+    before = revision_before("0024")
+    upgrade_with(
+        url,
+        before,
+        (
+            "INSERT INTO backfill (backfill_id, dag_id, from_date, to_date, status, "
+            "reprocess, max_active_runs, total, conf, created_at) VALUES ('bf-old', 'etl', "
+            "'2024-01-01 00:00:00', '2024-01-01 00:00:00', 'running', 'none', 1, 1, '{}', "
+            "'2024-01-01 00:00:00')"
+        ),
+        (
+            "INSERT INTO backfill_run (backfill_id, ordinal, logical_date, "
+            "data_interval_start, data_interval_end, run_id, action, done) VALUES ('bf-old', "
+            "0, '2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'r0', "
+            "'create', false)"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

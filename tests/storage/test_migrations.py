@@ -13,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from migration_helpers import revision_before
 from sqlalchemy import JSON, bindparam, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -177,8 +178,7 @@ def test_database_from_a_newer_partita_is_refused(sqlite_url: str) -> None:
 
 
 def _upgrade_a_pre_heartbeat_database_with_a_run(url: str, tmp_path: Path) -> None:
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0004").down_revision
-    assert isinstance(before, str)
+    before = revision_before("0004")
     engine = create_sql_engine(url)
     try:
         with engine.begin() as connection:

@@ -22,7 +22,6 @@ from partita.storage.backfills import (
 )
 from partita.storage.base import Storage
 from partita.storage.instigators import InstigatorKind, TickRecord, TickStatus, TickWrite
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import (
     AssetMaterializationRecord,
     DagRunRecord,
@@ -34,19 +33,15 @@ from partita.storage.records import (
 )
 from partita.storage.retention import RetentionPolicy, check_tables, clean
 from partita.storage.run_queue import SchedulerRecord
-from partita.storage.sql import SqlStorage
+from storage_backends import ALL_KINDS, open_storage
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 OLD, RECENT = NOW - timedelta(days=40), NOW - timedelta(days=2)
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ALL_KINDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    name = "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
-    with SqlStorage(request.getfixturevalue(name), tmp_path / "storage", 16) as store:
+    with open_storage(request.param, request, tmp_path, inline_output_limit=16) as store:
         yield store
 
 

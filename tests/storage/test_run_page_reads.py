@@ -3,31 +3,16 @@ summary, a page of its instances, the newest runs of many DAGs at once, the regi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from msgspec.structs import replace
 
 from partita.definitions.states import RunState, TaskState
 from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord, TaskInstanceRecord, TaskSummary, WriteBatch
-from partita.storage.sql import SqlStorage
 
 T0 = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    fixture = "sqlite_url" if request.param == "sqlite" else "pg_clean_database_url"
-    with SqlStorage(request.getfixturevalue(fixture), tmp_path / "storage") as store:
-        yield store
 
 
 def _run(run_id: str, dag_id: str = "etl", minute: int | None = 0) -> DagRunRecord:

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from migration_helpers import OLD_RUN, downgrade_to, revision_before, upgrade_with
 
 from partita.definitions.states import RunState
 from partita.storage.base import Storage
 from partita.storage.dag_records import DagParse, ParsedDag
-from partita.storage.memory import MemoryStorage
 from partita.storage.records import DagRunRecord
 from partita.storage.run_queue import PoolRecord, SchedulerRecord, SlotLease
-from partita.storage.sql import SqlStorage, create_sql_engine
-from partita.storage.sql.migrate import alembic_config
+from partita.storage.sql import SqlStorage
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    if request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("pg_clean_database_url")
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def queued(run_id: str, dag_id: str = "etl", minutes: int = 0) -> DagRunRecord:
@@ -139,30 +121,14 @@ def test_upgrading_a_database_at_0002_adds_the_queue_tables_and_keeps_its_runs(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "pg_fresh_database_url")
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "0002")
-            connection.exec_driver_sql(
-                "INSERT INTO dag_run (run_id, dag_id, dag_version, state, run_type, conf) "
-                "VALUES ('old', 'etl', 'v', 'success', 'manual', '{}')"
-            )
-        assert "run_claim" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
+    assert "run_claim" not in upgrade_with(url, "0002", OLD_RUN)
     with SqlStorage(url, tmp_path / "storage") as store:  # migrates to head on open
         assert store.runs.get_run("old").state is RunState.SUCCESS
         store.queue.enqueue([queued("new")])
         with store.queue.claim_queued_runs("s1", 10) as claim:
             assert [r.run_id for r in claim.queued] == ["new"]
-    engine = create_sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), _revision_before_scheduler())
-        tables = inspect(engine).get_table_names()
-        assert "run_claim" not in tables and "scheduler_heartbeat" not in tables
-    finally:
-        engine.dispose()
+    tables = downgrade_to(url, revision_before("0012"))
+    assert "run_claim" not in tables and "scheduler_heartbeat" not in tables
 
 
 def test_pools_are_set_resized_and_listed(storage: Storage) -> None:
@@ -203,10 +169,3 @@ def test_a_concurrent_claim_counts_the_runs_another_claim_started(
             time.sleep(0.5)  # the second claim waits for the DAG's row meanwhile
         other.join()
         assert seen == [{"etl": 1}]  # it counted r1, started by the first claim
-
-
-def _revision_before_scheduler() -> str:
-    """The revision just below 0012 (the one that adds the scheduler's tables)."""
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
-    assert isinstance(before, str)
-    return before

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from partita.exceptions import ConfigurationError, SecretKeyError
 from partita.settings import load_settings
 from partita.storage.base import Storage
 from partita.storage.fernet import SecretCipher, load_cipher, read_key_file
-from partita.storage.memory import MemoryStorage
 from partita.storage.secrets import VariableRecord
 from partita.storage.sql import SqlStorage
 
@@ -27,17 +25,6 @@ KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
 def _cipher(*keys: str) -> SecretCipher:
     return SecretCipher(list(keys), "the test keys")
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-        return
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else
-                                  "pg_clean_database_url")  # fmt: skip
-    with SqlStorage(url, tmp_path / "storage") as store:
-        yield store
 
 
 def _warehouse(**changes: object) -> Connection:

@@ -50,37 +50,61 @@ def sensors() -> None:
     """List sensors, start or stop one, show its ticks, or preview what it would request."""
 
 
-@sensors.command("list")
-@path_argument
-@json_option
-def list_sensors(path: str | None, as_json: bool) -> None:
-    """List the sensors of PATH (else of partita.yaml's code_locations) with their state."""
-    _list(SENSOR, path, as_json)
+@click.group()
+def schedules() -> None:
+    """List Dagster-style schedules, start or stop one, or show its ticks."""
 
 
-@sensors.command("start")
-@click.argument("name")
-@path_argument
-def start_sensor(name: str, path: str | None) -> None:
-    """Start sensor NAME: the scheduler evaluates it from its next interval on."""
-    _set_status(SENSOR, name, path, InstigatorStatus.RUNNING)
+def _add_instigator_commands(group: click.Group, kind: InstigatorKind, helps: list[str]) -> None:
+    """Give ``group`` the list, start, stop and ticks commands of ``kind`` (helps in that order)."""
+    list_help, start_help, stop_help, ticks_help = helps
+
+    @group.command("list", help=list_help)
+    @path_argument
+    @json_option
+    def list_command(path: str | None, as_json: bool) -> None:
+        _list(kind, path, as_json)
+
+    @group.command("start", help=start_help)
+    @click.argument("name")
+    @path_argument
+    def start_command(name: str, path: str | None) -> None:
+        _set_status(kind, name, path, InstigatorStatus.RUNNING)
+
+    @group.command("stop", help=stop_help)
+    @click.argument("name")
+    @path_argument
+    def stop_command(name: str, path: str | None) -> None:
+        _set_status(kind, name, path, InstigatorStatus.STOPPED)
+
+    @group.command("ticks", help=ticks_help)
+    @click.argument("name")
+    @_limit_option
+    @json_option
+    def ticks_command(name: str, limit: int, as_json: bool) -> None:
+        _show_ticks(kind, name, limit, as_json)
 
 
-@sensors.command("stop")
-@click.argument("name")
-@path_argument
-def stop_sensor(name: str, path: str | None) -> None:
-    """Stop sensor NAME: the scheduler no longer evaluates it (its cursor is kept)."""
-    _set_status(SENSOR, name, path, InstigatorStatus.STOPPED)
-
-
-@sensors.command("ticks")
-@click.argument("name")
-@_limit_option
-@json_option
-def sensor_ticks(name: str, limit: int, as_json: bool) -> None:
-    """Show the latest evaluations (ticks) of sensor NAME, newest first."""
-    _show_ticks(SENSOR, name, limit, as_json)
+_add_instigator_commands(
+    sensors,
+    SENSOR,
+    [
+        "List the sensors of PATH (else of partita.yaml's code_locations) with their state.",
+        "Start sensor NAME: the scheduler evaluates it from its next interval on.",
+        "Stop sensor NAME: the scheduler no longer evaluates it (its cursor is kept).",
+        "Show the latest evaluations (ticks) of sensor NAME, newest first.",
+    ],
+)
+_add_instigator_commands(
+    schedules,
+    SCHEDULE,
+    [
+        "List the schedules of PATH (else of partita.yaml's code_locations) with their state.",
+        "Start schedule NAME: the scheduler ticks it from its next fire time on.",
+        "Stop schedule NAME: its fire times pass without runs until it is started.",
+        "Show the latest ticks of schedule NAME, newest first.",
+    ],
+)
 
 
 @sensors.command("preview")
@@ -121,44 +145,6 @@ def sensor_cursor(name: str, value: str | None, delete: bool) -> None:
             return
         storage.instigators.set_cursor(SENSOR, name, value, datetime.now(UTC))
     click.echo(f"Sensor {name!r}: cursor {'cleared' if delete else 'set'}.")
-
-
-@click.group()
-def schedules() -> None:
-    """List Dagster-style schedules, start or stop one, or show its ticks."""
-
-
-@schedules.command("list")
-@path_argument
-@json_option
-def list_schedules(path: str | None, as_json: bool) -> None:
-    """List the schedules of PATH (else of partita.yaml's code_locations) with their state."""
-    _list(SCHEDULE, path, as_json)
-
-
-@schedules.command("start")
-@click.argument("name")
-@path_argument
-def start_schedule(name: str, path: str | None) -> None:
-    """Start schedule NAME: the scheduler ticks it from its next fire time on."""
-    _set_status(SCHEDULE, name, path, InstigatorStatus.RUNNING)
-
-
-@schedules.command("stop")
-@click.argument("name")
-@path_argument
-def stop_schedule(name: str, path: str | None) -> None:
-    """Stop schedule NAME: its fire times pass without runs until it is started."""
-    _set_status(SCHEDULE, name, path, InstigatorStatus.STOPPED)
-
-
-@schedules.command("ticks")
-@click.argument("name")
-@_limit_option
-@json_option
-def schedule_ticks(name: str, limit: int, as_json: bool) -> None:
-    """Show the latest ticks of schedule NAME, newest first."""
-    _show_ticks(SCHEDULE, name, limit, as_json)
 
 
 def _list(kind: InstigatorKind, path: str | None, as_json: bool) -> None:

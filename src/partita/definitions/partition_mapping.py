@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from partita.definitions.partitions import DynamicPartitionsStore, PartitionsDefinition
 from partita.definitions.time_partitions import TimeWindowPartitionsDefinition
@@ -41,8 +41,18 @@ class PartitionMapping(ABC):
         """The upstream keys the downstream partition reads (in upstream order)."""
 
 
-class IdentityPartitionMapping(PartitionMapping):
-    """The upstream partition with the same key (the default between equal definitions)."""
+class _UpstreamQuery(NamedTuple):
+    """One ``get_upstream_partition_keys`` call's arguments, as the built-in mappings get them."""
+
+    key: str | None
+    downstream: PartitionsDefinition | None
+    upstream: PartitionsDefinition
+    current_time: datetime | None
+    store: DynamicPartitionsStore | None
+
+
+class _BuiltinMapping(PartitionMapping):
+    """The built-in mappings: one ``get_upstream_partition_keys``, each answering ``_upstream``."""
 
     def get_upstream_partition_keys(
         self,
@@ -52,64 +62,59 @@ class IdentityPartitionMapping(PartitionMapping):
         current_time: datetime | None = None,
         dynamic_partitions_store: DynamicPartitionsStore | None = None,
     ) -> list[str]:
-        if downstream_partition_key is None:
+        return self._upstream(
+            _UpstreamQuery(
+                downstream_partition_key,
+                downstream_partitions_def,
+                upstream_partitions_def,
+                current_time,
+                dynamic_partitions_store,
+            )
+        )
+
+    @abstractmethod
+    def _upstream(self, query: _UpstreamQuery) -> list[str]:
+        """The upstream keys ``query``'s downstream partition reads (in upstream order)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class IdentityPartitionMapping(_BuiltinMapping):
+    """The upstream partition with the same key (the default between equal definitions)."""
+
+    def _upstream(self, query: _UpstreamQuery) -> list[str]:
+        key = query.key
+        if key is None:
             raise PartitionKeyError(
                 "IdentityPartitionMapping needs a partitioned downstream; use "
                 "AllPartitionMapping() for an unpartitioned one"
             )
-        store = dynamic_partitions_store
-        if not upstream_partitions_def.has_partition_key(
-            downstream_partition_key, current_time, store
-        ):
+        if not query.upstream.has_partition_key(key, query.current_time, query.store):
             raise PartitionKeyError(
-                f"the upstream has no partition {downstream_partition_key!r} "
-                f"({upstream_partitions_def!r}); give the input a partition_mapping that "
+                f"the upstream has no partition {key!r} "
+                f"({query.upstream!r}); give the input a partition_mapping that "
                 "says which upstream partitions it reads"
             )
-        return [downstream_partition_key]
-
-    def __repr__(self) -> str:
-        return "IdentityPartitionMapping()"
+        return [key]
 
 
-class AllPartitionMapping(PartitionMapping):
+class AllPartitionMapping(_BuiltinMapping):
     """Every partition of the upstream (the default for an unpartitioned downstream)."""
 
-    def get_upstream_partition_keys(
-        self,
-        downstream_partition_key: str | None,
-        downstream_partitions_def: PartitionsDefinition | None,
-        upstream_partitions_def: PartitionsDefinition,
-        current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
-    ) -> list[str]:
-        return upstream_partitions_def.get_partition_keys(current_time, dynamic_partitions_store)
-
-    def __repr__(self) -> str:
-        return "AllPartitionMapping()"
+    def _upstream(self, query: _UpstreamQuery) -> list[str]:
+        return query.upstream.get_partition_keys(query.current_time, query.store)
 
 
-class LastPartitionMapping(PartitionMapping):
+class LastPartitionMapping(_BuiltinMapping):
     """The last partition of the upstream."""
 
-    def get_upstream_partition_keys(
-        self,
-        downstream_partition_key: str | None,
-        downstream_partitions_def: PartitionsDefinition | None,
-        upstream_partitions_def: PartitionsDefinition,
-        current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
-    ) -> list[str]:
-        last = upstream_partitions_def.get_last_partition_key(
-            current_time, dynamic_partitions_store
-        )
+    def _upstream(self, query: _UpstreamQuery) -> list[str]:
+        last = query.upstream.get_last_partition_key(query.current_time, query.store)
         return [] if last is None else [last]
 
-    def __repr__(self) -> str:
-        return "LastPartitionMapping()"
 
-
-class TimeWindowPartitionMapping(PartitionMapping):
+class TimeWindowPartitionMapping(_BuiltinMapping):
     """The upstream windows overlapping the downstream window, shifted by whole windows.
 
     ``start_offset=-1`` also reads the window before (yesterday with today);
@@ -133,15 +138,8 @@ class TimeWindowPartitionMapping(PartitionMapping):
         self.end_offset = end_offset
         self.allow_nonexistent_upstream_partitions = allow_nonexistent_upstream_partitions
 
-    def get_upstream_partition_keys(
-        self,
-        downstream_partition_key: str | None,
-        downstream_partitions_def: PartitionsDefinition | None,
-        upstream_partitions_def: PartitionsDefinition,
-        current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
-    ) -> list[str]:
-        down, up = downstream_partitions_def, upstream_partitions_def
+    def _upstream(self, query: _UpstreamQuery) -> list[str]:
+        down, up = query.downstream, query.upstream
         if not isinstance(down, TimeWindowPartitionsDefinition) or not isinstance(
             up, TimeWindowPartitionsDefinition
         ):
@@ -149,15 +147,15 @@ class TimeWindowPartitionMapping(PartitionMapping):
                 f"{self!r} maps time windows to time windows; here the downstream is "
                 f"{down!r} and the upstream {up!r}"
             )
-        if downstream_partition_key is None:
+        if query.key is None:
             raise PartitionKeyError(f"{self!r} needs the downstream's partition key")
-        window = down.time_window_for_partition_key(downstream_partition_key)
+        window = down.time_window_for_partition_key(query.key)
         start = down.shifted(window.start, self.start_offset)
         end = down.shifted(window.end, self.end_offset)
-        found, missing = up.keys_overlapping(start, end, current_time)
+        found, missing = up.keys_overlapping(start, end, query.current_time)
         if missing and not self.allow_nonexistent_upstream_partitions:
             raise PartitionKeyError(
-                f"partition {downstream_partition_key!r} reads upstream window(s) "
+                f"partition {query.key!r} reads upstream window(s) "
                 f"{', '.join(missing)} through {self!r}, which are not partitions of {up!r}; "
                 "pass allow_nonexistent_upstream_partitions=True to read only those that exist"
             )
@@ -170,7 +168,7 @@ class TimeWindowPartitionMapping(PartitionMapping):
         )
 
 
-class StaticPartitionMapping(PartitionMapping):
+class StaticPartitionMapping(_BuiltinMapping):
     """An explicit map: ``{"upstream key": "downstream key" or {"downstream", "keys"}}``."""
 
     def __init__(
@@ -187,18 +185,9 @@ class StaticPartitionMapping(PartitionMapping):
             keys = {downstream} if isinstance(downstream, str) else set(downstream)
             self.mapping[upstream] = frozenset(keys)
 
-    def get_upstream_partition_keys(
-        self,
-        downstream_partition_key: str | None,
-        downstream_partitions_def: PartitionsDefinition | None,
-        upstream_partitions_def: PartitionsDefinition,
-        current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
-    ) -> list[str]:
+    def _upstream(self, query: _UpstreamQuery) -> list[str]:
         return [
-            upstream
-            for upstream, downstream in self.mapping.items()
-            if downstream_partition_key in downstream
+            upstream for upstream, downstream in self.mapping.items() if query.key in downstream
         ]
 
     def __repr__(self) -> str:

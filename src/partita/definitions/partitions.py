@@ -21,10 +21,10 @@ from __future__ import annotations
 import difflib
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from partita.exceptions import DefinitionError, PartitionKeyError
 
@@ -34,6 +34,9 @@ NEAREST_KEYS = 3
 MULTI_KEY_SEPARATOR = "|"
 #: What separates the ends of a range of keys on the command line (``FIRST...LAST``).
 RANGE_SEPARATOR = "..."
+
+#: Where a key stands among a definition's keys: an index, or a window's start.
+_Position = TypeVar("_Position", int, datetime)
 
 
 class DynamicPartitionsStore(Protocol):
@@ -99,17 +102,39 @@ class PartitionsDefinition(ABC):
         """
         keys = self.get_partition_keys(current_time, dynamic_partitions_store)
         positions = {key: index for index, key in enumerate(keys)}
-        for end in (partition_key_range.start, partition_key_range.end):
-            if end not in positions:
-                raise PartitionKeyError(self.unknown_key_message(end, keys))
-        first, last = positions[partition_key_range.start], positions[partition_key_range.end]
+        first, last = self._range_ends(
+            partition_key_range, positions.get, current_time, dynamic_partitions_store
+        )
+        return keys[first : last + 1]
+
+    def _range_ends(
+        self,
+        partition_key_range: PartitionKeyRange,
+        position_of: Callable[[str], _Position | None],
+        current_time: datetime | None,
+        dynamic_partitions_store: DynamicPartitionsStore | None,
+    ) -> tuple[_Position, _Position]:
+        """Where the range's two ends stand (``position_of``: None for no key), in order.
+
+        A wrong end is refused with the nearest valid keys named, and so is a
+        start after the end.
+        """
+        ends = []
+        for key in (partition_key_range.start, partition_key_range.end):
+            position = position_of(key)
+            if position is None:
+                raise PartitionKeyError(
+                    self._missing_key_message(key, current_time, dynamic_partitions_store)
+                )
+            ends.append(position)
+        first, last = ends
         if first > last:
             raise PartitionKeyError(
                 f"partition range {partition_key_range.start}...{partition_key_range.end} of "
                 f"{self!r} is backwards: {partition_key_range.start!r} comes after "
                 f"{partition_key_range.end!r}; swap them"
             )
-        return keys[first : last + 1]
+        return first, last
 
     def validate_partition_key(
         self,
@@ -125,8 +150,19 @@ class PartitionsDefinition(ABC):
             )
         if self.has_partition_key(partition_key, current_time, dynamic_partitions_store):
             return partition_key
+        raise PartitionKeyError(
+            self._missing_key_message(partition_key, current_time, dynamic_partitions_store)
+        )
+
+    def _missing_key_message(
+        self,
+        partition_key: str,
+        current_time: datetime | None,
+        dynamic_partitions_store: DynamicPartitionsStore | None,
+    ) -> str:
+        """The error for ``partition_key``, which is no key as of ``current_time``."""
         keys = self.get_partition_keys(current_time, dynamic_partitions_store)
-        raise PartitionKeyError(self.unknown_key_message(partition_key, keys))
+        return self.unknown_key_message(partition_key, keys)
 
     def nearest_partition_keys(self, partition_key: str, keys: Sequence[str]) -> list[str]:
         """The valid keys most like ``partition_key`` (by spelling, case aside), best first."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from partita.definitions.cron import CronError, CronSchedule
 from partita.definitions.partitions import (
@@ -318,19 +318,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         dynamic_partitions_store: DynamicPartitionsStore | None = None,
     ) -> list[str]:
         bound = self._bound(current_time)
-        ends = []
-        for key in (partition_key_range.start, partition_key_range.end):
+
+        def start_of_partition(key: str) -> datetime | None:
             start = self.start_of_key(key)
-            if start is None or not self._first <= start < bound:
-                raise PartitionKeyError(self.unknown_key_message(key, (), current_time))
-            ends.append(start)
-        if ends[0] > ends[1]:
-            raise PartitionKeyError(
-                f"partition range {partition_key_range.start}...{partition_key_range.end} of "
-                f"{self!r} is backwards: {partition_key_range.start!r} comes after "
-                f"{partition_key_range.end!r}; swap them"
-            )
-        return [self.key_of(s) for s in self._starts(ends[0], ends[1] + _TICK)]
+            return start if start is not None and self._first <= start < bound else None
+
+        first, last = self._range_ends(partition_key_range, start_of_partition, current_time, None)
+        return [self.key_of(s) for s in self._starts(first, last + _TICK)]
 
     def get_last_partition_key(
         self,
@@ -371,17 +365,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return list(dict.fromkeys(found)), list(dict.fromkeys(missing))
 
     # -- wrong keys ------------------------------------------------------------------------
-    def validate_partition_key(
+    def _missing_key_message(
         self,
-        partition_key: object,
-        current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        partition_key: str,
+        current_time: datetime | None,
+        dynamic_partitions_store: DynamicPartitionsStore | None,
     ) -> str:
-        if isinstance(partition_key, str) and self.has_partition_key(partition_key, current_time):
-            return partition_key
-        if not isinstance(partition_key, str):
-            return super().validate_partition_key(partition_key)
-        raise PartitionKeyError(self.unknown_key_message(partition_key, (), current_time))
+        return self.unknown_key_message(partition_key, (), current_time)
 
     def unknown_key_message(
         self, partition_key: str, keys: object = (), current_time: datetime | None = None
@@ -444,16 +434,52 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         )
 
 
-def _check_offset(name: str, what: str, value: int, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise DefinitionError(
-            f"{name}: {what} must be an integer from {low} to {high}, got {value!r}"
-        )
-    return value
+#: The offsets the fixed-cadence definitions take, with their ranges.
+_OFFSET_RANGES = {"minute_offset": (0, 59), "hour_offset": (0, 23)}
 
 
-class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
+class _FixedCadencePartitionsDefinition(TimeWindowPartitionsDefinition):
+    """Hourly, daily, weekly and monthly: a cron string filled in from checked offsets.
+
+    A subclass names its cron template (fields ``{minute_offset}``,
+    ``{hour_offset}``, ``{day_offset}``), its default key format and the range
+    of its ``day_offset``; its ``__init__`` only keeps its public signature.
+    """
+
+    _cron_template: ClassVar[str]
+    _default_fmt: ClassVar[str] = "%Y-%m-%d"
+    _day_range: ClassVar[tuple[int, int]] = (0, 6)
+
+    def _init_cadence(
+        self,
+        start_date: datetime | date | str,
+        end_date: datetime | date | str | None,
+        timezone: str | tzinfo | None,
+        fmt: str | None,
+        end_offset: int,
+        **offsets: int,
+    ) -> None:
+        name = type(self).__name__
+        checked: dict[str, int] = {}
+        for what, value in offsets.items():
+            low, high = _OFFSET_RANGES.get(what, self._day_range)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise DefinitionError(
+                    f"{name}: {what} must be an integer from {low} to {high}, got {value!r}"
+                )
+            checked[what] = value
+        TimeWindowPartitionsDefinition.__init__(
+            self, start_date, fmt or self._default_fmt, end_date,
+            cron_schedule=self._cron_template.format(**checked), timezone=timezone,
+            end_offset=end_offset,
+        )  # fmt: skip
+
+
+class HourlyPartitionsDefinition(_FixedCadencePartitionsDefinition):
     """A partition per hour (``minute_offset`` past it); keys ``2024-01-01-13:00``."""
+
+    _cron_template = "{minute_offset} * * * *"
+    _default_fmt = "%Y-%m-%d-%H:%M"
 
     def __init__(
         self,
@@ -464,15 +490,15 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        minute = _check_offset("HourlyPartitionsDefinition", "minute_offset", minute_offset, 0, 59)
-        super().__init__(
-            start_date, fmt or "%Y-%m-%d-%H:%M", end_date, cron_schedule=f"{minute} * * * *",
-            timezone=timezone, end_offset=end_offset,
-        )  # fmt: skip
+        self._init_cadence(
+            start_date, end_date, timezone, fmt, end_offset, minute_offset=minute_offset
+        )
 
 
-class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
+class DailyPartitionsDefinition(_FixedCadencePartitionsDefinition):
     """A partition per day (from ``hour_offset:minute_offset``); keys ``2024-01-31``."""
+
+    _cron_template = "{minute_offset} {hour_offset} * * *"
 
     def __init__(
         self,
@@ -484,17 +510,16 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        name = "DailyPartitionsDefinition"
-        minute = _check_offset(name, "minute_offset", minute_offset, 0, 59)
-        hour = _check_offset(name, "hour_offset", hour_offset, 0, 23)
-        super().__init__(
-            start_date, fmt or "%Y-%m-%d", end_date, cron_schedule=f"{minute} {hour} * * *",
-            timezone=timezone, end_offset=end_offset,
+        self._init_cadence(
+            start_date, end_date, timezone, fmt, end_offset,
+            minute_offset=minute_offset, hour_offset=hour_offset,
         )  # fmt: skip
 
 
-class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
+class WeeklyPartitionsDefinition(_FixedCadencePartitionsDefinition):
     """A partition per week, starting on ``day_offset`` (0 = Sunday); keys ``2024-01-07``."""
+
+    _cron_template = "{minute_offset} {hour_offset} * * {day_offset}"
 
     def __init__(
         self,
@@ -507,18 +532,17 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        name = "WeeklyPartitionsDefinition"
-        minute = _check_offset(name, "minute_offset", minute_offset, 0, 59)
-        hour = _check_offset(name, "hour_offset", hour_offset, 0, 23)
-        day = _check_offset(name, "day_offset", day_offset, 0, 6)
-        super().__init__(
-            start_date, fmt or "%Y-%m-%d", end_date,
-            cron_schedule=f"{minute} {hour} * * {day}", timezone=timezone, end_offset=end_offset,
+        self._init_cadence(
+            start_date, end_date, timezone, fmt, end_offset,
+            minute_offset=minute_offset, hour_offset=hour_offset, day_offset=day_offset,
         )  # fmt: skip
 
 
-class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
+class MonthlyPartitionsDefinition(_FixedCadencePartitionsDefinition):
     """A partition per month, starting on day ``day_offset`` (1 to 28); keys ``2024-01-01``."""
+
+    _cron_template = "{minute_offset} {hour_offset} {day_offset} * *"
+    _day_range = (1, 28)
 
     def __init__(
         self,
@@ -531,13 +555,9 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        name = "MonthlyPartitionsDefinition"
-        minute = _check_offset(name, "minute_offset", minute_offset, 0, 59)
-        hour = _check_offset(name, "hour_offset", hour_offset, 0, 23)
-        day = _check_offset(name, "day_offset", day_offset, 1, 28)
-        super().__init__(
-            start_date, fmt or "%Y-%m-%d", end_date,
-            cron_schedule=f"{minute} {hour} {day} * *", timezone=timezone, end_offset=end_offset,
+        self._init_cadence(
+            start_date, end_date, timezone, fmt, end_offset,
+            minute_offset=minute_offset, hour_offset=hour_offset, day_offset=day_offset,
         )  # fmt: skip
 
 
