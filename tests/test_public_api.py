@@ -107,6 +107,7 @@ PUBLIC_NAMES = [
     "LatestOnlyOperator",
     "LocatedDag",
     "MaterializeResult",
+    "Metadata",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
     "MultiPartitionKey",

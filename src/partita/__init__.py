@@ -114,6 +114,7 @@ _EXPORTS: dict[str, str] = {
     "LatestOnlyOperator": "partita.operators.latest_only",
     "LocatedDag": "partita.discovery",
     "MaterializeResult": "partita.definitions.asset",
+    "Metadata": "partita.definitions.asset_metadata",
     "MetadataValue": "partita.definitions.metadata",
     "MonthlyPartitionsDefinition": "partita.definitions.time_partitions",
     "MultiPartitionKey": "partita.definitions.partitions",
@@ -268,6 +269,7 @@ if TYPE_CHECKING:
     from partita.definitions.io_manager import InputContext as InputContext
     from partita.definitions.io_manager import IOManager as IOManager
     from partita.definitions.io_manager import OutputContext as OutputContext
+    from partita.definitions.asset_metadata import Metadata as Metadata
     from partita.definitions.metadata import MetadataValue as MetadataValue
     from partita.definitions.params import Param as Param
     from partita.definitions.partition_mapping import AllPartitionMapping as AllPartitionMapping

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from partita.definitions import authoring
 from partita.definitions.asset_events import Asset, AssetAlias, outlet_assets
 from partita.definitions.dependencies import DependencyMixin
+from partita.definitions.execute_hooks import ExecuteHooks, execute_hooks
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
 from partita.definitions.setup_teardown import (
@@ -171,6 +172,8 @@ class BaseOperator(DependencyMixin):
     is_teardown: bool = False
     #: A teardown that fails decides the run's state only when this is True.
     on_failure_fail_dagrun: bool = FAIL_RUN_DEFAULT
+    #: ``pre_execute=`` / ``post_execute=`` functions, if given (definitions/execute_hooks.py).
+    execute_hooks: ExecuteHooks | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls._wires_template_refs = bool(cls.template_fields) and not cls.resolves_own_refs
@@ -216,6 +219,8 @@ class BaseOperator(DependencyMixin):
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
         task_display_name: str | None = None,
+        pre_execute: Callable[[Any], Any] | None = None,
+        post_execute: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         dag = dag if dag is not None else authoring.current_dag()
         group = task_group if task_group is not None else authoring.current_group()
@@ -295,6 +300,8 @@ class BaseOperator(DependencyMixin):
         #: The assets the task reads (kept for lineage; they change nothing at run time).
         self.inlets: tuple[Asset | AssetAlias, ...] = outlet_assets(where, inlets)
         self._display_name = task_display_name
+        if pre_execute is not None or post_execute is not None:
+            self.execute_hooks = execute_hooks(pre_execute, post_execute, where)
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}
         self.dag: DAG | None = None

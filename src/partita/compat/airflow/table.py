@@ -66,6 +66,7 @@ _INTEGRATIONS = _public(
     "AssetAll",
     "AssetAny",
     "AssetOrTimeSchedule",
+    "Metadata",
 )
 _RETRY_POLICY = _public(
     "ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule"
