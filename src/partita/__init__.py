@@ -247,6 +247,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset_events import AssetEvent as AssetEvent
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
+    from partita.definitions.asset_metadata import Metadata as Metadata
     from partita.definitions.asset_or_time import AssetOrTimeSchedule as AssetOrTimeSchedule
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
     from partita.definitions.automation_condition import (
@@ -269,7 +270,6 @@ if TYPE_CHECKING:
     from partita.definitions.io_manager import InputContext as InputContext
     from partita.definitions.io_manager import IOManager as IOManager
     from partita.definitions.io_manager import OutputContext as OutputContext
-    from partita.definitions.asset_metadata import Metadata as Metadata
     from partita.definitions.metadata import MetadataValue as MetadataValue
     from partita.definitions.params import Param as Param
     from partita.definitions.partition_mapping import AllPartitionMapping as AllPartitionMapping

@@ -44,7 +44,7 @@ class Metadata:
             )
 
 
-def drain_metadata(generator: Generator[Any, None, Any], context: Mapping[str, Any]) -> Any:
+def drain_metadata(generator: Generator[Any, Any, Any], context: Mapping[str, Any]) -> Any:
     """Run a task's generator to its end, applying the ``Metadata`` it yields to
     ``context["outlet_events"]``; returns the generator's return value."""
     events = context["outlet_events"]
