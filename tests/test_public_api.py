@@ -126,6 +126,7 @@ PUBLIC_NAMES = [
     "PartitionMapping",
     "PartitionsDefinition",
     "PokeReturnValue",
+    "PriorityWeightStrategy",
     "PythonOperator",
     "PythonSensor",
     "PythonVirtualenvOperator",

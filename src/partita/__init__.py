@@ -133,6 +133,7 @@ _EXPORTS: dict[str, str] = {
     "PartitionMapping": "partita.definitions.partition_mapping",
     "PartitionsDefinition": "partita.definitions.partitions",
     "PokeReturnValue": "partita.definitions.sensor_operator",
+    "PriorityWeightStrategy": "partita.definitions.priority_weight",
     "PythonOperator": "partita.operators.python",
     "PythonSensor": "partita.sensors.python",
     "PythonVirtualenvOperator": "partita.operators.virtualenv",
@@ -306,6 +307,7 @@ if TYPE_CHECKING:
     from partita.definitions.partitions import (
         StaticPartitionsDefinition as StaticPartitionsDefinition,
     )
+    from partita.definitions.priority_weight import PriorityWeightStrategy as PriorityWeightStrategy
     from partita.definitions.resources import ConfigurableResource as ConfigurableResource
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource

@@ -28,6 +28,7 @@ from partita.definitions.dependencies import DependencyMixin
 from partita.definitions.execute_hooks import ExecuteHooks, execute_hooks
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
+from partita.definitions.priority_weight import PriorityWeightStrategy, weight_rule_of
 from partita.definitions.setup_teardown import (
     FAIL_RUN_DEFAULT,
     SetupTeardownScope,
@@ -210,7 +211,7 @@ class BaseOperator(DependencyMixin):
         queue: str | None = None,
         executor_config: Mapping[str, Any] | None = None,
         priority_weight: int = 1,
-        weight_rule: str = "downstream",
+        weight_rule: str | PriorityWeightStrategy = "downstream",
         pool_slots: int = 1,
         retry_policy: Any = None,
         doc_md: str | None = None,
@@ -276,12 +277,7 @@ class BaseOperator(DependencyMixin):
         #: Options for the executor, e.g. ``{"fresh_process": True}`` (the local executor).
         self.executor_config: dict[str, Any] = dict(executor_config or {})
         self.priority_weight = priority_weight
-        if weight_rule not in ("downstream", "upstream", "absolute"):
-            raise DefinitionError(
-                f"{where}: unknown weight_rule {weight_rule!r}; "
-                "use downstream, upstream or absolute"
-            )
-        self.weight_rule = weight_rule
+        self.weight_rule = weight_rule_of(weight_rule, where)
         if not isinstance(pool_slots, int) or isinstance(pool_slots, bool) or pool_slots < 1:
             raise DefinitionError(
                 f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
