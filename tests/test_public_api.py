@@ -19,6 +19,7 @@ PUBLIC_NAMES = [
     "AddDynamicPartitionsRequest",
     "AllPartitionMapping",
     "Asset",
+    "AssetAccessControl",
     "AssetAlias",
     "AssetAll",
     "AssetAny",

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "partita.definitions.partitions",
     "AllPartitionMapping": "partita.definitions.partition_mapping",
     "Asset": "partita.definitions.asset_events",
+    "AssetAccessControl": "partita.definitions.asset_access",
     "AssetAlias": "partita.definitions.asset_events",
     "AssetAll": "partita.definitions.asset_events",
     "AssetAny": "partita.definitions.asset_events",
@@ -236,6 +237,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset import Output as Output
     from partita.definitions.asset import asset as asset
     from partita.definitions.asset import multi_asset as multi_asset
+    from partita.definitions.asset_access import AssetAccessControl as AssetAccessControl
     from partita.definitions.asset_check import AssetCheckResult as AssetCheckResult
     from partita.definitions.asset_check import AssetChecksDefinition as AssetChecksDefinition
     from partita.definitions.asset_check import AssetCheckSeverity as AssetCheckSeverity

@@ -1,4 +1,4 @@
-"""``yield Metadata(asset, extra)`` from a task, and ``pre_execute=`` / ``post_execute=`` hooks."""
+"""``yield Metadata(asset, extra)``, ``pre_execute=`` / ``post_execute=``, ``AssetAccessControl``."""
 
 from __future__ import annotations
 
@@ -93,3 +93,20 @@ def test_a_failing_post_execute_fails_the_task() -> None:
 def test_bad_metadata_and_hooks_are_refused(make: Any, message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         make()
+
+
+def test_access_control_is_checked_and_kept_on_the_asset() -> None:
+    from partita import AssetAccessControl
+
+    control = AssetAccessControl(producer_teams=["team_a"], allow_global=False)
+    asset = Asset("shared", access_control=control)
+    assert asset.access_control == control and control.producer_teams == ("team_a",)
+    assert control.consumer_teams is None and Asset("x").access_control is None
+    for make, message in [
+        (lambda: AssetAccessControl(producer_teams=[" "]), "must be a non-empty string"),
+        (lambda: AssetAccessControl(producer_teams="team_a"), "must be a list of team names"),
+        (lambda: AssetAccessControl(allow_global="no"), "allow_global must be True or False"),
+        (lambda: Asset("x", access_control={"producer_teams": []}), "AssetAccessControl"),
+    ]:
+        with pytest.raises(DefinitionError, match=message):
+            make()

@@ -67,6 +67,7 @@ _INTEGRATIONS = _public(
     "AssetAny",
     "AssetOrTimeSchedule",
     "Metadata",
+    "AssetAccessControl",
 )
 _RETRY_POLICY = _public(
     "ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule"
