@@ -1,4 +1,4 @@
-"""``yield Metadata(asset, extra)``, ``pre_execute=`` / ``post_execute=``, ``AssetAccessControl``."""
+"""``yield Metadata(asset, extra)``, ``pre_execute=`` / ``post_execute=``, access control."""
 
 from __future__ import annotations
 
