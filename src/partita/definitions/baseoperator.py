@@ -277,7 +277,9 @@ class BaseOperator(DependencyMixin):
         #: Options for the executor, e.g. ``{"fresh_process": True}`` (the local executor).
         self.executor_config: dict[str, Any] = dict(executor_config or {})
         self.priority_weight = priority_weight
-        self.weight_rule = weight_rule_of(weight_rule, where)
+        self.weight_rule = (
+            weight_rule if weight_rule == "downstream" else weight_rule_of(weight_rule, where)
+        )
         if not isinstance(pool_slots, int) or isinstance(pool_slots, bool) or pool_slots < 1:
             raise DefinitionError(
                 f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
