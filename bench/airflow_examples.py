@@ -166,7 +166,6 @@ NOT_COMPARED = {
 KNOWN_DIFFERENT = {
     "example_task_state_store_mapped.py": "no `task_state_store` in the context yet",
     "example_asset_state_store.py": "no `asset_state_store` in the context yet",
-    "example_inlet_event_extra.py": "no `inlet_events` in the context yet",
 }
 
 

@@ -39,6 +39,10 @@ def run_file(path: Path) -> None:
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{run_dir / 'airflow.db'}"
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(run_dir / "dags")
     os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(run_dir / "logs")
+    # A file using the example plugins (a custom timetable or priority weight strategy)
+    # needs them registered, as Airflow does when it loads its examples.
+    uses_plugins = "example_dags.plugins" in path.read_text()
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "True" if uses_plugins else "False"
     try:
         from airflow.dag_processing.dagbag import DagBag
 

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "partita.definitions.partitions",
     "AllPartitionMapping": "partita.definitions.partition_mapping",
     "Asset": "partita.definitions.asset_events",
+    "AssetAccessControl": "partita.definitions.asset_access",
     "AssetAlias": "partita.definitions.asset_events",
     "AssetAll": "partita.definitions.asset_events",
     "AssetAny": "partita.definitions.asset_events",
@@ -115,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "LatestOnlyOperator": "partita.operators.latest_only",
     "LocatedDag": "partita.discovery",
     "MaterializeResult": "partita.definitions.asset",
+    "Metadata": "partita.definitions.asset_metadata",
     "MetadataValue": "partita.definitions.metadata",
     "MonthlyPartitionsDefinition": "partita.definitions.time_partitions",
     "MultiPartitionKey": "partita.definitions.partitions",
@@ -133,6 +135,7 @@ _EXPORTS: dict[str, str] = {
     "PartitionMapping": "partita.definitions.partition_mapping",
     "PartitionsDefinition": "partita.definitions.partitions",
     "PokeReturnValue": "partita.definitions.sensor_operator",
+    "PriorityWeightStrategy": "partita.definitions.priority_weight",
     "PythonOperator": "partita.operators.python",
     "PythonSensor": "partita.sensors.python",
     "PythonVirtualenvOperator": "partita.operators.virtualenv",
@@ -235,6 +238,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset import Output as Output
     from partita.definitions.asset import asset as asset
     from partita.definitions.asset import multi_asset as multi_asset
+    from partita.definitions.asset_access import AssetAccessControl as AssetAccessControl
     from partita.definitions.asset_check import AssetCheckResult as AssetCheckResult
     from partita.definitions.asset_check import AssetChecksDefinition as AssetChecksDefinition
     from partita.definitions.asset_check import AssetCheckSeverity as AssetCheckSeverity
@@ -247,6 +251,7 @@ if TYPE_CHECKING:
     from partita.definitions.asset_events import AssetEvent as AssetEvent
     from partita.definitions.asset_job import define_asset_job as define_asset_job
     from partita.definitions.asset_key import AssetKey as AssetKey
+    from partita.definitions.asset_metadata import Metadata as Metadata
     from partita.definitions.asset_or_time import AssetOrTimeSchedule as AssetOrTimeSchedule
     from partita.definitions.asset_selection import AssetSelection as AssetSelection
     from partita.definitions.automation_condition import (
@@ -306,6 +311,7 @@ if TYPE_CHECKING:
     from partita.definitions.partitions import (
         StaticPartitionsDefinition as StaticPartitionsDefinition,
     )
+    from partita.definitions.priority_weight import PriorityWeightStrategy as PriorityWeightStrategy
     from partita.definitions.resources import ConfigurableResource as ConfigurableResource
     from partita.definitions.resources import EnvVar as EnvVar
     from partita.definitions.resources import Resource as Resource

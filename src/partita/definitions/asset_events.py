@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from partita.definitions.asset_access import AssetAccessControl
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.timetable_base import Timetable
 from partita.definitions.timetables import NullTimetable
@@ -78,6 +79,8 @@ class Asset(AssetCondition):
     uri: str = ""
     group: str = "asset"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Which teams may produce / consume its events (kept; partita has no teams).
+    access_control: AssetAccessControl | None = None
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class Asset(AssetCondition):
         *,
         group: str = "asset",
         extra: Mapping[str, Any] | None = None,
+        access_control: AssetAccessControl | None = None,
     ) -> None:
         if name is None and uri is None:
             raise DefinitionError("Asset needs a name or a uri, e.g. Asset('s3://bucket/orders')")
@@ -96,6 +100,11 @@ class Asset(AssetCondition):
         object.__setattr__(self, "uri", uri if uri is not None else name)
         object.__setattr__(self, "group", group)
         object.__setattr__(self, "extra", dict(extra or {}))
+        if access_control is not None and not isinstance(access_control, AssetAccessControl):
+            raise DefinitionError(
+                f"Asset access_control must be an AssetAccessControl(...), got {access_control!r}"
+            )
+        object.__setattr__(self, "access_control", access_control)
 
     @property
     def key(self) -> AssetKey:

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from partita.definitions import authoring
 from partita.definitions.asset_events import Asset, AssetAlias, outlet_assets
 from partita.definitions.dependencies import DependencyMixin
+from partita.definitions.execute_hooks import ExecuteHooks, execute_hooks
 from partita.definitions.extensions import ExtensionPoint
 from partita.definitions.ids import MAX_ID_LENGTH, check_id_length
+from partita.definitions.priority_weight import PriorityWeightStrategy, weight_rule_of
 from partita.definitions.setup_teardown import (
     FAIL_RUN_DEFAULT,
     SetupTeardownScope,
@@ -171,6 +173,8 @@ class BaseOperator(DependencyMixin):
     is_teardown: bool = False
     #: A teardown that fails decides the run's state only when this is True.
     on_failure_fail_dagrun: bool = FAIL_RUN_DEFAULT
+    #: ``pre_execute=`` / ``post_execute=`` functions, if given (definitions/execute_hooks.py).
+    execute_hooks: ExecuteHooks | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls._wires_template_refs = bool(cls.template_fields) and not cls.resolves_own_refs
@@ -207,7 +211,7 @@ class BaseOperator(DependencyMixin):
         queue: str | None = None,
         executor_config: Mapping[str, Any] | None = None,
         priority_weight: int = 1,
-        weight_rule: str = "downstream",
+        weight_rule: str | PriorityWeightStrategy = "downstream",
         pool_slots: int = 1,
         retry_policy: Any = None,
         doc_md: str | None = None,
@@ -216,6 +220,8 @@ class BaseOperator(DependencyMixin):
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
         task_display_name: str | None = None,
+        pre_execute: Callable[[Any], Any] | None = None,
+        post_execute: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         dag = dag if dag is not None else authoring.current_dag()
         group = task_group if task_group is not None else authoring.current_group()
@@ -271,12 +277,9 @@ class BaseOperator(DependencyMixin):
         #: Options for the executor, e.g. ``{"fresh_process": True}`` (the local executor).
         self.executor_config: dict[str, Any] = dict(executor_config or {})
         self.priority_weight = priority_weight
-        if weight_rule not in ("downstream", "upstream", "absolute"):
-            raise DefinitionError(
-                f"{where}: unknown weight_rule {weight_rule!r}; "
-                "use downstream, upstream or absolute"
-            )
-        self.weight_rule = weight_rule
+        self.weight_rule = (
+            weight_rule if weight_rule == "downstream" else weight_rule_of(weight_rule, where)
+        )
         if not isinstance(pool_slots, int) or isinstance(pool_slots, bool) or pool_slots < 1:
             raise DefinitionError(
                 f"{where}: pool_slots must be an integer >= 1, got {pool_slots!r}"
@@ -295,6 +298,8 @@ class BaseOperator(DependencyMixin):
         #: The assets the task reads (kept for lineage; they change nothing at run time).
         self.inlets: tuple[Asset | AssetAlias, ...] = outlet_assets(where, inlets)
         self._display_name = task_display_name
+        if pre_execute is not None or post_execute is not None:
+            self.execute_hooks = execute_hooks(pre_execute, post_execute, where)
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}
         self.dag: DAG | None = None

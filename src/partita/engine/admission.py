@@ -8,7 +8,8 @@ next step.
 * ``effective_weights``: a task's priority is its ``priority_weight`` plus,
   by its ``weight_rule``, the weights of every task downstream of it
   (``downstream``, the default, as in Airflow), of every task upstream of it
-  (``upstream``), or nothing more (``absolute``).
+  (``upstream``), or nothing more (``absolute``); a ``PriorityWeightStrategy``
+  gives the whole weight itself (``definitions/priority_weight.py``).
 * ``past_allows``: ``depends_on_past`` / ``wait_for_downstream``: a task runs
   only once, in the previous run of its DAG (by logical date), it succeeded or
   was skipped (and, with ``wait_for_downstream``, its direct downstream tasks too).
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from partita.definitions.dag import DAG
+from partita.definitions.priority_weight import WeightedInstance
 from partita.definitions.states import TaskState
 
 DEFAULT_POOL = "default_pool"
@@ -76,6 +78,9 @@ def effective_weights(dag: DAG) -> dict[str, int]:
     for task_id, task in tasks.items():
         own = int(getattr(task, "priority_weight", 1))
         rule = getattr(task, "weight_rule", "downstream")
+        if not isinstance(rule, str):  # a PriorityWeightStrategy: it gives the whole weight
+            weights[task_id] = int(rule.get_weight(WeightedInstance(task, dag.dag_id, task_id)))
+            continue
         if rule == "absolute":
             weights[task_id] = own
             continue

@@ -345,7 +345,7 @@ class RunDriver:
         recorder.run_began(version, self.tis.values(), len(self.tis))
         self._pull_output = io_aware_pull(self.dag, info.run_id, self.outputs, self.resource_view)
         self.base_context = run_context(
-            self.info, self.dag, self.resource_view, self.storage.partitions
+            self.info, self.dag, self.resource_view, self.storage.partitions, self.storage
         )
         self.executor.start(
             self.info, self.dag, self.outputs, self._on_started, self._on_finished,

@@ -48,6 +48,7 @@ from partita.definitions.partitions import DynamicPartitionsStore
 from partita.definitions.resources import ResourcesView
 from partita.definitions.xcom_arg import RETURN_KEY
 from partita.engine.external_runs import external_runs
+from partita.engine.inlet_events import InletEvents
 from partita.engine.partition_context import partition_context
 from partita.engine.secrets import CONNECTIONS, VARIABLES
 from partita.engine.task_log import MAX_LINE_CHARS, LogSink
@@ -57,6 +58,7 @@ from partita.storage.records import OutputRecord
 
 if TYPE_CHECKING:
     from partita.definitions.baseoperator import BaseOperator
+    from partita.storage.base import Storage
 
 #: The output capture of the task running in this thread (or asyncio task), if any.
 _current_capture: ContextVar[CapturedOutput | None] = ContextVar(
@@ -470,10 +472,12 @@ def run_context(
     dag: Any,
     resources: ResourcesView | None = None,
     partitions: DynamicPartitionsStore | None = None,
+    storage: Storage | None = None,
 ) -> Context:
     """The part of the context shared by every task instance of a run (built once).
 
-    ``partitions`` is the store's dynamic partitions (``context.instance``).
+    ``partitions`` is the store's dynamic partitions (``context.instance``);
+    ``storage`` the store whose asset catalog ``inlet_events`` reads.
     """
     ld = run.logical_date
     context = Context(
@@ -498,6 +502,7 @@ def run_context(
     if resources is not None:
         context["resources"] = resources
     events = run.conf.get(TRIGGERING_EVENTS_KEY) if run.run_type == "asset_triggered" else None
+    context["inlet_events"] = InletEvents((), storage)
     context["triggering_asset_events"] = TriggeringAssetEvents(
         [AssetEvent.from_data(e) for e in events or ()]
     )
@@ -522,6 +527,8 @@ def task_context(
     ctx["try_number"] = ti.try_number
     ctx["log"] = log
     ctx["outlet_events"] = OutletEvents(task.outlets) if task.outlets else _NO_OUTLETS
+    if task.inlets:
+        ctx["inlet_events"] = base["inlet_events"].for_inlets(task.inlets)
     if task.params:  # task params override the DAG's; the run's conf overrides both
         ctx["params"] = {**base["params"], **resolve_param_values(task.params, base["conf"])}
     if task.config_class is not None:

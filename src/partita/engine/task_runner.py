@@ -14,6 +14,7 @@ copy of the task, see ``templating``), run ``on_execute_callback``, then
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -164,11 +165,14 @@ def run_task_instance(
                 runnable = _rendered(task, ti, context)
                 if task.on_execute_callback:
                     run_callbacks(task.on_execute_callback, context, lines, "on_execute_callback")
+                execute = runnable.execute
+                if task.execute_hooks is not None:
+                    execute = functools.partial(task.execute_hooks.run, execute)
                 if timeout is None:
-                    value = runnable.execute(context)
+                    value = execute(context)
                 else:
                     with time_limit(timeout):
-                        value = runnable.execute(context)
+                        value = execute(context)
                 pushed.extend(_store_outputs(task, ti, value, outputs))
             except SkipTask as exc:
                 outcome.state = TaskState.SKIPPED

@@ -82,7 +82,7 @@ class InProcessExecutor:
             resources = ResourcesView(resources)
         store = outputs.storage if isinstance(outputs, StoreOutputAccess) else None
         partitions = store.partitions if store is not None else None
-        self._base: Context = run_context(run, dag, resources, partitions)
+        self._base: Context = run_context(run, dag, resources, partitions, store)
         pull = io_aware_pull(dag, run.run_id, outputs, resources)
         self._resolver = InstanceResolver(
             dag, lambda t, k: pull(t, -1, k)[1], lambda t, i, k: pull(t, i, k)[1]

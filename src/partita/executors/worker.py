@@ -155,7 +155,7 @@ class RunSlot:
         self.resources = RunResources(dag, storage, None, overrides)
         view = self.resources.open()
         self.outputs = StoreOutputAccess(storage, run.run_id)
-        self.base: Context = run_context(run, dag, view, storage.partitions)
+        self.base: Context = run_context(run, dag, view, storage.partitions, storage)
         pull = io_aware_pull(dag, run.run_id, self.outputs, view)
         self.resolver = InstanceResolver(
             dag, lambda t, k: pull(t, -1, k)[1], lambda t, i, k: pull(t, i, k)[1]

@@ -241,6 +241,8 @@ class PythonOperator(BaseOperator):
     injections: tuple[Injection, ...] = ()
     input_checks: tuple[Check, ...] = ()
     output_check: Check | None = None
+    #: The callable is a generator function: run to its end, its ``Metadata`` applied.
+    drains_generator = False
 
     def __init__(
         self,
@@ -275,6 +277,8 @@ class PythonOperator(BaseOperator):
         self.mapped_io_upstreams: set[str] = set()
         self.wire_refs()
         self.call_spec = spec = CallSpec.of(python_callable)
+        if inspect.isgeneratorfunction(python_callable):
+            self.drains_generator = True
         config_class = spec.config_class
         if config_schema is not None:
             config_class = config_class_from_schema(config_schema, self.task_id)
@@ -323,6 +327,10 @@ class PythonOperator(BaseOperator):
             value = self.python_callable(context, *args, **kwargs)
         else:
             value = self.python_callable(*args, **kwargs)
+        if self.drains_generator:
+            from partita.definitions.asset_metadata import drain_metadata
+
+            value = drain_metadata(value, context)
         return self.output_of(value, context)
 
     def output_of(self, value: Any, context: Context) -> Any:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from partita.definitions.asset_events import (
-    ALIAS_METADATA_KEY,
     TRIGGERING_EVENTS_KEY,
     Asset,
     AssetCondition,
@@ -34,6 +33,7 @@ from partita.definitions.asset_events import (
 from partita.definitions.asset_key import AssetKey
 from partita.definitions.dag import DAG
 from partita.definitions.states import RunState
+from partita.engine.inlet_events import asset_event, record_aliases
 from partita.exceptions import RunNotFoundError
 from partita.storage.automation import CursorRecord
 from partita.storage.base import Storage
@@ -169,7 +169,7 @@ class AssetTriggerService:
                 event_id, None if aliases else list(assets), limit=EVENTS_PER_PAGE
             )
             for record in page:
-                through = _aliases_of(record) & aliases
+                through = record_aliases(record) & aliases
                 if record.asset_key in assets or through:
                     pending.append(self._event(record, assets.get(record.asset_key), through))
             if page:
@@ -180,21 +180,7 @@ class AssetTriggerService:
     def _event(
         self, record: AssetMaterializationRecord, asset: Asset | None, through: set[str]
     ) -> AssetEvent:
-        extra = dict(record.metadata)
-        added = extra.pop(ALIAS_METADATA_KEY, None)
-        if asset is None:  # an event added through an alias: its asset as the task named it
-            asset = Asset(added["asset"], added.get("uri"))
-        return AssetEvent(
-            asset=asset,
-            timestamp=record.timestamp,
-            extra=extra,
-            source_dag_id=self._source_dag(record.run_id),
-            source_run_id=record.run_id,
-            source_task_id=record.task_id,
-            source_map_index=record.map_index,
-            id=record.id,
-            source_aliases=tuple(sorted(through)),
-        )
+        return asset_event(record, asset, through, self._source_dag(record.run_id))
 
     def _source_dag(self, run_id: str) -> str | None:
         if run_id not in self._dag_of_run:
@@ -205,14 +191,6 @@ class AssetTriggerService:
             except RunNotFoundError:
                 self._dag_of_run[run_id] = None
         return self._dag_of_run[run_id]
-
-
-def _aliases_of(record: AssetMaterializationRecord) -> set[str]:
-    """The aliases an event was added through (none for most events)."""
-    added = record.metadata.get(ALIAS_METADATA_KEY)
-    if not isinstance(added, dict):
-        return set()
-    return {str(name) for name in added.get("aliases", [])}
 
 
 __all__ = [

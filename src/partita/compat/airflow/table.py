@@ -66,6 +66,8 @@ _INTEGRATIONS = _public(
     "AssetAll",
     "AssetAny",
     "AssetOrTimeSchedule",
+    "Metadata",
+    "AssetAccessControl",
 )
 _RETRY_POLICY = _public(
     "ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule"
@@ -181,7 +183,14 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.timetables.interval": _public(
         "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"
     ),
-    "airflow.timetables.base": _public("Timetable", "DagRunInfo"),
+    # A timetable class written for Airflow, and the plugins that register them (compat).
+    "airflow.timetables.base": {
+        "Timetable": "partita.compat.airflow.timetable:AirflowTimetable",
+        "DataInterval": "partita.compat.airflow.timetable:DataInterval",
+        **_public("DagRunInfo", "TimeRestriction"),
+    },
+    "airflow.plugins_manager": {"AirflowPlugin": "partita.compat.airflow.plugins:AirflowPlugin"},
+    "airflow.task.priority_strategy": _public("PriorityWeightStrategy"),
     "airflow.timetables.assets": _public("AssetOrTimeSchedule"),
     "airflow.configuration": {"conf": f"{SHIMS}:conf"},
     # Provider packages of the integrations (connections, hooks, operators, notifiers).
