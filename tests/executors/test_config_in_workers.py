@@ -32,8 +32,9 @@ def test_a_config_class_of_a_dag_file_reaches_a_worker_process(tmp_path: Path) -
     (tmp_path / "configured.py").write_text(DAG)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTITA_")}
     env["PARTITA_HOME"] = str(tmp_path / "home")
+    conf = '{"tasks": {"greet": {"config": {"word": "hi"}}}}'
     command = [sys.executable, "-m", "partita.cli.main", "run", "configured.py", "configured",
-               "--workers", "1", "--conf", '{"tasks": {"greet": {"config": {"word": "hi"}}}}']  # fmt: skip
+               "--workers", "1", "--conf", conf]  # fmt: skip
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
