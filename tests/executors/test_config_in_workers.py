@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-DAG = '''
+DAG = """
 from partita import DAG, Config, task
 
 
@@ -25,7 +25,7 @@ with DAG("configured", schedule=None) as configured:
         print("said", " ".join([config.word] * config.times))
 
     greet()
-'''
+"""
 
 
 def test_a_config_class_of_a_dag_file_reaches_a_worker_process(tmp_path: Path) -> None:
