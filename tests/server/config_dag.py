@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from partita import DAG, Config, Param, task
+from partita import DAG, Config, Param, config_mapping, task
 
 
 class GreetConfig(Config):
@@ -32,3 +32,19 @@ with DAG("configured", schedule=None, params={"who": Param("world", type="string
         return config.name
 
     sign(greet())
+
+
+@task(config_schema={"word": str})
+def say_hello(context: object) -> None:
+    print("Hello,", context.config["word"])  # type: ignore[attr-defined]
+
+
+with DAG(
+    "greeting_job",
+    schedule=None,
+    config=config_mapping(
+        config_fn=lambda cfg: {"say_hello": {"config": {"word": cfg["greeting_word"]}}},
+        config_schema={"greeting_word": str, "punctuation": (str, "!")},
+    ),
+) as greeting_job:
+    say_hello()

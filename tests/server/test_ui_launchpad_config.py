@@ -22,7 +22,8 @@ CONFIG_DAG = Path(__file__).resolve().parent / "config_dag.py"
 def _serve_config_dag(world: ApiWorld) -> None:
     path = world.dag_file.parent / "configured.py"
     shutil.copy(CONFIG_DAG, path)
-    parse = DagParse(str(path), [ParsedDag("configured", str(path))], {}, datetime.now(UTC))
+    parsed = [ParsedDag("configured", str(path)), ParsedDag("greeting_job", str(path))]
+    parse = DagParse(str(path), parsed, {}, datetime.now(UTC))
     world.storage.registry.record_parse(parse)
 
 
@@ -100,3 +101,19 @@ def test_a_good_submit_queues_a_run_whose_conf_holds_the_run_config(world: ApiWo
                                        "tone": "dry"}},
                   "sign": {}},  # an empty field leaves the editor's value (the default)
     }  # fmt: skip
+
+
+def test_a_config_mapping_job_gets_the_editor_with_its_own_fields(world: ApiWorld) -> None:
+    _serve_config_dag(world)
+    client = world.client(None)
+    csrf = log_in(client, "operator")
+    page = client.get("/dags/greeting_job/trigger").text
+    assert _editor(page) == {"greeting_word": None, "punctuation": "!"}
+    refused = client.post("/dags/greeting_job/trigger", data={
+        "csrf_token": csrf, "run_config": '{"punctuation": "?"}'})  # fmt: skip
+    assert refused.status_code == 422 and "field 'greeting_word'" in html.unescape(refused.text)
+    good = {"csrf_token": csrf, "run_config": '{"greeting_word": "hi"}'}
+    done = client.post("/dags/greeting_job/trigger", data=good, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    run_id = done.headers["location"].removeprefix("/runs/")
+    assert world.storage.runs.get_run(run_id).conf == {"greeting_word": "hi"}

@@ -33,6 +33,7 @@ from partita.server.ui.launchpad_config import (
     field_errors,
     read_editor,
     scaffold,
+    takes_config,
     with_fields,
 )
 from partita.server.ui.render import (
@@ -171,7 +172,7 @@ def _page(
 ) -> Response:
     return render(
         request, "launchpad.html", viewer, status=status, dag=pad.dag,
-        has_config=bool(pad.tasks), **values,
+        has_config=takes_config(pad.dag), **values,
     )  # fmt: skip
 
 
@@ -206,7 +207,7 @@ async def launch(
     _, config_fields = fields_to_conf(build_fields(pad.models, form, CONFIG_PREFIX))
     editor = form.get(EDITOR, "")
     editor_error = None
-    if pad.tasks or editor.strip():
+    if takes_config(pad.dag) or editor.strip():
         try:
             run_config = with_fields(read_editor(editor), _config_values(config_fields))
         except ValueError as exc:

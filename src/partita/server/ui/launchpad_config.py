@@ -72,8 +72,30 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+def takes_config(dag: Any) -> bool:
+    """Whether the launchpad shows a run-config editor: a task takes a Config, or a mapping."""
+    return isinstance(dag.config, ConfigMapping) or bool(config_tasks(dag))
+
+
+def _mapping_scaffold(dag: Any, mapping: ConfigMapping) -> str:
+    """A ConfigMapping's own config (the run conf's top-level keys), defaults filled in."""
+    schema = mapping.schema_class(dag.dag_id)
+    fields = schema.model_fields if schema is not None else {}
+    return json.dumps(
+        {
+            name: None
+            if info.is_required()
+            else _jsonable(info.get_default(call_default_factory=True))
+            for name, info in fields.items()
+        },
+        indent=2,
+    )
+
+
 def scaffold(dag: Any, tasks: dict[str, type[BaseModel]], models: dict[str, ParamModel]) -> str:
     """The editor's first text: every task's config, defaults filled in, required as null."""
+    if isinstance(dag.config, ConfigMapping):
+        return _mapping_scaffold(dag, dag.config)
     configs: dict[str, dict[str, Any]] = {task_id: {} for task_id in tasks}
     for key, model in models.items():
         task_id, name = key.rsplit(".", 1)
@@ -139,5 +161,6 @@ __all__ = [
     "field_errors",
     "read_editor",
     "scaffold",
+    "takes_config",
     "with_fields",
 ]
