@@ -9,6 +9,8 @@ a generated input too; its value replaces the editor's value for that field.
 The server never validates on its own: the merged conf goes to ``queue_run``,
 which calls ``resolve_run_config`` as ``partita run`` and the API do; the
 task's ``Config`` class only re-reads the refused conf to mark the fields.
+A DAG whose config goes through a ``ConfigMapping`` gets the editor only,
+scaffolded with the mapping's own fields (the conf's top-level keys).
 """
 
 from __future__ import annotations
