@@ -1,18 +1,22 @@
 """The web UI end to end: ``partita dev`` as a real process, driven in the system Chromium by
 Playwright: log in, trigger runs from the launchpad and watch them finish live, a failed
 task's log, a mapped task as ``name [N]`` and its instances, a task group opened and closed
-in place, a running run's graph turning green without a reload, a viewer who cannot
+in place, a running run's graph turning green without a reload, a launch from the run-config
+editor of a job whose tasks take a Config, a viewer who cannot
 trigger, a form without its CSRF token refused. Screenshots of the main pages go to
 tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from server_helpers import DAG_FILE
@@ -80,6 +84,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     dags.mkdir()
     (dags / "pipelines.py").write_text(DAG_FILE.read_text() + MAPPED_DAG)
     (dags / "grouped.py").write_text(GROUPED_DAG)
+    shutil.copy(Path(__file__).resolve().parent / "config_dag.py", dags / "configured.py")
     (dags / "gated.py").write_text(
         "from partita import DAG, task\n" + GATED_DAG.format(gates=str(tmp_path / "gates"))
     )
@@ -167,6 +172,40 @@ def _the_live_graph_turns_green(page: object, url: str, gates: Path) -> None:
     page.wait_for_selector("#graph-box:not([data-stream])", timeout=60_000)  # type: ignore[attr-defined]
 
 
+def _launch_from_config(page: object, url: str) -> None:
+    """The launchpad of a Config job: the browser refuses a broken editor and a missing
+    required field, the script copies the fields into the run config, the run uses it."""
+    p: Any = page
+    p.goto(f"{url}/dags/configured/trigger")
+    editor = "textarea[name=run_config]"
+    assert json.loads(p.input_value(editor))["tasks"]["greet"]["config"]["times"] == 2
+    p.screenshot(path=SHOTS / "launchpad-config.png", full_page=True)
+    scaffold = p.input_value(editor)
+    p.fill(editor, '{"tasks": ')
+    p.fill("input[name='config.greet.word']", "hello")
+    p.click("#trigger")  # refused in the browser: the run config does not parse
+    assert p.url.endswith("/dags/configured/trigger")
+    assert "not valid JSON" in p.eval_on_selector(editor, "e => e.validationMessage")
+    p.fill(editor, scaffold)
+    p.fill("input[name='config.greet.word']", "")
+    p.click("#trigger")  # refused in the browser: the required field is empty
+    assert p.eval_on_selector("input[name='config.greet.word']", "e => e.validity.valueMissing")
+    p.fill("input[name='config.greet.word']", "hello")
+    p.press("input[name='config.greet.word']", "Tab")
+    p.fill("input[name='config.greet.times']", "3")
+    p.press("input[name='config.greet.times']", "Tab")
+    p.select_option("select[name='config.greet.tone']", "dry")
+    written = json.loads(p.input_value(editor))["tasks"]["greet"]["config"]
+    assert written == {"word": "hello", "times": 3, "loud": False, "tone": "dry"}
+    p.click("#trigger")
+    p.wait_for_url(re.compile(r".*/runs/manual__.*"))
+    p.wait_for_selector("#run-state.st-success", timeout=120_000)
+    p.wait_for_selector("#graph-box:not([data-stream])", timeout=60_000)
+    p.click("tr:has(td.task-name:text-is('greet')) a:text('log')")
+    p.wait_for_selector("#log-lines")
+    assert "hello hello hello dry" in p.inner_text("main")
+
+
 def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, password, env = served
@@ -230,6 +269,7 @@ def test_the_ui_in_chromium(served: tuple[str, str, dict[str, str]]) -> None:
         page.screenshot(path=SHOTS / "home.png")
         _groups_open_in_place(page, url)
         _the_live_graph_turns_green(page, url, served_gates(env))
+        _launch_from_config(page, url)
         assert errors == []  # no script error, nothing the CSP refused
 
         viewer = browser.new_context().new_page()

@@ -21,6 +21,7 @@ engine validates it against every task's ``Config`` before the run starts
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,11 @@ class Config(BaseModel):
         """
         recipe = type(self).__dict__.get("_partita_schema_recipe")
         if recipe is None:
+            module = sys.modules.get(type(self).__module__)
+            path = getattr(module, "__file__", None)
+            if type(self).__module__.startswith("partita_dagfile_") and path:
+                # A class of a DAG file: a worker has not imported that file when it reads it.
+                return (_config_of_dag_file, (path, type(self).__qualname__, self.model_dump()))
             return super().__reduce__()
         return (_remade_config, (recipe, self.model_dump()))
 
@@ -76,6 +82,22 @@ def _made_from_schema(recipe: tuple[str, tuple[tuple[str, Any], ...]]) -> type[C
 
 def _remade_config(recipe: tuple[str, tuple[tuple[str, Any], ...]], values: Any) -> Config:
     return _made_from_schema(recipe).model_validate(values)
+
+
+def _config_of_dag_file(path: str, qualname: str, values: Any) -> Config:
+    """A config of a class defined in the DAG file ``path``, that file imported if it was not."""
+    from pathlib import Path
+
+    from partita.loader import load_dags, module_name_for
+
+    name = module_name_for(Path(path))
+    if name not in sys.modules:
+        load_dags(path)
+    found: Any = sys.modules[name]
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    config: Config = found.model_validate(values)
+    return config
 
 
 def config_class_from_schema(schema: Any, name: str) -> type[Config]:

@@ -1,6 +1,7 @@
 // partita's only script: follows a running task's log over server-sent events
 // (the API's /logs/stream), follows a running run's states (its graph, task rows and
-// badge) over server-sent events, and opens or closes task groups of a graph in place.
+// badge) over server-sent events, opens or closes task groups of a graph in place, and on
+// the launchpad checks that the run config parses and copies the config fields into it.
 "use strict";
 
 function followLog(pre) {
@@ -117,7 +118,57 @@ function swapGraph(event) {
     });
 }
 
+// The launchpad: the run-config editor must hold a JSON object (the browser refuses to
+// send it otherwise), and a config field's value is written into the editor as it changes.
+function checkRunConfig(editor) {
+  let message = "";
+  try {
+    const value = JSON.parse(editor.value || "{}");
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      message = "the run config must be a JSON object";
+    }
+  } catch (error) {
+    message = "the run config is not valid JSON: " + error.message;
+  }
+  editor.setCustomValidity(message);
+  return message === "";
+}
+
+function fieldValue(input) {
+  const text = input.value.trim();
+  if (input.dataset.kind === "integer" || input.dataset.kind === "number") return Number(text);
+  if (input.dataset.kind === "boolean") return text === "true";
+  if (input.dataset.kind === "text") return input.value;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return text;
+  }
+}
+
+function copyField(editor, input) {
+  if (!checkRunConfig(editor) || input.value.trim() === "") return;
+  const cut = input.dataset.config.lastIndexOf(".");
+  const task = input.dataset.config.slice(0, cut);
+  const runConfig = JSON.parse(editor.value || "{}");
+  const tasks = (runConfig.tasks = runConfig.tasks || {});
+  const entry = (tasks[task] = tasks[task] || {});
+  const config = (entry.config = entry.config || {});
+  config[input.dataset.config.slice(cut + 1)] = fieldValue(input);
+  editor.value = JSON.stringify(runConfig, null, 2);
+}
+
+function followLaunchpad(editor) {
+  editor.addEventListener("input", () => checkRunConfig(editor));
+  for (const input of document.querySelectorAll("[data-config]")) {
+    input.addEventListener("change", () => copyField(editor, input));
+  }
+  checkRunConfig(editor);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const editor = document.querySelector("textarea[data-json]");
+  if (editor) followLaunchpad(editor);
   const box = document.getElementById("graph-box");
   if (box) {
     document.addEventListener("click", swapGraph);
