@@ -213,6 +213,8 @@ def input_plan(
 class AssetOperator(DecoratedPythonOperator):
     """Materializes the asset(s) of one ``AssetsDefinition``."""
 
+    reads_own_generators = True
+
     ui_color = "#e8f0fe"
     template_fields: ClassVar[Sequence[str]] = ()
     unwraps_output = False  # an asset stores each Output's value and metadata itself

@@ -30,6 +30,8 @@ from partita.operators.python import DecoratedPythonOperator
 class AssetCheckOperator(DecoratedPythonOperator):
     """Runs one ``AssetChecksDefinition`` and reports its result."""
 
+    reads_own_generators = True
+
     ui_color = "#fef7e0"
     template_fields: ClassVar[Sequence[str]] = ()
 

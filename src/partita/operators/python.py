@@ -243,6 +243,9 @@ class PythonOperator(BaseOperator):
     output_check: Check | None = None
     #: The callable is a generator function: run to its end, its ``Metadata`` applied.
     drains_generator = False
+    #: Subclasses that read what a generator yields themselves (assets yield ``Output``s,
+    #: asset checks ``AssetCheckResult``s) set this, so their generators are left to them.
+    reads_own_generators = False
 
     def __init__(
         self,
@@ -277,7 +280,7 @@ class PythonOperator(BaseOperator):
         self.mapped_io_upstreams: set[str] = set()
         self.wire_refs()
         self.call_spec = spec = CallSpec.of(python_callable)
-        if inspect.isgeneratorfunction(python_callable):
+        if inspect.isgeneratorfunction(python_callable) and not self.reads_own_generators:
             self.drains_generator = True
         config_class = spec.config_class
         if config_schema is not None:
