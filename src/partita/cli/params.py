@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -96,7 +97,7 @@ class JsonObjectFile(click.ParamType):
         source = "standard input" if value == "-" else f"file {value!r}"
         try:
             if value == "-":
-                text = click.get_text_stream("stdin").read()
+                text = sys.stdin.read()
             else:
                 with open(value, encoding="utf-8") as file:
                     text = file.read()
