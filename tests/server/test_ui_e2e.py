@@ -112,12 +112,13 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         process.communicate()
 
 
-def _log_in(page: object, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/dags")  # type: ignore[attr-defined]
+def _log_in(page: object, url: str, username: str, password: str, landing: str = "/dags") -> None:
+    """Open ``landing`` (which sends a stranger to the login form), log in, and land there."""
+    page.goto(f"{url}{landing}")  # type: ignore[attr-defined]
     page.fill("input[name=username]", username)  # type: ignore[attr-defined]
     page.fill("input[name=password]", password)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url(f"{url}/dags")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{url}{landing}")  # type: ignore[attr-defined]
 
 
 def _trigger_and_wait(page: object, url: str, dag_id: str, final: str) -> None:

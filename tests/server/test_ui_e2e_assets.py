@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from asset_world import CODE, populate
+from test_ui_e2e import CHROMIUM, _log_in
 
 from partita.settings import load_settings
 from partita.storage.factory import open_storage
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 VIEWER_PASSWORD = "viewer password 1"
 ADMIN_PASSWORD = "admin password 1"
@@ -72,14 +72,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         process.communicate()
 
 
-def _log_in(page: object, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/login?next=/assets")  # type: ignore[attr-defined]
-    page.fill("input[name=username]", username)  # type: ignore[attr-defined]
-    page.fill("input[name=password]", password)  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url(f"{url}/assets")  # type: ignore[attr-defined]
-
-
 def test_the_asset_and_sensor_pages_in_chromium(served: tuple[str, str, str]) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, password, backfill_id = served
@@ -93,7 +85,7 @@ def test_the_asset_and_sensor_pages_in_chromium(served: tuple[str, str, str]) ->
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda m: errors.append(m.text) if "Refused" in m.text else None)
-        _log_in(page, url, "boss", password)
+        _log_in(page, url, "boss", password, landing="/assets")
         # the catalog, its lineage graph, and a click on a node of the graph
         assert page.locator("a.asset-key").all_inner_texts() == [
             "daily_events", "orders", "raw_orders"
@@ -125,7 +117,7 @@ def test_the_asset_and_sensor_pages_in_chromium(served: tuple[str, str, str]) ->
         page.screenshot(path=SHOTS / "backfill.png", full_page=True)
         # a viewer sees no button, and posting the form by hand is refused
         viewer = browser.new_page(viewport={"width": 1280, "height": 800})
-        _log_in(viewer, url, "vera", VIEWER_PASSWORD)
+        _log_in(viewer, url, "vera", VIEWER_PASSWORD, landing="/assets")
         viewer.goto(f"{url}/sensors/new_files")
         assert viewer.locator("#stop").count() == 0
         answer = viewer.request.post(
