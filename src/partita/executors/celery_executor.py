@@ -23,18 +23,15 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from partita import __version__
-from partita.definitions.dag import DAG
 from partita.definitions.states import TaskState
-from partita.engine.task_log import LiveLogs
-from partita.engine.work import OutputAccess, RunInfo, TaskOutcome, TaskWork
+from partita.engine.work import TaskOutcome, TaskWork
 from partita.executors.celery_app import DEFAULT_QUEUE, TASK_NAME, TaskMessage, make_app
 from partita.executors.celery_worker import decode_outcome
-from partita.executors.local import check_dag_file, lost_outcome
+from partita.executors.local import WorkerRunExecutor, lost_outcome
 from partita.storage.base import Storage
 from partita.storage.records import EventKind, TaskInstanceRecord, WriteBatch
 from partita.storage.sql.engine import mask_url
@@ -161,7 +158,7 @@ class CeleryHub:
         self.close()
 
 
-class CeleryExecutor:
+class CeleryExecutor(WorkerRunExecutor):
     """One run's view of a ``CeleryHub``: the engine's ``Executor`` protocol."""
 
     def __init__(self, hub: CeleryHub) -> None:
@@ -179,24 +176,6 @@ class CeleryExecutor:
         self._lag_read = 0.0
         self._wake = threading.Event()
         self.closed = False
-
-    def start(
-        self,
-        run: RunInfo,
-        dag: Any,
-        outputs: OutputAccess,
-        on_started: Callable[[TaskWork, datetime, str], None],
-        on_finished: Callable[[TaskOutcome], None],
-        resources: Mapping[str, Any] | None = None,
-        logs: LiveLogs | None = None,
-    ) -> None:
-        """Workers open the run's resources and stream its logs themselves (not sent)."""
-        self.run = run
-        self.dag: DAG = dag
-        self.dag_file = check_dag_file(dag)
-        self.map_lengths: dict[str, int] = getattr(outputs, "map_lengths", {})
-        self._on_started = on_started
-        self._on_finished = on_finished
 
     def submit(self, work: TaskWork) -> None:
         self._unsent.append(work)

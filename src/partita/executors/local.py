@@ -127,15 +127,9 @@ class _WorkerHandle:
     last_heard: float = field(default_factory=time.monotonic)
 
 
-class PoolExecutor:
-    """One run's view of a ``WorkerPool``: the engine's ``Executor`` protocol."""
-
-    def __init__(self, pool: WorkerPool) -> None:
-        self._pool = pool
-        self._inbox: queue.SimpleQueue[Started | list[TaskOutcome]] = queue.SimpleQueue()
-        self.closed = False
-        #: A moving average of how long this run's task instances take (None: none ended yet).
-        self.mean_task_seconds: float | None = None
+class WorkerRunExecutor:
+    """What a run's view of out-of-process workers (a local pool, Celery) keeps from
+    ``start``: the DAG and its file (workers import it), map lengths and the callbacks."""
 
     def start(
         self,
@@ -154,6 +148,17 @@ class PoolExecutor:
         self.map_lengths: dict[str, int] = getattr(outputs, "map_lengths", {})
         self._on_started = on_started
         self._on_finished = on_finished
+
+
+class PoolExecutor(WorkerRunExecutor):
+    """One run's view of a ``WorkerPool``: the engine's ``Executor`` protocol."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+        self._inbox: queue.SimpleQueue[Started | list[TaskOutcome]] = queue.SimpleQueue()
+        self.closed = False
+        #: A moving average of how long this run's task instances take (None: none ended yet).
+        self.mean_task_seconds: float | None = None
 
     def submit(self, work: TaskWork) -> None:
         task = self.dag.task_dict[work.task_id]
